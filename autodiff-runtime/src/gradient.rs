@@ -1,0 +1,54 @@
+//! Gradients as the generated backward pass handles them: accumulated across
+//! fan-out, zero-filled for unused outputs, and `NoGrad` for arguments that
+//! cannot be differentiated.
+
+use ndarray::{Array, Dimension};
+
+use crate::float::Float;
+
+/// Something a gradient can be: an array, a scalar, or a `Params` struct of
+/// gradients. The generated backward pass only needs these two operations.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a gradient: this module argument cannot be differentiated",
+    label = "this argument receives a value that depends on a differentiated parameter",
+    note = "pass a constant here, or differentiate with respect to other parameters using `wrt(...)`"
+)]
+pub trait Gradient: Sized {
+    /// A zero gradient with the shape of `value` (the value itself: a gradient has
+    /// the shape of what it is the gradient of).
+    fn zeros_like(value: &Self) -> Self;
+    /// `self += other`, in place: fan-out gradients are summed into one buffer.
+    fn accumulate(&mut self, other: Self);
+}
+
+impl<F: Float, D: Dimension> Gradient for Array<F, D> {
+    fn zeros_like(value: &Self) -> Self {
+        Array::zeros(value.raw_dim())
+    }
+    fn accumulate(&mut self, other: Self) {
+        if self.shape() != other.shape() {
+            panic!(
+                "gradient accumulation: shapes {:?} and {:?} differ",
+                self.shape(),
+                other.shape()
+            );
+        }
+        *self += &other;
+    }
+}
+
+macro_rules! scalar_gradient {
+    ($($f:ty),*) => {$(
+        impl Gradient for $f {
+            fn zeros_like(_: &Self) -> Self { 0.0 }
+            fn accumulate(&mut self, other: Self) { *self += other; }
+        }
+    )*};
+}
+scalar_gradient!(f32, f64);
+
+/// The gradient slot of an argument that cannot be differentiated (labels,
+/// masks, constants of a module). It has no values, so `Option<NoGrad>` is
+/// always `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoGrad {}

@@ -1,0 +1,24 @@
+//! The runtime of `autodiff`: every module's forward kernel and vector-Jacobian
+//! product (VJP) on `ndarray`, the traits the generated code relies on, and
+//! finite-difference gradient checking.
+//!
+//! Users normally reach this through the `autodiff` facade crate.
+
+#![warn(missing_docs)]
+
+mod float;
+pub mod gradcheck;
+mod gradient;
+pub mod modules;
+mod value;
+
+#[cfg(test)]
+mod testing;
+
+pub use float::Float;
+pub use gradient::{Gradient, NoGrad};
+pub use value::{Broadcast, Value, broadcast_shape, sum_to_shape};
+
+/// Support for the code `#[differentiable]` emits. Not a stable API.
+#[doc(hidden)]
+pub mod private;

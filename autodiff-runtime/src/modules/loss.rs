@@ -1,0 +1,193 @@
+//! Losses to a scalar: `cross_entropy`, `nll_loss`, `mse_loss`.
+//!
+//! `cross_entropy(z, y)` is `nll_loss(log_softmax(z), y)` fused: one pass, no
+//! probabilities materialised in the forward, and a backward that is just
+//! (softmax(z) − onehot(y)) / batch.
+
+use ndarray::{Array, Array2, Axis, Dimension, Zip};
+
+use crate::float::Float;
+use crate::gradient::NoGrad;
+
+fn check_labels<F: Float>(module: &str, scores: &Array2<F>, labels: &[usize]) {
+    if scores.nrows() != labels.len() {
+        panic!("{module}: input has shape {:?} but there are {} labels; need one label per row", scores.shape(), labels.len());
+    }
+    if scores.nrows() == 0 {
+        panic!("{module}: input has shape {:?}: the batch is empty", scores.shape());
+    }
+    if let Some(&bad) = labels.iter().find(|&&l| l >= scores.ncols()) {
+        panic!("{module}: label {bad} is out of range for input of shape {:?}", scores.shape());
+    }
+}
+
+/// log Σⱼ e^{zⱼ} of one row, stable: m + log Σ e^{zⱼ−m}.
+fn log_sum_exp<'a, F: Float>(row: impl Iterator<Item = &'a F> + Clone) -> F {
+    let m = row.clone().fold(F::neg_infinity(), |m, &v| m.max(v));
+    m + row.fold(F::zero(), |s, &v| s + (v - m).exp()).ln()
+}
+
+/// Mean over the batch of −log softmax(z)[label]: logits `[batch, classes]`,
+/// one label per row.
+pub fn cross_entropy<F: Float>(logits: &Array2<F>, labels: &[usize]) -> F {
+    check_labels("cross_entropy", logits, labels);
+    let total = logits
+        .outer_iter()
+        .zip(labels)
+        .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]);
+    total / F::of_usize(labels.len())
+}
+
+/// VJP of [`cross_entropy`]: `g·(softmax(z) − onehot(label)) / batch`.
+pub fn cross_entropy_vjp<F: Float>(
+    logits: &Array2<F>,
+    labels: &[usize],
+    _loss: &F,
+    g: &F,
+    need: [bool; 2],
+) -> (Option<Array2<F>>, Option<NoGrad>) {
+    check_labels("cross_entropy", logits, labels);
+    if !need[0] {
+        return (None, None);
+    }
+    let scale = *g / F::of_usize(labels.len());
+    let mut grad = logits.to_owned();
+    for (mut row, &label) in grad.outer_iter_mut().zip(labels) {
+        let lse = log_sum_exp(row.iter());
+        row.mapv_inplace(|v| (v - lse).exp() * scale);
+        row[label] -= scale;
+    }
+    (Some(grad), None)
+}
+
+/// Mean over the batch of −logp[label]: log-probabilities `[batch, classes]`.
+pub fn nll_loss<F: Float>(logp: &Array2<F>, labels: &[usize]) -> F {
+    check_labels("nll_loss", logp, labels);
+    let total = logp.outer_iter().zip(labels).fold(F::zero(), |s, (row, &label)| s - row[label]);
+    total / F::of_usize(labels.len())
+}
+
+/// VJP of [`nll_loss`]: `−g/batch` at each row's label, zero elsewhere.
+pub fn nll_loss_vjp<F: Float>(
+    logp: &Array2<F>,
+    labels: &[usize],
+    _loss: &F,
+    g: &F,
+    need: [bool; 2],
+) -> (Option<Array2<F>>, Option<NoGrad>) {
+    check_labels("nll_loss", logp, labels);
+    let grad = need[0].then(|| {
+        let mut grad = Array2::zeros(logp.raw_dim());
+        for (mut row, &label) in grad.axis_iter_mut(Axis(0)).zip(labels) {
+            row[label] = -*g / F::of_usize(labels.len());
+        }
+        grad
+    });
+    (grad, None)
+}
+
+fn check_same<F: Float, D: Dimension>(module: &str, a: &Array<F, D>, b: &Array<F, D>) {
+    if a.shape() != b.shape() {
+        panic!("{module}: prediction has shape {:?} but target has shape {:?}", a.shape(), b.shape());
+    }
+    if a.is_empty() {
+        panic!("{module}: empty input of shape {:?}", a.shape());
+    }
+}
+
+/// Mean squared error: mean of (pred − target)².
+pub fn mse_loss<F: Float, D: Dimension>(pred: &Array<F, D>, target: &Array<F, D>) -> F {
+    check_same("mse_loss", pred, target);
+    let total = Zip::from(pred).and(target).fold(F::zero(), |s, &p, &t| s + (p - t) * (p - t));
+    total / F::of_usize(pred.len())
+}
+
+/// VJP of [`mse_loss`]: `2g(pred − target)/n` to pred, its negative to target.
+pub fn mse_loss_vjp<F: Float, D: Dimension>(
+    pred: &Array<F, D>,
+    target: &Array<F, D>,
+    _loss: &F,
+    g: &F,
+    need: [bool; 2],
+) -> (Option<Array<F, D>>, Option<Array<F, D>>) {
+    check_same("mse_loss", pred, target);
+    let k = F::of(2.0) * *g / F::of_usize(pred.len());
+    let gp = need[0].then(|| Zip::from(pred).and(target).map_collect(|&p, &t| k * (p - t)));
+    let gt = need[1].then(|| Zip::from(pred).and(target).map_collect(|&p, &t| k * (t - p)));
+    (gp, gt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::softmax::log_softmax;
+    use crate::testing::{assert_vjp, d1, d2, random};
+    use ndarray::{arr1, arr2};
+
+    #[test]
+    fn cross_entropy_vjp_matches_finite_differences() {
+        for (batch, classes) in [(1, 2), (4, 3), (3, 10)] {
+            let labels: Vec<usize> = (0..batch).map(|i| (i * 7 + 1) % classes).collect();
+            assert_vjp(&[random((batch, classes), 31).into_dyn()], |v| cross_entropy(&d2(&v[0]), &labels), |v, y, g| {
+                vec![cross_entropy_vjp(&d2(&v[0]), &labels, y, g, [true, false]).0.map(|a| a.into_dyn())]
+            });
+            assert_vjp(&[random((batch, classes), 32).into_dyn()], |v| nll_loss(&d2(&v[0]), &labels), |v, y, g| {
+                vec![nll_loss_vjp(&d2(&v[0]), &labels, y, g, [true, false]).0.map(|a| a.into_dyn())]
+            });
+        }
+    }
+
+    #[test]
+    fn mse_vjp_matches_finite_differences() {
+        assert_vjp(&[random((3, 2), 33).into_dyn(), random((3, 2), 34).into_dyn()], |v| mse_loss(&d2(&v[0]), &d2(&v[1])), |v, y, g| {
+            let (gp, gt) = mse_loss_vjp(&d2(&v[0]), &d2(&v[1]), y, g, [true; 2]);
+            vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
+        });
+        assert_vjp(&[random(5, 35).into_dyn(), random(5, 36).into_dyn()], |v| mse_loss(&d1(&v[0]), &d1(&v[1])), |v, y, g| {
+            let (gp, gt) = mse_loss_vjp(&d1(&v[0]), &d1(&v[1]), y, g, [true; 2]);
+            vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
+        });
+    }
+
+    #[test]
+    fn cross_entropy_is_nll_of_log_softmax() {
+        let z = random((5, 4), 37);
+        let labels = [0, 3, 1, 1, 2];
+        let expected = nll_loss(&log_softmax(&z), &labels);
+        assert!((cross_entropy(&z, &labels) - expected).abs() < 1e-14);
+        // By hand for one row: −log(e^{z₀} / Σ e^{zⱼ}).
+        let row = [1.0_f64, 2.0, 3.0];
+        let by_hand = -(row[0].exp() / row.iter().map(|v| v.exp()).sum::<f64>()).ln();
+        assert!((cross_entropy(&arr2(&[row]), &[0]) - by_hand).abs() < 1e-14);
+        assert!((mse_loss(&arr1(&[1.0, 2.0]), &arr1(&[0.0, 0.0])) - 2.5_f64).abs() < 1e-15);
+    }
+
+    #[test]
+    fn saturated_logits_give_finite_loss_and_gradient() {
+        let z = arr2(&[[1e4_f32, -1e4, 0.0], [-1e4, 1e4, 1e4]]);
+        let loss = cross_entropy(&z, &[1, 0]);
+        assert!(loss.is_finite());
+        // Row 1: 1e4 − (−1e4); row 2: two tied maxima, so 1e4 + ln 2 − (−1e4).
+        assert!((loss - (2e4 + std::f32::consts::LN_2 / 2.0)).abs() < 1e-2);
+        let (g, _) = cross_entropy_vjp(&z, &[1, 0], &loss, &1.0, [true, false]);
+        assert!(g.unwrap().iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    #[should_panic(expected = "cross_entropy: input has shape [2, 3] but there are 3 labels")]
+    fn label_count_mismatch() {
+        cross_entropy(&random((2, 3), 1), &[0, 1, 2]);
+    }
+
+    #[test]
+    #[should_panic(expected = "nll_loss: label 3 is out of range for input of shape [2, 3]")]
+    fn label_out_of_range() {
+        nll_loss(&random((2, 3), 1), &[0, 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "mse_loss: prediction has shape [2, 3] but target has shape [3, 2]")]
+    fn mse_shape_mismatch() {
+        mse_loss(&random((2, 3), 1), &random((3, 2), 2));
+    }
+}

@@ -1,0 +1,143 @@
+//! `softmax(x)` and `log_softmax(x)` over the last axis.
+//!
+//! softmax(x)ᵢ = e^{xᵢ} / Σⱼ e^{xⱼ}; log_softmax(x)ᵢ = xᵢ − log Σⱼ e^{xⱼ}.
+//! Both subtract the lane's maximum m first (e^{xᵢ−m} ≤ 1 never overflows, and
+//! the largest term is exactly 1 so the sum never underflows to 0).
+//!
+//! Why log-softmax: for saturated logits softmax's outputs are 0 or 1, its
+//! Jacobian y(δ − y) vanishes, and log(softmax) then gives −∞. log_softmax's
+//! Jacobian δ − softmax(x) stays of order one: the gradient does not vanish.
+
+use ndarray::{Array, Axis, Dimension, Zip};
+
+use crate::float::Float;
+
+fn last_axis(module: &str, ndim: usize) -> Axis {
+    if ndim == 0 {
+        panic!("{module}: needs an array of rank ≥ 1, got a scalar");
+    }
+    Axis(ndim - 1)
+}
+
+fn check_upstream<F: Float, D: Dimension>(module: &str, x: &Array<F, D>, g: &Array<F, D>) {
+    if x.shape() != g.shape() {
+        panic!("{module}: upstream gradient has shape {:?}, input has shape {:?}", g.shape(), x.shape());
+    }
+}
+
+/// Softmax over the last axis: each lane becomes a probability distribution.
+pub fn softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
+    let axis = last_axis("softmax", x.ndim());
+    let mut y = x.to_owned();
+    for mut lane in y.lanes_mut(axis) {
+        let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
+        lane.mapv_inplace(|v| (v - m).exp());
+        let total = lane.sum();
+        lane.mapv_inplace(|v| v / total);
+    }
+    y
+}
+
+/// VJP of [`softmax`]: `y ⊙ (g − ⟨g, y⟩)` per lane (the Jacobian is diag(y) − y·yᵀ).
+pub fn softmax_vjp<F: Float, D: Dimension>(
+    x: &Array<F, D>,
+    y: &Array<F, D>,
+    g: &Array<F, D>,
+    need: [bool; 1],
+) -> (Option<Array<F, D>>,) {
+    check_upstream("softmax", x, g);
+    if !need[0] {
+        return (None,);
+    }
+    let axis = last_axis("softmax", x.ndim());
+    let mut gx = g.to_owned();
+    Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
+        let dot = gl.iter().zip(yl.iter()).fold(F::zero(), |s, (&g, &y)| s + g * y);
+        Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g = y * (*g - dot));
+    });
+    (Some(gx),)
+}
+
+/// log(softmax(x)) over the last axis, computed as x − m − log Σ e^{x−m}.
+pub fn log_softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
+    let axis = last_axis("log_softmax", x.ndim());
+    let mut y = x.to_owned();
+    for mut lane in y.lanes_mut(axis) {
+        let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
+        let log_total = lane.fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
+        lane.mapv_inplace(|v| v - m - log_total);
+    }
+    y
+}
+
+/// VJP of [`log_softmax`]: `g − softmax(x)·Σg` per lane, with softmax = e^y.
+pub fn log_softmax_vjp<F: Float, D: Dimension>(
+    x: &Array<F, D>,
+    y: &Array<F, D>,
+    g: &Array<F, D>,
+    need: [bool; 1],
+) -> (Option<Array<F, D>>,) {
+    check_upstream("log_softmax", x, g);
+    if !need[0] {
+        return (None,);
+    }
+    let axis = last_axis("log_softmax", x.ndim());
+    let mut gx = g.to_owned();
+    Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
+        let total = gl.sum();
+        Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g = *g - y.exp() * total);
+    });
+    (Some(gx),)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{assert_vjp, d1, d2, random};
+    use ndarray::arr2;
+
+    #[test]
+    fn vjps_match_finite_differences() {
+        for shape in [(1, 1), (1, 5), (4, 3), (2, 7)] {
+            assert_vjp(&[random(shape, 21).into_dyn()], |v| softmax(&d2(&v[0])), |v, y, g| {
+                vec![softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]
+            });
+            assert_vjp(&[random(shape, 22).into_dyn()], |v| log_softmax(&d2(&v[0])), |v, y, g| {
+                vec![log_softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]
+            });
+        }
+        assert_vjp(&[random(6, 23).into_dyn()], |v| log_softmax(&d1(&v[0])), |v, y, g| {
+            vec![log_softmax_vjp(&d1(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]
+        });
+    }
+
+    #[test]
+    fn against_the_formulas() {
+        let x = random((3, 4), 24);
+        let (s, ls) = (softmax(&x), log_softmax(&x));
+        for i in 0..3 {
+            let total: f64 = (0..4).map(|j| x[[i, j]].exp()).sum();
+            for j in 0..4 {
+                assert!((s[[i, j]] - x[[i, j]].exp() / total).abs() < 1e-14);
+                assert!((ls[[i, j]] - (x[[i, j]] - total.ln())).abs() < 1e-13);
+            }
+            assert!((s.row(i).sum() - 1.0).abs() < 1e-14);
+        }
+    }
+
+    #[test]
+    fn saturated_logits_give_no_nan() {
+        let x = arr2(&[[1e4_f32, -1e4, 0.0], [-1e4, -1e4, -1e4]]);
+        let (s, ls) = (softmax(&x), log_softmax(&x));
+        assert!(s.iter().chain(ls.iter()).all(|v| v.is_finite()));
+        assert_eq!(s[[0, 0]], 1.0);
+        assert_eq!(ls[[0, 0]], 0.0);
+        assert_eq!(ls[[0, 1]], -2e4);
+        let g = arr2(&[[1.0_f32, 1.0, 1.0], [1.0, 0.0, 0.0]]);
+        let gs = softmax_vjp(&x, &s, &g, [true]).0.unwrap();
+        let gl = log_softmax_vjp(&x, &ls, &g, [true]).0.unwrap();
+        assert!(gs.iter().chain(gl.iter()).all(|v| v.is_finite()));
+        let x64 = arr2(&[[1e4_f64, -1e4]]);
+        assert!(log_softmax(&x64).iter().chain(softmax(&x64).iter()).all(|v| v.is_finite()));
+    }
+}

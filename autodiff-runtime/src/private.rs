@@ -1,0 +1,57 @@
+//! What the code emitted by `#[differentiable]` calls, through
+//! `::autodiff::__private`. Operators become calls of the arithmetic modules;
+//! the helpers below handle gradient bookkeeping.
+
+pub use crate::gradient::{Gradient, NoGrad};
+pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, sub, sub_vjp};
+use crate::float::Float;
+
+/// Checks that a module's gradient slot holds a real gradient (not `NoGrad`):
+/// a compile error with a clear message when an active value reaches an
+/// argument that cannot be differentiated.
+#[inline(always)]
+pub fn gradient<G: Gradient>(slot: Option<G>) -> Option<G> {
+    slot
+}
+
+/// Adds a contribution to a value's gradient: the fan-out sum. `None` is zero.
+#[inline]
+pub fn accumulate<G: Gradient>(total: Option<G>, contribution: Option<G>) -> Option<G> {
+    match (total, contribution) {
+        (Some(mut total), Some(contribution)) => {
+            total.accumulate(contribution);
+            Some(total)
+        }
+        (total, None) => total,
+        (None, contribution) => contribution,
+    }
+}
+
+/// The seed ∂C/∂C = 1 of the backward pass.
+#[inline(always)]
+pub fn seed<F: Float>(_output: &F) -> F {
+    F::one()
+}
+
+/// The gradient of a value that received no contribution: zeros of its shape.
+#[inline]
+pub fn or_zeros<G: Gradient>(gradient: Option<G>, value: &G) -> G {
+    gradient.unwrap_or_else(|| G::zeros_like(value))
+}
+
+/// A gradient filled with zeros for an unused output of a multi-output module.
+#[inline]
+pub fn zeros_like<G: Gradient>(value: &G) -> G {
+    G::zeros_like(value)
+}
+
+/// Marks types that `NAME_grad` can seed: a differentiable function's output
+/// must be a scalar for it to have a gradient.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a scalar, so this function has no `_grad`",
+    label = "`_grad` needs a function that returns `f32` or `f64`",
+    note = "a function with a non-scalar output is still a module: call it inside another `#[differentiable]` function that reduces it to a scalar (for example with `sum` or a loss)"
+)]
+pub trait ScalarOutput<T> {}
+impl ScalarOutput<f32> for f32 {}
+impl ScalarOutput<f64> for f64 {}

@@ -1,0 +1,119 @@
+//! What flows along the edges of a differentiated graph: arrays of any rank and
+//! scalars, seen uniformly so that operators can broadcast between them.
+
+use ndarray::{Array, ArrayD, ArrayViewD, DimMax, Dimension, IxDyn};
+
+use crate::float::Float;
+
+/// A differentiable value: an `Array<F, D>` of any rank, or a scalar `f32`/`f64`
+/// (treated as a rank-0 array).
+pub trait Value: Clone {
+    /// The element type.
+    type Elem: Float;
+    /// A rank-erased view (a scalar is a view of shape `[]`).
+    fn view_dyn(&self) -> ArrayViewD<'_, Self::Elem>;
+    /// Rebuilds the value from a rank-erased array of the right rank.
+    fn from_dyn(array: ArrayD<Self::Elem>) -> Self;
+    /// The shape, `[]` for a scalar.
+    fn shape_of(&self) -> Vec<usize> {
+        self.view_dyn().shape().to_vec()
+    }
+}
+
+impl<F: Float, D: Dimension> Value for Array<F, D> {
+    type Elem = F;
+    fn view_dyn(&self) -> ArrayViewD<'_, F> {
+        self.view().into_dyn()
+    }
+    fn from_dyn(array: ArrayD<F>) -> Self {
+        let ndim = array.ndim();
+        array.into_dimensionality::<D>().unwrap_or_else(|_| {
+            panic!("internal error: a rank-{ndim} result cannot become an array of the declared rank")
+        })
+    }
+}
+
+macro_rules! scalar_value {
+    ($($f:ty),*) => {$(
+        impl Value for $f {
+            type Elem = $f;
+            fn view_dyn(&self) -> ArrayViewD<'_, $f> {
+                ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(self))
+                    .expect("a scalar is a rank-0 array")
+            }
+            fn from_dyn(array: ArrayD<$f>) -> Self {
+                match array.iter().next() {
+                    Some(&x) if array.len() == 1 => x,
+                    _ => panic!("internal error: a scalar result of shape {:?}", array.shape()),
+                }
+            }
+        }
+    )*};
+}
+scalar_value!(f32, f64);
+
+/// The result type of an element-wise binary operation between `Self` and `Rhs`
+/// under numpy broadcasting: array ⊕ array has the larger rank, array ⊕ scalar
+/// is an array, scalar ⊕ scalar is a scalar.
+pub trait Broadcast<Rhs: Value<Elem = Self::Elem>>: Value {
+    /// The broadcast result.
+    type Output: Value<Elem = Self::Elem>;
+}
+
+macro_rules! broadcast_impls {
+    ($($f:ty),*) => {$(
+        impl<D1, D2> Broadcast<Array<$f, D2>> for Array<$f, D1>
+        where
+            D1: Dimension + DimMax<D2>,
+            D2: Dimension,
+        {
+            type Output = Array<$f, <D1 as DimMax<D2>>::Output>;
+        }
+        impl<D: Dimension> Broadcast<$f> for Array<$f, D> {
+            type Output = Array<$f, D>;
+        }
+        impl<D: Dimension> Broadcast<Array<$f, D>> for $f {
+            type Output = Array<$f, D>;
+        }
+        impl Broadcast<$f> for $f {
+            type Output = $f;
+        }
+    )*};
+}
+broadcast_impls!(f32, f64);
+
+/// The numpy broadcast shape of two shapes, or a panic naming `module` and both
+/// shapes.
+pub fn broadcast_shape(module: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
+    let rank = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| {
+        // Axis i of the result, counted from the left, is axis i - (rank - len) of s.
+        if i + s.len() < rank { 1 } else { s[i + s.len() - rank] }
+    };
+    (0..rank)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => panic!("{module}: shapes {a:?} and {b:?} cannot be broadcast together"),
+        })
+        .collect()
+}
+
+/// Sums a gradient of the broadcast shape back to an operand's `shape`: the
+/// adjoint of broadcasting (each copy of a broadcast element got its own share).
+pub fn sum_to_shape<F: Float>(grad: ArrayViewD<'_, F>, shape: &[usize]) -> ArrayD<F> {
+    if grad.shape() == shape {
+        return grad.to_owned();
+    }
+    let mut sum = grad.to_owned();
+    while sum.ndim() > shape.len() {
+        sum = sum.sum_axis(ndarray::Axis(0));
+    }
+    for (axis, &len) in shape.iter().enumerate() {
+        if len == 1 && sum.shape()[axis] != 1 {
+            sum = sum.sum_axis(ndarray::Axis(axis)).insert_axis(ndarray::Axis(axis));
+        }
+    }
+    sum
+}
