@@ -1,1 +1,85 @@
-//! placeholder
+//! Compile-time reverse-mode automatic differentiation for neural-network code.
+//!
+//! Write an ordinary function of module calls and put `#[differentiable]` on it:
+//!
+//! ```
+//! use autodiff::prelude::*;
+//!
+//! #[differentiable(wrt(w1, b1, w2, b2))]
+//! pub fn mlp_loss(x: &Array2<f64>, labels: &[usize],
+//!                 w1: &Array2<f64>, b1: &Array1<f64>,
+//!                 w2: &Array2<f64>, b2: &Array1<f64>) -> f64 {
+//!     let h = linear(x, w1, b1);
+//!     let a = relu(&h);
+//!     let z = linear(&a, w2, b2);
+//!     cross_entropy(&z, labels)
+//! }
+//!
+//! let x = Array2::from_shape_fn((4, 3), |(i, j)| (i as f64 - j as f64) / 4.0);
+//! let labels = [0, 1, 1, 0];
+//! let (w1, b1) = (Array2::from_elem((5, 3), 0.1), Array1::zeros(5));
+//! let (w2, b2) = (Array2::from_elem((2, 5), -0.2), Array1::zeros(2));
+//! let (loss, g) = mlp_loss_grad(&x, &labels, &w1, &b1, &w2, &b2);
+//! assert_eq!(loss, mlp_loss(&x, &labels, &w1, &b1, &w2, &b2));
+//! assert_eq!(g.w1.shape(), w1.shape());
+//! ```
+//!
+//! The macro keeps `mlp_loss` unchanged and adds, with the same visibility:
+//!
+//! * `mlp_loss_grad(same parameters) -> (f64, MlpLossGrad)`: the value and the
+//!   gradient of every differentiated parameter;
+//! * `struct MlpLossGrad { pub w1: Array2<f64>, pub b1: Array1<f64>, ... }`;
+//! * `mlp_loss_vjp(...)` (hidden): the function as a module, so that another
+//!   `#[differentiable]` function can call `mlp_loss` and differentiate through it.
+//!
+//! # Explanation: what the expansion looks like
+//!
+//! The body is parsed into a dataflow graph (`%3 = linear(x, w1, b1)`,
+//! `%4 = relu(&%3)`, ...), which is reversed at compile time. `mlp_loss_grad` is
+//! straight-line Rust: the forward calls, then one VJP call per active module
+//! in reverse order:
+//!
+//! ```text
+//! let __v6 = linear(x, w1, b1);
+//! let __v7 = relu(&__v6);
+//! let __v8 = linear(&__v7, w2, b2);
+//! let __v9 = cross_entropy(&__v8, labels);
+//! let __g9 = Some(seed(&__v9));                               // ∂C/∂C = 1
+//! let (__c9_0, _) = match &__g9 { Some(g) => cross_entropy_vjp(&__v8, labels, &__v9, g, [true, false]), .. };
+//! let __g8 = __c9_0;
+//! let (__c8_0, __c8_1, __c8_2) = match &__g8 { Some(g) => linear_vjp(&__v7, w2, b2, &__v8, g, [true, true, true]), .. };
+//! ...
+//! let (_, __c6_1, __c6_2) = match &__g6 { Some(g) => linear_vjp(x, w1, b1, &__v6, g, [false, true, true]), .. };
+//! ```
+//!
+//! Note the last `need` mask: `x` is data, so no ∂C/∂x is computed.
+//!
+//! # Modules
+//!
+//! A module `foo` is a pair of functions `foo` and `foo_vjp`; see [`modules`]
+//! for the convention, the table of built-in modules and their gradients. A
+//! user-defined module follows the same convention, and a `#[differentiable]`
+//! function is a module too.
+
+pub use autodiff_macros::differentiable;
+pub use autodiff_runtime::gradcheck;
+pub use autodiff_runtime::modules;
+pub use autodiff_runtime::{Broadcast, Float, Gradient, NoGrad, Value};
+pub use ndarray;
+
+// Lets the crate's own code use the macro, whose output names `::autodiff`.
+extern crate self as autodiff;
+
+/// Everything a differentiable function needs: the macro, every module and its
+/// VJP, the traits of the convention, and ndarray's array types.
+pub mod prelude {
+    pub use crate::differentiable;
+    pub use autodiff_runtime::modules::*;
+    pub use autodiff_runtime::{Float, Gradient, NoGrad, Value};
+    pub use ndarray::{Array, Array1, Array2, Array3, ArrayD, Axis, array};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use autodiff_runtime::private::*;
+}

@@ -1,0 +1,477 @@
+//! Emits the code: the untouched function, `NameGrad`, `NAME_grad` (value and
+//! gradients of a scalar function) and `NAME_vjp` (the function as a module, so
+//! other differentiable functions can call it).
+//!
+//! Emitted code names the runtime only through `::autodiff::__private` and the
+//! standard library only through `::core`. Generated locals (`__v3`, `__g3`)
+//! are `Span::mixed_site()` so they never collide with the user's names; every
+//! forward and VJP call carries the span of the user's call, so type errors
+//! point at the user's code.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::{Ident, ItemFn, ReturnType, Type};
+
+use crate::graph::{Arg, Callee, Graph, NodeId, NodeKind};
+use crate::parse::{Differentiability, Signature};
+use crate::reverse::{Adjoint, Mode, Need, ParamGrad, Step, Target};
+
+/// The names of the generated items, spanned at the function's name.
+pub struct Names {
+    pub grad_fn: Ident,
+    pub grad_struct: Ident,
+    pub vjp_fn: Ident,
+}
+
+pub fn names(func: &ItemFn) -> Names {
+    let ident = &func.sig.ident;
+    let plain = ident.to_string().trim_start_matches("r#").to_string();
+    let camel: String = plain
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect();
+    Names {
+        grad_fn: format_ident!("{}_grad", plain, span = ident.span()),
+        grad_struct: format_ident!("{}Grad", camel, span = ident.span()),
+        vjp_fn: format_ident!("{}_vjp", plain, span = ident.span()),
+    }
+}
+
+fn local(name: String) -> Ident {
+    Ident::new(&name, Span::mixed_site())
+}
+
+fn value_ident(id: NodeId) -> Ident {
+    local(format!("__v{id}"))
+}
+
+fn grad_ident(target: &Target) -> Ident {
+    match target {
+        Target::Value(id) => local(format!("__g{id}")),
+        Target::Item(id, k) => local(format!("__g{id}_{k}")),
+        Target::Field(id, field) => local(format!("__g{id}_{field}")),
+    }
+}
+
+fn output_type(func: &ItemFn) -> TokenStream {
+    match &func.sig.output {
+        ReturnType::Type(_, ty) => quote!(#ty),
+        ReturnType::Default => quote!(()),
+    }
+}
+
+/// The gradient type of each parameter, `NoGrad` where there is none.
+fn slot_types(sig: &Signature<'_>) -> Vec<TokenStream> {
+    sig.params
+        .iter()
+        .map(|p| match p.differentiability {
+            Differentiability::Yes => {
+                let ty = p.grad_type();
+                quote!(#ty)
+            }
+            Differentiability::No => quote!(::autodiff::__private::NoGrad),
+        })
+        .collect()
+}
+
+struct Emitter<'g> {
+    graph: &'g Graph,
+    sig: &'g Signature<'g>,
+}
+
+impl Emitter<'_> {
+    fn param_ident(&self, index: usize) -> &Ident {
+        self.sig.params[index].ident
+    }
+
+    /// An expression of type `&T` for the node's value.
+    fn ref_expr(&self, id: NodeId) -> TokenStream {
+        match &self.graph.nodes[id].kind {
+            NodeKind::Param(i) => {
+                let ident = self.param_ident(*i);
+                if self.sig.params[*i].is_ref { quote!(#ident) } else { quote!(&#ident) }
+            }
+            NodeKind::Const(tokens) => quote!(&(#tokens)),
+            NodeKind::Call { .. } => {
+                let v = value_ident(id);
+                quote!(&#v)
+            }
+            NodeKind::Item { tuple, index } => {
+                let (v, index) = (value_ident(*tuple), syn::Index::from(*index));
+                quote!(&#v.#index)
+            }
+            NodeKind::Field { base, member } => {
+                let base = self.place(*base);
+                quote!(&#base.#member)
+            }
+        }
+    }
+
+    /// Where a parameter struct lives, for field access.
+    fn place(&self, id: NodeId) -> TokenStream {
+        match &self.graph.nodes[id].kind {
+            NodeKind::Param(i) => {
+                let ident = self.param_ident(*i);
+                quote!(#ident)
+            }
+            _ => {
+                let v = value_ident(id);
+                quote!(#v)
+            }
+        }
+    }
+
+    /// An expression of the node's own type (a clone where the value is owned,
+    /// so the backward pass can still read it).
+    fn value_expr(&self, id: NodeId) -> TokenStream {
+        match &self.graph.nodes[id].kind {
+            NodeKind::Param(i) if self.sig.params[*i].is_ref => {
+                let ident = self.param_ident(*i);
+                quote!(#ident)
+            }
+            NodeKind::Const(tokens) => tokens.clone(),
+            _ => {
+                let r = self.ref_expr(id);
+                quote!(::core::clone::Clone::clone(#r))
+            }
+        }
+    }
+
+    fn arg_expr(&self, arg: &Arg) -> TokenStream {
+        if arg.by_ref { self.ref_expr(arg.node) } else { self.value_expr(arg.node) }
+    }
+
+    /// The forward function and the VJP function of a call.
+    fn callee_paths(&self, id: NodeId) -> (TokenStream, TokenStream) {
+        let node = &self.graph.nodes[id];
+        let NodeKind::Call { callee, .. } = &node.kind else { return (quote!(), quote!()) };
+        match callee {
+            Callee::Module(path) => {
+                let mut vjp = path.clone();
+                if let Some(last) = vjp.segments.last_mut() {
+                    last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
+                }
+                (quote!(#path), quote!(#vjp))
+            }
+            Callee::Op(op) => {
+                let span = node.span;
+                let forward = Ident::new(op.module_name(), span);
+                let vjp = format_ident!("{}_vjp", forward, span = span);
+                (quote_spanned!(span=> ::autodiff::__private::#forward), quote_spanned!(span=> ::autodiff::__private::#vjp))
+            }
+        }
+    }
+
+    /// One `let` per call, in the user's order.
+    fn forward(&self) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        for (id, node) in self.graph.nodes.iter().enumerate() {
+            let NodeKind::Call { args, .. } = &node.kind else { continue };
+            let (function, _) = self.callee_paths(id);
+            let v = value_ident(id);
+            let ty = node.ty.as_ref().map(|ty: &Type| quote!(: #ty));
+            let args = args.iter().map(|a| self.arg_expr(a));
+            out.push(quote_spanned!(node.span=> let #v #ty = #function(#(#args),*);));
+        }
+        out
+    }
+
+    fn need_expr(need: &Need) -> TokenStream {
+        match need {
+            Need::Never => quote!(false),
+            Need::Always => quote!(true),
+            Need::Params(set) => {
+                let flag = local("__need".into());
+                let terms = set.iter().map(|&i| {
+                    let i = proc_macro2::Literal::usize_unsuffixed(i);
+                    quote!(#flag[#i])
+                });
+                quote!((#(#terms)||*))
+            }
+        }
+    }
+
+    /// The backward pass: the seed, then one step per active call in reverse order.
+    fn backward(&self, adjoint: &Adjoint) -> Vec<TokenStream> {
+        let mut out = Vec::new();
+        if !adjoint.seeded {
+            return out;
+        }
+        let seed_target = grad_ident(&crate::reverse::target_of(self.graph, self.graph.output));
+        let seed = match adjoint.mode {
+            Mode::Grad => {
+                let output = self.ref_expr(self.graph.output);
+                quote!(::autodiff::__private::seed(#output))
+            }
+            Mode::Vjp => {
+                let upstream = local("__gout".into());
+                quote!(::core::clone::Clone::clone(#upstream))
+            }
+        };
+        out.push(quote!(let #seed_target = ::core::option::Option::Some(#seed);));
+        for step in &adjoint.steps {
+            out.push(match step {
+                Step::Gather { call, outputs } => self.gather(*call, outputs),
+                Step::Vjp { call, need, contributions } => self.vjp_step(*call, need, contributions),
+            });
+        }
+        out
+    }
+
+    fn gather(&self, call: NodeId, outputs: &[bool]) -> TokenStream {
+        let target = grad_ident(&Target::Value(call));
+        let v = value_ident(call);
+        let present = outputs.iter().enumerate().filter(|(_, d)| **d).map(|(k, _)| grad_ident(&Target::Item(call, k)));
+        let items = outputs.iter().enumerate().map(|(k, declared)| {
+            let index = syn::Index::from(k);
+            let grad =
+                if *declared { grad_ident(&Target::Item(call, k)).into_token_stream() } else { quote!(::core::option::Option::None) };
+            quote!(::autodiff::__private::or_zeros(#grad, &#v.#index))
+        });
+        quote! {
+            let #target = if #(#present.is_some())||* {
+                ::core::option::Option::Some((#(#items,)*))
+            } else {
+                ::core::option::Option::None
+            };
+        }
+    }
+
+    fn vjp_step(&self, call: NodeId, need: &[Need], contributions: &[crate::reverse::Contribution]) -> TokenStream {
+        let node = &self.graph.nodes[call];
+        let NodeKind::Call { args, .. } = &node.kind else { return quote!() };
+        let (_, vjp) = self.callee_paths(call);
+        let upstream = grad_ident(&Target::Value(call));
+        let g = local("__g".into());
+        let v = value_ident(call);
+        let slot = |i: usize| local(format!("__c{call}_{i}"));
+        let slots = (0..args.len()).map(|i| {
+            if contributions.iter().any(|c| c.arg == i) { slot(i).into_token_stream() } else { quote!(_) }
+        });
+        let nones = args.iter().map(|_| quote!(::core::option::Option::None));
+        let arg_exprs = args.iter().map(|a| self.arg_expr(a));
+        let needs = need.iter().map(Self::need_expr);
+        let mut out = quote_spanned! {node.span=>
+            let (#(#slots,)*) = match &#upstream {
+                ::core::option::Option::Some(#g) => #vjp(#(#arg_exprs,)* &#v, #g, [#(#needs),*]),
+                ::core::option::Option::None => (#(#nones,)*),
+            };
+        };
+        for c in contributions {
+            let target = grad_ident(&c.target);
+            let s = slot(c.arg);
+            let checked = quote_spanned!(args[c.arg].span=> ::autodiff::__private::gradient(#s));
+            out.extend(if c.first {
+                quote!(let #target = #checked;)
+            } else {
+                quote!(let #target = ::autodiff::__private::accumulate(#target, #checked);)
+            });
+        }
+        out
+    }
+
+    /// The full gradient of a parameter: its whole-value gradient (or zeros)
+    /// plus the gradients of its fields.
+    fn assembled_param_grad(&self, p: &ParamGrad) -> TokenStream {
+        let r = self.ref_expr(p.node);
+        let whole = if p.whole {
+            let g = grad_ident(&Target::Value(p.node));
+            quote!(::autodiff::__private::or_zeros(#g, #r))
+        } else {
+            quote!(::autodiff::__private::zeros_like(#r))
+        };
+        if p.fields.is_empty() {
+            return whole;
+        }
+        let s = local("__s".into());
+        let f = local("__f".into());
+        let adds = p.fields.iter().map(|m| {
+            let g = grad_ident(&Target::Field(p.node, m.to_string()));
+            quote! {
+                if let ::core::option::Option::Some(#f) = #g {
+                    ::autodiff::__private::Gradient::accumulate(&mut #s.#m, #f);
+                }
+            }
+        });
+        quote!({
+            let mut #s = #whole;
+            #(#adds)*
+            #s
+        })
+    }
+
+    /// The output value, moved out at the end.
+    fn output_value(&self) -> TokenStream {
+        let id = self.graph.output;
+        match &self.graph.nodes[id].kind {
+            NodeKind::Call { .. } => value_ident(id).into_token_stream(),
+            NodeKind::Item { tuple, index } => {
+                let (v, index) = (value_ident(*tuple), syn::Index::from(*index));
+                quote!(#v.#index)
+            }
+            NodeKind::Param(i) => self.param_ident(*i).into_token_stream(),
+            _ => self.value_expr(id),
+        }
+    }
+}
+
+/// Everything emitted for a successfully analysed function.
+pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -> TokenStream {
+    let func = sig.func;
+    let names = names(func);
+    let e = Emitter { graph, sig };
+    let grad_struct = grad_struct(func, sig, &names);
+    let forward = e.forward();
+    let vis = &func.vis;
+    let inputs = func.sig.inputs.iter();
+    let output = output_type(func);
+    let (grad_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_struct);
+    let fn_name = func.sig.ident.to_string();
+
+    let grad_item = if sig.scalar_output {
+        let backward = e.backward(grad);
+        let fields = grad.params.iter().filter(|p| sig.params[p.param].wrt).map(|p| {
+            let ident = sig.params[p.param].ident;
+            let value = e.assembled_param_grad(p);
+            quote!(#ident: #value)
+        });
+        let value = e.output_value();
+        let doc = format!(
+            "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
+        );
+        quote! {
+            #[doc = #doc]
+            #[allow(dead_code, unused_variables, clippy::all)]
+            #vis fn #grad_fn(#(#inputs),*) -> (#output, #grad_struct_ident) {
+                #(#forward)*
+                #(#backward)*
+                (#value, #grad_struct_ident { #(#fields),* })
+            }
+        }
+    } else {
+        non_scalar_grad_stub(func, &names)
+    };
+
+    let vjp_signature = vjp_signature(func, sig, &names);
+    let backward = e.backward(vjp);
+    let results = vjp.params.iter().map(|p| {
+        let param = &sig.params[p.param];
+        if param.differentiability == Differentiability::No || (!p.whole && p.fields.is_empty()) {
+            return quote!(::core::option::Option::None);
+        }
+        if p.fields.is_empty() {
+            return grad_ident(&Target::Value(p.node)).into_token_stream();
+        }
+        let flag = local("__need".into());
+        let i = proc_macro2::Literal::usize_unsuffixed(p.param);
+        let value = e.assembled_param_grad(p);
+        quote!(if #flag[#i] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
+    });
+    let vjp_doc = format!(
+        "The vector-Jacobian product of [`{fn_name}`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates)."
+    );
+    quote! {
+        #func
+        #grad_struct
+        #grad_item
+        #[doc = #vjp_doc]
+        #[doc(hidden)]
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vjp_signature {
+            #(#forward)*
+            #(#backward)*
+            (#(#results,)*)
+        }
+    }
+}
+
+/// `fn NAME_vjp(params..., y: &Output, g: &Output, need: [bool; N]) -> (Option<G₁>, ...)`:
+/// the module convention of the runtime (see `autodiff::modules`).
+fn vjp_signature(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream {
+    let vis = &func.vis;
+    let vjp_fn = &names.vjp_fn;
+    let inputs = func.sig.inputs.iter();
+    let output = output_type(func);
+    let slot_types = slot_types(sig);
+    let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
+    let (gout, need) = (local("__gout".into()), local("__need".into()));
+    quote! {
+        #vis fn #vjp_fn(#(#inputs,)* _: &#output, #gout: &#output, #need: [bool; #n]) -> (#(::core::option::Option<#slot_types>,)*)
+    }
+}
+
+/// `NameGrad`: one public field per differentiated parameter.
+fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream {
+    let vis = &func.vis;
+    let ident = &names.grad_struct;
+    let fields = sig.params.iter().filter(|p| p.wrt).map(|p| {
+        let (name, ty) = (p.ident, p.grad_type());
+        let doc = format!("∂output/∂`{name}`, with the shape of `{name}`.");
+        quote!(#[doc = #doc] pub #name: #ty)
+    });
+    let doc = format!("Gradients of [`{}`], one field per differentiated parameter.", func.sig.ident);
+    quote! {
+        #[doc = #doc]
+        #[derive(::core::fmt::Debug, ::core::clone::Clone)]
+        #[allow(dead_code)]
+        #vis struct #ident { #(#fields,)* }
+    }
+}
+
+/// A `NAME_grad` for a function whose output is not a scalar: calling it is a
+/// compile error at the call, saying why (the function is still a valid module).
+fn non_scalar_grad_stub(func: &ItemFn, names: &Names) -> TokenStream {
+    let vis = &func.vis;
+    let inputs = func.sig.inputs.iter();
+    let output = output_type(func);
+    let (grad_fn, grad_struct) = (&names.grad_fn, &names.grad_struct);
+    let scalar = local("__Scalar".into());
+    quote! {
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #[doc(hidden)]
+        #vis fn #grad_fn<#scalar>(#(#inputs),*) -> (#scalar, #grad_struct)
+        where
+            #output: ::autodiff::__private::ScalarOutput<#scalar>,
+        {
+            ::core::unreachable!("a non-scalar function has no gradient")
+        }
+    }
+}
+
+/// What is emitted when the function has errors: the function unchanged, the
+/// errors, and stubs of the generated items so that calls of `NAME_grad`
+/// elsewhere don't add errors of their own.
+pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -> TokenStream {
+    let names = names(func);
+    let errors = error.to_compile_error();
+    let vis = &func.vis;
+    let (grad_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_struct);
+    let (grad_struct, vjp_stub) = match sig {
+        Some(sig) => {
+            let signature = vjp_signature(func, sig, &names);
+            let stub = quote! {
+                #[allow(dead_code, unused_variables, clippy::all)]
+                #[doc(hidden)]
+                #signature { ::core::unreachable!() }
+            };
+            (grad_struct(func, sig, &names), stub)
+        }
+        None => (quote!(#vis struct #grad_struct_ident {}), quote!()),
+    };
+    let inputs: Vec<_> = func.sig.inputs.iter().collect();
+    let output = output_type(func);
+    quote! {
+        #func
+        #errors
+        #grad_struct
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vis fn #grad_fn(#(#inputs),*) -> (#output, #grad_struct_ident) {
+            ::core::unreachable!()
+        }
+        #vjp_stub
+    }
+}

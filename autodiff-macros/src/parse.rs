@@ -1,0 +1,223 @@
+//! From `syn` to the function as the later stages see it: the signature, with
+//! what each parameter's gradient is, and the body as `let` bindings of
+//! expressions over names. Runs after `check`, so anything unexpected here is
+//! still reported as an error, never a panic.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
+
+use crate::errors::Errors;
+
+/// What a parameter's type says about differentiating it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Differentiability {
+    /// `f32`, `f64`, an ndarray `Array*`, or a struct (assumed to derive `Params`).
+    Yes,
+    /// Integers, slices, strings, views...: data, never differentiated.
+    No,
+}
+
+/// One parameter of the user's function.
+pub struct Param<'a> {
+    pub ident: &'a Ident,
+    pub ty: &'a Type,
+    /// The parameter is a reference (`x: &Array2<f64>`).
+    pub is_ref: bool,
+    pub differentiability: Differentiability,
+    /// Listed in `wrt(...)`, or `wrt` is absent.
+    pub wrt: bool,
+}
+
+impl Param<'_> {
+    /// The owned type of the gradient: the parameter's type without the `&`.
+    pub fn grad_type(&self) -> &Type {
+        match self.ty {
+            Type::Reference(r) => &r.elem,
+            other => other,
+        }
+    }
+}
+
+/// The signature as the emitter needs it.
+pub struct Signature<'a> {
+    pub func: &'a ItemFn,
+    pub params: Vec<Param<'a>>,
+    /// The declared output is `f32` or `f64`, so `NAME_grad` can seed it with 1.
+    pub scalar_output: bool,
+}
+
+/// Reads the signature and applies `wrt`. Reports a `wrt` name that is not a
+/// parameter, and a parameter that cannot be differentiated but would be.
+pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Errors) -> Option<Signature<'a>> {
+    let ReturnType::Type(_, output) = &func.sig.output else {
+        return None; // reported by check
+    };
+    let mut params = Vec::new();
+    for input in &func.sig.inputs {
+        let FnArg::Typed(typed) = input else { return None };
+        let Pat::Ident(pat) = &*typed.pat else { return None };
+        let ty = &*typed.ty;
+        let differentiability = differentiability(ty);
+        let listed = wrt.is_none_or(|names| names.iter().any(|n| n == &pat.ident));
+        if listed && differentiability == Differentiability::No {
+            let what = if wrt.is_some() { "is listed in `wrt` but" } else { "is differentiated by default, but it" };
+            errors.spanned(
+                &typed.ty,
+                format!(
+                    "parameter `{}` {what} has type `{}`, which cannot be differentiated; name the parameters to differentiate with `#[differentiable(wrt(...))]`",
+                    pat.ident,
+                    quote::quote!(#ty).to_string().replace(" ", "")
+                ),
+            );
+        }
+        params.push(Param {
+            ident: &pat.ident,
+            ty,
+            is_ref: matches!(ty, Type::Reference(_)),
+            differentiability,
+            wrt: listed && differentiability == Differentiability::Yes,
+        });
+    }
+    if let Some(names) = wrt {
+        if names.is_empty() {
+            errors.spanned(&func.sig.ident, "`wrt()` is empty: name at least one parameter to differentiate");
+        }
+        for name in names {
+            if !params.iter().any(|p| p.ident == name) {
+                let known: Vec<String> = params.iter().map(|p| format!("`{}`", p.ident)).collect();
+                errors.spanned(
+                    name,
+                    format!("`{name}` is not a parameter of `{}`; its parameters are {}", func.sig.ident, known.join(", ")),
+                );
+            }
+        }
+    }
+    let scalar_output = matches!(&**output, Type::Path(p) if p.qself.is_none() && (p.path.is_ident("f32") || p.path.is_ident("f64")));
+    Some(Signature { func, params, scalar_output })
+}
+
+/// Decides from the type's spelling whether a parameter can be differentiated.
+/// Struct types we don't know are assumed to be `Params` models; the compiler
+/// checks that with a trait bound.
+pub fn differentiability(ty: &Type) -> Differentiability {
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() => differentiability(&r.elem),
+        Type::Paren(p) => differentiability(&p.elem),
+        Type::Group(g) => differentiability(&g.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else { return Differentiability::No };
+            let name = last.ident.to_string();
+            const DATA: &[&str] = &[
+                "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "bool",
+                "char", "str", "String", "Vec", "Option", "Box", "Rc", "Arc", "ArrayView", "ArrayView1",
+                "ArrayView2", "ArrayView3", "ArrayViewD", "ArrayViewMut", "ArrayViewMut1", "ArrayViewMut2",
+            ];
+            if DATA.contains(&name.as_str()) {
+                return Differentiability::No;
+            }
+            // An array of a non-float element (`Array1<usize>`) is data too.
+            if name.starts_with("Array") {
+                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(syn::GenericArgument::Type(Type::Path(elem))) = args.args.first() {
+                        if !(elem.path.is_ident("f32") || elem.path.is_ident("f64")) {
+                            return Differentiability::No;
+                        }
+                    }
+                }
+            }
+            Differentiability::Yes
+        }
+        _ => Differentiability::No,
+    }
+}
+
+/// A `let` binding of the body.
+pub struct Binding<'a> {
+    pub pattern: Pattern<'a>,
+    pub ty: Option<&'a Type>,
+    pub init: &'a Expr,
+}
+
+/// What a `let` binds.
+pub enum Pattern<'a> {
+    Name(&'a Ident),
+    Ignore,
+    /// `let (a, _, c) = module(...)`: one entry per output, `None` for `_`.
+    Tuple(Vec<Option<&'a Ident>>, Span),
+}
+
+/// The body: bindings in order, then the result expression.
+pub struct Body<'a> {
+    pub bindings: Vec<Binding<'a>>,
+    pub tail: &'a Expr,
+}
+
+/// Splits the (already checked) body into bindings and the tail.
+pub fn body(func: &ItemFn) -> syn::Result<Body<'_>> {
+    let mut bindings = Vec::new();
+    let stmts = &func.block.stmts;
+    let Some((Stmt::Expr(tail, None), init)) = stmts.split_last() else {
+        return Err(syn::Error::new(func.block.span(), "the body must end with the result expression"));
+    };
+    for stmt in init {
+        let Stmt::Local(local) = stmt else {
+            return Err(syn::Error::new_spanned(stmt, "unsupported statement"));
+        };
+        let Some(init) = &local.init else {
+            return Err(syn::Error::new_spanned(local, "`let` without a value"));
+        };
+        let (pat, ty) = match &local.pat {
+            Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
+            other => (other, None),
+        };
+        let pattern = match pat {
+            Pat::Ident(p) => Pattern::Name(&p.ident),
+            Pat::Wild(_) => Pattern::Ignore,
+            Pat::Tuple(t) => {
+                let mut names = Vec::new();
+                for elem in &t.elems {
+                    names.push(match elem {
+                        Pat::Ident(p) => Some(&p.ident),
+                        _ => None,
+                    });
+                }
+                Pattern::Tuple(names, t.span())
+            }
+            other => return Err(syn::Error::new_spanned(other, "unsupported pattern")),
+        };
+        bindings.push(Binding { pattern, ty, init: &init.expr });
+    }
+    Ok(Body { bindings, tail })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_parameter_types() {
+        let yes: [Type; 6] = [
+            syn::parse_quote!(f64),
+            syn::parse_quote!(&f32),
+            syn::parse_quote!(&Array2<f64>),
+            syn::parse_quote!(ndarray::Array1<f32>),
+            syn::parse_quote!(&Mlp),
+            syn::parse_quote!(&ArrayD<f64>),
+        ];
+        for ty in &yes {
+            assert_eq!(differentiability(ty), Differentiability::Yes, "{}", quote::quote!(#ty));
+        }
+        let no: [Type; 6] = [
+            syn::parse_quote!(&[usize]),
+            syn::parse_quote!(usize),
+            syn::parse_quote!(&Vec<f64>),
+            syn::parse_quote!(&Array1<usize>),
+            syn::parse_quote!(&mut Array2<f64>),
+            syn::parse_quote!((f64, f64)),
+        ];
+        for ty in &no {
+            assert_eq!(differentiability(ty), Differentiability::No, "{}", quote::quote!(#ty));
+        }
+    }
+}

@@ -1,0 +1,201 @@
+pub fn mlp_loss(
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+) -> f64 {
+    let h = linear(x, w1, b1);
+    let a = relu(&h);
+    let z = linear(&a, w2, b2);
+    cross_entropy(&z, labels)
+}
+///Gradients of [`mlp_loss`], one field per differentiated parameter.
+#[derive(::core::fmt::Debug, ::core::clone::Clone)]
+#[allow(dead_code)]
+pub struct MlpLossGrad {
+    ///∂output/∂`w1`, with the shape of `w1`.
+    pub w1: Array2<f64>,
+    ///∂output/∂`b1`, with the shape of `b1`.
+    pub b1: Array1<f64>,
+    ///∂output/∂`w2`, with the shape of `w2`.
+    pub w2: Array2<f64>,
+    ///∂output/∂`b2`, with the shape of `b2`.
+    pub b2: Array1<f64>,
+}
+///The value of [`mlp_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+#[allow(dead_code, unused_variables, clippy::all)]
+pub fn mlp_loss_grad(
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+) -> (f64, MlpLossGrad) {
+    let __v6 = linear(x, w1, b1);
+    let __v7 = relu(&__v6);
+    let __v8 = linear(&__v7, w2, b2);
+    let __v9 = cross_entropy(&__v8, labels);
+    let __g9 = ::core::option::Option::Some(::autodiff::__private::seed(&__v9));
+    let (__c9_0, _) = match &__g9 {
+        ::core::option::Option::Some(__g) => {
+            cross_entropy_vjp(&__v8, labels, &__v9, __g, [true, false])
+        }
+        ::core::option::Option::None => {
+            (::core::option::Option::None, ::core::option::Option::None)
+        }
+    };
+    let __g8 = ::autodiff::__private::gradient(__c9_0);
+    let (__c8_0, __c8_1, __c8_2) = match &__g8 {
+        ::core::option::Option::Some(__g) => {
+            linear_vjp(&__v7, w2, b2, &__v8, __g, [true, true, true])
+        }
+        ::core::option::Option::None => {
+            (
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+            )
+        }
+    };
+    let __g7 = ::autodiff::__private::gradient(__c8_0);
+    let __g4 = ::autodiff::__private::gradient(__c8_1);
+    let __g5 = ::autodiff::__private::gradient(__c8_2);
+    let (__c7_0,) = match &__g7 {
+        ::core::option::Option::Some(__g) => relu_vjp(&__v6, &__v7, __g, [true]),
+        ::core::option::Option::None => (::core::option::Option::None,),
+    };
+    let __g6 = ::autodiff::__private::gradient(__c7_0);
+    let (_, __c6_1, __c6_2) = match &__g6 {
+        ::core::option::Option::Some(__g) => {
+            linear_vjp(x, w1, b1, &__v6, __g, [false, true, true])
+        }
+        ::core::option::Option::None => {
+            (
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+            )
+        }
+    };
+    let __g2 = ::autodiff::__private::gradient(__c6_1);
+    let __g3 = ::autodiff::__private::gradient(__c6_2);
+    (
+        __v9,
+        MlpLossGrad {
+            w1: ::autodiff::__private::or_zeros(__g2, w1),
+            b1: ::autodiff::__private::or_zeros(__g3, b1),
+            w2: ::autodiff::__private::or_zeros(__g4, w2),
+            b2: ::autodiff::__private::or_zeros(__g5, b2),
+        },
+    )
+}
+///The vector-Jacobian product of [`mlp_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+pub fn mlp_loss_vjp(
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+    _: &f64,
+    __gout: &f64,
+    __need: [bool; 6usize],
+) -> (
+    ::core::option::Option<Array2<f64>>,
+    ::core::option::Option<::autodiff::__private::NoGrad>,
+    ::core::option::Option<Array2<f64>>,
+    ::core::option::Option<Array1<f64>>,
+    ::core::option::Option<Array2<f64>>,
+    ::core::option::Option<Array1<f64>>,
+) {
+    let __v6 = linear(x, w1, b1);
+    let __v7 = relu(&__v6);
+    let __v8 = linear(&__v7, w2, b2);
+    let __v9 = cross_entropy(&__v8, labels);
+    let __g9 = ::core::option::Option::Some(::core::clone::Clone::clone(__gout));
+    let (__c9_0, _) = match &__g9 {
+        ::core::option::Option::Some(__g) => {
+            cross_entropy_vjp(
+                &__v8,
+                labels,
+                &__v9,
+                __g,
+                [
+                    (__need[0usize] || __need[2usize] || __need[3usize] || __need[4usize]
+                        || __need[5usize]),
+                    false,
+                ],
+            )
+        }
+        ::core::option::Option::None => {
+            (::core::option::Option::None, ::core::option::Option::None)
+        }
+    };
+    let __g8 = ::autodiff::__private::gradient(__c9_0);
+    let (__c8_0, __c8_1, __c8_2) = match &__g8 {
+        ::core::option::Option::Some(__g) => {
+            linear_vjp(
+                &__v7,
+                w2,
+                b2,
+                &__v8,
+                __g,
+                [
+                    (__need[0usize] || __need[2usize] || __need[3usize]),
+                    (__need[4usize]),
+                    (__need[5usize]),
+                ],
+            )
+        }
+        ::core::option::Option::None => {
+            (
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+            )
+        }
+    };
+    let __g7 = ::autodiff::__private::gradient(__c8_0);
+    let __g4 = ::autodiff::__private::gradient(__c8_1);
+    let __g5 = ::autodiff::__private::gradient(__c8_2);
+    let (__c7_0,) = match &__g7 {
+        ::core::option::Option::Some(__g) => {
+            relu_vjp(
+                &__v6,
+                &__v7,
+                __g,
+                [(__need[0usize] || __need[2usize] || __need[3usize])],
+            )
+        }
+        ::core::option::Option::None => (::core::option::Option::None,),
+    };
+    let __g6 = ::autodiff::__private::gradient(__c7_0);
+    let (__c6_0, __c6_1, __c6_2) = match &__g6 {
+        ::core::option::Option::Some(__g) => {
+            linear_vjp(
+                x,
+                w1,
+                b1,
+                &__v6,
+                __g,
+                [(__need[0usize]), (__need[2usize]), (__need[3usize])],
+            )
+        }
+        ::core::option::Option::None => {
+            (
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+                ::core::option::Option::None,
+            )
+        }
+    };
+    let __g0 = ::autodiff::__private::gradient(__c6_0);
+    let __g2 = ::autodiff::__private::gradient(__c6_1);
+    let __g3 = ::autodiff::__private::gradient(__c6_2);
+    (__g0, ::core::option::Option::None, __g2, __g3, __g4, __g5)
+}

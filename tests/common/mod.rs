@@ -1,0 +1,29 @@
+//! Helpers shared by the integration tests: random inputs and gradient checks.
+#![allow(dead_code)]
+
+use autodiff::gradcheck::{Tolerance, gradcheck};
+use autodiff::ndarray::{Array, Array1, Array2, ArrayD, Dimension, IntoDimension};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Uniform values in [-3, 3) from a fixed seed.
+pub fn random<D: Dimension>(shape: impl IntoDimension<Dim = D>, seed: u64) -> Array<f64, D> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Array::from_shape_simple_fn(shape, || rng.random_range(-3.0..3.0))
+}
+
+pub fn d1(a: &ArrayD<f64>) -> Array1<f64> {
+    a.clone().into_dimensionality().expect("rank 1")
+}
+
+pub fn d2(a: &ArrayD<f64>) -> Array2<f64> {
+    a.clone().into_dimensionality().expect("rank 2")
+}
+
+/// Asserts that `grads` (the generated gradients) match central differences of
+/// `f` at `inputs`, with the default tight f64 tolerances.
+pub fn assert_gradients(f: impl Fn(&[ArrayD<f64>]) -> f64, inputs: &[ArrayD<f64>], grads: &[ArrayD<f64>]) {
+    if let Err(e) = gradcheck(f, inputs, grads, Tolerance::default()) {
+        panic!("generated gradient disagrees with finite differences: {e}");
+    }
+}
