@@ -263,8 +263,12 @@ impl Emitter<'_> {
         };
         for c in contributions {
             let target = grad_ident(&c.target);
-            let s = slot(c.arg);
-            let checked = quote_spanned!(args[c.arg].span=> ::autodiff::__private::gradient(#s));
+            // The check and its slot share one hygiene context, located at the
+            // user's argument, so a `NoGrad` error points at that argument.
+            let at_arg = Span::mixed_site().located_at(args[c.arg].span);
+            let mut s = slot(c.arg);
+            s.set_span(at_arg);
+            let checked = quote_spanned!(at_arg=> ::autodiff::__private::gradient(#s));
             out.extend(if c.first {
                 quote!(let #target = #checked;)
             } else {
@@ -331,6 +335,7 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     let output = output_type(func);
     let (grad_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_struct);
     let fn_name = func.sig.ident.to_string();
+    let fn_ident = &func.sig.ident;
 
     let grad_item = if sig.scalar_output {
         let backward = e.backward(grad);
@@ -347,6 +352,8 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
             #[doc = #doc]
             #[allow(dead_code, unused_variables, clippy::all)]
             #vis fn #grad_fn(#(#inputs),*) -> (#output, #grad_struct_ident) {
+                // Calling only `_grad` uses the original function.
+                let _ = #fn_ident;
                 #(#forward)*
                 #(#backward)*
                 (#value, #grad_struct_ident { #(#fields),* })
@@ -382,6 +389,7 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, clippy::all)]
         #vjp_signature {
+            let _ = #fn_ident;
             #(#forward)*
             #(#backward)*
             (#(#results,)*)
@@ -448,6 +456,10 @@ fn non_scalar_grad_stub(func: &ItemFn, names: &Names) -> TokenStream {
 pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -> TokenStream {
     let names = names(func);
     let errors = error.to_compile_error();
+    // A method sits in an `impl`, where a struct cannot be declared.
+    if func.sig.receiver().is_some() {
+        return quote!(#func #errors);
+    }
     let vis = &func.vis;
     let (grad_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_struct);
     let (grad_struct, vjp_stub) = match sig {

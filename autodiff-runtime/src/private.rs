@@ -6,12 +6,32 @@ pub use crate::gradient::{Gradient, NoGrad};
 pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, sub, sub_vjp};
 use crate::float::Float;
 
+/// A VJP result slot that can stand for a gradient of type `T`: `T` itself,
+/// or `NoGrad`, which has no values and so converts to anything.
+pub trait Slot<T> {
+    /// The gradient in the slot.
+    fn into_gradient(self) -> T;
+}
+
+impl<T> Slot<T> for T {
+    fn into_gradient(self) -> T {
+        self
+    }
+}
+
+impl<T: Gradient> Slot<T> for NoGrad {
+    fn into_gradient(self) -> T {
+        match self {}
+    }
+}
+
 /// Checks that a module's gradient slot holds a real gradient (not `NoGrad`):
-/// a compile error with a clear message when an active value reaches an
-/// argument that cannot be differentiated.
+/// a compile error with a clear message, at the user's argument, when an
+/// active value reaches an argument that cannot be differentiated. The output
+/// type is left to the context in that case, so no second error follows.
 #[inline(always)]
-pub fn gradient<G: Gradient>(slot: Option<G>) -> Option<G> {
-    slot
+pub fn gradient<S: Gradient + Slot<T>, T>(slot: Option<S>) -> Option<T> {
+    slot.map(Slot::into_gradient)
 }
 
 /// Adds a contribution to a value's gradient: the fan-out sum. `None` is zero.

@@ -34,6 +34,7 @@ pub fn mlp_loss_grad(
     w2: &Array2<f64>,
     b2: &Array1<f64>,
 ) -> (f64, MlpLossGrad) {
+    let _ = mlp_loss;
     let __v6 = linear(x, w1, b1);
     let __v7 = relu(&__v6);
     let __v8 = linear(&__v7, w2, b2);
@@ -104,7 +105,7 @@ pub fn mlp_loss_vjp(
     b2: &Array1<f64>,
     _: &f64,
     __gout: &f64,
-    __need: [bool; 6usize],
+    __need: [bool; 6],
 ) -> (
     ::core::option::Option<Array2<f64>>,
     ::core::option::Option<::autodiff::__private::NoGrad>,
@@ -113,6 +114,7 @@ pub fn mlp_loss_vjp(
     ::core::option::Option<Array2<f64>>,
     ::core::option::Option<Array1<f64>>,
 ) {
+    let _ = mlp_loss;
     let __v6 = linear(x, w1, b1);
     let __v7 = relu(&__v6);
     let __v8 = linear(&__v7, w2, b2);
@@ -125,11 +127,7 @@ pub fn mlp_loss_vjp(
                 labels,
                 &__v9,
                 __g,
-                [
-                    (__need[0usize] || __need[2usize] || __need[3usize] || __need[4usize]
-                        || __need[5usize]),
-                    false,
-                ],
+                [(__need[0] || __need[2] || __need[3] || __need[4] || __need[5]), false],
             )
         }
         ::core::option::Option::None => {
@@ -145,11 +143,7 @@ pub fn mlp_loss_vjp(
                 b2,
                 &__v8,
                 __g,
-                [
-                    (__need[0usize] || __need[2usize] || __need[3usize]),
-                    (__need[4usize]),
-                    (__need[5usize]),
-                ],
+                [(__need[0] || __need[2] || __need[3]), (__need[4]), (__need[5])],
             )
         }
         ::core::option::Option::None => {
@@ -165,26 +159,14 @@ pub fn mlp_loss_vjp(
     let __g5 = ::autodiff::__private::gradient(__c8_2);
     let (__c7_0,) = match &__g7 {
         ::core::option::Option::Some(__g) => {
-            relu_vjp(
-                &__v6,
-                &__v7,
-                __g,
-                [(__need[0usize] || __need[2usize] || __need[3usize])],
-            )
+            relu_vjp(&__v6, &__v7, __g, [(__need[0] || __need[2] || __need[3])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g6 = ::autodiff::__private::gradient(__c7_0);
     let (__c6_0, __c6_1, __c6_2) = match &__g6 {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(
-                x,
-                w1,
-                b1,
-                &__v6,
-                __g,
-                [(__need[0usize]), (__need[2usize]), (__need[3usize])],
-            )
+            linear_vjp(x, w1, b1, &__v6, __g, [(__need[0]), (__need[2]), (__need[3])])
         }
         ::core::option::Option::None => {
             (

@@ -22,6 +22,7 @@ fn residual_grad(
     w: &Array2<f64>,
     b: &Array1<f64>,
 ) -> (f64, ResidualGrad) {
+    let _ = residual;
     let __v3 = linear(x, w, b);
     let __v4 = relu(&__v3);
     let __v5 = duplicate(&__v4);
@@ -118,12 +119,13 @@ fn residual_vjp(
     b: &Array1<f64>,
     _: &f64,
     __gout: &f64,
-    __need: [bool; 3usize],
+    __need: [bool; 3],
 ) -> (
     ::core::option::Option<Array2<f64>>,
     ::core::option::Option<Array2<f64>>,
     ::core::option::Option<Array1<f64>>,
 ) {
+    let _ = residual;
     let __v3 = linear(x, w, b);
     let __v4 = relu(&__v3);
     let __v5 = duplicate(&__v4);
@@ -134,12 +136,7 @@ fn residual_vjp(
     let __g12 = ::core::option::Option::Some(::core::clone::Clone::clone(__gout));
     let (__c12_0,) = match &__g12 {
         ::core::option::Option::Some(__g) => {
-            sum_vjp(
-                &__v11,
-                &__v12,
-                __g,
-                [(__need[0usize] || __need[1usize] || __need[2usize])],
-            )
+            sum_vjp(&__v11, &__v12, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
@@ -152,8 +149,8 @@ fn residual_vjp(
                 &__v11,
                 __g,
                 [
-                    (__need[0usize] || __need[1usize] || __need[2usize]),
-                    (__need[0usize] || __need[1usize] || __need[2usize]),
+                    (__need[0] || __need[1] || __need[2]),
+                    (__need[0] || __need[1] || __need[2]),
                 ],
             )
         }
@@ -170,7 +167,7 @@ fn residual_vjp(
                 &(0.5),
                 &__v10,
                 __g,
-                [(__need[0usize] || __need[1usize] || __need[2usize]), false],
+                [(__need[0] || __need[1] || __need[2]), false],
             )
         }
         ::core::option::Option::None => {
@@ -186,8 +183,8 @@ fn residual_vjp(
                 &__v8,
                 __g,
                 [
-                    (__need[0usize] || __need[1usize] || __need[2usize]),
-                    (__need[0usize] || __need[1usize] || __need[2usize]),
+                    (__need[0] || __need[1] || __need[2]),
+                    (__need[0] || __need[1] || __need[2]),
                 ],
             )
         }
@@ -207,12 +204,7 @@ fn residual_vjp(
     };
     let (__c5_0,) = match &__g5 {
         ::core::option::Option::Some(__g) => {
-            duplicate_vjp(
-                &__v4,
-                &__v5,
-                __g,
-                [(__need[0usize] || __need[1usize] || __need[2usize])],
-            )
+            duplicate_vjp(&__v4, &__v5, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
@@ -222,26 +214,14 @@ fn residual_vjp(
     );
     let (__c4_0,) = match &__g4 {
         ::core::option::Option::Some(__g) => {
-            relu_vjp(
-                &__v3,
-                &__v4,
-                __g,
-                [(__need[0usize] || __need[1usize] || __need[2usize])],
-            )
+            relu_vjp(&__v3, &__v4, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g3 = ::autodiff::__private::gradient(__c4_0);
     let (__c3_0, __c3_1, __c3_2) = match &__g3 {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(
-                x,
-                w,
-                b,
-                &__v3,
-                __g,
-                [(__need[0usize]), (__need[1usize]), (__need[2usize])],
-            )
+            linear_vjp(x, w, b, &__v3, __g, [(__need[0]), (__need[1]), (__need[2])])
         }
         ::core::option::Option::None => {
             (

@@ -1,0 +1,9 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn loss(w: &Array1<f64>) -> f64 {
+    let mut s = sum(w);
+    s
+}
+
+fn main() {}

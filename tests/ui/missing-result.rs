@@ -1,0 +1,8 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn loss(w: &Array1<f64>) -> f64 {
+    let s = sum(w);
+}
+
+fn main() {}

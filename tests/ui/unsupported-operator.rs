@@ -1,0 +1,8 @@
+use autodiff::prelude::*;
+
+#[differentiable]
+fn loss(w: f64) -> f64 {
+    w % 2.0
+}
+
+fn main() {}
