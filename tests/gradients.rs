@@ -61,9 +61,26 @@ fn mlp_in_f32_agrees_with_f64() {
     let labels = [0, 1, 2, 0, 1, 2];
     let (w1, b1, w2, b2) = (random((5, 4), 12), random(5, 13), random((3, 5), 14), random(3, 15));
     let f = |a: &Array2<f64>| a.mapv(|v| v as f32);
-    let (loss32, g32) = mlp_loss_f32_grad(&f(&x), &labels, &f(&w1), &b1.mapv(|v| v as f32), &f(&w2), &b2.mapv(|v| v as f32));
+    let (loss32, g32) = mlp_loss_f32_grad(
+        &f(&x),
+        &labels,
+        &f(&w1),
+        &b1.mapv(|v| v as f32),
+        &f(&w2),
+        &b2.mapv(|v| v as f32),
+    );
     let (loss64, g64) = mlp_loss_grad(&x, &labels, &w1, &b1, &w2, &b2);
-    assert_eq!(loss32, mlp_loss_f32(&f(&x), &labels, &f(&w1), &b1.mapv(|v| v as f32), &f(&w2), &b2.mapv(|v| v as f32)));
+    assert_eq!(
+        loss32,
+        mlp_loss_f32(
+            &f(&x),
+            &labels,
+            &f(&w1),
+            &b1.mapv(|v| v as f32),
+            &f(&w2),
+            &b2.mapv(|v| v as f32)
+        )
+    );
     assert!((f64::from(loss32) - loss64).abs() < 1e-4 * loss64.abs().max(1.0));
     for (a, b) in g32.w1.iter().zip(&g64.w1).chain(g32.w2.iter().zip(&g64.w2)) {
         assert!((f64::from(*a) - b).abs() < 1e-4, "{a} vs {b}");
@@ -197,7 +214,12 @@ fn broadcast(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>, c: &Array2<f64>)
 
 #[test]
 fn broadcasting() {
-    let (x, w, b, c) = (random((4, 3), 81), random((3, 5), 82), random(5, 83), random((4, 1), 84));
+    let (x, w, b, c) = (
+        random((4, 3), 81),
+        random((3, 5), 82),
+        random(5, 83),
+        random((4, 1), 84),
+    );
     let (_, g) = broadcast_grad(&x, &w, &b, &c);
     assert_eq!(g.b.shape(), &[5]);
     assert_eq!(g.c.shape(), &[4, 1]);
@@ -262,7 +284,11 @@ fn uses_cube(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
 fn custom_vjp_module() {
     let (x, w) = (random(6, 101), random(6, 102));
     let (_, g) = uses_cube_grad(&x, &w);
-    assert_gradients(|v| uses_cube(&x, &d1(&v[0])), &[w.clone().into_dyn()], &[g.w.clone().into_dyn()]);
+    assert_gradients(
+        |v| uses_cube(&x, &d1(&v[0])),
+        &[w.clone().into_dyn()],
+        &[g.w.clone().into_dyn()],
+    );
     // Closed form: d/dw Σ (x·w)³ = 3(x·w)²·x.
     for i in 0..6 {
         assert!((g.w[i] - 3.0 * (x[i] * w[i]).powi(2) * x[i]).abs() < 1e-12);

@@ -47,8 +47,23 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys_and_repeats() {
-        assert!(parse(quote!(with(w))).unwrap_err().to_string().contains("unknown argument"));
-        assert!(parse(quote!(wrt(w, w))).unwrap_err().to_string().contains("listed twice"));
-        assert!(parse(quote!(wrt(a::b))).unwrap_err().to_string().contains("parameter name"));
+        assert!(
+            parse(quote!(with(w)))
+                .unwrap_err()
+                .to_string()
+                .contains("unknown argument")
+        );
+        assert!(
+            parse(quote!(wrt(w, w)))
+                .unwrap_err()
+                .to_string()
+                .contains("listed twice")
+        );
+        assert!(
+            parse(quote!(wrt(a::b)))
+                .unwrap_err()
+                .to_string()
+                .contains("parameter name")
+        );
     }
 }

@@ -46,7 +46,10 @@ fn check_signature(func: &ItemFn, errors: &mut Errors) {
         );
     }
     if let ReturnType::Default = sig.output {
-        errors.spanned(&sig.ident, "a differentiable function must return a value, such as the loss: add `-> f64`");
+        errors.spanned(
+            &sig.ident,
+            "a differentiable function must return a value, such as the loss: add `-> f64`",
+        );
     }
     for input in &sig.inputs {
         match input {
@@ -64,10 +67,16 @@ fn check_parameter_pattern(pat: &Pat, errors: &mut Errors) {
     match pat {
         Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
             if let Some(m) = &p.mutability {
-                errors.spanned(m, "parameters of a differentiable function cannot be `mut`: values are immutable");
+                errors.spanned(
+                    m,
+                    "parameters of a differentiable function cannot be `mut`: values are immutable",
+                );
             }
         }
-        other => errors.spanned(other, "parameters must be plain names, like `x: &Array2<f64>`, so gradients can be named after them"),
+        other => errors.spanned(
+            other,
+            "parameters must be plain names, like `x: &Array2<f64>`, so gradients can be named after them",
+        ),
     }
 }
 
@@ -76,7 +85,10 @@ fn check_statement(stmt: &Stmt, is_last: bool, errors: &mut Errors) {
         Stmt::Local(local) => {
             check_let_pattern(&local.pat, errors);
             match &local.init {
-                None => errors.spanned(local, "`let` without a value is not supported: bind the value where it is computed"),
+                None => errors.spanned(
+                    local,
+                    "`let` without a value is not supported: bind the value where it is computed",
+                ),
                 Some(init) => {
                     if let Some((else_token, _)) = &init.diverge {
                         errors.spanned(else_token, "`let ... else` is control flow, which is not supported");
@@ -136,11 +148,17 @@ fn check_let_pattern(pat: &Pat, errors: &mut Errors) {
             for elem in &tuple.elems {
                 match elem {
                     Pat::Ident(_) | Pat::Wild(_) => check_let_pattern(elem, errors),
-                    other => errors.spanned(other, "tuple patterns may hold only names and `_`: `let (a, b) = duplicate(&x);`"),
+                    other => errors.spanned(
+                        other,
+                        "tuple patterns may hold only names and `_`: `let (a, b) = duplicate(&x);`",
+                    ),
                 }
             }
         }
-        other => errors.spanned(other, "unsupported pattern: bind a name (`let h = ...`) or a tuple of names (`let (a, b) = ...`)"),
+        other => errors.spanned(
+            other,
+            "unsupported pattern: bind a name (`let h = ...`) or a tuple of names (`let (a, b) = ...`)",
+        ),
     }
 }
 
@@ -170,7 +188,10 @@ fn check_expr(expr: &Expr, errors: &mut Errors) {
         Expr::Unary(unary) => check_unary(unary, errors),
         Expr::Reference(reference) => {
             if let Some(m) = &reference.mutability {
-                errors.spanned(m, "`&mut` is not supported: modules read their inputs and return new values");
+                errors.spanned(
+                    m,
+                    "`&mut` is not supported: modules read their inputs and return new values",
+                );
             }
             check_expr(&reference.expr, errors);
         }
@@ -187,16 +208,19 @@ fn check_expr(expr: &Expr, errors: &mut Errors) {
 fn check_call(call: &syn::ExprCall, errors: &mut Errors) {
     match &*call.func {
         Expr::Path(path) if path.qself.is_none() => {
-            if let Some(last) = path.path.segments.last() {
-                if !last.arguments.is_none() {
-                    errors.spanned(
-                        &last.arguments,
-                        "generic arguments on a module call are not supported: let the types be inferred",
-                    );
-                }
+            if let Some(last) = path.path.segments.last()
+                && !last.arguments.is_none()
+            {
+                errors.spanned(
+                    &last.arguments,
+                    "generic arguments on a module call are not supported: let the types be inferred",
+                );
             }
         }
-        other => errors.spanned(other, "only calls of a named function (a module such as `relu`) are supported"),
+        other => errors.spanned(
+            other,
+            "only calls of a named function (a module such as `relu`) are supported",
+        ),
     }
     for arg in &call.args {
         check_expr(arg, errors);
@@ -208,15 +232,25 @@ fn check_call(call: &syn::ExprCall, errors: &mut Errors) {
 fn check_binary(binary: &syn::ExprBinary, errors: &mut Errors) {
     match binary.op {
         BinOp::Add(_) | BinOp::Sub(_) | BinOp::Mul(_) | BinOp::Div(_) => {}
-        BinOp::AddAssign(_) | BinOp::SubAssign(_) | BinOp::MulAssign(_) | BinOp::DivAssign(_) | BinOp::RemAssign(_)
-        | BinOp::BitXorAssign(_) | BinOp::BitAndAssign(_) | BinOp::BitOrAssign(_) | BinOp::ShlAssign(_)
+        BinOp::AddAssign(_)
+        | BinOp::SubAssign(_)
+        | BinOp::MulAssign(_)
+        | BinOp::DivAssign(_)
+        | BinOp::RemAssign(_)
+        | BinOp::BitXorAssign(_)
+        | BinOp::BitAndAssign(_)
+        | BinOp::BitOrAssign(_)
+        | BinOp::ShlAssign(_)
         | BinOp::ShrAssign(_) => errors.spanned(
             binary,
             "compound assignment is not supported: values are immutable; write `let x = x + y;` instead",
         ),
         op => errors.spanned(
             op,
-            format!("operator `{}` is not supported: differentiable operators are `+`, `-`, `*`, `/` and unary `-`", quote::quote!(#op)),
+            format!(
+                "operator `{}` is not supported: differentiable operators are `+`, `-`, `*`, `/` and unary `-`",
+                quote::quote!(#op)
+            ),
         ),
     }
     check_expr(&binary.left, errors);
@@ -226,8 +260,14 @@ fn check_binary(binary: &syn::ExprBinary, errors: &mut Errors) {
 fn check_unary(unary: &syn::ExprUnary, errors: &mut Errors) {
     match unary.op {
         UnOp::Neg(_) => {}
-        UnOp::Deref(_) => errors.spanned(unary, "dereference (`*x`) is not supported: pass references to modules as they are"),
-        _ => errors.spanned(unary, "operator `!` is not supported: differentiable operators are `+`, `-`, `*`, `/` and unary `-`"),
+        UnOp::Deref(_) => errors.spanned(
+            unary,
+            "dereference (`*x`) is not supported: pass references to modules as they are",
+        ),
+        _ => errors.spanned(
+            unary,
+            "operator `!` is not supported: differentiable operators are `+`, `-`, `*`, `/` and unary `-`",
+        ),
     }
     check_expr(&unary.expr, errors);
 }
@@ -237,14 +277,20 @@ fn check_path(path: &syn::ExprPath, errors: &mut Errors) {
     if path.qself.is_some() {
         errors.spanned(path, "qualified paths (`<T as Trait>::X`) are not supported");
     } else if path.path.is_ident("self") {
-        errors.spanned(path, "`self` cannot be differentiated: write a free function and pass the model as a parameter");
+        errors.spanned(
+            path,
+            "`self` cannot be differentiated: write a free function and pass the model as a parameter",
+        );
     }
 }
 
 /// `model.w1` reads a tensor of a parameter struct (`#[derive(Params)]`).
 fn check_field(field: &syn::ExprField, errors: &mut Errors) {
     if let syn::Member::Unnamed(index) = &field.member {
-        errors.spanned(index, "tuple fields are not supported: destructure the tuple with `let (a, b) = ...`");
+        errors.spanned(
+            index,
+            "tuple fields are not supported: destructure the tuple with `let (a, b) = ...`",
+        );
     }
     match &*field.base {
         Expr::Path(path) if path.path.get_ident().is_some() => check_path(path, errors),
@@ -255,12 +301,16 @@ fn check_field(field: &syn::ExprField, errors: &mut Errors) {
 /// Everything else, with a message naming what was found and why it is refused.
 fn check_unsupported(expr: &Expr, errors: &mut Errors) {
     let what = match expr {
-        Expr::If(_) => "`if` is control flow, which is not supported: the graph must not depend on data; compute both branches and combine them with modules such as `max`",
+        Expr::If(_) => {
+            "`if` is control flow, which is not supported: the graph must not depend on data; compute both branches and combine them with modules such as `max`"
+        }
         Expr::Match(_) => "`match` is control flow, which is not supported: the graph must not depend on data",
         Expr::Loop(_) | Expr::While(_) | Expr::ForLoop(_) => {
             "loops are not supported: the graph must be static; unroll the loop or call a differentiable function for each step"
         }
-        Expr::Closure(_) => "closures are not supported: define a module function, or a `#[differentiable]` function, and call it",
+        Expr::Closure(_) => {
+            "closures are not supported: define a module function, or a `#[differentiable]` function, and call it"
+        }
         Expr::Unsafe(_) => "`unsafe` blocks are not supported in a differentiable function",
         Expr::Block(_) => "blocks are not supported: write the statements directly in the function body",
         Expr::Assign(_) => "assignment is not supported: values are immutable; bind a new value with `let` instead",
@@ -287,7 +337,9 @@ fn check_unsupported(expr: &Expr, errors: &mut Errors) {
         Expr::Async(_) | Expr::Await(_) => "`async` and `.await` are not supported",
         Expr::Let(_) => "`let` expressions (`if let`, `while let`) are control flow, which is not supported",
         Expr::Range(_) => "ranges are not supported",
-        _ => "this expression is not supported in a differentiable function: use module calls, `+ - * /`, literals and references",
+        _ => {
+            "this expression is not supported in a differentiable function: use module calls, `+ - * /`, literals and references"
+        }
     };
     errors.push(syn::Error::new(expr_head_span(expr), what));
 }

@@ -31,7 +31,10 @@ pub fn names(func: &ItemFn) -> Names {
         .filter(|part| !part.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
         })
         .collect();
     Names {
@@ -93,7 +96,11 @@ impl Emitter<'_> {
         match &self.graph.nodes[id].kind {
             NodeKind::Param(i) => {
                 let ident = self.param_ident(*i);
-                if self.sig.params[*i].is_ref { quote!(#ident) } else { quote!(&#ident) }
+                if self.sig.params[*i].is_ref {
+                    quote!(#ident)
+                } else {
+                    quote!(&#ident)
+                }
             }
             NodeKind::Const(tokens) => quote!(&(#tokens)),
             NodeKind::Call { .. } => {
@@ -142,13 +149,19 @@ impl Emitter<'_> {
     }
 
     fn arg_expr(&self, arg: &Arg) -> TokenStream {
-        if arg.by_ref { self.ref_expr(arg.node) } else { self.value_expr(arg.node) }
+        if arg.by_ref {
+            self.ref_expr(arg.node)
+        } else {
+            self.value_expr(arg.node)
+        }
     }
 
     /// The forward function and the VJP function of a call.
     fn callee_paths(&self, id: NodeId) -> (TokenStream, TokenStream) {
         let node = &self.graph.nodes[id];
-        let NodeKind::Call { callee, .. } = &node.kind else { return (quote!(), quote!()) };
+        let NodeKind::Call { callee, .. } = &node.kind else {
+            return (quote!(), quote!());
+        };
         match callee {
             Callee::Module(path) => {
                 let mut vjp = path.clone();
@@ -161,7 +174,10 @@ impl Emitter<'_> {
                 let span = node.span;
                 let forward = Ident::new(op.module_name(), span);
                 let vjp = format_ident!("{}_vjp", forward, span = span);
-                (quote_spanned!(span=> ::autodiff::__private::#forward), quote_spanned!(span=> ::autodiff::__private::#vjp))
+                (
+                    quote_spanned!(span=> ::autodiff::__private::#forward),
+                    quote_spanned!(span=> ::autodiff::__private::#vjp),
+                )
             }
         }
     }
@@ -170,7 +186,9 @@ impl Emitter<'_> {
     fn forward(&self) -> Vec<TokenStream> {
         let mut out = Vec::new();
         for (id, node) in self.graph.nodes.iter().enumerate() {
-            let NodeKind::Call { args, .. } = &node.kind else { continue };
+            let NodeKind::Call { args, .. } = &node.kind else {
+                continue;
+            };
             let (function, _) = self.callee_paths(id);
             let v = value_ident(id);
             let ty = node.ty.as_ref().map(|ty: &Type| quote!(: #ty));
@@ -216,7 +234,11 @@ impl Emitter<'_> {
         for step in &adjoint.steps {
             out.push(match step {
                 Step::Gather { call, outputs } => self.gather(*call, outputs),
-                Step::Vjp { call, need, contributions } => self.vjp_step(*call, need, contributions),
+                Step::Vjp {
+                    call,
+                    need,
+                    contributions,
+                } => self.vjp_step(*call, need, contributions),
             });
         }
         out
@@ -225,11 +247,18 @@ impl Emitter<'_> {
     fn gather(&self, call: NodeId, outputs: &[bool]) -> TokenStream {
         let target = grad_ident(&Target::Value(call));
         let v = value_ident(call);
-        let present = outputs.iter().enumerate().filter(|(_, d)| **d).map(|(k, _)| grad_ident(&Target::Item(call, k)));
+        let present = outputs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| **d)
+            .map(|(k, _)| grad_ident(&Target::Item(call, k)));
         let items = outputs.iter().enumerate().map(|(k, declared)| {
             let index = syn::Index::from(k);
-            let grad =
-                if *declared { grad_ident(&Target::Item(call, k)).into_token_stream() } else { quote!(::core::option::Option::None) };
+            let grad = if *declared {
+                grad_ident(&Target::Item(call, k)).into_token_stream()
+            } else {
+                quote!(::core::option::Option::None)
+            };
             quote!(::autodiff::__private::or_zeros(#grad, &#v.#index))
         });
         quote! {
@@ -243,14 +272,20 @@ impl Emitter<'_> {
 
     fn vjp_step(&self, call: NodeId, need: &[Need], contributions: &[crate::reverse::Contribution]) -> TokenStream {
         let node = &self.graph.nodes[call];
-        let NodeKind::Call { args, .. } = &node.kind else { return quote!() };
+        let NodeKind::Call { args, .. } = &node.kind else {
+            return quote!();
+        };
         let (_, vjp) = self.callee_paths(call);
         let upstream = grad_ident(&Target::Value(call));
         let g = local("__g".into());
         let v = value_ident(call);
         let slot = |i: usize| local(format!("__c{call}_{i}"));
         let slots = (0..args.len()).map(|i| {
-            if contributions.iter().any(|c| c.arg == i) { slot(i).into_token_stream() } else { quote!(_) }
+            if contributions.iter().any(|c| c.arg == i) {
+                slot(i).into_token_stream()
+            } else {
+                quote!(_)
+            }
         });
         let nones = args.iter().map(|_| quote!(::core::option::Option::None));
         let arg_exprs = args.iter().map(|a| self.arg_expr(a));
@@ -421,7 +456,10 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
         let doc = format!("∂output/∂`{name}`, with the shape of `{name}`.");
         quote!(#[doc = #doc] pub #name: #ty)
     });
-    let doc = format!("Gradients of [`{}`], one field per differentiated parameter.", func.sig.ident);
+    let doc = format!(
+        "Gradients of [`{}`], one field per differentiated parameter.",
+        func.sig.ident
+    );
     quote! {
         #[doc = #doc]
         #[derive(::core::fmt::Debug, ::core::clone::Clone)]

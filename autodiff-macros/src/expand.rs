@@ -37,7 +37,9 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
         None => parse::signature(&func, None, &mut Errors::default()),
     };
     let result = errors.finish().and_then(|()| {
-        let sig = sig.as_ref().ok_or_else(|| syn::Error::new_spanned(&func.sig, "unsupported signature"))?;
+        let sig = sig
+            .as_ref()
+            .ok_or_else(|| syn::Error::new_spanned(&func.sig, "unsupported signature"))?;
         expand(sig)
     });
     match result {
@@ -48,7 +50,10 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn expand(sig: &parse::Signature<'_>) -> syn::Result<TokenStream> {
     let internal = |stage: &str, message: String| {
-        syn::Error::new_spanned(&sig.func.sig.ident, format!("internal error in `#[differentiable]` ({stage}): {message}; please report it"))
+        syn::Error::new_spanned(
+            &sig.func.sig.ident,
+            format!("internal error in `#[differentiable]` ({stage}): {message}; please report it"),
+        )
     };
     let body = parse::body(sig.func)?;
     let graph = graph::build(sig, &body)?;
@@ -84,7 +89,11 @@ mod snapshots {
         let mut checked = 0;
         for entry in std::fs::read_dir(&dir).expect("tests/expand exists") {
             let path = entry.expect("readable").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
             if !name.ends_with(".rs") || name.ends_with(".expanded.rs") {
                 continue;
             }
@@ -94,7 +103,10 @@ mod snapshots {
                 std::fs::write(&snapshot, &expanded).expect("writable");
             } else {
                 let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
-                assert_eq!(expanded, expected, "expansion of {name} changed; rerun with AUTODIFF_BLESS=1 and review the diff");
+                assert_eq!(
+                    expanded, expected,
+                    "expansion of {name} changed; rerun with AUTODIFF_BLESS=1 and review the diff"
+                );
             }
             checked += 1;
         }
@@ -111,47 +123,199 @@ mod robustness {
     #[test]
     fn never_panics_and_always_emits_parseable_code() {
         let cases = [
-            quote!(fn f() -> f64 { 1.0 }),
-            quote!(fn f(x: f64) -> f64 { x }),
-            quote!(fn f(x: &Array1<f64>) -> Array1<f64> { x }),
-            quote!(fn f(x: f64) {}),
-            quote!(fn f(x: f64) -> f64 {}),
-            quote!(fn f(x: f64) -> f64 { let y = x; }),
-            quote!(fn f(x: f64) -> f64 { let (a, b) = x; a }),
-            quote!(fn f(x: f64) -> f64 { let ((a, b), c) = g(x); a }),
-            quote!(fn f(x: f64) -> f64 { let (a, b) = g(x); let (c, d) = g(a); c * d + b }),
-            quote!(fn f(x: f64) -> f64 { let _ = g(x); let _unused = x; x }),
-            quote!(fn f(x: f64) -> f64 { let y: f64 = x * 2.0; y }),
-            quote!(fn f(x: f64) -> f64 { (x).y.z }),
-            quote!(fn f(m: &Mlp) -> f64 { let a = m.w; let b = m.w; sum(&a) + sum(&b) }),
-            quote!(fn f(m: &Mlp) -> f64 { m.0 }),
-            quote!(fn f(x: f64) -> f64 { g::<f64>(x) }),
-            quote!(fn f(x: f64) -> f64 { (g)(x) }),
-            quote!(fn f(x: f64) -> f64 { <f64 as Foo>::bar(x) }),
-            quote!(fn f(x: f64) -> f64 { x.0 }),
-            quote!(fn f((a, b): (f64, f64)) -> f64 { a }),
-            quote!(fn f(x: f64, x: f64) -> f64 { x }),
-            quote!(fn f(x: f64) -> f64 { let x = x; let x = x; x }),
-            quote!(fn f(x: f64) -> f64 { return x; }),
-            quote!(fn f(x: f64) -> f64 { x; x }),
-            quote!(fn f(x: f64) -> f64 { *x + !x - &mut x }),
-            quote!(fn f(x: f64) -> f64 { 1.0 + 2.0 * 3.0 }),
-            quote!(fn f(x: f64) -> f64 { -(-(x)) }),
-            quote!(fn f(x: f64) -> f64 { async { x }.await }),
-            quote!(fn r#loop(r#in: f64) -> f64 { r#in }),
-            quote!(fn __(x: f64) -> f64 { x }),
-            quote!(fn f<'a>(x: &'a Array1<f64>) -> f64 { sum(x) }),
-            quote!(fn f(x: impl Fn()) -> f64 { 1.0 }),
-            quote!(fn f(x: &mut Array1<f64>) -> f64 { sum(x) }),
-            quote!(struct S;),
+            quote!(
+                fn f() -> f64 {
+                    1.0
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: &Array1<f64>) -> Array1<f64> {
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) {}
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {}
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let y = x;
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let (a, b) = x;
+                    a
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let ((a, b), c) = g(x);
+                    a
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let (a, b) = g(x);
+                    let (c, d) = g(a);
+                    c * d + b
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let _ = g(x);
+                    let _unused = x;
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let y: f64 = x * 2.0;
+                    y
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    (x).y.z
+                }
+            ),
+            quote!(
+                fn f(m: &Mlp) -> f64 {
+                    let a = m.w;
+                    let b = m.w;
+                    sum(&a) + sum(&b)
+                }
+            ),
+            quote!(
+                fn f(m: &Mlp) -> f64 {
+                    m.0
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    g::<f64>(x)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    (g)(x)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    <f64 as Foo>::bar(x)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x.0
+                }
+            ),
+            quote!(
+                fn f((a, b): (f64, f64)) -> f64 {
+                    a
+                }
+            ),
+            quote!(
+                fn f(x: f64, x: f64) -> f64 {
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let x = x;
+                    let x = x;
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    return x;
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    x;
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    *x + !x - &mut x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    1.0 + 2.0 * 3.0
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    -(-(x))
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    async { x }.await
+                }
+            ),
+            quote!(
+                fn r#loop(r#in: f64) -> f64 {
+                    r#in
+                }
+            ),
+            quote!(
+                fn __(x: f64) -> f64 {
+                    x
+                }
+            ),
+            quote!(
+                fn f<'a>(x: &'a Array1<f64>) -> f64 {
+                    sum(x)
+                }
+            ),
+            quote!(
+                fn f(x: impl Fn()) -> f64 {
+                    1.0
+                }
+            ),
+            quote!(
+                fn f(x: &mut Array1<f64>) -> f64 {
+                    sum(x)
+                }
+            ),
+            quote!(
+                struct S;
+            ),
             quote!(),
             quote!(fn),
         ];
-        let args = [quote!(), quote!(wrt(x)), quote!(wrt()), quote!(wrt(x, y)), quote!(wrt), quote!(wrt = x), quote!(1 + 2)];
+        let args = [
+            quote!(),
+            quote!(wrt(x)),
+            quote!(wrt()),
+            quote!(wrt(x, y)),
+            quote!(wrt),
+            quote!(wrt = x),
+            quote!(1 + 2),
+        ];
         for case in &cases {
             for arg in &args {
                 let out = super::differentiable(arg.clone(), case.clone());
-                assert!(syn::parse2::<syn::File>(out.clone()).is_ok() || case.is_empty() || case.to_string() == "fn" || case.to_string().starts_with("struct"), "unparseable output for {case} with ({arg}): {out}");
+                assert!(
+                    syn::parse2::<syn::File>(out.clone()).is_ok()
+                        || case.is_empty()
+                        || case.to_string() == "fn"
+                        || case.to_string().starts_with("struct"),
+                    "unparseable output for {case} with ({arg}): {out}"
+                );
             }
         }
     }

@@ -59,7 +59,11 @@ pub enum NodeKind {
     Const(TokenStream),
     /// A module or operator call. `outputs` is `Some(k)` when the result is a
     /// k-tuple split by `let (a, b) = ...`.
-    Call { callee: Callee, args: Vec<Arg>, outputs: Option<usize> },
+    Call {
+        callee: Callee,
+        args: Vec<Arg>,
+        outputs: Option<usize>,
+    },
     /// Output `index` of a tuple-returning call.
     Item { tuple: NodeId, index: usize },
     /// A field of a parameter struct, such as `model.w1`.
@@ -97,10 +101,25 @@ struct Builder<'s> {
 
 /// Builds the graph of a checked body.
 pub fn build(sig: &Signature<'_>, body: &Body<'_>) -> syn::Result<Graph> {
-    let mut b = Builder { sig, nodes: Vec::new(), names: HashMap::new(), fields: HashMap::new() };
+    let mut b = Builder {
+        sig,
+        nodes: Vec::new(),
+        names: HashMap::new(),
+        fields: HashMap::new(),
+    };
     for (index, param) in sig.params.iter().enumerate() {
-        let node = b.push(NodeKind::Param(index), param.ident.span(), Some(param.ident.to_string()));
-        b.names.insert(param.ident.to_string(), Bound { node, is_ref: param.is_ref });
+        let node = b.push(
+            NodeKind::Param(index),
+            param.ident.span(),
+            Some(param.ident.to_string()),
+        );
+        b.names.insert(
+            param.ident.to_string(),
+            Bound {
+                node,
+                is_ref: param.is_ref,
+            },
+        );
     }
     for binding in &body.bindings {
         let value = b.lower(binding.init)?;
@@ -132,7 +151,13 @@ pub fn build(sig: &Signature<'_>, body: &Body<'_>) -> syn::Result<Graph> {
                 for (index, name) in names.iter().enumerate() {
                     if let Some(name) = name {
                         let item = b.push(NodeKind::Item { tuple, index }, name.span(), Some(name.to_string()));
-                        b.names.insert(name.to_string(), Bound { node: item, is_ref: false });
+                        b.names.insert(
+                            name.to_string(),
+                            Bound {
+                                node: item,
+                                is_ref: false,
+                            },
+                        );
                     }
                 }
             }
@@ -144,7 +169,12 @@ pub fn build(sig: &Signature<'_>, body: &Body<'_>) -> syn::Result<Graph> {
 
 impl Builder<'_> {
     fn push(&mut self, kind: NodeKind, span: Span, name: Option<String>) -> NodeId {
-        self.nodes.push(Node { kind, span, ty: None, name });
+        self.nodes.push(Node {
+            kind,
+            span,
+            ty: None,
+            name,
+        });
         self.nodes.len() - 1
     }
 
@@ -163,7 +193,10 @@ impl Builder<'_> {
     fn is_constant(&self, expr: &Expr) -> bool {
         match expr {
             Expr::Lit(_) => true,
-            Expr::Path(p) => p.path.get_ident().is_none_or(|i| !self.names.contains_key(&i.to_string())),
+            Expr::Path(p) => p
+                .path
+                .get_ident()
+                .is_none_or(|i| !self.names.contains_key(&i.to_string())),
             Expr::Paren(p) => self.is_constant(&p.expr),
             Expr::Group(g) => self.is_constant(&g.expr),
             Expr::Unary(u) => self.is_constant(&u.expr),
@@ -176,7 +209,10 @@ impl Builder<'_> {
         match expr {
             Expr::Paren(p) => self.lower(&p.expr),
             Expr::Group(g) => self.lower(&g.expr),
-            Expr::Reference(r) => Ok(Bound { is_ref: true, ..self.lower(&r.expr)? }),
+            Expr::Reference(r) => Ok(Bound {
+                is_ref: true,
+                ..self.lower(&r.expr)?
+            }),
             Expr::Lit(_) => Ok(self.constant(expr)),
             Expr::Path(p) => match p.path.get_ident().and_then(|i| self.names.get(&i.to_string())) {
                 Some(bound) => Ok(*bound),
@@ -189,10 +225,22 @@ impl Builder<'_> {
                 let mut args = Vec::new();
                 for arg in &call.args {
                     let value = self.lower(arg)?;
-                    args.push(Arg { node: value.node, by_ref: value.is_ref, span: arg.span() });
+                    args.push(Arg {
+                        node: value.node,
+                        by_ref: value.is_ref,
+                        span: arg.span(),
+                    });
                 }
                 let callee = Callee::Module(func.path.clone());
-                let node = self.push(NodeKind::Call { callee, args, outputs: None }, expr.span(), None);
+                let node = self.push(
+                    NodeKind::Call {
+                        callee,
+                        args,
+                        outputs: None,
+                    },
+                    expr.span(),
+                    None,
+                );
                 Ok(Bound { node, is_ref: false })
             }
             // `2.0 * 0.5` or `-1.0`: folded into one constant, written as the user wrote it.
@@ -208,16 +256,44 @@ impl Builder<'_> {
                 let left = self.lower(&binary.left)?;
                 let right = self.lower(&binary.right)?;
                 let args = vec![
-                    Arg { node: left.node, by_ref: true, span: binary.left.span() },
-                    Arg { node: right.node, by_ref: true, span: binary.right.span() },
+                    Arg {
+                        node: left.node,
+                        by_ref: true,
+                        span: binary.left.span(),
+                    },
+                    Arg {
+                        node: right.node,
+                        by_ref: true,
+                        span: binary.right.span(),
+                    },
                 ];
-                let node = self.push(NodeKind::Call { callee: Callee::Op(op), args, outputs: None }, expr.span(), None);
+                let node = self.push(
+                    NodeKind::Call {
+                        callee: Callee::Op(op),
+                        args,
+                        outputs: None,
+                    },
+                    expr.span(),
+                    None,
+                );
                 Ok(Bound { node, is_ref: false })
             }
             Expr::Unary(unary) => {
                 let operand = self.lower(&unary.expr)?;
-                let args = vec![Arg { node: operand.node, by_ref: true, span: unary.expr.span() }];
-                let node = self.push(NodeKind::Call { callee: Callee::Op(Op::Neg), args, outputs: None }, expr.span(), None);
+                let args = vec![Arg {
+                    node: operand.node,
+                    by_ref: true,
+                    span: unary.expr.span(),
+                }];
+                let node = self.push(
+                    NodeKind::Call {
+                        callee: Callee::Op(Op::Neg),
+                        args,
+                        outputs: None,
+                    },
+                    expr.span(),
+                    None,
+                );
                 Ok(Bound { node, is_ref: false })
             }
             Expr::Field(field) => self.lower_field(field),
@@ -243,7 +319,14 @@ impl Builder<'_> {
             return Ok(Bound { node, is_ref: false });
         }
         let name = format!("{}.{}", self.sig.params[self.param_index(base.node)].ident, member);
-        let node = self.push(NodeKind::Field { base: base.node, member: member.clone() }, field.span(), Some(name));
+        let node = self.push(
+            NodeKind::Field {
+                base: base.node,
+                member: member.clone(),
+            },
+            field.span(),
+            Some(name),
+        );
         self.fields.insert(key, node);
         Ok(Bound { node, is_ref: false })
     }
@@ -303,8 +386,10 @@ impl fmt::Display for Graph {
                         Callee::Module(path) => path.to_token_stream().to_string().replace(' ', ""),
                         Callee::Op(op) => op.module_name().to_string(),
                     };
-                    let args: Vec<String> =
-                        args.iter().map(|a| format!("{}%{}", if a.by_ref { "&" } else { "" }, a.node)).collect();
+                    let args: Vec<String> = args
+                        .iter()
+                        .map(|a| format!("{}%{}", if a.by_ref { "&" } else { "" }, a.node))
+                        .collect();
                     let split = outputs.map(|k| format!(" -> {k} outputs")).unwrap_or_default();
                     format!("{name}({}){split}", args.join(", "))
                 }

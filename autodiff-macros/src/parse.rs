@@ -61,7 +61,11 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
         let differentiability = differentiability(ty);
         let listed = wrt.is_none_or(|names| names.iter().any(|n| n == &pat.ident));
         if listed && differentiability == Differentiability::No {
-            let what = if wrt.is_some() { "is listed in `wrt` but" } else { "is differentiated by default, but it" };
+            let what = if wrt.is_some() {
+                "is listed in `wrt` but"
+            } else {
+                "is differentiated by default, but it"
+            };
             errors.spanned(
                 &typed.ty,
                 format!(
@@ -81,20 +85,32 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
     }
     if let Some(names) = wrt {
         if names.is_empty() {
-            errors.spanned(&func.sig.ident, "`wrt()` is empty: name at least one parameter to differentiate");
+            errors.spanned(
+                &func.sig.ident,
+                "`wrt()` is empty: name at least one parameter to differentiate",
+            );
         }
         for name in names {
             if !params.iter().any(|p| p.ident == name) {
                 let known: Vec<String> = params.iter().map(|p| format!("`{}`", p.ident)).collect();
                 errors.spanned(
                     name,
-                    format!("`{name}` is not a parameter of `{}`; its parameters are {}", func.sig.ident, known.join(", ")),
+                    format!(
+                        "`{name}` is not a parameter of `{}`; its parameters are {}",
+                        func.sig.ident,
+                        known.join(", ")
+                    ),
                 );
             }
         }
     }
-    let scalar_output = matches!(&**output, Type::Path(p) if p.qself.is_none() && (p.path.is_ident("f32") || p.path.is_ident("f64")));
-    Some(Signature { func, params, scalar_output })
+    let scalar_output =
+        matches!(&**output, Type::Path(p) if p.qself.is_none() && (p.path.is_ident("f32") || p.path.is_ident("f64")));
+    Some(Signature {
+        func,
+        params,
+        scalar_output,
+    })
 }
 
 /// Decides from the type's spelling whether a parameter can be differentiated.
@@ -106,26 +122,54 @@ pub fn differentiability(ty: &Type) -> Differentiability {
         Type::Paren(p) => differentiability(&p.elem),
         Type::Group(g) => differentiability(&g.elem),
         Type::Path(p) if p.qself.is_none() => {
-            let Some(last) = p.path.segments.last() else { return Differentiability::No };
+            let Some(last) = p.path.segments.last() else {
+                return Differentiability::No;
+            };
             let name = last.ident.to_string();
             const DATA: &[&str] = &[
-                "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128", "bool",
-                "char", "str", "String", "Vec", "Option", "Box", "Rc", "Arc", "ArrayView", "ArrayView1",
-                "ArrayView2", "ArrayView3", "ArrayViewD", "ArrayViewMut", "ArrayViewMut1", "ArrayViewMut2",
+                "usize",
+                "isize",
+                "u8",
+                "u16",
+                "u32",
+                "u64",
+                "u128",
+                "i8",
+                "i16",
+                "i32",
+                "i64",
+                "i128",
+                "bool",
+                "char",
+                "str",
+                "String",
+                "Vec",
+                "Option",
+                "Box",
+                "Rc",
+                "Arc",
+                "ArrayView",
+                "ArrayView1",
+                "ArrayView2",
+                "ArrayView3",
+                "ArrayViewD",
+                "ArrayViewMut",
+                "ArrayViewMut1",
+                "ArrayViewMut2",
             ];
             if DATA.contains(&name.as_str()) {
                 return Differentiability::No;
             }
             // An array of integers or booleans (`Array1<usize>`) is data too.
-            if name.starts_with("Array") {
-                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                    if let Some(syn::GenericArgument::Type(Type::Path(elem))) = args.args.first() {
-                        let is_data = elem.path.get_ident().is_some_and(|e| e != "f32" && e != "f64" && DATA.contains(&e.to_string().as_str()));
-                        if is_data {
-                            return Differentiability::No;
-                        }
-                    }
-                }
+            if name.starts_with("Array")
+                && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(syn::GenericArgument::Type(Type::Path(elem))) = args.args.first()
+                && elem
+                    .path
+                    .get_ident()
+                    .is_some_and(|e| DATA.contains(&e.to_string().as_str()))
+            {
+                return Differentiability::No;
             }
             Differentiability::Yes
         }
@@ -159,7 +203,10 @@ pub fn body(func: &ItemFn) -> syn::Result<Body<'_>> {
     let mut bindings = Vec::new();
     let stmts = &func.block.stmts;
     let Some((Stmt::Expr(tail, None), init)) = stmts.split_last() else {
-        return Err(syn::Error::new(func.block.span(), "the body must end with the result expression"));
+        return Err(syn::Error::new(
+            func.block.span(),
+            "the body must end with the result expression",
+        ));
     };
     for stmt in init {
         let Stmt::Local(local) = stmt else {
@@ -187,7 +234,11 @@ pub fn body(func: &ItemFn) -> syn::Result<Body<'_>> {
             }
             other => return Err(syn::Error::new_spanned(other, "unsupported pattern")),
         };
-        bindings.push(Binding { pattern, ty, init: &init.expr });
+        bindings.push(Binding {
+            pattern,
+            ty,
+            init: &init.expr,
+        });
     }
     Ok(Body { bindings, tail })
 }

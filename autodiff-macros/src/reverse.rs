@@ -75,7 +75,11 @@ pub enum Step {
     /// for outputs that received none).
     Gather { call: NodeId, outputs: Vec<bool> },
     /// Calls the VJP of `call` and routes its results.
-    Vjp { call: NodeId, need: Vec<Need>, contributions: Vec<Contribution> },
+    Vjp {
+        call: NodeId,
+        need: Vec<Need>,
+        contributions: Vec<Contribution>,
+    },
 }
 
 /// A parameter's gradient at the end of the backward pass.
@@ -119,7 +123,10 @@ pub fn reverse(graph: &Graph, sig: &Signature<'_>, mode: Mode) -> Result<Adjoint
                 }
             }
             NodeKind::Const(_) => Need::Never,
-            _ => graph.inputs(id).iter().fold(Need::Never, |acc, &input| acc.join(&need[input])),
+            _ => graph
+                .inputs(id)
+                .iter()
+                .fold(Need::Never, |acc, &input| acc.join(&need[input])),
         };
     }
     // Backward sweep: which values the output depends on.
@@ -141,19 +148,23 @@ pub fn reverse(graph: &Graph, sig: &Signature<'_>, mode: Mode) -> Result<Adjoint
     }
     let mut steps = Vec::new();
     for id in (0..n).rev() {
-        let NodeKind::Call { args, outputs, .. } = &graph.nodes[id].kind else { continue };
+        let NodeKind::Call { args, outputs, .. } = &graph.nodes[id].kind else {
+            continue;
+        };
         if !active(id) {
             continue;
         }
-        if let Some(k) = outputs {
-            if id != graph.output {
-                let outputs: Vec<bool> = (0..*k).map(|i| declared.contains(&Target::Item(id, i))).collect();
-                if !outputs.contains(&true) {
-                    return Err(format!("split call %{id} is active but none of its outputs has a gradient"));
-                }
-                steps.push(Step::Gather { call: id, outputs });
-                declared.insert(Target::Value(id));
+        if let Some(k) = outputs
+            && id != graph.output
+        {
+            let outputs: Vec<bool> = (0..*k).map(|i| declared.contains(&Target::Item(id, i))).collect();
+            if !outputs.contains(&true) {
+                return Err(format!(
+                    "split call %{id} is active but none of its outputs has a gradient"
+                ));
             }
+            steps.push(Step::Gather { call: id, outputs });
+            declared.insert(Target::Value(id));
         }
         if !declared.contains(&Target::Value(id)) {
             return Err(format!("call %{id} is active but its output has no gradient"));
@@ -169,7 +180,11 @@ pub fn reverse(graph: &Graph, sig: &Signature<'_>, mode: Mode) -> Result<Adjoint
                 Contribution { arg: i, target, first }
             })
             .collect();
-        steps.push(Step::Vjp { call: id, need: arg_need, contributions });
+        steps.push(Step::Vjp {
+            call: id,
+            need: arg_need,
+            contributions,
+        });
     }
 
     let mut params = Vec::new();
@@ -179,14 +194,26 @@ pub fn reverse(graph: &Graph, sig: &Signature<'_>, mode: Mode) -> Result<Adjoint
                 .nodes
                 .iter()
                 .filter_map(|other| match &other.kind {
-                    NodeKind::Field { base, member } if *base == id && declared.contains(&Target::Field(id, member.to_string())) => {
+                    NodeKind::Field { base, member }
+                        if *base == id && declared.contains(&Target::Field(id, member.to_string())) =>
+                    {
                         Some(member.clone())
                     }
                     _ => None,
                 })
                 .collect();
-            params.push(ParamGrad { param: i, node: id, whole: declared.contains(&Target::Value(id)), fields });
+            params.push(ParamGrad {
+                param: i,
+                node: id,
+                whole: declared.contains(&Target::Value(id)),
+                fields,
+            });
         }
     }
-    Ok(Adjoint { mode, seeded, steps, params })
+    Ok(Adjoint {
+        mode,
+        seeded,
+        steps,
+        params,
+    })
 }

@@ -57,11 +57,7 @@ impl std::error::Error for GradcheckError {}
 
 /// Central-difference gradient of a scalar function of several arrays, with
 /// respect to each of them.
-pub fn numerical_gradient(
-    f: impl Fn(&[ArrayD<f64>]) -> f64,
-    inputs: &[ArrayD<f64>],
-    eps: f64,
-) -> Vec<ArrayD<f64>> {
+pub fn numerical_gradient(f: impl Fn(&[ArrayD<f64>]) -> f64, inputs: &[ArrayD<f64>], eps: f64) -> Vec<ArrayD<f64>> {
     let mut point: Vec<ArrayD<f64>> = inputs.to_vec();
     let mut grads = Vec::with_capacity(inputs.len());
     for i in 0..inputs.len() {
@@ -92,7 +88,11 @@ pub fn gradcheck(
     analytic: &[ArrayD<f64>],
     tolerance: Tolerance,
 ) -> Result<(), GradcheckError> {
-    assert_eq!(inputs.len(), analytic.len(), "gradcheck: one analytic gradient per input");
+    assert_eq!(
+        inputs.len(),
+        analytic.len(),
+        "gradcheck: one analytic gradient per input"
+    );
     let inputs: Vec<ArrayD<f64>> = inputs.iter().map(|a| a.as_standard_layout().into_owned()).collect();
     let numeric = numerical_gradient(f, &inputs, DEFAULT_EPS);
     for (input, (a, n)) in analytic.iter().zip(&numeric).enumerate() {
@@ -104,8 +104,15 @@ pub fn gradcheck(
             n.shape()
         );
         for ((index, &a), &n) in a.indexed_iter().zip(n.iter()) {
-            if !((a - n).abs() <= tolerance.atol + tolerance.rtol * n.abs()) {
-                return Err(GradcheckError { input, index: index.slice().to_vec(), analytic: a, numeric: n });
+            // Written so that a NaN on either side fails the check.
+            let within = (a - n).abs() <= tolerance.atol + tolerance.rtol * n.abs();
+            if !within {
+                return Err(GradcheckError {
+                    input,
+                    index: index.slice().to_vec(),
+                    analytic: a,
+                    numeric: n,
+                });
             }
         }
     }

@@ -2,9 +2,9 @@
 //! `::autodiff::__private`. Operators become calls of the arithmetic modules;
 //! the helpers below handle gradient bookkeeping.
 
+use crate::float::Float;
 pub use crate::gradient::{Gradient, NoGrad};
 pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, sub, sub_vjp};
-use crate::float::Float;
 
 /// A VJP result slot that can stand for a gradient of type `T`: `T` itself,
 /// or `NoGrad`, which has no values and so converts to anything.

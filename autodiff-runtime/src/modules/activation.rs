@@ -13,7 +13,11 @@ use super::arith::zip_broadcast;
 
 fn check_upstream<A: Value>(module: &str, x: &A, g: &A) {
     if x.shape_of() != g.shape_of() {
-        panic!("{module}: upstream gradient has shape {:?}, input has shape {:?}", g.shape_of(), x.shape_of());
+        panic!(
+            "{module}: upstream gradient has shape {:?}, input has shape {:?}",
+            g.shape_of(),
+            x.shape_of()
+        );
     }
 }
 
@@ -29,7 +33,11 @@ pub fn relu_vjp<A: Value>(x: &A, _y: &A, g: &A, need: [bool; 1]) -> (Option<A>,)
     check_upstream("relu", x, g);
     let zero = A::Elem::zero();
     // A select rather than a branch: it vectorises.
-    (need[0].then(|| A::from_dyn(zip_broadcast("relu", x.view_dyn(), g.view_dyn(), |x, g| if x >= zero { g } else { zero }))),)
+    (need[0].then(|| {
+        A::from_dyn(zip_broadcast("relu", x.view_dyn(), g.view_dyn(), |x, g| {
+            if x >= zero { g } else { zero }
+        }))
+    }),)
 }
 
 /// `x` where x ≥ 0, `slope·x` elsewhere.
@@ -43,7 +51,9 @@ pub fn leaky_relu<A: Value>(x: &A, slope: A::Elem) -> A {
 pub fn leaky_relu_vjp<A: Value>(x: &A, slope: A::Elem, _y: &A, g: &A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
     check_upstream("leaky_relu", x, g);
     let zero = A::Elem::zero();
-    let gx = zip_broadcast("leaky_relu", x.view_dyn(), g.view_dyn(), |x, g| if x >= zero { g } else { slope * g });
+    let gx = zip_broadcast("leaky_relu", x.view_dyn(), g.view_dyn(), |x, g| {
+        if x >= zero { g } else { slope * g }
+    });
     (need[0].then(|| A::from_dyn(gx)), None)
 }
 
@@ -67,7 +77,11 @@ pub fn sigmoid<A: Value>(x: &A) -> A {
 pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
     check_upstream("sigmoid", x, g);
     let one = A::Elem::one();
-    (need[0].then(|| A::from_dyn(zip_broadcast("sigmoid", y.view_dyn(), g.view_dyn(), |y, g| g * y * (one - y)))),)
+    (need[0].then(|| {
+        A::from_dyn(zip_broadcast("sigmoid", y.view_dyn(), g.view_dyn(), |y, g| {
+            g * y * (one - y)
+        }))
+    }),)
 }
 
 /// Hyperbolic tangent.
@@ -79,7 +93,11 @@ pub fn tanh<A: Value>(x: &A) -> A {
 pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
     check_upstream("tanh", x, g);
     let one = A::Elem::one();
-    (need[0].then(|| A::from_dyn(zip_broadcast("tanh", y.view_dyn(), g.view_dyn(), |y, g| g * (one - y * y)))),)
+    (need[0].then(|| {
+        A::from_dyn(zip_broadcast("tanh", y.view_dyn(), g.view_dyn(), |y, g| {
+            g * (one - y * y)
+        }))
+    }),)
 }
 
 #[cfg(test)]
@@ -88,7 +106,10 @@ mod tests {
     use crate::testing::{assert_vjp, d2, random};
     use ndarray::{Array2, arr1};
 
-    type Unary = (fn(&Array2<f64>) -> Array2<f64>, fn(&Array2<f64>, &Array2<f64>, &Array2<f64>, [bool; 1]) -> (Option<Array2<f64>>,));
+    type Unary = (
+        fn(&Array2<f64>) -> Array2<f64>,
+        fn(&Array2<f64>, &Array2<f64>, &Array2<f64>, [bool; 1]) -> (Option<Array2<f64>>,),
+    );
 
     #[test]
     fn vjps_match_finite_differences() {
@@ -105,7 +126,13 @@ mod tests {
         assert_vjp(
             &[random((3, 5), 12).into_dyn()],
             |v| leaky_relu(&d2(&v[0]), 0.1),
-            |v, y, g| vec![leaky_relu_vjp(&d2(&v[0]), 0.1, y, g, [true, false]).0.map(|a| a.into_dyn())],
+            |v, y, g| {
+                vec![
+                    leaky_relu_vjp(&d2(&v[0]), 0.1, y, g, [true, false])
+                        .0
+                        .map(|a| a.into_dyn()),
+                ]
+            },
         );
     }
 

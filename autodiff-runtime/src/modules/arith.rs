@@ -36,7 +36,11 @@ fn reduce_to<X: Value>(partial: ArrayD<X::Elem>, x: &X) -> X {
 
 fn check_upstream<Y: Value>(module: &str, y: &Y, g: &Y) {
     if y.shape_of() != g.shape_of() {
-        panic!("{module}: upstream gradient has shape {:?}, output has shape {:?}", g.shape_of(), y.shape_of());
+        panic!(
+            "{module}: upstream gradient has shape {:?}, output has shape {:?}",
+            g.shape_of(),
+            y.shape_of()
+        );
     }
 }
 
@@ -57,7 +61,10 @@ where
 {
     check_upstream("add", y, g);
     let g = g.view_dyn();
-    (need[0].then(|| reduce_to(g.to_owned(), a)), need[1].then(|| reduce_to(g.to_owned(), b)))
+    (
+        need[0].then(|| reduce_to(g.to_owned(), a)),
+        need[1].then(|| reduce_to(g.to_owned(), b)),
+    )
 }
 
 /// `a - b`.
@@ -77,7 +84,10 @@ where
 {
     check_upstream("sub", y, g);
     let g = g.view_dyn();
-    (need[0].then(|| reduce_to(g.to_owned(), a)), need[1].then(|| reduce_to(g.mapv(|v| -v), b)))
+    (
+        need[0].then(|| reduce_to(g.to_owned(), a)),
+        need[1].then(|| reduce_to(g.mapv(|v| -v), b)),
+    )
 }
 
 /// `a ⊙ b`, element-wise.
@@ -155,7 +165,13 @@ mod tests {
     use crate::testing::{assert_vjp, d1, d2, random};
     use ndarray::{Array1, Array2, arr1, arr2};
 
-    type Vjp2 = fn(&Array2<f64>, &Array1<f64>, &Array2<f64>, &Array2<f64>, [bool; 2]) -> (Option<Array2<f64>>, Option<Array1<f64>>);
+    type Vjp2 = fn(
+        &Array2<f64>,
+        &Array1<f64>,
+        &Array2<f64>,
+        &Array2<f64>,
+        [bool; 2],
+    ) -> (Option<Array2<f64>>, Option<Array1<f64>>);
     type Fwd2 = fn(&Array2<f64>, &Array1<f64>) -> Array2<f64>;
 
     #[test]
@@ -230,10 +246,16 @@ mod tests {
     #[test]
     fn neg_and_scale() {
         let x = random((3, 2), 1);
-        assert_vjp(&[x.clone().into_dyn()], |v| neg(&d2(&v[0])), |v, y, g| vec![neg_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]);
-        assert_vjp(&[x.into_dyn()], |v| scale(&d2(&v[0]), 0.7), |v, y, g| {
-            vec![scale_vjp(&d2(&v[0]), 0.7, y, g, [true, false]).0.map(|a| a.into_dyn())]
-        });
+        assert_vjp(
+            &[x.clone().into_dyn()],
+            |v| neg(&d2(&v[0])),
+            |v, y, g| vec![neg_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
+        );
+        assert_vjp(
+            &[x.into_dyn()],
+            |v| scale(&d2(&v[0]), 0.7),
+            |v, y, g| vec![scale_vjp(&d2(&v[0]), 0.7, y, g, [true, false]).0.map(|a| a.into_dyn())],
+        );
         assert_eq!(scale(&arr1(&[1.0_f32, -2.0]), 3.0), arr1(&[3.0, -6.0]));
     }
 

@@ -10,7 +10,11 @@ use crate::gradient::NoGrad;
 
 fn check<F: Float, D: Dimension>(x: &Array<F, D>, mask: &Array<F, D>, p: F) {
     if x.shape() != mask.shape() {
-        panic!("dropout: x has shape {:?} but mask has shape {:?}", x.shape(), mask.shape());
+        panic!(
+            "dropout: x has shape {:?} but mask has shape {:?}",
+            x.shape(),
+            mask.shape()
+        );
     }
     if !(p > F::zero() && p <= F::one()) {
         panic!("dropout: keep probability p = {p} is outside (0, 1]");
@@ -35,7 +39,11 @@ pub fn dropout_vjp<F: Float, D: Dimension>(
 ) -> (Option<Array<F, D>>, Option<NoGrad>, Option<NoGrad>) {
     check(x, mask, p);
     let k = F::one() / p;
-    (need[0].then(|| Zip::from(g).and(mask).map_collect(|&g, &m| g * m * k)), None, None)
+    (
+        need[0].then(|| Zip::from(g).and(mask).map_collect(|&g, &m| g * m * k)),
+        None,
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -47,9 +55,17 @@ mod tests {
     #[test]
     fn vjp_matches_finite_differences() {
         let mask = random((4, 3), 51).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
-        assert_vjp(&[random((4, 3), 52).into_dyn()], |v| dropout(&d2(&v[0]), &mask, 0.5), |v, y, g| {
-            vec![dropout_vjp(&d2(&v[0]), &mask, 0.5, y, g, [true, false, false]).0.map(|a| a.into_dyn())]
-        });
+        assert_vjp(
+            &[random((4, 3), 52).into_dyn()],
+            |v| dropout(&d2(&v[0]), &mask, 0.5),
+            |v, y, g| {
+                vec![
+                    dropout_vjp(&d2(&v[0]), &mask, 0.5, y, g, [true, false, false])
+                        .0
+                        .map(|a| a.into_dyn()),
+                ]
+            },
+        );
     }
 
     #[test]

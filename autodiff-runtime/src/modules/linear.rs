@@ -21,7 +21,12 @@ fn check_shapes<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) {
         );
     }
     if b.len() != w.nrows() {
-        panic!("linear: w has shape {:?} but b has shape {:?}; b must be [{}]", w.shape(), b.shape(), w.nrows());
+        panic!(
+            "linear: w has shape {:?} but b has shape {:?}; b must be [{}]",
+            w.shape(),
+            b.shape(),
+            w.nrows()
+        );
     }
 }
 
@@ -46,7 +51,12 @@ pub fn linear_vjp<F: Float>(
 ) -> (Option<Array2<F>>, Option<Array2<F>>, Option<Array1<F>>) {
     check_shapes(x, w, b);
     if g.dim() != (x.nrows(), w.nrows()) {
-        panic!("linear: upstream gradient has shape {:?}, output is [{}, {}]", g.shape(), x.nrows(), w.nrows());
+        panic!(
+            "linear: upstream gradient has shape {:?}, output is [{}, {}]",
+            g.shape(),
+            x.nrows(),
+            w.nrows()
+        );
     }
     let gx = need[0].then(|| g.dot(w));
     let gw = need[1].then(|| g.t().dot(x));
@@ -62,13 +72,21 @@ mod tests {
     #[test]
     fn vjp_matches_finite_differences() {
         for (batch, inp, out) in [(1, 3, 2), (4, 3, 5), (7, 1, 1), (2, 6, 3)] {
-            let inputs = [random((batch, inp), 1).into_dyn(), random((out, inp), 2).into_dyn(), random(out, 3).into_dyn()];
+            let inputs = [
+                random((batch, inp), 1).into_dyn(),
+                random((out, inp), 2).into_dyn(),
+                random(out, 3).into_dyn(),
+            ];
             assert_vjp(
                 &inputs,
                 |v| linear(&d2(&v[0]), &d2(&v[1]), &d1(&v[2])),
                 |v, y, g| {
                     let (gx, gw, gb) = linear_vjp(&d2(&v[0]), &d2(&v[1]), &d1(&v[2]), y, g, [true; 3]);
-                    vec![gx.map(|a| a.into_dyn()), gw.map(|a| a.into_dyn()), gb.map(|a| a.into_dyn())]
+                    vec![
+                        gx.map(|a| a.into_dyn()),
+                        gw.map(|a| a.into_dyn()),
+                        gb.map(|a| a.into_dyn()),
+                    ]
                 },
             );
         }

@@ -11,13 +11,20 @@ use crate::gradient::NoGrad;
 
 fn check_labels<F: Float>(module: &str, scores: &Array2<F>, labels: &[usize]) {
     if scores.nrows() != labels.len() {
-        panic!("{module}: input has shape {:?} but there are {} labels; need one label per row", scores.shape(), labels.len());
+        panic!(
+            "{module}: input has shape {:?} but there are {} labels; need one label per row",
+            scores.shape(),
+            labels.len()
+        );
     }
     if scores.nrows() == 0 {
         panic!("{module}: input has shape {:?}: the batch is empty", scores.shape());
     }
     if let Some(&bad) = labels.iter().find(|&&l| l >= scores.ncols()) {
-        panic!("{module}: label {bad} is out of range for input of shape {:?}", scores.shape());
+        panic!(
+            "{module}: label {bad} is out of range for input of shape {:?}",
+            scores.shape()
+        );
     }
 }
 
@@ -63,7 +70,10 @@ pub fn cross_entropy_vjp<F: Float>(
 /// Mean over the batch of −logp[label]: log-probabilities `[batch, classes]`.
 pub fn nll_loss<F: Float>(logp: &Array2<F>, labels: &[usize]) -> F {
     check_labels("nll_loss", logp, labels);
-    let total = logp.outer_iter().zip(labels).fold(F::zero(), |s, (row, &label)| s - row[label]);
+    let total = logp
+        .outer_iter()
+        .zip(labels)
+        .fold(F::zero(), |s, (row, &label)| s - row[label]);
     total / F::of_usize(labels.len())
 }
 
@@ -88,7 +98,11 @@ pub fn nll_loss_vjp<F: Float>(
 
 fn check_same<F: Float, D: Dimension>(module: &str, a: &Array<F, D>, b: &Array<F, D>) {
     if a.shape() != b.shape() {
-        panic!("{module}: prediction has shape {:?} but target has shape {:?}", a.shape(), b.shape());
+        panic!(
+            "{module}: prediction has shape {:?} but target has shape {:?}",
+            a.shape(),
+            b.shape()
+        );
     }
     if a.is_empty() {
         panic!("{module}: empty input of shape {:?}", a.shape());
@@ -98,7 +112,9 @@ fn check_same<F: Float, D: Dimension>(module: &str, a: &Array<F, D>, b: &Array<F
 /// Mean squared error: mean of (pred − target)².
 pub fn mse_loss<F: Float, D: Dimension>(pred: &Array<F, D>, target: &Array<F, D>) -> F {
     check_same("mse_loss", pred, target);
-    let total = Zip::from(pred).and(target).fold(F::zero(), |s, &p, &t| s + (p - t) * (p - t));
+    let total = Zip::from(pred)
+        .and(target)
+        .fold(F::zero(), |s, &p, &t| s + (p - t) * (p - t));
     total / F::of_usize(pred.len())
 }
 
@@ -128,25 +144,49 @@ mod tests {
     fn cross_entropy_vjp_matches_finite_differences() {
         for (batch, classes) in [(1, 2), (4, 3), (3, 10)] {
             let labels: Vec<usize> = (0..batch).map(|i| (i * 7 + 1) % classes).collect();
-            assert_vjp(&[random((batch, classes), 31).into_dyn()], |v| cross_entropy(&d2(&v[0]), &labels), |v, y, g| {
-                vec![cross_entropy_vjp(&d2(&v[0]), &labels, y, g, [true, false]).0.map(|a| a.into_dyn())]
-            });
-            assert_vjp(&[random((batch, classes), 32).into_dyn()], |v| nll_loss(&d2(&v[0]), &labels), |v, y, g| {
-                vec![nll_loss_vjp(&d2(&v[0]), &labels, y, g, [true, false]).0.map(|a| a.into_dyn())]
-            });
+            assert_vjp(
+                &[random((batch, classes), 31).into_dyn()],
+                |v| cross_entropy(&d2(&v[0]), &labels),
+                |v, y, g| {
+                    vec![
+                        cross_entropy_vjp(&d2(&v[0]), &labels, y, g, [true, false])
+                            .0
+                            .map(|a| a.into_dyn()),
+                    ]
+                },
+            );
+            assert_vjp(
+                &[random((batch, classes), 32).into_dyn()],
+                |v| nll_loss(&d2(&v[0]), &labels),
+                |v, y, g| {
+                    vec![
+                        nll_loss_vjp(&d2(&v[0]), &labels, y, g, [true, false])
+                            .0
+                            .map(|a| a.into_dyn()),
+                    ]
+                },
+            );
         }
     }
 
     #[test]
     fn mse_vjp_matches_finite_differences() {
-        assert_vjp(&[random((3, 2), 33).into_dyn(), random((3, 2), 34).into_dyn()], |v| mse_loss(&d2(&v[0]), &d2(&v[1])), |v, y, g| {
-            let (gp, gt) = mse_loss_vjp(&d2(&v[0]), &d2(&v[1]), y, g, [true; 2]);
-            vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
-        });
-        assert_vjp(&[random(5, 35).into_dyn(), random(5, 36).into_dyn()], |v| mse_loss(&d1(&v[0]), &d1(&v[1])), |v, y, g| {
-            let (gp, gt) = mse_loss_vjp(&d1(&v[0]), &d1(&v[1]), y, g, [true; 2]);
-            vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
-        });
+        assert_vjp(
+            &[random((3, 2), 33).into_dyn(), random((3, 2), 34).into_dyn()],
+            |v| mse_loss(&d2(&v[0]), &d2(&v[1])),
+            |v, y, g| {
+                let (gp, gt) = mse_loss_vjp(&d2(&v[0]), &d2(&v[1]), y, g, [true; 2]);
+                vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
+            },
+        );
+        assert_vjp(
+            &[random(5, 35).into_dyn(), random(5, 36).into_dyn()],
+            |v| mse_loss(&d1(&v[0]), &d1(&v[1])),
+            |v, y, g| {
+                let (gp, gt) = mse_loss_vjp(&d1(&v[0]), &d1(&v[1]), y, g, [true; 2]);
+                vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
+            },
+        );
     }
 
     #[test]

@@ -9,7 +9,12 @@ use crate::float::Float;
 
 fn check_shapes<F: Float>(a: &Array2<F>, b: &Array2<F>) {
     if a.ncols() != b.nrows() {
-        panic!("matmul: a has shape {:?} but b has shape {:?}; b must be [{}, _]", a.shape(), b.shape(), a.ncols());
+        panic!(
+            "matmul: a has shape {:?} but b has shape {:?}; b must be [{}, _]",
+            a.shape(),
+            b.shape(),
+            a.ncols()
+        );
     }
 }
 
@@ -29,7 +34,12 @@ pub fn matmul_vjp<F: Float>(
 ) -> (Option<Array2<F>>, Option<Array2<F>>) {
     check_shapes(a, b);
     if g.dim() != (a.nrows(), b.ncols()) {
-        panic!("matmul: upstream gradient has shape {:?}, output is [{}, {}]", g.shape(), a.nrows(), b.ncols());
+        panic!(
+            "matmul: upstream gradient has shape {:?}, output is [{}, {}]",
+            g.shape(),
+            a.nrows(),
+            b.ncols()
+        );
     }
     (need[0].then(|| g.dot(&b.t())), need[1].then(|| a.t().dot(g)))
 }
@@ -57,7 +67,11 @@ mod tests {
     fn f32_agrees_with_f64() {
         let (a, b) = (random((3, 4), 1), random((4, 2), 2));
         let y32 = matmul(&a.mapv(|v| v as f32), &b.mapv(|v| v as f32));
-        assert!(y32.iter().zip(matmul(&a, &b).iter()).all(|(x, y)| (f64::from(*x) - y).abs() < 1e-4));
+        assert!(
+            y32.iter()
+                .zip(matmul(&a, &b).iter())
+                .all(|(x, y)| (f64::from(*x) - y).abs() < 1e-4)
+        );
     }
 
     #[test]

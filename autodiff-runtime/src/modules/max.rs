@@ -16,7 +16,9 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    A::Output::from_dyn(zip_broadcast("max", a.view_dyn(), b.view_dyn(), |x, y| if x > y { x } else { y }))
+    A::Output::from_dyn(zip_broadcast("max", a.view_dyn(), b.view_dyn(), |x, y| {
+        if x > y { x } else { y }
+    }))
 }
 
 /// VJP of [`max`]: `g` goes to `a` where a > b, to `b` elsewhere.
@@ -27,7 +29,9 @@ where
 {
     let zero = A::Elem::zero();
     // a > b, broadcast to the output shape, as 1/0 factors.
-    let a_wins = zip_broadcast("max", a.view_dyn(), b.view_dyn(), |x, y| if x > y { A::Elem::one() } else { zero });
+    let a_wins = zip_broadcast("max", a.view_dyn(), b.view_dyn(), |x, y| {
+        if x > y { A::Elem::one() } else { zero }
+    });
     let g = g.view_dyn();
     let ga = need[0].then(|| {
         let part = zip_broadcast("max", g.view(), a_wins.view(), |g, w| if w > zero { g } else { zero });

@@ -48,7 +48,9 @@ mod max;
 mod reduce;
 mod softmax;
 
-pub use activation::{leaky_relu, leaky_relu_vjp, relu, relu_vjp, sigmoid, sigmoid_scalar, sigmoid_vjp, tanh, tanh_vjp};
+pub use activation::{
+    leaky_relu, leaky_relu_vjp, relu, relu_vjp, sigmoid, sigmoid_scalar, sigmoid_vjp, tanh, tanh_vjp,
+};
 pub use arith::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, scale, scale_vjp, sub, sub_vjp};
 pub use dropout::{dropout, dropout_vjp};
 pub use duplicate::{duplicate, duplicate_vjp};

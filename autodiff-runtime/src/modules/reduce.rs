@@ -54,7 +54,15 @@ pub fn l1<A: Value>(w: &A) -> A::Elem {
 /// VJP of [`l1`]: g·sign(w), with the subgradient 0 at w = 0.
 pub fn l1_vjp<A: Value>(w: &A, _y: &A::Elem, g: &A::Elem, need: [bool; 1]) -> (Option<A>,) {
     let (zero, one) = (A::Elem::zero(), A::Elem::one());
-    let sign = move |v: A::Elem| if v > zero { one } else if v < zero { -one } else { zero };
+    let sign = move |v: A::Elem| {
+        if v > zero {
+            one
+        } else if v < zero {
+            -one
+        } else {
+            zero
+        }
+    };
     (need[0].then(|| A::from_dyn(w.view_dyn().mapv(|v| *g * sign(v)))),)
 }
 
@@ -64,16 +72,21 @@ mod tests {
     use crate::testing::{assert_vjp, d2, random};
     use ndarray::arr1;
 
-    type Reduction = (fn(&ndarray::Array2<f64>) -> f64, fn(&ndarray::Array2<f64>, &f64, &f64, [bool; 1]) -> (Option<ndarray::Array2<f64>>,));
+    type Reduction = (
+        fn(&ndarray::Array2<f64>) -> f64,
+        fn(&ndarray::Array2<f64>, &f64, &f64, [bool; 1]) -> (Option<ndarray::Array2<f64>>,),
+    );
 
     #[test]
     fn vjps_match_finite_differences() {
         let cases: [Reduction; 4] = [(sum, sum_vjp), (mean, mean_vjp), (l2, l2_vjp), (l1, l1_vjp)];
         for (forward, vjp) in cases {
             for shape in [(1, 1), (3, 4)] {
-                assert_vjp(&[random(shape, 41).into_dyn()], |v| forward(&d2(&v[0])), |v, y, g| {
-                    vec![vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]
-                });
+                assert_vjp(
+                    &[random(shape, 41).into_dyn()],
+                    |v| forward(&d2(&v[0])),
+                    |v, y, g| vec![vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
+                );
             }
         }
     }
@@ -88,6 +101,9 @@ mod tests {
         assert_eq!(l1_vjp(&w, &5.0, &2.0, [true]).0.unwrap(), arr1(&[-2.0, 0.0, 2.0]));
         assert_eq!(l2_vjp(&w, &13.0, &1.0, [true]).0.unwrap(), arr1(&[-4.0, 0.0, 6.0]));
         assert_eq!(sum(&2.5_f32), 2.5);
-        assert_eq!(mean_vjp(&arr1(&[1.0_f32, 2.0]), &1.5, &1.0, [true]).0.unwrap(), arr1(&[0.5, 0.5]));
+        assert_eq!(
+            mean_vjp(&arr1(&[1.0_f32, 2.0]), &1.5, &1.0, [true]).0.unwrap(),
+            arr1(&[0.5, 0.5])
+        );
     }
 }

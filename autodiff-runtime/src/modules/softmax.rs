@@ -21,7 +21,11 @@ fn last_axis(module: &str, ndim: usize) -> Axis {
 
 fn check_upstream<F: Float, D: Dimension>(module: &str, x: &Array<F, D>, g: &Array<F, D>) {
     if x.shape() != g.shape() {
-        panic!("{module}: upstream gradient has shape {:?}, input has shape {:?}", g.shape(), x.shape());
+        panic!(
+            "{module}: upstream gradient has shape {:?}, input has shape {:?}",
+            g.shape(),
+            x.shape()
+        );
     }
 }
 
@@ -85,7 +89,7 @@ pub fn log_softmax_vjp<F: Float, D: Dimension>(
     let mut gx = g.to_owned();
     Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
         let total = gl.sum();
-        Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g = *g - y.exp() * total);
+        Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g -= y.exp() * total);
     });
     (Some(gx),)
 }
@@ -99,16 +103,22 @@ mod tests {
     #[test]
     fn vjps_match_finite_differences() {
         for shape in [(1, 1), (1, 5), (4, 3), (2, 7)] {
-            assert_vjp(&[random(shape, 21).into_dyn()], |v| softmax(&d2(&v[0])), |v, y, g| {
-                vec![softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]
-            });
-            assert_vjp(&[random(shape, 22).into_dyn()], |v| log_softmax(&d2(&v[0])), |v, y, g| {
-                vec![log_softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]
-            });
+            assert_vjp(
+                &[random(shape, 21).into_dyn()],
+                |v| softmax(&d2(&v[0])),
+                |v, y, g| vec![softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
+            );
+            assert_vjp(
+                &[random(shape, 22).into_dyn()],
+                |v| log_softmax(&d2(&v[0])),
+                |v, y, g| vec![log_softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
+            );
         }
-        assert_vjp(&[random(6, 23).into_dyn()], |v| log_softmax(&d1(&v[0])), |v, y, g| {
-            vec![log_softmax_vjp(&d1(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())]
-        });
+        assert_vjp(
+            &[random(6, 23).into_dyn()],
+            |v| log_softmax(&d1(&v[0])),
+            |v, y, g| vec![log_softmax_vjp(&d1(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
+        );
     }
 
     #[test]
@@ -138,6 +148,11 @@ mod tests {
         let gl = log_softmax_vjp(&x, &ls, &g, [true]).0.unwrap();
         assert!(gs.iter().chain(gl.iter()).all(|v| v.is_finite()));
         let x64 = arr2(&[[1e4_f64, -1e4]]);
-        assert!(log_softmax(&x64).iter().chain(softmax(&x64).iter()).all(|v| v.is_finite()));
+        assert!(
+            log_softmax(&x64)
+                .iter()
+                .chain(softmax(&x64).iter())
+                .all(|v| v.is_finite())
+        );
     }
 }
