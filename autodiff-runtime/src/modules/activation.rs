@@ -1,4 +1,5 @@
-//! Element-wise activations: `relu`, `leaky_relu`, `sigmoid`, `tanh`.
+//! Element-wise functions: the activations `relu`, `leaky_relu`, `sigmoid`,
+//! `tanh`, and `exp`, `log`.
 //!
 //! Each Jacobian is diagonal, so each VJP is an element-wise product of the
 //! upstream gradient with the local derivative.
@@ -100,6 +101,28 @@ pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) 
     }),)
 }
 
+/// e^x.
+pub fn exp<A: Value>(x: &A) -> A {
+    A::from_dyn(x.view_dyn().mapv(|v| v.exp()))
+}
+
+/// VJP of [`exp`]: `g ⊙ y`, from the output.
+pub fn exp_vjp<A: Value>(x: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("exp", x, g);
+    (need[0].then(|| A::from_dyn(zip_broadcast("exp", y.view_dyn(), g.view_dyn(), |y, g| g * y))),)
+}
+
+/// The natural logarithm (−∞ at 0: prefer `log_softmax` to `log(softmax(x))`).
+pub fn log<A: Value>(x: &A) -> A {
+    A::from_dyn(x.view_dyn().mapv(|v| v.ln()))
+}
+
+/// VJP of [`log`]: `g / x`.
+pub fn log_vjp<A: Value>(x: &A, _y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("log", x, g);
+    (need[0].then(|| A::from_dyn(zip_broadcast("log", x.view_dyn(), g.view_dyn(), |x, g| g / x))),)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +136,12 @@ mod tests {
 
     #[test]
     fn vjps_match_finite_differences() {
-        let cases: [Unary; 3] = [(relu, relu_vjp), (sigmoid, sigmoid_vjp), (tanh, tanh_vjp)];
+        let cases: [Unary; 4] = [
+            (relu, relu_vjp),
+            (sigmoid, sigmoid_vjp),
+            (tanh, tanh_vjp),
+            (exp, exp_vjp),
+        ];
         for (forward, vjp) in cases {
             for shape in [(1, 1), (3, 4), (6, 2)] {
                 assert_vjp(
@@ -123,6 +151,12 @@ mod tests {
                 );
             }
         }
+        // log on positive inputs.
+        assert_vjp(
+            &[random((3, 4), 13).mapv(|v| v.abs() + 0.5).into_dyn()],
+            |v| log(&d2(&v[0])),
+            |v, y, g| vec![log_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
+        );
         assert_vjp(
             &[random((3, 5), 12).into_dyn()],
             |v| leaky_relu(&d2(&v[0]), 0.1),

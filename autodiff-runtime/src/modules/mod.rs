@@ -20,6 +20,7 @@
 //! | `leaky_relu(x, slope)` | x | g where x ≥ 0, else slope·g |
 //! | `sigmoid(x)` | x | g·y·(1 − y) |
 //! | `tanh(x)` | x | g·(1 − y²) |
+//! | `exp(x)`, `log(x)` | x | g·y, g/x |
 //! | `add(a, b)` / `a + b` | a, b | g, g (summed to each shape) |
 //! | `sub(a, b)` / `a - b` | a, b | g, −g |
 //! | `mul(a, b)` / `a * b` | a, b | g·b, g·a |
@@ -49,7 +50,8 @@ mod reduce;
 mod softmax;
 
 pub use activation::{
-    leaky_relu, leaky_relu_vjp, relu, relu_vjp, sigmoid, sigmoid_scalar, sigmoid_vjp, tanh, tanh_vjp,
+    exp, exp_vjp, leaky_relu, leaky_relu_vjp, log, log_vjp, relu, relu_vjp, sigmoid, sigmoid_scalar, sigmoid_vjp, tanh,
+    tanh_vjp,
 };
 pub use arith::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, scale, scale_vjp, sub, sub_vjp};
 pub use dropout::{dropout, dropout_vjp};
