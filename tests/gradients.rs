@@ -329,3 +329,28 @@ fn unused_parameter_gets_a_zero_gradient() {
     assert_eq!(g._unused, Array2::<f64>::zeros((2, 2)));
     assert_eq!(g.w, &w * 2.0);
 }
+
+// Outside constants, constant folding, and ignored bindings.
+const EPS: f64 = 1e-3;
+
+#[differentiable(wrt(w))]
+fn constants(x: &Array1<f64>, w: &Array1<f64>) -> f64 {
+    let _ = relu(w);
+    let y = x * w + EPS;
+    let half = 1.0 / 2.0;
+    sum(&(&y * &y)) * half - -1.0
+}
+
+#[test]
+fn constants_and_ignored_bindings() {
+    let (x, w) = (random(4, 131), random(4, 132));
+    let (value, g) = constants_grad(&x, &w);
+    assert_eq!(value, constants(&x, &w));
+    assert_gradients(
+        |v| constants(&x, &d1(&v[0])),
+        &[w.clone().into_dyn()],
+        &[g.w.clone().into_dyn()],
+    );
+    // Closed form: d/dw ½Σ(x·w + ε)² = (x·w + ε)·x.
+    assert!(g.w.iter().zip((&x * &w + EPS) * &x).all(|(a, b)| (a - b).abs() < 1e-12));
+}

@@ -405,3 +405,55 @@ impl fmt::Display for Graph {
         writeln!(f, "output %{}", self.output)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::Errors;
+    use crate::parse;
+
+    #[test]
+    fn builds_ssa_with_shadowing_fan_out_and_splits() {
+        let func: syn::ItemFn = syn::parse_quote! {
+            fn f(x: &Array2<f64>, w: &Array2<f64>, s: f64) -> f64 {
+                let h = relu(&matmul(x, w));
+                let h = h * s;
+                let (a, _) = duplicate(&h);
+                sum(&(a + h))
+            }
+        };
+        let mut errors = Errors::default();
+        let sig = parse::signature(&func, None, &mut errors).expect("signature");
+        let body = parse::body(&func).expect("body");
+        let graph = build(&sig, &body).expect("graph");
+        assert_eq!(graph.validate(), Ok(()));
+        let expected = "\
+%0 = param 0  // x
+%1 = param 1  // w
+%2 = param 2  // s
+%3 = matmul(&%0, &%1)
+%4 = relu(&%3)  // h
+%5 = mul(&%4, &%2)  // h
+%6 = duplicate(&%5) -> 2 outputs
+%7 = %6.0  // a
+%8 = add(&%7, &%5)
+%9 = sum(&%8)
+output %9
+";
+        assert_eq!(graph.to_string(), expected);
+    }
+
+    #[test]
+    fn validate_rejects_a_use_before_its_definition() {
+        let graph = Graph {
+            nodes: vec![Node {
+                kind: NodeKind::Item { tuple: 0, index: 0 },
+                span: Span::call_site(),
+                ty: None,
+                name: None,
+            }],
+            output: 0,
+        };
+        assert!(graph.validate().is_err());
+    }
+}

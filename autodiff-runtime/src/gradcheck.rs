@@ -130,7 +130,15 @@ mod tests {
         let f = |v: &[ArrayD<f64>]| v[0].mapv(|x| x * x * x).sum();
         let x = arr1(&[0.5, -1.5, 2.0]).into_dyn();
         let right = x.mapv(|x| 3.0 * x * x);
-        assert!(gradcheck(f, std::slice::from_ref(&x), std::slice::from_ref(&right), Tolerance::default()).is_ok());
+        assert!(
+            gradcheck(
+                f,
+                std::slice::from_ref(&x),
+                std::slice::from_ref(&right),
+                Tolerance::default()
+            )
+            .is_ok()
+        );
         let mut wrong = right;
         wrong[[1]] += 1e-4;
         let err = gradcheck(f, &[x], &[wrong], Tolerance::default()).unwrap_err();
