@@ -61,10 +61,10 @@
 //! user-defined module follows the same convention, and a `#[differentiable]`
 //! function is a module too.
 
-pub use autodiff_macros::differentiable;
+pub use autodiff_macros::{Params, differentiable};
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
-pub use autodiff_runtime::{Broadcast, Float, Gradient, NoGrad, Value};
+pub use autodiff_runtime::{Broadcast, Float, Gradient, NoGrad, Params, Value};
 pub use ndarray;
 
 // Lets the crate's own code use the macro, whose output names `::autodiff`.
@@ -73,7 +73,7 @@ extern crate self as autodiff;
 /// Everything a differentiable function needs: the macro, every module and its
 /// VJP, the traits of the convention, and ndarray's array types.
 pub mod prelude {
-    pub use crate::differentiable;
+    pub use crate::{Params, differentiable};
     pub use autodiff_runtime::modules::*;
     pub use autodiff_runtime::{Float, Gradient, NoGrad, Value};
     pub use ndarray::{Array, Array1, Array2, Array3, ArrayD, Axis, array};

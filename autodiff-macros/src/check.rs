@@ -294,6 +294,7 @@ fn check_field(field: &syn::ExprField, errors: &mut Errors) {
     }
     match &*field.base {
         Expr::Path(path) if path.path.get_ident().is_some() => check_path(path, errors),
+        Expr::Field(inner) => check_field(inner, errors),
         other => errors.spanned(other, "field access is supported on a parameter only, as in `model.w1`"),
     }
 }

@@ -56,7 +56,7 @@ fn grad_ident(target: &Target) -> Ident {
     match target {
         Target::Value(id) => local(format!("__g{id}")),
         Target::Item(id, k) => local(format!("__g{id}_{k}")),
-        Target::Field(id, field) => local(format!("__g{id}_{field}")),
+        Target::Field(id) => local(format!("__g{id}")),
     }
 }
 
@@ -111,9 +111,9 @@ impl Emitter<'_> {
                 let (v, index) = (value_ident(*tuple), syn::Index::from(*index));
                 quote!(&#v.#index)
             }
-            NodeKind::Field { base, member } => {
+            NodeKind::Field { base, path } => {
                 let base = self.place(*base);
-                quote!(&#base.#member)
+                quote!(&#base #(.#path)*)
             }
         }
     }
@@ -328,11 +328,11 @@ impl Emitter<'_> {
         }
         let s = local("__s".into());
         let f = local("__f".into());
-        let adds = p.fields.iter().map(|m| {
-            let g = grad_ident(&Target::Field(p.node, m.to_string()));
+        let adds = p.fields.iter().map(|(field, path)| {
+            let g = grad_ident(&Target::Field(*field));
             quote! {
                 if let ::core::option::Option::Some(#f) = #g {
-                    ::autodiff::__private::Gradient::accumulate(&mut #s.#m, #f);
+                    ::autodiff::__private::Gradient::accumulate(&mut #s #(.#path)*, #f);
                 }
             }
         });
@@ -460,9 +460,17 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
         "Gradients of [`{}`], one field per differentiated parameter.",
         func.sig.ident
     );
+    // `Debug` and `Clone` are derived when every gradient is an array or a
+    // float; a model struct's gradient is the struct, which may implement neither.
+    let derives = sig
+        .params
+        .iter()
+        .filter(|p| p.wrt)
+        .all(|p| crate::parse::is_array_or_float(p.grad_type()))
+        .then(|| quote!(#[derive(::core::fmt::Debug, ::core::clone::Clone)]));
     quote! {
         #[doc = #doc]
-        #[derive(::core::fmt::Debug, ::core::clone::Clone)]
+        #derives
         #[allow(dead_code)]
         #vis struct #ident { #(#fields,)* }
     }

@@ -66,8 +66,9 @@ pub enum NodeKind {
     },
     /// Output `index` of a tuple-returning call.
     Item { tuple: NodeId, index: usize },
-    /// A field of a parameter struct, such as `model.w1`.
-    Field { base: NodeId, member: Ident },
+    /// A field of a parameter struct, such as `model.w1` or `net.first.w`:
+    /// `base` is the parameter, `path` the members from it.
+    Field { base: NodeId, path: Vec<Ident> },
 }
 
 pub struct Node {
@@ -301,32 +302,30 @@ impl Builder<'_> {
         }
     }
 
-    /// `model.w1`: one node per (parameter, field), so two reads are a fan-out.
+    /// `model.w1`, `net.first.w`: one node per (parameter, field path), so two
+    /// reads of a field are a fan-out.
     fn lower_field(&mut self, field: &syn::ExprField) -> syn::Result<Bound> {
         let syn::Member::Named(member) = &field.member else {
             return Err(syn::Error::new_spanned(&field.member, "tuple fields are not supported"));
         };
         let base = self.lower(&field.base)?;
-        let is_param = matches!(self.nodes[base.node].kind, NodeKind::Param(_));
-        if !is_param {
-            return Err(syn::Error::new_spanned(
-                &field.base,
-                "field access is supported on a parameter only, as in `model.w1`",
-            ));
-        }
-        let key = (base.node, member.to_string());
+        let (param, mut path) = match &self.nodes[base.node].kind {
+            NodeKind::Param(_) => (base.node, Vec::new()),
+            NodeKind::Field { base, path } => (*base, path.clone()),
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &field.base,
+                    "field access is supported on a parameter only, as in `model.w1`",
+                ));
+            }
+        };
+        path.push(member.clone());
+        let key = (param, path_string(&path));
         if let Some(&node) = self.fields.get(&key) {
             return Ok(Bound { node, is_ref: false });
         }
-        let name = format!("{}.{}", self.sig.params[self.param_index(base.node)].ident, member);
-        let node = self.push(
-            NodeKind::Field {
-                base: base.node,
-                member: member.clone(),
-            },
-            field.span(),
-            Some(name),
-        );
+        let name = format!("{}.{}", self.sig.params[self.param_index(param)].ident, key.1);
+        let node = self.push(NodeKind::Field { base: param, path }, field.span(), Some(name));
         self.fields.insert(key, node);
         Ok(Bound { node, is_ref: false })
     }
@@ -337,6 +336,11 @@ impl Builder<'_> {
             _ => 0,
         }
     }
+}
+
+/// `first.w` for the path [first, w].
+pub fn path_string(path: &[Ident]) -> String {
+    path.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(".")
 }
 
 impl Graph {
@@ -394,7 +398,7 @@ impl fmt::Display for Graph {
                     format!("{name}({}){split}", args.join(", "))
                 }
                 NodeKind::Item { tuple, index } => format!("%{tuple}.{index}"),
-                NodeKind::Field { base, member } => format!("%{base}.{member}"),
+                NodeKind::Field { base, path } => format!("%{base}.{}", path_string(path)),
             };
             write!(f, "%{id} = {rhs}")?;
             if let Some(name) = &node.name {

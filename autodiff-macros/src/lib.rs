@@ -12,6 +12,7 @@ mod emit;
 mod errors;
 mod expand;
 mod graph;
+mod params;
 mod parse;
 mod reverse;
 
@@ -22,4 +23,11 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()
+}
+
+/// Implements `Params` (visit every tensor by name) and `Gradient` (the struct
+/// is its own gradient type) for a struct of arrays. See the `autodiff` crate.
+#[proc_macro_derive(Params)]
+pub fn derive_params(input: TokenStream) -> TokenStream {
+    params::derive(input.into()).into()
 }

@@ -177,6 +177,18 @@ pub fn differentiability(ty: &Type) -> Differentiability {
     }
 }
 
+/// `f32`, `f64` or an ndarray `Array*`: a type known to be `Debug + Clone`.
+pub fn is_array_or_float(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p.path.segments.last().is_some_and(|last| {
+            let name = last.ident.to_string();
+            name == "f32" || name == "f64" || name.starts_with("Array")
+        }),
+        Type::Reference(r) => is_array_or_float(&r.elem),
+        _ => false,
+    }
+}
+
 /// A `let` binding of the body.
 pub struct Binding<'a> {
     pub pattern: Pattern<'a>,

@@ -58,8 +58,8 @@ pub enum Target {
     Value(NodeId),
     /// The gradient of output `index` of a split call.
     Item(NodeId, usize),
-    /// The gradient of a field of a parameter struct.
-    Field(NodeId, String),
+    /// The gradient of a field (path) of a parameter struct, by its field node.
+    Field(NodeId),
 }
 
 /// A contribution of a VJP result to a gradient.
@@ -88,8 +88,9 @@ pub struct ParamGrad {
     pub node: NodeId,
     /// The whole value received contributions.
     pub whole: bool,
-    /// Fields of the parameter that received contributions.
-    pub fields: Vec<Ident>,
+    /// Fields of the parameter that received contributions: the field node
+    /// and its path from the parameter.
+    pub fields: Vec<(NodeId, Vec<Ident>)>,
 }
 
 pub struct Adjoint {
@@ -103,7 +104,7 @@ pub struct Adjoint {
 pub fn target_of(graph: &Graph, node: NodeId) -> Target {
     match &graph.nodes[node].kind {
         NodeKind::Item { tuple, index } => Target::Item(*tuple, *index),
-        NodeKind::Field { base, member } => Target::Field(*base, member.to_string()),
+        NodeKind::Field { .. } => Target::Field(node),
         _ => Target::Value(node),
     }
 }
@@ -193,11 +194,10 @@ pub fn reverse(graph: &Graph, sig: &Signature<'_>, mode: Mode) -> Result<Adjoint
             let fields = graph
                 .nodes
                 .iter()
-                .filter_map(|other| match &other.kind {
-                    NodeKind::Field { base, member }
-                        if *base == id && declared.contains(&Target::Field(id, member.to_string())) =>
-                    {
-                        Some(member.clone())
+                .enumerate()
+                .filter_map(|(field, other)| match &other.kind {
+                    NodeKind::Field { base, path } if *base == id && declared.contains(&Target::Field(field)) => {
+                        Some((field, path.clone()))
                     }
                     _ => None,
                 })

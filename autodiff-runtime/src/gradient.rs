@@ -9,9 +9,9 @@ use crate::float::Float;
 /// Something a gradient can be: an array, a scalar, or a `Params` struct of
 /// gradients. The generated backward pass only needs these two operations.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a gradient: this module argument cannot be differentiated",
-    label = "this argument receives a value that depends on a differentiated parameter",
-    note = "pass a constant here, or differentiate with respect to other parameters using `wrt(...)`"
+    message = "`{Self}` cannot be differentiated",
+    label = "differentiated here, but `{Self}` is not an array, a float or a `Params` struct",
+    note = "a struct of parameters needs `#[derive(Params)]`"
 )]
 pub trait Gradient: Sized {
     /// A zero gradient with the shape of `value` (the value itself: a gradient has

@@ -13,6 +13,7 @@ mod float;
 pub mod gradcheck;
 mod gradient;
 pub mod modules;
+mod params;
 mod value;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod testing;
 
 pub use float::Float;
 pub use gradient::{Gradient, NoGrad};
+pub use params::{Params, join_name};
 pub use value::{Broadcast, Value, broadcast_shape, sum_to_shape};
 
 /// Support for the code `#[differentiable]` emits. Not a stable API.

@@ -5,6 +5,8 @@
 use crate::float::Float;
 pub use crate::gradient::{Gradient, NoGrad};
 pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, sub, sub_vjp};
+pub use crate::params::{Params, join_name};
+pub use ndarray::{ArrayViewD, ArrayViewMutD};
 
 /// A VJP result slot that can stand for a gradient of type `T`: `T` itself,
 /// or `NoGrad`, which has no values and so converts to anything.
@@ -25,12 +27,24 @@ impl<T: Gradient> Slot<T> for NoGrad {
     }
 }
 
+/// The gradients a VJP slot may hold: every [`Gradient`] but `NoGrad`.
+/// (`#[derive(Params)]` implements it for models.)
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a gradient: this module argument cannot be differentiated",
+    label = "this argument receives a value that depends on a differentiated parameter",
+    note = "pass a constant here, or differentiate with respect to other parameters using `wrt(...)`"
+)]
+pub trait SlotGradient {}
+impl<F: crate::Float, D: ndarray::Dimension> SlotGradient for ndarray::Array<F, D> {}
+impl SlotGradient for f32 {}
+impl SlotGradient for f64 {}
+
 /// Checks that a module's gradient slot holds a real gradient (not `NoGrad`):
 /// a compile error with a clear message, at the user's argument, when an
 /// active value reaches an argument that cannot be differentiated. The output
 /// type is left to the context in that case, so no second error follows.
 #[inline(always)]
-pub fn gradient<S: Gradient + Slot<T>, T>(slot: Option<S>) -> Option<T> {
+pub fn gradient<S: SlotGradient + Slot<T>, T>(slot: Option<S>) -> Option<T> {
     slot.map(Slot::into_gradient)
 }
 

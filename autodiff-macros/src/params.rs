@@ -1,0 +1,135 @@
+//! `#[derive(Params)]`: a struct of tensors (arrays, or nested `Params`
+//! structs) visits them by field name, and is its own gradient type.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields};
+
+pub fn derive(input: TokenStream) -> TokenStream {
+    match syn::parse2::<DeriveInput>(input) {
+        Ok(input) => expand(&input).unwrap_or_else(syn::Error::into_compile_error),
+        Err(e) => e.into_compile_error(),
+    }
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(named) => &named.named,
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "`Params` needs a struct with named fields, like `struct Mlp { w1: Array2<f32>, b1: Array1<f32> }`",
+                ));
+            }
+        },
+        Data::Enum(e) => {
+            return Err(syn::Error::new(
+                e.enum_token.span,
+                "`Params` needs a struct, not an enum",
+            ));
+        }
+        Data::Union(u) => {
+            return Err(syn::Error::new(
+                u.union_token.span,
+                "`Params` needs a struct, not a union",
+            ));
+        }
+    };
+    let Some(first) = fields.first() else {
+        return Err(syn::Error::new_spanned(
+            &input.ident,
+            "a `Params` struct needs at least one tensor field",
+        ));
+    };
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let first_ty = &first.ty;
+    let p = quote!(::autodiff::__private);
+    let elem = quote!(<#first_ty as #p::Params>::Elem);
+
+    let names: Vec<_> = fields.iter().filter_map(|f| f.ident.as_ref()).collect();
+    // A generic struct needs bounds saying its fields are tensors of one
+    // element type; a concrete struct is checked field by field in the bodies,
+    // where each call is spanned at its field.
+    let mut where_tokens = match where_clause {
+        Some(w) => quote!(#w,),
+        None => quote!(where),
+    };
+    if !input.generics.params.is_empty() {
+        where_tokens.extend(quote!(#first_ty: #p::Params + #p::Gradient,));
+        for f in fields.iter().skip(1) {
+            let ty = &f.ty;
+            where_tokens.extend(quote_spanned!(ty.span()=> #ty: #p::Params<Elem = #elem> + #p::Gradient,));
+        }
+    }
+    let visits = fields.iter().map(|f| {
+        let (name, text) = (&f.ident, f.ident.as_ref().map(|i| i.to_string()));
+        quote_spanned!(f.ty.span()=> #p::Params::visit_prefixed(&self.#name, &#p::join_name(prefix, #text), f);)
+    });
+    let visits_mut = fields.iter().map(|f| {
+        let (name, text) = (&f.ident, f.ident.as_ref().map(|i| i.to_string()));
+        quote_spanned!(f.ty.span()=> #p::Params::visit_prefixed_mut(&mut self.#name, &#p::join_name(prefix, #text), f);)
+    });
+
+    Ok(quote! {
+        impl #impl_generics #p::Params for #ident #ty_generics #where_tokens {
+            type Elem = #elem;
+            fn visit_prefixed(
+                &self,
+                prefix: &str,
+                f: &mut dyn ::core::ops::FnMut(&str, #p::ArrayViewD<'_, Self::Elem>),
+            ) {
+                #(#visits)*
+            }
+            fn visit_prefixed_mut(
+                &mut self,
+                prefix: &str,
+                f: &mut dyn ::core::ops::FnMut(&str, #p::ArrayViewMutD<'_, Self::Elem>),
+            ) {
+                #(#visits_mut)*
+            }
+        }
+
+        impl #impl_generics #p::Gradient for #ident #ty_generics #where_tokens {
+            fn zeros_like(value: &Self) -> Self {
+                #ident { #( #names: #p::Gradient::zeros_like(&value.#names), )* }
+            }
+            fn accumulate(&mut self, other: Self) {
+                #( #p::Gradient::accumulate(&mut self.#names, other.#names); )*
+            }
+        }
+
+        impl #impl_generics #p::SlotGradient for #ident #ty_generics #where_tokens {}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_what_is_not_a_struct_of_named_fields() {
+        for input in [
+            quote!(
+                enum E {
+                    A,
+                }
+            ),
+            quote!(
+                struct T(Array1<f32>);
+            ),
+            quote!(
+                struct U;
+            ),
+            quote!(
+                struct Empty {}
+            ),
+            quote!(union U { a: f32 }),
+        ] {
+            let out = derive(input).to_string();
+            assert!(out.contains("compile_error"), "{out}");
+        }
+    }
+}
