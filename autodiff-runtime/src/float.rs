@@ -12,6 +12,7 @@ use ndarray::{LinalgScalar, ScalarOperand};
 /// (f64 is what the gradient checks use, f32 what training uses).
 pub trait Float:
     num_traits::Float
+    + num_traits::FromPrimitive
     + LinalgScalar
     + ScalarOperand
     + AddAssign
@@ -32,9 +33,24 @@ pub trait Float:
     fn of_usize(n: usize) -> Self;
     /// Widens to f64, for reporting and checks.
     fn to_f64_lossless(self) -> f64;
+    /// The type's name in checkpoint files (`"F32"` or `"F64"`).
+    const DTYPE: &'static str;
+    /// Appends the little-endian bytes.
+    fn write_le(self, out: &mut Vec<u8>);
+    /// Reads from exactly `size_of::<Self>()` little-endian bytes.
+    fn read_le(bytes: &[u8]) -> Self;
 }
 
 impl Float for f32 {
+    const DTYPE: &'static str = "F32";
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut buf = [0u8; std::mem::size_of::<f32>()];
+        buf.copy_from_slice(bytes);
+        f32::from_le_bytes(buf)
+    }
     fn of(x: f64) -> Self {
         x as f32
     }
@@ -47,6 +63,15 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
+    const DTYPE: &'static str = "F64";
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut buf = [0u8; std::mem::size_of::<f64>()];
+        buf.copy_from_slice(bytes);
+        f64::from_le_bytes(buf)
+    }
     fn of(x: f64) -> Self {
         x
     }

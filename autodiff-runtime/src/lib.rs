@@ -14,6 +14,7 @@ pub mod gradcheck;
 mod gradient;
 pub mod modules;
 mod params;
+pub mod train;
 mod value;
 
 #[cfg(test)]
