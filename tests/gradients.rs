@@ -354,3 +354,28 @@ fn constants_and_ignored_bindings() {
     // Closed form: d/dw ½Σ(x·w + ε)² = (x·w + ε)·x.
     assert!(g.w.iter().zip((&x * &w + EPS) * &x).all(|(a, b)| (a - b).abs() < 1e-12));
 }
+
+// `wrt` also decides what the generated `_vjp` differentiates: `mask` and
+// `keep` are floats, but not listed, so they may feed `dropout`'s constant
+// arguments, and using `masked` as a module leaves them alone.
+#[differentiable(wrt(w))]
+fn masked(x: &Array2<f64>, w: &Array2<f64>, mask: &Array2<f64>, keep: f64) -> Array2<f64> {
+    dropout(&matmul(x, w), mask, keep)
+}
+
+#[differentiable(wrt(w))]
+fn uses_masked(x: &Array2<f64>, w: &Array2<f64>, mask: &Array2<f64>) -> f64 {
+    mean(&masked(x, w, mask, 0.5))
+}
+
+#[test]
+fn unlisted_parameters_are_constants_of_the_module() {
+    let (x, w) = (random((3, 4), 141), random((4, 2), 142));
+    let mask = random((3, 2), 143).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+    let (_, g) = uses_masked_grad(&x, &w, &mask);
+    assert_gradients(
+        |v| uses_masked(&x, &d2(&v[0]), &mask),
+        &[w.into_dyn()],
+        &[g.w.into_dyn()],
+    );
+}

@@ -13,7 +13,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{Ident, ItemFn, ReturnType, Type};
 
 use crate::graph::{Arg, Callee, Graph, NodeId, NodeKind};
-use crate::parse::{Differentiability, Signature};
+use crate::parse::Signature;
 use crate::reverse::{Adjoint, Mode, Need, ParamGrad, Step, Target};
 
 /// The names of the generated items, spanned at the function's name.
@@ -67,16 +67,17 @@ fn output_type(func: &ItemFn) -> TokenStream {
     }
 }
 
-/// The gradient type of each parameter, `NoGrad` where there is none.
+/// The gradient type of each parameter: `NoGrad` for those not differentiated.
 fn slot_types(sig: &Signature<'_>) -> Vec<TokenStream> {
     sig.params
         .iter()
-        .map(|p| match p.differentiability {
-            Differentiability::Yes => {
+        .map(|p| {
+            if p.wrt {
                 let ty = p.grad_type();
                 quote!(#ty)
+            } else {
+                quote!(::autodiff::__private::NoGrad)
             }
-            Differentiability::No => quote!(::autodiff::__private::NoGrad),
         })
         .collect()
 }
@@ -402,7 +403,7 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     let backward = e.backward(vjp);
     let results = vjp.params.iter().map(|p| {
         let param = &sig.params[p.param];
-        if param.differentiability == Differentiability::No || (!p.whole && p.fields.is_empty()) {
+        if !param.wrt || (!p.whole && p.fields.is_empty()) {
             return quote!(::core::option::Option::None);
         }
         if p.fields.is_empty() {

@@ -24,8 +24,7 @@ pub struct Param<'a> {
     pub ty: &'a Type,
     /// The parameter is a reference (`x: &Array2<f64>`).
     pub is_ref: bool,
-    pub differentiability: Differentiability,
-    /// Listed in `wrt(...)`, or `wrt` is absent.
+    /// Differentiated: a differentiable type, listed in `wrt(...)` (or `wrt` is absent).
     pub wrt: bool,
 }
 
@@ -79,7 +78,6 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
             ident: &pat.ident,
             ty,
             is_ref: matches!(ty, Type::Reference(_)),
-            differentiability,
             wrt: listed && differentiability == Differentiability::Yes,
         });
     }

@@ -16,15 +16,15 @@ use std::collections::{BTreeSet, HashSet};
 use syn::Ident;
 
 use crate::graph::{Graph, NodeId, NodeKind};
-use crate::parse::{Differentiability, Signature};
+use crate::parse::Signature;
 
 /// Which function the adjoint is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// `NAME_grad`: the `wrt` parameters, known at compile time.
     Grad,
-    /// `NAME_vjp`: every differentiable parameter, each gated by a run-time flag
-    /// `need[i]`, since the caller decides which gradients it wants.
+    /// `NAME_vjp`: the same parameters, each gated by a run-time flag `need[i]`,
+    /// since the caller decides which gradients it wants.
     Vjp,
 }
 
@@ -119,7 +119,7 @@ pub fn reverse(graph: &Graph, sig: &Signature<'_>, mode: Mode) -> Result<Adjoint
                 let p = &sig.params[*i];
                 match mode {
                     Mode::Grad if p.wrt => Need::Always,
-                    Mode::Vjp if p.differentiability == Differentiability::Yes => Need::Params(BTreeSet::from([*i])),
+                    Mode::Vjp if p.wrt => Need::Params(BTreeSet::from([*i])),
                     _ => Need::Never,
                 }
             }

@@ -9,6 +9,7 @@
 // clearer spelled out than hidden behind aliases.
 #![allow(clippy::type_complexity)]
 
+pub mod data;
 mod float;
 pub mod gradcheck;
 mod gradient;

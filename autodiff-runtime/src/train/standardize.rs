@@ -32,7 +32,7 @@ impl<F: Float> Standardizer<F> {
     pub fn fit_channels(x: &Array2<F>, channels: usize, eps: F) -> Self {
         let features = x.ncols();
         assert!(
-            channels > 0 && features % channels == 0,
+            channels > 0 && features.is_multiple_of(channels),
             "Standardizer::fit_channels: {features} features do not split into {channels} channels"
         );
         let per_channel = features / channels;
