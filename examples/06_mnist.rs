@@ -130,7 +130,7 @@ fn main() {
             step += 1;
             total += f64::from(value);
             bar.inc(1);
-            if bar.position() % 20 == 0 {
+            if bar.position().is_multiple_of(20) {
                 bar.set_message(format!("loss {:.4}", total / bar.position() as f64));
             }
         }
