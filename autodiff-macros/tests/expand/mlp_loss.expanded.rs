@@ -107,7 +107,7 @@ pub fn mlp_loss_vjp(
     __gout: &f64,
     __need: [bool; 6],
 ) -> (
-    ::core::option::Option<Array2<f64>>,
+    ::core::option::Option<::autodiff::__private::NoGrad>,
     ::core::option::Option<::autodiff::__private::NoGrad>,
     ::core::option::Option<Array2<f64>>,
     ::core::option::Option<Array1<f64>>,
@@ -127,7 +127,7 @@ pub fn mlp_loss_vjp(
                 labels,
                 &__v9,
                 __g,
-                [(__need[0] || __need[2] || __need[3] || __need[4] || __need[5]), false],
+                [(__need[2] || __need[3] || __need[4] || __need[5]), false],
             )
         }
         ::core::option::Option::None => {
@@ -143,7 +143,7 @@ pub fn mlp_loss_vjp(
                 b2,
                 &__v8,
                 __g,
-                [(__need[0] || __need[2] || __need[3]), (__need[4]), (__need[5])],
+                [(__need[2] || __need[3]), (__need[4]), (__need[5])],
             )
         }
         ::core::option::Option::None => {
@@ -159,14 +159,14 @@ pub fn mlp_loss_vjp(
     let __g5 = ::autodiff::__private::gradient(__c8_2);
     let (__c7_0,) = match &__g7 {
         ::core::option::Option::Some(__g) => {
-            relu_vjp(&__v6, &__v7, __g, [(__need[0] || __need[2] || __need[3])])
+            relu_vjp(&__v6, &__v7, __g, [(__need[2] || __need[3])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g6 = ::autodiff::__private::gradient(__c7_0);
-    let (__c6_0, __c6_1, __c6_2) = match &__g6 {
+    let (_, __c6_1, __c6_2) = match &__g6 {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(x, w1, b1, &__v6, __g, [(__need[0]), (__need[2]), (__need[3])])
+            linear_vjp(x, w1, b1, &__v6, __g, [false, (__need[2]), (__need[3])])
         }
         ::core::option::Option::None => {
             (
@@ -176,8 +176,7 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    let __g0 = ::autodiff::__private::gradient(__c6_0);
     let __g2 = ::autodiff::__private::gradient(__c6_1);
     let __g3 = ::autodiff::__private::gradient(__c6_2);
-    (__g0, ::core::option::Option::None, __g2, __g3, __g4, __g5)
+    (::core::option::Option::None, ::core::option::Option::None, __g2, __g3, __g4, __g5)
 }
