@@ -42,7 +42,7 @@ fn main() {
     let c = mse_loss(&y_bar, &y);
 
     // Factor 1: ∂C/∂ȳ, a 1×M row: the VJP of the cost with upstream ∂C/∂C = 1.
-    let (dc_dybar, _) = mse_loss_vjp(&y_bar, &y, &c, &1.0, [true, false]);
+    let (dc_dybar, _) = mse_loss_vjp(&y_bar, &y, &c, 1.0, [true, false]);
     let dc_dybar = dc_dybar.expect("requested").into_shape_with_order((1, m)).expect("1×M");
 
     // Factor 2: ∂ȳ/∂w, an M×N matrix. A VJP with upstream eᵢ (the i-th unit
@@ -52,7 +52,7 @@ fn main() {
     for i in 0..m {
         let mut e_i = Array2::<f64>::zeros((1, m));
         e_i[[0, i]] = 1.0;
-        let (_, row) = g_vjp(&x, &w, &y_bar, &e_i, [false, true]);
+        let (_, row) = g_vjp(&x, &w, &y_bar, e_i, [false, true]);
         let row = row.expect("requested").into_shape_with_order(n).expect("N weights");
         dybar_dw.row_mut(i).assign(&row);
     }

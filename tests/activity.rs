@@ -18,11 +18,11 @@ fn probe_vjp(
     a: &Array2<f64>,
     b: &Array2<f64>,
     _y: &Array2<f64>,
-    g: &Array2<f64>,
+    g: Array2<f64>,
     need: [bool; 2],
 ) -> (Option<Array2<f64>>, Option<Array2<f64>>) {
     ASKED.with(|asked| asked.borrow_mut().push(need));
-    (need[0].then(|| g * b), need[1].then(|| g * a))
+    (need[0].then(|| &g * b), need[1].then(|| &g * a))
 }
 
 fn asked() -> Vec<[bool; 2]> {
@@ -100,7 +100,7 @@ fn counting_linear_vjp(
     x: &Array2<f64>,
     w: &Array2<f64>,
     _y: &Array2<f64>,
-    g: &Array2<f64>,
+    g: Array2<f64>,
     need: [bool; 2],
 ) -> (Option<Array2<f64>>, Option<Array2<f64>>) {
     let gx = need[0].then(|| {

@@ -271,7 +271,7 @@ fn cube(x: &Array1<f64>) -> Array1<f64> {
     x.mapv(|v| v * v * v)
 }
 
-fn cube_vjp(x: &Array1<f64>, _y: &Array1<f64>, g: &Array1<f64>, need: [bool; 1]) -> (Option<Array1<f64>>,) {
+fn cube_vjp(x: &Array1<f64>, _y: &Array1<f64>, g: Array1<f64>, need: [bool; 1]) -> (Option<Array1<f64>>,) {
     (need[0].then(|| g * &x.mapv(|v| 3.0 * v * v)),)
 }
 

@@ -24,7 +24,7 @@ fn relu(x: &Array1<f64>) -> Array1<f64> {
 fn relu_vjp(
     x: &Array1<f64>,
     _y: &Array1<f64>,
-    g: &Array1<f64>,
+    g: Array1<f64>,
     need: [bool; 1],
 ) -> (::core::option::Option<Array1<f64>>,) {
     let d = x.mapv(|v| if v > 0.0 { 2.0 } else { 0.0 });

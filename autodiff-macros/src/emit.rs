@@ -8,6 +8,8 @@
 //! forward and VJP call carries the span of the user's call, so type errors
 //! point at the user's code.
 
+use std::collections::HashMap;
+
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{Ident, ItemFn, ReturnType, Type};
@@ -80,6 +82,43 @@ fn slot_types(sig: &Signature<'_>) -> Vec<TokenStream> {
             }
         })
         .collect()
+}
+
+/// A statement of the generated body, with the values it defines and reads:
+/// what the memory plan needs to place each `drop`.
+struct Statement {
+    code: TokenStream,
+    defines: Option<NodeId>,
+    reads: Vec<NodeId>,
+}
+
+/// The static memory plan: the forward statements, then the backward ones,
+/// each intermediate dropped right after its last use (so the peak memory of
+/// the backward pass falls as it proceeds, as in hand-written backprop that
+/// frees activations layer by layer). `keep` is the returned output.
+fn plan(forward: Vec<Statement>, backward: Vec<Statement>, keep: Option<NodeId>) -> Vec<TokenStream> {
+    let statements: Vec<Statement> = forward.into_iter().chain(backward).collect();
+    let mut last_use: HashMap<NodeId, usize> = HashMap::new();
+    for (i, s) in statements.iter().enumerate() {
+        for &node in s.defines.iter().chain(&s.reads) {
+            last_use.insert(node, i);
+        }
+    }
+    let mut out = Vec::with_capacity(statements.len() * 2);
+    for (i, s) in statements.into_iter().enumerate() {
+        out.push(s.code);
+        let mut dead: Vec<NodeId> = last_use
+            .iter()
+            .filter(|&(&n, &at)| at == i && Some(n) != keep)
+            .map(|(&n, _)| n)
+            .collect();
+        dead.sort_unstable();
+        for node in dead {
+            let v = value_ident(node);
+            out.push(quote!(::core::mem::drop(#v);));
+        }
+    }
+    out
 }
 
 struct Emitter<'g> {
@@ -183,8 +222,22 @@ impl Emitter<'_> {
         }
     }
 
+    /// The local holding a node's value, if it has one: a call's own `__vN`, or
+    /// the tuple an item is read from.
+    fn storage(&self, id: NodeId) -> Option<NodeId> {
+        match &self.graph.nodes[id].kind {
+            NodeKind::Call { .. } => Some(id),
+            NodeKind::Item { tuple, .. } => Some(*tuple),
+            _ => None,
+        }
+    }
+
+    fn reads_of_args(&self, args: &[Arg]) -> Vec<NodeId> {
+        args.iter().filter_map(|a| self.storage(a.node)).collect()
+    }
+
     /// One `let` per call, in the user's order.
-    fn forward(&self) -> Vec<TokenStream> {
+    fn forward(&self) -> Vec<Statement> {
         let mut out = Vec::new();
         for (id, node) in self.graph.nodes.iter().enumerate() {
             let NodeKind::Call { args, .. } = &node.kind else {
@@ -193,8 +246,12 @@ impl Emitter<'_> {
             let (function, _) = self.callee_paths(id);
             let v = value_ident(id);
             let ty = node.ty.as_ref().map(|ty: &Type| quote!(: #ty));
-            let args = args.iter().map(|a| self.arg_expr(a));
-            out.push(quote_spanned!(node.span=> let #v #ty = #function(#(#args),*);));
+            let arg_exprs = args.iter().map(|a| self.arg_expr(a));
+            out.push(Statement {
+                code: quote_spanned!(node.span=> let #v #ty = #function(#(#arg_exprs),*);),
+                defines: Some(id),
+                reads: self.reads_of_args(args),
+            });
         }
         out
     }
@@ -215,7 +272,7 @@ impl Emitter<'_> {
     }
 
     /// The backward pass: the seed, then one step per active call in reverse order.
-    fn backward(&self, adjoint: &Adjoint) -> Vec<TokenStream> {
+    fn backward(&self, adjoint: &Adjoint) -> Vec<Statement> {
         let mut out = Vec::new();
         if !adjoint.seeded {
             return out;
@@ -226,20 +283,37 @@ impl Emitter<'_> {
                 let output = self.ref_expr(self.graph.output);
                 quote!(::autodiff::__private::seed(#output))
             }
-            Mode::Vjp => {
-                let upstream = local("__gout".into());
-                quote!(::core::clone::Clone::clone(#upstream))
-            }
+            // The caller's upstream gradient, moved in.
+            Mode::Vjp => local("__gout".into()).into_token_stream(),
         };
-        out.push(quote!(let #seed_target = ::core::option::Option::Some(#seed);));
+        out.push(Statement {
+            code: quote!(let #seed_target = ::core::option::Option::Some(#seed);),
+            defines: None,
+            reads: self.storage(self.graph.output).into_iter().collect(),
+        });
         for step in &adjoint.steps {
             out.push(match step {
-                Step::Gather { call, outputs } => self.gather(*call, outputs),
+                Step::Gather { call, outputs } => Statement {
+                    code: self.gather(*call, outputs),
+                    defines: None,
+                    reads: vec![*call],
+                },
                 Step::Vjp {
                     call,
                     need,
                     contributions,
-                } => self.vjp_step(*call, need, contributions),
+                } => {
+                    let NodeKind::Call { args, .. } = &self.graph.nodes[*call].kind else {
+                        continue;
+                    };
+                    let mut reads = self.reads_of_args(args);
+                    reads.push(*call);
+                    Statement {
+                        code: self.vjp_step(*call, need, contributions),
+                        defines: None,
+                        reads,
+                    }
+                }
             });
         }
         out
@@ -292,7 +366,7 @@ impl Emitter<'_> {
         let arg_exprs = args.iter().map(|a| self.arg_expr(a));
         let needs = need.iter().map(Self::need_expr);
         let mut out = quote_spanned! {node.span=>
-            let (#(#slots,)*) = match &#upstream {
+            let (#(#slots,)*) = match #upstream {
                 ::core::option::Option::Some(#g) => #vjp(#(#arg_exprs,)* &#v, #g, [#(#needs),*]),
                 ::core::option::Option::None => (#(#nones,)*),
             };
@@ -365,7 +439,6 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     let names = names(func);
     let e = Emitter { graph, sig };
     let grad_struct = grad_struct(func, sig, &names);
-    let forward = e.forward();
     let vis = &func.vis;
     let inputs = func.sig.inputs.iter();
     let output = output_type(func);
@@ -374,7 +447,8 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     let fn_ident = &func.sig.ident;
 
     let grad_item = if sig.scalar_output {
-        let backward = e.backward(grad);
+        // The output is returned, so it is the one value never dropped.
+        let body = plan(e.forward(), e.backward(grad), e.storage(graph.output));
         let fields = grad.params.iter().filter(|p| sig.params[p.param].wrt).map(|p| {
             let ident = sig.params[p.param].ident;
             let value = e.assembled_param_grad(p);
@@ -390,8 +464,7 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
             #vis fn #grad_fn(#(#inputs),*) -> (#output, #grad_struct_ident) {
                 // Calling only `_grad` uses the original function.
                 let _ = #fn_ident;
-                #(#forward)*
-                #(#backward)*
+                #(#body)*
                 (#value, #grad_struct_ident { #(#fields),* })
             }
         }
@@ -400,7 +473,7 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     };
 
     let vjp_signature = vjp_signature(func, sig, &names);
-    let backward = e.backward(vjp);
+    let vjp_body = plan(e.forward(), e.backward(vjp), None);
     let results = vjp.params.iter().map(|p| {
         let param = &sig.params[p.param];
         if !param.wrt || (!p.whole && p.fields.is_empty()) {
@@ -426,8 +499,7 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
         #[allow(dead_code, unused_variables, clippy::all)]
         #vjp_signature {
             let _ = #fn_ident;
-            #(#forward)*
-            #(#backward)*
+            #(#vjp_body)*
             (#(#results,)*)
         }
     }
@@ -444,7 +516,7 @@ fn vjp_signature(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStre
     let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
     let (gout, need) = (local("__gout".into()), local("__need".into()));
     quote! {
-        #vis fn #vjp_fn(#(#inputs,)* _: &#output, #gout: &#output, #need: [bool; #n]) -> (#(::core::option::Option<#slot_types>,)*)
+        #vis fn #vjp_fn(#(#inputs,)* _: &#output, #gout: #output, #need: [bool; #n]) -> (#(::core::option::Option<#slot_types>,)*)
     }
 }
 

@@ -30,11 +30,11 @@ pub fn d2(a: &ArrayD<f64>) -> Array<f64, Ix2> {
 pub fn assert_vjp<Y: Value<Elem = f64>>(
     inputs: &[ArrayD<f64>],
     forward: impl Fn(&[ArrayD<f64>]) -> Y,
-    vjp: impl Fn(&[ArrayD<f64>], &Y, &Y) -> Vec<Option<ArrayD<f64>>>,
+    vjp: impl Fn(&[ArrayD<f64>], &Y, Y) -> Vec<Option<ArrayD<f64>>>,
 ) {
     let y = forward(inputs);
     let r = Y::from_dyn(random(y.view_dyn().raw_dim(), 0x5eed));
-    let analytic = vjp(inputs, &y, &r);
+    let analytic = vjp(inputs, &y, r.clone());
     assert_eq!(analytic.len(), inputs.len(), "one gradient slot per input");
     let projected = |v: &[ArrayD<f64>]| (&forward(v).view_dyn() * &r.view_dyn()).sum();
     let positions: Vec<usize> = (0..inputs.len()).filter(|&i| analytic[i].is_some()).collect();

@@ -14,6 +14,8 @@ pub trait Value: Clone {
     fn view_dyn(&self) -> ArrayViewD<'_, Self::Elem>;
     /// Rebuilds the value from a rank-erased array of the right rank.
     fn from_dyn(array: ArrayD<Self::Elem>) -> Self;
+    /// Converts to a rank-erased array, reusing an array's buffer.
+    fn into_dyn_array(self) -> ArrayD<Self::Elem>;
     /// The shape, `[]` for a scalar.
     fn shape_of(&self) -> Vec<usize> {
         self.view_dyn().shape().to_vec()
@@ -24,6 +26,9 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     type Elem = F;
     fn view_dyn(&self) -> ArrayViewD<'_, F> {
         self.view().into_dyn()
+    }
+    fn into_dyn_array(self) -> ArrayD<F> {
+        self.into_dyn()
     }
     fn from_dyn(array: ArrayD<F>) -> Self {
         let ndim = array.ndim();
@@ -40,6 +45,9 @@ macro_rules! scalar_value {
             fn view_dyn(&self) -> ArrayViewD<'_, $f> {
                 ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(self))
                     .expect("a scalar is a rank-0 array")
+            }
+            fn into_dyn_array(self) -> ArrayD<$f> {
+                ArrayD::from_elem(IxDyn(&[]), self)
             }
             fn from_dyn(array: ArrayD<$f>) -> Self {
                 match array.iter().next() {
@@ -102,11 +110,12 @@ pub fn broadcast_shape(module: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
 
 /// Sums a gradient of the broadcast shape back to an operand's `shape`: the
 /// adjoint of broadcasting (each copy of a broadcast element got its own share).
-pub fn sum_to_shape<F: Float>(grad: ArrayViewD<'_, F>, shape: &[usize]) -> ArrayD<F> {
+/// A gradient that already has the shape is returned as it is, without a copy.
+pub fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
     if grad.shape() == shape {
-        return grad.to_owned();
+        return grad;
     }
-    let mut sum = grad.to_owned();
+    let mut sum = grad;
     while sum.ndim() > shape.len() {
         sum = sum.sum_axis(ndarray::Axis(0));
     }

@@ -40,7 +40,7 @@ pub fn mlp_loss_grad(
     let __v8 = linear(&__v7, w2, b2);
     let __v9 = cross_entropy(&__v8, labels);
     let __g9 = ::core::option::Option::Some(::autodiff::__private::seed(&__v9));
-    let (__c9_0, _) = match &__g9 {
+    let (__c9_0, _) = match __g9 {
         ::core::option::Option::Some(__g) => {
             cross_entropy_vjp(&__v8, labels, &__v9, __g, [true, false])
         }
@@ -49,7 +49,7 @@ pub fn mlp_loss_grad(
         }
     };
     let __g8 = ::autodiff::__private::gradient(__c9_0);
-    let (__c8_0, __c8_1, __c8_2) = match &__g8 {
+    let (__c8_0, __c8_1, __c8_2) = match __g8 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(&__v7, w2, b2, &__v8, __g, [true, true, true])
         }
@@ -64,12 +64,14 @@ pub fn mlp_loss_grad(
     let __g7 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
     let __g5 = ::autodiff::__private::gradient(__c8_2);
-    let (__c7_0,) = match &__g7 {
+    ::core::mem::drop(__v8);
+    let (__c7_0,) = match __g7 {
         ::core::option::Option::Some(__g) => relu_vjp(&__v6, &__v7, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g6 = ::autodiff::__private::gradient(__c7_0);
-    let (_, __c6_1, __c6_2) = match &__g6 {
+    ::core::mem::drop(__v7);
+    let (_, __c6_1, __c6_2) = match __g6 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w1, b1, &__v6, __g, [false, true, true])
         }
@@ -83,6 +85,7 @@ pub fn mlp_loss_grad(
     };
     let __g2 = ::autodiff::__private::gradient(__c6_1);
     let __g3 = ::autodiff::__private::gradient(__c6_2);
+    ::core::mem::drop(__v6);
     (
         __v9,
         MlpLossGrad {
@@ -104,7 +107,7 @@ pub fn mlp_loss_vjp(
     w2: &Array2<f64>,
     b2: &Array1<f64>,
     _: &f64,
-    __gout: &f64,
+    __gout: f64,
     __need: [bool; 6],
 ) -> (
     ::core::option::Option<::autodiff::__private::NoGrad>,
@@ -119,8 +122,8 @@ pub fn mlp_loss_vjp(
     let __v7 = relu(&__v6);
     let __v8 = linear(&__v7, w2, b2);
     let __v9 = cross_entropy(&__v8, labels);
-    let __g9 = ::core::option::Option::Some(::core::clone::Clone::clone(__gout));
-    let (__c9_0, _) = match &__g9 {
+    let __g9 = ::core::option::Option::Some(__gout);
+    let (__c9_0, _) = match __g9 {
         ::core::option::Option::Some(__g) => {
             cross_entropy_vjp(
                 &__v8,
@@ -135,7 +138,8 @@ pub fn mlp_loss_vjp(
         }
     };
     let __g8 = ::autodiff::__private::gradient(__c9_0);
-    let (__c8_0, __c8_1, __c8_2) = match &__g8 {
+    ::core::mem::drop(__v9);
+    let (__c8_0, __c8_1, __c8_2) = match __g8 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
                 &__v7,
@@ -157,14 +161,16 @@ pub fn mlp_loss_vjp(
     let __g7 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
     let __g5 = ::autodiff::__private::gradient(__c8_2);
-    let (__c7_0,) = match &__g7 {
+    ::core::mem::drop(__v8);
+    let (__c7_0,) = match __g7 {
         ::core::option::Option::Some(__g) => {
             relu_vjp(&__v6, &__v7, __g, [(__need[2] || __need[3])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g6 = ::autodiff::__private::gradient(__c7_0);
-    let (_, __c6_1, __c6_2) = match &__g6 {
+    ::core::mem::drop(__v7);
+    let (_, __c6_1, __c6_2) = match __g6 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w1, b1, &__v6, __g, [false, (__need[2]), (__need[3])])
         }
@@ -178,5 +184,6 @@ pub fn mlp_loss_vjp(
     };
     let __g2 = ::autodiff::__private::gradient(__c6_1);
     let __g3 = ::autodiff::__private::gradient(__c6_2);
+    ::core::mem::drop(__v6);
     (::core::option::Option::None, ::core::option::Option::None, __g2, __g3, __g4, __g5)
 }

@@ -31,12 +31,12 @@ fn residual_grad(
     let __v11 = ::autodiff::__private::add(&__v5.0, &__v10);
     let __v12 = sum(&__v11);
     let __g12 = ::core::option::Option::Some(::autodiff::__private::seed(&__v12));
-    let (__c12_0,) = match &__g12 {
+    let (__c12_0,) = match __g12 {
         ::core::option::Option::Some(__g) => sum_vjp(&__v11, &__v12, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g11 = ::autodiff::__private::gradient(__c12_0);
-    let (__c11_0, __c11_1) = match &__g11 {
+    let (__c11_0, __c11_1) = match __g11 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::add_vjp(&__v5.0, &__v10, &__v11, __g, [true, true])
         }
@@ -46,7 +46,8 @@ fn residual_grad(
     };
     let __g5_0 = ::autodiff::__private::gradient(__c11_0);
     let __g10 = ::autodiff::__private::gradient(__c11_1);
-    let (__c10_0, _) = match &__g10 {
+    ::core::mem::drop(__v11);
+    let (__c10_0, _) = match __g10 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::mul_vjp(&__v8, &(0.5), &__v10, __g, [true, false])
         }
@@ -55,7 +56,8 @@ fn residual_grad(
         }
     };
     let __g8 = ::autodiff::__private::gradient(__c10_0);
-    let (__c8_0, __c8_1) = match &__g8 {
+    ::core::mem::drop(__v10);
+    let (__c8_0, __c8_1) = match __g8 {
         ::core::option::Option::Some(__g) => {
             max_vjp(&__v5.1, &__v4, &__v8, __g, [true, true])
         }
@@ -65,6 +67,7 @@ fn residual_grad(
     };
     let __g5_1 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
+    ::core::mem::drop(__v8);
     let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
         ::core::option::Option::Some((
             ::autodiff::__private::or_zeros(__g5_0, &__v5.0),
@@ -73,7 +76,7 @@ fn residual_grad(
     } else {
         ::core::option::Option::None
     };
-    let (__c5_0,) = match &__g5 {
+    let (__c5_0,) = match __g5 {
         ::core::option::Option::Some(__g) => duplicate_vjp(&__v4, &__v5, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
@@ -81,12 +84,14 @@ fn residual_grad(
         __g4,
         ::autodiff::__private::gradient(__c5_0),
     );
-    let (__c4_0,) = match &__g4 {
+    ::core::mem::drop(__v5);
+    let (__c4_0,) = match __g4 {
         ::core::option::Option::Some(__g) => relu_vjp(&__v3, &__v4, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g3 = ::autodiff::__private::gradient(__c4_0);
-    let (__c3_0, __c3_1, __c3_2) = match &__g3 {
+    ::core::mem::drop(__v4);
+    let (__c3_0, __c3_1, __c3_2) = match __g3 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w, b, &__v3, __g, [true, true, true])
         }
@@ -101,6 +106,7 @@ fn residual_grad(
     let __g0 = ::autodiff::__private::gradient(__c3_0);
     let __g1 = ::autodiff::__private::gradient(__c3_1);
     let __g2 = ::autodiff::__private::gradient(__c3_2);
+    ::core::mem::drop(__v3);
     (
         __v12,
         ResidualGrad {
@@ -118,7 +124,7 @@ fn residual_vjp(
     w: &Array2<f64>,
     b: &Array1<f64>,
     _: &f64,
-    __gout: &f64,
+    __gout: f64,
     __need: [bool; 3],
 ) -> (
     ::core::option::Option<Array2<f64>>,
@@ -133,15 +139,16 @@ fn residual_vjp(
     let __v10 = ::autodiff::__private::mul(&__v8, &(0.5));
     let __v11 = ::autodiff::__private::add(&__v5.0, &__v10);
     let __v12 = sum(&__v11);
-    let __g12 = ::core::option::Option::Some(::core::clone::Clone::clone(__gout));
-    let (__c12_0,) = match &__g12 {
+    let __g12 = ::core::option::Option::Some(__gout);
+    let (__c12_0,) = match __g12 {
         ::core::option::Option::Some(__g) => {
             sum_vjp(&__v11, &__v12, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g11 = ::autodiff::__private::gradient(__c12_0);
-    let (__c11_0, __c11_1) = match &__g11 {
+    ::core::mem::drop(__v12);
+    let (__c11_0, __c11_1) = match __g11 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::add_vjp(
                 &__v5.0,
@@ -160,7 +167,8 @@ fn residual_vjp(
     };
     let __g5_0 = ::autodiff::__private::gradient(__c11_0);
     let __g10 = ::autodiff::__private::gradient(__c11_1);
-    let (__c10_0, _) = match &__g10 {
+    ::core::mem::drop(__v11);
+    let (__c10_0, _) = match __g10 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::mul_vjp(
                 &__v8,
@@ -175,7 +183,8 @@ fn residual_vjp(
         }
     };
     let __g8 = ::autodiff::__private::gradient(__c10_0);
-    let (__c8_0, __c8_1) = match &__g8 {
+    ::core::mem::drop(__v10);
+    let (__c8_0, __c8_1) = match __g8 {
         ::core::option::Option::Some(__g) => {
             max_vjp(
                 &__v5.1,
@@ -194,6 +203,7 @@ fn residual_vjp(
     };
     let __g5_1 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
+    ::core::mem::drop(__v8);
     let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
         ::core::option::Option::Some((
             ::autodiff::__private::or_zeros(__g5_0, &__v5.0),
@@ -202,7 +212,7 @@ fn residual_vjp(
     } else {
         ::core::option::Option::None
     };
-    let (__c5_0,) = match &__g5 {
+    let (__c5_0,) = match __g5 {
         ::core::option::Option::Some(__g) => {
             duplicate_vjp(&__v4, &__v5, __g, [(__need[0] || __need[1] || __need[2])])
         }
@@ -212,14 +222,16 @@ fn residual_vjp(
         __g4,
         ::autodiff::__private::gradient(__c5_0),
     );
-    let (__c4_0,) = match &__g4 {
+    ::core::mem::drop(__v5);
+    let (__c4_0,) = match __g4 {
         ::core::option::Option::Some(__g) => {
             relu_vjp(&__v3, &__v4, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g3 = ::autodiff::__private::gradient(__c4_0);
-    let (__c3_0, __c3_1, __c3_2) = match &__g3 {
+    ::core::mem::drop(__v4);
+    let (__c3_0, __c3_1, __c3_2) = match __g3 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w, b, &__v3, __g, [(__need[0]), (__need[1]), (__need[2])])
         }
@@ -234,5 +246,6 @@ fn residual_vjp(
     let __g0 = ::autodiff::__private::gradient(__c3_0);
     let __g1 = ::autodiff::__private::gradient(__c3_1);
     let __g2 = ::autodiff::__private::gradient(__c3_2);
+    ::core::mem::drop(__v3);
     (__g0, __g1, __g2)
 }

@@ -10,7 +10,7 @@ use crate::float::Float;
 use crate::gradient::NoGrad;
 use crate::value::Value;
 
-use super::arith::zip_broadcast;
+use super::arith::combine_in_place;
 
 fn check_upstream<A: Value>(module: &str, x: &A, g: &A) {
     if x.shape_of() != g.shape_of() {
@@ -22,6 +22,12 @@ fn check_upstream<A: Value>(module: &str, x: &A, g: &A) {
     }
 }
 
+/// `g[i] = f(g[i], v[i])` in place, for a value `v` of `g`'s shape: every
+/// element-wise VJP reuses the upstream gradient's buffer.
+fn in_place<A: Value>(module: &str, g: A, v: &A, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> A {
+    A::from_dyn(combine_in_place(module, g.into_dyn_array(), v.view_dyn(), f))
+}
+
 /// `max(x, 0)`.
 pub fn relu<A: Value>(x: &A) -> A {
     let zero = A::Elem::zero();
@@ -30,15 +36,11 @@ pub fn relu<A: Value>(x: &A) -> A {
 
 /// VJP of [`relu`]: the gradient passes where x ≥ 0 and is zero where x < 0
 /// (the kink at 0 passes it, as the lecture defines ReLU's derivative).
-pub fn relu_vjp<A: Value>(x: &A, _y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("relu", x, g);
+pub fn relu_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("relu", x, &g);
     let zero = A::Elem::zero();
     // A select rather than a branch: it vectorises.
-    (need[0].then(|| {
-        A::from_dyn(zip_broadcast("relu", x.view_dyn(), g.view_dyn(), |x, g| {
-            if x >= zero { g } else { zero }
-        }))
-    }),)
+    (need[0].then(|| in_place("relu", g, x, |g, x| if x >= zero { g } else { zero })),)
 }
 
 /// `x` where x ≥ 0, `slope·x` elsewhere.
@@ -49,13 +51,13 @@ pub fn leaky_relu<A: Value>(x: &A, slope: A::Elem) -> A {
 
 /// VJP of [`leaky_relu`]: `g` where x ≥ 0, `slope·g` elsewhere. The slope is a
 /// hyper-parameter, not differentiated.
-pub fn leaky_relu_vjp<A: Value>(x: &A, slope: A::Elem, _y: &A, g: &A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
-    check_upstream("leaky_relu", x, g);
+pub fn leaky_relu_vjp<A: Value>(x: &A, slope: A::Elem, _y: &A, g: A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
+    check_upstream("leaky_relu", x, &g);
     let zero = A::Elem::zero();
-    let gx = zip_broadcast("leaky_relu", x.view_dyn(), g.view_dyn(), |x, g| {
-        if x >= zero { g } else { slope * g }
-    });
-    (need[0].then(|| A::from_dyn(gx)), None)
+    (
+        need[0].then(|| in_place("leaky_relu", g, x, |g, x| if x >= zero { g } else { slope * g })),
+        None,
+    )
 }
 
 /// The logistic function of one number, computed without overflow: for s < 0,
@@ -75,14 +77,10 @@ pub fn sigmoid<A: Value>(x: &A) -> A {
 }
 
 /// VJP of [`sigmoid`]: `g ⊙ y ⊙ (1 − y)`, from the output.
-pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("sigmoid", x, g);
+pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("sigmoid", x, &g);
     let one = A::Elem::one();
-    (need[0].then(|| {
-        A::from_dyn(zip_broadcast("sigmoid", y.view_dyn(), g.view_dyn(), |y, g| {
-            g * y * (one - y)
-        }))
-    }),)
+    (need[0].then(|| in_place("sigmoid", g, y, |g, y| g * y * (one - y))),)
 }
 
 /// Hyperbolic tangent.
@@ -91,14 +89,10 @@ pub fn tanh<A: Value>(x: &A) -> A {
 }
 
 /// VJP of [`tanh`]: `g ⊙ (1 − y²)`, from the output.
-pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("tanh", x, g);
+pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("tanh", x, &g);
     let one = A::Elem::one();
-    (need[0].then(|| {
-        A::from_dyn(zip_broadcast("tanh", y.view_dyn(), g.view_dyn(), |y, g| {
-            g * (one - y * y)
-        }))
-    }),)
+    (need[0].then(|| in_place("tanh", g, y, |g, y| g * (one - y * y))),)
 }
 
 /// e^x.
@@ -107,9 +101,9 @@ pub fn exp<A: Value>(x: &A) -> A {
 }
 
 /// VJP of [`exp`]: `g ⊙ y`, from the output.
-pub fn exp_vjp<A: Value>(x: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("exp", x, g);
-    (need[0].then(|| A::from_dyn(zip_broadcast("exp", y.view_dyn(), g.view_dyn(), |y, g| g * y))),)
+pub fn exp_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("exp", x, &g);
+    (need[0].then(|| in_place("exp", g, y, |g, y| g * y)),)
 }
 
 /// The natural logarithm (−∞ at 0: prefer `log_softmax` to `log(softmax(x))`).
@@ -118,9 +112,9 @@ pub fn log<A: Value>(x: &A) -> A {
 }
 
 /// VJP of [`log`]: `g / x`.
-pub fn log_vjp<A: Value>(x: &A, _y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("log", x, g);
-    (need[0].then(|| A::from_dyn(zip_broadcast("log", x.view_dyn(), g.view_dyn(), |x, g| g / x))),)
+pub fn log_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("log", x, &g);
+    (need[0].then(|| in_place("log", g, x, |g, x| g / x)),)
 }
 
 #[cfg(test)]
@@ -131,7 +125,7 @@ mod tests {
 
     type Unary = (
         fn(&Array2<f64>) -> Array2<f64>,
-        fn(&Array2<f64>, &Array2<f64>, &Array2<f64>, [bool; 1]) -> (Option<Array2<f64>>,),
+        fn(&Array2<f64>, &Array2<f64>, Array2<f64>, [bool; 1]) -> (Option<Array2<f64>>,),
     );
 
     #[test]
@@ -175,7 +169,7 @@ mod tests {
         let x = arr1(&[-1.0, 0.0, 2.0]);
         let y = relu(&x);
         assert_eq!(y, arr1(&[0.0, 0.0, 2.0]));
-        let (gx,) = relu_vjp(&x, &y, &arr1(&[5.0, 6.0, 7.0]), [true]);
+        let (gx,) = relu_vjp(&x, &y, arr1(&[5.0, 6.0, 7.0]), [true]);
         assert_eq!(gx.unwrap(), arr1(&[0.0, 6.0, 7.0]));
     }
 
@@ -187,7 +181,7 @@ mod tests {
         assert_eq!(y[0], 0.0);
         assert_eq!(y[2], 0.5);
         assert_eq!(y[4], 1.0);
-        let (g,) = sigmoid_vjp(&x, &y, &arr1(&[1.0; 5]), [true]);
+        let (g,) = sigmoid_vjp(&x, &y, arr1(&[1.0; 5]), [true]);
         assert!(g.unwrap().iter().all(|v| v.is_finite()));
         let y64 = sigmoid(&arr1(&[-1e4_f64, 1e4]));
         assert!(y64.iter().all(|v| v.is_finite()));
@@ -197,8 +191,8 @@ mod tests {
     fn closed_forms() {
         let x = arr1(&[0.3_f64]);
         let s = 1.0 / (1.0 + (-0.3_f64).exp());
-        assert!((sigmoid_vjp(&x, &sigmoid(&x), &arr1(&[1.0]), [true]).0.unwrap()[0] - s * (1.0 - s)).abs() < 1e-15);
+        assert!((sigmoid_vjp(&x, &sigmoid(&x), arr1(&[1.0]), [true]).0.unwrap()[0] - s * (1.0 - s)).abs() < 1e-15);
         let t = 0.3_f64.tanh();
-        assert!((tanh_vjp(&x, &tanh(&x), &arr1(&[1.0]), [true]).0.unwrap()[0] - (1.0 - t * t)).abs() < 1e-15);
+        assert!((tanh_vjp(&x, &tanh(&x), arr1(&[1.0]), [true]).0.unwrap()[0] - (1.0 - t * t)).abs() < 1e-15);
     }
 }

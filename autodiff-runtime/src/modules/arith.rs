@@ -31,7 +31,36 @@ pub(crate) fn zip_broadcast<F: Float>(
 /// The gradient for operand `x` from the per-element partials `g ⊙ ∂y/∂x`,
 /// summed back to `x`'s shape.
 fn reduce_to<X: Value>(partial: ArrayD<X::Elem>, x: &X) -> X {
-    X::from_dyn(sum_to_shape(partial.view(), &x.shape_of()))
+    X::from_dyn(sum_to_shape(partial, &x.shape_of()))
+}
+
+/// `g[i] = f(g[i], other[i])` in place, `other` broadcast to `g`'s shape.
+pub(crate) fn combine_in_place<F: Float>(
+    module: &str,
+    mut g: ArrayD<F>,
+    other: ArrayViewD<'_, F>,
+    f: impl Fn(F, F) -> F,
+) -> ArrayD<F> {
+    let Some(other) = other.broadcast(g.raw_dim()) else {
+        panic!(
+            "{module}: shape {:?} does not broadcast to the gradient's shape {:?}",
+            other.shape(),
+            g.shape()
+        );
+    };
+    Zip::from(&mut g).and(&other).for_each(|g, &o| *g = f(*g, o));
+    g
+}
+
+/// The upstream gradient for the operands that need it: the last one takes
+/// the buffer, an earlier one gets a copy.
+fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<ArrayD<F>>) {
+    match need {
+        [true, true] => (Some(g.clone()), Some(g)),
+        [true, false] => (Some(g), None),
+        [false, true] => (None, Some(g)),
+        [false, false] => (None, None),
+    }
 }
 
 fn check_upstream<Y: Value>(module: &str, y: &Y, g: &Y) {
@@ -54,17 +83,14 @@ where
 }
 
 /// VJP of [`add`]: the upstream gradient passes to both operands.
-pub fn add_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: &A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
+pub fn add_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
 where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("add", y, g);
-    let g = g.view_dyn();
-    (
-        need[0].then(|| reduce_to(g.to_owned(), a)),
-        need[1].then(|| reduce_to(g.to_owned(), b)),
-    )
+    check_upstream("add", y, &g);
+    let (ga, gb) = share(g.into_dyn_array(), need);
+    (ga.map(|g| reduce_to(g, a)), gb.map(|g| reduce_to(g, b)))
 }
 
 /// `a - b`.
@@ -77,16 +103,16 @@ where
 }
 
 /// VJP of [`sub`]: `g` to `a`, `−g` to `b`.
-pub fn sub_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: &A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
+pub fn sub_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
 where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("sub", y, g);
-    let g = g.view_dyn();
+    check_upstream("sub", y, &g);
+    let (ga, gb) = share(g.into_dyn_array(), need);
     (
-        need[0].then(|| reduce_to(g.to_owned(), a)),
-        need[1].then(|| reduce_to(g.mapv(|v| -v), b)),
+        ga.map(|g| reduce_to(g, a)),
+        gb.map(|g| reduce_to(g.mapv_into(|v| -v), b)),
     )
 }
 
@@ -100,15 +126,15 @@ where
 }
 
 /// VJP of [`mul`]: `g ⊙ b` to `a`, `g ⊙ a` to `b`.
-pub fn mul_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: &A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
+pub fn mul_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
 where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("mul", y, g);
-    let g = g.view_dyn();
-    let ga = need[0].then(|| reduce_to(zip_broadcast("mul", g.view(), b.view_dyn(), |g, b| g * b), a));
-    let gb = need[1].then(|| reduce_to(zip_broadcast("mul", g.view(), a.view_dyn(), |g, a| g * a), b));
+    check_upstream("mul", y, &g);
+    let (ga, gb) = share(g.into_dyn_array(), need);
+    let ga = ga.map(|g| reduce_to(combine_in_place("mul", g, b.view_dyn(), |g, b| g * b), a));
+    let gb = gb.map(|g| reduce_to(combine_in_place("mul", g, a.view_dyn(), |g, a| g * a), b));
     (ga, gb)
 }
 
@@ -122,17 +148,17 @@ where
 }
 
 /// VJP of [`div`]: `g / b` to `a`, `−g ⊙ y / b` (= −g·a/b²) to `b`.
-pub fn div_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: &A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
+pub fn div_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
 where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("div", y, g);
-    let g = g.view_dyn();
-    let ga = need[0].then(|| reduce_to(zip_broadcast("div", g.view(), b.view_dyn(), |g, b| g / b), a));
-    let gb = need[1].then(|| {
-        let gy = &g * &y.view_dyn();
-        reduce_to(zip_broadcast("div", gy.view(), b.view_dyn(), |gy, b| -gy / b), b)
+    check_upstream("div", y, &g);
+    let (ga, gb) = share(g.into_dyn_array(), need);
+    let ga = ga.map(|g| reduce_to(combine_in_place("div", g, b.view_dyn(), |g, b| g / b), a));
+    let gb = gb.map(|g| {
+        let gy = combine_in_place("div", g, y.view_dyn(), |g, y| g * y);
+        reduce_to(combine_in_place("div", gy, b.view_dyn(), |gy, b| -gy / b), b)
     });
     (ga, gb)
 }
@@ -143,9 +169,9 @@ pub fn neg<A: Value>(a: &A) -> A {
 }
 
 /// VJP of [`neg`].
-pub fn neg_vjp<A: Value>(_a: &A, y: &A, g: &A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("neg", y, g);
-    (need[0].then(|| A::from_dyn(g.view_dyn().mapv(|v| -v))),)
+pub fn neg_vjp<A: Value>(_a: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
+    check_upstream("neg", y, &g);
+    (need[0].then(|| A::from_dyn(g.into_dyn_array().mapv_into(|v| -v))),)
 }
 
 /// `c·x` for a constant `c` (the factor is not differentiated; use `*` for that).
@@ -154,9 +180,12 @@ pub fn scale<A: Value>(x: &A, c: A::Elem) -> A {
 }
 
 /// VJP of [`scale`]: `c·g` to `x`.
-pub fn scale_vjp<A: Value>(_x: &A, c: A::Elem, y: &A, g: &A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
-    check_upstream("scale", y, g);
-    (need[0].then(|| A::from_dyn(g.view_dyn().mapv(|v| v * c))), None)
+pub fn scale_vjp<A: Value>(_x: &A, c: A::Elem, y: &A, g: A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
+    check_upstream("scale", y, &g);
+    (
+        need[0].then(|| A::from_dyn(g.into_dyn_array().mapv_into(|v| v * c))),
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -169,7 +198,7 @@ mod tests {
         &Array2<f64>,
         &Array1<f64>,
         &Array2<f64>,
-        &Array2<f64>,
+        Array2<f64>,
         [bool; 2],
     ) -> (Option<Array2<f64>>, Option<Array1<f64>>);
     type Fwd2 = fn(&Array2<f64>, &Array1<f64>) -> Array2<f64>;
@@ -218,7 +247,7 @@ mod tests {
         let (a, b) = (random((2, 3), 1), random((2, 3), 2));
         let y = add(&a, &b);
         let g = random((2, 3), 3);
-        let (ga, gb) = add_vjp(&a, &b, &y, &g, [true; 2]);
+        let (ga, gb) = add_vjp(&a, &b, &y, g.clone(), [true; 2]);
         assert_eq!(ga.unwrap(), g);
         assert_eq!(gb.unwrap(), g);
     }
@@ -230,7 +259,7 @@ mod tests {
         assert_eq!(add(&x, &1.0), arr2(&[[2.0, 3.0], [4.0, 5.0]]));
         assert_eq!(sub(&3.0_f64, &1.0), 2.0);
         let y = mul(&2.0, &x);
-        let (gc, gx) = mul_vjp(&2.0, &x, &y, &arr2(&[[1.0, 1.0], [1.0, 1.0]]), [true; 2]);
+        let (gc, gx) = mul_vjp(&2.0, &x, &y, arr2(&[[1.0, 1.0], [1.0, 1.0]]), [true; 2]);
         assert_eq!(gc, Some(10.0)); // Σ x
         assert_eq!(gx.unwrap(), arr2(&[[2.0, 2.0], [2.0, 2.0]]));
         assert_vjp(

@@ -34,16 +34,24 @@ pub fn dropout_vjp<F: Float, D: Dimension>(
     mask: &Array<F, D>,
     p: F,
     _y: &Array<F, D>,
-    g: &Array<F, D>,
+    g: Array<F, D>,
     need: [bool; 3],
 ) -> (Option<Array<F, D>>, Option<NoGrad>, Option<NoGrad>) {
     check(x, mask, p);
+    if g.shape() != x.shape() {
+        panic!(
+            "dropout: upstream gradient has shape {:?}, input has shape {:?}",
+            g.shape(),
+            x.shape()
+        );
+    }
     let k = F::one() / p;
-    (
-        need[0].then(|| Zip::from(g).and(mask).map_collect(|&g, &m| g * m * k)),
-        None,
-        None,
-    )
+    let gx = need[0].then(|| {
+        let mut g = g;
+        Zip::from(&mut g).and(mask).for_each(|g, &m| *g = *g * m * k);
+        g
+    });
+    (gx, None, None)
 }
 
 #[cfg(test)]

@@ -6,23 +6,32 @@
 
 use crate::value::Value;
 
+use super::arith::combine_in_place;
+
 /// `(x, x)`.
 pub fn duplicate<A: Value>(x: &A) -> (A, A) {
     (x.clone(), x.clone())
 }
 
 /// VJP of [`duplicate`]: the sum of both branch gradients.
-pub fn duplicate_vjp<A: Value>(x: &A, _y: &(A, A), g: &(A, A), need: [bool; 1]) -> (Option<A>,) {
-    let (g1, g2) = (g.0.view_dyn(), g.1.view_dyn());
-    if g1.shape() != x.shape_of().as_slice() || g2.shape() != x.shape_of().as_slice() {
+pub fn duplicate_vjp<A: Value>(x: &A, _y: &(A, A), g: (A, A), need: [bool; 1]) -> (Option<A>,) {
+    if g.0.shape_of() != x.shape_of() || g.1.shape_of() != x.shape_of() {
         panic!(
             "duplicate: upstream gradients have shapes {:?} and {:?}, input has shape {:?}",
-            g1.shape(),
-            g2.shape(),
+            g.0.shape_of(),
+            g.1.shape_of(),
             x.shape_of()
         );
     }
-    (need[0].then(|| A::from_dyn(&g1 + &g2)),)
+    let (g1, g2) = g;
+    (need[0].then(|| {
+        A::from_dyn(combine_in_place(
+            "duplicate",
+            g1.into_dyn_array(),
+            g2.view_dyn(),
+            |a, b| a + b,
+        ))
+    }),)
 }
 
 #[cfg(test)]
@@ -37,9 +46,9 @@ mod tests {
         assert_eq!(y.0, x);
         assert_eq!(y.1, x);
         let g = (random((2, 3), 2), random((2, 3), 3));
-        let (gx,) = duplicate_vjp(&x, &y, &g, [true]);
+        let (gx,) = duplicate_vjp(&x, &y, g.clone(), [true]);
         assert_eq!(gx.unwrap(), &g.0 + &g.1);
-        assert_eq!(duplicate_vjp(&1.5_f32, &(1.5, 1.5), &(2.0, 3.0), [true]).0, Some(5.0));
+        assert_eq!(duplicate_vjp(&1.5_f32, &(1.5, 1.5), (2.0, 3.0), [true]).0, Some(5.0));
     }
 
     #[test]
@@ -51,7 +60,7 @@ mod tests {
             let (a, b) = duplicate(&v[0]);
             (&a * &r1).sum() + (&b * &r2).sum()
         };
-        let (gx,) = duplicate_vjp(&x, &duplicate(&x), &(r1.clone(), r2.clone()), [true]);
+        let (gx,) = duplicate_vjp(&x, &duplicate(&x), (r1.clone(), r2.clone()), [true]);
         crate::gradcheck::gradcheck(f, &[x], &[gx.unwrap()], Default::default()).unwrap();
     }
 }

@@ -46,7 +46,7 @@ pub fn linear_vjp<F: Float>(
     w: &Array2<F>,
     b: &Array1<F>,
     _y: &Array2<F>,
-    g: &Array2<F>,
+    g: Array2<F>,
     need: [bool; 3],
 ) -> (Option<Array2<F>>, Option<Array2<F>>, Option<Array1<F>>) {
     check_shapes(x, w, b);
@@ -98,7 +98,7 @@ mod tests {
         let (x, w, b) = (random((3, 4), 4), random((2, 4), 5), random(2, 6));
         let y = linear(&x, &w, &b);
         let g = random((3, 2), 7);
-        let (gx, gw, gb) = linear_vjp(&x, &w, &b, &y, &g, [true; 3]);
+        let (gx, gw, gb) = linear_vjp(&x, &w, &b, &y, g.clone(), [true; 3]);
         for i in 0..3 {
             for j in 0..4 {
                 let expected: f64 = (0..2).map(|k| g[[i, k]] * w[[k, j]]).sum();
@@ -126,7 +126,7 @@ mod tests {
     fn computes_only_what_is_needed() {
         let (x, w, b) = (random((3, 4), 1), random((2, 4), 2), random(2, 3));
         let y = linear(&x, &w, &b);
-        let (gx, gw, gb) = linear_vjp(&x, &w, &b, &y, &y, [false, true, false]);
+        let (gx, gw, gb) = linear_vjp(&x, &w, &b, &y, y.clone(), [false, true, false]);
         assert!(gx.is_none() && gw.is_some() && gb.is_none());
     }
 
@@ -138,7 +138,7 @@ mod tests {
         let y = linear(&x, &w, &b);
         let y64 = linear(&x.mapv(f64::from), &w.mapv(f64::from), &b.mapv(f64::from));
         assert!(y.iter().zip(&y64).all(|(a, b)| (f64::from(*a) - b).abs() < 1e-4));
-        let (gx, _, _) = linear_vjp(&x, &w, &b, &y, &y, [true, false, false]);
+        let (gx, _, _) = linear_vjp(&x, &w, &b, &y, y.clone(), [true, false, false]);
         assert_eq!(gx.unwrap().shape(), &[2, 3]);
     }
 

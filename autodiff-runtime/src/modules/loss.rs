@@ -50,14 +50,14 @@ pub fn cross_entropy_vjp<F: Float>(
     logits: &Array2<F>,
     labels: &[usize],
     _loss: &F,
-    g: &F,
+    g: F,
     need: [bool; 2],
 ) -> (Option<Array2<F>>, Option<NoGrad>) {
     check_labels("cross_entropy", logits, labels);
     if !need[0] {
         return (None, None);
     }
-    let scale = *g / F::of_usize(labels.len());
+    let scale = g / F::of_usize(labels.len());
     let mut grad = logits.to_owned();
     for (mut row, &label) in grad.outer_iter_mut().zip(labels) {
         let lse = log_sum_exp(row.iter());
@@ -82,14 +82,14 @@ pub fn nll_loss_vjp<F: Float>(
     logp: &Array2<F>,
     labels: &[usize],
     _loss: &F,
-    g: &F,
+    g: F,
     need: [bool; 2],
 ) -> (Option<Array2<F>>, Option<NoGrad>) {
     check_labels("nll_loss", logp, labels);
     let grad = need[0].then(|| {
         let mut grad = Array2::zeros(logp.raw_dim());
         for (mut row, &label) in grad.axis_iter_mut(Axis(0)).zip(labels) {
-            row[label] = -*g / F::of_usize(labels.len());
+            row[label] = -g / F::of_usize(labels.len());
         }
         grad
     });
@@ -123,11 +123,11 @@ pub fn mse_loss_vjp<F: Float, D: Dimension>(
     pred: &Array<F, D>,
     target: &Array<F, D>,
     _loss: &F,
-    g: &F,
+    g: F,
     need: [bool; 2],
 ) -> (Option<Array<F, D>>, Option<Array<F, D>>) {
     check_same("mse_loss", pred, target);
-    let k = F::of(2.0) * *g / F::of_usize(pred.len());
+    let k = F::of(2.0) * g / F::of_usize(pred.len());
     let gp = need[0].then(|| Zip::from(pred).and(target).map_collect(|&p, &t| k * (p - t)));
     let gt = need[1].then(|| Zip::from(pred).and(target).map_collect(|&p, &t| k * (t - p)));
     (gp, gt)
@@ -209,7 +209,7 @@ mod tests {
         assert!(loss.is_finite());
         // Row 1: 1e4 − (−1e4); row 2: two tied maxima, so 1e4 + ln 2 − (−1e4).
         assert!((loss - (2e4 + std::f32::consts::LN_2 / 2.0)).abs() < 1e-2);
-        let (g, _) = cross_entropy_vjp(&z, &[1, 0], &loss, &1.0, [true, false]);
+        let (g, _) = cross_entropy_vjp(&z, &[1, 0], &loss, 1.0, [true, false]);
         assert!(g.unwrap().iter().all(|v| v.is_finite()));
     }
 

@@ -29,7 +29,7 @@ pub fn matmul_vjp<F: Float>(
     a: &Array2<F>,
     b: &Array2<F>,
     _y: &Array2<F>,
-    g: &Array2<F>,
+    g: Array2<F>,
     need: [bool; 2],
 ) -> (Option<Array2<F>>, Option<Array2<F>>) {
     check_shapes(a, b);
@@ -41,7 +41,7 @@ pub fn matmul_vjp<F: Float>(
             b.ncols()
         );
     }
-    (need[0].then(|| g.dot(&b.t())), need[1].then(|| a.t().dot(g)))
+    (need[0].then(|| g.dot(&b.t())), need[1].then(|| a.t().dot(&g)))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use num_traits::{One, Zero};
 
 use crate::value::{Broadcast, Value, sum_to_shape};
 
-use super::arith::zip_broadcast;
+use super::arith::{combine_in_place, zip_broadcast};
 
 /// Element-wise `max(a, b)`.
 pub fn max<A, B>(a: &A, b: &B) -> A::Output
@@ -22,7 +22,7 @@ where
 }
 
 /// VJP of [`max`]: `g` goes to `a` where a > b, to `b` elsewhere.
-pub fn max_vjp<A, B>(a: &A, b: &B, _y: &A::Output, g: &A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
+pub fn max_vjp<A, B>(a: &A, b: &B, _y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
 where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
@@ -32,14 +32,20 @@ where
     let a_wins = zip_broadcast("max", a.view_dyn(), b.view_dyn(), |x, y| {
         if x > y { A::Elem::one() } else { zero }
     });
-    let g = g.view_dyn();
-    let ga = need[0].then(|| {
-        let part = zip_broadcast("max", g.view(), a_wins.view(), |g, w| if w > zero { g } else { zero });
-        A::from_dyn(sum_to_shape(part.view(), &a.shape_of()))
+    let g = g.into_dyn_array();
+    let (for_a, for_b) = match need {
+        [true, true] => (Some(g.clone()), Some(g)),
+        [true, false] => (Some(g), None),
+        [false, true] => (None, Some(g)),
+        [false, false] => (None, None),
+    };
+    let ga = for_a.map(|g| {
+        let part = combine_in_place("max", g, a_wins.view(), |g, w| if w > zero { g } else { zero });
+        A::from_dyn(sum_to_shape(part, &a.shape_of()))
     });
-    let gb = need[1].then(|| {
-        let part = zip_broadcast("max", g.view(), a_wins.view(), |g, w| if w > zero { zero } else { g });
-        B::from_dyn(sum_to_shape(part.view(), &b.shape_of()))
+    let gb = for_b.map(|g| {
+        let part = combine_in_place("max", g, a_wins.view(), |g, w| if w > zero { zero } else { g });
+        B::from_dyn(sum_to_shape(part, &b.shape_of()))
     });
     (ga, gb)
 }
@@ -79,7 +85,7 @@ mod tests {
         let y = max(&a, &b);
         assert_eq!(y, arr1(&[3.0, 5.0, 2.0]));
         let g = arr1(&[10.0, 20.0, 30.0]);
-        let (ga, gb) = max_vjp(&a, &b, &y, &g, [true; 2]);
+        let (ga, gb) = max_vjp(&a, &b, &y, g, [true; 2]);
         assert_eq!(ga.unwrap(), arr1(&[10.0, 0.0, 0.0]));
         assert_eq!(gb.unwrap(), arr1(&[0.0, 20.0, 30.0]));
     }

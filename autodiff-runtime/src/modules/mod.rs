@@ -1,10 +1,11 @@
 //! The module table. Every module `foo` is a pair of functions:
 //!
 //! * `foo(args…) -> Y`: the forward kernel;
-//! * `foo_vjp(args…, y: &Y, g: &Y, need: [bool; N]) -> (Option<G₁>, …, Option<G_N>)`:
+//! * `foo_vjp(args…, y: &Y, g: Y, need: [bool; N]) -> (Option<G₁>, …, Option<G_N>)`:
 //!   the vector-Jacobian product. It receives the forward's arguments (the same
 //!   types, passed the same way), the forward's output `y`, the upstream gradient
-//!   `g = ∂C/∂y` (same type as `y`) and one flag per argument saying whether that
+//!   `g = ∂C/∂y` (same type as `y`, owned: a VJP may reuse its buffer, as the
+//!   element-wise ones do) and one flag per argument saying whether that
 //!   argument's gradient is wanted; it returns `Some(∂C/∂argᵢ)` for the wanted
 //!   ones. An argument that is never differentiated (labels, a mask, a constant
 //!   factor) has the slot type `Option<NoGrad>` and is always `None`.

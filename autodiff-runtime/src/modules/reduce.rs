@@ -17,8 +17,8 @@ pub fn sum<A: Value>(x: &A) -> A::Elem {
 }
 
 /// VJP of [`sum`]: every element gets the upstream gradient.
-pub fn sum_vjp<A: Value>(x: &A, _y: &A::Elem, g: &A::Elem, need: [bool; 1]) -> (Option<A>,) {
-    (need[0].then(|| filled(x, *g)),)
+pub fn sum_vjp<A: Value>(x: &A, _y: &A::Elem, g: A::Elem, need: [bool; 1]) -> (Option<A>,) {
+    (need[0].then(|| filled(x, g)),)
 }
 
 /// The mean of all elements.
@@ -31,8 +31,8 @@ pub fn mean<A: Value>(x: &A) -> A::Elem {
 }
 
 /// VJP of [`mean`]: every element gets g/n.
-pub fn mean_vjp<A: Value>(x: &A, _y: &A::Elem, g: &A::Elem, need: [bool; 1]) -> (Option<A>,) {
-    (need[0].then(|| filled(x, *g / A::Elem::of_usize(x.view_dyn().len()))),)
+pub fn mean_vjp<A: Value>(x: &A, _y: &A::Elem, g: A::Elem, need: [bool; 1]) -> (Option<A>,) {
+    (need[0].then(|| filled(x, g / A::Elem::of_usize(x.view_dyn().len()))),)
 }
 
 /// Σ w², the L2 penalty (coupled weight decay: add `λ·l2(w)` to the loss).
@@ -41,8 +41,8 @@ pub fn l2<A: Value>(w: &A) -> A::Elem {
 }
 
 /// VJP of [`l2`]: 2g·w.
-pub fn l2_vjp<A: Value>(w: &A, _y: &A::Elem, g: &A::Elem, need: [bool; 1]) -> (Option<A>,) {
-    let k = *g + *g;
+pub fn l2_vjp<A: Value>(w: &A, _y: &A::Elem, g: A::Elem, need: [bool; 1]) -> (Option<A>,) {
+    let k = g + g;
     (need[0].then(|| A::from_dyn(w.view_dyn().mapv(|v| k * v))),)
 }
 
@@ -52,7 +52,7 @@ pub fn l1<A: Value>(w: &A) -> A::Elem {
 }
 
 /// VJP of [`l1`]: g·sign(w), with the subgradient 0 at w = 0.
-pub fn l1_vjp<A: Value>(w: &A, _y: &A::Elem, g: &A::Elem, need: [bool; 1]) -> (Option<A>,) {
+pub fn l1_vjp<A: Value>(w: &A, _y: &A::Elem, g: A::Elem, need: [bool; 1]) -> (Option<A>,) {
     let (zero, one) = (A::Elem::zero(), A::Elem::one());
     let sign = move |v: A::Elem| {
         if v > zero {
@@ -63,7 +63,7 @@ pub fn l1_vjp<A: Value>(w: &A, _y: &A::Elem, g: &A::Elem, need: [bool; 1]) -> (O
             zero
         }
     };
-    (need[0].then(|| A::from_dyn(w.view_dyn().mapv(|v| *g * sign(v)))),)
+    (need[0].then(|| A::from_dyn(w.view_dyn().mapv(|v| g * sign(v)))),)
 }
 
 #[cfg(test)]
@@ -74,7 +74,7 @@ mod tests {
 
     type Reduction = (
         fn(&ndarray::Array2<f64>) -> f64,
-        fn(&ndarray::Array2<f64>, &f64, &f64, [bool; 1]) -> (Option<ndarray::Array2<f64>>,),
+        fn(&ndarray::Array2<f64>, &f64, f64, [bool; 1]) -> (Option<ndarray::Array2<f64>>,),
     );
 
     #[test]
@@ -98,11 +98,11 @@ mod tests {
         assert_eq!(mean(&w), 1.0 / 3.0);
         assert_eq!(l2(&w), 13.0);
         assert_eq!(l1(&w), 5.0);
-        assert_eq!(l1_vjp(&w, &5.0, &2.0, [true]).0.unwrap(), arr1(&[-2.0, 0.0, 2.0]));
-        assert_eq!(l2_vjp(&w, &13.0, &1.0, [true]).0.unwrap(), arr1(&[-4.0, 0.0, 6.0]));
+        assert_eq!(l1_vjp(&w, &5.0, 2.0, [true]).0.unwrap(), arr1(&[-2.0, 0.0, 2.0]));
+        assert_eq!(l2_vjp(&w, &13.0, 1.0, [true]).0.unwrap(), arr1(&[-4.0, 0.0, 6.0]));
         assert_eq!(sum(&2.5_f32), 2.5);
         assert_eq!(
-            mean_vjp(&arr1(&[1.0_f32, 2.0]), &1.5, &1.0, [true]).0.unwrap(),
+            mean_vjp(&arr1(&[1.0_f32, 2.0]), &1.5, 1.0, [true]).0.unwrap(),
             arr1(&[0.5, 0.5])
         );
     }

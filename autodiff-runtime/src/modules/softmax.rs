@@ -46,15 +46,15 @@ pub fn softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
 pub fn softmax_vjp<F: Float, D: Dimension>(
     x: &Array<F, D>,
     y: &Array<F, D>,
-    g: &Array<F, D>,
+    g: Array<F, D>,
     need: [bool; 1],
 ) -> (Option<Array<F, D>>,) {
-    check_upstream("softmax", x, g);
+    check_upstream("softmax", x, &g);
     if !need[0] {
         return (None,);
     }
     let axis = last_axis("softmax", x.ndim());
-    let mut gx = g.to_owned();
+    let mut gx = g;
     Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
         let dot = gl.iter().zip(yl.iter()).fold(F::zero(), |s, (&g, &y)| s + g * y);
         Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g = y * (*g - dot));
@@ -78,15 +78,15 @@ pub fn log_softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
 pub fn log_softmax_vjp<F: Float, D: Dimension>(
     x: &Array<F, D>,
     y: &Array<F, D>,
-    g: &Array<F, D>,
+    g: Array<F, D>,
     need: [bool; 1],
 ) -> (Option<Array<F, D>>,) {
-    check_upstream("log_softmax", x, g);
+    check_upstream("log_softmax", x, &g);
     if !need[0] {
         return (None,);
     }
     let axis = last_axis("log_softmax", x.ndim());
-    let mut gx = g.to_owned();
+    let mut gx = g;
     Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
         let total = gl.sum();
         Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g -= y.exp() * total);
@@ -144,8 +144,8 @@ mod tests {
         assert_eq!(ls[[0, 0]], 0.0);
         assert_eq!(ls[[0, 1]], -2e4);
         let g = arr2(&[[1.0_f32, 1.0, 1.0], [1.0, 0.0, 0.0]]);
-        let gs = softmax_vjp(&x, &s, &g, [true]).0.unwrap();
-        let gl = log_softmax_vjp(&x, &ls, &g, [true]).0.unwrap();
+        let gs = softmax_vjp(&x, &s, g.clone(), [true]).0.unwrap();
+        let gl = log_softmax_vjp(&x, &ls, g, [true]).0.unwrap();
         assert!(gs.iter().chain(gl.iter()).all(|v| v.is_finite()));
         let x64 = arr2(&[[1e4_f64, -1e4]]);
         assert!(
