@@ -379,3 +379,36 @@ fn unlisted_parameters_are_constants_of_the_module() {
         &[g.w.into_dyn()],
     );
 }
+
+// Functions stamped out by `macro_rules!` (whose `$t:ty` types reach the macro
+// wrapped in invisible groups), and an output spelled through a type alias.
+macro_rules! stamped {
+    ($name:ident, $f:ty) => {
+        #[differentiable(wrt(w))]
+        fn $name(x: &Array1<$f>, w: &Array1<$f>) -> $f {
+            sum(&(x * w))
+        }
+    };
+}
+stamped!(stamped_f64, f64);
+stamped!(stamped_f32, f32);
+
+type Real = f64;
+
+#[differentiable(wrt(w))]
+fn aliased(x: &Array1<f64>, w: &Array1<f64>) -> Real {
+    l2(&(x * w))
+}
+
+#[test]
+fn macro_rules_types_and_aliased_outputs() {
+    let (x, w) = (random(3, 151), random(3, 152));
+    let (value, g) = stamped_f64_grad(&x, &w);
+    assert_eq!(value, stamped_f64(&x, &w));
+    assert_eq!(g.w, x);
+    let (_, g32) = stamped_f32_grad(&x.mapv(|v| v as f32), &w.mapv(|v| v as f32));
+    assert_eq!(g32.w, x.mapv(|v| v as f32));
+    let (value, g) = aliased_grad(&x, &w);
+    assert_eq!(value, aliased(&x, &w));
+    assert_gradients(|v| aliased(&x, &d1(&v[0])), &[w.into_dyn()], &[g.w.into_dyn()]);
+}

@@ -271,14 +271,16 @@ impl Emitter<'_> {
         }
     }
 
-    /// The backward pass: the seed, then one step per active call in reverse order.
-    fn backward(&self, adjoint: &Adjoint) -> Vec<Statement> {
+    /// The backward pass: the seed, then one step per active call in reverse
+    /// order. `seed` overrides the seed of `NAME_grad` (∂C/∂C = 1).
+    fn backward(&self, adjoint: &Adjoint, seed: Option<TokenStream>) -> Vec<Statement> {
         let mut out = Vec::new();
         if !adjoint.seeded {
             return out;
         }
         let seed_target = grad_ident(&crate::reverse::target_of(self.graph, self.graph.output));
         let seed = match adjoint.mode {
+            Mode::Grad if seed.is_some() => seed.unwrap_or_default(),
             Mode::Grad => {
                 let output = self.ref_expr(self.graph.output);
                 quote!(::autodiff::__private::seed(#output))
@@ -446,34 +448,44 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     let fn_name = func.sig.ident.to_string();
     let fn_ident = &func.sig.ident;
 
-    let grad_item = if sig.scalar_output {
-        // The output is returned, so it is the one value never dropped.
-        let body = plan(e.forward(), e.backward(grad), e.storage(graph.output));
-        let fields = grad.params.iter().filter(|p| sig.params[p.param].wrt).map(|p| {
-            let ident = sig.params[p.param].ident;
-            let value = e.assembled_param_grad(p);
-            quote!(#ident: #value)
-        });
-        let value = e.output_value();
-        let doc = format!(
-            "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
-        );
-        quote! {
-            #[doc = #doc]
-            #[allow(dead_code, unused_variables, clippy::all)]
-            #vis fn #grad_fn(#(#inputs),*) -> (#output, #grad_struct_ident) {
-                // Calling only `_grad` uses the original function.
-                let _ = #fn_ident;
-                #(#body)*
-                (#value, #grad_struct_ident { #(#fields),* })
-            }
-        }
+    // A scalar output spelled `f32`/`f64` gets a plain function. Any other
+    // output type gets the same function, generic over a marker whose bound
+    // only scalars meet: an alias of `f64` works, and calling `_grad` of a
+    // function returning an array is an error at the call, saying why.
+    let (generics, bound, seed) = if sig.scalar_output {
+        (quote!(), quote!(), None)
     } else {
-        non_scalar_grad_stub(func, &names)
+        let scalar = local("__Scalar".into());
+        (
+            quote!(<#scalar>),
+            quote!(where #output: ::autodiff::__private::ScalarOutput<#scalar>),
+            Some(quote!(<#output as ::autodiff::__private::ScalarOutput<#scalar>>::one())),
+        )
+    };
+    // The output is returned, so it is the one value never dropped.
+    let body = plan(e.forward(), e.backward(grad, seed), e.storage(graph.output));
+    let fields = grad.params.iter().filter(|p| sig.params[p.param].wrt).map(|p| {
+        let ident = sig.params[p.param].ident;
+        let value = e.assembled_param_grad(p);
+        quote!(#ident: #value)
+    });
+    let value = e.output_value();
+    let doc = format!(
+        "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
+    );
+    let grad_item = quote! {
+        #[doc = #doc]
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_struct_ident) #bound {
+            // Calling only `_grad` uses the original function.
+            let _ = #fn_ident;
+            #(#body)*
+            (#value, #grad_struct_ident { #(#fields),* })
+        }
     };
 
     let vjp_signature = vjp_signature(func, sig, &names);
-    let vjp_body = plan(e.forward(), e.backward(vjp), None);
+    let vjp_body = plan(e.forward(), e.backward(vjp, None), None);
     let results = vjp.params.iter().map(|p| {
         let param = &sig.params[p.param];
         if !param.wrt || (!p.whole && p.fields.is_empty()) {
@@ -546,26 +558,6 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
         #derives
         #[allow(dead_code)]
         #vis struct #ident { #(#fields,)* }
-    }
-}
-
-/// A `NAME_grad` for a function whose output is not a scalar: calling it is a
-/// compile error at the call, saying why (the function is still a valid module).
-fn non_scalar_grad_stub(func: &ItemFn, names: &Names) -> TokenStream {
-    let vis = &func.vis;
-    let inputs = func.sig.inputs.iter();
-    let output = output_type(func);
-    let (grad_fn, grad_struct) = (&names.grad_fn, &names.grad_struct);
-    let scalar = local("__Scalar".into());
-    quote! {
-        #[allow(dead_code, unused_variables, clippy::all)]
-        #[doc(hidden)]
-        #vis fn #grad_fn<#scalar>(#(#inputs),*) -> (#scalar, #grad_struct)
-        where
-            #output: ::autodiff::__private::ScalarOutput<#scalar>,
-        {
-            ::core::unreachable!("a non-scalar function has no gradient")
-        }
     }
 }
 

@@ -31,7 +31,7 @@ pub struct Param<'a> {
 impl Param<'_> {
     /// The owned type of the gradient: the parameter's type without the `&`.
     pub fn grad_type(&self) -> &Type {
-        match self.ty {
+        match ungroup(self.ty) {
             Type::Reference(r) => &r.elem,
             other => other,
         }
@@ -42,7 +42,9 @@ impl Param<'_> {
 pub struct Signature<'a> {
     pub func: &'a ItemFn,
     pub params: Vec<Param<'a>>,
-    /// The declared output is `f32` or `f64`, so `NAME_grad` can seed it with 1.
+    /// The declared output is spelled `f32` or `f64`. Otherwise `NAME_grad` is
+    /// generic over a bound that only scalars meet (an alias of `f64` does, an
+    /// array does not, with a clear error where it is called).
     pub scalar_output: bool,
 }
 
@@ -77,7 +79,7 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
         params.push(Param {
             ident: &pat.ident,
             ty,
-            is_ref: matches!(ty, Type::Reference(_)),
+            is_ref: matches!(ungroup(ty), Type::Reference(_)),
             wrt: listed && differentiability == Differentiability::Yes,
         });
     }
@@ -102,8 +104,7 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
             }
         }
     }
-    let scalar_output =
-        matches!(&**output, Type::Path(p) if p.qself.is_none() && (p.path.is_ident("f32") || p.path.is_ident("f64")));
+    let scalar_output = matches!(ungroup(output), Type::Path(p) if p.qself.is_none() && (p.path.is_ident("f32") || p.path.is_ident("f64")));
     Some(Signature {
         func,
         params,
@@ -175,9 +176,18 @@ pub fn differentiability(ty: &Type) -> Differentiability {
     }
 }
 
+/// The type inside invisible groups (`$t:ty` in a `macro_rules!`) and parentheses.
+pub fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        other => other,
+    }
+}
+
 /// `f32`, `f64` or an ndarray `Array*`: a type known to be `Debug + Clone`.
 pub fn is_array_or_float(ty: &Type) -> bool {
-    match ty {
+    match ungroup(ty) {
         Type::Path(p) => p.path.segments.last().is_some_and(|last| {
             let name = last.ident.to_string();
             name == "f32" || name == "f64" || name.starts_with("Array")

@@ -86,6 +86,17 @@ pub fn zeros_like<G: Gradient>(value: &G) -> G {
     label = "`_grad` needs a function that returns `f32` or `f64`",
     note = "a function with a non-scalar output is still a module: call it inside another `#[differentiable]` function that reduces it to a scalar (for example with `sum` or a loss)"
 )]
-pub trait ScalarOutput<T> {}
-impl ScalarOutput<f32> for f32 {}
-impl ScalarOutput<f64> for f64 {}
+pub trait ScalarOutput<T> {
+    /// The seed ∂C/∂C = 1.
+    fn one() -> Self;
+}
+impl ScalarOutput<f32> for f32 {
+    fn one() -> Self {
+        1.0
+    }
+}
+impl ScalarOutput<f64> for f64 {
+    fn one() -> Self {
+        1.0
+    }
+}
