@@ -100,6 +100,7 @@ macro_rules! generated {
         }
 
         #[differentiable(wrt(w1, b1, w2, b2, w3, b3, w4, b4))]
+        #[allow(clippy::too_many_arguments)]
         fn $four(
             x: &Array2<$f>,
             labels: &[usize],
@@ -242,7 +243,7 @@ criterion_group! {
 /// `reps` calls of each, alternating which goes first. Returns the ratio and
 /// the median per-call times in µs.
 fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), reps: usize, rounds: usize) -> (f64, f64, f64) {
-    let mut time = |f: &mut dyn FnMut()| {
+    let time = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..reps {
             f();
