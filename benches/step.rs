@@ -282,13 +282,21 @@ fn summary() {
         let reps = if name == "small" { 2000 } else { 20 };
         let p32 = problem::<f32>(batch, sizes);
         let (r, a, b) = interleaved(
-            || drop(black_box(generated_f32(&p32))),
-            || drop(black_box(handwritten(&p32))),
+            || {
+                black_box(generated_f32(&p32));
+            },
+            || {
+                black_box(handwritten(&p32));
+            },
             reps,
             21,
         );
-        let (ga, gp) = memory_of(|| drop(generated_f32(&p32)));
-        let (ha, hp) = memory_of(|| drop(handwritten(&p32)));
+        let (ga, gp) = memory_of(|| {
+            black_box(generated_f32(&p32));
+        });
+        let (ha, hp) = memory_of(|| {
+            black_box(handwritten(&p32));
+        });
         println!(
             "| {name} | f32 | {a:.1} | {b:.1} | {r:.3} | {ga} / {ha} | {} / {} |",
             gp / 1024,
@@ -296,13 +304,21 @@ fn summary() {
         );
         let p64 = problem::<f64>(batch, sizes);
         let (r, a, b) = interleaved(
-            || drop(black_box(generated_f64(&p64))),
-            || drop(black_box(handwritten(&p64))),
+            || {
+                black_box(generated_f64(&p64));
+            },
+            || {
+                black_box(handwritten(&p64));
+            },
             reps,
             21,
         );
-        let (ga, gp) = memory_of(|| drop(generated_f64(&p64)));
-        let (ha, hp) = memory_of(|| drop(handwritten(&p64)));
+        let (ga, gp) = memory_of(|| {
+            black_box(generated_f64(&p64));
+        });
+        let (ha, hp) = memory_of(|| {
+            black_box(handwritten(&p64));
+        });
         println!(
             "| {name} | f64 | {a:.1} | {b:.1} | {r:.3} | {ga} / {ha} | {} / {} |",
             gp / 1024,
