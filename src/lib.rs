@@ -65,7 +65,7 @@ pub use autodiff_macros::{Params, differentiable};
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
 pub use autodiff_runtime::{Broadcast, Float, Gradient, NoGrad, Params, Value};
-pub use autodiff_runtime::{data, train};
+pub use autodiff_runtime::{data, stats, train};
 pub use ndarray;
 
 // Lets the crate's own code use the macro, whose output names `::autodiff`.

@@ -15,6 +15,7 @@ pub mod gradcheck;
 mod gradient;
 pub mod modules;
 mod params;
+pub mod stats;
 pub mod train;
 mod value;
 

@@ -6,10 +6,10 @@
 //! These are the lecture's dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ, transposed
 //! into row-batch form.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, Axis};
 
 use crate::float::Float;
+use crate::stats::{gemm, gemm_into};
 
 fn check_shapes<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) {
     if x.ncols() != w.ncols() {
@@ -36,7 +36,7 @@ pub fn linear<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) -> Array2<F
     // Start from the broadcast bias and let the GEMM accumulate onto it (β = 1):
     // the output is written by one fill and one GEMM, with no temporary.
     let mut y = b.broadcast((x.nrows(), w.nrows())).expect("checked").to_owned();
-    general_mat_mul(F::one(), x, &w.t(), F::one(), &mut y);
+    gemm_into(F::one(), x, &w.t(), F::one(), &mut y);
     y
 }
 
@@ -58,8 +58,8 @@ pub fn linear_vjp<F: Float>(
             w.nrows()
         );
     }
-    let gx = need[0].then(|| g.dot(w));
-    let gw = need[1].then(|| g.t().dot(x));
+    let gx = need[0].then(|| gemm(&g, w));
+    let gw = need[1].then(|| gemm(&g.t(), x));
     let gb = need[2].then(|| g.sum_axis(Axis(0)));
     (gx, gw, gb)
 }

@@ -6,6 +6,7 @@
 use ndarray::Array2;
 
 use crate::float::Float;
+use crate::stats::gemm;
 
 fn check_shapes<F: Float>(a: &Array2<F>, b: &Array2<F>) {
     if a.ncols() != b.nrows() {
@@ -21,7 +22,7 @@ fn check_shapes<F: Float>(a: &Array2<F>, b: &Array2<F>) {
 /// Matrix product `a·b`.
 pub fn matmul<F: Float>(a: &Array2<F>, b: &Array2<F>) -> Array2<F> {
     check_shapes(a, b);
-    a.dot(b)
+    gemm(a, b)
 }
 
 /// VJP of [`matmul`].
@@ -41,7 +42,7 @@ pub fn matmul_vjp<F: Float>(
             b.ncols()
         );
     }
-    (need[0].then(|| g.dot(&b.t())), need[1].then(|| a.t().dot(&g)))
+    (need[0].then(|| gemm(&g, &b.t())), need[1].then(|| gemm(&a.t(), &g)))
 }
 
 #[cfg(test)]
