@@ -320,3 +320,43 @@ mod robustness {
         }
     }
 }
+
+/// Users' compile times: a long function must expand quickly. This prints the
+/// time for a 500-statement body (see it with `--nocapture`); like every
+/// timing here it is reported, not asserted. It checks that the expansion is
+/// complete: one VJP call per statement.
+#[cfg(test)]
+mod scale {
+    use std::time::Instant;
+
+    #[test]
+    fn expands_a_500_statement_function() {
+        let mut body = String::from("let h0 = linear(x, w, b);\n");
+        for i in 1..500 {
+            // A mix of modules, operators and fan-out.
+            let line = match i % 4 {
+                0 => format!("let h{i} = relu(&h{});\n", i - 1),
+                1 => format!("let h{i} = &h{} + &h{};\n", i - 1, i / 2),
+                2 => format!("let h{i} = tanh(&h{}) * 0.5;\n", i - 1),
+                _ => format!("let h{i} = max(&h{}, &h{});\n", i - 1, i - 3),
+            };
+            body.push_str(&line);
+        }
+        let source =
+            format!("fn long(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> f64 {{ {body} sum(&h499) }}");
+        let func: proc_macro2::TokenStream = source.parse().expect("valid tokens");
+        let started = Instant::now();
+        let out = super::differentiable(quote::quote!(wrt(w, b)), func);
+        let elapsed = started.elapsed();
+        let file: syn::File = syn::parse2(out.clone()).expect("expansion parses");
+        let text = out.to_string();
+        // 500 statements, some with two calls (`tanh(..) * 0.5`), plus the sum.
+        let vjp_calls = text.matches("_vjp (").count();
+        assert!(vjp_calls >= 500, "{vjp_calls} VJP calls");
+        assert_eq!(file.items.len(), 4, "the function, NameGrad, _grad and _vjp");
+        println!(
+            "expanded a 500-statement function in {:.1} ms",
+            elapsed.as_secs_f64() * 1e3
+        );
+    }
+}
