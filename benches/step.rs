@@ -176,6 +176,82 @@ fn handwritten<F: Float>(p: &Problem<F>) -> (F, LayerGrads<F>) {
     )
 }
 
+/// The reference of the comparison table: a hand-written step in
+/// plain ndarray with ndarray's own GEMM (matrixmultiply) and every buffer
+/// allocated once, so that the GEMM path of the runtime can be compared with
+/// it in one run.
+struct Reference<F: Float> {
+    z: Vec<Array2<F>>,  // pre-activations, per layer
+    a: Vec<Array2<F>>,  // inputs of layers 1.. (relu outputs)
+    g: Vec<Array2<F>>,  // ∂C/∂z, per layer
+    gw: Vec<Array2<F>>, // ∂C/∂w
+    gb: Vec<Array1<F>>, // ∂C/∂b
+}
+
+impl<F: Float> Reference<F> {
+    fn new(p: &Problem<F>) -> Self {
+        let batch = p.x.nrows();
+        let outs: Vec<usize> = p.layers.iter().map(|(w, _)| w.nrows()).collect();
+        Reference {
+            z: outs.iter().map(|&o| Array2::zeros((batch, o))).collect(),
+            a: outs[..outs.len() - 1]
+                .iter()
+                .map(|&o| Array2::zeros((batch, o)))
+                .collect(),
+            g: outs.iter().map(|&o| Array2::zeros((batch, o))).collect(),
+            gw: p.layers.iter().map(|(w, _)| Array2::zeros(w.raw_dim())).collect(),
+            gb: p.layers.iter().map(|(_, b)| Array1::zeros(b.raw_dim())).collect(),
+        }
+    }
+
+    fn step(&mut self, p: &Problem<F>) -> F {
+        use autodiff::ndarray::linalg::general_mat_mul;
+        use autodiff::ndarray::{Axis, Zip};
+        let n = p.layers.len();
+        for (i, (w, b)) in p.layers.iter().enumerate() {
+            let input = if i == 0 { p.x.view() } else { self.a[i - 1].view() };
+            let dim = self.z[i].raw_dim();
+            self.z[i].assign(&b.broadcast(dim).expect("bias row"));
+            general_mat_mul(F::one(), &input, &w.t(), F::one(), &mut self.z[i]);
+            if i + 1 < n {
+                let zero = F::zero();
+                Zip::from(&mut self.a[i])
+                    .and(&self.z[i])
+                    .for_each(|a, &z| *a = if z > zero { z } else { zero });
+            }
+        }
+        // Cross-entropy and its gradient (softmax − onehot) / batch, fused.
+        let batch = F::of_usize(p.labels.len());
+        let mut loss = F::zero();
+        Zip::from(self.g[n - 1].rows_mut())
+            .and(self.z[n - 1].rows())
+            .and(&p.labels)
+            .for_each(|mut g, z, &y| {
+                let m = z.fold(F::neg_infinity(), |m, &v| m.max(v));
+                let lse = m + z.fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
+                loss += lse - z[y];
+                Zip::from(&mut g).and(&z).for_each(|g, &z| *g = (z - lse).exp() / batch);
+                g[y] -= F::one() / batch;
+            });
+        for i in (0..n).rev() {
+            let input = if i == 0 { p.x.view() } else { self.a[i - 1].view() };
+            general_mat_mul(F::one(), &self.g[i].t(), &input, F::zero(), &mut self.gw[i]);
+            self.gb[i].assign(&self.g[i].sum_axis(Axis(0)));
+            if i > 0 {
+                let (lower, upper) = self.g.split_at_mut(i);
+                general_mat_mul(F::one(), &upper[0], &p.layers[i].0, F::zero(), &mut lower[i - 1]);
+                let zero = F::zero();
+                Zip::from(&mut lower[i - 1]).and(&self.z[i - 1]).for_each(|g, &z| {
+                    if z < zero {
+                        *g = zero
+                    }
+                });
+            }
+        }
+        loss / batch
+    }
+}
+
 fn generated_f32(p: &Problem<f32>) -> f32 {
     let l = &p.layers;
     match l.len() {
@@ -270,60 +346,64 @@ fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), reps: usize, rounds: us
     (median(&mut ratios), median(&mut ta), median(&mut tb))
 }
 
-fn summary() {
-    let threads = std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "default".into());
-    println!("\nOne training step, generated `_grad` vs hand-written backprop with the same kernels");
-    println!("(median of 21 interleaved rounds; MATMUL_NUM_THREADS={threads})\n");
-    println!(
-        "| size  | type | generated µs | hand-written µs | ratio | allocations (gen / hand) | peak heap KiB (gen / hand) |"
+/// One row of the summary table.
+fn row<F: Float>(name: &str, ty: &str, p: &Problem<F>, generated: fn(&Problem<F>) -> F, reps: usize) {
+    let (ratio, t_gen, t_hand) = interleaved(
+        || {
+            black_box(generated(p));
+        },
+        || {
+            black_box(handwritten(p));
+        },
+        reps,
+        21,
     );
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    let mut reference = Reference::new(p);
+    let (to_reference, _, _) = interleaved(
+        || {
+            black_box(generated(p));
+        },
+        || {
+            black_box(reference.step(p));
+        },
+        reps,
+        21,
+    );
+    let (gen_allocs, gen_peak) = memory_of(|| {
+        black_box(generated(p));
+    });
+    let (hand_allocs, hand_peak) = memory_of(|| {
+        black_box(handwritten(p));
+    });
+    println!(
+        "| {name} | {ty} | {t_gen:.1} | {t_hand:.1} | {ratio:.3} | {to_reference:.2} | {gen_allocs} / {hand_allocs} | {} / {} |",
+        gen_peak / 1024,
+        hand_peak / 1024
+    );
+}
+
+fn summary() {
+    let env = |name: &str| std::env::var(name).unwrap_or_else(|_| "unset".into());
+    let backend = if cfg!(feature = "gemm") {
+        "the gemm crate"
+    } else {
+        "matrixmultiply"
+    };
+    println!("\nOne training step: generated `_grad` vs hand-written backprop with the same kernels,");
+    println!("and vs the reference (plain ndarray + matrixmultiply, buffers reused). Runtime GEMM: {backend};");
+    println!(
+        "MATMUL_NUM_THREADS={}, RAYON_NUM_THREADS={}; median of 21 interleaved rounds.\n",
+        env("MATMUL_NUM_THREADS"),
+        env("RAYON_NUM_THREADS")
+    );
+    println!(
+        "| size | type | generated µs | hand-written µs | generated / hand-written | generated / reference | allocations (gen / hand) | peak heap KiB (gen / hand) |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for (name, batch, sizes) in SIZES {
         let reps = if name == "small" { 2000 } else { 20 };
-        let p32 = problem::<f32>(batch, sizes);
-        let (r, a, b) = interleaved(
-            || {
-                black_box(generated_f32(&p32));
-            },
-            || {
-                black_box(handwritten(&p32));
-            },
-            reps,
-            21,
-        );
-        let (ga, gp) = memory_of(|| {
-            black_box(generated_f32(&p32));
-        });
-        let (ha, hp) = memory_of(|| {
-            black_box(handwritten(&p32));
-        });
-        println!(
-            "| {name} | f32 | {a:.1} | {b:.1} | {r:.3} | {ga} / {ha} | {} / {} |",
-            gp / 1024,
-            hp / 1024
-        );
-        let p64 = problem::<f64>(batch, sizes);
-        let (r, a, b) = interleaved(
-            || {
-                black_box(generated_f64(&p64));
-            },
-            || {
-                black_box(handwritten(&p64));
-            },
-            reps,
-            21,
-        );
-        let (ga, gp) = memory_of(|| {
-            black_box(generated_f64(&p64));
-        });
-        let (ha, hp) = memory_of(|| {
-            black_box(handwritten(&p64));
-        });
-        println!(
-            "| {name} | f64 | {a:.1} | {b:.1} | {r:.3} | {ga} / {ha} | {} / {} |",
-            gp / 1024,
-            hp / 1024
-        );
+        row(name, "f32", &problem::<f32>(batch, sizes), generated_f32, reps);
+        row(name, "f64", &problem::<f64>(batch, sizes), generated_f64, reps);
     }
 }
 

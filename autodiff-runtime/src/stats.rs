@@ -5,6 +5,7 @@
 
 use std::cell::Cell;
 
+#[cfg(not(feature = "gemm"))]
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayBase, Data, DataMut, Ix2};
 
@@ -28,8 +29,17 @@ pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
     a: &ArrayBase<S1, Ix2>,
     b: &ArrayBase<S2, Ix2>,
 ) -> Array2<F> {
-    count();
-    a.dot(b)
+    #[cfg(feature = "gemm")]
+    {
+        let mut c = Array2::zeros((a.nrows(), b.ncols()));
+        gemm_into(F::one(), a, b, F::zero(), &mut c);
+        c
+    }
+    #[cfg(not(feature = "gemm"))]
+    {
+        count();
+        a.dot(b)
+    }
 }
 
 /// `c ← α·a·b + β·c`.
@@ -41,5 +51,52 @@ pub(crate) fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: Da
     c: &mut ArrayBase<S3, Ix2>,
 ) {
     count();
+    #[cfg(feature = "gemm")]
+    {
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        assert!(
+            b.nrows() == k && c.dim() == (m, n),
+            "gemm: shapes {:?}·{:?} into {:?}",
+            a.shape(),
+            b.shape(),
+            c.shape()
+        );
+        // Threads pay off only for large products.
+        let parallelism = if m * n * k >= 1 << 21 {
+            gemm::Parallelism::Rayon(0)
+        } else {
+            gemm::Parallelism::None
+        };
+        let (ars, acs) = (a.strides()[0], a.strides()[1]);
+        let (brs, bcs) = (b.strides()[0], b.strides()[1]);
+        let (crs, ccs) = (c.strides()[0], c.strides()[1]);
+        // SAFETY: the pointers and strides come from live ndarray views of the
+        // checked shapes; `c` is borrowed mutably, so it aliases neither input.
+        // gemm computes dst ← α·dst + β·lhs·rhs, reading dst only if asked.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                c.as_mut_ptr(),
+                ccs,
+                crs,
+                beta != F::zero(),
+                a.as_ptr(),
+                acs,
+                ars,
+                b.as_ptr(),
+                bcs,
+                brs,
+                beta,
+                alpha,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+    #[cfg(not(feature = "gemm"))]
     general_mat_mul(alpha, a, b, beta, c);
 }
