@@ -64,8 +64,8 @@
 pub use autodiff_macros::{Params, differentiable};
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
-pub use autodiff_runtime::{Broadcast, Float, Gradient, NoGrad, Params, Value};
-pub use autodiff_runtime::{data, stats, train};
+pub use autodiff_runtime::{Broadcast, Float, Gradient, NoGrad, Params, Recycle, Value, Workspace};
+pub use autodiff_runtime::{data, stats, train, workspace};
 pub use ndarray;
 
 // Lets the crate's own code use the macro, whose output names `::autodiff`.
@@ -76,7 +76,7 @@ extern crate self as autodiff;
 pub mod prelude {
     pub use crate::{Params, differentiable};
     pub use autodiff_runtime::modules::*;
-    pub use autodiff_runtime::{Float, Gradient, NoGrad, Value};
+    pub use autodiff_runtime::{Float, Gradient, NoGrad, Value, Workspace};
     pub use ndarray::{Array, Array1, Array2, Array3, ArrayD, Axis, array};
 }
 

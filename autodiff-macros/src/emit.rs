@@ -21,6 +21,7 @@ use crate::reverse::{Adjoint, Mode, Need, ParamGrad, Step, Target};
 /// The names of the generated items, spanned at the function's name.
 pub struct Names {
     pub grad_fn: Ident,
+    pub grad_with_fn: Ident,
     pub grad_struct: Ident,
     pub vjp_fn: Ident,
 }
@@ -41,6 +42,7 @@ pub fn names(func: &ItemFn) -> Names {
         .collect();
     Names {
         grad_fn: format_ident!("{}_grad", plain, span = ident.span()),
+        grad_with_fn: format_ident!("{}_grad_with", plain, span = ident.span()),
         grad_struct: format_ident!("{}Grad", camel, span = ident.span()),
         vjp_fn: format_ident!("{}_vjp", plain, span = ident.span()),
     }
@@ -115,7 +117,7 @@ fn plan(forward: Vec<Statement>, backward: Vec<Statement>, keep: Option<NodeId>)
         dead.sort_unstable();
         for node in dead {
             let v = value_ident(node);
-            out.push(quote!(::core::mem::drop(#v);));
+            out.push(quote!(::autodiff::__private::recycle!(#v);));
         }
     }
     out
@@ -473,6 +475,17 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     let doc = format!(
         "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
     );
+    let with_doc = format!(
+        "[`{fn_name}_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used."
+    );
+    let workspace = local("__workspace".into());
+    let grad_with_fn = &names.grad_with_fn;
+    let turbofish = (!sig.scalar_output).then(|| {
+        let scalar = local("__Scalar".into());
+        quote!(::<#scalar>)
+    });
+    let args = sig.params.iter().map(|p| p.ident);
+    let inputs_again = func.sig.inputs.iter();
     let grad_item = quote! {
         #[doc = #doc]
         #[allow(dead_code, unused_variables, clippy::all)]
@@ -481,6 +494,12 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
             let _ = #fn_ident;
             #(#body)*
             (#value, #grad_struct_ident { #(#fields),* })
+        }
+
+        #[doc = #with_doc]
+        #[allow(dead_code, clippy::all)]
+        #vis fn #grad_with_fn #generics (#workspace: &mut ::autodiff::__private::Workspace, #(#inputs_again),*) -> (#output, #grad_struct_ident) #bound {
+            #workspace.run(move || #grad_fn #turbofish (#(#args),*))
         }
     };
 
@@ -572,7 +591,7 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
         return quote!(#func #errors);
     }
     let vis = &func.vis;
-    let (grad_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_struct);
+    let (grad_fn, grad_with_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_with_fn, &names.grad_struct);
     let (grad_struct, vjp_stub) = match sig {
         Some(sig) => {
             let signature = vjp_signature(func, sig, &names);
@@ -593,6 +612,10 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
         #grad_struct
         #[allow(dead_code, unused_variables, clippy::all)]
         #vis fn #grad_fn(#(#inputs),*) -> (#output, #grad_struct_ident) {
+            ::core::unreachable!()
+        }
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vis fn #grad_with_fn(_: &mut ::autodiff::__private::Workspace, #(#inputs),*) -> (#output, #grad_struct_ident) {
             ::core::unreachable!()
         }
         #vjp_stub

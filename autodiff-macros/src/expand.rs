@@ -353,7 +353,11 @@ mod scale {
         // 500 statements, some with two calls (`tanh(..) * 0.5`), plus the sum.
         let vjp_calls = text.matches("_vjp (").count();
         assert!(vjp_calls >= 500, "{vjp_calls} VJP calls");
-        assert_eq!(file.items.len(), 4, "the function, NameGrad, _grad and _vjp");
+        assert_eq!(
+            file.items.len(),
+            5,
+            "the function, NameGrad, _grad, _grad_with and _vjp"
+        );
         println!(
             "expanded a 500-statement function in {:.1} ms",
             elapsed.as_secs_f64() * 1e3

@@ -58,10 +58,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         None => quote!(where),
     };
     if !input.generics.params.is_empty() {
-        where_tokens.extend(quote!(#first_ty: #p::Params + #p::Gradient,));
+        where_tokens.extend(quote!(#first_ty: #p::Params + #p::Gradient + #p::Recycle,));
         for f in fields.iter().skip(1) {
             let ty = &f.ty;
-            where_tokens.extend(quote_spanned!(ty.span()=> #ty: #p::Params<Elem = #elem> + #p::Gradient,));
+            where_tokens
+                .extend(quote_spanned!(ty.span()=> #ty: #p::Params<Elem = #elem> + #p::Gradient + #p::Recycle,));
         }
     }
     let visits = fields.iter().map(|f| {
@@ -102,6 +103,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         impl #impl_generics #p::SlotGradient for #ident #ty_generics #where_tokens {}
+
+        impl #impl_generics #p::Recycle for #ident #ty_generics #where_tokens {
+            fn recycle_into(self, workspace: &mut #p::Workspace) {
+                #( #p::Recycle::recycle_into(self.#names, workspace); )*
+            }
+        }
     })
 }
 

@@ -39,9 +39,15 @@ pub trait Float:
     fn write_le(self, out: &mut Vec<u8>);
     /// Reads from exactly `size_of::<Self>()` little-endian bytes.
     fn read_le(bytes: &[u8]) -> Self;
+    /// The workspace's free buffers of this type.
+    #[doc(hidden)]
+    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut Vec<Vec<Self>>;
 }
 
 impl Float for f32 {
+    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut Vec<Vec<Self>> {
+        &mut workspace.f32
+    }
     const DTYPE: &'static str = "F32";
     fn write_le(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());
@@ -63,6 +69,9 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
+    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut Vec<Vec<Self>> {
+        &mut workspace.f64
+    }
     const DTYPE: &'static str = "F64";
     fn write_le(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes());

@@ -34,6 +34,7 @@ impl<F: Float, D: Dimension> Gradient for Array<F, D> {
             );
         }
         *self += &other;
+        crate::workspace::recycle_array(other);
     }
 }
 

@@ -18,6 +18,7 @@ mod params;
 pub mod stats;
 pub mod train;
 mod value;
+pub mod workspace;
 
 #[cfg(test)]
 mod testing;
@@ -26,6 +27,7 @@ pub use float::Float;
 pub use gradient::{Gradient, NoGrad};
 pub use params::{Params, join_name};
 pub use value::{Broadcast, Value, broadcast_shape, sum_to_shape};
+pub use workspace::{Recycle, Workspace};
 
 /// Support for the code `#[differentiable]` emits. Not a stable API.
 #[doc(hidden)]

@@ -100,3 +100,48 @@ impl ScalarOutput<f64> for f64 {
         1.0
     }
 }
+
+/// A value at its last use, handed to `recycle!`.
+pub struct Dead<T>(pub core::cell::Cell<Option<T>>);
+
+/// Arrays go back to the active workspace (`recycle!` picks this first).
+pub trait RecycleArray {
+    /// Gives the buffer back.
+    fn recycle(&self);
+}
+
+impl<F: crate::Float, D: ndarray::Dimension> RecycleArray for Dead<ndarray::Array<F, D>> {
+    fn recycle(&self) {
+        if let Some(array) = self.0.take() {
+            crate::workspace::recycle_array(array);
+        }
+    }
+}
+
+/// Any other value is dropped (chosen by autoref when `RecycleArray` does not apply).
+pub trait RecycleAny {
+    /// Drops the value.
+    fn recycle(&self);
+}
+
+impl<T> RecycleAny for &Dead<T> {
+    fn recycle(&self) {
+        drop(self.0.take());
+    }
+}
+
+/// Ends a value's life in generated code: an array's buffer returns to the
+/// active workspace, anything else is dropped. (Autoref dispatch: the generated
+/// code is monomorphic, so the array case is found first when it applies.)
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __autodiff_recycle {
+    ($value:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::private::{RecycleAny as _, RecycleArray as _};
+        (&$crate::private::Dead(::core::cell::Cell::new(::core::option::Option::Some($value)))).recycle();
+    }};
+}
+pub use crate::__autodiff_recycle as recycle;
+
+pub use crate::workspace::{Recycle, Workspace};

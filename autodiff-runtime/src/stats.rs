@@ -29,17 +29,9 @@ pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
     a: &ArrayBase<S1, Ix2>,
     b: &ArrayBase<S2, Ix2>,
 ) -> Array2<F> {
-    #[cfg(feature = "gemm")]
-    {
-        let mut c = Array2::zeros((a.nrows(), b.ncols()));
-        gemm_into(F::one(), a, b, F::zero(), &mut c);
-        c
-    }
-    #[cfg(not(feature = "gemm"))]
-    {
-        count();
-        a.dot(b)
-    }
+    let mut c = crate::workspace::zeros((a.nrows(), b.ncols()));
+    gemm_into(F::one(), a, b, F::zero(), &mut c);
+    c
 }
 
 /// `c ← α·a·b + β·c`.

@@ -16,9 +16,15 @@ pub trait Value: Clone {
     fn from_dyn(array: ArrayD<Self::Elem>) -> Self;
     /// Converts to a rank-erased array, reusing an array's buffer.
     fn into_dyn_array(self) -> ArrayD<Self::Elem>;
+    /// `f` of every element, as a new value of the same shape.
+    fn map_elements(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
     /// The shape, `[]` for a scalar.
     fn shape_of(&self) -> Vec<usize> {
         self.view_dyn().shape().to_vec()
+    }
+    /// Whether two values have the same shape (without allocating).
+    fn same_shape(&self, other: &Self) -> bool {
+        self.view_dyn().shape() == other.view_dyn().shape()
     }
 }
 
@@ -29,6 +35,9 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     }
     fn into_dyn_array(self) -> ArrayD<F> {
         self.into_dyn()
+    }
+    fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
+        Self::from_dyn(crate::workspace::map_dyn(self.view_dyn(), f))
     }
     fn from_dyn(array: ArrayD<F>) -> Self {
         let ndim = array.ndim();
@@ -48,6 +57,9 @@ macro_rules! scalar_value {
             }
             fn into_dyn_array(self) -> ArrayD<$f> {
                 ArrayD::from_elem(IxDyn(&[]), self)
+            }
+            fn map_elements(&self, f: impl Fn($f) -> $f) -> Self {
+                f(*self)
             }
             fn from_dyn(array: ArrayD<$f>) -> Self {
                 match array.iter().next() {

@@ -64,13 +64,13 @@ pub fn mlp_loss_grad(
     let __g7 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
     let __g5 = ::autodiff::__private::gradient(__c8_2);
-    ::core::mem::drop(__v8);
+    ::autodiff::__private::recycle!(__v8);
     let (__c7_0,) = match __g7 {
         ::core::option::Option::Some(__g) => relu_vjp(&__v6, &__v7, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g6 = ::autodiff::__private::gradient(__c7_0);
-    ::core::mem::drop(__v7);
+    ::autodiff::__private::recycle!(__v7);
     let (_, __c6_1, __c6_2) = match __g6 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w1, b1, &__v6, __g, [false, true, true])
@@ -85,7 +85,7 @@ pub fn mlp_loss_grad(
     };
     let __g2 = ::autodiff::__private::gradient(__c6_1);
     let __g3 = ::autodiff::__private::gradient(__c6_2);
-    ::core::mem::drop(__v6);
+    ::autodiff::__private::recycle!(__v6);
     (
         __v9,
         MlpLossGrad {
@@ -95,6 +95,19 @@ pub fn mlp_loss_grad(
             b2: ::autodiff::__private::or_zeros(__g5, b2),
         },
     )
+}
+///[`mlp_loss_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used.
+#[allow(dead_code, clippy::all)]
+pub fn mlp_loss_grad_with(
+    __workspace: &mut ::autodiff::__private::Workspace,
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+) -> (f64, MlpLossGrad) {
+    __workspace.run(move || mlp_loss_grad(x, labels, w1, b1, w2, b2))
 }
 ///The vector-Jacobian product of [`mlp_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
@@ -138,7 +151,7 @@ pub fn mlp_loss_vjp(
         }
     };
     let __g8 = ::autodiff::__private::gradient(__c9_0);
-    ::core::mem::drop(__v9);
+    ::autodiff::__private::recycle!(__v9);
     let (__c8_0, __c8_1, __c8_2) = match __g8 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
@@ -161,7 +174,7 @@ pub fn mlp_loss_vjp(
     let __g7 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
     let __g5 = ::autodiff::__private::gradient(__c8_2);
-    ::core::mem::drop(__v8);
+    ::autodiff::__private::recycle!(__v8);
     let (__c7_0,) = match __g7 {
         ::core::option::Option::Some(__g) => {
             relu_vjp(&__v6, &__v7, __g, [(__need[2] || __need[3])])
@@ -169,7 +182,7 @@ pub fn mlp_loss_vjp(
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g6 = ::autodiff::__private::gradient(__c7_0);
-    ::core::mem::drop(__v7);
+    ::autodiff::__private::recycle!(__v7);
     let (_, __c6_1, __c6_2) = match __g6 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w1, b1, &__v6, __g, [false, (__need[2]), (__need[3])])
@@ -184,6 +197,6 @@ pub fn mlp_loss_vjp(
     };
     let __g2 = ::autodiff::__private::gradient(__c6_1);
     let __g3 = ::autodiff::__private::gradient(__c6_2);
-    ::core::mem::drop(__v6);
+    ::autodiff::__private::recycle!(__v6);
     (::core::option::Option::None, ::core::option::Option::None, __g2, __g3, __g4, __g5)
 }

@@ -46,7 +46,7 @@ fn residual_grad(
     };
     let __g5_0 = ::autodiff::__private::gradient(__c11_0);
     let __g10 = ::autodiff::__private::gradient(__c11_1);
-    ::core::mem::drop(__v11);
+    ::autodiff::__private::recycle!(__v11);
     let (__c10_0, _) = match __g10 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::mul_vjp(&__v8, &(0.5), &__v10, __g, [true, false])
@@ -56,7 +56,7 @@ fn residual_grad(
         }
     };
     let __g8 = ::autodiff::__private::gradient(__c10_0);
-    ::core::mem::drop(__v10);
+    ::autodiff::__private::recycle!(__v10);
     let (__c8_0, __c8_1) = match __g8 {
         ::core::option::Option::Some(__g) => {
             max_vjp(&__v5.1, &__v4, &__v8, __g, [true, true])
@@ -67,7 +67,7 @@ fn residual_grad(
     };
     let __g5_1 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
-    ::core::mem::drop(__v8);
+    ::autodiff::__private::recycle!(__v8);
     let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
         ::core::option::Option::Some((
             ::autodiff::__private::or_zeros(__g5_0, &__v5.0),
@@ -84,13 +84,13 @@ fn residual_grad(
         __g4,
         ::autodiff::__private::gradient(__c5_0),
     );
-    ::core::mem::drop(__v5);
+    ::autodiff::__private::recycle!(__v5);
     let (__c4_0,) = match __g4 {
         ::core::option::Option::Some(__g) => relu_vjp(&__v3, &__v4, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g3 = ::autodiff::__private::gradient(__c4_0);
-    ::core::mem::drop(__v4);
+    ::autodiff::__private::recycle!(__v4);
     let (__c3_0, __c3_1, __c3_2) = match __g3 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w, b, &__v3, __g, [true, true, true])
@@ -106,7 +106,7 @@ fn residual_grad(
     let __g0 = ::autodiff::__private::gradient(__c3_0);
     let __g1 = ::autodiff::__private::gradient(__c3_1);
     let __g2 = ::autodiff::__private::gradient(__c3_2);
-    ::core::mem::drop(__v3);
+    ::autodiff::__private::recycle!(__v3);
     (
         __v12,
         ResidualGrad {
@@ -115,6 +115,16 @@ fn residual_grad(
             b: ::autodiff::__private::or_zeros(__g2, b),
         },
     )
+}
+///[`residual_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used.
+#[allow(dead_code, clippy::all)]
+fn residual_grad_with(
+    __workspace: &mut ::autodiff::__private::Workspace,
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    b: &Array1<f64>,
+) -> (f64, ResidualGrad) {
+    __workspace.run(move || residual_grad(x, w, b))
 }
 ///The vector-Jacobian product of [`residual`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
@@ -147,7 +157,7 @@ fn residual_vjp(
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g11 = ::autodiff::__private::gradient(__c12_0);
-    ::core::mem::drop(__v12);
+    ::autodiff::__private::recycle!(__v12);
     let (__c11_0, __c11_1) = match __g11 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::add_vjp(
@@ -167,7 +177,7 @@ fn residual_vjp(
     };
     let __g5_0 = ::autodiff::__private::gradient(__c11_0);
     let __g10 = ::autodiff::__private::gradient(__c11_1);
-    ::core::mem::drop(__v11);
+    ::autodiff::__private::recycle!(__v11);
     let (__c10_0, _) = match __g10 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::mul_vjp(
@@ -183,7 +193,7 @@ fn residual_vjp(
         }
     };
     let __g8 = ::autodiff::__private::gradient(__c10_0);
-    ::core::mem::drop(__v10);
+    ::autodiff::__private::recycle!(__v10);
     let (__c8_0, __c8_1) = match __g8 {
         ::core::option::Option::Some(__g) => {
             max_vjp(
@@ -203,7 +213,7 @@ fn residual_vjp(
     };
     let __g5_1 = ::autodiff::__private::gradient(__c8_0);
     let __g4 = ::autodiff::__private::gradient(__c8_1);
-    ::core::mem::drop(__v8);
+    ::autodiff::__private::recycle!(__v8);
     let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
         ::core::option::Option::Some((
             ::autodiff::__private::or_zeros(__g5_0, &__v5.0),
@@ -222,7 +232,7 @@ fn residual_vjp(
         __g4,
         ::autodiff::__private::gradient(__c5_0),
     );
-    ::core::mem::drop(__v5);
+    ::autodiff::__private::recycle!(__v5);
     let (__c4_0,) = match __g4 {
         ::core::option::Option::Some(__g) => {
             relu_vjp(&__v3, &__v4, __g, [(__need[0] || __need[1] || __need[2])])
@@ -230,7 +240,7 @@ fn residual_vjp(
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g3 = ::autodiff::__private::gradient(__c4_0);
-    ::core::mem::drop(__v4);
+    ::autodiff::__private::recycle!(__v4);
     let (__c3_0, __c3_1, __c3_2) = match __g3 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w, b, &__v3, __g, [(__need[0]), (__need[1]), (__need[2])])
@@ -246,6 +256,6 @@ fn residual_vjp(
     let __g0 = ::autodiff::__private::gradient(__c3_0);
     let __g1 = ::autodiff::__private::gradient(__c3_1);
     let __g2 = ::autodiff::__private::gradient(__c3_2);
-    ::core::mem::drop(__v3);
+    ::autodiff::__private::recycle!(__v3);
     (__g0, __g1, __g2)
 }

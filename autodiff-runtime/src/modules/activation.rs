@@ -13,7 +13,7 @@ use crate::value::Value;
 use super::arith::combine_in_place;
 
 fn check_upstream<A: Value>(module: &str, x: &A, g: &A) {
-    if x.shape_of() != g.shape_of() {
+    if !x.same_shape(g) {
         panic!(
             "{module}: upstream gradient has shape {:?}, input has shape {:?}",
             g.shape_of(),
@@ -31,7 +31,7 @@ fn in_place<A: Value>(module: &str, g: A, v: &A, f: impl Fn(A::Elem, A::Elem) ->
 /// `max(x, 0)`.
 pub fn relu<A: Value>(x: &A) -> A {
     let zero = A::Elem::zero();
-    A::from_dyn(x.view_dyn().mapv(|v| if v > zero { v } else { zero }))
+    x.map_elements(|v| if v > zero { v } else { zero })
 }
 
 /// VJP of [`relu`]: the gradient passes where x ≥ 0 and is zero where x < 0
@@ -46,7 +46,7 @@ pub fn relu_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) 
 /// `x` where x ≥ 0, `slope·x` elsewhere.
 pub fn leaky_relu<A: Value>(x: &A, slope: A::Elem) -> A {
     let zero = A::Elem::zero();
-    A::from_dyn(x.view_dyn().mapv(|v| if v >= zero { v } else { slope * v }))
+    x.map_elements(|v| if v >= zero { v } else { slope * v })
 }
 
 /// VJP of [`leaky_relu`]: `g` where x ≥ 0, `slope·g` elsewhere. The slope is a
@@ -73,7 +73,7 @@ pub fn sigmoid_scalar<F: Float>(s: F) -> F {
 
 /// `1/(1 + e^−x)`, stable for large |x|.
 pub fn sigmoid<A: Value>(x: &A) -> A {
-    A::from_dyn(x.view_dyn().mapv(sigmoid_scalar))
+    x.map_elements(sigmoid_scalar)
 }
 
 /// VJP of [`sigmoid`]: `g ⊙ y ⊙ (1 − y)`, from the output.
@@ -85,7 +85,7 @@ pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,
 
 /// Hyperbolic tangent.
 pub fn tanh<A: Value>(x: &A) -> A {
-    A::from_dyn(x.view_dyn().mapv(|v| v.tanh()))
+    x.map_elements(|v| v.tanh())
 }
 
 /// VJP of [`tanh`]: `g ⊙ (1 − y²)`, from the output.
@@ -97,7 +97,7 @@ pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
 
 /// e^x.
 pub fn exp<A: Value>(x: &A) -> A {
-    A::from_dyn(x.view_dyn().mapv(|v| v.exp()))
+    x.map_elements(|v| v.exp())
 }
 
 /// VJP of [`exp`]: `g ⊙ y`, from the output.
@@ -108,7 +108,7 @@ pub fn exp_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
 
 /// The natural logarithm (−∞ at 0: prefer `log_softmax` to `log(softmax(x))`).
 pub fn log<A: Value>(x: &A) -> A {
-    A::from_dyn(x.view_dyn().mapv(|v| v.ln()))
+    x.map_elements(|v| v.ln())
 }
 
 /// VJP of [`log`]: `g / x`.

@@ -6,11 +6,12 @@
 //! gradient back over those axes ([`sum_to_shape`]), so every operand's gradient
 //! has that operand's shape.
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 use crate::float::Float;
 use crate::gradient::NoGrad;
 use crate::value::{Broadcast, Value, broadcast_shape, sum_to_shape};
+use crate::workspace::{array_from_iter, map_dyn};
 
 /// `f(a, b)` element by element, broadcasting `a` and `b` to a common shape.
 pub(crate) fn zip_broadcast<F: Float>(
@@ -20,6 +21,9 @@ pub(crate) fn zip_broadcast<F: Float>(
     f: impl Fn(F, F) -> F,
 ) -> ArrayD<F> {
     if a.shape() == b.shape() {
+        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
+            return array_from_iter(IxDyn(a.shape()), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+        }
         return Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y));
     }
     let shape = broadcast_shape(module, a.shape(), b.shape());
@@ -31,7 +35,7 @@ pub(crate) fn zip_broadcast<F: Float>(
 /// The gradient for operand `x` from the per-element partials `g ⊙ ∂y/∂x`,
 /// summed back to `x`'s shape.
 fn reduce_to<X: Value>(partial: ArrayD<X::Elem>, x: &X) -> X {
-    X::from_dyn(sum_to_shape(partial, &x.shape_of()))
+    X::from_dyn(sum_to_shape(partial, x.view_dyn().shape()))
 }
 
 /// `g[i] = f(g[i], other[i])` in place, `other` broadcast to `g`'s shape.
@@ -52,11 +56,16 @@ pub(crate) fn combine_in_place<F: Float>(
     g
 }
 
+/// A copy of `g` in a workspace buffer.
+pub(crate) fn copy<F: Float>(g: &ArrayD<F>) -> ArrayD<F> {
+    map_dyn(g.view(), |v| v)
+}
+
 /// The upstream gradient for the operands that need it: the last one takes
 /// the buffer, an earlier one gets a copy.
 fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<ArrayD<F>>) {
     match need {
-        [true, true] => (Some(g.clone()), Some(g)),
+        [true, true] => (Some(copy(&g)), Some(g)),
         [true, false] => (Some(g), None),
         [false, true] => (None, Some(g)),
         [false, false] => (None, None),
@@ -64,7 +73,7 @@ fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<
 }
 
 fn check_upstream<Y: Value>(module: &str, y: &Y, g: &Y) {
-    if y.shape_of() != g.shape_of() {
+    if !y.same_shape(g) {
         panic!(
             "{module}: upstream gradient has shape {:?}, output has shape {:?}",
             g.shape_of(),
@@ -165,7 +174,7 @@ where
 
 /// `−a`.
 pub fn neg<A: Value>(a: &A) -> A {
-    A::from_dyn(a.view_dyn().mapv(|x| -x))
+    a.map_elements(|x| -x)
 }
 
 /// VJP of [`neg`].
@@ -176,7 +185,7 @@ pub fn neg_vjp<A: Value>(_a: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
 
 /// `c·x` for a constant `c` (the factor is not differentiated; use `*` for that).
 pub fn scale<A: Value>(x: &A, c: A::Elem) -> A {
-    A::from_dyn(x.view_dyn().mapv(|v| v * c))
+    x.map_elements(|v| v * c)
 }
 
 /// VJP of [`scale`]: `c·g` to `x`.

@@ -25,7 +25,12 @@ fn check<F: Float, D: Dimension>(x: &Array<F, D>, mask: &Array<F, D>, p: F) {
 pub fn dropout<F: Float, D: Dimension>(x: &Array<F, D>, mask: &Array<F, D>, p: F) -> Array<F, D> {
     check(x, mask, p);
     let k = F::one() / p;
-    Zip::from(x).and(mask).map_collect(|&x, &m| x * m * k)
+    match (x.as_slice(), mask.as_slice()) {
+        (Some(xs), Some(ms)) => {
+            crate::workspace::array_from_iter(x.raw_dim(), xs.iter().zip(ms).map(|(&x, &m)| x * m * k))
+        }
+        _ => Zip::from(x).and(mask).map_collect(|&x, &m| x * m * k),
+    }
 }
 
 /// VJP of [`dropout`]: `g ⊙ mask / p` to x; the mask and p are not differentiated.

@@ -15,7 +15,7 @@ pub fn duplicate<A: Value>(x: &A) -> (A, A) {
 
 /// VJP of [`duplicate`]: the sum of both branch gradients.
 pub fn duplicate_vjp<A: Value>(x: &A, _y: &(A, A), g: (A, A), need: [bool; 1]) -> (Option<A>,) {
-    if g.0.shape_of() != x.shape_of() || g.1.shape_of() != x.shape_of() {
+    if !g.0.same_shape(x) || !g.1.same_shape(x) {
         panic!(
             "duplicate: upstream gradients have shapes {:?} and {:?}, input has shape {:?}",
             g.0.shape_of(),

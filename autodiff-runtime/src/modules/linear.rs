@@ -6,10 +6,11 @@
 //! These are the lecture's dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ, transposed
 //! into row-batch form.
 
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2};
 
 use crate::float::Float;
 use crate::stats::{gemm, gemm_into};
+use crate::workspace::{array_from_iter, recycle_array, zeros};
 
 fn check_shapes<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) {
     if x.ncols() != w.ncols() {
@@ -35,7 +36,7 @@ pub fn linear<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) -> Array2<F
     check_shapes(x, w, b);
     // Start from the broadcast bias and let the GEMM accumulate onto it (β = 1):
     // the output is written by one fill and one GEMM, with no temporary.
-    let mut y = b.broadcast((x.nrows(), w.nrows())).expect("checked").to_owned();
+    let mut y = array_from_iter((x.nrows(), w.nrows()), (0..x.nrows()).flat_map(|_| b.iter().copied()));
     gemm_into(F::one(), x, &w.t(), F::one(), &mut y);
     y
 }
@@ -60,7 +61,14 @@ pub fn linear_vjp<F: Float>(
     }
     let gx = need[0].then(|| gemm(&g, w));
     let gw = need[1].then(|| gemm(&g.t(), x));
-    let gb = need[2].then(|| g.sum_axis(Axis(0)));
+    let gb = need[2].then(|| {
+        let mut gb = zeros(w.nrows());
+        for row in g.rows() {
+            gb += &row;
+        }
+        gb
+    });
+    recycle_array(g);
     (gx, gw, gb)
 }
 

@@ -9,6 +9,8 @@ use ndarray::{Array, Array2, Axis, Dimension, Zip};
 use crate::float::Float;
 use crate::gradient::NoGrad;
 
+use super::softmax::copy_of;
+
 fn check_labels<F: Float>(module: &str, scores: &Array2<F>, labels: &[usize]) {
     if scores.nrows() != labels.len() {
         panic!(
@@ -58,7 +60,7 @@ pub fn cross_entropy_vjp<F: Float>(
         return (None, None);
     }
     let scale = g / F::of_usize(labels.len());
-    let mut grad = logits.to_owned();
+    let mut grad = copy_of(logits);
     for (mut row, &label) in grad.outer_iter_mut().zip(labels) {
         let lse = log_sum_exp(row.iter());
         row.mapv_inplace(|v| (v - lse).exp() * scale);
@@ -87,7 +89,7 @@ pub fn nll_loss_vjp<F: Float>(
 ) -> (Option<Array2<F>>, Option<NoGrad>) {
     check_labels("nll_loss", logp, labels);
     let grad = need[0].then(|| {
-        let mut grad = Array2::zeros(logp.raw_dim());
+        let mut grad: Array2<F> = crate::workspace::zeros(logp.raw_dim());
         for (mut row, &label) in grad.axis_iter_mut(Axis(0)).zip(labels) {
             row[label] = -g / F::of_usize(labels.len());
         }

@@ -42,7 +42,9 @@ pub fn matmul_vjp<F: Float>(
             b.ncols()
         );
     }
-    (need[0].then(|| gemm(&g, &b.t())), need[1].then(|| gemm(&a.t(), &g)))
+    let grads = (need[0].then(|| gemm(&g, &b.t())), need[1].then(|| gemm(&a.t(), &g)));
+    crate::workspace::recycle_array(g);
+    grads
 }
 
 #[cfg(test)]

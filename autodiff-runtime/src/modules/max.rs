@@ -34,19 +34,20 @@ where
     });
     let g = g.into_dyn_array();
     let (for_a, for_b) = match need {
-        [true, true] => (Some(g.clone()), Some(g)),
+        [true, true] => (Some(super::arith::copy(&g)), Some(g)),
         [true, false] => (Some(g), None),
         [false, true] => (None, Some(g)),
         [false, false] => (None, None),
     };
     let ga = for_a.map(|g| {
         let part = combine_in_place("max", g, a_wins.view(), |g, w| if w > zero { g } else { zero });
-        A::from_dyn(sum_to_shape(part, &a.shape_of()))
+        A::from_dyn(sum_to_shape(part, a.view_dyn().shape()))
     });
     let gb = for_b.map(|g| {
         let part = combine_in_place("max", g, a_wins.view(), |g, w| if w > zero { zero } else { g });
-        B::from_dyn(sum_to_shape(part, &b.shape_of()))
+        B::from_dyn(sum_to_shape(part, b.view_dyn().shape()))
     });
+    crate::workspace::recycle_array(a_wins);
     (ga, gb)
 }
 

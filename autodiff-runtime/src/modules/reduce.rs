@@ -1,14 +1,13 @@
 //! Reductions to a scalar: `sum`, `mean`, and the weight-decay penalties
 //! `l2` (Σw²) and `l1` (Σ|w|). Each accepts an array of any rank or a scalar.
 
-use ndarray::ArrayD;
 use num_traits::{Float as _, One, Zero};
 
 use crate::float::Float;
 use crate::value::Value;
 
 fn filled<A: Value>(x: &A, g: A::Elem) -> A {
-    A::from_dyn(ArrayD::from_elem(x.shape_of(), g))
+    x.map_elements(|_| g)
 }
 
 /// Σ x.
@@ -43,7 +42,7 @@ pub fn l2<A: Value>(w: &A) -> A::Elem {
 /// VJP of [`l2`]: 2g·w.
 pub fn l2_vjp<A: Value>(w: &A, _y: &A::Elem, g: A::Elem, need: [bool; 1]) -> (Option<A>,) {
     let k = g + g;
-    (need[0].then(|| A::from_dyn(w.view_dyn().mapv(|v| k * v))),)
+    (need[0].then(|| w.map_elements(|v| k * v)),)
 }
 
 /// Σ |w|, the L1 penalty.
@@ -63,7 +62,7 @@ pub fn l1_vjp<A: Value>(w: &A, _y: &A::Elem, g: A::Elem, need: [bool; 1]) -> (Op
             zero
         }
     };
-    (need[0].then(|| A::from_dyn(w.view_dyn().mapv(|v| g * sign(v)))),)
+    (need[0].then(|| w.map_elements(|v| g * sign(v))),)
 }
 
 #[cfg(test)]

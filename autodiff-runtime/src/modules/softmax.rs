@@ -19,6 +19,14 @@ fn last_axis(module: &str, ndim: usize) -> Axis {
     Axis(ndim - 1)
 }
 
+/// A copy of `x` in a workspace buffer.
+pub(crate) fn copy_of<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
+    match x.as_slice() {
+        Some(values) => crate::workspace::array_from_iter(x.raw_dim(), values.iter().copied()),
+        None => x.to_owned(),
+    }
+}
+
 fn check_upstream<F: Float, D: Dimension>(module: &str, x: &Array<F, D>, g: &Array<F, D>) {
     if x.shape() != g.shape() {
         panic!(
@@ -32,7 +40,7 @@ fn check_upstream<F: Float, D: Dimension>(module: &str, x: &Array<F, D>, g: &Arr
 /// Softmax over the last axis: each lane becomes a probability distribution.
 pub fn softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
     let axis = last_axis("softmax", x.ndim());
-    let mut y = x.to_owned();
+    let mut y = copy_of(x);
     for mut lane in y.lanes_mut(axis) {
         let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
         lane.mapv_inplace(|v| (v - m).exp());
@@ -65,7 +73,7 @@ pub fn softmax_vjp<F: Float, D: Dimension>(
 /// log(softmax(x)) over the last axis, computed as x − m − log Σ e^{x−m}.
 pub fn log_softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
     let axis = last_axis("log_softmax", x.ndim());
-    let mut y = x.to_owned();
+    let mut y = copy_of(x);
     for mut lane in y.lanes_mut(axis) {
         let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
         let log_total = lane.fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
