@@ -278,6 +278,36 @@ fn generated_f64(p: &Problem<f64>) -> f64 {
     }
 }
 
+/// The generated step in a workspace, gradients handed back after use (as a
+/// training loop does once the optimizer has stepped).
+fn with_workspace_f32(ws: &mut Workspace, p: &Problem<f32>) -> f32 {
+    let l = &p.layers;
+    if l.len() == 2 {
+        let (loss, g) = two_layers_f32_grad_with(ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1);
+        ws.recycle((g.w1, g.b1, g.w2, g.b2));
+        return loss;
+    }
+    let (loss, g) = four_layers_f32_grad_with(
+        ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
+    );
+    ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
+    loss
+}
+
+fn with_workspace_f64(ws: &mut Workspace, p: &Problem<f64>) -> f64 {
+    let l = &p.layers;
+    if l.len() == 2 {
+        let (loss, g) = two_layers_f64_grad_with(ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1);
+        ws.recycle((g.w1, g.b1, g.w2, g.b2));
+        return loss;
+    }
+    let (loss, g) = four_layers_f64_grad_with(
+        ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
+    );
+    ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
+    loss
+}
+
 const SIZES: [(&str, usize, &[usize]); 3] = [
     ("small", 16, &[64, 32, 10]),
     ("mnist", 128, &[784, 256, 10]),
@@ -347,8 +377,16 @@ fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), reps: usize, rounds: us
 }
 
 /// One row of the summary table.
-fn row<F: Float>(name: &str, ty: &str, p: &Problem<F>, generated: fn(&Problem<F>) -> F, reps: usize) {
-    let (ratio, t_gen, t_hand) = interleaved(
+fn row<F: Float>(
+    name: &str,
+    ty: &str,
+    p: &Problem<F>,
+    generated: fn(&Problem<F>) -> F,
+    with_workspace: fn(&mut Workspace, &Problem<F>) -> F,
+    reps: usize,
+) {
+    let mut ws = Workspace::new();
+    let (to_hand, t_gen, t_hand) = interleaved(
         || {
             black_box(generated(p));
         },
@@ -358,10 +396,20 @@ fn row<F: Float>(name: &str, ty: &str, p: &Problem<F>, generated: fn(&Problem<F>
         reps,
         21,
     );
-    let mut reference = Reference::new(p);
-    let (to_reference, _, _) = interleaved(
+    let (ws_to_hand, t_ws, _) = interleaved(
         || {
-            black_box(generated(p));
+            black_box(with_workspace(&mut ws, p));
+        },
+        || {
+            black_box(handwritten(p));
+        },
+        reps,
+        21,
+    );
+    let mut reference = Reference::new(p);
+    let (ws_to_reference, _, _) = interleaved(
+        || {
+            black_box(with_workspace(&mut ws, p));
         },
         || {
             black_box(reference.step(p));
@@ -372,13 +420,16 @@ fn row<F: Float>(name: &str, ty: &str, p: &Problem<F>, generated: fn(&Problem<F>
     let (gen_allocs, gen_peak) = memory_of(|| {
         black_box(generated(p));
     });
+    let (ws_allocs, _) = memory_of(|| {
+        black_box(with_workspace(&mut ws, p));
+    });
     let (hand_allocs, hand_peak) = memory_of(|| {
         black_box(handwritten(p));
     });
     println!(
-        "| {name} | {ty} | {t_gen:.1} | {t_hand:.1} | {ratio:.3} | {to_reference:.2} | {gen_allocs} / {hand_allocs} | {} / {} |",
-        gen_peak / 1024,
-        hand_peak / 1024
+        "| {name} | {ty} | {t_hand:.1} | {t_gen:.1} | {to_hand:.3} | {t_ws:.1} | {ws_to_hand:.2} | {ws_to_reference:.2} | {hand_allocs} / {gen_allocs} / {ws_allocs} | {} / {} |",
+        hand_peak / 1024,
+        gen_peak / 1024
     );
 }
 
@@ -389,21 +440,38 @@ fn summary() {
     } else {
         "matrixmultiply"
     };
-    println!("\nOne training step: generated `_grad` vs hand-written backprop with the same kernels,");
-    println!("and vs the reference (plain ndarray + matrixmultiply, buffers reused). Runtime GEMM: {backend};");
+    println!("\nOne training step (forward + gradients, no optimizer). Runtime GEMM: {backend};");
     println!(
-        "MATMUL_NUM_THREADS={}, RAYON_NUM_THREADS={}; median of 21 interleaved rounds.\n",
+        "MATMUL_NUM_THREADS={}, RAYON_NUM_THREADS={}; times are medians of 21 interleaved rounds.",
         env("MATMUL_NUM_THREADS"),
         env("RAYON_NUM_THREADS")
     );
     println!(
-        "| size | type | generated µs | hand-written µs | generated / hand-written | generated / reference | allocations (gen / hand) | peak heap KiB (gen / hand) |"
+        "hand = hand-written backprop with the same kernels; gen = generated `_grad`; ws = generated `_grad_with` in a"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("workspace; ref = plain ndarray + matrixmultiply with buffers reused (the issue's reference).\n");
+    println!(
+        "| size | type | hand µs | gen µs | gen / hand | ws µs | ws / hand | ws / ref | allocations (hand / gen / ws) | peak heap KiB (hand / gen) |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, batch, sizes) in SIZES {
         let reps = if name == "small" { 2000 } else { 20 };
-        row(name, "f32", &problem::<f32>(batch, sizes), generated_f32, reps);
-        row(name, "f64", &problem::<f64>(batch, sizes), generated_f64, reps);
+        row(
+            name,
+            "f32",
+            &problem::<f32>(batch, sizes),
+            generated_f32,
+            with_workspace_f32,
+            reps,
+        );
+        row(
+            name,
+            "f64",
+            &problem::<f64>(batch, sizes),
+            generated_f64,
+            with_workspace_f64,
+            reps,
+        );
     }
 }
 
