@@ -18,6 +18,8 @@ pub trait Value: Clone {
     fn into_dyn_array(self) -> ArrayD<Self::Elem>;
     /// `f` of every element, as a new value of the same shape.
     fn map_elements(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
+    /// `self[i] = f(self[i], other[i])` in place, for a value of the same shape.
+    fn combine_in_place(self, other: &Self, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem) -> Self;
     /// The shape, `[]` for a scalar.
     fn shape_of(&self) -> Vec<usize> {
         self.view_dyn().shape().to_vec()
@@ -37,7 +39,15 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
         self.into_dyn()
     }
     fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
-        Self::from_dyn(crate::workspace::map_dyn(self.view_dyn(), f))
+        // The rank stays static: no conversion to and from a dynamic shape.
+        match self.as_slice() {
+            Some(values) => crate::workspace::array_from_iter(self.raw_dim(), values.iter().map(|&v| f(v))),
+            None => self.mapv(f),
+        }
+    }
+    fn combine_in_place(mut self, other: &Self, f: impl Fn(F, F) -> F) -> Self {
+        ndarray::Zip::from(&mut self).and(other).for_each(|a, &b| *a = f(*a, b));
+        self
     }
     fn from_dyn(array: ArrayD<F>) -> Self {
         let ndim = array.ndim();
@@ -60,6 +70,9 @@ macro_rules! scalar_value {
             }
             fn map_elements(&self, f: impl Fn($f) -> $f) -> Self {
                 f(*self)
+            }
+            fn combine_in_place(self, other: &Self, f: impl Fn($f, $f) -> $f) -> Self {
+                f(self, *other)
             }
             fn from_dyn(array: ArrayD<$f>) -> Self {
                 match array.iter().next() {

@@ -10,8 +10,6 @@ use crate::float::Float;
 use crate::gradient::NoGrad;
 use crate::value::Value;
 
-use super::arith::combine_in_place;
-
 fn check_upstream<A: Value>(module: &str, x: &A, g: &A) {
     if !x.same_shape(g) {
         panic!(
@@ -22,10 +20,10 @@ fn check_upstream<A: Value>(module: &str, x: &A, g: &A) {
     }
 }
 
-/// `g[i] = f(g[i], v[i])` in place, for a value `v` of `g`'s shape: every
-/// element-wise VJP reuses the upstream gradient's buffer.
-fn in_place<A: Value>(module: &str, g: A, v: &A, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> A {
-    A::from_dyn(combine_in_place(module, g.into_dyn_array(), v.view_dyn(), f))
+/// `g[i] = f(g[i], v[i])` in place, for a value `v` of `g`'s shape (checked by
+/// the caller): every element-wise VJP reuses the upstream gradient's buffer.
+fn in_place<A: Value>(g: A, v: &A, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> A {
+    g.combine_in_place(v, f)
 }
 
 /// `max(x, 0)`.
@@ -40,7 +38,7 @@ pub fn relu_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) 
     check_upstream("relu", x, &g);
     let zero = A::Elem::zero();
     // A select rather than a branch: it vectorises.
-    (need[0].then(|| in_place("relu", g, x, |g, x| if x >= zero { g } else { zero })),)
+    (need[0].then(|| in_place(g, x, |g, x| if x >= zero { g } else { zero })),)
 }
 
 /// `x` where x ≥ 0, `slope·x` elsewhere.
@@ -55,7 +53,7 @@ pub fn leaky_relu_vjp<A: Value>(x: &A, slope: A::Elem, _y: &A, g: A, need: [bool
     check_upstream("leaky_relu", x, &g);
     let zero = A::Elem::zero();
     (
-        need[0].then(|| in_place("leaky_relu", g, x, |g, x| if x >= zero { g } else { slope * g })),
+        need[0].then(|| in_place(g, x, |g, x| if x >= zero { g } else { slope * g })),
         None,
     )
 }
@@ -80,7 +78,7 @@ pub fn sigmoid<A: Value>(x: &A) -> A {
 pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
     check_upstream("sigmoid", x, &g);
     let one = A::Elem::one();
-    (need[0].then(|| in_place("sigmoid", g, y, |g, y| g * y * (one - y))),)
+    (need[0].then(|| in_place(g, y, |g, y| g * y * (one - y))),)
 }
 
 /// Hyperbolic tangent.
@@ -92,7 +90,7 @@ pub fn tanh<A: Value>(x: &A) -> A {
 pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
     check_upstream("tanh", x, &g);
     let one = A::Elem::one();
-    (need[0].then(|| in_place("tanh", g, y, |g, y| g * (one - y * y))),)
+    (need[0].then(|| in_place(g, y, |g, y| g * (one - y * y))),)
 }
 
 /// e^x.
@@ -103,7 +101,7 @@ pub fn exp<A: Value>(x: &A) -> A {
 /// VJP of [`exp`]: `g ⊙ y`, from the output.
 pub fn exp_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
     check_upstream("exp", x, &g);
-    (need[0].then(|| in_place("exp", g, y, |g, y| g * y)),)
+    (need[0].then(|| in_place(g, y, |g, y| g * y)),)
 }
 
 /// The natural logarithm (−∞ at 0: prefer `log_softmax` to `log(softmax(x))`).
@@ -114,7 +112,7 @@ pub fn log<A: Value>(x: &A) -> A {
 /// VJP of [`log`]: `g / x`.
 pub fn log_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
     check_upstream("log", x, &g);
-    (need[0].then(|| in_place("log", g, x, |g, x| g / x)),)
+    (need[0].then(|| in_place(g, x, |g, x| g / x)),)
 }
 
 #[cfg(test)]

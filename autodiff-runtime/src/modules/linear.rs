@@ -10,7 +10,7 @@ use ndarray::{Array1, Array2};
 
 use crate::float::Float;
 use crate::stats::{gemm, gemm_into};
-use crate::workspace::{array_from_iter, recycle_array, zeros};
+use crate::workspace::{array_from_iter, recycle_array, take, zeros};
 
 fn check_shapes<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) {
     if x.ncols() != w.ncols() {
@@ -31,12 +31,43 @@ fn check_shapes<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) {
     }
 }
 
+/// Σ over rows: the bias gradient (a plain loop over contiguous rows, which
+/// the compiler vectorises).
+fn column_sums<F: Float>(g: &Array2<F>) -> Array1<F> {
+    let mut sums: Array1<F> = zeros(g.ncols());
+    match (g.as_slice(), sums.as_slice_mut()) {
+        (Some(values), Some(out)) if !out.is_empty() => {
+            for row in values.chunks_exact(out.len()) {
+                for (s, &v) in out.iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+        }
+        _ => {
+            for row in g.rows() {
+                sums += &row;
+            }
+        }
+    }
+    sums
+}
+
 /// Fully connected layer: `y = x·wᵀ + b`.
 pub fn linear<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) -> Array2<F> {
     check_shapes(x, w, b);
     // Start from the broadcast bias and let the GEMM accumulate onto it (β = 1):
     // the output is written by one fill and one GEMM, with no temporary.
-    let mut y = array_from_iter((x.nrows(), w.nrows()), (0..x.nrows()).flat_map(|_| b.iter().copied()));
+    let (rows, out) = (x.nrows(), w.nrows());
+    let mut y = match b.as_slice() {
+        Some(bias) => {
+            let mut buffer = take(rows * out);
+            for _ in 0..rows {
+                buffer.extend_from_slice(bias);
+            }
+            Array2::from_shape_vec((rows, out), buffer).expect("rows × out values")
+        }
+        None => array_from_iter((rows, out), (0..rows).flat_map(|_| b.iter().copied())),
+    };
     gemm_into(F::one(), x, &w.t(), F::one(), &mut y);
     y
 }
@@ -61,13 +92,7 @@ pub fn linear_vjp<F: Float>(
     }
     let gx = need[0].then(|| gemm(&g, w));
     let gw = need[1].then(|| gemm(&g.t(), x));
-    let gb = need[2].then(|| {
-        let mut gb = zeros(w.nrows());
-        for row in g.rows() {
-            gb += &row;
-        }
-        gb
-    });
+    let gb = need[2].then(|| column_sums(&g));
     recycle_array(g);
     (gx, gw, gb)
 }
