@@ -77,10 +77,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     Ok(quote! {
         impl #impl_generics #p::Params for #ident #ty_generics #where_tokens {
             type Elem = #elem;
-            fn visit_prefixed(
-                &self,
+            fn visit_prefixed<'__a>(
+                &'__a self,
                 prefix: &str,
-                f: &mut dyn ::core::ops::FnMut(&str, #p::ArrayViewD<'_, Self::Elem>),
+                f: &mut dyn ::core::ops::FnMut(&str, #p::ArrayViewD<'__a, Self::Elem>),
             ) {
                 #(#visits)*
             }

@@ -21,15 +21,23 @@ pub trait Params {
     /// The element type of every tensor.
     type Elem: Float;
 
-    /// Calls `f(name, view)` for each tensor, names joined with `.` under `prefix`.
-    fn visit_prefixed(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, Self::Elem>));
+    /// Calls `f(name, view)` for each tensor, names joined with `.` under
+    /// `prefix`. The views borrow `self`, so they may be kept after the call.
+    fn visit_prefixed<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'a, Self::Elem>));
 
     /// Calls `f(name, view)` for each tensor, mutably.
     fn visit_prefixed_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, Self::Elem>));
 
     /// Calls `f(name, view)` for each tensor.
-    fn visit(&self, f: &mut dyn FnMut(&str, ArrayViewD<'_, Self::Elem>)) {
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(&str, ArrayViewD<'a, Self::Elem>)) {
         self.visit_prefixed("", f);
+    }
+
+    /// Views of every tensor, in visiting order.
+    fn views(&self) -> Vec<ArrayViewD<'_, Self::Elem>> {
+        let mut views = Vec::new();
+        self.visit(&mut |_, view| views.push(view));
+        views
     }
 
     /// Calls `f(name, view)` for each tensor, mutably.
@@ -64,7 +72,7 @@ pub fn join_name(prefix: &str, name: &str) -> String {
 /// An array is a single tensor, named by its field.
 impl<F: Float, D: Dimension> Params for Array<F, D> {
     type Elem = F;
-    fn visit_prefixed(&self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+    fn visit_prefixed<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'a, F>)) {
         f(prefix, self.view().into_dyn());
     }
     fn visit_prefixed_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {

@@ -147,7 +147,7 @@ mod tests {
 
     impl<F: Float> Params for Model<F> {
         type Elem = F;
-        fn visit_prefixed(&self, _: &str, f: &mut dyn FnMut(&str, ArrayViewD<'_, F>)) {
+        fn visit_prefixed<'a>(&'a self, _: &str, f: &mut dyn FnMut(&str, ArrayViewD<'a, F>)) {
             f("w", self.w.view().into_dyn());
             f("b", self.b.view().into_dyn());
         }

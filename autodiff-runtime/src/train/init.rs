@@ -93,7 +93,7 @@ mod tests {
 
     impl Params for Layer {
         type Elem = f64;
-        fn visit_prefixed(&self, _: &str, f: &mut dyn FnMut(&str, ndarray::ArrayViewD<'_, f64>)) {
+        fn visit_prefixed<'a>(&'a self, _: &str, f: &mut dyn FnMut(&str, ndarray::ArrayViewD<'a, f64>)) {
             f("w", self.w.view().into_dyn());
             f("b", self.b.view().into_dyn());
         }

@@ -2,7 +2,7 @@
 //! steps any [`Params`] model with a gradient of the same type, matching
 //! tensors by visiting order; state is kept per tensor.
 
-use ndarray::{ArrayD, Zip};
+use ndarray::{ArrayD, ArrayViewD, Zip};
 
 use crate::float::Float;
 use crate::params::Params;
@@ -61,7 +61,7 @@ impl<F: Float> Sgd<F> {
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
     fn step<P: Params<Elem = F>>(&mut self, params: &mut P, grads: &P) {
-        let grads = owned_grads(grads);
+        let grads = grads.views();
         if self.velocity.is_empty() {
             self.velocity = grads.iter().map(|g| ArrayD::zeros(g.raw_dim())).collect();
         }
@@ -132,7 +132,7 @@ impl<F: Float> Adam<F> {
 
 impl<F: Float> Optimizer<F> for Adam<F> {
     fn step<P: Params<Elem = F>>(&mut self, params: &mut P, grads: &P) {
-        let grads = owned_grads(grads);
+        let grads = grads.views();
         if self.m.is_empty() {
             self.m = grads.iter().map(|g| ArrayD::zeros(g.raw_dim())).collect();
             self.v = self.m.clone();
@@ -165,20 +165,14 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     }
 }
 
-fn owned_grads<F: Float, P: Params<Elem = F>>(grads: &P) -> Vec<ArrayD<F>> {
-    let mut out = Vec::new();
-    grads.visit(&mut |_, g| out.push(g.to_owned()));
-    out
-}
-
 /// The gradient and state of tensor `i`, checked against the parameter's shape.
 fn check_slot<'a, F: Float>(
     name: &str,
     i: usize,
     w: &ndarray::ArrayViewMutD<'_, F>,
-    grads: &'a [ArrayD<F>],
+    grads: &'a [ArrayViewD<'_, F>],
     state: &'a mut [ArrayD<F>],
-) -> (&'a ArrayD<F>, &'a mut ArrayD<F>) {
+) -> (&'a ArrayViewD<'a, F>, &'a mut ArrayD<F>) {
     let (Some(g), Some(s)) = (grads.get(i), state.get_mut(i)) else {
         panic!("optimizer: the gradient has fewer tensors than the model (at `{name}`)");
     };
