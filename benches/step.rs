@@ -308,6 +308,10 @@ fn with_workspace_f64(ws: &mut Workspace, p: &Problem<f64>) -> f64 {
     loss
 }
 
+/// Interleaved rounds per ratio: two-thread timings of the large sizes vary by a
+/// few percent from round to round.
+const ROUNDS: usize = 31;
+
 const SIZES: [(&str, usize, &[usize]); 3] = [
     ("small", 16, &[64, 32, 10]),
     ("mnist", 128, &[784, 256, 10]),
@@ -394,7 +398,7 @@ fn row<F: Float>(
             black_box(handwritten(p));
         },
         reps,
-        21,
+        ROUNDS,
     );
     let (ws_to_hand, t_ws, _) = interleaved(
         || {
@@ -404,7 +408,7 @@ fn row<F: Float>(
             black_box(handwritten(p));
         },
         reps,
-        21,
+        ROUNDS,
     );
     let mut reference = Reference::new(p);
     let (ws_to_reference, _, _) = interleaved(
@@ -415,7 +419,7 @@ fn row<F: Float>(
             black_box(reference.step(p));
         },
         reps,
-        21,
+        ROUNDS,
     );
     let (gen_allocs, gen_peak) = memory_of(|| {
         black_box(generated(p));
@@ -442,9 +446,9 @@ fn summary() {
     };
     println!("\nOne training step (forward + gradients, no optimizer). Runtime GEMM: {backend};");
     println!(
-        "MATMUL_NUM_THREADS={}, RAYON_NUM_THREADS={}; times are medians of 21 interleaved rounds.",
+        "MATMUL_NUM_THREADS={}, RAYON_NUM_THREADS={}; times are medians of {ROUNDS} interleaved rounds.",
         env("MATMUL_NUM_THREADS"),
-        env("RAYON_NUM_THREADS")
+        env("RAYON_NUM_THREADS"),
     );
     println!(
         "hand = hand-written backprop with the same kernels; gen = generated `_grad`; ws = generated `_grad_with` in a"

@@ -5,7 +5,8 @@
 //! trained with plain backpropagation. ReLU, cross-entropy on log-softmax,
 //! Kaiming initialisation, standardised inputs, shuffled minibatches, Adam with
 //! a warm-up and cosine schedule, decoupled weight decay (AdamW) and dropout
-//! bring a network of the same shape well under 2%.
+//! bring a network of the same shape well under 2%. The step runs in a
+//! `Workspace`, which keeps its arrays from one minibatch to the next.
 //!
 //! MNIST is not bundled: pass the directory holding the four IDX `.gz` files,
 //! or set `AUTODIFF_MNIST_DIR`.
@@ -114,6 +115,8 @@ fn main() {
     )
     .with_warmup(steps_per_epoch / 2);
     let mut optimizer = Adam::adamw(schedule.base, 1e-4);
+    // Keeps the step's arrays from one minibatch to the next.
+    let mut workspace = Workspace::new();
     let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
     let mut step = 0;
     for epoch in 0..EPOCHS {
@@ -124,9 +127,10 @@ fn main() {
             let (x, y) = (select_rows(&x_train, batch), select_labels(&data.train.labels, batch));
             let mask1 = dropout_mask((batch.len(), SIZES[1]), f64::from(KEEP), &mut rng);
             let mask2 = dropout_mask((batch.len(), SIZES[2]), f64::from(KEEP), &mut rng);
-            let (value, grad) = loss_grad(&model, &x, &y, &mask1, &mask2, KEEP);
+            let (value, grad) = loss_grad_with(&mut workspace, &model, &x, &y, &mask1, &mask2, KEEP);
             optimizer.set_learning_rate(schedule.at(step));
             optimizer.step(&mut model, &grad.model);
+            workspace.recycle(grad.model);
             step += 1;
             total += f64::from(value);
             bar.inc(1);
