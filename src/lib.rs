@@ -29,6 +29,8 @@
 //! * `mlp_loss_grad(same parameters) -> (f64, MlpLossGrad)`: the value and the
 //!   gradient of every differentiated parameter;
 //! * `struct MlpLossGrad { pub w1: Array2<f64>, pub b1: Array1<f64>, ... }`;
+//! * `mlp_loss_grad_with(&mut workspace, ...)`: the same, reusing the arrays
+//!   a [`Workspace`] keeps between calls;
 //! * `mlp_loss_vjp(...)` (hidden): the function as a module, so that another
 //!   `#[differentiable]` function can call `mlp_loss` and differentiate through it.
 //!
@@ -45,11 +47,12 @@
 //! let __v8 = linear(&__v7, w2, b2);
 //! let __v9 = cross_entropy(&__v8, labels);
 //! let __g9 = Some(seed(&__v9));                               // ∂C/∂C = 1
-//! let (__c9_0, _) = match &__g9 { Some(g) => cross_entropy_vjp(&__v8, labels, &__v9, g, [true, false]), .. };
+//! let (__c9_0, _) = match __g9 { Some(g) => cross_entropy_vjp(&__v8, labels, &__v9, g, [true, false]), .. };
 //! let __g8 = __c9_0;
-//! let (__c8_0, __c8_1, __c8_2) = match &__g8 { Some(g) => linear_vjp(&__v7, w2, b2, &__v8, g, [true, true, true]), .. };
+//! let (__c8_0, __c8_1, __c8_2) = match __g8 { Some(g) => linear_vjp(&__v7, w2, b2, &__v8, g, [true, true, true]), .. };
+//! recycle!(__v8);                                             // last use of z
 //! ...
-//! let (_, __c6_1, __c6_2) = match &__g6 { Some(g) => linear_vjp(x, w1, b1, &__v6, g, [false, true, true]), .. };
+//! let (_, __c6_1, __c6_2) = match __g6 { Some(g) => linear_vjp(x, w1, b1, &__v6, g, [false, true, true]), .. };
 //! ```
 //!
 //! Note the last `need` mask: `x` is data, so no ∂C/∂x is computed.
