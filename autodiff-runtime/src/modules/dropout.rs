@@ -67,18 +67,20 @@ mod tests {
 
     #[test]
     fn vjp_matches_finite_differences() {
-        let mask = random((4, 3), 51).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
-        assert_vjp(
-            &[random((4, 3), 52).into_dyn()],
-            |v| dropout(&d2(&v[0]), &mask, 0.5),
-            |v, y, g| {
-                vec![
-                    dropout_vjp(&d2(&v[0]), &mask, 0.5, y, g, [true, false, false])
-                        .0
-                        .map(|a| a.into_dyn()),
-                ]
-            },
-        );
+        for (shape, seed) in [((4, 3), 51), ((1, 5), 53), ((6, 1), 55)] {
+            let mask = random(shape, seed).mapv(|v| if v > 0.0 { 1.0 } else { 0.0 });
+            assert_vjp(
+                &[random(shape, seed + 1).into_dyn()],
+                |v| dropout(&d2(&v[0]), &mask, 0.5),
+                |v, y, g| {
+                    vec![
+                        dropout_vjp(&d2(&v[0]), &mask, 0.5, y, g, [true, false, false])
+                            .0
+                            .map(|a| a.into_dyn()),
+                    ]
+                },
+            );
+        }
     }
 
     #[test]

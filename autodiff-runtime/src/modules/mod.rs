@@ -47,6 +47,8 @@ mod linear;
 mod loss;
 mod matmul;
 mod max;
+#[cfg(test)]
+mod precision;
 mod reduce;
 mod softmax;
 
