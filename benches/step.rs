@@ -14,46 +14,21 @@
 //!
 //! Run: `cargo bench --bench step`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::time::Instant;
 
 use autodiff::prelude::*;
+use autodiff::stats::{CountingAllocator, heap_usage};
 use criterion::{Criterion, criterion_group};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-// ---- a global allocator that counts -------------------------------------
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
-/// Allocations and peak live bytes above the starting level, during `f`.
+/// Allocations and peak live bytes of `f`.
 fn memory_of(f: impl FnOnce()) -> (usize, usize) {
-    let (count0, live0) = (ALLOCATIONS.load(Relaxed), LIVE.load(Relaxed));
-    PEAK.store(live0, Relaxed);
-    f();
-    (ALLOCATIONS.load(Relaxed) - count0, PEAK.load(Relaxed) - live0)
+    let usage = heap_usage(f);
+    (usage.allocations, usage.peak)
 }
 
 // ---- the networks --------------------------------------------------------
@@ -85,7 +60,7 @@ fn problem<F: Float>(batch: usize, sizes: &[usize]) -> Problem<F> {
 }
 
 macro_rules! generated {
-    ($f:ty, $two:ident, $four:ident) => {
+    ($f:ty, $two:ident, $four:ident, $two_grad:ident, $four_grad:ident, $two_with:ident, $four_with:ident, $step:ident, $step_with:ident) => {
         #[differentiable(wrt(w1, b1, w2, b2))]
         fn $two(
             x: &Array2<$f>,
@@ -118,11 +93,61 @@ macro_rules! generated {
             let h3 = relu(&linear(&h2, w3, b3));
             cross_entropy(&linear(&h3, w4, b4), labels)
         }
+
+        /// The generated step, returning the loss (the gradients are dropped).
+        fn $step(p: &Problem<$f>) -> $f {
+            let l = &p.layers;
+            match l.len() {
+                2 => $two_grad(&p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1).0,
+                _ => {
+                    $four_grad(
+                        &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
+                    )
+                    .0
+                }
+            }
+        }
+
+        /// The generated step in a workspace, gradients handed back after use
+        /// (as a training loop does once the optimizer has stepped).
+        fn $step_with(ws: &mut Workspace, p: &Problem<$f>) -> $f {
+            let l = &p.layers;
+            if l.len() == 2 {
+                let (loss, g) = $two_with(ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1);
+                ws.recycle((g.w1, g.b1, g.w2, g.b2));
+                return loss;
+            }
+            let (loss, g) = $four_with(
+                ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
+            );
+            ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
+            loss
+        }
     };
 }
 
-generated!(f32, two_layers_f32, four_layers_f32);
-generated!(f64, two_layers_f64, four_layers_f64);
+generated!(
+    f32,
+    two_layers_f32,
+    four_layers_f32,
+    two_layers_f32_grad,
+    four_layers_f32_grad,
+    two_layers_f32_grad_with,
+    four_layers_f32_grad_with,
+    generated_f32,
+    with_workspace_f32
+);
+generated!(
+    f64,
+    two_layers_f64,
+    four_layers_f64,
+    two_layers_f64_grad,
+    four_layers_f64_grad,
+    two_layers_f64_grad_with,
+    four_layers_f64_grad_with,
+    generated_f64,
+    with_workspace_f64
+);
 
 /// Gradients of each layer's (weight, bias).
 type LayerGrads<F> = Vec<(Array2<F>, Array1<F>)>;
@@ -252,62 +277,6 @@ impl<F: Float> Reference<F> {
     }
 }
 
-fn generated_f32(p: &Problem<f32>) -> f32 {
-    let l = &p.layers;
-    match l.len() {
-        2 => two_layers_f32_grad(&p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1).0,
-        _ => {
-            four_layers_f32_grad(
-                &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
-            )
-            .0
-        }
-    }
-}
-
-fn generated_f64(p: &Problem<f64>) -> f64 {
-    let l = &p.layers;
-    match l.len() {
-        2 => two_layers_f64_grad(&p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1).0,
-        _ => {
-            four_layers_f64_grad(
-                &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
-            )
-            .0
-        }
-    }
-}
-
-/// The generated step in a workspace, gradients handed back after use (as a
-/// training loop does once the optimizer has stepped).
-fn with_workspace_f32(ws: &mut Workspace, p: &Problem<f32>) -> f32 {
-    let l = &p.layers;
-    if l.len() == 2 {
-        let (loss, g) = two_layers_f32_grad_with(ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1);
-        ws.recycle((g.w1, g.b1, g.w2, g.b2));
-        return loss;
-    }
-    let (loss, g) = four_layers_f32_grad_with(
-        ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
-    );
-    ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
-    loss
-}
-
-fn with_workspace_f64(ws: &mut Workspace, p: &Problem<f64>) -> f64 {
-    let l = &p.layers;
-    if l.len() == 2 {
-        let (loss, g) = two_layers_f64_grad_with(ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1);
-        ws.recycle((g.w1, g.b1, g.w2, g.b2));
-        return loss;
-    }
-    let (loss, g) = four_layers_f64_grad_with(
-        ws, &p.x, &p.labels, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
-    );
-    ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
-    loss
-}
-
 /// Interleaved rounds per ratio: two-thread timings of the large sizes vary by a
 /// few percent from round to round.
 const ROUNDS: usize = 31;
@@ -349,36 +318,9 @@ criterion_group! {
 
 // ---- the summary -------------------------------------------------------------
 
-/// Median over rounds of (time of `a`) / (time of `b`), each round timing
-/// `reps` calls of each, alternating which goes first. Returns the ratio and
-/// the median per-call times in µs.
-fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), reps: usize, rounds: usize) -> (f64, f64, f64) {
-    let time = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
-        for _ in 0..reps {
-            f();
-        }
-        start.elapsed().as_secs_f64() * 1e6 / reps as f64
-    };
-    let (mut ratios, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let (x, y) = if round % 2 == 0 {
-            let x = time(&mut a);
-            (x, time(&mut b))
-        } else {
-            let y = time(&mut b);
-            (time(&mut a), y)
-        };
-        ratios.push(x / y);
-        ta.push(x);
-        tb.push(y);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    (median(&mut ratios), median(&mut ta), median(&mut tb))
-}
+#[path = "support/interleaved.rs"]
+mod interleaved;
+use interleaved::interleaved;
 
 /// One row of the summary table.
 fn row<F: Float>(

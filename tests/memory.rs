@@ -5,52 +5,11 @@
 //! One test function only: the counters are global, so nothing else may run
 //! in this binary at the same time.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
 use autodiff::prelude::*;
-
-struct Counting;
-
-static COUNT: AtomicUsize = AtomicUsize::new(0);
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        COUNT.fetch_add(1, Relaxed);
-        BYTES.fetch_add(layout.size(), Relaxed);
-        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
-        PEAK.fetch_max(live, Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use autodiff::stats::{CountingAllocator, HeapUsage as Usage, heap_usage as usage};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-#[derive(Debug, PartialEq)]
-struct Usage {
-    allocations: usize,
-    bytes: usize,
-    peak: usize,
-}
-
-fn usage(f: impl FnOnce()) -> Usage {
-    let (count, bytes, live) = (COUNT.load(Relaxed), BYTES.load(Relaxed), LIVE.load(Relaxed));
-    PEAK.store(live, Relaxed);
-    f();
-    Usage {
-        allocations: COUNT.load(Relaxed) - count,
-        bytes: BYTES.load(Relaxed) - bytes,
-        peak: PEAK.load(Relaxed) - live,
-    }
-}
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 #[differentiable(wrt(w1, b1, w2, b2, w3, b3))]
 #[allow(clippy::too_many_arguments)]

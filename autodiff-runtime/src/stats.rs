@@ -1,9 +1,12 @@
-//! Counters for tests and diagnostics. Every matrix product of the runtime goes
+//! Counters for tests and diagnostics: matrix products per thread, and a
+//! counting global allocator. Every matrix product of the runtime goes
 //! through [`gemm`] and [`gemm_into`], which count calls per thread: a test can
 //! check that a generated gradient performs exactly the products a hand-written
 //! backward performs (no ∂x for data, for instance).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 #[cfg(not(feature = "gemm"))]
 use ndarray::linalg::general_mat_mul;
@@ -91,4 +94,64 @@ pub(crate) fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: Da
     }
     #[cfg(not(feature = "gemm"))]
     general_mat_mul(alpha, a, b, beta, c);
+}
+
+/// A global allocator that counts, for measuring what a step allocates:
+///
+/// ```ignore
+/// #[global_allocator]
+/// static ALLOCATOR: autodiff::stats::CountingAllocator = autodiff::stats::CountingAllocator;
+///
+/// let usage = autodiff::stats::heap_usage(|| { loss_grad(&x, &w); });
+/// println!("{} allocations, {} bytes, peak {} bytes", usage.allocations, usage.bytes, usage.peak);
+/// ```
+///
+/// The counters are global (all threads), so measure one thing at a time.
+pub struct CountingAllocator;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static BYTES: AtomicUsize = AtomicUsize::new(0);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counters are only atomics.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(layout.size(), Relaxed);
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// What [`heap_usage`] measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapUsage {
+    /// Number of allocations.
+    pub allocations: usize,
+    /// Bytes allocated in all.
+    pub bytes: usize,
+    /// The highest number of live bytes above the level at the start.
+    pub peak: usize,
+}
+
+/// The heap usage of `f`, as counted by [`CountingAllocator`] (all zeros if it
+/// is not the global allocator).
+pub fn heap_usage(f: impl FnOnce()) -> HeapUsage {
+    let (allocations, bytes, live) = (ALLOCATIONS.load(Relaxed), BYTES.load(Relaxed), LIVE.load(Relaxed));
+    PEAK.store(live, Relaxed);
+    f();
+    HeapUsage {
+        allocations: ALLOCATIONS.load(Relaxed) - allocations,
+        bytes: BYTES.load(Relaxed) - bytes,
+        peak: PEAK.load(Relaxed).saturating_sub(live),
+    }
 }

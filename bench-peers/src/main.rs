@@ -5,7 +5,6 @@
 //! one run. Sizes as in `benches/step.rs`; f32.
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use autodiff::prelude::*;
 use candle_core::{Device, Tensor, Var};
@@ -136,33 +135,9 @@ fn candle_step(p: &CandleProblem) -> candle_core::Result<f32> {
     loss.to_scalar::<f32>()
 }
 
-/// Median over rounds of time(a) / time(b), and the median times in µs.
-fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), reps: usize) -> (f64, f64, f64) {
-    let time = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
-        for _ in 0..reps {
-            f();
-        }
-        start.elapsed().as_secs_f64() * 1e6 / reps as f64
-    };
-    let (mut ratio, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..21 {
-        let (x, y) = if round % 2 == 0 {
-            let x = time(&mut a);
-            (x, time(&mut b))
-        } else {
-            let y = time(&mut b);
-            (time(&mut a), y)
-        };
-        ratio.push(x / y);
-        ta.push(x);
-        tb.push(y);
-    }
-    for v in [&mut ratio, &mut ta, &mut tb] {
-        v.sort_by(f64::total_cmp);
-    }
-    (ratio[10], ta[10], tb[10])
-}
+#[path = "../../benches/support/interleaved.rs"]
+mod interleaved;
+use interleaved::interleaved;
 
 fn main() -> candle_core::Result<()> {
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into());
@@ -191,6 +166,7 @@ fn main() -> candle_core::Result<()> {
                 black_box(autodiff_step(&mut ws, &p));
             },
             reps,
+            31,
         );
         println!("| {name} | {t_ours:.1} | {t_candle:.1} | {ratio:.2} |");
     }

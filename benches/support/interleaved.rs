@@ -1,0 +1,35 @@
+//! Timing two variants against each other in one run. Shared by
+//! `benches/step.rs` and `bench-peers/`.
+
+use std::time::Instant;
+
+/// Median over rounds of (time of `a`) / (time of `b`), each round timing
+/// `reps` calls of each, alternating which goes first. Returns the ratio and
+/// the median per-call times in µs.
+pub fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), reps: usize, rounds: usize) -> (f64, f64, f64) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e6 / reps as f64
+    };
+    let (mut ratios, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (x, y) = if round % 2 == 0 {
+            let x = time(&mut a);
+            (x, time(&mut b))
+        } else {
+            let y = time(&mut b);
+            (time(&mut a), y)
+        };
+        ratios.push(x / y);
+        ta.push(x);
+        tb.push(y);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut ratios), median(&mut ta), median(&mut tb))
+}
