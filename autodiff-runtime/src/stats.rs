@@ -32,7 +32,8 @@ pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
     a: &ArrayBase<S1, Ix2>,
     b: &ArrayBase<S2, Ix2>,
 ) -> Array2<F> {
-    let mut c = crate::workspace::zeros((a.nrows(), b.ncols()));
+    // β = 0: neither GEMM library reads the output's old values.
+    let mut c = crate::workspace::scratch((a.nrows(), b.ncols()));
     gemm_into(F::one(), a, b, F::zero(), &mut c);
     c
 }
@@ -98,12 +99,14 @@ pub(crate) fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: Da
 
 /// A global allocator that counts, for measuring what a step allocates:
 ///
-/// ```ignore
-/// #[global_allocator]
-/// static ALLOCATOR: autodiff::stats::CountingAllocator = autodiff::stats::CountingAllocator;
+/// ```
+/// use autodiff_runtime::stats::{CountingAllocator, heap_usage};
 ///
-/// let usage = autodiff::stats::heap_usage(|| { loss_grad(&x, &w); });
-/// println!("{} allocations, {} bytes, peak {} bytes", usage.allocations, usage.bytes, usage.peak);
+/// #[global_allocator]
+/// static ALLOCATOR: CountingAllocator = CountingAllocator;
+///
+/// let usage = heap_usage(|| drop(vec![0.0_f32; 1000]));
+/// assert_eq!((usage.allocations, usage.bytes, usage.peak), (1, 4000, 4000));
 /// ```
 ///
 /// The counters are global (all threads), so measure one thing at a time.

@@ -131,6 +131,13 @@ fn push<F>(list: &mut Vec<Vec<F>>, buffer: Vec<F>) {
 /// An empty vector with room for `len` elements: a kept buffer (the smallest
 /// that fits) inside [`Workspace::run`], a new one otherwise.
 pub(crate) fn take<F: Float>(len: usize) -> Vec<F> {
+    let mut buffer = take_with_contents(len);
+    buffer.clear();
+    buffer
+}
+
+/// Like [`take`], but a kept buffer keeps its old (initialised) contents.
+fn take_with_contents<F: Float>(len: usize) -> Vec<F> {
     let reused = ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
         let list = F::free_list(active.as_mut()?);
@@ -140,9 +147,7 @@ pub(crate) fn take<F: Float>(len: usize) -> Vec<F> {
             .filter(|(_, b)| b.capacity() >= len)
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i)?;
-        let mut buffer = list.swap_remove(best);
-        buffer.clear();
-        Some(buffer)
+        Some(list.swap_remove(best))
     });
     reused.unwrap_or_else(|| Vec::with_capacity(len))
 }
@@ -166,6 +171,21 @@ pub(crate) fn array_from_iter<F: Float, Sh: IntoDimension>(
     let mut buffer = take(dim.size());
     buffer.extend(values);
     Array::from_shape_vec(dim, buffer).expect("one value per element")
+}
+
+/// A new array for an output that will be overwritten completely (the
+/// product of a GEMM with β = 0): a kept buffer's old values are left in place
+/// rather than zeroed first; new memory is zeroed.
+pub(crate) fn scratch<F: Float, Sh: IntoDimension>(shape: Sh) -> Array<F, Sh::Dim> {
+    let dim = shape.into_dimension();
+    let len = dim.size();
+    let mut buffer = take_with_contents(len);
+    if buffer.len() >= len {
+        buffer.truncate(len);
+    } else {
+        buffer.resize(len, F::zero());
+    }
+    Array::from_shape_vec(dim, buffer).expect("sized")
 }
 
 /// A new array of zeros.

@@ -62,8 +62,16 @@ pub fn cross_entropy_vjp<F: Float>(
     let scale = g / F::of_usize(labels.len());
     let mut grad = copy_of(logits);
     for (mut row, &label) in grad.outer_iter_mut().zip(labels) {
-        let lse = log_sum_exp(row.iter());
-        row.mapv_inplace(|v| (v - lse).exp() * scale);
+        // softmax = e^(z − m) / Σ e^(z − m): one exponential per logit.
+        let m = row.fold(F::neg_infinity(), |m, &v| m.max(v));
+        let mut total = F::zero();
+        row.mapv_inplace(|v| {
+            let e = (v - m).exp();
+            total += e;
+            e
+        });
+        let k = scale / total;
+        row.mapv_inplace(|e| e * k);
         row[label] -= scale;
     }
     (Some(grad), None)
