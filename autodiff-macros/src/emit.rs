@@ -281,14 +281,14 @@ impl Emitter<'_> {
             return out;
         }
         let seed_target = grad_ident(&crate::reverse::target_of(self.graph, self.graph.output));
-        let seed = match adjoint.mode {
-            Mode::Grad if seed.is_some() => seed.unwrap_or_default(),
-            Mode::Grad => {
+        let seed = match (adjoint.mode, seed) {
+            (Mode::Grad, Some(seed)) => seed,
+            (Mode::Grad, None) => {
                 let output = self.ref_expr(self.graph.output);
                 quote!(::autodiff::__private::seed(#output))
             }
             // The caller's upstream gradient, moved in.
-            Mode::Vjp => local("__gout".into()).into_token_stream(),
+            (Mode::Vjp, _) => local("__gout".into()).into_token_stream(),
         };
         out.push(Statement {
             code: quote!(let #seed_target = ::core::option::Option::Some(#seed);),

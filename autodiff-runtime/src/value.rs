@@ -85,6 +85,18 @@ macro_rules! scalar_value {
 }
 scalar_value!(f32, f64);
 
+/// Panics, naming `module` and both shapes, unless the upstream gradient `g`
+/// has the shape of `value` (the module's `role` value: its input or output).
+pub(crate) fn check_upstream<V: Value>(module: &str, role: &str, value: &V, g: &V) {
+    if !value.same_shape(g) {
+        panic!(
+            "{module}: upstream gradient has shape {:?}, {role} has shape {:?}",
+            g.shape_of(),
+            value.shape_of()
+        );
+    }
+}
+
 /// The result type of an element-wise binary operation between `Self` and `Rhs`
 /// under numpy broadcasting: array ⊕ array has the larger rank, array ⊕ scalar
 /// is an array, scalar ⊕ scalar is a scalar.

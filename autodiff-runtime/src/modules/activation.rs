@@ -8,17 +8,7 @@ use num_traits::{Float as _, One, Zero};
 
 use crate::float::Float;
 use crate::gradient::NoGrad;
-use crate::value::Value;
-
-fn check_upstream<A: Value>(module: &str, x: &A, g: &A) {
-    if !x.same_shape(g) {
-        panic!(
-            "{module}: upstream gradient has shape {:?}, input has shape {:?}",
-            g.shape_of(),
-            x.shape_of()
-        );
-    }
-}
+use crate::value::{Value, check_upstream};
 
 /// `g[i] = f(g[i], v[i])` in place, for a value `v` of `g`'s shape (checked by
 /// the caller): every element-wise VJP reuses the upstream gradient's buffer.
@@ -35,7 +25,7 @@ pub fn relu<A: Value>(x: &A) -> A {
 /// VJP of [`relu`]: the gradient passes where x ≥ 0 and is zero where x < 0
 /// (the kink at 0 passes it, as the lecture defines ReLU's derivative).
 pub fn relu_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("relu", x, &g);
+    check_upstream("relu", "input", x, &g);
     let zero = A::Elem::zero();
     // A select rather than a branch: it vectorises.
     (need[0].then(|| in_place(g, x, |g, x| if x >= zero { g } else { zero })),)
@@ -50,7 +40,7 @@ pub fn leaky_relu<A: Value>(x: &A, slope: A::Elem) -> A {
 /// VJP of [`leaky_relu`]: `g` where x ≥ 0, `slope·g` elsewhere. The slope is a
 /// hyper-parameter, not differentiated.
 pub fn leaky_relu_vjp<A: Value>(x: &A, slope: A::Elem, _y: &A, g: A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
-    check_upstream("leaky_relu", x, &g);
+    check_upstream("leaky_relu", "input", x, &g);
     let zero = A::Elem::zero();
     (
         need[0].then(|| in_place(g, x, |g, x| if x >= zero { g } else { slope * g })),
@@ -76,7 +66,7 @@ pub fn sigmoid<A: Value>(x: &A) -> A {
 
 /// VJP of [`sigmoid`]: `g ⊙ y ⊙ (1 − y)`, from the output.
 pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("sigmoid", x, &g);
+    check_upstream("sigmoid", "input", x, &g);
     let one = A::Elem::one();
     (need[0].then(|| in_place(g, y, |g, y| g * y * (one - y))),)
 }
@@ -88,7 +78,7 @@ pub fn tanh<A: Value>(x: &A) -> A {
 
 /// VJP of [`tanh`]: `g ⊙ (1 − y²)`, from the output.
 pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("tanh", x, &g);
+    check_upstream("tanh", "input", x, &g);
     let one = A::Elem::one();
     (need[0].then(|| in_place(g, y, |g, y| g * (one - y * y))),)
 }
@@ -100,7 +90,7 @@ pub fn exp<A: Value>(x: &A) -> A {
 
 /// VJP of [`exp`]: `g ⊙ y`, from the output.
 pub fn exp_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("exp", x, &g);
+    check_upstream("exp", "input", x, &g);
     (need[0].then(|| in_place(g, y, |g, y| g * y)),)
 }
 
@@ -111,7 +101,7 @@ pub fn log<A: Value>(x: &A) -> A {
 
 /// VJP of [`log`]: `g / x`.
 pub fn log_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("log", x, &g);
+    check_upstream("log", "input", x, &g);
     (need[0].then(|| in_place(g, x, |g, x| g / x)),)
 }
 

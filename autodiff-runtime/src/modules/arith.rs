@@ -10,7 +10,7 @@ use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 use crate::float::Float;
 use crate::gradient::NoGrad;
-use crate::value::{Broadcast, Value, broadcast_shape, sum_to_shape};
+use crate::value::{Broadcast, Value, broadcast_shape, check_upstream, sum_to_shape};
 use crate::workspace::{array_from_iter, map_dyn};
 
 /// `f(a, b)` element by element, broadcasting `a` and `b` to a common shape.
@@ -72,16 +72,6 @@ fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<
     }
 }
 
-fn check_upstream<Y: Value>(module: &str, y: &Y, g: &Y) {
-    if !y.same_shape(g) {
-        panic!(
-            "{module}: upstream gradient has shape {:?}, output has shape {:?}",
-            g.shape_of(),
-            y.shape_of()
-        );
-    }
-}
-
 /// `a + b`.
 pub fn add<A, B>(a: &A, b: &B) -> A::Output
 where
@@ -97,7 +87,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("add", y, &g);
+    check_upstream("add", "output", y, &g);
     let (ga, gb) = share(g.into_dyn_array(), need);
     (ga.map(|g| reduce_to(g, a)), gb.map(|g| reduce_to(g, b)))
 }
@@ -117,7 +107,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("sub", y, &g);
+    check_upstream("sub", "output", y, &g);
     let (ga, gb) = share(g.into_dyn_array(), need);
     (
         ga.map(|g| reduce_to(g, a)),
@@ -140,7 +130,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("mul", y, &g);
+    check_upstream("mul", "output", y, &g);
     let (ga, gb) = share(g.into_dyn_array(), need);
     let ga = ga.map(|g| reduce_to(combine_in_place("mul", g, b.view_dyn(), |g, b| g * b), a));
     let gb = gb.map(|g| reduce_to(combine_in_place("mul", g, a.view_dyn(), |g, a| g * a), b));
@@ -162,7 +152,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    check_upstream("div", y, &g);
+    check_upstream("div", "output", y, &g);
     let (ga, gb) = share(g.into_dyn_array(), need);
     let ga = ga.map(|g| reduce_to(combine_in_place("div", g, b.view_dyn(), |g, b| g / b), a));
     let gb = gb.map(|g| {
@@ -179,7 +169,7 @@ pub fn neg<A: Value>(a: &A) -> A {
 
 /// VJP of [`neg`].
 pub fn neg_vjp<A: Value>(_a: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("neg", y, &g);
+    check_upstream("neg", "output", y, &g);
     (need[0].then(|| A::from_dyn(g.into_dyn_array().mapv_into(|v| -v))),)
 }
 
@@ -190,7 +180,7 @@ pub fn scale<A: Value>(x: &A, c: A::Elem) -> A {
 
 /// VJP of [`scale`]: `c·g` to `x`.
 pub fn scale_vjp<A: Value>(_x: &A, c: A::Elem, y: &A, g: A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
-    check_upstream("scale", y, &g);
+    check_upstream("scale", "output", y, &g);
     (
         need[0].then(|| A::from_dyn(g.into_dyn_array().mapv_into(|v| v * c))),
         None,

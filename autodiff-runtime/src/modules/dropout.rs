@@ -7,6 +7,7 @@ use ndarray::{Array, Dimension, Zip};
 
 use crate::float::Float;
 use crate::gradient::NoGrad;
+use crate::value::check_upstream;
 
 fn check<F: Float, D: Dimension>(x: &Array<F, D>, mask: &Array<F, D>, p: F) {
     if x.shape() != mask.shape() {
@@ -43,13 +44,7 @@ pub fn dropout_vjp<F: Float, D: Dimension>(
     need: [bool; 3],
 ) -> (Option<Array<F, D>>, Option<NoGrad>, Option<NoGrad>) {
     check(x, mask, p);
-    if g.shape() != x.shape() {
-        panic!(
-            "dropout: upstream gradient has shape {:?}, input has shape {:?}",
-            g.shape(),
-            x.shape()
-        );
-    }
+    check_upstream("dropout", "input", x, &g);
     let k = F::one() / p;
     let gx = need[0].then(|| {
         let mut g = g;

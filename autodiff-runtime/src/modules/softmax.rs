@@ -11,6 +11,7 @@
 use ndarray::{Array, Axis, Dimension, Zip};
 
 use crate::float::Float;
+use crate::value::check_upstream;
 
 fn last_axis(module: &str, ndim: usize) -> Axis {
     if ndim == 0 {
@@ -24,16 +25,6 @@ pub(crate) fn copy_of<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
     match x.as_slice() {
         Some(values) => crate::workspace::array_from_iter(x.raw_dim(), values.iter().copied()),
         None => x.to_owned(),
-    }
-}
-
-fn check_upstream<F: Float, D: Dimension>(module: &str, x: &Array<F, D>, g: &Array<F, D>) {
-    if x.shape() != g.shape() {
-        panic!(
-            "{module}: upstream gradient has shape {:?}, input has shape {:?}",
-            g.shape(),
-            x.shape()
-        );
     }
 }
 
@@ -57,7 +48,7 @@ pub fn softmax_vjp<F: Float, D: Dimension>(
     g: Array<F, D>,
     need: [bool; 1],
 ) -> (Option<Array<F, D>>,) {
-    check_upstream("softmax", x, &g);
+    check_upstream("softmax", "input", x, &g);
     if !need[0] {
         return (None,);
     }
@@ -89,7 +80,7 @@ pub fn log_softmax_vjp<F: Float, D: Dimension>(
     g: Array<F, D>,
     need: [bool; 1],
 ) -> (Option<Array<F, D>>,) {
-    check_upstream("log_softmax", x, &g);
+    check_upstream("log_softmax", "input", x, &g);
     if !need[0] {
         return (None,);
     }
