@@ -381,16 +381,11 @@ fn row<F: Float>(
 
 fn summary() {
     let env = |name: &str| std::env::var(name).unwrap_or_else(|_| "unset".into());
-    let backend = if cfg!(feature = "gemm") {
-        "the gemm crate"
-    } else {
-        "matrixmultiply"
-    };
-    println!("\nOne training step (forward + gradients, no optimizer). Runtime GEMM: {backend};");
+    println!("\nOne training step (forward + gradients, no optimizer). Runtime GEMM: autodiff::gemm;");
     println!(
-        "MATMUL_NUM_THREADS={}, RAYON_NUM_THREADS={}; times are medians of {ROUNDS} interleaved rounds.",
+        "AUTODIFF_NUM_THREADS={}, MATMUL_NUM_THREADS={} (the reference's matrixmultiply); times are medians of {ROUNDS} interleaved rounds.",
+        env("AUTODIFF_NUM_THREADS"),
         env("MATMUL_NUM_THREADS"),
-        env("RAYON_NUM_THREADS"),
     );
     println!(
         "hand = hand-written backprop with the same kernels; gen = generated `_grad`; ws = generated `_grad_with` in a"

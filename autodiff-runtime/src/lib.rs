@@ -11,6 +11,7 @@
 
 pub mod data;
 mod float;
+pub mod gemm;
 pub mod gradcheck;
 mod gradient;
 pub mod modules;

@@ -1,18 +1,12 @@
 //! Counters for tests and diagnostics: matrix products per thread, and a
 //! counting global allocator. Every matrix product of the runtime goes
-//! through [`gemm`] and [`gemm_into`], which count calls per thread: a test can
-//! check that a generated gradient performs exactly the products a hand-written
-//! backward performs (no ∂x for data, for instance).
+//! through [`crate::gemm::gemm_into`], which counts calls per thread: a test
+//! can check that a generated gradient performs exactly the products a
+//! hand-written backward performs (no ∂x for data, for instance).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-#[cfg(not(feature = "gemm"))]
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayBase, Data, DataMut, Ix2};
-
-use crate::float::Float;
 
 thread_local! {
     static GEMM_CALLS: Cell<usize> = const { Cell::new(0) };
@@ -23,78 +17,8 @@ pub fn gemm_calls() -> usize {
     GEMM_CALLS.with(Cell::get)
 }
 
-fn count() {
+pub(crate) fn count_gemm() {
     GEMM_CALLS.with(|n| n.set(n.get() + 1));
-}
-
-/// `a·b` into a new array.
-pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
-    a: &ArrayBase<S1, Ix2>,
-    b: &ArrayBase<S2, Ix2>,
-) -> Array2<F> {
-    // β = 0: neither GEMM library reads the output's old values.
-    let mut c = crate::workspace::scratch((a.nrows(), b.ncols()));
-    gemm_into(F::one(), a, b, F::zero(), &mut c);
-    c
-}
-
-/// `c ← α·a·b + β·c`.
-pub(crate) fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: DataMut<Elem = F>>(
-    alpha: F,
-    a: &ArrayBase<S1, Ix2>,
-    b: &ArrayBase<S2, Ix2>,
-    beta: F,
-    c: &mut ArrayBase<S3, Ix2>,
-) {
-    count();
-    #[cfg(feature = "gemm")]
-    {
-        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-        assert!(
-            b.nrows() == k && c.dim() == (m, n),
-            "gemm: shapes {:?}·{:?} into {:?}",
-            a.shape(),
-            b.shape(),
-            c.shape()
-        );
-        // Threads pay off only for large products.
-        let parallelism = if m * n * k >= 1 << 21 {
-            gemm::Parallelism::Rayon(0)
-        } else {
-            gemm::Parallelism::None
-        };
-        let (ars, acs) = (a.strides()[0], a.strides()[1]);
-        let (brs, bcs) = (b.strides()[0], b.strides()[1]);
-        let (crs, ccs) = (c.strides()[0], c.strides()[1]);
-        // SAFETY: the pointers and strides come from live ndarray views of the
-        // checked shapes; `c` is borrowed mutably, so it aliases neither input.
-        // gemm computes dst ← α·dst + β·lhs·rhs, reading dst only if asked.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                ccs,
-                crs,
-                beta != F::zero(),
-                a.as_ptr(),
-                acs,
-                ars,
-                b.as_ptr(),
-                bcs,
-                brs,
-                beta,
-                alpha,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
-    }
-    #[cfg(not(feature = "gemm"))]
-    general_mat_mul(alpha, a, b, beta, c);
 }
 
 /// A global allocator that counts, for measuring what a step allocates:

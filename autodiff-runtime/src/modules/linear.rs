@@ -9,7 +9,7 @@
 use ndarray::{Array1, Array2};
 
 use crate::float::Float;
-use crate::stats::{gemm, gemm_into};
+use crate::gemm::{gemm, gemm_into};
 use crate::workspace::{array_from_iter, recycle_array, take, zeros};
 
 fn check_shapes<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) {

@@ -6,7 +6,7 @@
 use ndarray::Array2;
 
 use crate::float::Float;
-use crate::stats::gemm;
+use crate::gemm::gemm;
 
 fn check_shapes<F: Float>(a: &Array2<F>, b: &Array2<F>) {
     if a.ncols() != b.nrows() {

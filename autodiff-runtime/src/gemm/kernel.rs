@@ -1,0 +1,397 @@
+//! Micro-kernels: `C[MR×NR] ← α·Ā·B̄ + β·C` for one tile, where Ā is an
+//! `MR × k` panel of A and B̄ a `k × NR` panel of B, both packed so that the
+//! kernel reads them strictly forward.
+//!
+//! `NR` is one or two SIMD registers wide: per step of `k` a kernel loads one
+//! row of B̄, broadcasts the `MR` values of Ā's column, and issues one fused
+//! multiply-add per accumulator. Vectors run along the columns of C because
+//! the runtime's arrays are row-major, so a row of the tile is one contiguous
+//! store. Each instruction set has a few tile shapes, and each product takes
+//! the one that wastes least on padding: a 16 × 10 output fits an 8 × 16
+//! tile far better than the 12 × 32 one that suits large products.
+
+/// An element type with micro-kernels.
+pub(crate) trait Scalar: crate::Float {
+    /// Depth of a packed block: a `KC × NR` panel of B̄ stays in L1.
+    const KC: usize;
+    /// Rows of a packed block of A (a multiple of every `MR`): it stays in L2.
+    const MC: usize;
+    /// Columns of a packed block of B (a multiple of every `NR`).
+    const NC: usize;
+
+    /// The kernels of this CPU's best instruction set, chosen once.
+    fn kernels() -> &'static [Kernel<Self>];
+
+    /// Every kernel table this CPU can run, best first.
+    fn tables() -> Vec<Vec<Kernel<Self>>>;
+
+    /// The kernel for CPUs without a SIMD one (and for tests).
+    const PORTABLE: Kernel<Self>;
+
+    /// Side of the square blocks [`Scalar::transposer`] handles.
+    const BLOCK: usize;
+
+    /// A SIMD transpose of one `BLOCK × BLOCK` block, if this CPU has one:
+    /// `transpose(src, src_stride, dst, dst_stride)` writes
+    /// `dst[j·dst_stride + i] = src[i·src_stride + j]`.
+    fn transposer() -> Option<Transpose<Self>>;
+
+    /// This thread's packing memory for this type.
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+}
+
+/// See [`Scalar::transposer`].
+pub(crate) type Transpose<F> = unsafe fn(*const F, isize, *mut F, usize);
+
+/// The AVX transpose if the CPU has AVX.
+macro_rules! avx_transposer {
+    ($name:ident) => {{
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            return Some(x86::$name);
+        }
+        None
+    }};
+}
+
+/// A micro-kernel and its tile shape.
+pub(crate) struct Kernel<F> {
+    pub mr: usize,
+    pub nr: usize,
+    /// Relative speed per multiply-add on whole tiles (larger tiles reuse each
+    /// load more), for choosing between shapes.
+    pub speed: usize,
+    /// `run(k, ā, b̄, tile, α, β)`: `tile ← α·ā·b̄ + β·tile` over `k` steps;
+    /// β = 0 means the tile is not read (it may hold anything).
+    pub run: unsafe fn(usize, Panel<F>, Panel<F>, Tile<F>, F, F),
+}
+
+/// A panel the kernel reads: `MR` (or `NR`) contiguous values per step of k,
+/// `step` apart. Packed panels have `step = MR` (or `NR`); a matrix whose
+/// layout already fits is read in place with its own stride.
+#[derive(Clone, Copy)]
+pub(crate) struct Panel<F> {
+    pub ptr: *const F,
+    pub step: isize,
+}
+
+/// The part of C a kernel writes: `rows × cols` (at most `MR × NR`) from
+/// `ptr`, columns contiguous, rows `rs` apart.
+#[derive(Clone, Copy)]
+pub(crate) struct Tile<F> {
+    pub ptr: *mut F,
+    pub rs: isize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl<F: Scalar> Kernel<F> {
+    /// The kernel for an `m × n` output: least padded work per unit of speed.
+    pub fn choose(m: usize, n: usize) -> &'static Kernel<F> {
+        let cost = |k: &Kernel<F>| m.next_multiple_of(k.mr) * n.next_multiple_of(k.nr) * 100 / k.speed;
+        F::kernels()
+            .iter()
+            .min_by_key(|k| cost(k))
+            .expect("every type has a kernel")
+    }
+}
+
+/// The kernel tables of each instruction set this CPU supports, best first;
+/// the portable kernel comes last and runs everywhere.
+macro_rules! kernel_tables {
+    ($f:ty, avx512: [$(($amr:expr, $anr:expr, $aspeed:expr, $afn:ident)),*],
+     avx2: [$(($vmr:expr, $vnr:expr, $vspeed:expr, $vfn:ident)),*]) => {{
+        let mut tables = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") {
+                tables.push(vec![$(Kernel { mr: $amr, nr: $anr, speed: $aspeed, run: x86::$afn }),*]);
+            }
+            if has!("avx2") && has!("fma") {
+                tables.push(vec![$(Kernel { mr: $vmr, nr: $vnr, speed: $vspeed, run: x86::$vfn }),*]);
+            }
+        }
+        tables.push(vec![<$f as Scalar>::PORTABLE]);
+        tables
+    }};
+}
+
+/// The portable kernel: plain loops over a fixed-size tile, which the compiler
+/// vectorises for whatever the target offers.
+///
+/// # Safety
+/// `a` and `b` address `k` steps of `MR` and `NR` values; `c` is a valid
+/// block of C.
+pub(super) unsafe fn portable<F: Scalar, const MR: usize, const NR: usize>(
+    k: usize,
+    a: Panel<F>,
+    b: Panel<F>,
+    c: Tile<F>,
+    alpha: F,
+    beta: F,
+) {
+    let mut acc = [[F::zero(); NR]; MR];
+    for p in 0..k as isize {
+        // SAFETY: p < k, so both rows lie inside the panels.
+        let (a, b) = unsafe {
+            (
+                &*a.ptr.offset(p * a.step).cast::<[F; MR]>(),
+                &*b.ptr.offset(p * b.step).cast::<[F; NR]>(),
+            )
+        };
+        for i in 0..MR {
+            for j in 0..NR {
+                // Not `mul_add`: without hardware FMA it is a slow library call.
+                acc[i][j] += a[i] * b[j];
+            }
+        }
+    }
+    for (i, row) in acc.iter().enumerate().take(c.rows) {
+        // SAFETY: the caller guarantees the block.
+        let out = unsafe { std::slice::from_raw_parts_mut(c.ptr.offset(i as isize * c.rs), c.cols) };
+        store_row(out, row, alpha, beta);
+    }
+}
+
+/// `c ← α·v + β·c` over `c`'s length; β = 0 does not read `c`.
+fn store_row<F: crate::Float>(c: &mut [F], v: &[F], alpha: F, beta: F) {
+    for (c, &v) in c.iter_mut().zip(v) {
+        *c = if beta == F::zero() {
+            alpha * v
+        } else {
+            alpha * v + beta * *c
+        };
+    }
+}
+
+impl Scalar for f32 {
+    const KC: usize = 256;
+    const MC: usize = 96;
+    const NC: usize = 2048;
+
+    const PORTABLE: Kernel<f32> = Kernel {
+        mr: 6,
+        nr: 16,
+        speed: 100,
+        run: portable::<f32, 6, 16>,
+    };
+
+    fn kernels() -> &'static [Kernel<f32>] {
+        static BEST: std::sync::OnceLock<Vec<Kernel<f32>>> = std::sync::OnceLock::new();
+        BEST.get_or_init(|| Self::tables().swap_remove(0))
+    }
+
+    fn tables() -> Vec<Vec<Kernel<f32>>> {
+        kernel_tables!(f32,
+            avx512: [(12, 32, 100, avx512_f32_12x2), (8, 32, 95, avx512_f32_8x2), (8, 16, 85, avx512_f32_8x1)],
+            avx2: [(6, 16, 100, avx2_f32_6x2), (6, 8, 85, avx2_f32_6x1)])
+    }
+
+    const BLOCK: usize = 8;
+
+    fn transposer() -> Option<Transpose<f32>> {
+        avx_transposer!(transpose8_f32)
+    }
+
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+        thread_local!(static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) });
+        SCRATCH.with_borrow_mut(|buf| grown(buf, len, f))
+    }
+}
+
+impl Scalar for f64 {
+    const KC: usize = 256;
+    const MC: usize = 72;
+    const NC: usize = 1024;
+
+    const PORTABLE: Kernel<f64> = Kernel {
+        mr: 6,
+        nr: 8,
+        speed: 100,
+        run: portable::<f64, 6, 8>,
+    };
+
+    fn kernels() -> &'static [Kernel<f64>] {
+        static BEST: std::sync::OnceLock<Vec<Kernel<f64>>> = std::sync::OnceLock::new();
+        BEST.get_or_init(|| Self::tables().swap_remove(0))
+    }
+
+    fn tables() -> Vec<Vec<Kernel<f64>>> {
+        kernel_tables!(f64,
+            avx512: [(12, 16, 100, avx512_f64_12x2), (8, 16, 95, avx512_f64_8x2), (8, 8, 85, avx512_f64_8x1)],
+            avx2: [(6, 8, 100, avx2_f64_6x2), (6, 4, 85, avx2_f64_6x1)])
+    }
+
+    const BLOCK: usize = 4;
+
+    fn transposer() -> Option<Transpose<f64>> {
+        avx_transposer!(transpose4_f64)
+    }
+
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+        thread_local!(static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) });
+        SCRATCH.with_borrow_mut(|buf| grown(buf, len, f))
+    }
+}
+
+/// Runs `f` on the first `len` values of `buf`, growing it first if needed.
+/// The buffer only grows, so once a thread has seen its largest product it
+/// never allocates again.
+fn grown<F: Copy + Default, R>(buf: &mut Vec<F>, len: usize, f: impl FnOnce(&mut [F]) -> R) -> R {
+    if buf.len() < len {
+        buf.resize(len, F::default());
+    }
+    f(&mut buf[..len])
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// One kernel per instruction set and element type; only the intrinsics,
+    /// the vector width and the number of rows differ.
+    macro_rules! simd_kernel {
+        ($name:ident, $features:literal, $f:ty, $lanes:expr, $mr:expr, $regs:expr,
+         $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident, $mul:ident) => {
+            /// # Safety
+            /// The CPU has the target features; `a` and `b` address `k` steps
+            /// of `MR` and `NR` values; `c` is a valid block of C.
+            #[target_feature(enable = $features)]
+            pub(crate) unsafe fn $name(k: usize, a: Panel<$f>, b: Panel<$f>, c: Tile<$f>, alpha: $f, beta: $f) {
+                const W: usize = $lanes;
+                const MR: usize = $mr;
+                const REGS: usize = $regs;
+                let mut acc = [[$zero(); REGS]; MR];
+                let (mut a, a_step, mut b) = (a.ptr, a.step, b);
+                for _ in 0..k {
+                    // SAFETY: the caller guarantees k rows in each panel.
+                    unsafe {
+                        let mut row = [$zero(); REGS];
+                        for (r, v) in row.iter_mut().enumerate() {
+                            *v = $load(b.ptr.add(r * W));
+                        }
+                        for (i, acc) in acc.iter_mut().enumerate() {
+                            let ai = $splat(*a.add(i));
+                            for (acc, &v) in acc.iter_mut().zip(&row) {
+                                *acc = $fmadd(ai, v, *acc);
+                            }
+                        }
+                        a = a.offset(a_step);
+                        b.ptr = b.ptr.offset(b.step);
+                    }
+                }
+                let alpha_v = $splat(alpha);
+                // Constant indices (with a test inside) keep `acc` in registers.
+                let (rows, cols) = (c.rows, c.cols);
+                for (i, row) in acc.iter().enumerate() {
+                    if i >= rows {
+                        break;
+                    }
+                    // SAFETY: the caller guarantees the block.
+                    unsafe {
+                        let c = c.ptr.offset(i as isize * c.rs);
+                        if cols == REGS * W {
+                            for (r, &v) in row.iter().enumerate() {
+                                let c = c.add(r * W);
+                                let v = $mul(alpha_v, v);
+                                $store(
+                                    c,
+                                    if beta == 0.0 {
+                                        v
+                                    } else {
+                                        $fmadd($splat(beta), $load(c), v)
+                                    },
+                                );
+                            }
+                        } else {
+                            // A partial row goes through the stack.
+                            let mut tmp = [0.0; REGS * W];
+                            for (r, &v) in row.iter().enumerate() {
+                                $store(tmp.as_mut_ptr().add(r * W), v);
+                            }
+                            crate::gemm::kernel::store_row(std::slice::from_raw_parts_mut(c, cols), &tmp, alpha, beta);
+                        }
+                    }
+                }
+            }
+        };
+    }
+
+    #[rustfmt::skip]
+    mod instances {
+        use super::*;
+        use crate::gemm::kernel::{Panel, Tile};
+        simd_kernel!(avx512_f32_12x2, "avx512f", f32, 16, 12, 2, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
+        simd_kernel!(avx512_f32_8x2, "avx512f", f32, 16, 8, 2, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
+        simd_kernel!(avx512_f32_8x1, "avx512f", f32, 16, 8, 1, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
+        simd_kernel!(avx512_f64_12x2, "avx512f", f64, 8, 12, 2, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd);
+        simd_kernel!(avx512_f64_8x2, "avx512f", f64, 8, 8, 2, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd);
+        simd_kernel!(avx512_f64_8x1, "avx512f", f64, 8, 8, 1, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd);
+        simd_kernel!(avx2_f32_6x2, "avx2,fma", f32, 8, 6, 2, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps);
+        simd_kernel!(avx2_f32_6x1, "avx2,fma", f32, 8, 6, 1, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps);
+        simd_kernel!(avx2_f64_6x2, "avx2,fma", f64, 4, 6, 2, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
+        simd_kernel!(avx2_f64_6x1, "avx2,fma", f64, 4, 6, 1, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
+    }
+    pub(super) use instances::*;
+
+    /// # Safety
+    /// The CPU has AVX; `src` addresses 8 rows of 8 values `src_stride`
+    /// apart, `dst` 8 rows of 8 values `dst_stride` apart.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn transpose8_f32(src: *const f32, src_stride: isize, dst: *mut f32, dst_stride: usize) {
+        // SAFETY: the caller guarantees both blocks.
+        unsafe {
+            let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.offset(i as isize * src_stride)));
+            // Pairs of rows interleaved, then pairs of pairs, then halves swapped.
+            let t = [
+                _mm256_unpacklo_ps(r[0], r[1]),
+                _mm256_unpackhi_ps(r[0], r[1]),
+                _mm256_unpacklo_ps(r[2], r[3]),
+                _mm256_unpackhi_ps(r[2], r[3]),
+                _mm256_unpacklo_ps(r[4], r[5]),
+                _mm256_unpackhi_ps(r[4], r[5]),
+                _mm256_unpacklo_ps(r[6], r[7]),
+                _mm256_unpackhi_ps(r[6], r[7]),
+            ];
+            let q = [
+                _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+                _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+                _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+                _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+                _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+                _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+                _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+                _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+            ];
+            for j in 0..4 {
+                _mm256_storeu_ps(dst.add(j * dst_stride), _mm256_permute2f128_ps::<0x20>(q[j], q[j + 4]));
+                _mm256_storeu_ps(
+                    dst.add((j + 4) * dst_stride),
+                    _mm256_permute2f128_ps::<0x31>(q[j], q[j + 4]),
+                );
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX; `src` addresses 4 rows of 4 values `src_stride`
+    /// apart, `dst` 4 rows of 4 values `dst_stride` apart.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn transpose4_f64(src: *const f64, src_stride: isize, dst: *mut f64, dst_stride: usize) {
+        // SAFETY: the caller guarantees both blocks.
+        unsafe {
+            let r: [__m256d; 4] = std::array::from_fn(|i| _mm256_loadu_pd(src.offset(i as isize * src_stride)));
+            let t = [
+                _mm256_unpacklo_pd(r[0], r[1]),
+                _mm256_unpackhi_pd(r[0], r[1]),
+                _mm256_unpacklo_pd(r[2], r[3]),
+                _mm256_unpackhi_pd(r[2], r[3]),
+            ];
+            _mm256_storeu_pd(dst, _mm256_permute2f128_pd::<0x20>(t[0], t[2]));
+            _mm256_storeu_pd(dst.add(dst_stride), _mm256_permute2f128_pd::<0x20>(t[1], t[3]));
+            _mm256_storeu_pd(dst.add(2 * dst_stride), _mm256_permute2f128_pd::<0x31>(t[0], t[2]));
+            _mm256_storeu_pd(dst.add(3 * dst_stride), _mm256_permute2f128_pd::<0x31>(t[1], t[3]));
+        }
+    }
+}

@@ -1,0 +1,595 @@
+//! The runtime's matrix product: `C ← α·A·B + β·C` on strided views, blocked
+//! and packed in the manner of BLIS/GotoBLAS, with the packing memory kept per
+//! thread and a pool of helper threads that lives for the whole process.
+//!
+//! Why our own: the well-kept crates (matrixmultiply, gemm) allocate their
+//! packing buffers on every product and take no scratch memory, so a training
+//! step built on them could never run allocation-free. This one allocates only
+//! the first time a thread meets a larger product than before; a steady-state
+//! step allocates nothing. Speed is measured against both crates in
+//! `benches/gemm.rs`.
+//!
+//! Loop nest (one thread's share of C):
+//!
+//! ```text
+//! for each NC-wide block of columns:
+//!   for each KC-deep slice of k:       pack B[kc × nc] into NR-wide panels
+//!     for each MC-tall block of rows:  pack A[mc × kc] into MR-tall panels
+//!       for each panel of B̄, each panel of Ā:  micro-kernel on one MR × NR tile
+//! ```
+
+mod kernel;
+mod pool;
+
+use ndarray::{Array2, ArrayBase, Data, DataMut, Ix2};
+
+use crate::Float;
+use kernel::{Panel, Scalar, Tile};
+pub use pool::threads;
+
+/// `a·b` into a new array.
+pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
+    a: &ArrayBase<S1, Ix2>,
+    b: &ArrayBase<S2, Ix2>,
+) -> Array2<F> {
+    // β = 0: the product does not read the output's old values.
+    let mut c = crate::workspace::scratch((a.nrows(), b.ncols()));
+    gemm_into(F::one(), a, b, F::zero(), &mut c);
+    c
+}
+
+/// `c ← α·a·b + β·c` on any 2-D views (transposed and strided ones too); with
+/// β = 0, `c`'s old values are not read. This is the product every module of
+/// the runtime uses: a custom module should call it too, so that its products
+/// are counted by [`crate::stats::gemm_calls`] and allocate nothing.
+///
+/// ```
+/// use ndarray::array;
+/// let (a, b) = (array![[1.0, 2.0], [3.0, 4.0]], array![[5.0], [6.0]]);
+/// let mut c = array![[1.0], [1.0]];
+/// autodiff_runtime::gemm::gemm_into(2.0, &a, &b, 1.0, &mut c);
+/// assert_eq!(c, array![[35.0], [79.0]]);
+/// ```
+///
+/// # Panics
+/// If the shapes do not chain, with a message naming them.
+pub fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: DataMut<Elem = F>>(
+    alpha: F,
+    a: &ArrayBase<S1, Ix2>,
+    b: &ArrayBase<S2, Ix2>,
+    beta: F,
+    c: &mut ArrayBase<S3, Ix2>,
+) {
+    crate::stats::count_gemm();
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    assert!(
+        b.nrows() == k && c.dim() == (m, n),
+        "gemm: shapes {:?}·{:?} into {:?}",
+        a.shape(),
+        b.shape(),
+        c.shape()
+    );
+    let view = |ptr, strides: &[isize]| Strided {
+        ptr,
+        rs: strides[0],
+        cs: strides[1],
+    };
+    let (a, b) = (view(a.as_ptr(), a.strides()), view(b.as_ptr(), b.strides()));
+    let (rs, cs) = (c.strides()[0], c.strides()[1]);
+    let c = StridedMut {
+        ptr: c.as_mut_ptr(),
+        rs,
+        cs,
+    };
+    // SAFETY: the pointers and strides come from live ndarray views of the
+    // checked shapes; `c` is borrowed mutably, so it aliases neither input.
+    unsafe { gemm_raw((m, k, n), alpha, a, b, beta, c) };
+}
+
+/// A strided matrix: element `(i, j)` is at `ptr + i·rs + j·cs`.
+#[derive(Clone, Copy)]
+struct Strided<F> {
+    pub ptr: *const F,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+/// A mutable strided matrix.
+#[derive(Clone, Copy)]
+struct StridedMut<F> {
+    pub ptr: *mut F,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+// SAFETY: the views are handed to pool threads only for the duration of one
+// product, and the threads write disjoint blocks of C.
+unsafe impl<F: Sync> Send for Strided<F> {}
+unsafe impl<F: Sync> Sync for Strided<F> {}
+unsafe impl<F: Send> Send for StridedMut<F> {}
+unsafe impl<F: Send> Sync for StridedMut<F> {}
+
+impl<F> Strided<F> {
+    fn at(self, i: usize, j: usize) -> *const F {
+        self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs)
+    }
+}
+
+impl<F> StridedMut<F> {
+    fn at(self, i: usize, j: usize) -> *mut F {
+        self.ptr.wrapping_offset(i as isize * self.rs + j as isize * self.cs)
+    }
+}
+
+/// Products below this many multiply-adds run on one thread: waking a helper
+/// costs more than it saves.
+const PARALLEL_WORK: usize = 1 << 20;
+
+/// `C[m×n] ← α·A[m×k]·B[k×n] + β·C` for f32 or f64; β = 0 means C is not read.
+///
+/// # Safety
+/// The views address valid `m×k`, `k×n` and `m×n` matrices, and C overlaps
+/// neither input.
+unsafe fn gemm_raw<F: Float>(
+    (m, k, n): (usize, usize, usize),
+    alpha: F,
+    a: Strided<F>,
+    b: Strided<F>,
+    beta: F,
+    c: StridedMut<F>,
+) {
+    use std::any::TypeId;
+    // Float is implemented for f32 and f64 only; each has its kernel.
+    // SAFETY: the TypeId check makes each cast an identity.
+    unsafe {
+        if TypeId::of::<F>() == TypeId::of::<f32>() {
+            gemm_typed::<f32>((m, k, n), cast(alpha), cast(a), cast(b), cast(beta), cast(c));
+        } else if TypeId::of::<F>() == TypeId::of::<f64>() {
+            gemm_typed::<f64>((m, k, n), cast(alpha), cast(a), cast(b), cast(beta), cast(c));
+        } else {
+            unreachable!("Float is implemented for f32 and f64 only")
+        }
+    }
+}
+
+/// Reinterprets a value whose type is known to be the same.
+///
+/// # Safety
+/// `A` and `B` are the same type.
+unsafe fn cast<A, B>(a: A) -> B {
+    assert_eq!(std::mem::size_of::<A>(), std::mem::size_of::<B>());
+    // SAFETY: same type, per the caller.
+    unsafe { std::mem::transmute_copy(&std::mem::ManuallyDrop::new(a)) }
+}
+
+unsafe fn gemm_typed<F: Scalar>(
+    (m, k, n): (usize, usize, usize),
+    alpha: F,
+    a: Strided<F>,
+    b: Strided<F>,
+    beta: F,
+    c: StridedMut<F>,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 || alpha == F::zero() {
+        // SAFETY: C is valid, per the caller.
+        unsafe { scale(m, n, beta, c) };
+        return;
+    }
+    let kernel = kernel::Kernel::<F>::choose(m, n);
+    let threads = if m * n * k >= PARALLEL_WORK { threads() } else { 1 };
+    if threads <= 1 {
+        // SAFETY: forwarded from the caller.
+        unsafe { serial(kernel, (m, k, n), alpha, a, b, beta, c) };
+        return;
+    }
+    // Split C along its longer side into one block per thread, in whole
+    // tiles; each thread packs its own panels (the shared operand is packed
+    // twice, which costs O(k·(m+n)) next to the O(m·n·k) product).
+    let split_rows = m >= n;
+    let (len, unit) = if split_rows { (m, kernel.mr) } else { (n, kernel.nr) };
+    let tiles = len.div_ceil(unit);
+    let share = |t: usize| (tiles * t / threads * unit).min(len);
+    pool::run(threads, &|t| {
+        let (start, end) = (share(t), share(t + 1));
+        if start == end {
+            return;
+        }
+        // SAFETY: each thread writes its own block of C.
+        unsafe {
+            if split_rows {
+                serial(
+                    kernel,
+                    (end - start, k, n),
+                    alpha,
+                    Strided {
+                        ptr: a.at(start, 0),
+                        ..a
+                    },
+                    b,
+                    beta,
+                    StridedMut {
+                        ptr: c.at(start, 0),
+                        ..c
+                    },
+                );
+            } else {
+                serial(
+                    kernel,
+                    (m, k, end - start),
+                    alpha,
+                    a,
+                    Strided {
+                        ptr: b.at(0, start),
+                        ..b
+                    },
+                    beta,
+                    StridedMut {
+                        ptr: c.at(0, start),
+                        ..c
+                    },
+                );
+            }
+        }
+    });
+}
+
+/// `C ← β·C` (β = 0 writes zeros without reading).
+unsafe fn scale<F: Scalar>(m: usize, n: usize, beta: F, c: StridedMut<F>) {
+    for i in 0..m {
+        for j in 0..n {
+            // SAFETY: (i, j) is inside C.
+            unsafe {
+                let c = c.at(i, j);
+                *c = if beta == F::zero() { F::zero() } else { beta * *c };
+            }
+        }
+    }
+}
+
+/// The product on the calling thread.
+unsafe fn serial<F: Scalar>(
+    kernel: &kernel::Kernel<F>,
+    (m, k, n): (usize, usize, usize),
+    alpha: F,
+    a: Strided<F>,
+    b: Strided<F>,
+    beta: F,
+    c: StridedMut<F>,
+) {
+    let (mr, nr) = (kernel.mr, kernel.nr);
+    let kc_max = F::KC.min(k);
+    let mc_max = F::MC.min(m.next_multiple_of(mr));
+    let nc_max = F::NC.min(n.next_multiple_of(nr));
+    // Small products read whole panels in place where the layout already
+    // fits (A column-major, B row-major): for them packing costs as much as
+    // the arithmetic. Large ones pack, for the caches.
+    let small = m * n * k < PARALLEL_WORK;
+    let (a_in_place, b_in_place) = (small && a.rs == 1, small && b.cs == 1);
+    let (a_len, b_len) = (mc_max * kc_max, kc_max * nc_max);
+    F::with_scratch(a_len + b_len + mr * nr, |scratch| {
+        let (packed_a, rest) = scratch.split_at_mut(a_len);
+        let (packed_b, edge) = rest.split_at_mut(b_len);
+        for jc in (0..n).step_by(nc_max) {
+            let nc = nc_max.min(n - jc);
+            for pc in (0..k).step_by(kc_max) {
+                let kc = kc_max.min(k - pc);
+                // Later slices of k add onto what the first one wrote.
+                let beta = if pc == 0 { beta } else { F::one() };
+                let b_packed_from = if b_in_place { nc - nc % nr } else { 0 };
+                pack(nc, b_packed_from, kc, b.at(pc, jc), b.cs, b.rs, nr, packed_b);
+                for ic in (0..m).step_by(mc_max) {
+                    let mc = mc_max.min(m - ic);
+                    let a_packed_from = if a_in_place { mc - mc % mr } else { 0 };
+                    pack(mc, a_packed_from, kc, a.at(ic, pc), a.rs, a.cs, mr, packed_a);
+                    for jr in (0..nc).step_by(nr) {
+                        let panel_b = if jr < b_packed_from {
+                            Panel {
+                                ptr: b.at(pc, jc + jr),
+                                step: b.rs,
+                            }
+                        } else {
+                            Panel {
+                                ptr: packed_b[jr * kc..].as_ptr(),
+                                step: nr as isize,
+                            }
+                        };
+                        for ir in (0..mc).step_by(mr) {
+                            let panel_a = if ir < a_packed_from {
+                                Panel {
+                                    ptr: a.at(ic + ir, pc),
+                                    step: a.cs,
+                                }
+                            } else {
+                                Panel {
+                                    ptr: packed_a[ir * kc..].as_ptr(),
+                                    step: mr as isize,
+                                }
+                            };
+                            let ptr = c.at(ic + ir, jc + jr);
+                            let (rows, cols) = (mr.min(mc - ir), nr.min(nc - jr));
+                            // SAFETY: the panels hold kc steps and the block is
+                            // inside C; a strided C goes through `edge`.
+                            unsafe {
+                                if c.cs == 1 {
+                                    (kernel.run)(
+                                        kc,
+                                        panel_a,
+                                        panel_b,
+                                        Tile {
+                                            ptr,
+                                            rs: c.rs,
+                                            rows,
+                                            cols,
+                                        },
+                                        alpha,
+                                        beta,
+                                    );
+                                } else {
+                                    let tile = Tile {
+                                        ptr: edge.as_mut_ptr(),
+                                        rs: nr as isize,
+                                        rows,
+                                        cols,
+                                    };
+                                    (kernel.run)(kc, panel_a, panel_b, tile, alpha, F::zero());
+                                    for i in 0..rows {
+                                        for j in 0..cols {
+                                            let (v, c) = (edge[i * nr + j], StridedMut { ptr, ..c }.at(i, j));
+                                            *c = if beta == F::zero() { v } else { v + beta * *c };
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Packs `kc` steps of a matrix into panels `width` wide: value `t` of step
+/// `p` in panel `q` is `src[p·step + (q·width + t)·across]`, stored at
+/// `out[q·width·kc + p·width + t]`, with `len` values across in all and the
+/// last panel padded with zeros. Panels before `from` (a multiple of `width`)
+/// are left alone: the kernel reads those in place. For A the steps are its columns (`width` =
+/// MR rows across), for B its rows (`width` = NR columns across). The loops
+/// follow whichever stride is contiguous, so transposed views pack as fast as
+/// plain ones.
+#[allow(clippy::too_many_arguments)]
+fn pack<F: Scalar>(
+    len: usize,
+    from: usize,
+    kc: usize,
+    src: *const F,
+    across: isize,
+    step: isize,
+    width: usize,
+    out: &mut [F],
+) {
+    let panels = (0..len).step_by(width).zip(out.chunks_exact_mut(width * kc));
+    for (start, out) in panels.skip(from / width) {
+        let valid = width.min(len - start);
+        let src = src.wrapping_offset(start as isize * across);
+        if across == 1 {
+            for (p, out) in out.chunks_exact_mut(width).enumerate() {
+                // SAFETY: `valid` contiguous values of step p lie inside the matrix.
+                let row = unsafe { std::slice::from_raw_parts(src.wrapping_offset(p as isize * step), valid) };
+                out[..valid].copy_from_slice(row);
+                out[valid..].fill(F::zero());
+            }
+        } else {
+            // A transpose. Where the source lines run contiguously along k,
+            // it goes block by block through SIMD shuffles.
+            let out_ptr = out.as_mut_ptr();
+            let mut t = 0;
+            if let (1, Some(transpose)) = (step, F::transposer()) {
+                let block = F::BLOCK;
+                while t + block <= valid {
+                    let mut p = 0;
+                    while p + block <= kc {
+                        // SAFETY: lines start + t.. and steps p.. of the block are
+                        // inside the matrix; its image is inside this panel.
+                        unsafe {
+                            let src = src.offset(t as isize * across + p as isize);
+                            transpose(src, across, out_ptr.add(p * width + t), width);
+                        }
+                        p += block;
+                    }
+                    for p in p..kc {
+                        for dt in 0..block {
+                            // SAFETY: (p, start + t + dt) is inside the matrix.
+                            unsafe {
+                                *out_ptr.add(p * width + t + dt) = *src.offset((t + dt) as isize * across + p as isize)
+                            };
+                        }
+                    }
+                    t += block;
+                }
+            }
+            for t in t..valid {
+                let src = src.wrapping_offset(t as isize * across);
+                for p in 0..kc {
+                    // SAFETY: (p, start + t) lies inside the matrix and
+                    // p·width + t inside this panel.
+                    unsafe { *out_ptr.add(p * width + t) = *src.offset(p as isize * step) };
+                }
+            }
+            if valid < width {
+                out.chunks_exact_mut(width).for_each(|out| out[valid..].fill(F::zero()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, ArrayView2, ShapeBuilder, s};
+
+    use super::*;
+    use crate::testing::random;
+
+    /// The product by definition, accumulated in f64.
+    fn naive(a: ArrayView2<f64>, b: ArrayView2<f64>) -> Array2<f64> {
+        Array2::from_shape_fn((a.nrows(), b.ncols()), |(i, j)| {
+            (0..a.ncols()).map(|p| a[[i, p]] * b[[p, j]]).sum()
+        })
+    }
+
+    fn product<F: Float>(alpha: F, a: ArrayView2<F>, b: ArrayView2<F>, beta: F, c: &mut Array2<F>) {
+        let view = |x: &ArrayView2<F>| Strided {
+            ptr: x.as_ptr(),
+            rs: x.strides()[0],
+            cs: x.strides()[1],
+        };
+        let (rs, cs) = (c.strides()[0], c.strides()[1]);
+        let out = StridedMut {
+            ptr: c.as_mut_ptr(),
+            rs,
+            cs,
+        };
+        // SAFETY: live views of matching shapes; c is a separate array.
+        unsafe { gemm_raw((a.nrows(), a.ncols(), b.ncols()), alpha, view(&a), view(&b), beta, out) };
+    }
+
+    fn assert_close(got: &Array2<f64>, want: &Array2<f64>, tol: f64, what: &str) {
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() <= tol * (1.0 + w.abs()), "{what}: {g} vs {w}");
+        }
+    }
+
+    /// Shapes around the tile and block edges (MR = 6, NR = 8/16, KC = 256,
+    /// MC = 72/96), including ones large enough to run on the helper threads.
+    const SHAPES: [(usize, usize, usize); 10] = [
+        (1, 1, 1),
+        (5, 3, 7),
+        (6, 8, 16),
+        (7, 9, 17),
+        (13, 300, 33),
+        (97, 257, 50),
+        (64, 512, 512),
+        (200, 40, 130),
+        (128, 784, 10),
+        (300, 128, 300),
+    ];
+
+    #[test]
+    fn matches_the_definition_in_f64_and_f32() {
+        for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
+            let (a, b, c0) = (
+                random((m, k), seed as u64),
+                random((k, n), 100 + seed as u64),
+                random((m, n), 7),
+            );
+            for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
+                let want = alpha * naive(a.view(), b.view()) + beta * &c0;
+                let mut c = c0.clone();
+                product(alpha, a.view(), b.view(), beta, &mut c);
+                assert_close(&c, &want, 1e-12, &format!("f64 {m}×{k}×{n} α={alpha} β={beta}"));
+
+                let single = |x: &Array2<f64>| x.mapv(|v| v as f32);
+                let mut c = single(&c0);
+                product(alpha as f32, single(&a).view(), single(&b).view(), beta as f32, &mut c);
+                assert_close(
+                    &c.mapv(f64::from),
+                    &want,
+                    1e-4 * (k as f64).sqrt(),
+                    &format!("f32 {m}×{k}×{n}"),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn beta_zero_ignores_what_c_held() {
+        let (a, b) = (random((9, 5), 1), random((5, 20), 2));
+        let mut c = Array2::from_elem((9, 20), f64::NAN);
+        product(1.0, a.view(), b.view(), 0.0, &mut c);
+        assert_close(&c, &naive(a.view(), b.view()), 1e-12, "β = 0 over NaN");
+    }
+
+    #[test]
+    fn reads_transposed_and_strided_views_and_writes_column_major() {
+        for &(m, k, n) in &SHAPES[..8] {
+            let a_t = random((k, m), 3);
+            let b_wide = random((k, 2 * n), 4);
+            let (a, b) = (a_t.t(), b_wide.slice(s![.., ..;2]));
+            let mut c = Array2::zeros((m, n).f());
+            product(1.0, a, b, 0.0, &mut c);
+            assert_close(&c, &naive(a, b), 1e-12, &format!("strided {m}×{k}×{n}"));
+        }
+    }
+
+    #[test]
+    fn empty_depth_scales_c() {
+        let (a, b) = (Array2::<f64>::zeros((3, 0)), Array2::<f64>::zeros((0, 4)));
+        let mut c = Array2::from_elem((3, 4), 2.0);
+        product(1.0, a.view(), b.view(), 0.5, &mut c);
+        assert!(c.iter().all(|&v| v == 1.0));
+    }
+
+    #[test]
+    fn every_kernel_this_cpu_runs_matches_the_definition() {
+        fn check<F: Scalar>(tol: f64) {
+            let k = 37;
+            for kernel in F::tables().iter().flatten() {
+                let (mr, nr) = (kernel.mr, kernel.nr);
+                // Panels read in place: each step's values sit 3 apart from
+                // the next step's (packed panels have no gap).
+                let (a_wide, b_wide, c0) = (random((k, mr + 3), 5), random((k, nr + 3), 6), random((mr, nr), 7));
+                let (a, b) = (a_wide.slice(s![.., ..mr]), b_wide.slice(s![.., ..nr]));
+                let cast = |x: &Array2<f64>| x.mapv(F::of);
+                let (a_cast, b_cast) = (cast(&a_wide), cast(&b_wide));
+                let panel = |x: &Array2<F>| Panel {
+                    ptr: x.as_ptr(),
+                    step: x.ncols() as isize,
+                };
+                // Whole tiles, and partial ones (fewer rows, fewer columns).
+                for (rows, cols, beta) in [(mr, nr, 0.0), (mr, nr, 0.5), (mr - 1, nr - 3, 0.5), (1, 1, 0.0)] {
+                    let mut c = cast(&c0);
+                    let tile = Tile {
+                        ptr: c.as_mut_ptr(),
+                        rs: nr as isize,
+                        rows,
+                        cols,
+                    };
+                    // SAFETY: panels of k steps and a block inside c.
+                    unsafe { (kernel.run)(k, panel(&a_cast), panel(&b_cast), tile, F::of(1.5), F::of(beta)) };
+                    let mut want = c0.clone();
+                    let full = 1.5 * naive(a.t(), b) + beta * &c0;
+                    want.slice_mut(s![..rows, ..cols])
+                        .assign(&full.slice(s![..rows, ..cols]));
+                    let got = c.mapv(|v| v.to_f64_lossless());
+                    assert_close(
+                        &got,
+                        &want,
+                        tol,
+                        &format!("{mr} × {nr} kernel, {rows} × {cols}, β = {beta}"),
+                    );
+                }
+            }
+        }
+        check::<f64>(1e-12);
+        check::<f32>(1e-4);
+    }
+
+    #[test]
+    fn concurrent_callers_share_the_pool_safely() {
+        let (a, b) = (random((128, 256), 8), random((256, 128), 9));
+        let want = naive(a.view(), b.view());
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..5 {
+                        let mut c = Array2::zeros((128, 128));
+                        product(1.0, a.view(), b.view(), 0.0, &mut c);
+                        assert_close(&c, &want, 1e-12, "concurrent");
+                    }
+                });
+            }
+        });
+    }
+}
