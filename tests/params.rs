@@ -176,3 +176,67 @@ fn layers_as_functions_of_sub_structs() {
         ],
     );
 }
+
+// A model with a tensor the loss never reads: its gradient is zeros, also when
+// the workspace hands back buffers that held other values.
+#[derive(Params, Debug, Clone)]
+struct WithSpare {
+    w: Array2<f64>,
+    b: Array1<f64>,
+    spare: Array2<f64>,
+}
+
+#[differentiable(wrt(model))]
+fn spare_loss(model: &WithSpare, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    cross_entropy(&linear(x, &model.w, &model.b), labels)
+}
+
+#[test]
+fn a_field_the_loss_never_reads_gets_zeros() {
+    let model = WithSpare {
+        w: random((3, 4), 41),
+        b: random(3, 42),
+        spare: random((2, 5), 43),
+    };
+    let x = random((6, 4), 44);
+    let labels = [0, 1, 2, 0, 1, 2];
+    let (value, plain) = spare_loss_grad(&model, &x, &labels);
+    assert_eq!(plain.model.spare, Array2::<f64>::zeros((2, 5)));
+    let mut ws = Workspace::new();
+    // Fill the workspace with buffers of non-zero values of every size.
+    ws.recycle(model.clone());
+    for _ in 0..3 {
+        let (again, g) = spare_loss_grad_with(&mut ws, &model, &x, &labels);
+        assert_eq!(again, value);
+        assert_eq!(g.model.w, plain.model.w);
+        assert_eq!(g.model.b, plain.model.b);
+        assert_eq!(g.model.spare, Array2::<f64>::zeros((2, 5)));
+        ws.recycle(g.model);
+    }
+}
+
+#[test]
+fn visit_zip_mut_pairs_corresponding_tensors() {
+    let mut net = Net64 {
+        first: Layer64 {
+            w: random((4, 3), 51),
+            b: random(4, 52),
+        },
+        second: Layer64 {
+            w: random((3, 4), 53),
+            b: random(3, 54),
+        },
+    };
+    let other = net.clone();
+    let names: Vec<String> = net.shapes().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["first.w", "first.b", "second.w", "second.b"]);
+    let mut seen = Vec::new();
+    net.visit_zip_mut(&other, &mut |mut mine, theirs| {
+        assert_eq!(mine, theirs);
+        seen.push(mine.shape().to_vec());
+        mine *= 2.0;
+    });
+    let expected: Vec<Vec<usize>> = other.shapes().into_iter().map(|(_, shape)| shape).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(net.second.b, &other.second.b * 2.0);
+}

@@ -396,15 +396,21 @@ impl Emitter<'_> {
     /// plus the gradients of its fields.
     fn assembled_param_grad(&self, p: &ParamGrad) -> TokenStream {
         let r = self.ref_expr(p.node);
+        if p.whole && p.fields.is_empty() {
+            let g = grad_ident(&Target::Value(p.node));
+            return quote!(::autodiff::__private::or_zeros(#g, #r));
+        }
+        if p.fields.is_empty() {
+            return quote!(::autodiff::__private::zeros_like(#r));
+        }
+        // Field gradients move into an empty gradient (no zero-filling, no
+        // sums when each field has one); what got none is zero-filled last.
         let whole = if p.whole {
             let g = grad_ident(&Target::Value(p.node));
-            quote!(::autodiff::__private::or_zeros(#g, #r))
+            quote!(::autodiff::__private::or_empty(#g, #r))
         } else {
-            quote!(::autodiff::__private::zeros_like(#r))
+            quote!(::autodiff::__private::empty_like(#r))
         };
-        if p.fields.is_empty() {
-            return whole;
-        }
         let s = local("__s".into());
         let f = local("__f".into());
         let adds = p.fields.iter().map(|(field, path)| {
@@ -415,9 +421,14 @@ impl Emitter<'_> {
                 }
             }
         });
+        // Spanned at the parameter, like the other calls that need
+        // `Gradient`, so that one missing derive reads as one error there.
+        let span = r.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+        let fill = quote_spanned!(span=> ::autodiff::__private::fill_like(#r, &mut #s););
         quote!({
             let mut #s = #whole;
             #(#adds)*
+            #fill
             #s
         })
     }

@@ -73,6 +73,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let (name, text) = (&f.ident, f.ident.as_ref().map(|i| i.to_string()));
         quote_spanned!(f.ty.span()=> #p::Params::visit_prefixed_mut(&mut self.#name, &#p::join_name(prefix, #text), f);)
     });
+    let visits_zip = fields.iter().map(|f| {
+        let name = &f.ident;
+        quote_spanned!(f.ty.span()=> #p::Params::visit_zip_mut(&mut self.#name, &other.#name, f);)
+    });
 
     Ok(quote! {
         impl #impl_generics #p::Params for #ident #ty_generics #where_tokens {
@@ -91,6 +95,13 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ) {
                 #(#visits_mut)*
             }
+            fn visit_zip_mut(
+                &mut self,
+                other: &Self,
+                f: &mut dyn ::core::ops::FnMut(#p::ArrayViewMutD<'_, Self::Elem>, #p::ArrayViewD<'_, Self::Elem>),
+            ) {
+                #(#visits_zip)*
+            }
         }
 
         impl #impl_generics #p::Gradient for #ident #ty_generics #where_tokens {
@@ -99,6 +110,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
             fn accumulate(&mut self, other: Self) {
                 #( #p::Gradient::accumulate(&mut self.#names, other.#names); )*
+            }
+            fn empty_like(value: &Self) -> Self {
+                #ident { #( #names: #p::Gradient::empty_like(&value.#names), )* }
+            }
+            fn fill_like(&mut self, value: &Self) {
+                #( #p::Gradient::fill_like(&mut self.#names, &value.#names); )*
             }
         }
 

@@ -18,14 +18,41 @@ pub trait Gradient: Sized {
     /// the shape of what it is the gradient of).
     fn zeros_like(value: &Self) -> Self;
     /// `self += other`, in place: fan-out gradients are summed into one buffer.
+    /// Into an [`empty_like`](Gradient::empty_like) gradient, `other` is moved.
     fn accumulate(&mut self, other: Self);
+    /// A gradient with no storage yet, for a model whose gradient arrives
+    /// field by field: [`accumulate`](Gradient::accumulate) moves the first
+    /// contribution in, and [`fill_like`](Gradient::fill_like) puts zeros
+    /// wherever none arrived. Neither allocates nor zero-fills what arrives.
+    fn empty_like(value: &Self) -> Self {
+        Self::zeros_like(value)
+    }
+    /// Completes an [`empty_like`](Gradient::empty_like) gradient with zeros.
+    fn fill_like(&mut self, value: &Self) {
+        let _ = value;
+    }
 }
 
 impl<F: Float, D: Dimension> Gradient for Array<F, D> {
     fn zeros_like(value: &Self) -> Self {
-        Array::zeros(value.raw_dim())
+        crate::workspace::zeros(value.raw_dim())
+    }
+    fn empty_like(value: &Self) -> Self {
+        // No elements, so no allocation; its shape differs from `value`'s
+        // unless `value` is itself empty, where the two mean the same.
+        Array::zeros(D::zeros(value.ndim()))
+    }
+    fn fill_like(&mut self, value: &Self) {
+        if self.shape() != value.shape() {
+            *self = crate::workspace::zeros(value.raw_dim());
+        }
     }
     fn accumulate(&mut self, other: Self) {
+        if self.is_empty() && self.shape() != other.shape() {
+            // Still empty_like: the first contribution moves in.
+            *self = other;
+            return;
+        }
         if self.shape() != other.shape() {
             panic!(
                 "gradient accumulation: shapes {:?} and {:?} differ",

@@ -45,6 +45,25 @@ pub trait Params {
         self.visit_prefixed_mut("", f);
     }
 
+    /// Calls `f(tensor, other's tensor)` for each pair of corresponding
+    /// tensors of `self` and `other` (say a model and its gradient), without
+    /// naming them, so that an optimizer step allocates nothing.
+    /// `#[derive(Params)]` implements it field by field; this default collects
+    /// `other`'s views first.
+    fn visit_zip_mut(
+        &mut self,
+        other: &Self,
+        f: &mut dyn FnMut(ArrayViewMutD<'_, Self::Elem>, ArrayViewD<'_, Self::Elem>),
+    ) {
+        let mut others = other.views().into_iter();
+        self.visit_mut(&mut |name, view| {
+            let other = others
+                .next()
+                .unwrap_or_else(|| panic!("visit_zip_mut: `{name}` has no counterpart"));
+            f(view, other);
+        });
+    }
+
     /// The number of scalar parameters.
     fn num_params(&self) -> usize {
         let mut n = 0;
@@ -77,5 +96,46 @@ impl<F: Float, D: Dimension> Params for Array<F, D> {
     }
     fn visit_prefixed_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, F>)) {
         f(prefix, self.view_mut().into_dyn());
+    }
+    fn visit_zip_mut(&mut self, other: &Self, f: &mut dyn FnMut(ArrayViewMutD<'_, F>, ArrayViewD<'_, F>)) {
+        f(self.view_mut().into_dyn(), other.view().into_dyn());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2, ArrayViewD, ArrayViewMutD, array};
+
+    /// A hand-written implementation, which gets the default `visit_zip_mut`.
+    struct Pair {
+        w: Array2<f64>,
+        b: Array1<f64>,
+    }
+
+    impl Params for Pair {
+        type Elem = f64;
+        fn visit_prefixed<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'a, f64>)) {
+            self.w.visit_prefixed(&join_name(prefix, "w"), f);
+            self.b.visit_prefixed(&join_name(prefix, "b"), f);
+        }
+        fn visit_prefixed_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, f64>)) {
+            self.w.visit_prefixed_mut(&join_name(prefix, "w"), f);
+            self.b.visit_prefixed_mut(&join_name(prefix, "b"), f);
+        }
+    }
+
+    #[test]
+    fn default_visit_zip_mut_pairs_in_visiting_order() {
+        let mut p = Pair {
+            w: array![[1.0, 2.0]],
+            b: array![3.0],
+        };
+        let g = Pair {
+            w: array![[10.0, 20.0]],
+            b: array![30.0],
+        };
+        p.visit_zip_mut(&g, &mut |mut w, g| w -= &g);
+        assert_eq!((p.w, p.b), (array![[-9.0, -18.0]], array![-27.0]));
     }
 }

@@ -73,6 +73,23 @@ pub fn or_zeros<G: Gradient>(gradient: Option<G>, value: &G) -> G {
     gradient.unwrap_or_else(|| G::zeros_like(value))
 }
 
+/// The gradient, or an empty one to be completed by [`fill_like`].
+pub fn or_empty<G: Gradient>(gradient: Option<G>, value: &G) -> G {
+    gradient.unwrap_or_else(|| G::empty_like(value))
+}
+
+/// An empty gradient for `value`, filled field by field (a function, not the
+/// trait method, so that a missing `Gradient` is reported at the argument).
+pub fn empty_like<G: Gradient>(value: &G) -> G {
+    G::empty_like(value)
+}
+
+/// Zeros wherever an [`empty_like`] gradient received nothing. (The value
+/// comes first so that a missing `Gradient` is reported at it.)
+pub fn fill_like<G: Gradient>(value: &G, gradient: &mut G) {
+    gradient.fill_like(value)
+}
+
 /// A gradient filled with zeros for an unused output of a multi-output module.
 #[inline]
 pub fn zeros_like<G: Gradient>(value: &G) -> G {

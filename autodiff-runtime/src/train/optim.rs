@@ -2,7 +2,7 @@
 //! steps any [`Params`] model with a gradient of the same type, matching
 //! tensors by visiting order; state is kept per tensor.
 
-use ndarray::{ArrayD, ArrayViewD, Zip};
+use ndarray::{ArrayD, Zip};
 
 use crate::float::Float;
 use crate::params::Params;
@@ -61,15 +61,14 @@ impl<F: Float> Sgd<F> {
 
 impl<F: Float> Optimizer<F> for Sgd<F> {
     fn step<P: Params<Elem = F>>(&mut self, params: &mut P, grads: &P) {
-        let grads = grads.views();
         if self.velocity.is_empty() {
-            self.velocity = grads.iter().map(|g| ArrayD::zeros(g.raw_dim())).collect();
+            self.velocity = grads.views().iter().map(|g| ArrayD::zeros(g.raw_dim())).collect();
         }
         let (lr, mu, nesterov) = (F::of(self.lr), F::of(self.momentum), self.nesterov);
         let mut i = 0;
-        params.visit_mut(&mut |name, mut w| {
-            let (g, v) = check_slot(name, i, &w, &grads, &mut self.velocity);
-            Zip::from(&mut w).and(g).and(v).for_each(|w, &g, v| {
+        params.visit_zip_mut(grads, &mut |mut w, g| {
+            let v = check_slot(|i| tensor_name(grads, i), i, &w, &g, &mut self.velocity);
+            Zip::from(&mut w).and(&g).and(v).for_each(|w, &g, v| {
                 *v = mu * *v + g;
                 let update = if nesterov { g + mu * *v } else { *v };
                 *w -= lr * update;
@@ -132,9 +131,8 @@ impl<F: Float> Adam<F> {
 
 impl<F: Float> Optimizer<F> for Adam<F> {
     fn step<P: Params<Elem = F>>(&mut self, params: &mut P, grads: &P) {
-        let grads = grads.views();
         if self.m.is_empty() {
-            self.m = grads.iter().map(|g| ArrayD::zeros(g.raw_dim())).collect();
+            self.m = grads.views().iter().map(|g| ArrayD::zeros(g.raw_dim())).collect();
             self.v = self.m.clone();
         }
         self.t += 1;
@@ -145,10 +143,10 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         let one = F::one();
         let mut i = 0;
         let v_all = &mut self.v;
-        params.visit_mut(&mut |name, mut w| {
-            let (g, m) = check_slot(name, i, &w, &grads, &mut self.m);
+        params.visit_zip_mut(grads, &mut |mut w, g| {
+            let m = check_slot(|i| tensor_name(grads, i), i, &w, &g, &mut self.m);
             let v = &mut v_all[i];
-            Zip::from(&mut w).and(g).and(m).and(v).for_each(|w, &g, m, v| {
+            Zip::from(&mut w).and(&g).and(m).and(v).for_each(|w, &g, m, v| {
                 *m = b1 * *m + (one - b1) * g;
                 *v = b2 * *v + (one - b2) * g * g;
                 let (m_hat, v_hat) = (*m / c1, *v / c2);
@@ -165,26 +163,37 @@ impl<F: Float> Optimizer<F> for Adam<F> {
     }
 }
 
-/// The gradient and state of tensor `i`, checked against the parameter's shape.
+/// The name of tensor `i` (visiting order) of a model.
+fn tensor_name<P: Params>(model: &P, i: usize) -> String {
+    let mut names = model.shapes().into_iter().map(|(name, _)| name);
+    names.nth(i).unwrap_or_else(|| format!("tensor {i}"))
+}
+
+/// The state of tensor `i`, checked against the parameter's and the
+/// gradient's shapes. Names are built only for the error message.
 fn check_slot<'a, F: Float>(
-    name: &str,
+    name: impl Fn(usize) -> String,
     i: usize,
     w: &ndarray::ArrayViewMutD<'_, F>,
-    grads: &'a [ArrayViewD<'_, F>],
+    g: &ndarray::ArrayViewD<'_, F>,
     state: &'a mut [ArrayD<F>],
-) -> (&'a ArrayViewD<'a, F>, &'a mut ArrayD<F>) {
-    let (Some(g), Some(s)) = (grads.get(i), state.get_mut(i)) else {
-        panic!("optimizer: the gradient has fewer tensors than the model (at `{name}`)");
+) -> &'a mut ArrayD<F> {
+    let Some(s) = state.get_mut(i) else {
+        panic!(
+            "optimizer: the model has more tensors than when the optimizer first stepped (at `{}`)",
+            name(i)
+        );
     };
     if g.shape() != w.shape() || s.shape() != w.shape() {
         panic!(
-            "optimizer: `{name}` has shape {:?} but its gradient has shape {:?} and its state {:?}",
+            "optimizer: `{}` has shape {:?} but its gradient has shape {:?} and its state {:?}",
+            name(i),
             w.shape(),
             g.shape(),
             s.shape()
         );
     }
-    (g, s)
+    s
 }
 
 #[cfg(test)]
