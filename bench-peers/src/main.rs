@@ -140,8 +140,12 @@ mod interleaved;
 use interleaved::interleaved;
 
 fn main() -> candle_core::Result<()> {
-    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset".into());
-    println!("One training step, f32, RAYON_NUM_THREADS={threads} (both use the gemm crate through rayon)\n");
+    let env = |name: &str| std::env::var(name).unwrap_or_else(|_| "unset".into());
+    println!(
+        "One training step, f32. autodiff: its own GEMM, AUTODIFF_NUM_THREADS={}; candle: the gemm crate through rayon, RAYON_NUM_THREADS={}\n",
+        env("AUTODIFF_NUM_THREADS"),
+        env("RAYON_NUM_THREADS")
+    );
     println!("| size | autodiff µs | candle µs | candle / autodiff |");
     println!("|---|---:|---:|---:|");
     for (name, batch, sizes) in [

@@ -89,17 +89,17 @@ pub fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: DataMut<E
 /// A strided matrix: element `(i, j)` is at `ptr + i·rs + j·cs`.
 #[derive(Clone, Copy)]
 struct Strided<F> {
-    pub ptr: *const F,
-    pub rs: isize,
-    pub cs: isize,
+    ptr: *const F,
+    rs: isize,
+    cs: isize,
 }
 
 /// A mutable strided matrix.
 #[derive(Clone, Copy)]
 struct StridedMut<F> {
-    pub ptr: *mut F,
-    pub rs: isize,
-    pub cs: isize,
+    ptr: *mut F,
+    rs: isize,
+    cs: isize,
 }
 
 // SAFETY: the views are handed to pool threads only for the duration of one

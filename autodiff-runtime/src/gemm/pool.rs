@@ -7,8 +7,9 @@
 //! step follow each other closely.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 type Job = &'static (dyn Fn(usize) + Sync);
 
@@ -23,6 +24,8 @@ struct Pool {
     generation: AtomicU64,
     /// Helpers still running the current job.
     pending: AtomicUsize,
+    /// Set by a helper whose task panicked; the caller panics in turn.
+    helper_panicked: AtomicBool,
     sleep: Mutex<()>,
     wake: Condvar,
     done: Condvar,
@@ -33,8 +36,28 @@ struct Pool {
 // `pending` decrement.
 unsafe impl Sync for Pool {}
 
-/// Spins before a helper or the caller goes to sleep (about 50 µs).
-const SPINS: usize = 20_000;
+/// How long a helper (or the caller) spins before it sleeps: long enough to
+/// bridge the element-wise work between the products of a step, short enough
+/// not to hold a core long after the step ends.
+const SPIN: Duration = Duration::from_micros(100);
+
+/// Spins until `done()` or [`SPIN`] has passed; true if `done()`.
+fn spin_until(done: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        // Reading the clock costs about two pause instructions: check it
+        // once per 64 pauses.
+        for _ in 0..64 {
+            if done() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() > SPIN {
+            return done();
+        }
+    }
+}
 
 /// The number of threads a large product uses: `AUTODIFF_NUM_THREADS` if set
 /// (read once), else the machine's available parallelism.
@@ -58,6 +81,7 @@ fn pool() -> &'static Pool {
             job: UnsafeCell::new(None),
             generation: AtomicU64::new(0),
             pending: AtomicUsize::new(0),
+            helper_panicked: AtomicBool::new(false),
             sleep: Mutex::new(()),
             wake: Condvar::new(),
             done: Condvar::new(),
@@ -76,71 +100,109 @@ fn pool() -> &'static Pool {
 /// free and on the calling thread alone otherwise.
 pub(crate) fn run(threads: usize, task: &(dyn Fn(usize) + Sync)) {
     let pool = pool();
-    let guard = match pool.busy.try_lock() {
+    let _busy = match pool.busy.try_lock() {
         Ok(guard) if threads == pool.helpers + 1 => guard,
         _ => {
             (0..threads).for_each(task);
             return;
         }
     };
-    // SAFETY: only the lifetime is erased; `task` outlives its use because we
-    // wait below until every helper has finished with it, and the slot is
-    // cleared before returning.
+    // SAFETY: only the lifetime is erased. `task` outlives every use: the
+    // `Finish` guard below waits until all helpers are done with it and
+    // clears the slot, on return and on unwinding alike.
     let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(task) };
     // SAFETY: we hold `busy` and every helper is idle (pending was 0).
     unsafe { *pool.job.get() = Some(job) };
     pool.pending.store(pool.helpers, Ordering::Release);
     pool.generation.fetch_add(1, Ordering::Release);
-    // Notify under the lock so that a helper between its check and its wait
-    // cannot miss the wake-up.
+    let finish = Finish(pool);
+    // Take the lock before notifying, so that a helper between its check of
+    // the generation and its wait cannot miss the wake-up.
     drop(pool.sleep.lock().unwrap_or_else(|e| e.into_inner()));
     pool.wake.notify_all();
     task(0);
-    let mut spins = 0;
-    while pool.pending.load(Ordering::Acquire) != 0 {
-        if spins < SPINS {
-            spins += 1;
-            std::hint::spin_loop();
-            continue;
-        }
-        let lock = pool.sleep.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.pending.load(Ordering::Acquire) != 0 {
-            drop(pool.done.wait(lock).unwrap_or_else(|e| e.into_inner()));
-        }
+    drop(finish);
+    if pool.helper_panicked.swap(false, Ordering::Relaxed) {
+        panic!("autodiff: a GEMM helper thread panicked");
     }
-    // SAFETY: every helper has finished with the job.
-    unsafe { *pool.job.get() = None };
-    drop(guard);
+}
+
+/// Waits for the helpers and clears the job, also if `task(0)` unwinds.
+struct Finish(&'static Pool);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        let pool = self.0;
+        if !spin_until(|| pool.pending.load(Ordering::Acquire) == 0) {
+            let mut lock = pool.sleep.lock().unwrap_or_else(|e| e.into_inner());
+            while pool.pending.load(Ordering::Acquire) != 0 {
+                lock = pool.done.wait(lock).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        // SAFETY: every helper has finished with the job.
+        unsafe { *pool.job.get() = None };
+    }
 }
 
 fn helper(pool: &'static Pool, index: usize) {
     let mut seen = 0;
     loop {
-        let mut spins = 0;
-        loop {
-            let generation = pool.generation.load(Ordering::Acquire);
-            if generation != seen {
-                seen = generation;
-                break;
-            }
-            if spins < SPINS {
-                spins += 1;
-                std::hint::spin_loop();
-                continue;
-            }
-            let lock = pool.sleep.lock().unwrap_or_else(|e| e.into_inner());
-            if pool.generation.load(Ordering::Acquire) == seen {
-                drop(pool.wake.wait(lock).unwrap_or_else(|e| e.into_inner()));
+        let fresh = || pool.generation.load(Ordering::Acquire) != seen;
+        if !spin_until(fresh) {
+            let mut lock = pool.sleep.lock().unwrap_or_else(|e| e.into_inner());
+            while !fresh() {
+                lock = pool.wake.wait(lock).unwrap_or_else(|e| e.into_inner());
             }
         }
+        seen = pool.generation.load(Ordering::Acquire);
         // SAFETY: the caller wrote the job before bumping the generation and
         // keeps it until `pending` reaches zero.
         if let Some(job) = unsafe { *pool.job.get() } {
-            job(index);
+            // A panic must not leave the caller waiting for this helper.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(index)));
+            if outcome.is_err() {
+                pool.helper_panicked.store(true, Ordering::Relaxed);
+            }
         }
         if pool.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
             drop(pool.sleep.lock().unwrap_or_else(|e| e.into_inner()));
             pool.done.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn every_index_runs_once() {
+        let threads = threads();
+        for _ in 0..100 {
+            let hits: Vec<AtomicUsize> = (0..threads).map(|_| AtomicUsize::new(0)).collect();
+            run(threads, &|t| {
+                hits[t].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+        }
+    }
+
+    #[test]
+    fn a_panicking_task_is_reported_and_the_pool_keeps_working() {
+        let threads = threads();
+        let outcome = std::panic::catch_unwind(|| {
+            run(threads, &|t| {
+                if t == threads - 1 {
+                    panic!("task {t} fails");
+                }
+            })
+        });
+        assert!(outcome.is_err());
+        let sum = AtomicUsize::new(0);
+        run(threads, &|t| {
+            sum.fetch_add(t + 1, Ordering::Relaxed);
+        });
+        assert_eq!(sum.load(Ordering::Relaxed), threads * (threads + 1) / 2);
     }
 }
