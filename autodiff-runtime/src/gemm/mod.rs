@@ -577,6 +577,33 @@ mod tests {
     }
 
     #[test]
+    fn threads_do_not_change_the_result() {
+        // Large enough for the pool; odd sizes so the split is uneven.
+        let (m, k, n) = (131, 300, 257);
+        let (a, b) = (
+            random((m, k), 11).mapv(|v| v as f32),
+            random((k, n), 12).mapv(|v| v as f32),
+        );
+        let mut pooled = Array2::zeros((m, n));
+        product(1.0, a.view(), b.view(), 0.0, &mut pooled);
+        let mut alone = Array2::<f32>::zeros((m, n));
+        let view = |x: &Array2<f32>| Strided {
+            ptr: x.as_ptr(),
+            rs: x.strides()[0],
+            cs: x.strides()[1],
+        };
+        let out = StridedMut {
+            ptr: alone.as_mut_ptr(),
+            rs: n as isize,
+            cs: 1,
+        };
+        let kernel = kernel::Kernel::<f32>::choose(m, n);
+        // SAFETY: live arrays of matching shapes.
+        unsafe { serial(kernel, (m, k, n), 1.0, view(&a), view(&b), 0.0, out) };
+        assert_eq!(pooled, alone, "bit for bit");
+    }
+
+    #[test]
     fn concurrent_callers_share_the_pool_safely() {
         let (a, b) = (random((128, 256), 8), random((256, 128), 9));
         let want = naive(a.view(), b.view());
