@@ -5,8 +5,12 @@
 //! with the same transposed views the kernels pass) and prints the ratios,
 //! measured in interleaved rounds, with the allocations each library makes.
 //!
-//! Run: `cargo bench --bench gemm` (add `AUTODIFF_NUM_THREADS=1
-//! MATMUL_NUM_THREADS=1 RAYON_NUM_THREADS=1` for one thread).
+//! Criterion times each library on each step's products; the summary printed
+//! at the end measures the ratios in interleaved rounds.
+//!
+//! Run: `cargo bench --bench gemm` (`-- --summary-only` for the table alone;
+//! add `AUTODIFF_NUM_THREADS=1 MATMUL_NUM_THREADS=1 RAYON_NUM_THREADS=1` for
+//! one thread).
 
 use std::hint::black_box;
 
@@ -14,6 +18,7 @@ use autodiff::Float;
 use autodiff::ndarray::linalg::general_mat_mul;
 use autodiff::ndarray::{Array2, ArrayView2};
 use autodiff::stats::{CountingAllocator, heap_usage};
+use criterion::{Criterion, criterion_group};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -171,7 +176,41 @@ fn row<F: Float>(name: &str, ty: &str, batch: usize, sizes: &[usize]) {
     );
 }
 
+fn products_criterion(c: &mut Criterion) {
+    for (name, batch, sizes) in SIZES {
+        let mut group = c.benchmark_group(format!("gemm/{name}"));
+        let mut step = products::<f32>(batch, sizes);
+        group.bench_function("f32/ours", |b| b.iter(|| ours(black_box(&mut step))));
+        group.bench_function("f32/matrixmultiply", |b| {
+            b.iter(|| matrixmultiply(black_box(&mut step)))
+        });
+        group.bench_function("f32/gemm", |b| b.iter(|| gemm_crate(black_box(&mut step))));
+        let mut step = products::<f64>(batch, sizes);
+        group.bench_function("f64/ours", |b| b.iter(|| ours(black_box(&mut step))));
+        group.bench_function("f64/matrixmultiply", |b| {
+            b.iter(|| matrixmultiply(black_box(&mut step)))
+        });
+        group.bench_function("f64/gemm", |b| b.iter(|| gemm_crate(black_box(&mut step))));
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(2));
+    targets = products_criterion
+}
+
 fn main() {
+    // `cargo bench --bench gemm -- --summary-only` skips criterion's runs.
+    if !std::env::args().any(|a| a == "--summary-only") {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    summary();
+}
+
+fn summary() {
     let env = |name: &str| std::env::var(name).unwrap_or_else(|_| "unset".into());
     println!(
         "\nThe matrix products of one step. AUTODIFF_NUM_THREADS={}, MATMUL_NUM_THREADS={}, RAYON_NUM_THREADS={};",
