@@ -152,13 +152,15 @@ struct Mlp<F: Float> {
     b2: Array1<F>,
 }
 
-/// One loss per precision (the macro takes concrete element types).
+/// One loss per precision (the macro takes concrete element types), with
+/// weight penalties: scalar arithmetic must not allocate either.
 macro_rules! mlp_loss {
     ($name:ident, $f:ty) => {
         #[differentiable(wrt(model))]
         fn $name(model: &Mlp<$f>, x: &Array2<$f>, labels: &[usize]) -> $f {
             let hidden = relu(&linear(x, &model.w1, &model.b1));
-            cross_entropy(&linear(&hidden, &model.w2, &model.b2), labels)
+            cross_entropy(&linear(&hidden, &model.w2, &model.b2), labels) + 1e-4 * l2(&model.w1)
+                - l1(&model.w2) / 1000.0
         }
     };
 }

@@ -28,6 +28,20 @@ pub trait Value: Clone {
     fn same_shape(&self, other: &Self) -> bool {
         self.view_dyn().shape() == other.view_dyn().shape()
     }
+    /// `f` of every element, in place (an array keeps its buffer).
+    fn map_in_place(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self {
+        Self::from_dyn(self.into_dyn_array().mapv_into(f))
+    }
+    /// The value, if it is a plain `f32`/`f64` rather than an array: scalar
+    /// arithmetic (a loss plus a weight penalty) then needs no array at all.
+    fn as_scalar(&self) -> Option<Self::Elem> {
+        None
+    }
+    /// A plain scalar of this type, or `None` for array types.
+    fn from_scalar(x: Self::Elem) -> Option<Self> {
+        let _ = x;
+        None
+    }
 }
 
 impl<F: Float, D: Dimension> Value for Array<F, D> {
@@ -73,6 +87,15 @@ macro_rules! scalar_value {
             }
             fn combine_in_place(self, other: &Self, f: impl Fn($f, $f) -> $f) -> Self {
                 f(self, *other)
+            }
+            fn map_in_place(self, f: impl Fn($f) -> $f) -> Self {
+                f(self)
+            }
+            fn as_scalar(&self) -> Option<$f> {
+                Some(*self)
+            }
+            fn from_scalar(x: $f) -> Option<Self> {
+                Some(x)
             }
             fn from_dyn(array: ArrayD<$f>) -> Self {
                 match array.iter().next() {

@@ -61,6 +61,42 @@ pub(crate) fn copy<F: Float>(g: &ArrayD<F>) -> ArrayD<F> {
     map_dyn(g.view(), |v| v)
 }
 
+/// `f(a, b)` with broadcasting; two plain scalars make a plain scalar without
+/// going through an array.
+fn binary<A, B>(module: &str, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> A::Output
+where
+    A: Broadcast<B>,
+    B: Value<Elem = A::Elem>,
+{
+    if let (Some(x), Some(y)) = (a.as_scalar(), b.as_scalar())
+        && let Some(out) = A::Output::from_scalar(f(x, y))
+    {
+        return out;
+    }
+    A::Output::from_dyn(zip_broadcast(module, a.view_dyn(), b.view_dyn(), f))
+}
+
+/// The VJP of an operation on two plain scalars, from its partial derivatives
+/// `(∂y/∂a, ∂y/∂b)` at `(a, b)`; `None` when an operand is an array.
+fn scalar_vjp<A, B>(
+    a: &A,
+    b: &B,
+    g: &A::Output,
+    need: [bool; 2],
+    partials: impl Fn(A::Elem, A::Elem) -> (A::Elem, A::Elem),
+) -> Option<(Option<A>, Option<B>)>
+where
+    A: Broadcast<B>,
+    B: Value<Elem = A::Elem>,
+{
+    let (x, y, g) = (a.as_scalar()?, b.as_scalar()?, g.as_scalar()?);
+    let (da, db) = partials(x, y);
+    Some((
+        need[0].then(|| A::from_scalar(g * da)).flatten(),
+        need[1].then(|| B::from_scalar(g * db)).flatten(),
+    ))
+}
+
 /// The upstream gradient for the operands that need it: the last one takes
 /// the buffer, an earlier one gets a copy.
 fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<ArrayD<F>>) {
@@ -78,7 +114,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    A::Output::from_dyn(zip_broadcast("add", a.view_dyn(), b.view_dyn(), |x, y| x + y))
+    binary("add", a, b, |x, y| x + y)
 }
 
 /// VJP of [`add`]: the upstream gradient passes to both operands.
@@ -88,6 +124,10 @@ where
     B: Value<Elem = A::Elem>,
 {
     check_upstream("add", "output", y, &g);
+    let one = <A::Elem as num_traits::One>::one();
+    if let Some(grads) = scalar_vjp(a, b, &g, need, |_, _| (one, one)) {
+        return grads;
+    }
     let (ga, gb) = share(g.into_dyn_array(), need);
     (ga.map(|g| reduce_to(g, a)), gb.map(|g| reduce_to(g, b)))
 }
@@ -98,7 +138,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    A::Output::from_dyn(zip_broadcast("sub", a.view_dyn(), b.view_dyn(), |x, y| x - y))
+    binary("sub", a, b, |x, y| x - y)
 }
 
 /// VJP of [`sub`]: `g` to `a`, `−g` to `b`.
@@ -108,6 +148,10 @@ where
     B: Value<Elem = A::Elem>,
 {
     check_upstream("sub", "output", y, &g);
+    let one = <A::Elem as num_traits::One>::one();
+    if let Some(grads) = scalar_vjp(a, b, &g, need, |_, _| (one, -one)) {
+        return grads;
+    }
     let (ga, gb) = share(g.into_dyn_array(), need);
     (
         ga.map(|g| reduce_to(g, a)),
@@ -121,7 +165,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    A::Output::from_dyn(zip_broadcast("mul", a.view_dyn(), b.view_dyn(), |x, y| x * y))
+    binary("mul", a, b, |x, y| x * y)
 }
 
 /// VJP of [`mul`]: `g ⊙ b` to `a`, `g ⊙ a` to `b`.
@@ -131,6 +175,9 @@ where
     B: Value<Elem = A::Elem>,
 {
     check_upstream("mul", "output", y, &g);
+    if let Some(grads) = scalar_vjp(a, b, &g, need, |x, y| (y, x)) {
+        return grads;
+    }
     let (ga, gb) = share(g.into_dyn_array(), need);
     let ga = ga.map(|g| reduce_to(combine_in_place("mul", g, b.view_dyn(), |g, b| g * b), a));
     let gb = gb.map(|g| reduce_to(combine_in_place("mul", g, a.view_dyn(), |g, a| g * a), b));
@@ -143,7 +190,7 @@ where
     A: Broadcast<B>,
     B: Value<Elem = A::Elem>,
 {
-    A::Output::from_dyn(zip_broadcast("div", a.view_dyn(), b.view_dyn(), |x, y| x / y))
+    binary("div", a, b, |x, y| x / y)
 }
 
 /// VJP of [`div`]: `g / b` to `a`, `−g ⊙ y / b` (= −g·a/b²) to `b`.
@@ -153,6 +200,10 @@ where
     B: Value<Elem = A::Elem>,
 {
     check_upstream("div", "output", y, &g);
+    let one = <A::Elem as num_traits::One>::one();
+    if let Some(grads) = scalar_vjp(a, b, &g, need, |x, y| (one / y, -(x / y) / y)) {
+        return grads;
+    }
     let (ga, gb) = share(g.into_dyn_array(), need);
     let ga = ga.map(|g| reduce_to(combine_in_place("div", g, b.view_dyn(), |g, b| g / b), a));
     let gb = gb.map(|g| {
@@ -170,7 +221,7 @@ pub fn neg<A: Value>(a: &A) -> A {
 /// VJP of [`neg`].
 pub fn neg_vjp<A: Value>(_a: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
     check_upstream("neg", "output", y, &g);
-    (need[0].then(|| A::from_dyn(g.into_dyn_array().mapv_into(|v| -v))),)
+    (need[0].then(|| g.map_in_place(|v| -v)),)
 }
 
 /// `c·x` for a constant `c` (the factor is not differentiated; use `*` for that).
@@ -181,10 +232,7 @@ pub fn scale<A: Value>(x: &A, c: A::Elem) -> A {
 /// VJP of [`scale`]: `c·g` to `x`.
 pub fn scale_vjp<A: Value>(_x: &A, c: A::Elem, y: &A, g: A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
     check_upstream("scale", "output", y, &g);
-    (
-        need[0].then(|| A::from_dyn(g.into_dyn_array().mapv_into(|v| v * c))),
-        None,
-    )
+    (need[0].then(|| g.map_in_place(|v| v * c)), None)
 }
 
 #[cfg(test)]
@@ -249,6 +297,34 @@ mod tests {
         let (ga, gb) = add_vjp(&a, &b, &y, g.clone(), [true; 2]);
         assert_eq!(ga.unwrap(), g);
         assert_eq!(gb.unwrap(), g);
+    }
+
+    #[test]
+    fn two_scalars_take_the_scalar_path_and_match_finite_differences() {
+        type Op = (
+            fn(&f64, &f64) -> f64,
+            fn(&f64, &f64, &f64, f64, [bool; 2]) -> (Option<f64>, Option<f64>),
+        );
+        let ops: [Op; 4] = [(add, add_vjp), (sub, sub_vjp), (mul, mul_vjp), (div, div_vjp)];
+        for (i, (forward, vjp)) in ops.into_iter().enumerate() {
+            let (a, b) = (random((), 10 + i as u64)[[]], random((), 20 + i as u64)[[]] + 4.0);
+            assert_vjp(
+                &[ndarray::arr0(a).into_dyn(), ndarray::arr0(b).into_dyn()],
+                |v| forward(&v[0][[]], &v[1][[]]),
+                |v, y, g| {
+                    let (ga, gb) = vjp(&v[0][[]], &v[1][[]], y, g, [true; 2]);
+                    vec![
+                        ga.map(|a| ndarray::arr0(a).into_dyn()),
+                        gb.map(|b| ndarray::arr0(b).into_dyn()),
+                    ]
+                },
+            );
+            // One operand only: the other slot stays empty.
+            let y = forward(&a, &b);
+            assert!(matches!(vjp(&a, &b, &y, 1.0, [false, true]), (None, Some(_))));
+        }
+        assert_eq!(neg_vjp(&2.0, &-2.0, 3.0, [true]), (Some(-3.0),));
+        assert_eq!(scale_vjp(&2.0, 0.5, &1.0, 3.0, [true, false]).0, Some(1.5));
     }
 
     #[test]
