@@ -268,7 +268,11 @@ unsafe fn serial<F: Scalar>(
     // the arithmetic. Large ones pack, for the caches.
     let small = m * n * k < PARALLEL_WORK;
     let (a_in_place, b_in_place) = (small && a.rs == 1, small && b.cs == 1);
-    let (a_len, b_len) = (mc_max * kc_max, kc_max * nc_max);
+    // Room for whole panels even if a block size were not a multiple of a tile.
+    let (a_len, b_len) = (
+        mc_max.next_multiple_of(mr) * kc_max,
+        kc_max * nc_max.next_multiple_of(nr),
+    );
     F::with_scratch(a_len + b_len + mr * nr, |scratch| {
         let (packed_a, rest) = scratch.split_at_mut(a_len);
         let (packed_b, edge) = rest.split_at_mut(b_len);
