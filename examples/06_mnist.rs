@@ -19,8 +19,8 @@ mod common;
 use autodiff::data::{mnist, mnist_dir};
 use autodiff::prelude::*;
 use autodiff::train::{
-    Adam, Decay, Init, Optimizer, Schedule, Standardizer, accuracy, dropout_mask, init, minibatches, select_labels,
-    select_rows,
+    Adam, Decay, Init, Optimizer, Schedule, Standardizer, accuracy, dropout_mask_into, init, minibatches,
+    select_labels_into, select_rows, select_rows_into,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -115,8 +115,12 @@ fn main() {
     )
     .with_warmup(steps_per_epoch / 2);
     let mut optimizer = Adam::adamw(schedule.base, 1e-4);
-    // Keeps the step's arrays from one minibatch to the next.
+    // Keeps the step's arrays from one minibatch to the next; with the batch
+    // and the dropout masks also filled into kept buffers, a step allocates
+    // nothing after the first few (tests/memory.rs checks such a loop).
     let mut workspace = Workspace::new();
+    let (mut x, mut y) = (Array2::zeros((0, 0)), Vec::new());
+    let (mut mask1, mut mask2) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
     let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
     let mut step = 0;
     for epoch in 0..EPOCHS {
@@ -124,9 +128,10 @@ fn main() {
         let bar = common::epoch_bar(epoch, EPOCHS, batches.len());
         let mut total = 0.0;
         for batch in &batches {
-            let (x, y) = (select_rows(&x_train, batch), select_labels(&data.train.labels, batch));
-            let mask1 = dropout_mask((batch.len(), SIZES[1]), f64::from(KEEP), &mut rng);
-            let mask2 = dropout_mask((batch.len(), SIZES[2]), f64::from(KEEP), &mut rng);
+            select_rows_into(&x_train, batch, &mut x);
+            select_labels_into(&data.train.labels, batch, &mut y);
+            dropout_mask_into(&mut mask1, (batch.len(), SIZES[1]), f64::from(KEEP), &mut rng);
+            dropout_mask_into(&mut mask2, (batch.len(), SIZES[2]), f64::from(KEEP), &mut rng);
             let (value, grad) = loss_grad_with(&mut workspace, &model, &x, &y, &mask1, &mask2, KEEP);
             optimizer.set_learning_rate(schedule.at(step));
             optimizer.step(&mut model, &grad.model);

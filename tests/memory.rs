@@ -130,12 +130,12 @@ fn workspace_steady_state() {
     );
     assert!(plain.allocations > 0, "the measurement sees allocations");
 
-    let f32_step: GradWith<f32> = |ws, model, x, labels| {
-        let (loss, grad) = mlp_loss_f32_grad_with(ws, model, x, labels);
+    let f32_step: GradWith<f32> = |ws, model, x, labels, mask| {
+        let (loss, grad) = mlp_loss_f32_grad_with(ws, model, x, labels, mask, KEEP as f32);
         (loss, grad.model)
     };
-    let f64_step: GradWith<f64> = |ws, model, x, labels| {
-        let (loss, grad) = mlp_loss_f64_grad_with(ws, model, x, labels);
+    let f64_step: GradWith<f64> = |ws, model, x, labels, mask| {
+        let (loss, grad) = mlp_loss_f64_grad_with(ws, model, x, labels, mask, KEEP);
         (loss, grad.model)
     };
     training_steps_allocate_nothing(f32_step, 16, [64, 32, 10]);
@@ -152,13 +152,16 @@ struct Mlp<F: Float> {
     b2: Array1<F>,
 }
 
+/// The keep probability of the dropout in the training-step test.
+const KEEP: f64 = 0.9;
+
 /// One loss per precision (the macro takes concrete element types), with
-/// weight penalties: scalar arithmetic must not allocate either.
+/// dropout and weight penalties: scalar arithmetic must not allocate either.
 macro_rules! mlp_loss {
     ($name:ident, $f:ty) => {
         #[differentiable(wrt(model))]
-        fn $name(model: &Mlp<$f>, x: &Array2<$f>, labels: &[usize]) -> $f {
-            let hidden = relu(&linear(x, &model.w1, &model.b1));
+        fn $name(model: &Mlp<$f>, x: &Array2<$f>, labels: &[usize], mask: &Array2<$f>, keep: $f) -> $f {
+            let hidden = dropout(&relu(&linear(x, &model.w1, &model.b1)), mask, keep);
             cross_entropy(&linear(&hidden, &model.w2, &model.b2), labels) + 1e-4 * l2(&model.w1)
                 - l1(&model.w2) / 1000.0
         }
@@ -168,39 +171,51 @@ mlp_loss!(mlp_loss_f32, f32);
 mlp_loss!(mlp_loss_f64, f64);
 
 /// The gradient call of one precision, as a plain function.
-type GradWith<F> = fn(&mut Workspace, &Mlp<F>, &Array2<F>, &[usize]) -> (F, Mlp<F>);
+type GradWith<F> = fn(&mut Workspace, &Mlp<F>, &Array2<F>, &[usize], &Array2<F>) -> (F, Mlp<F>);
 
-/// A whole training step as the tutorials write it (gradient in a workspace,
-/// Adam update, gradient handed back) allocates nothing once warm, for
-/// products small enough for one thread and large enough for the pool.
+/// A whole training step as tutorial 06 writes it (a shuffled minibatch
+/// selected into kept buffers, a fresh dropout mask, the gradient in a
+/// workspace, an Adam update, the gradient handed back) allocates nothing once
+/// warm, for products small enough for one thread and large enough for the
+/// pool.
 fn training_steps_allocate_nothing<F: Float>(
     grad_with: GradWith<F>,
     batch: usize,
     [inputs, hidden, classes]: [usize; 3],
 ) {
-    use autodiff::train::{Adam, Optimizer};
+    use autodiff::train::{Adam, Optimizer, dropout_mask_into, minibatches, select_labels_into, select_rows_into};
+    use rand::{SeedableRng, rngs::StdRng};
     let value = |seed: usize| F::of(((seed * 7919) % 23) as f64 / 23.0 - 0.5);
-    let x = Array2::from_shape_fn((batch, inputs), |(i, j)| value(i * inputs + j));
-    let labels: Vec<usize> = (0..batch).map(|i| i % classes).collect();
+    let data = Array2::from_shape_fn((2 * batch, inputs), |(i, j)| value(i * inputs + j));
+    let all_labels: Vec<usize> = (0..2 * batch).map(|i| i % classes).collect();
     let mut model = Mlp {
         w1: Array2::from_shape_fn((hidden, inputs), |(i, j)| value(i + 3 * j) * F::of(0.1)),
         b1: Array1::zeros(hidden),
         w2: Array2::from_shape_fn((classes, hidden), |(i, j)| value(5 * i + j) * F::of(0.1)),
         b2: Array1::zeros(classes),
     };
-    let mut optimizer = Adam::new(1e-3);
+    let mut rng = StdRng::seed_from_u64(6);
+    let batches = minibatches(2 * batch, batch, &mut rng);
+    let mut optimizer = Adam::new(1e-2);
     let mut ws = Workspace::new();
-    let mut losses = Vec::with_capacity(4);
-    let mut step = |model: &mut Mlp<F>, losses: &mut Vec<F>| {
-        let (loss, grad) = grad_with(&mut ws, model, &x, &labels);
+    let (mut x, mut labels, mut mask) = (Array2::zeros((0, 0)), Vec::new(), Array2::zeros((0, 0)));
+    let mut step = |model: &mut Mlp<F>, indices: &[usize]| {
+        select_rows_into(&data, indices, &mut x);
+        select_labels_into(&all_labels, indices, &mut labels);
+        dropout_mask_into(&mut mask, (indices.len(), hidden), KEEP, &mut rng);
+        let (loss, grad) = grad_with(&mut ws, model, &x, &labels, &mask);
         optimizer.step(model, &grad);
         ws.recycle(grad);
-        losses.push(loss);
+        loss
     };
-    for _ in 0..2 {
-        step(&mut model, &mut losses);
-    }
-    let steady = usage(|| step(&mut model, &mut losses));
+    let ones = Array2::from_elem((2 * batch, hidden), F::one());
+    let keep_all = |model: &Mlp<F>| grad_with(&mut Workspace::new(), model, &data, &all_labels, &ones).0;
+    let before = keep_all(&model);
+    step(&mut model, &batches[0]);
+    step(&mut model, &batches[1]);
+    let steady = usage(|| {
+        step(&mut model, &batches[0]);
+    });
     let what = format!(
         "{} batch {batch}, {inputs}-{hidden}-{classes}",
         std::any::type_name::<F>()
@@ -211,5 +226,7 @@ fn training_steps_allocate_nothing<F: Float>(
         (0, 0),
         "{what}: a steady-state training step allocates nothing"
     );
-    assert!(losses[2] < losses[0], "{what}: the steps train ({losses:?})");
+    // With every unit kept (keep = 0.9 is only the rescaling), the loss fell.
+    let after = keep_all(&model);
+    assert!(after < before, "{what}: the steps train ({before:?} → {after:?})");
 }

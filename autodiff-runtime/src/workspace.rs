@@ -196,6 +196,22 @@ pub(crate) fn zeros<F: Float, Sh: IntoDimension>(shape: Sh) -> Array<F, Sh::Dim>
     Array::from_shape_vec(dim, buffer).expect("sized")
 }
 
+/// Refills `array` with a new shape and `fill`'s values (which must push
+/// exactly the shape's number of elements, in standard order), keeping its
+/// buffer: nothing is allocated unless the array has never been this large.
+pub(crate) fn refill<F: Float, D: Dimension, Sh: IntoDimension<Dim = D>>(
+    array: &mut Array<F, D>,
+    shape: Sh,
+    fill: impl FnOnce(&mut Vec<F>),
+) {
+    let dim = shape.into_dimension();
+    let empty = Array::from_shape_vec(D::zeros(dim.ndim()), Vec::new()).expect("an empty array");
+    let (mut buffer, _) = std::mem::replace(array, empty).into_raw_vec_and_offset();
+    buffer.clear();
+    fill(&mut buffer);
+    *array = Array::from_shape_vec(dim, buffer).expect("one value per element");
+}
+
 /// `f` of each element of a rank-erased view, into a new array.
 pub(crate) fn map_dyn<F: Float>(view: ndarray::ArrayViewD<'_, F>, f: impl Fn(F) -> F) -> ArrayD<F> {
     match view.as_slice() {

@@ -7,6 +7,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use crate::float::Float;
+use crate::workspace::refill;
 
 /// The sample indices 0..n, shuffled by `rng`, in batches of `batch_size` (the
 /// last one smaller if `n` is not a multiple). Call once per epoch.
@@ -27,11 +28,63 @@ pub fn select_labels(labels: &[usize], indices: &[usize]) -> Vec<usize> {
     indices.iter().map(|&i| labels[i]).collect()
 }
 
+/// [`select_rows`] into `out`, reusing its buffer: once `out` has held a batch
+/// this large, selecting a batch allocates nothing.
+///
+/// # Panics
+/// If an index is not a row of `x`.
+pub fn select_rows_into<F: Float>(x: &Array2<F>, indices: &[usize], out: &mut Array2<F>) {
+    let (rows, cols) = x.dim();
+    refill(out, (indices.len(), cols), |buffer| {
+        for &i in indices {
+            assert!(i < rows, "select_rows_into: index {i} is out of range for {rows} rows");
+            let row = x.row(i);
+            match row.as_slice() {
+                Some(values) => buffer.extend_from_slice(values),
+                None => buffer.extend(row.iter().copied()),
+            }
+        }
+    });
+}
+
+/// [`select_labels`] into `out`, reusing its buffer.
+pub fn select_labels_into(labels: &[usize], indices: &[usize], out: &mut Vec<usize>) {
+    out.clear();
+    out.extend(indices.iter().map(|&i| labels[i]));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::ShapeBuilder;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
+
+    #[test]
+    fn selecting_into_a_buffer_matches_selecting_anew() {
+        let x = Array2::from_shape_fn((6, 3), |(i, j)| (10 * i + j) as f64);
+        let labels = [5, 4, 3, 2, 1, 0];
+        let (mut rows, mut picked) = (Array2::zeros((0, 0)), Vec::new());
+        // Larger, smaller, then larger again: the shape follows the batch.
+        for batch in [&[4, 0, 5][..], &[2], &[1, 3, 5, 0]] {
+            select_rows_into(&x, batch, &mut rows);
+            select_labels_into(&labels, batch, &mut picked);
+            assert_eq!(rows, select_rows(&x, batch));
+            assert_eq!(picked, select_labels(&labels, batch));
+        }
+        // A column-major source, whose rows are not contiguous.
+        let mut column_major = Array2::zeros((6, 3).f());
+        column_major.assign(&x);
+        assert!(column_major.row(0).as_slice().is_none());
+        select_rows_into(&column_major, &[1, 4], &mut rows);
+        assert_eq!(rows, select_rows(&x, &[1, 4]));
+    }
+
+    #[test]
+    #[should_panic(expected = "index 6 is out of range for 6 rows")]
+    fn selecting_a_missing_row_names_it() {
+        select_rows_into(&Array2::<f64>::zeros((6, 2)), &[6], &mut Array2::zeros((0, 0)));
+    }
 
     #[test]
     fn every_sample_once_per_epoch_in_a_new_order() {

@@ -79,6 +79,32 @@ where
     })
 }
 
+/// [`dropout_mask`] into `mask`, reusing its buffer: once `mask` has been this
+/// large, a new mask allocates nothing. Draws the same values from `rng` as
+/// [`dropout_mask`].
+pub fn dropout_mask_into<F: Float, D: Dimension, Sh: IntoDimension<Dim = D>>(
+    mask: &mut Array<F, D>,
+    shape: Sh,
+    keep: f64,
+    rng: &mut impl Rng,
+) {
+    assert!(
+        keep > 0.0 && keep <= 1.0,
+        "dropout_mask_into: keep probability {keep} is outside (0, 1]"
+    );
+    let dim = shape.into_dimension();
+    let len = dim.size();
+    crate::workspace::refill(mask, dim, |buffer| {
+        buffer.extend((0..len).map(|_| {
+            if rng.random::<f64>() < keep {
+                F::one()
+            } else {
+                F::zero()
+            }
+        }));
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +192,15 @@ mod tests {
         assert!(mask.iter().all(|&m| m == 0.0 || m == 1.0));
         let kept = mask.sum() / mask.len() as f32;
         assert!((kept - 0.8).abs() < 0.01, "{kept}");
+    }
+
+    #[test]
+    fn a_mask_into_a_buffer_is_the_same_mask() {
+        let (mut fresh, mut reused) = (StdRng::seed_from_u64(4), StdRng::seed_from_u64(4));
+        let mut mask = Array2::<f64>::zeros((0, 0));
+        for shape in [(30, 20), (7, 20), (30, 20)] {
+            dropout_mask_into(&mut mask, shape, 0.7, &mut reused);
+            assert_eq!(mask, dropout_mask::<f64, _>(shape, 0.7, &mut fresh));
+        }
     }
 }

@@ -17,9 +17,9 @@ mod optim;
 mod schedule;
 mod standardize;
 
-pub use batches::{minibatches, select_labels, select_rows};
+pub use batches::{minibatches, select_labels, select_labels_into, select_rows, select_rows_into};
 pub use checkpoint::{CheckpointError, load, save};
-pub use init::{Init, dropout_mask, init};
+pub use init::{Init, dropout_mask, dropout_mask_into, init};
 pub use metrics::{accuracy, argmax_rows};
 pub use optim::{Adam, Optimizer, Sgd};
 pub use schedule::{Decay, Schedule};
