@@ -36,7 +36,7 @@ fn log_sum_exp<'a, F: Float>(row: impl Iterator<Item = &'a F> + Clone) -> F {
     m + row.fold(F::zero(), |s, &v| s + (v - m).exp()).ln()
 }
 
-/// Mean over the batch of −log softmax(z)[label]: logits `[batch, classes]`,
+/// Mean over the batch of −log softmax(z)\[label\]: logits `[batch, classes]`,
 /// one label per row.
 pub fn cross_entropy<F: Float>(logits: &Array2<F>, labels: &[usize]) -> F {
     check_labels("cross_entropy", logits, labels);
@@ -77,7 +77,7 @@ pub fn cross_entropy_vjp<F: Float>(
     (Some(grad), None)
 }
 
-/// Mean over the batch of −logp[label]: log-probabilities `[batch, classes]`.
+/// Mean over the batch of −logp\[label\]: log-probabilities `[batch, classes]`.
 pub fn nll_loss<F: Float>(logp: &Array2<F>, labels: &[usize]) -> F {
     check_labels("nll_loss", logp, labels);
     let total = logp
