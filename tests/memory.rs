@@ -60,17 +60,22 @@ fn hand_written(
     )
 }
 
-#[test]
-fn generated_gradient_uses_no_more_memory_than_hand_written() {
+/// A batch of 64 and the layers of a 784-512-512-10 network.
+fn three_layer_problem() -> (Array2<f32>, Vec<usize>, [(Array2<f32>, Array1<f32>); 3]) {
     let x = Array2::from_shape_fn((64, 784), |(i, j)| ((i * 7 + j) % 13) as f32 / 13.0);
-    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let labels = (0..64).map(|i| i % 10).collect();
     let layer = |o: usize, i: usize| {
         (
             Array2::from_shape_fn((o, i), |(a, b)| ((a + 3 * b) % 7) as f32 * 0.01 - 0.03),
             Array1::zeros(o),
         )
     };
-    let ((w1, b1), (w2, b2), (w3, b3)) = (layer(512, 784), layer(512, 512), layer(10, 512));
+    (x, labels, [layer(512, 784), layer(512, 512), layer(10, 512)])
+}
+
+#[test]
+fn generated_gradient_uses_no_more_memory_than_hand_written() {
+    let (x, labels, [(w1, b1), (w2, b2), (w3, b3)]) = three_layer_problem();
 
     // Warm up: thread pools and lazily built tables allocate once.
     let _ = three_layers_grad(&x, &labels, &w1, &b1, &w2, &b2, &w3, &b3);
@@ -99,15 +104,7 @@ fn generated_gradient_uses_no_more_memory_than_hand_written() {
 /// step comes from the workspace and the matrix products reuse their packing
 /// memory, so a gradient call allocates nothing.
 fn workspace_steady_state() {
-    let x = Array2::from_shape_fn((64, 784), |(i, j)| ((i * 7 + j) % 13) as f32 / 13.0);
-    let labels: Vec<usize> = (0..64).map(|i| i % 10).collect();
-    let layer = |o: usize, i: usize| {
-        (
-            Array2::from_shape_fn((o, i), |(a, b)| ((a + 3 * b) % 7) as f32 * 0.01 - 0.03),
-            Array1::zeros(o),
-        )
-    };
-    let ((w1, b1), (w2, b2), (w3, b3)) = (layer(512, 784), layer(512, 512), layer(10, 512));
+    let (x, labels, [(w1, b1), (w2, b2), (w3, b3)]) = three_layer_problem();
     let mut ws = Workspace::new();
     let step = |ws: &mut Workspace| {
         let (loss, g) = three_layers_grad_with(ws, &x, &labels, &w1, &b1, &w2, &b2, &w3, &b3);

@@ -205,8 +205,9 @@ pub(crate) fn refill<F: Float, D: Dimension, Sh: IntoDimension<Dim = D>>(
     fill: impl FnOnce(&mut Vec<F>),
 ) {
     let dim = shape.into_dimension();
-    let empty = Array::from_shape_vec(D::zeros(dim.ndim()), Vec::new()).expect("an empty array");
-    let (mut buffer, _) = std::mem::replace(array, empty).into_raw_vec_and_offset();
+    // A placeholder with no elements (one, for rank 0) while the buffer is out.
+    let placeholder = Array::zeros(D::zeros(dim.ndim()));
+    let (mut buffer, _) = std::mem::replace(array, placeholder).into_raw_vec_and_offset();
     buffer.clear();
     fill(&mut buffer);
     *array = Array::from_shape_vec(dim, buffer).expect("one value per element");

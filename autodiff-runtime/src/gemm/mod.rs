@@ -197,42 +197,38 @@ unsafe fn gemm_typed<F: Scalar>(
         if start == end {
             return;
         }
+        // This thread's rows (or columns) of A (or B) and C.
+        let (dims, a, b, c) = if split_rows {
+            let a = Strided {
+                ptr: a.at(start, 0),
+                ..a
+            };
+            (
+                (end - start, k, n),
+                a,
+                b,
+                StridedMut {
+                    ptr: c.at(start, 0),
+                    ..c
+                },
+            )
+        } else {
+            let b = Strided {
+                ptr: b.at(0, start),
+                ..b
+            };
+            (
+                (m, k, end - start),
+                a,
+                b,
+                StridedMut {
+                    ptr: c.at(0, start),
+                    ..c
+                },
+            )
+        };
         // SAFETY: each thread writes its own block of C.
-        unsafe {
-            if split_rows {
-                serial(
-                    kernel,
-                    (end - start, k, n),
-                    alpha,
-                    Strided {
-                        ptr: a.at(start, 0),
-                        ..a
-                    },
-                    b,
-                    beta,
-                    StridedMut {
-                        ptr: c.at(start, 0),
-                        ..c
-                    },
-                );
-            } else {
-                serial(
-                    kernel,
-                    (m, k, end - start),
-                    alpha,
-                    a,
-                    Strided {
-                        ptr: b.at(0, start),
-                        ..b
-                    },
-                    beta,
-                    StridedMut {
-                        ptr: c.at(0, start),
-                        ..c
-                    },
-                );
-            }
-        }
+        unsafe { serial(kernel, dims, alpha, a, b, beta, c) };
     });
 }
 
@@ -312,41 +308,14 @@ unsafe fn serial<F: Scalar>(
                                     step: mr as isize,
                                 }
                             };
-                            let ptr = c.at(ic + ir, jc + jr);
-                            let (rows, cols) = (mr.min(mc - ir), nr.min(nc - jr));
-                            // SAFETY: the panels hold kc steps and the block is
-                            // inside C; a strided C goes through `edge`.
-                            unsafe {
-                                if c.cs == 1 {
-                                    (kernel.run)(
-                                        kc,
-                                        panel_a,
-                                        panel_b,
-                                        Tile {
-                                            ptr,
-                                            rs: c.rs,
-                                            rows,
-                                            cols,
-                                        },
-                                        alpha,
-                                        beta,
-                                    );
-                                } else {
-                                    let tile = Tile {
-                                        ptr: edge.as_mut_ptr(),
-                                        rs: nr as isize,
-                                        rows,
-                                        cols,
-                                    };
-                                    (kernel.run)(kc, panel_a, panel_b, tile, alpha, F::zero());
-                                    for i in 0..rows {
-                                        for j in 0..cols {
-                                            let (v, c) = (edge[i * nr + j], StridedMut { ptr, ..c }.at(i, j));
-                                            *c = if beta == F::zero() { v } else { v + beta * *c };
-                                        }
-                                    }
-                                }
-                            }
+                            let tile = Tile {
+                                ptr: c.at(ic + ir, jc + jr),
+                                rs: c.rs,
+                                rows: mr.min(mc - ir),
+                                cols: nr.min(nc - jr),
+                            };
+                            // SAFETY: the panels hold kc steps and the tile is inside C.
+                            unsafe { run_tile(kernel, kc, panel_a, panel_b, tile, c.cs, alpha, beta, edge) };
                         }
                     }
                 }
@@ -355,12 +324,58 @@ unsafe fn serial<F: Scalar>(
     });
 }
 
+/// One tile of C through the kernel. The kernel writes rows with contiguous
+/// columns; a C with another column stride goes through `edge` (one tile).
+///
+/// # Safety
+/// The panels hold `kc` steps and `tile` (with column stride `cs`) is inside C.
+#[allow(clippy::too_many_arguments)]
+unsafe fn run_tile<F: Scalar>(
+    kernel: &kernel::Kernel<F>,
+    kc: usize,
+    a: Panel<F>,
+    b: Panel<F>,
+    tile: Tile<F>,
+    cs: isize,
+    alpha: F,
+    beta: F,
+    edge: &mut [F],
+) {
+    if cs == 1 {
+        // SAFETY: forwarded from the caller.
+        unsafe { (kernel.run)(kc, a, b, tile, alpha, beta) };
+        return;
+    }
+    let nr = kernel.nr;
+    let in_edge = Tile {
+        ptr: edge.as_mut_ptr(),
+        rs: nr as isize,
+        ..tile
+    };
+    // SAFETY: `edge` holds a whole tile.
+    unsafe { (kernel.run)(kc, a, b, in_edge, alpha, F::zero()) };
+    let c = StridedMut {
+        ptr: tile.ptr,
+        rs: tile.rs,
+        cs,
+    };
+    for i in 0..tile.rows {
+        for j in 0..tile.cols {
+            // SAFETY: (i, j) is inside the tile, which is inside C.
+            let c = unsafe { &mut *c.at(i, j) };
+            let v = edge[i * nr + j];
+            *c = if beta == F::zero() { v } else { v + beta * *c };
+        }
+    }
+}
+
 /// Packs `kc` steps of a matrix into panels `width` wide: value `t` of step
 /// `p` in panel `q` is `src[p·step + (q·width + t)·across]`, stored at
 /// `out[q·width·kc + p·width + t]`, with `len` values across in all and the
 /// last panel padded with zeros. Panels before `from` (a multiple of `width`)
-/// are left alone: the kernel reads those in place. For A the steps are its columns (`width` =
-/// MR rows across), for B its rows (`width` = NR columns across). The loops
+/// are left alone: the kernel reads those in place. For A the steps are its
+/// columns (`width` = MR rows across), for B its rows (`width` = NR columns
+/// across). The loops
 /// follow whichever stride is contiguous, so transposed views pack as fast as
 /// plain ones.
 #[allow(clippy::too_many_arguments)]
