@@ -60,8 +60,11 @@ fn hand_written(
     )
 }
 
+/// A layer's weight and bias.
+type Layer = (Array2<f32>, Array1<f32>);
+
 /// A batch of 64 and the layers of a 784-512-512-10 network.
-fn three_layer_problem() -> (Array2<f32>, Vec<usize>, [(Array2<f32>, Array1<f32>); 3]) {
+fn three_layer_problem() -> (Array2<f32>, Vec<usize>, [Layer; 3]) {
     let x = Array2::from_shape_fn((64, 784), |(i, j)| ((i * 7 + j) % 13) as f32 / 13.0);
     let labels = (0..64).map(|i| i % 10).collect();
     let layer = |o: usize, i: usize| {
