@@ -3,20 +3,24 @@
 //! other differentiable functions can call it).
 //!
 //! Emitted code names the runtime only through `::autodiff::__private` and the
-//! standard library only through `::core`. Generated locals (`__v3`, `__g3`)
+//! standard library only through `::core`. Generated locals (`__v3` for a
+//! value, `__g3` its gradient, `__s3` its saved values, `__l1` a loop's record)
 //! are `Span::mixed_site()` so they never collide with the user's names; every
 //! forward and VJP call carries the span of the user's call, so type errors
-//! point at the user's code.
+//! point at the user's code. Constant code keeps the user's own names.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::{Ident, ItemFn, ReturnType, Type};
+use syn::visit_mut::VisitMut;
+use syn::{Ident, ItemFn, ReturnType};
 
-use crate::graph::{Arg, Callee, Graph, NodeId, NodeKind};
-use crate::parse::Signature;
-use crate::reverse::{Adjoint, Mode, Need, ParamGrad, Step, Target};
+use crate::activity::Need;
+use crate::ir::{BranchId, Callee, ExitKind, Function, LoopId, Opaque, SiteId, VarId, VarKind};
+use crate::plan::{Plan, Statement, Storage};
+use crate::reverse::{Hoist, LoopHead, Node, Operand, Program, Step, Value};
+use crate::signature::Signature;
 
 /// The names of the generated items, spanned at the function's name.
 pub struct Names {
@@ -52,22 +56,61 @@ fn local(name: String) -> Ident {
     Ident::new(&name, Span::mixed_site())
 }
 
-fn value_ident(id: NodeId) -> Ident {
-    local(format!("__v{id}"))
+fn var_ident(var: VarId) -> Ident {
+    local(format!("__v{var}"))
+}
+
+fn stack_ident(var: VarId) -> Ident {
+    local(format!("__s{var}"))
+}
+
+fn hoist_ident(id: usize) -> Ident {
+    local(format!("__k{id}"))
+}
+
+fn hoist_stack(id: usize) -> Ident {
+    local(format!("__sk{id}"))
+}
+
+fn loop_stack(id: LoopId) -> Ident {
+    local(format!("__l{id}"))
+}
+
+fn loop_site(id: LoopId) -> Ident {
+    local(format!("__x{id}"))
+}
+
+fn branch_stack(id: BranchId) -> Ident {
+    local(format!("__b{id}"))
+}
+
+fn exit_ident() -> Ident {
+    local("__exit".into())
+}
+
+fn forward_label() -> syn::Lifetime {
+    syn::Lifetime {
+        apostrophe: Span::mixed_site(),
+        ident: local("__forward".into()),
+    }
+}
+
+/// Where a gradient contribution is added.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// The gradient of a variable's current value.
+    Value(VarId),
+    /// Of output `k` of a tuple variable.
+    Item(VarId, usize),
+    /// Of a field (path) of a parameter struct.
+    Field(VarId, String),
 }
 
 fn grad_ident(target: &Target) -> Ident {
     match target {
-        Target::Value(id) => local(format!("__g{id}")),
-        Target::Item(id, k) => local(format!("__g{id}_{k}")),
-        Target::Field(id) => local(format!("__g{id}")),
-    }
-}
-
-fn output_type(func: &ItemFn) -> TokenStream {
-    match &func.sig.output {
-        ReturnType::Type(_, ty) => quote!(#ty),
-        ReturnType::Default => quote!(()),
+        Target::Value(v) => local(format!("__g{v}")),
+        Target::Item(v, k) => local(format!("__g{v}_{k}")),
+        Target::Field(v, path) => local(format!("__g{v}__{}", path.replace('.', "__"))),
     }
 }
 
@@ -86,46 +129,33 @@ fn slot_types(sig: &Signature<'_>) -> Vec<TokenStream> {
         .collect()
 }
 
-/// A statement of the generated body, with the values it defines and reads:
-/// what the memory plan needs to place each `drop`.
-struct Statement {
-    code: TokenStream,
-    defines: Option<NodeId>,
-    reads: Vec<NodeId>,
-}
-
-/// The static memory plan: the forward statements, then the backward ones,
-/// each intermediate dropped right after its last use (so the peak memory of
-/// the backward pass falls as it proceeds, as in hand-written backprop that
-/// frees activations layer by layer). `keep` is the returned output.
-fn plan(forward: Vec<Statement>, backward: Vec<Statement>, keep: Option<NodeId>) -> Vec<TokenStream> {
-    let statements: Vec<Statement> = forward.into_iter().chain(backward).collect();
-    let mut last_use: HashMap<NodeId, usize> = HashMap::new();
-    for (i, s) in statements.iter().enumerate() {
-        for &node in s.defines.iter().chain(&s.reads) {
-            last_use.insert(node, i);
-        }
-    }
-    let mut out = Vec::with_capacity(statements.len() * 2);
-    for (i, s) in statements.into_iter().enumerate() {
-        out.push(s.code);
-        let mut dead: Vec<NodeId> = last_use
-            .iter()
-            .filter(|&(&n, &at)| at == i && Some(n) != keep)
-            .map(|(&n, _)| n)
-            .collect();
-        dead.sort_unstable();
-        for node in dead {
-            let v = value_ident(node);
-            out.push(quote!(::autodiff::__private::recycle!(#v);));
-        }
-    }
-    out
+/// Which function the backward pass is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `NAME_grad`: the `wrt` parameters, known at compile time.
+    Grad,
+    /// `NAME_vjp`: the same parameters, each gated by a run-time flag `need[i]`.
+    Vjp,
 }
 
 struct Emitter<'g> {
-    graph: &'g Graph,
+    f: &'g Function,
     sig: &'g Signature<'g>,
+    program: &'g Program,
+    plan: &'g Plan,
+    mode: Mode,
+    /// Gradients are declared before the backward pass (`let mut __g = None`)
+    /// and accumulated in place; a body without loops, branches or `return`
+    /// binds each with `let` at its first contribution instead.
+    upfront: bool,
+    /// Every gradient that receives a contribution or the seed.
+    targets: BTreeSet<Target>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Forward,
+    Backward,
 }
 
 impl Emitter<'_> {
@@ -133,77 +163,95 @@ impl Emitter<'_> {
         self.sig.params[index].ident
     }
 
-    /// An expression of type `&T` for the node's value.
-    fn ref_expr(&self, id: NodeId) -> TokenStream {
-        match &self.graph.nodes[id].kind {
-            NodeKind::Param(i) => {
-                let ident = self.param_ident(*i);
-                if self.sig.params[*i].is_ref {
+    /// An expression of type `&T` for a variable's current value.
+    fn value_ref(&self, var: VarId) -> TokenStream {
+        match self.plan.storage[var] {
+            Storage::Param(i) => {
+                let ident = self.param_ident(i);
+                if self.sig.params[i].is_ref {
                     quote!(#ident)
                 } else {
                     quote!(&#ident)
                 }
             }
-            NodeKind::Const(tokens) => quote!(&(#tokens)),
-            NodeKind::Call { .. } => {
-                let v = value_ident(id);
+            Storage::Local => {
+                let v = var_ident(var);
                 quote!(&#v)
             }
-            NodeKind::Item { tuple, index } => {
-                let (v, index) = (value_ident(*tuple), syn::Index::from(*index));
-                quote!(&#v.#index)
+            Storage::Slot { .. } | Storage::Result => {
+                let v = var_ident(var);
+                quote!(::autodiff::__private::live(&#v))
             }
-            NodeKind::Field { base, path } => {
-                let base = self.place(*base);
-                quote!(&#base #(.#path)*)
-            }
-        }
-    }
-
-    /// Where a parameter struct lives, for field access.
-    fn place(&self, id: NodeId) -> TokenStream {
-        match &self.graph.nodes[id].kind {
-            NodeKind::Param(i) => {
-                let ident = self.param_ident(*i);
-                quote!(#ident)
-            }
-            _ => {
-                let v = value_ident(id);
-                quote!(#v)
+            Storage::Item(tuple, k) => {
+                let t = self.value_ref(tuple);
+                let k = syn::Index::from(k);
+                quote!(&(#t).#k)
             }
         }
     }
 
-    /// An expression of the node's own type (a clone where the value is owned,
-    /// so the backward pass can still read it).
-    fn value_expr(&self, id: NodeId) -> TokenStream {
-        match &self.graph.nodes[id].kind {
-            NodeKind::Param(i) if self.sig.params[*i].is_ref => {
-                let ident = self.param_ident(*i);
-                quote!(#ident)
+    fn operand(&self, op: &Operand, phase: Phase) -> TokenStream {
+        match op {
+            Operand::Var { var, by_ref, .. } => {
+                let r = self.value_ref(*var);
+                match self.plan.storage[*var] {
+                    _ if *by_ref => r,
+                    Storage::Param(i) if self.sig.params[i].is_ref => r,
+                    _ => quote!(::core::clone::Clone::clone(#r)),
+                }
             }
-            NodeKind::Const(tokens) => tokens.clone(),
-            _ => {
-                let r = self.ref_expr(id);
-                quote!(::core::clone::Clone::clone(#r))
+            Operand::Field {
+                param, path, by_ref, ..
+            } => {
+                let base = match self.plan.storage[*param] {
+                    Storage::Param(i) => self.param_ident(i).to_token_stream(),
+                    _ => quote!(()),
+                };
+                if *by_ref {
+                    quote!(&#base #(.#path)*)
+                } else {
+                    quote!(::core::clone::Clone::clone(&#base #(.#path)*))
+                }
             }
+            Operand::Const {
+                tokens, by_ref, hoist, ..
+            } => match hoist {
+                None if *by_ref => quote!(&(#tokens)),
+                None => tokens.clone(),
+                Some(h) => {
+                    let k = hoist_ident(h.id);
+                    match (h.is_reference, *by_ref, phase) {
+                        (true, _, _) => quote!(#k),
+                        (false, true, _) => quote!(&#k),
+                        (false, false, Phase::Forward) => quote!(::core::clone::Clone::clone(&#k)),
+                        (false, false, Phase::Backward) => quote!(#k),
+                    }
+                }
+            },
         }
     }
 
-    fn arg_expr(&self, arg: &Arg) -> TokenStream {
-        if arg.by_ref {
-            self.ref_expr(arg.node)
-        } else {
-            self.value_expr(arg.node)
-        }
+    /// A hoisted constant is stored per use when it is inside a region, or
+    /// when the forward pass is a labelled block that its locals cannot outlive.
+    fn stacked(&self, step: &Step) -> bool {
+        step.depth > 0 || self.f.early_return
     }
 
-    /// The forward function and the VJP function of a call.
-    fn callee_paths(&self, id: NodeId) -> (TokenStream, TokenStream) {
-        let node = &self.graph.nodes[id];
-        let NodeKind::Call { callee, .. } = &node.kind else {
-            return (quote!(), quote!());
+    fn hoists<'s>(&self, step: &'s Step) -> Vec<&'s Hoist> {
+        let args: Vec<&Operand> = match &step.value {
+            Value::Call { args, .. } => args.iter().collect(),
+            Value::Copy(a) => vec![a],
+            Value::Const(_) => vec![],
         };
+        args.into_iter()
+            .filter_map(|a| match a {
+                Operand::Const { hoist: Some(h), .. } => Some(h),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn callee_paths(&self, callee: &Callee, span: Span) -> (TokenStream, TokenStream) {
         match callee {
             Callee::Module(path) => {
                 let mut vjp = path.clone();
@@ -213,7 +261,6 @@ impl Emitter<'_> {
                 (quote!(#path), quote!(#vjp))
             }
             Callee::Op(op) => {
-                let span = node.span;
                 let forward = Ident::new(op.module_name(), span);
                 let vjp = format_ident!("{}_vjp", forward, span = span);
                 (
@@ -224,45 +271,63 @@ impl Emitter<'_> {
         }
     }
 
-    /// The local holding a node's value, if it has one: a call's own `__vN`, or
-    /// the tuple an item is read from.
-    fn storage(&self, id: NodeId) -> Option<NodeId> {
-        match &self.graph.nodes[id].kind {
-            NodeKind::Call { .. } => Some(id),
-            NodeKind::Item { tuple, .. } => Some(*tuple),
-            _ => None,
+    fn step_forward(&self, step: &Step) -> TokenStream {
+        let mut out = TokenStream::new();
+        for h in self.hoists(step) {
+            let (k, value) = (hoist_ident(h.id), &h.value);
+            out.extend(quote!(let #k = #value;));
         }
-    }
-
-    fn reads_of_args(&self, args: &[Arg]) -> Vec<NodeId> {
-        args.iter().filter_map(|a| self.storage(a.node)).collect()
-    }
-
-    /// One `let` per call, in the user's order.
-    fn forward(&self) -> Vec<Statement> {
-        let mut out = Vec::new();
-        for (id, node) in self.graph.nodes.iter().enumerate() {
-            let NodeKind::Call { args, .. } = &node.kind else {
-                continue;
-            };
-            let (function, _) = self.callee_paths(id);
-            let v = value_ident(id);
-            let ty = node.ty.as_ref().map(|ty: &Type| quote!(: #ty));
-            let arg_exprs = args.iter().map(|a| self.arg_expr(a));
-            out.push(Statement {
-                code: quote_spanned!(node.span=> let #v #ty = #function(#(#arg_exprs),*);),
-                defines: Some(id),
-                reads: self.reads_of_args(args),
-            });
+        let value = match &step.value {
+            Value::Call { callee, args, .. } => {
+                let (function, _) = self.callee_paths(callee, step.span);
+                let args = args.iter().map(|a| self.operand(a, Phase::Forward));
+                quote_spanned!(step.span=> #function(#(#args),*))
+            }
+            Value::Copy(a) => {
+                let r = match a {
+                    Operand::Var { var, .. } => self.value_ref(*var),
+                    other => self.operand(other, Phase::Forward),
+                };
+                quote!(::core::clone::Clone::clone(#r))
+            }
+            Value::Const(tokens) => tokens.clone(),
+        };
+        let v = var_ident(step.var);
+        let new = local("__new".into());
+        out.extend(match self.plan.storage[step.var] {
+            Storage::Local => {
+                let ty = self
+                    .f
+                    .vars
+                    .get(step.var)
+                    .and_then(|var| var.ty.as_ref())
+                    .map(|ty| quote!(: #ty));
+                quote_spanned!(step.span=> let #v #ty = #value;)
+            }
+            Storage::Slot { saved: true } => {
+                let s = stack_ident(step.var);
+                quote!(let #new = #value; ::autodiff::__private::save(&mut #v, &mut #s, #new);)
+            }
+            Storage::Slot { saved: false } => {
+                quote!(let #new = #value; ::autodiff::__private::recycle!(::autodiff::__private::set(&mut #v, #new));)
+            }
+            Storage::Result => quote!(#v = ::core::option::Option::Some(#value);),
+            Storage::Param(_) | Storage::Item(..) => quote!(),
+        });
+        if step.reversed && self.stacked(step) {
+            for h in self.hoists(step) {
+                let (k, s) = (hoist_ident(h.id), hoist_stack(h.id));
+                out.extend(quote!(#s.push(#k);));
+            }
         }
         out
     }
 
-    fn need_expr(need: &Need) -> TokenStream {
-        match need {
-            Need::Never => quote!(false),
-            Need::Always => quote!(true),
-            Need::Params(set) => {
+    fn need_expr(&self, need: &Need) -> TokenStream {
+        match (need, self.mode) {
+            (Need::Never, _) => quote!(false),
+            (_, Mode::Grad) | (Need::Always, _) => quote!(true),
+            (Need::Params(set), Mode::Vjp) => {
                 let flag = local("__need".into());
                 let terms = set.iter().map(|&i| {
                     let i = proc_macro2::Literal::usize_unsuffixed(i);
@@ -273,151 +338,645 @@ impl Emitter<'_> {
         }
     }
 
-    /// The backward pass: the seed, then one step per active call in reverse
-    /// order. `seed` overrides the seed of `NAME_grad` (∂C/∂C = 1).
-    fn backward(&self, adjoint: &Adjoint, seed: Option<TokenStream>) -> Vec<Statement> {
-        let mut out = Vec::new();
-        if !adjoint.seeded {
-            return out;
+    fn target_of(&self, op: &Operand) -> Option<Target> {
+        match op {
+            Operand::Var { var, .. } => Some(match self.plan.storage[*var] {
+                Storage::Item(tuple, k) => Target::Item(tuple, k),
+                _ => Target::Value(*var),
+            }),
+            Operand::Field { param, path, .. } => Some(Target::Field(
+                *param,
+                path.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("."),
+            )),
+            Operand::Const { .. } => None,
         }
-        let seed_target = grad_ident(&crate::reverse::target_of(self.graph, self.graph.output));
-        let seed = match (adjoint.mode, seed) {
-            (Mode::Grad, Some(seed)) => seed,
-            (Mode::Grad, None) => {
-                let output = self.ref_expr(self.graph.output);
-                quote!(::autodiff::__private::seed(#output))
+    }
+
+    /// Takes a gradient for use as an upstream gradient.
+    fn take(&self, target: &Target) -> TokenStream {
+        let g = grad_ident(target);
+        if self.upfront { quote!(#g.take()) } else { quote!(#g) }
+    }
+
+    /// Adds `contribution` (an `Option`) to `target`.
+    fn contribute(&self, target: &Target, contribution: TokenStream, declared: &mut BTreeSet<Target>) -> TokenStream {
+        let g = grad_ident(target);
+        if self.upfront {
+            quote!(#g = ::autodiff::__private::accumulate(#g.take(), #contribution);)
+        } else if declared.insert(target.clone()) {
+            quote!(let #g = #contribution;)
+        } else {
+            quote!(let #g = ::autodiff::__private::accumulate(#g, #contribution);)
+        }
+    }
+
+    fn step_backward(&self, step: &Step, declared: &mut BTreeSet<Target>) -> TokenStream {
+        if !step.reversed {
+            return quote!();
+        }
+        let mut out = TokenStream::new();
+        if self.stacked(step) {
+            for h in self.hoists(step) {
+                let (k, s) = (hoist_ident(h.id), hoist_stack(h.id));
+                out.extend(quote!(let #k = #s.pop();));
             }
-            // The caller's upstream gradient, moved in.
-            (Mode::Vjp, _) => local("__gout".into()).into_token_stream(),
+        }
+        let v = var_ident(step.var);
+        let y_name = local(format!("__y{}", step.id));
+        let y = match self.plan.storage[step.var] {
+            Storage::Slot { saved: true } => {
+                let s = stack_ident(step.var);
+                out.extend(quote!(let #y_name = ::autodiff::__private::restore(&mut #v, &mut #s);));
+                quote!(::autodiff::__private::live(&#y_name))
+            }
+            _ => self.value_ref(step.var),
         };
-        out.push(Statement {
-            code: quote!(let #seed_target = ::core::option::Option::Some(#seed);),
-            defines: None,
-            reads: self.storage(self.graph.output).into_iter().collect(),
-        });
-        for step in &adjoint.steps {
-            out.push(match step {
-                Step::Gather { call, outputs } => Statement {
-                    code: self.gather(*call, outputs),
-                    defines: None,
-                    reads: vec![*call],
-                },
-                Step::Vjp {
-                    call,
-                    need,
-                    contributions,
-                } => {
-                    let NodeKind::Call { args, .. } = &self.graph.nodes[*call].kind else {
+        let own = Target::Value(step.var);
+        // The gradient of a split call's outputs, gathered into one tuple.
+        if let Value::Call {
+            split: Some(outputs), ..
+        } = &step.value
+        {
+            let items: Vec<usize> = (0..*outputs).collect();
+            let present: Vec<Target> = items
+                .iter()
+                .map(|&k| Target::Item(step.var, k))
+                .filter(|t| self.has(t, declared))
+                .collect();
+            if !present.is_empty() {
+                let checks = present.iter().map(grad_ident);
+                let tuple = items.iter().map(|&k| {
+                    let t = Target::Item(step.var, k);
+                    let index = syn::Index::from(k);
+                    let grad = if self.has(&t, declared) {
+                        self.take(&t)
+                    } else {
+                        quote!(::core::option::Option::None)
+                    };
+                    quote!(::autodiff::__private::or_zeros(#grad, &(#y).#index))
+                });
+                let g = grad_ident(&own);
+                let binding = if self.upfront { quote!(#g =) } else { quote!(let #g =) };
+                out.extend(quote! {
+                    #binding if #(#checks.is_some())||* {
+                        ::core::option::Option::Some((#(#tuple,)*))
+                    } else {
+                        ::core::option::Option::None
+                    };
+                });
+                declared.insert(own.clone());
+            }
+        }
+        let has_upstream = self.has(&own, declared);
+        let upstream = self.take(&own);
+        match &step.value {
+            Value::Call { callee, args, .. } if has_upstream => {
+                let (_, vjp) = self.callee_paths(callee, step.span);
+                let g = local("__g".into());
+                let slot = |i: usize| local(format!("__c{}_{i}", step.id));
+                let contributing: Vec<bool> = step.need.iter().map(|n| !n.is_never()).collect();
+                let slots = (0..args.len()).map(|i| {
+                    if contributing[i] {
+                        slot(i).into_token_stream()
+                    } else {
+                        quote!(_)
+                    }
+                });
+                let nones = args.iter().map(|_| quote!(::core::option::Option::None));
+                let arg_exprs = args.iter().map(|a| self.operand(a, Phase::Backward));
+                let needs = step.need.iter().map(|n| self.need_expr(n));
+                out.extend(quote_spanned! {step.span=>
+                    let (#(#slots,)*) = match #upstream {
+                        ::core::option::Option::Some(#g) => #vjp(#(#arg_exprs,)* #y, #g, [#(#needs),*]),
+                        ::core::option::Option::None => (#(#nones,)*),
+                    };
+                });
+                for (i, arg) in args.iter().enumerate() {
+                    let Some(target) = self.target_of(arg).filter(|_| contributing[i]) else {
                         continue;
                     };
-                    let mut reads = self.reads_of_args(args);
-                    reads.push(*call);
-                    Statement {
-                        code: self.vjp_step(*call, need, contributions),
-                        defines: None,
-                        reads,
+                    // The check and its slot share one hygiene context, located at
+                    // the user's argument, so a `NoGrad` error points at it.
+                    let at_arg = Span::mixed_site().located_at(operand_span(arg));
+                    let mut s = slot(i);
+                    s.set_span(at_arg);
+                    let checked = quote_spanned!(at_arg=> ::autodiff::__private::gradient(#s));
+                    out.extend(self.contribute(&target, checked, declared));
+                }
+            }
+            Value::Copy(arg) if has_upstream => {
+                if let Some(target) = self.target_of(arg) {
+                    out.extend(self.contribute(&target, upstream, declared));
+                }
+            }
+            _ if has_upstream && self.upfront => out.extend(quote!(let _ = #upstream;)),
+            _ => {}
+        }
+        if let Storage::Slot { saved: true } = self.plan.storage[step.var] {
+            out.extend(quote!(::autodiff::__private::recycle!(#y_name);));
+        }
+        out
+    }
+
+    /// Whether a gradient exists at this point of the backward pass.
+    fn has(&self, target: &Target, declared: &BTreeSet<Target>) -> bool {
+        if self.upfront {
+            self.targets.contains(target)
+        } else {
+            declared.contains(target)
+        }
+    }
+
+    /// Code kept as written, with active values read from where they live.
+    fn substituted(&self, code: &Opaque) -> TokenStream {
+        struct Substitute<'a, 'e> {
+            emitter: &'a Emitter<'e>,
+            names: std::slice::Iter<'a, Option<VarId>>,
+        }
+        impl VisitMut for Substitute<'_, '_> {
+            fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+                if let syn::Expr::Path(p) = e
+                    && p.qself.is_none()
+                    && p.path.get_ident().is_some()
+                {
+                    if let Some(Some(var)) = self.names.next()
+                        && !self.emitter.program.need[*var].is_never()
+                        && !matches!(self.emitter.plan.storage[*var], Storage::Param(_))
+                    {
+                        let r = self.emitter.value_ref(*var);
+                        *e = syn::parse_quote!((*#r));
+                    }
+                    return;
+                }
+                syn::visit_mut::visit_expr_mut(self, e);
+            }
+            fn visit_macro_mut(&mut self, _: &mut syn::Macro) {}
+            fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+        }
+        let mut expr = code.expr.clone();
+        Substitute {
+            emitter: self,
+            names: code.names.iter(),
+        }
+        .visit_expr_mut(&mut expr);
+        expr.into_token_stream()
+    }
+
+    fn forward(&self, nodes: &[Node]) -> TokenStream {
+        nodes.iter().map(|n| self.forward_node(n)).collect()
+    }
+
+    fn forward_node(&self, node: &Node) -> TokenStream {
+        match node {
+            Node::Verbatim(tokens) => tokens.clone(),
+            Node::Step(step) => self.step_forward(step),
+            Node::If {
+                id,
+                cond,
+                arms,
+                recorded,
+            } => {
+                let cond = self.substituted(cond);
+                let s = branch_stack(*id);
+                let push = |k: u32| recorded.then(|| quote!(#s.push(#k);));
+                let (p0, p1) = (push(0), push(1));
+                let (a0, a1) = (self.forward(&arms[0]), self.forward(&arms[1]));
+                quote!(if #cond { #p0 #a0 } else { #p1 #a1 })
+            }
+            Node::Match {
+                id,
+                scrutinee,
+                arms,
+                recorded,
+            } => {
+                let scrutinee = self.substituted(scrutinee);
+                let s = branch_stack(*id);
+                let arms = arms.iter().enumerate().map(|(k, (pat, body))| {
+                    let k = k as u32;
+                    let push = recorded.then(|| quote!(#s.push(#k);));
+                    let body = self.forward(body);
+                    quote!(#pat => { #push #body })
+                });
+                quote!(match #scrutinee { #(#arms)* })
+            }
+            Node::Loop {
+                id,
+                head,
+                label,
+                body,
+                recorded,
+            } => {
+                let s = loop_stack(*id);
+                let start = recorded.then(|| quote!(#s.push(0u32);));
+                let end = recorded.then(|| {
+                    let fall = crate::ir::FALL_THROUGH;
+                    quote!(#s.push(#fall);)
+                });
+                let label = label.as_ref().map(|l| quote!(#l:));
+                let body = self.forward(body);
+                let head = match head {
+                    LoopHead::For(pat, iter) => {
+                        let iter = self.substituted(iter);
+                        quote!(for #pat in #iter)
+                    }
+                    LoopHead::While(cond) => {
+                        let cond = self.substituted(cond);
+                        quote!(while #cond)
+                    }
+                    LoopHead::Loop => quote!(loop),
+                };
+                quote!(#start #label #head { #body #end })
+            }
+            Node::Exit {
+                kind,
+                site,
+                records,
+                tokens,
+                ..
+            } => {
+                let pushes = records.iter().map(|l| {
+                    let s = loop_stack(*l);
+                    quote!(#s.push(#site);)
+                });
+                let leave = if *kind == ExitKind::Return {
+                    let (exit, label) = (exit_ident(), forward_label());
+                    quote!(#exit = #site; break #label;)
+                } else {
+                    quote!(#tokens;)
+                };
+                quote!({ #(#pushes)* #leave })
+            }
+        }
+    }
+
+    /// The exits inside a node that end `scope`'s iteration (a loop's), or
+    /// the function (`None`).
+    fn sites(node: &Node, scope: Option<LoopId>, out: &mut Vec<SiteId>) {
+        match node {
+            Node::Exit { kind, site, ends, .. } => {
+                let ends_scope = match scope {
+                    Some(l) => ends.contains(&l),
+                    None => *kind == ExitKind::Return,
+                };
+                if ends_scope {
+                    out.push(*site);
+                }
+            }
+            Node::If { arms, .. } => arms.iter().flatten().for_each(|n| Self::sites(n, scope, out)),
+            Node::Match { arms, .. } => arms
+                .iter()
+                .flat_map(|(_, a)| a)
+                .for_each(|n| Self::sites(n, scope, out)),
+            Node::Loop { body, .. } => body.iter().for_each(|n| Self::sites(n, scope, out)),
+            Node::Verbatim(_) | Node::Step(_) => {}
+        }
+    }
+
+    /// The backward half of a block: its nodes in reverse, each run only if
+    /// the forward pass reached it (no exit of `scope` before it was taken).
+    fn backward(&self, nodes: &[Node], scope: Option<LoopId>, declared: &mut BTreeSet<Target>) -> TokenStream {
+        let site_var = match scope {
+            Some(l) => loop_site(l).into_token_stream(),
+            None => exit_ident().into_token_stream(),
+        };
+        let mut out = TokenStream::new();
+        for m in (0..nodes.len()).rev() {
+            let code = self.backward_node(&nodes[m], scope, declared);
+            if code.is_empty() {
+                continue;
+            }
+            let mut before = Vec::new();
+            nodes[..m].iter().for_each(|n| Self::sites(n, scope, &mut before));
+            if before.is_empty() {
+                out.extend(code);
+            } else {
+                out.extend(quote!(if !::core::matches!(#site_var, #(#before)|*) { #code }));
+            }
+        }
+        out
+    }
+
+    fn backward_node(&self, node: &Node, scope: Option<LoopId>, declared: &mut BTreeSet<Target>) -> TokenStream {
+        match node {
+            Node::Step(step) => self.step_backward(step, declared),
+            Node::If { id, arms, recorded, .. } if *recorded => {
+                let s = branch_stack(*id);
+                let a0 = self.backward(&arms[0], scope, declared);
+                let a1 = self.backward(&arms[1], scope, declared);
+                quote!(match #s.pop() { 0u32 => { #a0 } _ => { #a1 } })
+            }
+            Node::Match { id, arms, recorded, .. } if *recorded => {
+                let s = branch_stack(*id);
+                let arms = arms.iter().enumerate().map(|(k, (_, body))| {
+                    let k = k as u32;
+                    let body = self.backward(body, scope, declared);
+                    quote!(#k => { #body })
+                });
+                quote!(match #s.pop() { #(#arms)* _ => {} })
+            }
+            Node::Loop { id, body, recorded, .. } if *recorded => {
+                let (s, x) = (loop_stack(*id), loop_site(*id));
+                let body = self.backward(body, Some(*id), declared);
+                quote!(loop {
+                    let #x = #s.pop();
+                    if #x == 0u32 {
+                        break;
+                    }
+                    #body
+                })
+            }
+            _ => quote!(),
+        }
+    }
+}
+
+fn operand_span(op: &Operand) -> Span {
+    match op {
+        Operand::Var { span, .. } | Operand::Field { span, .. } | Operand::Const { span, .. } => *span,
+    }
+}
+
+/// The plain locals (and tuples of items) a subtree reads or defines, for the
+/// recycling plan.
+fn locals_in(nodes: &[Node], plan: &Plan, out: &mut Vec<VarId>) {
+    let mut vars = Vec::new();
+    gather_vars(nodes, &mut vars);
+    for var in vars {
+        let var = match plan.storage[var] {
+            Storage::Item(tuple, _) => tuple,
+            _ => var,
+        };
+        if plan.storage[var] == Storage::Local {
+            out.push(var);
+        }
+    }
+}
+
+fn gather_vars(nodes: &[Node], out: &mut Vec<VarId>) {
+    for node in nodes {
+        match node {
+            Node::Step(step) => {
+                out.push(step.var);
+                let args: Vec<&Operand> = match &step.value {
+                    Value::Call { args, .. } => args.iter().collect(),
+                    Value::Copy(a) => vec![a],
+                    Value::Const(_) => vec![],
+                };
+                for a in args {
+                    if let Operand::Var { var, .. } = a {
+                        out.push(*var);
                     }
                 }
-            });
-        }
-        out
-    }
-
-    fn gather(&self, call: NodeId, outputs: &[bool]) -> TokenStream {
-        let target = grad_ident(&Target::Value(call));
-        let v = value_ident(call);
-        let present = outputs
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| **d)
-            .map(|(k, _)| grad_ident(&Target::Item(call, k)));
-        let items = outputs.iter().enumerate().map(|(k, declared)| {
-            let index = syn::Index::from(k);
-            let grad = if *declared {
-                grad_ident(&Target::Item(call, k)).into_token_stream()
-            } else {
-                quote!(::core::option::Option::None)
-            };
-            quote!(::autodiff::__private::or_zeros(#grad, &#v.#index))
-        });
-        quote! {
-            let #target = if #(#present.is_some())||* {
-                ::core::option::Option::Some((#(#items,)*))
-            } else {
-                ::core::option::Option::None
-            };
+            }
+            Node::If { cond, arms, .. } => {
+                out.extend(cond.reads());
+                arms.iter().for_each(|a| gather_vars(a, out));
+            }
+            Node::Match { scrutinee, arms, .. } => {
+                out.extend(scrutinee.reads());
+                arms.iter().for_each(|(_, a)| gather_vars(a, out));
+            }
+            Node::Loop { head, body, .. } => {
+                if let LoopHead::For(_, c) | LoopHead::While(c) = head {
+                    out.extend(c.reads());
+                }
+                gather_vars(body, out);
+            }
+            Node::Verbatim(_) | Node::Exit { .. } => {}
         }
     }
+}
 
-    fn vjp_step(&self, call: NodeId, need: &[Need], contributions: &[crate::reverse::Contribution]) -> TokenStream {
-        let node = &self.graph.nodes[call];
-        let NodeKind::Call { args, .. } = &node.kind else {
-            return quote!();
+fn collect_targets(e: &Emitter<'_>, nodes: &[Node], out: &mut BTreeSet<Target>) {
+    crate::plan::visit_steps(nodes, &mut |step| {
+        if !step.reversed {
+            return;
+        }
+        let args: Vec<(usize, &Operand)> = match &step.value {
+            Value::Call { args, .. } => args.iter().enumerate().collect(),
+            Value::Copy(a) => vec![(0, a)],
+            Value::Const(_) => vec![],
         };
-        let (_, vjp) = self.callee_paths(call);
-        let upstream = grad_ident(&Target::Value(call));
-        let g = local("__g".into());
-        let v = value_ident(call);
-        let slot = |i: usize| local(format!("__c{call}_{i}"));
-        let slots = (0..args.len()).map(|i| {
-            if contributions.iter().any(|c| c.arg == i) {
-                slot(i).into_token_stream()
-            } else {
-                quote!(_)
+        for (i, a) in args {
+            if step.need.get(i).is_some_and(|n| !n.is_never())
+                && let Some(t) = e.target_of(a)
+            {
+                out.insert(t);
+            }
+        }
+    });
+}
+
+/// Whether the program has regions or exits (gradients are then declared up front).
+fn has_control_flow(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| !matches!(n, Node::Verbatim(_) | Node::Step(_)))
+}
+
+impl Emitter<'_> {
+    /// The body of `NAME_grad` or `NAME_vjp`: declarations, the forward pass,
+    /// the backward pass from `seed`, and what is recycled.
+    fn body(&self, seed: TokenStream) -> (Vec<TokenStream>, BTreeSet<Target>) {
+        let ret = self.f.ret;
+        let mut declarations = Vec::new();
+        // Slots and stacks, before the forward pass.
+        let mut slots = BTreeSet::new();
+        crate::plan::visit_steps(&self.program.nodes, &mut |s| {
+            if matches!(self.plan.storage[s.var], Storage::Slot { .. } | Storage::Result) {
+                slots.insert(s.var);
             }
         });
-        let nones = args.iter().map(|_| quote!(::core::option::Option::None));
-        let arg_exprs = args.iter().map(|a| self.arg_expr(a));
-        let needs = need.iter().map(Self::need_expr);
-        let mut out = quote_spanned! {node.span=>
-            let (#(#slots,)*) = match #upstream {
-                ::core::option::Option::Some(#g) => #vjp(#(#arg_exprs,)* &#v, #g, [#(#needs),*]),
-                ::core::option::Option::None => (#(#nones,)*),
-            };
-        };
-        for c in contributions {
-            let target = grad_ident(&c.target);
-            // The check and its slot share one hygiene context, located at the
-            // user's argument, so a `NoGrad` error points at that argument.
-            let at_arg = Span::mixed_site().located_at(args[c.arg].span);
-            let mut s = slot(c.arg);
-            s.set_span(at_arg);
-            let checked = quote_spanned!(at_arg=> ::autodiff::__private::gradient(#s));
-            out.extend(if c.first {
-                quote!(let #target = #checked;)
-            } else {
-                quote!(let #target = ::autodiff::__private::accumulate(#target, #checked);)
+        for &var in &slots {
+            let v = var_ident(var);
+            let ty = self
+                .f
+                .vars
+                .get(var)
+                .and_then(|v| v.ty.as_ref())
+                .map(|ty| quote!(: ::core::option::Option<#ty>));
+            declarations.push(quote!(let mut #v #ty = ::core::option::Option::None;));
+            if let Storage::Slot { saved: true } = self.plan.storage[var] {
+                let s = stack_ident(var);
+                declarations.push(quote!(let mut #s = ::autodiff::__private::Stack::new();));
+            }
+        }
+        let mut stacks = Vec::new();
+        self.stacks(&self.program.nodes, &mut stacks);
+        declarations.extend(stacks);
+        if self.f.early_return {
+            let exit = exit_ident();
+            declarations.push(quote!(let mut #exit: u32 = 0;));
+        }
+
+        // Forward statements (top level), with the locals they touch.
+        let mut forward = Vec::new();
+        for node in &self.program.nodes {
+            let mut reads = Vec::new();
+            locals_in(std::slice::from_ref(node), self.plan, &mut reads);
+            forward.push(Statement {
+                code: self.forward_node(node),
+                defines: vec![],
+                reads,
             });
         }
-        out
+        if self.f.early_return {
+            let label = forward_label();
+            let code: TokenStream = forward.drain(..).map(|s| s.code).collect();
+            forward.push(Statement {
+                code: quote!(#label: { #code }),
+                defines: vec![],
+                reads: vec![],
+            });
+        }
+
+        // The backward pass.
+        let mut backward = Vec::new();
+        let mut targets = BTreeSet::new();
+        let seeded = !self.program.need[ret].is_never();
+        if seeded {
+            targets.insert(Target::Value(ret));
+            collect_targets(self, &self.program.nodes, &mut targets);
+            let mut declared = BTreeSet::new();
+            let g = grad_ident(&Target::Value(ret));
+            if self.upfront {
+                let all = targets.iter().map(grad_ident);
+                backward.push(Statement {
+                    code: quote!(#(let mut #all = ::core::option::Option::None;)* #g = ::core::option::Option::Some(#seed);),
+                    defines: vec![],
+                    reads: vec![ret],
+                });
+            } else {
+                declared.insert(Target::Value(ret));
+                backward.push(Statement {
+                    code: quote!(let #g = ::core::option::Option::Some(#seed);),
+                    defines: vec![],
+                    reads: vec![ret],
+                });
+            }
+            let e = Emitter {
+                targets: targets.clone(),
+                ..*self
+            };
+            if self.upfront {
+                let code = e.backward(&self.program.nodes, None, &mut declared);
+                let mut reads = Vec::new();
+                locals_in(&self.program.nodes, self.plan, &mut reads);
+                backward.push(Statement {
+                    code,
+                    defines: vec![],
+                    reads,
+                });
+            } else {
+                for node in self.program.nodes.iter().rev() {
+                    let code = e.backward_node(node, None, &mut declared);
+                    if code.is_empty() {
+                        continue;
+                    }
+                    let mut reads = Vec::new();
+                    locals_in(std::slice::from_ref(node), self.plan, &mut reads);
+                    backward.push(Statement {
+                        code,
+                        defines: vec![],
+                        reads,
+                    });
+                }
+            }
+            // Only gradients that were declared exist.
+            if !self.upfront {
+                targets = declared;
+            }
+        }
+        let keep = (self.plan.storage[ret] == Storage::Local).then_some(ret);
+        let mut body = declarations;
+        body.extend(crate::plan::recycle_after_last_use(forward, backward, keep, |v| {
+            let v = var_ident(v);
+            quote!(::autodiff::__private::recycle!(#v);)
+        }));
+        for &var in &slots {
+            if self.plan.storage[var] != Storage::Result {
+                let v = var_ident(var);
+                body.push(quote!(::autodiff::__private::recycle!(#v);));
+            }
+        }
+        (body, targets)
     }
 
-    /// The full gradient of a parameter: its whole-value gradient (or zeros)
-    /// plus the gradients of its fields.
-    fn assembled_param_grad(&self, p: &ParamGrad) -> TokenStream {
-        let r = self.ref_expr(p.node);
-        if p.whole && p.fields.is_empty() {
-            let g = grad_ident(&Target::Value(p.node));
+    fn stacks(&self, nodes: &[Node], out: &mut Vec<TokenStream>) {
+        let stack = quote!(::autodiff::__private::Stack);
+        for node in nodes {
+            match node {
+                Node::Step(step) if step.reversed && self.stacked(step) => {
+                    for h in self.hoists(step) {
+                        let s = hoist_stack(h.id);
+                        out.push(quote!(let mut #s = #stack::new();));
+                    }
+                }
+                Node::If { id, arms, recorded, .. } => {
+                    if *recorded {
+                        let s = branch_stack(*id);
+                        out.push(quote!(let mut #s: #stack<u32> = #stack::new();));
+                    }
+                    arms.iter().for_each(|a| self.stacks(a, out));
+                }
+                Node::Match { id, arms, recorded, .. } => {
+                    if *recorded {
+                        let s = branch_stack(*id);
+                        out.push(quote!(let mut #s: #stack<u32> = #stack::new();));
+                    }
+                    arms.iter().for_each(|(_, a)| self.stacks(a, out));
+                }
+                Node::Loop { id, body, recorded, .. } => {
+                    if *recorded {
+                        let s = loop_stack(*id);
+                        out.push(quote!(let mut #s: #stack<u32> = #stack::new();));
+                    }
+                    self.stacks(body, out);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The gradient of a parameter: its whole-value gradient (or zeros) plus
+    /// the gradients of its fields.
+    fn assembled_param_grad(&self, index: usize, targets: &BTreeSet<Target>) -> TokenStream {
+        let var = self
+            .f
+            .vars
+            .iter()
+            .position(|v| v.kind == VarKind::Param(index))
+            .unwrap_or_default();
+        let r = self.value_ref(var);
+        let whole = targets.contains(&Target::Value(var));
+        let fields: Vec<&String> = targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Field(p, path) if *p == var => Some(path),
+                _ => None,
+            })
+            .collect();
+        if whole && fields.is_empty() {
+            let g = grad_ident(&Target::Value(var));
             return quote!(::autodiff::__private::or_zeros(#g, #r));
         }
-        if p.fields.is_empty() {
+        if fields.is_empty() {
             return quote!(::autodiff::__private::zeros_like(#r));
         }
         // Field gradients move into an empty gradient (no zero-filling, no
         // sums when each field has one); what got none is zero-filled last.
-        let whole = if p.whole {
-            let g = grad_ident(&Target::Value(p.node));
+        let start = if whole {
+            let g = grad_ident(&Target::Value(var));
             quote!(::autodiff::__private::or_empty(#g, #r))
         } else {
             quote!(::autodiff::__private::empty_like(#r))
         };
         let s = local("__s".into());
         let f = local("__f".into());
-        let adds = p.fields.iter().map(|(field, path)| {
-            let g = grad_ident(&Target::Field(*field));
+        let adds = fields.iter().map(|path| {
+            let g = grad_ident(&Target::Field(var, (*path).clone()));
+            let members = path.split('.').map(|m| Ident::new(m, Span::call_site()));
             quote! {
                 if let ::core::option::Option::Some(#f) = #g {
-                    ::autodiff::__private::Gradient::accumulate(&mut #s #(.#path)*, #f);
+                    ::autodiff::__private::Gradient::accumulate(&mut #s #(.#members)*, #f);
                 }
             }
         });
@@ -426,33 +985,42 @@ impl Emitter<'_> {
         let span = r.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
         let fill = quote_spanned!(span=> ::autodiff::__private::fill_like(#r, &mut #s););
         quote!({
-            let mut #s = #whole;
+            let mut #s = #start;
             #(#adds)*
             #fill
             #s
         })
     }
 
-    /// The output value, moved out at the end.
+    /// The result, moved out at the end.
     fn output_value(&self) -> TokenStream {
-        let id = self.graph.output;
-        match &self.graph.nodes[id].kind {
-            NodeKind::Call { .. } => value_ident(id).into_token_stream(),
-            NodeKind::Item { tuple, index } => {
-                let (v, index) = (value_ident(*tuple), syn::Index::from(*index));
-                quote!(#v.#index)
-            }
-            NodeKind::Param(i) => self.param_ident(*i).into_token_stream(),
-            _ => self.value_expr(id),
+        let v = var_ident(self.f.ret);
+        match self.plan.storage[self.f.ret] {
+            Storage::Local => v.into_token_stream(),
+            _ => quote!(::core::option::Option::unwrap(#v)),
         }
     }
 }
 
 /// Everything emitted for a successfully analysed function.
-pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -> TokenStream {
+pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -> TokenStream {
     let func = sig.func;
     let names = names(func);
-    let e = Emitter { graph, sig };
+    let upfront = has_control_flow(&program.nodes) || f.early_return;
+    let grad_emitter = Emitter {
+        f,
+        sig,
+        program,
+        plan,
+        mode: Mode::Grad,
+        upfront,
+        targets: BTreeSet::new(),
+    };
+    let vjp_emitter = Emitter {
+        mode: Mode::Vjp,
+        targets: BTreeSet::new(),
+        ..grad_emitter
+    };
     let grad_struct = grad_struct(func, sig, &names);
     let vis = &func.vis;
     let inputs = func.sig.inputs.iter();
@@ -466,23 +1034,23 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     // only scalars meet: an alias of `f64` works, and calling `_grad` of a
     // function returning an array is an error at the call, saying why.
     let (generics, bound, seed) = if sig.scalar_output {
-        (quote!(), quote!(), None)
+        let output = grad_emitter.value_ref(f.ret);
+        (quote!(), quote!(), quote!(::autodiff::__private::seed(#output)))
     } else {
         let scalar = local("__Scalar".into());
         (
             quote!(<#scalar>),
             quote!(where #output: ::autodiff::__private::ScalarOutput<#scalar>),
-            Some(quote!(<#output as ::autodiff::__private::ScalarOutput<#scalar>>::one())),
+            quote!(<#output as ::autodiff::__private::ScalarOutput<#scalar>>::one()),
         )
     };
-    // The output is returned, so it is the one value never dropped.
-    let body = plan(e.forward(), e.backward(grad, seed), e.storage(graph.output));
-    let fields = grad.params.iter().filter(|p| sig.params[p.param].wrt).map(|p| {
-        let ident = sig.params[p.param].ident;
-        let value = e.assembled_param_grad(p);
+    let (body, targets) = grad_emitter.body(seed);
+    let fields = sig.params.iter().enumerate().filter(|(_, p)| p.wrt).map(|(i, p)| {
+        let ident = p.ident;
+        let value = grad_emitter.assembled_param_grad(i, &targets);
         quote!(#ident: #value)
     });
-    let value = e.output_value();
+    let value = grad_emitter.output_value();
     let doc = format!(
         "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
     );
@@ -497,9 +1065,11 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     });
     let args = sig.params.iter().map(|p| p.ident);
     let inputs_again = func.sig.inputs.iter();
+    let allow =
+        quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all)]);
     let grad_item = quote! {
         #[doc = #doc]
-        #[allow(dead_code, unused_variables, clippy::all)]
+        #allow
         #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_struct_ident) #bound {
             // Calling only `_grad` uses the original function.
             let _ = #fn_ident;
@@ -515,19 +1085,27 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
     };
 
     let vjp_signature = vjp_signature(func, sig, &names);
-    let vjp_body = plan(e.forward(), e.backward(vjp, None), None);
-    let results = vjp.params.iter().map(|p| {
-        let param = &sig.params[p.param];
-        if !param.wrt || (!p.whole && p.fields.is_empty()) {
+    let (vjp_body, vjp_targets) = vjp_emitter.body(local("__gout".into()).into_token_stream());
+    let results = sig.params.iter().enumerate().map(|(i, param)| {
+        let var = f
+            .vars
+            .iter()
+            .position(|v| v.kind == VarKind::Param(i))
+            .unwrap_or_default();
+        let whole = vjp_targets.contains(&Target::Value(var));
+        let has_fields = vjp_targets
+            .iter()
+            .any(|t| matches!(t, Target::Field(p, _) if *p == var));
+        if !param.wrt || (!whole && !has_fields) {
             return quote!(::core::option::Option::None);
         }
-        if p.fields.is_empty() {
-            return grad_ident(&Target::Value(p.node)).into_token_stream();
+        if !has_fields {
+            return grad_ident(&Target::Value(var)).into_token_stream();
         }
         let flag = local("__need".into());
-        let i = proc_macro2::Literal::usize_unsuffixed(p.param);
-        let value = e.assembled_param_grad(p);
-        quote!(if #flag[#i] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
+        let index = proc_macro2::Literal::usize_unsuffixed(i);
+        let value = vjp_emitter.assembled_param_grad(i, &vjp_targets);
+        quote!(if #flag[#index] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
     });
     let vjp_doc = format!(
         "The vector-Jacobian product of [`{fn_name}`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates)."
@@ -538,12 +1116,19 @@ pub fn emit(sig: &Signature<'_>, graph: &Graph, grad: &Adjoint, vjp: &Adjoint) -
         #grad_item
         #[doc = #vjp_doc]
         #[doc(hidden)]
-        #[allow(dead_code, unused_variables, clippy::all)]
+        #allow
         #vjp_signature {
             let _ = #fn_ident;
             #(#vjp_body)*
             (#(#results,)*)
         }
+    }
+}
+
+fn output_type(func: &ItemFn) -> TokenStream {
+    match &func.sig.output {
+        ReturnType::Type(_, ty) => quote!(#ty),
+        ReturnType::Default => quote!(()),
     }
 }
 
@@ -581,7 +1166,7 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
         .params
         .iter()
         .filter(|p| p.wrt)
-        .all(|p| crate::parse::is_array_or_float(p.grad_type()))
+        .all(|p| crate::signature::is_array_or_float(p.grad_type()))
         .then(|| quote!(#[derive(::core::fmt::Debug, ::core::clone::Clone)]));
     quote! {
         #[doc = #doc]

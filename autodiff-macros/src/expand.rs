@@ -6,8 +6,7 @@ use quote::quote;
 use syn::ItemFn;
 
 use crate::errors::Errors;
-use crate::reverse::Mode;
-use crate::{args, check, emit, graph, parse, reverse};
+use crate::{activity, args, emit, lower, plan, reverse, signature};
 
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
@@ -29,38 +28,40 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
             None
         }
     };
-    check::function(&func, &mut errors);
+    signature::check(&func, &mut errors);
     // With malformed arguments, checking which parameters are differentiated
     // would only add noise: use `wrt` = every differentiable parameter quietly.
     let sig = match &wrt {
-        Some(wrt) => parse::signature(&func, wrt.as_deref(), &mut errors),
-        None => parse::signature(&func, None, &mut Errors::default()),
+        Some(wrt) => signature::signature(&func, wrt.as_deref(), &mut errors),
+        None => signature::signature(&func, None, &mut Errors::default()),
     };
-    let result = errors.finish().and_then(|()| {
-        let sig = sig
-            .as_ref()
-            .ok_or_else(|| syn::Error::new_spanned(&func.sig, "unsupported signature"))?;
-        expand(sig)
-    });
+    let result = match &sig {
+        Some(sig) => expand(sig, errors),
+        None => errors
+            .finish()
+            .and_then(|()| Err(syn::Error::new_spanned(&func.sig, "unsupported signature"))),
+    };
     match result {
         Ok(tokens) => tokens,
         Err(error) => emit::fallback(&func, sig.as_ref(), error),
     }
 }
 
-fn expand(sig: &parse::Signature<'_>) -> syn::Result<TokenStream> {
+/// The passes, with the IR verified after lowering.
+fn expand(sig: &signature::Signature<'_>, mut errors: Errors) -> syn::Result<TokenStream> {
     let internal = |stage: &str, message: String| {
         syn::Error::new_spanned(
             &sig.func.sig.ident,
             format!("internal error in `#[differentiable]` ({stage}): {message}; please report it"),
         )
     };
-    let body = parse::body(sig.func)?;
-    let graph = graph::build(sig, &body)?;
-    graph.validate().map_err(|m| internal("graph", m))?;
-    let grad = reverse::reverse(&graph, sig, Mode::Grad).map_err(|m| internal("reverse", m))?;
-    let vjp = reverse::reverse(&graph, sig, Mode::Vjp).map_err(|m| internal("reverse", m))?;
-    Ok(emit::emit(sig, &graph, &grad, &vjp))
+    let function = lower::lower(sig, &mut errors);
+    let activity = activity::analyse(&function, sig, &mut errors);
+    errors.finish()?;
+    function.verify().map_err(|m| internal("lower", m))?;
+    let program = reverse::reverse(&function, &activity);
+    let plan = plan::plan(&function, &program);
+    Ok(emit::emit(sig, &function, &program, &plan))
 }
 
 /// Expansion snapshots: each `tests/expand/NAME.rs` holds one annotated
@@ -362,5 +363,27 @@ mod scale {
             "expanded a 500-statement function in {:.1} ms",
             elapsed.as_secs_f64() * 1e3
         );
+    }
+}
+
+/// Prints the expansion of the file named by `AUTODIFF_EXPAND` (a function
+/// with its attribute): `AUTODIFF_EXPAND=f.rs cargo test -p autodiff-macros
+/// print_expansion -- --ignored --nocapture`. For debugging the macro.
+#[cfg(test)]
+#[test]
+#[ignore]
+fn print_expansion() {
+    let path = std::env::var("AUTODIFF_EXPAND").expect("AUTODIFF_EXPAND names a file");
+    let source = std::fs::read_to_string(path).expect("readable");
+    let mut func: syn::ItemFn = syn::parse_str(&source).expect("a function");
+    let attr = func.attrs.remove(0);
+    let args = match attr.meta {
+        syn::Meta::List(list) => list.tokens,
+        _ => TokenStream::new(),
+    };
+    let tokens = differentiable(args, quote!(#func));
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => println!("{}", prettyplease::unparse(&file)),
+        Err(_) => println!("{tokens}"),
     }
 }

@@ -1,20 +1,24 @@
 //! The `#[differentiable]` attribute of `autodiff`. Use it through the `autodiff`
 //! crate, whose documentation describes the accepted syntax and what is emitted.
 //!
-//! The expansion runs in stages, each taking the previous stage's output:
-//! `args` (the `wrt(...)` list) → `check` (every rejected construct, reported
-//! together) → `parse` (signature and body) → `graph` (SSA dataflow graph) →
-//! `reverse` (activity analysis and the adjoint program) → `emit` (Rust code).
+//! The expansion is a pipeline of passes, each taking the previous one's
+//! output, with the IR verified between them: `args` (the `wrt(...)` list) and
+//! `signature` → `lower` (syn to the IR, every error at once) → `verify` →
+//! `activity` (what depends on a differentiated parameter) → `reverse` (steps,
+//! records) → `plan` (where each value lives and when it is recycled) →
+//! `emit` (Rust code).
 
+mod activity;
 mod args;
-mod check;
 mod emit;
 mod errors;
 mod expand;
-mod graph;
+mod ir;
+mod lower;
 mod params;
-mod parse;
+mod plan;
 mod reverse;
+mod signature;
 
 use proc_macro::TokenStream;
 

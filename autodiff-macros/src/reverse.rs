@@ -1,219 +1,520 @@
-//! Reverses the graph: activity analysis, then the adjoint program.
+//! Builds the program that `emit` prints: each active expression flattened
+//! into steps (one call each, nested calls in temporaries), constant code
+//! kept as written, and for every loop and branch whether the backward pass
+//! needs a record of it.
 //!
-//! A value is *varied* when it depends on a differentiated parameter, and
-//! *useful* when the output depends on it; it is *active* when both hold. Only
-//! active calls get a backward step, and a call's VJP is asked only for the
-//! gradients of its varied arguments: in `linear(x, w, b)` with data `x`, no
-//! ∂C/∂x is ever computed. Constant calls get no backward code at all.
-//!
-//! The backward pass visits the calls in reverse order (the gradient graph is
-//! the forward graph reversed). As in Zygote's `grad_ir`, the first
-//! contribution to a value's gradient initialises it and later ones (fan-out)
-//! are added to it.
+//! The backward pass is this program read backwards, as in Tapenade: each
+//! step becomes its VJP (the first contribution to a gradient initialises it,
+//! later ones are added: the fan-out sum); a branch replays the arm its
+//! forward pass recorded; a loop runs its body's adjoint once per recorded
+//! iteration, last first, starting each one where the forward iteration
+//! ended (a `break`, `continue` or `return` site, or the body's end).
 
-use std::collections::{BTreeSet, HashSet};
-
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
 use syn::Ident;
 
-use crate::graph::{Graph, NodeId, NodeKind};
-use crate::parse::Signature;
+use crate::activity::{Activity, Need};
+use crate::ir::{
+    BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Opaque, SiteId, Stmt, VarId, VarKind,
+};
 
-/// Which function the adjoint is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `NAME_grad`: the `wrt` parameters, known at compile time.
-    Grad,
-    /// `NAME_vjp`: the same parameters, each gated by a run-time flag `need[i]`,
-    /// since the caller decides which gradients it wants.
-    Vjp,
-}
-
-/// Whether a value's gradient is wanted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Need {
-    Never,
-    Always,
-    /// When any of these parameters' run-time `need` flags is set.
-    Params(BTreeSet<usize>),
-}
-
-impl Need {
-    fn join(&self, other: &Need) -> Need {
-        match (self, other) {
-            (Need::Always, _) | (_, Need::Always) => Need::Always,
-            (Need::Never, x) | (x, Need::Never) => x.clone(),
-            (Need::Params(a), Need::Params(b)) => Need::Params(a.union(b).copied().collect()),
-        }
-    }
-
-    pub fn is_never(&self) -> bool {
-        *self == Need::Never
-    }
-}
-
-/// Where a gradient contribution is added.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// The gradient of a node's whole value.
-    Value(NodeId),
-    /// The gradient of output `index` of a split call.
-    Item(NodeId, usize),
-    /// The gradient of a field (path) of a parameter struct, by its field node.
-    Field(NodeId),
-}
-
-/// A contribution of a VJP result to a gradient.
-pub struct Contribution {
-    pub arg: usize,
-    pub target: Target,
-    /// The first contribution declares the gradient; later ones accumulate.
-    pub first: bool,
-}
-
-pub enum Step {
-    /// Bundles the gradients of a split call's outputs into one tuple (zeros
-    /// for outputs that received none).
-    Gather { call: NodeId, outputs: Vec<bool> },
-    /// Calls the VJP of `call` and routes its results.
-    Vjp {
-        call: NodeId,
-        need: Vec<Need>,
-        contributions: Vec<Contribution>,
+/// What a step reads: a variable, a field of a parameter, or a constant.
+pub enum Operand {
+    /// A varied variable (or a split output of one).
+    Var { var: VarId, by_ref: bool, span: Span },
+    /// A field of a varied parameter struct.
+    Field {
+        param: VarId,
+        path: Vec<Ident>,
+        by_ref: bool,
+        span: Span,
+    },
+    /// A constant. `hoist` is set when it reads a local: it is evaluated once
+    /// into a hidden local (and stored per use inside loops and branches), so
+    /// the backward pass reads the value the forward pass used.
+    Const {
+        tokens: TokenStream,
+        by_ref: bool,
+        hoist: Option<Hoist>,
+        span: Span,
     },
 }
 
-/// A parameter's gradient at the end of the backward pass.
-pub struct ParamGrad {
-    pub param: usize,
-    pub node: NodeId,
-    /// The whole value received contributions.
-    pub whole: bool,
-    /// Fields of the parameter that received contributions: the field node
-    /// and its path from the parameter.
-    pub fields: Vec<(NodeId, Vec<Ident>)>,
+pub struct Hoist {
+    pub id: usize,
+    /// The value stored: a reference into a parameter, or an owned value
+    /// (a clone when the constant is a local's place).
+    pub value: TokenStream,
+    /// The stored value is itself the reference the module takes.
+    pub is_reference: bool,
 }
 
-pub struct Adjoint {
-    pub mode: Mode,
-    /// The output is varied: there is a backward pass at all.
-    pub seeded: bool,
-    pub steps: Vec<Step>,
-    pub params: Vec<ParamGrad>,
+pub enum Value {
+    Call {
+        callee: Callee,
+        args: Vec<Operand>,
+        /// The number of outputs, when the variable is a tuple split into items.
+        split: Option<usize>,
+    },
+    /// `y = x` of a varied value.
+    Copy(Operand),
+    /// A constant assigned to a varied variable (`let mut s = 0.0;`).
+    Const(TokenStream),
 }
 
-pub fn target_of(graph: &Graph, node: NodeId) -> Target {
-    match &graph.nodes[node].kind {
-        NodeKind::Item { tuple, index } => Target::Item(*tuple, *index),
-        NodeKind::Field { .. } => Target::Field(node),
-        _ => Target::Value(node),
+pub struct Step {
+    /// Unique per step, for the names of its VJP's results.
+    pub id: usize,
+    pub var: VarId,
+    pub value: Value,
+    pub span: Span,
+    /// Whether each argument's gradient is wanted (a `Call`'s), by parameter.
+    pub need: Vec<Need>,
+    /// The variable is varied and useful: the step has a backward half.
+    pub reversed: bool,
+    /// How many regions enclose it.
+    pub depth: usize,
+}
+
+pub enum Node {
+    /// Constant code, as written.
+    Verbatim(TokenStream),
+    Step(Step),
+    If {
+        id: BranchId,
+        cond: Opaque,
+        arms: [Vec<Node>; 2],
+        recorded: bool,
+    },
+    Match {
+        id: BranchId,
+        scrutinee: Opaque,
+        arms: Vec<(TokenStream, Vec<Node>)>,
+        recorded: bool,
+    },
+    Loop {
+        id: LoopId,
+        head: LoopHead,
+        label: Option<syn::Lifetime>,
+        body: Vec<Node>,
+        recorded: bool,
+    },
+    Exit {
+        kind: ExitKind,
+        site: SiteId,
+        /// The recorded loops whose iteration it ends (each records the site).
+        records: Vec<LoopId>,
+        /// The loops it ends, innermost first.
+        ends: Vec<LoopId>,
+        tokens: TokenStream,
+    },
+}
+
+pub enum LoopHead {
+    For(syn::Pat, Opaque),
+    While(Opaque),
+    Loop,
+}
+
+pub struct Program {
+    pub nodes: Vec<Node>,
+    /// Per variable, the IR's and then the temporaries added for nested
+    /// calls: the parameters it depends on.
+    pub need: Vec<Need>,
+}
+
+pub fn reverse(f: &Function, activity: &Activity) -> Program {
+    let mut b = Builder {
+        f,
+        activity,
+        steps: 0,
+        hoists: 0,
+        need: activity.need.clone(),
+    };
+    let mut nodes = b.block(&f.body.stmts, 0);
+    let mut recorded = Vec::new();
+    collect_recorded(&nodes, &mut recorded);
+    fill_records(&mut nodes, &recorded);
+    Program { nodes, need: b.need }
+}
+
+fn collect_recorded(nodes: &[Node], out: &mut Vec<LoopId>) {
+    for node in nodes {
+        match node {
+            Node::Loop { id, recorded, body, .. } => {
+                if *recorded {
+                    out.push(*id);
+                }
+                collect_recorded(body, out);
+            }
+            Node::If { arms, .. } => arms.iter().for_each(|a| collect_recorded(a, out)),
+            Node::Match { arms, .. } => arms.iter().for_each(|(_, a)| collect_recorded(a, out)),
+            _ => {}
+        }
     }
 }
 
-pub fn reverse(graph: &Graph, sig: &Signature<'_>, mode: Mode) -> Result<Adjoint, String> {
-    let n = graph.nodes.len();
-    // Forward sweep: which parameters each value depends on.
-    let mut need = vec![Need::Never; n];
-    for id in 0..n {
-        need[id] = match &graph.nodes[id].kind {
-            NodeKind::Param(i) => {
-                let p = &sig.params[*i];
-                match mode {
-                    Mode::Grad if p.wrt => Need::Always,
-                    Mode::Vjp if p.wrt => Need::Params(BTreeSet::from([*i])),
-                    _ => Need::Never,
+fn fill_records(nodes: &mut [Node], recorded: &[LoopId]) {
+    for node in nodes {
+        match node {
+            Node::Exit { records, ends, .. } => {
+                *records = ends.iter().copied().filter(|l| recorded.contains(l)).collect();
+            }
+            Node::Loop { body, .. } => fill_records(body, recorded),
+            Node::If { arms, .. } => arms.iter_mut().for_each(|a| fill_records(a, recorded)),
+            Node::Match { arms, .. } => arms.iter_mut().for_each(|(_, a)| fill_records(a, recorded)),
+            _ => {}
+        }
+    }
+}
+
+struct Builder<'a> {
+    f: &'a Function,
+    activity: &'a Activity,
+    steps: usize,
+    hoists: usize,
+    need: Vec<Need>,
+}
+
+impl Builder<'_> {
+    fn block(&mut self, stmts: &[Stmt], depth: usize) -> Vec<Node> {
+        let mut out = Vec::new();
+        for stmt in stmts {
+            self.stmt(stmt, depth, &mut out);
+        }
+        out
+    }
+
+    fn varied_var(&self, var: VarId) -> bool {
+        self.activity.varied(var) || self.f.vars[var].kind == VarKind::Ret
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, depth: usize, out: &mut Vec<Node>) {
+        match stmt {
+            Stmt::Const { tokens, .. } => out.push(Node::Verbatim(tokens.clone())),
+            Stmt::Alias { of, tokens } => {
+                if !self.varied_var(*of) {
+                    out.push(Node::Verbatim(tokens.clone()));
                 }
             }
-            NodeKind::Const(_) => Need::Never,
-            _ => graph
-                .inputs(id)
-                .iter()
-                .fold(Need::Never, |acc, &input| acc.join(&need[input])),
-        };
-    }
-    // Backward sweep: which values the output depends on.
-    let mut useful = vec![false; n];
-    useful[graph.output] = true;
-    for id in (0..n).rev() {
-        if useful[id] {
-            for input in graph.inputs(id) {
-                useful[input] = true;
+            Stmt::Assign {
+                var,
+                value,
+                items,
+                tokens,
+                span,
+            } => {
+                if !self.varied_var(*var)
+                    && let Some(tokens) = tokens
+                {
+                    out.push(Node::Verbatim(tokens.clone()));
+                    return;
+                }
+                let split = (!items.is_empty()).then_some(items.len());
+                self.assign(*var, value, split, *span, depth, out);
             }
+            Stmt::If { id, cond, arms, tokens } => {
+                let arms = [
+                    self.block(&arms[0].stmts, depth + 1),
+                    self.block(&arms[1].stmts, depth + 1),
+                ];
+                if !arms.iter().any(|a| structural(a)) {
+                    out.push(Node::Verbatim(tokens.clone()));
+                    return;
+                }
+                let recorded = arms.iter().any(|a| reversed(a));
+                out.push(Node::If {
+                    id: *id,
+                    cond: cond.clone(),
+                    arms,
+                    recorded,
+                });
+            }
+            Stmt::Match {
+                id,
+                scrutinee,
+                arms,
+                tokens,
+            } => {
+                let arms: Vec<(TokenStream, Vec<Node>)> = arms
+                    .iter()
+                    .map(|(pat, body)| (pat.clone(), self.block(&body.stmts, depth + 1)))
+                    .collect();
+                if !arms.iter().any(|(_, a)| structural(a)) {
+                    out.push(Node::Verbatim(tokens.clone()));
+                    return;
+                }
+                let recorded = arms.iter().any(|(_, a)| reversed(a));
+                out.push(Node::Match {
+                    id: *id,
+                    scrutinee: scrutinee.clone(),
+                    arms,
+                    recorded,
+                });
+            }
+            Stmt::Loop {
+                id,
+                kind,
+                label,
+                body,
+                tokens,
+            } => {
+                let body = self.block(&body.stmts, depth + 1);
+                if !structural(&body) {
+                    out.push(Node::Verbatim(tokens.clone()));
+                    return;
+                }
+                let head = match kind {
+                    LoopKind::For { pat, iter } => LoopHead::For(pat.clone(), iter.clone()),
+                    LoopKind::While(c) => LoopHead::While(c.clone()),
+                    LoopKind::Loop => LoopHead::Loop,
+                };
+                out.push(Node::Loop {
+                    id: *id,
+                    head,
+                    label: label.clone(),
+                    recorded: reversed(&body),
+                    body,
+                });
+            }
+            Stmt::Exit(Exit {
+                kind,
+                site,
+                ends,
+                tokens,
+            }) => out.push(Node::Exit {
+                kind: *kind,
+                site: *site,
+                records: Vec::new(),
+                ends: ends.clone(),
+                tokens: tokens.clone(),
+            }),
         }
     }
-    let active = |id: NodeId| useful[id] && !need[id].is_never();
 
-    let mut declared: HashSet<Target> = HashSet::new();
-    let seeded = active(graph.output);
-    if seeded {
-        declared.insert(target_of(graph, graph.output));
-    }
-    let mut steps = Vec::new();
-    for id in (0..n).rev() {
-        let NodeKind::Call { args, outputs, .. } = &graph.nodes[id].kind else {
-            continue;
-        };
-        if !active(id) {
-            continue;
-        }
-        if let Some(k) = outputs
-            && id != graph.output
-        {
-            let outputs: Vec<bool> = (0..*k).map(|i| declared.contains(&Target::Item(id, i))).collect();
-            if !outputs.contains(&true) {
-                return Err(format!(
-                    "split call %{id} is active but none of its outputs has a gradient"
-                ));
+    /// `var = value`, flattened into steps.
+    fn assign(
+        &mut self,
+        var: VarId,
+        value: &Expr,
+        split: Option<usize>,
+        span: Span,
+        depth: usize,
+        out: &mut Vec<Node>,
+    ) {
+        let reversed = self.activity.active(var);
+        let value = match value {
+            Expr::Call { callee, args, .. } if !self.activity.need_of(value).is_never() => {
+                let args = args.iter().map(|a| self.operand(a, depth, reversed, out)).collect();
+                Value::Call {
+                    callee: callee.clone(),
+                    args,
+                    split,
+                }
             }
-            steps.push(Step::Gather { call: id, outputs });
-            declared.insert(Target::Value(id));
+            inner @ (Expr::Var(..) | Expr::Field { .. }) if !self.activity.need_of(inner).is_never() => {
+                Value::Copy(self.operand(inner, depth, reversed, out))
+            }
+            _ => Value::Const(self.constant_tokens(value)),
+        };
+        let need = match &value {
+            Value::Call { args, .. } => args.iter().map(|a| self.operand_need(a)).collect(),
+            Value::Copy(a) => vec![self.operand_need(a)],
+            Value::Const(_) => vec![],
+        };
+        self.steps += 1;
+        out.push(Node::Step(Step {
+            id: self.steps,
+            var,
+            value,
+            span,
+            need,
+            reversed,
+            depth,
+        }));
+    }
+
+    fn operand_need(&self, operand: &Operand) -> Need {
+        match operand {
+            Operand::Var { var, .. } => self.need[*var].clone(),
+            Operand::Field { param, .. } => self.need[*param].clone(),
+            Operand::Const { .. } => Need::Never,
         }
-        if !declared.contains(&Target::Value(id)) {
-            return Err(format!("call %{id} is active but its output has no gradient"));
+    }
+
+    /// An argument of a step: a varied call becomes a temporary's step first.
+    fn operand(&mut self, expr: &Expr, depth: usize, reversed: bool, out: &mut Vec<Node>) -> Operand {
+        let (mut inner, mut by_ref) = (expr, false);
+        while let Expr::Ref(r) = inner {
+            (inner, by_ref) = (r, true);
         }
-        let arg_need: Vec<Need> = args.iter().map(|a| need[a.node].clone()).collect();
-        let contributions = args
+        let varied = !self.activity.need_of(inner).is_never();
+        match inner {
+            Expr::Call { span, .. } if varied => {
+                let temp = self.need.len();
+                self.need.push(self.activity.need_of(inner));
+                self.assign_temp(temp, inner, *span, depth, reversed, out);
+                Operand::Var {
+                    var: temp,
+                    by_ref: true,
+                    span: *span,
+                }
+            }
+            // A parameter is passed as it is (a reference parameter is already one).
+            Expr::Var(var, span) if varied || self.f.is_param(*var) => Operand::Var {
+                var: *var,
+                by_ref,
+                span: *span,
+            },
+            Expr::Field { base, path, span } if varied => Operand::Field {
+                param: *base,
+                path: path.clone(),
+                by_ref,
+                span: *span,
+            },
+            _ => self.constant(expr, inner, by_ref),
+        }
+    }
+
+    fn assign_temp(&mut self, temp: VarId, call: &Expr, span: Span, depth: usize, reversed: bool, out: &mut Vec<Node>) {
+        let Expr::Call { callee, args, .. } = call else { return };
+        let args = args
             .iter()
-            .enumerate()
-            .filter(|(_, a)| !need[a.node].is_never())
-            .map(|(i, a)| {
-                let target = target_of(graph, a.node);
-                let first = declared.insert(target.clone());
-                Contribution { arg: i, target, first }
-            })
-            .collect();
-        steps.push(Step::Vjp {
-            call: id,
-            need: arg_need,
-            contributions,
-        });
+            .map(|a| self.operand(a, depth, reversed, out))
+            .collect::<Vec<_>>();
+        let need = args.iter().map(|a| self.operand_need(a)).collect();
+        self.steps += 1;
+        out.push(Node::Step(Step {
+            id: self.steps,
+            var: temp,
+            value: Value::Call {
+                callee: callee.clone(),
+                args,
+                split: None,
+            },
+            span,
+            need,
+            // A temporary is useful exactly when its statement's variable is.
+            reversed,
+            depth,
+        }));
     }
 
-    let mut params = Vec::new();
-    for (id, node) in graph.nodes.iter().enumerate() {
-        if let NodeKind::Param(i) = node.kind {
-            let fields = graph
-                .nodes
-                .iter()
-                .enumerate()
-                .filter_map(|(field, other)| match &other.kind {
-                    NodeKind::Field { base, path } if *base == id && declared.contains(&Target::Field(field)) => {
-                        Some((field, path.clone()))
-                    }
-                    _ => None,
-                })
-                .collect();
-            params.push(ParamGrad {
-                param: i,
-                node: id,
-                whole: declared.contains(&Target::Value(id)),
-                fields,
-            });
+    /// A constant argument. One that reads only parameters, literals and
+    /// outside names is the same everywhere, so it is written at each use;
+    /// one that reads a local is hoisted.
+    fn constant(&mut self, whole: &Expr, inner: &Expr, by_ref: bool) -> Operand {
+        let span = whole.span();
+        let tokens = self.constant_tokens(inner);
+        let mut reads = Vec::new();
+        inner.reads(&mut reads);
+        let reads_local = reads.iter().any(|&v| !self.f.is_param(v));
+        if !reads_local {
+            return Operand::Const {
+                tokens,
+                by_ref,
+                hoist: None,
+                span,
+            };
+        }
+        let id = self.hoists;
+        self.hoists += 1;
+        let root_is_param = place_root(inner).is_some_and(|v| self.f.is_param(v));
+        let is_place = place_root(inner).is_some();
+        let hoist = if by_ref && root_is_param {
+            Hoist {
+                id,
+                value: quote!(&#tokens),
+                is_reference: true,
+            }
+        } else if is_place {
+            Hoist {
+                id,
+                value: quote!(::core::clone::Clone::clone(&#tokens)),
+                is_reference: false,
+            }
+        } else {
+            Hoist {
+                id,
+                value: tokens.clone(),
+                is_reference: false,
+            }
+        };
+        Operand::Const {
+            tokens,
+            by_ref,
+            hoist: Some(hoist),
+            span,
         }
     }
-    Ok(Adjoint {
-        mode,
-        seeded,
-        steps,
-        params,
+
+    /// A constant expression as Rust, with constant locals by their own names.
+    fn constant_tokens(&self, expr: &Expr) -> TokenStream {
+        match expr {
+            Expr::Call { tokens, .. } => tokens.clone(),
+            Expr::Ref(inner) => {
+                let inner = self.constant_tokens(inner);
+                quote!(&#inner)
+            }
+            Expr::Var(var, span) => {
+                let name = self.f.vars[*var].name.trim_start_matches("r#").to_string();
+                let ident = if self.f.vars[*var].name.starts_with("r#") {
+                    Ident::new_raw(&name, *span)
+                } else {
+                    Ident::new(&name, *span)
+                };
+                ident.into_token_stream()
+            }
+            Expr::Field { base, path, span } => {
+                let base = self.constant_tokens(&Expr::Var(*base, *span));
+                quote!(#base #(.#path)*)
+            }
+            Expr::Opaque(o) => o.expr.to_token_stream(),
+        }
+    }
+}
+
+/// The variable a place expression (`x`, `x.f`, `x[i]`) borrows from.
+fn place_root(expr: &Expr) -> Option<VarId> {
+    match expr {
+        Expr::Var(v, _) => Some(*v),
+        Expr::Field { base, .. } => Some(*base),
+        Expr::Opaque(o) => {
+            fn is_place(e: &syn::Expr) -> bool {
+                match e {
+                    syn::Expr::Path(_) => true,
+                    syn::Expr::Field(f) => is_place(&f.base),
+                    syn::Expr::Index(i) => is_place(&i.expr),
+                    syn::Expr::Paren(p) => is_place(&p.expr),
+                    _ => false,
+                }
+            }
+            if is_place(&o.expr) {
+                o.names.first().copied().flatten()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The nodes must be emitted as such, not as the user wrote them: a step, or
+/// an exit that records where an iteration or the function ended.
+pub fn structural(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Verbatim(_) => false,
+        Node::Step(_) | Node::Exit { .. } => true,
+        Node::If { .. } | Node::Match { .. } | Node::Loop { .. } => true,
+    })
+}
+
+/// The nodes have a backward half.
+pub fn reversed(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Step(s) => s.reversed,
+        Node::If { recorded, .. } | Node::Match { recorded, .. } | Node::Loop { recorded, .. } => *recorded,
+        Node::Verbatim(_) | Node::Exit { .. } => false,
     })
 }

@@ -162,3 +162,81 @@ macro_rules! __autodiff_recycle {
 pub use crate::__autodiff_recycle as recycle;
 
 pub use crate::workspace::{Recycle, Workspace};
+
+/// A last-in-first-out store of one kind of value, kept across the loops of a
+/// generated gradient: the forward pass pushes what the backward pass will
+/// read (a value about to be overwritten, a branch taken, a loop iteration's
+/// end), and the backward pass pops it in reverse order. Inside
+/// [`Workspace::run`] its buffer comes from, and returns to, the workspace.
+pub struct Stack<T> {
+    items: Vec<T>,
+}
+
+impl<T> Stack<T> {
+    /// An empty stack (a kept buffer inside a workspace).
+    #[inline]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Stack {
+            items: crate::workspace::take_vec(),
+        }
+    }
+
+    /// Stores `value` on top.
+    #[inline]
+    pub fn push(&mut self, value: T) {
+        self.items.push(value);
+    }
+
+    /// Takes the value on top. The generated backward pass pops exactly what
+    /// its forward pass pushed, so an empty stack is a bug of the macro.
+    #[inline]
+    pub fn pop(&mut self) -> T {
+        match self.items.pop() {
+            Some(value) => value,
+            None => panic!("internal error of #[differentiable]: the backward pass read past its stored values"),
+        }
+    }
+}
+
+impl<T> Drop for Stack<T> {
+    fn drop(&mut self) {
+        crate::workspace::give_vec(std::mem::take(&mut self.items));
+    }
+}
+
+/// The value in a slot of the generated code: a variable assigned in a loop or
+/// branch, which always holds a value where it is read.
+#[inline(always)]
+pub fn live<T>(slot: &Option<T>) -> &T {
+    match slot {
+        Some(value) => value,
+        None => panic!("internal error of #[differentiable]: a value was read before it was computed"),
+    }
+}
+
+/// Assigns `value` to `slot`, saving the old value for the backward pass.
+#[inline(always)]
+pub fn save<T>(slot: &mut Option<T>, stack: &mut Stack<Option<T>>, value: T) {
+    stack.push(slot.replace(value));
+}
+
+/// Undoes a [`save`]: returns the slot's value and puts the saved one back.
+#[inline(always)]
+pub fn restore<T>(slot: &mut Option<T>, stack: &mut Stack<Option<T>>) -> Option<T> {
+    std::mem::replace(slot, stack.pop())
+}
+
+/// Assigns `value` to `slot` when the old value is not needed again.
+#[inline(always)]
+pub fn set<T>(slot: &mut Option<T>, value: T) -> Option<T> {
+    slot.replace(value)
+}
+
+impl<F: crate::Float, D: ndarray::Dimension> RecycleArray for Dead<Option<ndarray::Array<F, D>>> {
+    fn recycle(&self) {
+        if let Some(Some(array)) = self.0.take() {
+            crate::workspace::recycle_array(array);
+        }
+    }
+}

@@ -3,12 +3,15 @@
 //! outputs from them, VJPs return the gradients they consume, and the code
 //! `#[differentiable]` generates returns each intermediate after its last use
 //! (`recycle!`). From the second step on, the step's own arrays come from the
-//! workspace instead of the heap. (The matrix-product libraries still allocate
-//! their packing buffers per product; see the README's performance section.)
+//! workspace instead of the heap. The per-iteration stores of a function with
+//! loops ([`Stack`](crate::private::Stack)) keep their buffers here too.
 //!
 //! Outside `run`, the same code allocates and frees as usual.
 
+use std::alloc::Layout;
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 
 use ndarray::{Array, ArrayD, Dimension, IntoDimension, IxDyn};
 
@@ -22,6 +25,63 @@ const MAX_FREE: usize = 64;
 pub struct Workspace {
     pub(crate) f32: Vec<Vec<f32>>,
     pub(crate) f64: Vec<Vec<f64>>,
+    /// Emptied `Vec` buffers of any element type (the stores of loops), by layout.
+    raw: Vec<RawBuffer>,
+}
+
+/// The allocation of an emptied `Vec<T>`, kept without its type so that any
+/// `Vec` of an element with the same size and alignment can reuse it.
+#[derive(Debug)]
+struct RawBuffer {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+// SAFETY: a `RawBuffer` owns an allocation that holds no values; moving it to
+// another thread moves nothing but the ownership of that memory.
+unsafe impl Send for RawBuffer {}
+// SAFETY: as above; a shared `RawBuffer` gives no access to its memory.
+unsafe impl Sync for RawBuffer {}
+
+impl Drop for RawBuffer {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` was allocated by the global allocator with `layout`
+        // (it came from a `Vec` with that capacity) and is owned by `self`.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+impl RawBuffer {
+    /// The buffer of `vec`, emptied, or `None` when it holds no allocation.
+    fn from_vec<T>(mut vec: Vec<T>) -> Option<RawBuffer> {
+        vec.clear();
+        if std::mem::size_of::<T>() == 0 || vec.capacity() == 0 {
+            return None;
+        }
+        let layout = Layout::array::<T>(vec.capacity()).ok()?;
+        let mut vec = ManuallyDrop::new(vec);
+        let ptr = NonNull::new(vec.as_mut_ptr().cast::<u8>())?;
+        Some(RawBuffer { ptr, layout })
+    }
+
+    /// Whether the buffer can serve as a `Vec<T>`.
+    fn fits<T>(&self) -> bool {
+        let size = std::mem::size_of::<T>();
+        size > 0 && self.layout.align() == std::mem::align_of::<T>() && self.layout.size().is_multiple_of(size)
+    }
+
+    /// An empty `Vec<T>` in this buffer. The caller has checked [`fits`](Self::fits).
+    fn into_vec<T>(self) -> Vec<T> {
+        debug_assert!(self.fits::<T>());
+        let capacity = self.layout.size() / std::mem::size_of::<T>();
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the memory was allocated by the global allocator with
+        // `this.layout`, which is `Layout::array::<T>(capacity)`: the alignment
+        // is `T`'s and the size is `capacity * size_of::<T>()` (`fits`). The
+        // length 0 asserts no initialised values. Ownership passes to the `Vec`
+        // (`this` is not dropped).
+        unsafe { Vec::from_raw_parts(this.ptr.as_ptr().cast::<T>(), 0, capacity) }
+    }
 }
 
 thread_local! {
@@ -59,7 +119,7 @@ impl Workspace {
 
     /// The number of free buffers kept.
     pub fn free_buffers(&self) -> usize {
-        self.f32.len() + self.f64.len()
+        self.f32.len() + self.f64.len() + self.raw.len()
     }
 
     /// Keeps the buffer of `array` for later runs.
@@ -150,6 +210,35 @@ fn take_with_contents<F: Float>(len: usize) -> Vec<F> {
         Some(list.swap_remove(best))
     });
     reused.unwrap_or_else(|| Vec::with_capacity(len))
+}
+
+/// An empty `Vec<T>`: the largest kept buffer that fits inside
+/// [`Workspace::run`], a new (unallocated) one otherwise.
+pub(crate) fn take_vec<T>() -> Vec<T> {
+    let reused = ACTIVE.with(|active| {
+        let mut active = active.borrow_mut();
+        let raw = &mut active.as_mut()?.raw;
+        let best = raw
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.fits::<T>())
+            .max_by_key(|(_, b)| b.layout.size())
+            .map(|(i, _)| i)?;
+        Some(raw.swap_remove(best))
+    });
+    reused.map_or_else(Vec::new, RawBuffer::into_vec)
+}
+
+/// Returns a `Vec`'s buffer (its values dropped) to the active workspace, or frees it.
+pub(crate) fn give_vec<T>(vec: Vec<T>) {
+    ACTIVE.with(|active| {
+        if let Some(workspace) = active.borrow_mut().as_mut()
+            && workspace.raw.len() < MAX_FREE
+            && let Some(buffer) = RawBuffer::from_vec(vec)
+        {
+            workspace.raw.push(buffer);
+        }
+    });
 }
 
 /// Returns an array's buffer to the active workspace, or frees it.
@@ -244,6 +333,30 @@ mod tests {
         // Outside `run`, nothing is kept.
         recycle_array(Array::<f64, _>::zeros(3));
         assert_eq!(ws.free_buffers(), 0);
+    }
+
+    #[test]
+    fn vec_buffers_are_reused_by_layout() {
+        let mut ws = Workspace::new();
+        let first = ws.run(|| {
+            let mut v: Vec<&str> = take_vec();
+            v.extend(["a", "b", "c"]);
+            let address = v.as_ptr() as usize;
+            give_vec(v);
+            address
+        });
+        assert_eq!(ws.free_buffers(), 1);
+        // Another element type of the same size and alignment reuses it.
+        let second = ws.run(|| {
+            let v: Vec<(usize, usize)> = take_vec();
+            assert!(v.is_empty() && v.capacity() >= 3);
+            v.as_ptr() as usize
+        });
+        assert_eq!(first, second);
+        // One of another alignment does not.
+        ws.run(|| give_vec(vec![1u64, 2]));
+        let v: Vec<u8> = ws.run(take_vec);
+        assert_eq!(v.capacity(), 0);
     }
 
     #[test]

@@ -2,8 +2,9 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn loss(w: &Array1<f64>) -> f64 {
-    let v = vec![1.0, 2.0];
-    sum(w)
+    let h = relu(w);
+    println!("{:?}", h);
+    sum(&h)
 }
 
 fn main() {}

@@ -1,11 +1,12 @@
 use autodiff::prelude::*;
 
 #[differentiable(wrt(w, bias))]
-fn loss(w: &Array1<f64>) -> f64 {
+fn loss(w: &Array1<f64>, x: &Array1<f64>) -> f64 {
     let mut h = relu(w);
-    for _ in 0..2 {}
-    let c = |v: f64| v;
-    println!("{}", 1);
+    let total = h.sum();
+    for v in h.iter() {}
+    h[0] = 1.0;
+    let y = unsafe { 1.0 };
     sum(&h)
 }
 

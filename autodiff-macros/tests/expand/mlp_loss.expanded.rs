@@ -25,7 +25,14 @@ pub struct MlpLossGrad {
     pub b2: Array1<f64>,
 }
 ///The value of [`mlp_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
-#[allow(dead_code, unused_variables, clippy::all)]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
 pub fn mlp_loss_grad(
     x: &Array2<f64>,
     labels: &[usize],
@@ -35,23 +42,23 @@ pub fn mlp_loss_grad(
     b2: &Array1<f64>,
 ) -> (f64, MlpLossGrad) {
     let _ = mlp_loss;
-    let __v6 = linear(x, w1, b1);
-    let __v7 = relu(&__v6);
-    let __v8 = linear(&__v7, w2, b2);
-    let __v9 = cross_entropy(&__v8, labels);
-    let __g9 = ::core::option::Option::Some(::autodiff::__private::seed(&__v9));
-    let (__c9_0, _) = match __g9 {
+    let __v7 = linear(x, w1, b1);
+    let __v8 = relu(&__v7);
+    let __v9 = linear(&__v8, w2, b2);
+    let __v6 = cross_entropy(&__v9, labels);
+    let __g6 = ::core::option::Option::Some(::autodiff::__private::seed(&__v6));
+    let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
-            cross_entropy_vjp(&__v8, labels, &__v9, __g, [true, false])
+            cross_entropy_vjp(&__v9, labels, &__v6, __g, [true, false])
         }
         ::core::option::Option::None => {
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g8 = ::autodiff::__private::gradient(__c9_0);
-    let (__c8_0, __c8_1, __c8_2) = match __g8 {
+    let __g9 = ::autodiff::__private::gradient(__c4_0);
+    let (__c3_0, __c3_1, __c3_2) = match __g9 {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(&__v7, w2, b2, &__v8, __g, [true, true, true])
+            linear_vjp(&__v8, w2, b2, &__v9, __g, [true, true, true])
         }
         ::core::option::Option::None => {
             (
@@ -61,19 +68,19 @@ pub fn mlp_loss_grad(
             )
         }
     };
-    let __g7 = ::autodiff::__private::gradient(__c8_0);
-    let __g4 = ::autodiff::__private::gradient(__c8_1);
-    let __g5 = ::autodiff::__private::gradient(__c8_2);
-    ::autodiff::__private::recycle!(__v8);
-    let (__c7_0,) = match __g7 {
-        ::core::option::Option::Some(__g) => relu_vjp(&__v6, &__v7, __g, [true]),
+    let __g8 = ::autodiff::__private::gradient(__c3_0);
+    let __g4 = ::autodiff::__private::gradient(__c3_1);
+    let __g5 = ::autodiff::__private::gradient(__c3_2);
+    ::autodiff::__private::recycle!(__v9);
+    let (__c2_0,) = match __g8 {
+        ::core::option::Option::Some(__g) => relu_vjp(&__v7, &__v8, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g6 = ::autodiff::__private::gradient(__c7_0);
-    ::autodiff::__private::recycle!(__v7);
-    let (_, __c6_1, __c6_2) = match __g6 {
+    let __g7 = ::autodiff::__private::gradient(__c2_0);
+    ::autodiff::__private::recycle!(__v8);
+    let (_, __c1_1, __c1_2) = match __g7 {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(x, w1, b1, &__v6, __g, [false, true, true])
+            linear_vjp(x, w1, b1, &__v7, __g, [false, true, true])
         }
         ::core::option::Option::None => {
             (
@@ -83,11 +90,11 @@ pub fn mlp_loss_grad(
             )
         }
     };
-    let __g2 = ::autodiff::__private::gradient(__c6_1);
-    let __g3 = ::autodiff::__private::gradient(__c6_2);
-    ::autodiff::__private::recycle!(__v6);
+    let __g2 = ::autodiff::__private::gradient(__c1_1);
+    let __g3 = ::autodiff::__private::gradient(__c1_2);
+    ::autodiff::__private::recycle!(__v7);
     (
-        __v9,
+        __v6,
         MlpLossGrad {
             w1: ::autodiff::__private::or_zeros(__g2, w1),
             b1: ::autodiff::__private::or_zeros(__g3, b1),
@@ -111,7 +118,14 @@ pub fn mlp_loss_grad_with(
 }
 ///The vector-Jacobian product of [`mlp_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
-#[allow(dead_code, unused_variables, clippy::all)]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
 pub fn mlp_loss_vjp(
     x: &Array2<f64>,
     labels: &[usize],
@@ -131,17 +145,17 @@ pub fn mlp_loss_vjp(
     ::core::option::Option<Array1<f64>>,
 ) {
     let _ = mlp_loss;
-    let __v6 = linear(x, w1, b1);
-    let __v7 = relu(&__v6);
-    let __v8 = linear(&__v7, w2, b2);
-    let __v9 = cross_entropy(&__v8, labels);
-    let __g9 = ::core::option::Option::Some(__gout);
-    let (__c9_0, _) = match __g9 {
+    let __v7 = linear(x, w1, b1);
+    let __v8 = relu(&__v7);
+    let __v9 = linear(&__v8, w2, b2);
+    let __v6 = cross_entropy(&__v9, labels);
+    let __g6 = ::core::option::Option::Some(__gout);
+    let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
             cross_entropy_vjp(
-                &__v8,
-                labels,
                 &__v9,
+                labels,
+                &__v6,
                 __g,
                 [(__need[2] || __need[3] || __need[4] || __need[5]), false],
             )
@@ -150,15 +164,14 @@ pub fn mlp_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g8 = ::autodiff::__private::gradient(__c9_0);
-    ::autodiff::__private::recycle!(__v9);
-    let (__c8_0, __c8_1, __c8_2) = match __g8 {
+    let __g9 = ::autodiff::__private::gradient(__c4_0);
+    let (__c3_0, __c3_1, __c3_2) = match __g9 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
-                &__v7,
+                &__v8,
                 w2,
                 b2,
-                &__v8,
+                &__v9,
                 __g,
                 [(__need[2] || __need[3]), (__need[4]), (__need[5])],
             )
@@ -171,21 +184,21 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    let __g7 = ::autodiff::__private::gradient(__c8_0);
-    let __g4 = ::autodiff::__private::gradient(__c8_1);
-    let __g5 = ::autodiff::__private::gradient(__c8_2);
-    ::autodiff::__private::recycle!(__v8);
-    let (__c7_0,) = match __g7 {
+    let __g8 = ::autodiff::__private::gradient(__c3_0);
+    let __g4 = ::autodiff::__private::gradient(__c3_1);
+    let __g5 = ::autodiff::__private::gradient(__c3_2);
+    ::autodiff::__private::recycle!(__v9);
+    let (__c2_0,) = match __g8 {
         ::core::option::Option::Some(__g) => {
-            relu_vjp(&__v6, &__v7, __g, [(__need[2] || __need[3])])
+            relu_vjp(&__v7, &__v8, __g, [(__need[2] || __need[3])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g6 = ::autodiff::__private::gradient(__c7_0);
-    ::autodiff::__private::recycle!(__v7);
-    let (_, __c6_1, __c6_2) = match __g6 {
+    let __g7 = ::autodiff::__private::gradient(__c2_0);
+    ::autodiff::__private::recycle!(__v8);
+    let (_, __c1_1, __c1_2) = match __g7 {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(x, w1, b1, &__v6, __g, [false, (__need[2]), (__need[3])])
+            linear_vjp(x, w1, b1, &__v7, __g, [false, (__need[2]), (__need[3])])
         }
         ::core::option::Option::None => {
             (
@@ -195,8 +208,8 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    let __g2 = ::autodiff::__private::gradient(__c6_1);
-    let __g3 = ::autodiff::__private::gradient(__c6_2);
-    ::autodiff::__private::recycle!(__v6);
+    let __g2 = ::autodiff::__private::gradient(__c1_1);
+    let __g3 = ::autodiff::__private::gradient(__c1_2);
+    ::autodiff::__private::recycle!(__v7);
     (::core::option::Option::None, ::core::option::Option::None, __g2, __g3, __g4, __g5)
 }

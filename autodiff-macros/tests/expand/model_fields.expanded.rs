@@ -9,7 +9,14 @@ struct ModelLossGrad {
     pub model: Mlp,
 }
 ///The value of [`model_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
-#[allow(dead_code, unused_variables, clippy::all)]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
 fn model_loss_grad(
     model: &Mlp,
     x: &Array2<f64>,
@@ -17,52 +24,52 @@ fn model_loss_grad(
 ) -> (f64, ModelLossGrad) {
     let _ = model_loss;
     let __v5 = linear(x, &model.w1, &model.b1);
-    let __v6 = relu(&__v5);
-    let __v9 = linear(&__v6, &model.w2, &model.b2);
-    let __v10 = cross_entropy(&__v9, labels);
-    let __v12 = l2(&model.w1);
-    let __v13 = ::autodiff::__private::mul(&(0.001), &__v12);
-    let __v14 = ::autodiff::__private::add(&__v10, &__v13);
-    let __g14 = ::core::option::Option::Some(::autodiff::__private::seed(&__v14));
-    let (__c14_0, __c14_1) = match __g14 {
+    let __v4 = relu(&__v5);
+    let __v7 = linear(&__v4, &model.w2, &model.b2);
+    let __v6 = cross_entropy(&__v7, labels);
+    let __v9 = l2(&model.w1);
+    let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
+    let __v3 = ::autodiff::__private::add(&__v6, &__v8);
+    let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
+    let (__c7_0, __c7_1) = match __g3 {
         ::core::option::Option::Some(__g) => {
-            ::autodiff::__private::add_vjp(&__v10, &__v13, &__v14, __g, [true, true])
+            ::autodiff::__private::add_vjp(&__v6, &__v8, &__v3, __g, [true, true])
         }
         ::core::option::Option::None => {
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g10 = ::autodiff::__private::gradient(__c14_0);
-    let __g13 = ::autodiff::__private::gradient(__c14_1);
-    let (_, __c13_1) = match __g13 {
+    let __g6 = ::autodiff::__private::gradient(__c7_0);
+    let __g8 = ::autodiff::__private::gradient(__c7_1);
+    let (_, __c6_1) = match __g8 {
         ::core::option::Option::Some(__g) => {
-            ::autodiff::__private::mul_vjp(&(0.001), &__v12, &__v13, __g, [false, true])
+            ::autodiff::__private::mul_vjp(&(0.001), &__v9, &__v8, __g, [false, true])
         }
         ::core::option::Option::None => {
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g12 = ::autodiff::__private::gradient(__c13_1);
-    ::autodiff::__private::recycle!(__v13);
-    let (__c12_0,) = match __g12 {
-        ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v12, __g, [true]),
+    let __g9 = ::autodiff::__private::gradient(__c6_1);
+    ::autodiff::__private::recycle!(__v8);
+    let (__c5_0,) = match __g9 {
+        ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g3 = ::autodiff::__private::gradient(__c12_0);
-    ::autodiff::__private::recycle!(__v12);
-    let (__c10_0, _) = match __g10 {
+    let __g0__w1 = ::autodiff::__private::gradient(__c5_0);
+    ::autodiff::__private::recycle!(__v9);
+    let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
-            cross_entropy_vjp(&__v9, labels, &__v10, __g, [true, false])
+            cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false])
         }
         ::core::option::Option::None => {
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g9 = ::autodiff::__private::gradient(__c10_0);
-    ::autodiff::__private::recycle!(__v10);
-    let (__c9_0, __c9_1, __c9_2) = match __g9 {
+    let __g7 = ::autodiff::__private::gradient(__c4_0);
+    ::autodiff::__private::recycle!(__v6);
+    let (__c3_0, __c3_1, __c3_2) = match __g7 {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(&__v6, &model.w2, &model.b2, &__v9, __g, [true, true, true])
+            linear_vjp(&__v4, &model.w2, &model.b2, &__v7, __g, [true, true, true])
         }
         ::core::option::Option::None => {
             (
@@ -72,17 +79,17 @@ fn model_loss_grad(
             )
         }
     };
-    let __g6 = ::autodiff::__private::gradient(__c9_0);
-    let __g7 = ::autodiff::__private::gradient(__c9_1);
-    let __g8 = ::autodiff::__private::gradient(__c9_2);
-    ::autodiff::__private::recycle!(__v9);
-    let (__c6_0,) = match __g6 {
-        ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v6, __g, [true]),
+    let __g4 = ::autodiff::__private::gradient(__c3_0);
+    let __g0__w2 = ::autodiff::__private::gradient(__c3_1);
+    let __g0__b2 = ::autodiff::__private::gradient(__c3_2);
+    ::autodiff::__private::recycle!(__v7);
+    let (__c2_0,) = match __g4 {
+        ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4, __g, [true]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g5 = ::autodiff::__private::gradient(__c6_0);
-    ::autodiff::__private::recycle!(__v6);
-    let (_, __c5_1, __c5_2) = match __g5 {
+    let __g5 = ::autodiff::__private::gradient(__c2_0);
+    ::autodiff::__private::recycle!(__v4);
+    let (_, __c1_1, __c1_2) = match __g5 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true])
         }
@@ -94,28 +101,28 @@ fn model_loss_grad(
             )
         }
     };
-    let __g3 = ::autodiff::__private::accumulate(
-        __g3,
-        ::autodiff::__private::gradient(__c5_1),
+    let __g0__w1 = ::autodiff::__private::accumulate(
+        __g0__w1,
+        ::autodiff::__private::gradient(__c1_1),
     );
-    let __g4 = ::autodiff::__private::gradient(__c5_2);
+    let __g0__b1 = ::autodiff::__private::gradient(__c1_2);
     ::autodiff::__private::recycle!(__v5);
     (
-        __v14,
+        __v3,
         ModelLossGrad {
             model: {
                 let mut __s = ::autodiff::__private::empty_like(model);
-                if let ::core::option::Option::Some(__f) = __g3 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
-                }
-                if let ::core::option::Option::Some(__f) = __g4 {
+                if let ::core::option::Option::Some(__f) = __g0__b1 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.b1, __f);
                 }
-                if let ::core::option::Option::Some(__f) = __g7 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
-                }
-                if let ::core::option::Option::Some(__f) = __g8 {
+                if let ::core::option::Option::Some(__f) = __g0__b2 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.b2, __f);
+                }
+                if let ::core::option::Option::Some(__f) = __g0__w1 {
+                    ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
+                }
+                if let ::core::option::Option::Some(__f) = __g0__w2 {
+                    ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
                 }
                 ::autodiff::__private::fill_like(model, &mut __s);
                 __s
@@ -135,7 +142,14 @@ fn model_loss_grad_with(
 }
 ///The vector-Jacobian product of [`model_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
-#[allow(dead_code, unused_variables, clippy::all)]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
 fn model_loss_vjp(
     model: &Mlp,
     x: &Array2<f64>,
@@ -150,19 +164,19 @@ fn model_loss_vjp(
 ) {
     let _ = model_loss;
     let __v5 = linear(x, &model.w1, &model.b1);
-    let __v6 = relu(&__v5);
-    let __v9 = linear(&__v6, &model.w2, &model.b2);
-    let __v10 = cross_entropy(&__v9, labels);
-    let __v12 = l2(&model.w1);
-    let __v13 = ::autodiff::__private::mul(&(0.001), &__v12);
-    let __v14 = ::autodiff::__private::add(&__v10, &__v13);
-    let __g14 = ::core::option::Option::Some(__gout);
-    let (__c14_0, __c14_1) = match __g14 {
+    let __v4 = relu(&__v5);
+    let __v7 = linear(&__v4, &model.w2, &model.b2);
+    let __v6 = cross_entropy(&__v7, labels);
+    let __v9 = l2(&model.w1);
+    let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
+    let __v3 = ::autodiff::__private::add(&__v6, &__v8);
+    let __g3 = ::core::option::Option::Some(__gout);
+    let (__c7_0, __c7_1) = match __g3 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::add_vjp(
-                &__v10,
-                &__v13,
-                &__v14,
+                &__v6,
+                &__v8,
+                &__v3,
                 __g,
                 [(__need[0]), (__need[0])],
             )
@@ -171,15 +185,14 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g10 = ::autodiff::__private::gradient(__c14_0);
-    let __g13 = ::autodiff::__private::gradient(__c14_1);
-    ::autodiff::__private::recycle!(__v14);
-    let (_, __c13_1) = match __g13 {
+    let __g6 = ::autodiff::__private::gradient(__c7_0);
+    let __g8 = ::autodiff::__private::gradient(__c7_1);
+    let (_, __c6_1) = match __g8 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::mul_vjp(
                 &(0.001),
-                &__v12,
-                &__v13,
+                &__v9,
+                &__v8,
                 __g,
                 [false, (__need[0])],
             )
@@ -188,33 +201,31 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g12 = ::autodiff::__private::gradient(__c13_1);
-    ::autodiff::__private::recycle!(__v13);
-    let (__c12_0,) = match __g12 {
-        ::core::option::Option::Some(__g) => {
-            l2_vjp(&model.w1, &__v12, __g, [(__need[0])])
-        }
+    let __g9 = ::autodiff::__private::gradient(__c6_1);
+    ::autodiff::__private::recycle!(__v8);
+    let (__c5_0,) = match __g9 {
+        ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g3 = ::autodiff::__private::gradient(__c12_0);
-    ::autodiff::__private::recycle!(__v12);
-    let (__c10_0, _) = match __g10 {
+    let __g0__w1 = ::autodiff::__private::gradient(__c5_0);
+    ::autodiff::__private::recycle!(__v9);
+    let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
-            cross_entropy_vjp(&__v9, labels, &__v10, __g, [(__need[0]), false])
+            cross_entropy_vjp(&__v7, labels, &__v6, __g, [(__need[0]), false])
         }
         ::core::option::Option::None => {
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g9 = ::autodiff::__private::gradient(__c10_0);
-    ::autodiff::__private::recycle!(__v10);
-    let (__c9_0, __c9_1, __c9_2) = match __g9 {
+    let __g7 = ::autodiff::__private::gradient(__c4_0);
+    ::autodiff::__private::recycle!(__v6);
+    let (__c3_0, __c3_1, __c3_2) = match __g7 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
-                &__v6,
+                &__v4,
                 &model.w2,
                 &model.b2,
-                &__v9,
+                &__v7,
                 __g,
                 [(__need[0]), (__need[0]), (__need[0])],
             )
@@ -227,17 +238,17 @@ fn model_loss_vjp(
             )
         }
     };
-    let __g6 = ::autodiff::__private::gradient(__c9_0);
-    let __g7 = ::autodiff::__private::gradient(__c9_1);
-    let __g8 = ::autodiff::__private::gradient(__c9_2);
-    ::autodiff::__private::recycle!(__v9);
-    let (__c6_0,) = match __g6 {
-        ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v6, __g, [(__need[0])]),
+    let __g4 = ::autodiff::__private::gradient(__c3_0);
+    let __g0__w2 = ::autodiff::__private::gradient(__c3_1);
+    let __g0__b2 = ::autodiff::__private::gradient(__c3_2);
+    ::autodiff::__private::recycle!(__v7);
+    let (__c2_0,) = match __g4 {
+        ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g5 = ::autodiff::__private::gradient(__c6_0);
-    ::autodiff::__private::recycle!(__v6);
-    let (_, __c5_1, __c5_2) = match __g5 {
+    let __g5 = ::autodiff::__private::gradient(__c2_0);
+    ::autodiff::__private::recycle!(__v4);
+    let (_, __c1_1, __c1_2) = match __g5 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
                 x,
@@ -256,27 +267,27 @@ fn model_loss_vjp(
             )
         }
     };
-    let __g3 = ::autodiff::__private::accumulate(
-        __g3,
-        ::autodiff::__private::gradient(__c5_1),
+    let __g0__w1 = ::autodiff::__private::accumulate(
+        __g0__w1,
+        ::autodiff::__private::gradient(__c1_1),
     );
-    let __g4 = ::autodiff::__private::gradient(__c5_2);
+    let __g0__b1 = ::autodiff::__private::gradient(__c1_2);
     ::autodiff::__private::recycle!(__v5);
     (
         if __need[0] {
             ::core::option::Option::Some({
                 let mut __s = ::autodiff::__private::empty_like(model);
-                if let ::core::option::Option::Some(__f) = __g3 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
-                }
-                if let ::core::option::Option::Some(__f) = __g4 {
+                if let ::core::option::Option::Some(__f) = __g0__b1 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.b1, __f);
                 }
-                if let ::core::option::Option::Some(__f) = __g7 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
-                }
-                if let ::core::option::Option::Some(__f) = __g8 {
+                if let ::core::option::Option::Some(__f) = __g0__b2 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.b2, __f);
+                }
+                if let ::core::option::Option::Some(__f) = __g0__w1 {
+                    ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
+                }
+                if let ::core::option::Option::Some(__f) = __g0__w2 {
+                    ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
                 }
                 ::autodiff::__private::fill_like(model, &mut __s);
                 __s

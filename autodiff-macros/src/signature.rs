@@ -1,13 +1,66 @@
-//! From `syn` to the function as the later stages see it: the signature, with
-//! what each parameter's gradient is, and the body as `let` bindings of
-//! expressions over names. Runs after `check`, so anything unexpected here is
-//! still reported as an error, never a panic.
+//! The signature: what each parameter's gradient is, and the forms of
+//! function that can be differentiated.
 
-use proc_macro2::Span;
-use syn::spanned::Spanned;
-use syn::{Expr, FnArg, Ident, ItemFn, Pat, ReturnType, Stmt, Type};
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
 use crate::errors::Errors;
+
+/// The signature must be that of a plain function we can copy: the generated
+/// `_grad` takes the same parameters, and its gradient struct names them.
+pub fn check(func: &ItemFn, errors: &mut Errors) {
+    let sig = &func.sig;
+    if let Some(t) = &sig.asyncness {
+        errors.spanned(t, "`async fn` cannot be differentiated: write a plain `fn`");
+    }
+    if let Some(t) = &sig.unsafety {
+        errors.spanned(t, "`unsafe fn` cannot be differentiated: write a plain `fn`");
+    }
+    if let Some(t) = &sig.constness {
+        errors.spanned(t, "`const fn` cannot be differentiated: write a plain `fn`");
+    }
+    if let Some(v) = &sig.variadic {
+        errors.spanned(v, "variadic functions cannot be differentiated");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.spanned(
+            &sig.generics,
+            "generic functions are not supported yet: write the function for `f32` or `f64`",
+        );
+    }
+    if let ReturnType::Default = sig.output {
+        errors.spanned(
+            &sig.ident,
+            "a differentiable function must return a value, such as the loss: add `-> f64`",
+        );
+    }
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => errors.spanned(
+                r,
+                "`self` cannot be differentiated: write a free function and pass the model as a parameter",
+            ),
+            FnArg::Typed(typed) => check_parameter_pattern(&typed.pat, errors),
+        }
+    }
+}
+
+/// Parameters are named plainly: the gradient struct has one field per name.
+fn check_parameter_pattern(pat: &Pat, errors: &mut Errors) {
+    match pat {
+        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+            if let Some(m) = &p.mutability {
+                errors.spanned(
+                    m,
+                    "parameters of a differentiable function cannot be `mut`: values are immutable",
+                );
+            }
+        }
+        other => errors.spanned(
+            other,
+            "parameters must be plain names, like `x: &Array2<f64>`, so gradients can be named after them",
+        ),
+    }
+}
 
 /// What a parameter's type says about differentiating it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,72 +248,6 @@ pub fn is_array_or_float(ty: &Type) -> bool {
         Type::Reference(r) => is_array_or_float(&r.elem),
         _ => false,
     }
-}
-
-/// A `let` binding of the body.
-pub struct Binding<'a> {
-    pub pattern: Pattern<'a>,
-    pub ty: Option<&'a Type>,
-    pub init: &'a Expr,
-}
-
-/// What a `let` binds.
-pub enum Pattern<'a> {
-    Name(&'a Ident),
-    Ignore,
-    /// `let (a, _, c) = module(...)`: one entry per output, `None` for `_`.
-    Tuple(Vec<Option<&'a Ident>>, Span),
-}
-
-/// The body: bindings in order, then the result expression.
-pub struct Body<'a> {
-    pub bindings: Vec<Binding<'a>>,
-    pub tail: &'a Expr,
-}
-
-/// Splits the (already checked) body into bindings and the tail.
-pub fn body(func: &ItemFn) -> syn::Result<Body<'_>> {
-    let mut bindings = Vec::new();
-    let stmts = &func.block.stmts;
-    let Some((Stmt::Expr(tail, None), init)) = stmts.split_last() else {
-        return Err(syn::Error::new(
-            func.block.span(),
-            "the body must end with the result expression",
-        ));
-    };
-    for stmt in init {
-        let Stmt::Local(local) = stmt else {
-            return Err(syn::Error::new_spanned(stmt, "unsupported statement"));
-        };
-        let Some(init) = &local.init else {
-            return Err(syn::Error::new_spanned(local, "`let` without a value"));
-        };
-        let (pat, ty) = match &local.pat {
-            Pat::Type(typed) => (&*typed.pat, Some(&*typed.ty)),
-            other => (other, None),
-        };
-        let pattern = match pat {
-            Pat::Ident(p) => Pattern::Name(&p.ident),
-            Pat::Wild(_) => Pattern::Ignore,
-            Pat::Tuple(t) => {
-                let mut names = Vec::new();
-                for elem in &t.elems {
-                    names.push(match elem {
-                        Pat::Ident(p) => Some(&p.ident),
-                        _ => None,
-                    });
-                }
-                Pattern::Tuple(names, t.span())
-            }
-            other => return Err(syn::Error::new_spanned(other, "unsupported pattern")),
-        };
-        bindings.push(Binding {
-            pattern,
-            ty,
-            init: &init.expr,
-        });
-    }
-    Ok(Body { bindings, tail })
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@ use autodiff::prelude::*;
 
 #[differentiable]
 fn loss(w: &Array1<f64>) -> f64 {
-    let s = sum(w);
-    if s > 0.0 { s } else { -s }
+    let mut h = relu(w);
+    let r = &mut h;
+    sum(w)
 }
 
 fn main() {}

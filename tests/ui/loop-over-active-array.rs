@@ -3,8 +3,11 @@ use autodiff::prelude::*;
 #[differentiable]
 fn loss(w: &Array1<f64>) -> f64 {
     let h = relu(w);
-    let s = while false {};
-    sum(&h)
+    let mut total = 0.0;
+    for v in h.iter() {
+        total += v;
+    }
+    total
 }
 
 fn main() {}

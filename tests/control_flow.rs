@@ -1,0 +1,347 @@
+//! Version 2 of the body: loops, branches, `let mut`, `return`, constants
+//! kept as written. Every function is checked against central finite
+//! differences in f64, at several trip counts (zero, one and many iterations)
+//! and on both sides of each branch.
+
+mod common;
+
+use autodiff::prelude::*;
+use common::{assert_gradients, d1, d2, random};
+
+// The SPEC's Elman RNN: a value carried across iterations of a `for` over a range.
+#[differentiable(wrt(wx, b, u, wo, bo))]
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+fn rnn_loss(
+    xs: &[Array2<f64>],
+    labels: &[usize],
+    wx: &Array2<f64>,
+    b: &Array1<f64>,
+    u: &Array2<f64>,
+    wo: &Array2<f64>,
+    bo: &Array1<f64>,
+) -> f64 {
+    let mut h = tanh(&linear(&xs[0], wx, b));
+    for t in 1..xs.len() {
+        h = tanh(&(linear(&xs[t], wx, b) + matmul(&h, u)));
+    }
+    cross_entropy(&linear(&h, wo, bo), labels)
+}
+
+#[test]
+fn rnn_at_one_two_and_five_steps() {
+    let (batch, inputs, hidden, classes) = (3, 4, 5, 3);
+    let labels = [0, 2, 1];
+    let (wx, b, u) = (
+        random((hidden, inputs), 1) * 0.5,
+        random(hidden, 2),
+        random((hidden, hidden), 3) * 0.3,
+    );
+    let (wo, bo) = (random((classes, hidden), 4), random(classes, 5));
+    for steps in [1, 2, 5] {
+        let xs: Vec<Array2<f64>> = (0..steps).map(|t| random((batch, inputs), 10 + t as u64)).collect();
+        let (loss, g) = rnn_loss_grad(&xs, &labels, &wx, &b, &u, &wo, &bo);
+        assert_eq!(loss, rnn_loss(&xs, &labels, &wx, &b, &u, &wo, &bo));
+        if steps == 1 {
+            assert!(
+                g.u.iter().all(|&v| v == 0.0),
+                "a loop that runs zero times gives u no gradient"
+            );
+        }
+        assert_gradients(
+            |v| rnn_loss(&xs, &labels, &d2(&v[0]), &d1(&v[1]), &d2(&v[2]), &d2(&v[3]), &d1(&v[4])),
+            &[
+                wx.clone().into_dyn(),
+                b.clone().into_dyn(),
+                u.clone().into_dyn(),
+                wo.clone().into_dyn(),
+                bo.clone().into_dyn(),
+            ],
+            &[
+                g.wx.into_dyn(),
+                g.b.into_dyn(),
+                g.u.into_dyn(),
+                g.wo.into_dyn(),
+                g.bo.into_dyn(),
+            ],
+        );
+    }
+}
+
+// A loop over a constant slice, with a mutable constant read by a VJP (`k`
+// changes every iteration, so each use is saved) and an accumulator.
+#[differentiable(wrt(w))]
+fn decaying_sum(xs: &[Array2<f64>], w: &Array2<f64>) -> f64 {
+    let mut k = 1.0;
+    let mut total = 0.0;
+    for x in xs {
+        let h = tanh(&matmul(x, w));
+        total += sum(&scale(&h, k));
+        k *= 0.5;
+    }
+    total
+}
+
+#[test]
+fn loop_over_a_slice_with_a_decaying_constant() {
+    let w = random((3, 2), 1);
+    for n in [0, 1, 4] {
+        let xs: Vec<Array2<f64>> = (0..n).map(|t| random((2, 3), 20 + t)).collect();
+        let (value, g) = decaying_sum_grad(&xs, &w);
+        assert_eq!(value, decaying_sum(&xs, &w));
+        assert_gradients(
+            |v| decaying_sum(&xs, &d2(&v[0])),
+            &[w.clone().into_dyn()],
+            &[g.w.into_dyn()],
+        );
+    }
+}
+
+// `while`, `loop` with `break`, `continue`, and an `if` without `else`.
+#[differentiable(wrt(w))]
+fn skipping(x: &Array2<f64>, w: &Array2<f64>, n: usize) -> f64 {
+    let mut h = matmul(x, w);
+    let mut i = 0;
+    while i < n {
+        i += 1;
+        if i % 2 == 0 {
+            continue;
+        }
+        h = sigmoid(&h) * 1.5;
+    }
+    let mut j = 0;
+    loop {
+        if j == n {
+            break;
+        }
+        j += 1;
+        h = &h + &relu(&h);
+    }
+    if n > 2 {
+        h = tanh(&h);
+    }
+    sum(&h)
+}
+
+#[test]
+fn while_loop_break_continue_if_without_else() {
+    let x = random((2, 3), 1);
+    let w = random((3, 3), 2) * 0.5;
+    for n in [0, 1, 2, 3, 6] {
+        let (value, g) = skipping_grad(&x, &w, n);
+        assert_eq!(value, skipping(&x, &w, n));
+        assert_gradients(
+            |v| skipping(&x, &d2(&v[0]), n),
+            &[w.clone().into_dyn()],
+            &[g.w.into_dyn()],
+        );
+    }
+}
+
+// Branches whose condition reads an active value, an `if` expression, a
+// `match` expression, and `else if`.
+#[differentiable(wrt(w))]
+fn branchy(x: &Array2<f64>, w: &Array2<f64>, mode: usize) -> f64 {
+    let h = matmul(x, w);
+    let a = if mean(&h) > 0.0 { relu(&h) } else { tanh(&h) * 2.0 };
+    let b = match mode {
+        0 => sigmoid(&a),
+        1 => a * 3.0,
+        _ => &a + &h,
+    };
+    let c = if mode == 0 {
+        b
+    } else if mode == 1 {
+        sigmoid(&b)
+    } else {
+        tanh(&b)
+    };
+    sum(&(c * h))
+}
+
+#[test]
+fn branches_on_constant_and_computed_conditions() {
+    let x = random((3, 2), 1);
+    for seed in [2, 3, 4, 5] {
+        let w = random((2, 4), seed);
+        for mode in [0, 1, 2] {
+            let (value, g) = branchy_grad(&x, &w, mode);
+            assert_eq!(value, branchy(&x, &w, mode));
+            assert_gradients(
+                |v| branchy(&x, &d2(&v[0]), mode),
+                &[w.clone().into_dyn()],
+                &[g.w.into_dyn()],
+            );
+        }
+    }
+}
+
+// `return` anywhere: inside a loop, inside a branch, and at the end.
+#[differentiable(wrt(w))]
+fn early(x: &Array2<f64>, w: &Array2<f64>, limit: f64, n: usize) -> f64 {
+    let mut h = matmul(x, w);
+    for t in 0..n {
+        h = tanh(&h) + matmul(x, w) * 0.5;
+        if sum(&h) > limit {
+            return sum(&h) * (t as f64 + 1.0);
+        }
+    }
+    if n == 0 {
+        return mean(&h);
+    }
+    sum(&sigmoid(&h))
+}
+
+#[test]
+fn return_from_a_loop_a_branch_and_the_end() {
+    let x = random((2, 3), 1);
+    let w = random((3, 2), 2) * 0.3;
+    let s = early(&x, &w, f64::INFINITY, 1);
+    for (limit, n) in [(f64::INFINITY, 0), (f64::INFINITY, 3), (s - 10.0, 3), (s + 0.5, 4)] {
+        let (value, g) = early_grad(&x, &w, limit, n);
+        assert_eq!(value, early(&x, &w, limit, n));
+        assert_gradients(
+            |v| early(&x, &d2(&v[0]), limit, n),
+            &[w.clone().into_dyn()],
+            &[g.w.into_dyn()],
+        );
+    }
+}
+
+// Nested loops, a labelled `break` out of the outer one, and a value defined
+// inside the inner body read after it through a `let mut`.
+#[differentiable(wrt(w, v))]
+fn nested(x: &Array2<f64>, w: &Array2<f64>, v: &Array2<f64>, rows: usize, cols: usize, stop: usize) -> f64 {
+    let mut h = matmul(x, w);
+    let mut acc = sum(&h);
+    'outer: for i in 0..rows {
+        for j in 0..cols {
+            if i * cols + j == stop {
+                break 'outer;
+            }
+            let g = tanh(&matmul(&h, v));
+            acc += sum(&g) * (j as f64 + 1.0);
+            h = &g + &h;
+        }
+        h = relu(&h);
+    }
+    acc + mean(&h)
+}
+
+#[test]
+fn nested_loops_with_a_labelled_break() {
+    let x = random((2, 3), 1);
+    let w = random((3, 3), 2) * 0.3;
+    let v = random((3, 3), 3) * 0.3;
+    for (rows, cols, stop) in [(0, 2, 99), (1, 1, 99), (3, 2, 99), (3, 2, 3), (2, 3, 0)] {
+        let (value, g) = nested_grad(&x, &w, &v, rows, cols, stop);
+        assert_eq!(value, nested(&x, &w, &v, rows, cols, stop));
+        assert_gradients(
+            |p| nested(&x, &d2(&p[0]), &d2(&p[1]), rows, cols, stop),
+            &[w.clone().into_dyn(), v.clone().into_dyn()],
+            &[g.w.into_dyn(), g.v.into_dyn()],
+        );
+    }
+}
+
+// A function with loops called from another: its `_vjp` is a module.
+#[differentiable(wrt(h, u))]
+fn repeated(h: &Array2<f64>, u: &Array2<f64>, n: usize) -> Array2<f64> {
+    let mut h = tanh(h);
+    for _ in 0..n {
+        h = tanh(&matmul(&h, u));
+    }
+    h
+}
+
+#[differentiable(wrt(w, u))]
+fn outer(x: &Array2<f64>, w: &Array2<f64>, u: &Array2<f64>) -> f64 {
+    let h = repeated(&matmul(x, w), u, 3);
+    sum(&(&h * &h))
+}
+
+#[test]
+fn a_function_with_loops_is_a_module() {
+    let x = random((2, 3), 1);
+    let (w, u) = (random((3, 2), 2) * 0.5, random((2, 2), 3) * 0.5);
+    let (value, g) = outer_grad(&x, &w, &u);
+    assert_eq!(value, outer(&x, &w, &u));
+    assert_gradients(
+        |p| outer(&x, &d2(&p[0]), &d2(&p[1])),
+        &[w.clone().into_dyn(), u.clone().into_dyn()],
+        &[g.w.into_dyn(), g.u.into_dyn()],
+    );
+}
+
+// The RNN in f32 agrees with f64.
+#[differentiable(wrt(wx, u))]
+fn rnn_f32(xs: &[Array2<f32>], wx: &Array2<f32>, u: &Array2<f32>) -> f32 {
+    let mut h = tanh(&matmul(&xs[0], wx));
+    for x in &xs[1..] {
+        h = tanh(&(matmul(x, wx) + matmul(&h, u)));
+    }
+    mean(&h)
+}
+
+#[differentiable(wrt(wx, u))]
+fn rnn_f64(xs: &[Array2<f64>], wx: &Array2<f64>, u: &Array2<f64>) -> f64 {
+    let mut h = tanh(&matmul(&xs[0], wx));
+    for x in &xs[1..] {
+        h = tanh(&(matmul(x, wx) + matmul(&h, u)));
+    }
+    mean(&h)
+}
+
+#[test]
+fn loops_in_f32_agree_with_f64() {
+    let xs: Vec<Array2<f64>> = (0..4).map(|t| random((2, 3), 30 + t)).collect();
+    let (wx, u) = (random((3, 4), 1) * 0.4, random((4, 4), 2) * 0.4);
+    let (v64, g64) = rnn_f64_grad(&xs, &wx, &u);
+    let f = |a: &Array2<f64>| a.mapv(|v| v as f32);
+    let xs32: Vec<Array2<f32>> = xs.iter().map(f).collect();
+    let (v32, g32) = rnn_f32_grad(&xs32, &f(&wx), &f(&u));
+    assert!((f64::from(v32) - v64).abs() < 1e-5);
+    for (a, b) in g32.wx.iter().zip(&g64.wx).chain(g32.u.iter().zip(&g64.u)) {
+        assert!((f64::from(*a) - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    assert_gradients(
+        |p| rnn_f64(&xs, &d2(&p[0]), &d2(&p[1])),
+        &[wx.clone().into_dyn(), u.clone().into_dyn()],
+        &[g64.wx.into_dyn(), g64.u.into_dyn()],
+    );
+}
+
+// A loop over data computes nothing active: it stays as written.
+#[differentiable(wrt(w))]
+fn constant_loop(xs: &[f64], w: &Array2<f64>) -> f64 {
+    let mut scale_by = 0.0;
+    for x in xs {
+        scale_by += x * x;
+    }
+    let n = xs.len();
+    assert!(n > 0, "needs data");
+    sum(w) * scale_by
+}
+
+#[test]
+fn constant_code_is_kept_as_written() {
+    let w = random((2, 2), 1);
+    let xs = [1.0, 2.0, 3.0];
+    let (value, g) = constant_loop_grad(&xs, &w);
+    assert_eq!(value, constant_loop(&xs, &w));
+    assert!(g.w.iter().all(|&v| v == 14.0));
+}
+
+// A workspace keeps every per-iteration store: repeated calls give equal results.
+#[test]
+fn workspace_steps_repeat_exactly() {
+    let xs: Vec<Array2<f64>> = (0..5).map(|t| random((2, 3), 40 + t)).collect();
+    let (wx, u) = (random((3, 4), 1) * 0.4, random((4, 4), 2) * 0.4);
+    let mut ws = Workspace::new();
+    let (first, g1) = rnn_f64_grad_with(&mut ws, &xs, &wx, &u);
+    ws.recycle((g1.wx.clone(), g1.u.clone()));
+    let (second, g2) = rnn_f64_grad_with(&mut ws, &xs, &wx, &u);
+    assert_eq!(first, second);
+    assert_eq!(g1.wx, g2.wx);
+    assert_eq!(g1.u, g2.u);
+    assert!(ws.free_buffers() > 0);
+}
