@@ -293,6 +293,94 @@ mod robustness {
                 }
             ),
             quote!(
+                fn f(x: f64) -> f64 {
+                    let mut h = x;
+                    for i in 0..3 {
+                        if i == 1 {
+                            continue;
+                        }
+                        h = h * x;
+                        while h > 1.0 {
+                            h = h * 0.5;
+                            break;
+                        }
+                    }
+                    h
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    'a: loop {
+                        loop {
+                            break 'a;
+                        }
+                    }
+                    match 1 {
+                        0 => return x,
+                        _ => {}
+                    }
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    break;
+                    continue 'nowhere;
+                    return;
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let y = if x > 0.0 { x } else if x < 0.0 { -x };
+                    let z = match x { _ if x > 1.0 => x };
+                    let w = loop { break x; };
+                    y + z + w
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let (mut a, b) = duplicate(&x);
+                    a = b;
+                    let [c, d] = [x, x];
+                    x.0 = 1.0;
+                    *x += 1.0;
+                    a
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    for x in x {}
+                    let g = |y| x + y;
+                    g(x)
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    if let Some(y) = x { }
+                    while let Some(y) = x { }
+                    return x;
+                    x
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    let mut h = x;
+                    {
+                        h = h * 2.0;
+                    }
+                    h
+                }
+            ),
+            quote!(
+                fn f(x: f64) -> f64 {
+                    if x > 0.0 {
+                        return x;
+                    } else {
+                        return -x;
+                    }
+                }
+            ),
+            quote!(
                 struct S;
             ),
             quote!(),
@@ -361,6 +449,56 @@ mod scale {
         );
         println!(
             "expanded a 500-statement function in {:.1} ms",
+            elapsed.as_secs_f64() * 1e3
+        );
+    }
+
+    fn rnn_with_bound(bound: &str) -> String {
+        let source = format!(
+            "fn f(xs: &[Array2<f64>], w: &Array2<f64>, u: &Array2<f64>) -> f64 {{
+                let mut h = matmul(&xs[0], w);
+                for t in 1..{bound} {{ h = tanh(&(matmul(&xs[t], w) + matmul(&h, u))); }}
+                sum(&h)
+            }}"
+        );
+        let func: proc_macro2::TokenStream = source.parse().expect("valid tokens");
+        super::differentiable(quote::quote!(wrt(w, u)), func).to_string()
+    }
+
+    /// A loop is reversed as a loop: its expansion is the size of its body,
+    /// whatever the trip count, and each call in the body has one VJP call.
+    #[test]
+    fn loops_are_not_unrolled() {
+        let three = rnn_with_bound("3");
+        let many = rnn_with_bound("3000");
+        assert_eq!(three, many.replace("3000", "3"), "only the bound differs");
+        // Forward calls: matmul ×3, add, tanh, sum; in `_grad` and `_vjp`.
+        let calls = three.matches("_vjp (").count() - three.matches("fn f_vjp (").count();
+        assert_eq!(calls, 2 * 6, "{three}");
+    }
+
+    /// Users' compile times with control flow: a body of nested loops and
+    /// branches (reported, not asserted, like every timing here).
+    #[test]
+    fn expands_nested_loops_and_branches() {
+        let mut body = String::from("let mut h = linear(x, w, b);\n");
+        for i in 0..40 {
+            body.push_str(&format!(
+                "for i in 0..n {{ for j in 0..i {{ if mean(&h) > {i}.0 {{ h = relu(&h); }} else {{ h = tanh(&h) * 0.5; }} if j == 3 {{ break; }} }} h = &h + &max(&h, &sigmoid(&h)); }}\n"
+            ));
+        }
+        let source = format!(
+            "fn nested(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>, n: usize) -> f64 {{ {body} sum(&h) }}"
+        );
+        let func: proc_macro2::TokenStream = source.parse().expect("valid tokens");
+        let started = Instant::now();
+        let out = super::differentiable(quote::quote!(wrt(w, b)), func);
+        let elapsed = started.elapsed();
+        syn::parse2::<syn::File>(out.clone()).expect("expansion parses");
+        let text = out.to_string();
+        assert!(text.matches("tanh_vjp (").count() >= 80);
+        println!(
+            "expanded 80 nested loops with 80 branches in {:.1} ms",
             elapsed.as_secs_f64() * 1e3
         );
     }
