@@ -6,7 +6,7 @@
 mod common;
 
 use autodiff::prelude::*;
-use common::{assert_gradients, d1, d2, random};
+use common::{assert_gradients, assert_model_gradient, d1, d2, random};
 
 // The SPEC's Elman RNN: a value carried across iterations of a `for` over a range.
 #[differentiable(wrt(wx, b, u, wo, bo))]
@@ -344,4 +344,85 @@ fn workspace_steps_repeat_exactly() {
     assert_eq!(g1.wx, g2.wx);
     assert_eq!(g1.u, g2.u);
     assert!(ws.free_buffers() > 0);
+}
+
+// A model whose depth is a number: `Vec<Layer>` visited by a loop.
+#[derive(Params, Debug, Clone)]
+struct Layer {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+#[derive(Params, Debug, Clone)]
+struct DeepNet {
+    layers: Vec<Layer>,
+    head: Layer,
+}
+
+#[differentiable(wrt(net))]
+fn deep_loss(net: &DeepNet, x: &Array2<f64>, labels: &[usize]) -> f64 {
+    let mut h = tanh(x);
+    for layer in &net.layers {
+        h = tanh(&linear(&h, &layer.w, &layer.b));
+    }
+    cross_entropy(&linear(&h, &net.head.w, &net.head.b), labels) + 1e-2 * l2(&net.head.w)
+}
+
+fn deep_net(depth: usize, width: usize, seed: u64) -> DeepNet {
+    let layer = |i: u64, inputs| Layer {
+        w: random((width, inputs), seed + 2 * i) * 0.5,
+        b: random(width, seed + 2 * i + 1),
+    };
+    DeepNet {
+        layers: (0..depth as u64).map(|i| layer(i, width)).collect(),
+        head: Layer {
+            w: random((3, width), seed + 100),
+            b: random(3, seed + 101),
+        },
+    }
+}
+
+#[test]
+fn a_loop_over_a_models_layers() {
+    let x = random((4, 5), 1);
+    let labels = [0, 1, 2, 1];
+    for depth in [0, 1, 3] {
+        let net = deep_net(depth, 5, 10);
+        let (value, g) = deep_loss_grad(&net, &x, &labels);
+        assert_eq!(value, deep_loss(&net, &x, &labels));
+        assert_eq!(g.net.layers.len(), depth);
+        assert_model_gradient(|n| deep_loss(n, &x, &labels), &net, &g.net);
+    }
+}
+
+// Layers as a differentiable function of each element, and a branch on the layer index.
+#[differentiable(wrt(layer, x))]
+fn dense(layer: &Layer, x: &Array2<f64>) -> Array2<f64> {
+    relu(&linear(x, &layer.w, &layer.b))
+}
+
+#[differentiable(wrt(net))]
+fn residual_deep(net: &DeepNet, x: &Array2<f64>) -> f64 {
+    let mut h = tanh(x);
+    let mut depth = 0;
+    for layer in net.layers.iter() {
+        depth += 1;
+        if depth % 2 == 0 {
+            h = &h + &dense(layer, &h);
+        } else {
+            h = dense(layer, &h);
+        }
+    }
+    sum(&linear(&h, &net.head.w, &net.head.b))
+}
+
+#[test]
+fn layers_passed_to_a_differentiable_function() {
+    let x = random((3, 4), 2);
+    for depth in [1, 2, 4] {
+        let net = deep_net(depth, 4, 20);
+        let (value, g) = residual_deep_grad(&net, &x);
+        assert_eq!(value, residual_deep(&net, &x));
+        assert_model_gradient(|n| residual_deep(n, &x), &net, &g.net);
+    }
 }

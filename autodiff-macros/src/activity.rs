@@ -79,6 +79,12 @@ pub fn analyse(f: &Function, sig: &Signature<'_>, errors: &mut Errors) -> Activi
         need,
         useful: vec![false; n],
     };
+    // A layer of a parameter depends on what the parameter depends on.
+    for (id, var) in f.vars.iter().enumerate() {
+        if let VarKind::Layer { param, .. } = var.kind {
+            activity.need[id] = activity.need[param].clone();
+        }
+    }
     let mut assigns = Vec::new();
     collect_assigns(&f.body, &mut assigns);
     // Forward: what depends on a differentiated parameter.

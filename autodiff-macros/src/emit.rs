@@ -104,6 +104,15 @@ pub enum Target {
     Item(VarId, usize),
     /// Of a field (path) of a parameter struct.
     Field(VarId, String),
+    /// Of `rest` in the element, visited by loop `loop_id`, of the list
+    /// `param.path` (`model.layers[i].w`): accumulated in place into the
+    /// parameter's whole gradient.
+    Indexed {
+        param: VarId,
+        loop_id: LoopId,
+        path: String,
+        rest: String,
+    },
 }
 
 fn grad_ident(target: &Target) -> Ident {
@@ -111,7 +120,28 @@ fn grad_ident(target: &Target) -> Ident {
         Target::Value(v) => local(format!("__g{v}")),
         Target::Item(v, k) => local(format!("__g{v}_{k}")),
         Target::Field(v, path) => local(format!("__g{v}__{}", path.replace('.', "__"))),
+        Target::Indexed { param, .. } => model_grad_ident(*param),
     }
+}
+
+/// The whole gradient of a parameter whose layers receive gradients in a loop.
+fn model_grad_ident(param: VarId) -> Ident {
+    local(format!("__gm{param}"))
+}
+
+fn index_ident(loop_id: LoopId) -> Ident {
+    local(format!("__i{loop_id}"))
+}
+
+fn index_stack(loop_id: LoopId) -> Ident {
+    local(format!("__ix{loop_id}"))
+}
+
+fn members(path: &str) -> Vec<Ident> {
+    path.split('.')
+        .filter(|m| !m.is_empty())
+        .map(|m| Ident::new(m, Span::call_site()))
+        .collect()
 }
 
 /// The gradient type of each parameter: `NoGrad` for those not differentiated.
@@ -150,6 +180,8 @@ struct Emitter<'g> {
     upfront: bool,
     /// Every gradient that receives a contribution or the seed.
     targets: BTreeSet<Target>,
+    /// The loop variable of each loop over layers, as the user named it.
+    layers: &'g std::collections::HashMap<VarId, (Ident, LoopId, VarId, Vec<Ident>)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -187,7 +219,14 @@ impl Emitter<'_> {
                 let k = syn::Index::from(k);
                 quote!(&(#t).#k)
             }
+            Storage::Layer => self.layer_ident(var).into_token_stream(),
         }
+    }
+
+    fn layer_ident(&self, var: VarId) -> Ident {
+        self.layers
+            .get(&var)
+            .map_or_else(|| local(format!("__layer{var}")), |(ident, ..)| ident.clone())
     }
 
     fn operand(&self, op: &Operand, phase: Phase) -> TokenStream {
@@ -197,6 +236,8 @@ impl Emitter<'_> {
                 match self.plan.storage[*var] {
                     _ if *by_ref => r,
                     Storage::Param(i) if self.sig.params[i].is_ref => r,
+                    // The loop variable of a loop over layers is a reference.
+                    Storage::Layer => r,
                     _ => quote!(::core::clone::Clone::clone(#r)),
                 }
             }
@@ -205,6 +246,7 @@ impl Emitter<'_> {
             } => {
                 let base = match self.plan.storage[*param] {
                     Storage::Param(i) => self.param_ident(i).to_token_stream(),
+                    Storage::Layer => self.layer_ident(*param).into_token_stream(),
                     _ => quote!(()),
                 };
                 if *by_ref {
@@ -312,7 +354,7 @@ impl Emitter<'_> {
                 quote!(let #new = #value; ::autodiff::__private::recycle!(::autodiff::__private::set(&mut #v, #new));)
             }
             Storage::Result => quote!(#v = ::core::option::Option::Some(#value);),
-            Storage::Param(_) | Storage::Item(..) => quote!(),
+            Storage::Param(_) | Storage::Item(..) | Storage::Layer => quote!(),
         });
         if step.reversed && self.stacked(step) {
             for h in self.hoists(step) {
@@ -340,14 +382,28 @@ impl Emitter<'_> {
 
     fn target_of(&self, op: &Operand) -> Option<Target> {
         match op {
-            Operand::Var { var, .. } => Some(match self.plan.storage[*var] {
-                Storage::Item(tuple, k) => Target::Item(tuple, k),
+            Operand::Var { var, .. } => Some(match (self.plan.storage[*var], self.layers.get(var)) {
+                (Storage::Item(tuple, k), _) => Target::Item(tuple, k),
+                (Storage::Layer, Some((_, loop_id, model, list))) => Target::Indexed {
+                    param: *model,
+                    loop_id: *loop_id,
+                    path: list.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("."),
+                    rest: String::new(),
+                },
                 _ => Target::Value(*var),
             }),
-            Operand::Field { param, path, .. } => Some(Target::Field(
-                *param,
-                path.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("."),
-            )),
+            Operand::Field { param, path, .. } => {
+                let path = path.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(".");
+                Some(match self.layers.get(param) {
+                    Some((_, loop_id, model, list)) => Target::Indexed {
+                        param: *model,
+                        loop_id: *loop_id,
+                        path: list.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("."),
+                        rest: path,
+                    },
+                    None => Target::Field(*param, path),
+                })
+            }
             Operand::Const { .. } => None,
         }
     }
@@ -361,6 +417,18 @@ impl Emitter<'_> {
     /// Adds `contribution` (an `Option`) to `target`.
     fn contribute(&self, target: &Target, contribution: TokenStream, declared: &mut BTreeSet<Target>) -> TokenStream {
         let g = grad_ident(target);
+        if let Target::Indexed {
+            loop_id, path, rest, ..
+        } = target
+        {
+            let (i, f) = (index_ident(*loop_id), local("__f".into()));
+            let (path, rest) = (members(path), members(rest));
+            return quote! {
+                if let ::core::option::Option::Some(#f) = #contribution {
+                    ::autodiff::__private::Gradient::accumulate(&mut #g #(.#path)* [#i] #(.#rest)*, #f);
+                }
+            };
+        }
         if self.upfront {
             quote!(#g = ::autodiff::__private::accumulate(#g.take(), #contribution);)
         } else if declared.insert(target.clone()) {
@@ -574,6 +642,19 @@ impl Emitter<'_> {
                 });
                 let label = label.as_ref().map(|l| quote!(#l:));
                 let body = self.forward(body);
+                if let LoopHead::Layers { param, path, ident, .. } = head {
+                    let list = self.value_ref(*param);
+                    let (i, ix) = (index_ident(*id), index_stack(*id));
+                    let record = recorded.then(|| quote!(#ix.push(#i);));
+                    return quote! {
+                        #start
+                        #label for (#i, #ident) in ::core::iter::Iterator::enumerate((#list) #(.#path)*.iter()) {
+                            #record
+                            #body
+                            #end
+                        }
+                    };
+                }
                 let head = match head {
                     LoopHead::For(pat, iter) => {
                         let iter = self.substituted(iter);
@@ -584,6 +665,7 @@ impl Emitter<'_> {
                         quote!(while #cond)
                     }
                     LoopHead::Loop => quote!(loop),
+                    LoopHead::Layers { .. } => quote!(),
                 };
                 quote!(#start #label #head { #body #end })
             }
@@ -674,14 +756,30 @@ impl Emitter<'_> {
                 });
                 quote!(match #s.pop() { #(#arms)* _ => {} })
             }
-            Node::Loop { id, body, recorded, .. } if *recorded => {
+            Node::Loop {
+                id,
+                head,
+                body,
+                recorded,
+                ..
+            } if *recorded => {
                 let (s, x) = (loop_stack(*id), loop_site(*id));
+                // A loop over layers rebinds its variable to the iteration's layer.
+                let rebind = match head {
+                    LoopHead::Layers { param, path, ident, .. } => {
+                        let list = self.value_ref(*param);
+                        let (i, ix) = (index_ident(*id), index_stack(*id));
+                        quote!(let #i = #ix.pop(); let #ident = &(#list) #(.#path)* [#i];)
+                    }
+                    _ => quote!(),
+                };
                 let body = self.backward(body, Some(*id), declared);
                 quote!(loop {
                     let #x = #s.pop();
                     if #x == 0u32 {
                         break;
                     }
+                    #rebind
                     #body
                 })
             }
@@ -767,6 +865,28 @@ fn collect_targets(e: &Emitter<'_>, nodes: &[Node], out: &mut BTreeSet<Target>) 
     });
 }
 
+fn collect_layers(nodes: &[Node], out: &mut std::collections::HashMap<VarId, (Ident, LoopId, VarId, Vec<Ident>)>) {
+    for node in nodes {
+        match node {
+            Node::Loop { id, head, body, .. } => {
+                if let LoopHead::Layers {
+                    param,
+                    path,
+                    item,
+                    ident,
+                } = head
+                {
+                    out.insert(*item, (ident.clone(), *id, *param, path.clone()));
+                }
+                collect_layers(body, out);
+            }
+            Node::If { arms, .. } => arms.iter().for_each(|a| collect_layers(a, out)),
+            Node::Match { arms, .. } => arms.iter().for_each(|(_, a)| collect_layers(a, out)),
+            _ => {}
+        }
+    }
+}
+
 /// Whether the program has regions or exits (gradients are then declared up front).
 fn has_control_flow(nodes: &[Node]) -> bool {
     nodes.iter().any(|n| !matches!(n, Node::Verbatim(_) | Node::Step(_)))
@@ -838,9 +958,24 @@ impl Emitter<'_> {
             let mut declared = BTreeSet::new();
             let g = grad_ident(&Target::Value(ret));
             if self.upfront {
-                let all = targets.iter().map(grad_ident);
+                let all = targets
+                    .iter()
+                    .filter(|t| !matches!(t, Target::Indexed { .. }))
+                    .map(grad_ident);
+                // The whole gradient of each model whose layers a loop visits.
+                let models: BTreeSet<VarId> = targets
+                    .iter()
+                    .filter_map(|t| match t {
+                        Target::Indexed { param, .. } => Some(*param),
+                        _ => None,
+                    })
+                    .collect();
+                let models = models.into_iter().map(|p| {
+                    let (g, r) = (model_grad_ident(p), self.value_ref(p));
+                    quote!(let mut #g = ::autodiff::__private::empty_like(#r);)
+                });
                 backward.push(Statement {
-                    code: quote!(#(let mut #all = ::core::option::Option::None;)* #g = ::core::option::Option::Some(#seed);),
+                    code: quote!(#(let mut #all = ::core::option::Option::None;)* #(#models)* #g = ::core::option::Option::Some(#seed);),
                     defines: vec![],
                     reads: vec![ret],
                 });
@@ -924,10 +1059,20 @@ impl Emitter<'_> {
                     }
                     arms.iter().for_each(|(_, a)| self.stacks(a, out));
                 }
-                Node::Loop { id, body, recorded, .. } => {
+                Node::Loop {
+                    id,
+                    head,
+                    body,
+                    recorded,
+                    ..
+                } => {
                     if *recorded {
                         let s = loop_stack(*id);
                         out.push(quote!(let mut #s: #stack<u32> = #stack::new();));
+                        if let LoopHead::Layers { .. } = head {
+                            let ix = index_stack(*id);
+                            out.push(quote!(let mut #ix: #stack<usize> = #stack::new();));
+                        }
                     }
                     self.stacks(body, out);
                 }
@@ -954,6 +1099,40 @@ impl Emitter<'_> {
                 _ => None,
             })
             .collect();
+        let indexed = targets
+            .iter()
+            .any(|t| matches!(t, Target::Indexed { param, .. } if *param == var));
+        if indexed {
+            // Layers accumulated in place; fields and the whole value are added.
+            let (s, f) = (local("__s".into()), local("__f".into()));
+            let g = model_grad_ident(var);
+            let adds = fields.iter().map(|path| {
+                let field = grad_ident(&Target::Field(var, (*path).clone()));
+                let members = members(path);
+                quote! {
+                    if let ::core::option::Option::Some(#f) = #field {
+                        ::autodiff::__private::Gradient::accumulate(&mut #s #(.#members)*, #f);
+                    }
+                }
+            });
+            let add_whole = whole.then(|| {
+                let whole = grad_ident(&Target::Value(var));
+                quote! {
+                    if let ::core::option::Option::Some(#f) = #whole {
+                        ::autodiff::__private::Gradient::accumulate(&mut #s, #f);
+                    }
+                }
+            });
+            let span = r.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+            let fill = quote_spanned!(span=> ::autodiff::__private::fill_like(#r, &mut #s););
+            return quote!({
+                let mut #s = #g;
+                #(#adds)*
+                #add_whole
+                #fill
+                #s
+            });
+        }
         if whole && fields.is_empty() {
             let g = grad_ident(&Target::Value(var));
             return quote!(::autodiff::__private::or_zeros(#g, #r));
@@ -1007,6 +1186,8 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
     let func = sig.func;
     let names = names(func);
     let upfront = has_control_flow(&program.nodes) || f.early_return;
+    let mut layers = std::collections::HashMap::new();
+    collect_layers(&program.nodes, &mut layers);
     let grad_emitter = Emitter {
         f,
         sig,
@@ -1015,6 +1196,7 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
         mode: Mode::Grad,
         upfront,
         targets: BTreeSet::new(),
+        layers: &layers,
     };
     let vjp_emitter = Emitter {
         mode: Mode::Vjp,

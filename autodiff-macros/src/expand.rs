@@ -331,9 +331,17 @@ mod robustness {
             ),
             quote!(
                 fn f(x: f64) -> f64 {
-                    let y = if x > 0.0 { x } else if x < 0.0 { -x };
-                    let z = match x { _ if x > 1.0 => x };
-                    let w = loop { break x; };
+                    let y = if x > 0.0 {
+                        x
+                    } else if x < 0.0 {
+                        -x
+                    };
+                    let z = match x {
+                        _ if x > 1.0 => x,
+                    };
+                    let w = loop {
+                        break x;
+                    };
                     y + z + w
                 }
             ),
@@ -356,8 +364,8 @@ mod robustness {
             ),
             quote!(
                 fn f(x: f64) -> f64 {
-                    if let Some(y) = x { }
-                    while let Some(y) = x { }
+                    if let Some(y) = x {}
+                    while let Some(y) = x {}
                     return x;
                     x
                 }

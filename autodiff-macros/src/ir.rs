@@ -32,6 +32,9 @@ pub enum VarKind {
     Temp,
     /// The function's result when it is set by `return` inside the body.
     Ret,
+    /// The loop variable of `for layer in &model.layers`: a reference to
+    /// one element of a parameter's `Vec` field, per iteration.
+    Layer { param: VarId, loop_id: LoopId },
 }
 
 pub struct Var {
@@ -198,7 +201,18 @@ pub enum Stmt {
 }
 
 pub enum LoopKind {
-    For { pat: syn::Pat, iter: Opaque },
+    For {
+        pat: syn::Pat,
+        iter: Opaque,
+    },
+    /// `for layer in &model.layers` (or `model.layers.iter()`): `item` is
+    /// the loop variable, an element of the parameter field `param.path`.
+    Layers {
+        param: VarId,
+        path: Vec<Ident>,
+        item: VarId,
+        ident: Ident,
+    },
     While(Opaque),
     Loop,
 }
@@ -231,8 +245,9 @@ pub struct Function {
 }
 
 impl Function {
-    pub fn is_param(&self, var: VarId) -> bool {
-        matches!(self.vars[var].kind, VarKind::Param(_))
+    /// A parameter, or part of one: the same value wherever it is read.
+    pub fn is_param_like(&self, var: VarId) -> bool {
+        matches!(self.vars[var].kind, VarKind::Param(_) | VarKind::Layer { .. })
     }
 }
 
@@ -266,7 +281,7 @@ impl Function {
         let mut sites = std::collections::HashSet::new();
         let mut assigned = vec![false; self.vars.len()];
         for (id, var) in self.vars.iter().enumerate() {
-            if matches!(var.kind, VarKind::Param(_)) {
+            if matches!(var.kind, VarKind::Param(_) | VarKind::Layer { .. }) {
                 assigned[id] = true;
             }
             if let Some((tuple, _)) = var.item
@@ -450,6 +465,10 @@ impl Function {
                             compact(&iter.expr.to_token_stream())
                         ),
                         LoopKind::While(c) => format!("while {}", compact(&c.expr.to_token_stream())),
+                        LoopKind::Layers { param, path, item, .. } => {
+                            let path: Vec<String> = path.iter().map(|p| p.to_string()).collect();
+                            format!("for %{item} in layers of %{param}.{}", path.join("."))
+                        }
                         LoopKind::Loop => "loop".into(),
                     };
                     writeln!(f, "{pad}loop#{id} {head} {{")?;

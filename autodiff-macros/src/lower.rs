@@ -146,7 +146,7 @@ impl Lowerer<'_> {
             item: None,
             mutable: false,
         });
-        if matches!(kind, VarKind::Param(_) | VarKind::Local) {
+        if matches!(kind, VarKind::Param(_) | VarKind::Local | VarKind::Layer { .. }) {
             self.scopes.last_mut().expect("a scope").insert(name, id);
         }
         id
@@ -632,6 +632,21 @@ impl Lowerer<'_> {
         // The iterator and a `while` condition are evaluated outside the body's scope.
         let mut pattern_scope = None;
         let kind = match e {
+            syn::Expr::ForLoop(f) if self.layers_of(&f.expr).is_some() && matches!(&*f.pat, syn::Pat::Ident(_)) => {
+                let (param, path) = self.layers_of(&f.expr).expect("checked");
+                let syn::Pat::Ident(p) = &*f.pat else {
+                    unreachable!("checked")
+                };
+                self.scopes.push(HashMap::new());
+                pattern_scope = Some(());
+                let item = self.declare(p.ident.to_string(), VarKind::Layer { param, loop_id: id });
+                LoopKind::Layers {
+                    param,
+                    path,
+                    item,
+                    ident: p.ident.clone(),
+                }
+            }
             syn::Expr::ForLoop(f) => {
                 let iter = self.opaque(&f.expr, UseOfActive::Rejected(REJECT_ITERATE));
                 self.scopes.push(HashMap::new());
@@ -820,7 +835,21 @@ impl Lowerer<'_> {
         path.get_ident().is_none_or(|i| self.lookup(&i.to_string()).is_none())
     }
 
-    /// `p.a.b` where `p` is a parameter: the parameter and the path.
+    /// `&model.layers` or `model.layers.iter()`: the parameter and the path
+    /// of a field whose elements a loop visits.
+    fn layers_of(&self, iter: &syn::Expr) -> Option<(VarId, Vec<syn::Ident>)> {
+        let field = match iter {
+            syn::Expr::Reference(r) if r.mutability.is_none() => &*r.expr,
+            syn::Expr::MethodCall(m) if m.method == "iter" && m.args.is_empty() => &*m.receiver,
+            syn::Expr::Paren(p) => return self.layers_of(&p.expr),
+            _ => return None,
+        };
+        let syn::Expr::Field(field) = field else { return None };
+        let (base, path) = self.field_path(field)?;
+        matches!(self.vars[base].kind, VarKind::Param(_)).then_some((base, path))
+    }
+
+    /// `p.a.b` where `p` is a parameter (or a layer of one): the variable and the path.
     fn field_path(&self, f: &syn::ExprField) -> Option<(VarId, Vec<syn::Ident>)> {
         let syn::Member::Named(member) = &f.member else {
             return None;
@@ -828,7 +857,7 @@ impl Lowerer<'_> {
         let (base, mut path) = match &*f.base {
             syn::Expr::Path(p) if p.qself.is_none() => {
                 let var = self.lookup(&p.path.get_ident()?.to_string())?;
-                matches!(self.vars[var].kind, VarKind::Param(_)).then_some((var, Vec::new()))?
+                matches!(self.vars[var].kind, VarKind::Param(_) | VarKind::Layer { .. }).then_some((var, Vec::new()))?
             }
             syn::Expr::Field(inner) => self.field_path(inner)?,
             syn::Expr::Paren(p) => match &*p.expr {

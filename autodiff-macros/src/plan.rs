@@ -29,6 +29,8 @@ pub enum Storage {
     Result,
     /// Output `.1` of a tuple variable.
     Item(VarId, usize),
+    /// The loop variable of a loop over a model's layers.
+    Layer,
 }
 
 pub struct Plan {
@@ -50,6 +52,7 @@ pub fn plan(f: &Function, program: &Program) -> Plan {
         *slot = match f.vars.get(id) {
             Some(var) => match (var.kind, var.item) {
                 (VarKind::Param(i), _) => Storage::Param(i),
+                (VarKind::Layer { .. }, _) => Storage::Layer,
                 (_, Some((tuple, k))) => Storage::Item(tuple, k),
                 (VarKind::Ret, _) if var.assigns == 1 && step_depth[id] == 0 && !f.early_return => Storage::Local,
                 (VarKind::Ret, _) => Storage::Result,

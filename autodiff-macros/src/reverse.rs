@@ -113,6 +113,13 @@ pub enum Node {
 
 pub enum LoopHead {
     For(syn::Pat, Opaque),
+    /// Over the elements of the parameter field `param.path`, bound to `ident`.
+    Layers {
+        param: VarId,
+        path: Vec<Ident>,
+        item: VarId,
+        ident: Ident,
+    },
     While(Opaque),
     Loop,
 }
@@ -267,6 +274,17 @@ impl Builder<'_> {
                 }
                 let head = match kind {
                     LoopKind::For { pat, iter } => LoopHead::For(pat.clone(), iter.clone()),
+                    LoopKind::Layers {
+                        param,
+                        path,
+                        item,
+                        ident,
+                    } => LoopHead::Layers {
+                        param: *param,
+                        path: path.clone(),
+                        item: *item,
+                        ident: ident.clone(),
+                    },
                     LoopKind::While(c) => LoopHead::While(c.clone()),
                     LoopKind::Loop => LoopHead::Loop,
                 };
@@ -362,7 +380,7 @@ impl Builder<'_> {
                 }
             }
             // A parameter is passed as it is (a reference parameter is already one).
-            Expr::Var(var, span) if varied || self.f.is_param(*var) => Operand::Var {
+            Expr::Var(var, span) if varied || self.f.is_param_like(*var) => Operand::Var {
                 var: *var,
                 by_ref,
                 span: *span,
@@ -409,7 +427,7 @@ impl Builder<'_> {
         let tokens = self.constant_tokens(inner);
         let mut reads = Vec::new();
         inner.reads(&mut reads);
-        let reads_local = reads.iter().any(|&v| !self.f.is_param(v));
+        let reads_local = reads.iter().any(|&v| !self.f.is_param_like(v));
         if !reads_local {
             return Operand::Const {
                 tokens,
@@ -420,7 +438,7 @@ impl Builder<'_> {
         }
         let id = self.hoists;
         self.hoists += 1;
-        let root_is_param = place_root(inner).is_some_and(|v| self.f.is_param(v));
+        let root_is_param = place_root(inner).is_some_and(|v| self.f.is_param_like(v));
         let is_place = place_root(inner).is_some();
         let hoist = if by_ref && root_is_param {
             Hoist {

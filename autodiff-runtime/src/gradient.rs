@@ -65,6 +65,45 @@ impl<F: Float, D: Dimension> Gradient for Array<F, D> {
     }
 }
 
+/// The gradient of a list (the layers of a model) is a list of gradients.
+impl<T: Gradient> Gradient for Vec<T> {
+    fn zeros_like(value: &Self) -> Self {
+        let mut out = crate::workspace::take_vec();
+        out.extend(value.iter().map(T::zeros_like));
+        out
+    }
+    fn empty_like(value: &Self) -> Self {
+        let mut out = crate::workspace::take_vec();
+        out.extend(value.iter().map(T::empty_like));
+        out
+    }
+    fn fill_like(&mut self, value: &Self) {
+        if self.len() != value.len() {
+            *self = Self::zeros_like(value);
+            return;
+        }
+        for (g, v) in self.iter_mut().zip(value) {
+            g.fill_like(v);
+        }
+    }
+    fn accumulate(&mut self, other: Self) {
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        if self.len() != other.len() {
+            panic!(
+                "gradient accumulation: lists of {} and {} items",
+                self.len(),
+                other.len()
+            );
+        }
+        for (g, o) in self.iter_mut().zip(other) {
+            g.accumulate(o);
+        }
+    }
+}
+
 macro_rules! scalar_gradient {
     ($($f:ty),*) => {$(
         impl Gradient for $f {

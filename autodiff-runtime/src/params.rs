@@ -102,10 +102,49 @@ impl<F: Float, D: Dimension> Params for Array<F, D> {
     }
 }
 
+/// A list of tensors or models (the layers of a deep network): element `i`
+/// is named `prefix.i`, as PyTorch names the modules of a `ModuleList`.
+impl<T: Params> Params for Vec<T> {
+    type Elem = T::Elem;
+    fn visit_prefixed<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewD<'a, T::Elem>)) {
+        for (i, item) in self.iter().enumerate() {
+            item.visit_prefixed(&join_name(prefix, &i.to_string()), f);
+        }
+    }
+    fn visit_prefixed_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ArrayViewMutD<'_, T::Elem>)) {
+        for (i, item) in self.iter_mut().enumerate() {
+            item.visit_prefixed_mut(&join_name(prefix, &i.to_string()), f);
+        }
+    }
+    fn visit_zip_mut(&mut self, other: &Self, f: &mut dyn FnMut(ArrayViewMutD<'_, T::Elem>, ArrayViewD<'_, T::Elem>)) {
+        if self.len() != other.len() {
+            panic!(
+                "visit_zip_mut: a list of {} parameters paired with a list of {}",
+                self.len(),
+                other.len()
+            );
+        }
+        for (item, other) in self.iter_mut().zip(other) {
+            item.visit_zip_mut(other, f);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ndarray::{Array1, Array2, ArrayViewD, ArrayViewMutD, array};
+
+    #[test]
+    fn a_list_names_its_items_by_index() {
+        let layers = vec![array![1.0f32, 2.0], array![3.0]];
+        let mut names = Vec::new();
+        layers.visit_prefixed("layers", &mut |name, v| names.push((name.to_string(), v.len())));
+        assert_eq!(names, [("layers.0".to_string(), 2), ("layers.1".to_string(), 1)]);
+        let mut doubled = layers.clone();
+        doubled.visit_zip_mut(&layers, &mut |mut a, b| a += &b);
+        assert_eq!(doubled, vec![array![2.0, 4.0], array![6.0]]);
+    }
 
     /// A hand-written implementation, which gets the default `visit_zip_mut`.
     struct Pair {

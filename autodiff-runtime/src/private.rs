@@ -36,6 +36,7 @@ impl<T: Gradient> Slot<T> for NoGrad {
 )]
 pub trait SlotGradient {}
 impl<F: crate::Float, D: ndarray::Dimension> SlotGradient for ndarray::Array<F, D> {}
+impl<T: SlotGradient> SlotGradient for Vec<T> {}
 impl SlotGradient for f32 {}
 impl SlotGradient for f64 {}
 

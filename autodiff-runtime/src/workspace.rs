@@ -152,6 +152,19 @@ impl<F: Float, D: Dimension> Recycle for Array<F, D> {
     }
 }
 
+impl<T: Recycle> Recycle for Vec<T> {
+    fn recycle_into(mut self, workspace: &mut Workspace) {
+        for item in self.drain(..) {
+            item.recycle_into(workspace);
+        }
+        if workspace.raw.len() < MAX_FREE
+            && let Some(buffer) = RawBuffer::from_vec(self)
+        {
+            workspace.raw.push(buffer);
+        }
+    }
+}
+
 impl Recycle for f32 {
     fn recycle_into(self, _: &mut Workspace) {}
 }

@@ -27,3 +27,17 @@ pub fn assert_gradients(f: impl Fn(&[ArrayD<f64>]) -> f64, inputs: &[ArrayD<f64>
         panic!("generated gradient disagrees with finite differences: {e}");
     }
 }
+
+/// Asserts that `grad` (a model of gradients) matches central differences of
+/// `f` at `model`, tensor by tensor in visiting order.
+pub fn assert_model_gradient<M: autodiff::Params<Elem = f64> + Clone>(f: impl Fn(&M) -> f64, model: &M, grad: &M) {
+    let inputs: Vec<ArrayD<f64>> = model.views().into_iter().map(|v| v.to_owned()).collect();
+    let grads: Vec<ArrayD<f64>> = grad.views().into_iter().map(|v| v.to_owned()).collect();
+    let rebuild = |values: &[ArrayD<f64>]| {
+        let mut m = model.clone();
+        let mut next = values.iter();
+        m.visit_mut(&mut |_, mut view| view.assign(next.next().expect("one value per tensor")));
+        m
+    };
+    assert_gradients(|v| f(&rebuild(v)), &inputs, &grads);
+}
