@@ -1182,7 +1182,60 @@ impl Emitter<'_> {
 }
 
 /// Everything emitted for a successfully analysed function.
-pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -> TokenStream {
+/// The user's function as written; in a generic function, each `-x` of an
+/// active value negates through the runtime, which needs only `F: Float`.
+fn original_function(func: &ItemFn, f: &Function, activity: &crate::activity::Activity) -> TokenStream {
+    use syn::visit::Visit;
+    let varied: std::collections::HashSet<usize> = f
+        .negations
+        .iter()
+        .filter(|(_, operand)| !activity.need_of(operand).is_never())
+        .map(|(address, _)| *address)
+        .collect();
+    if func.sig.generics.params.is_empty() || varied.is_empty() {
+        return func.to_token_stream();
+    }
+    // The same traversal over the original and a copy: the k-th negation of
+    // one is the k-th of the other.
+    struct Find<'a>(Vec<bool>, &'a std::collections::HashSet<usize>);
+    impl<'ast> Visit<'ast> for Find<'_> {
+        fn visit_expr(&mut self, e: &'ast syn::Expr) {
+            if let syn::Expr::Unary(u) = e
+                && matches!(u.op, syn::UnOp::Neg(_))
+            {
+                self.0.push(self.1.contains(&(e as *const syn::Expr as usize)));
+            }
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    struct Rewrite(std::vec::IntoIter<bool>);
+    impl VisitMut for Rewrite {
+        fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, e);
+            if let syn::Expr::Unary(u) = e
+                && matches!(u.op, syn::UnOp::Neg(_))
+                && self.0.next() == Some(true)
+            {
+                let operand = &u.expr;
+                let span = syn::spanned::Spanned::span(&*u);
+                *e = syn::parse_quote_spanned!(span=> ::autodiff::__private::negate(#operand));
+            }
+        }
+    }
+    let mut find = Find(Vec::new(), &varied);
+    find.visit_item_fn(func);
+    let mut copy = func.clone();
+    Rewrite(find.0.into_iter()).visit_item_fn_mut(&mut copy);
+    copy.into_token_stream()
+}
+
+pub fn emit(
+    sig: &Signature<'_>,
+    f: &Function,
+    program: &Program,
+    plan: &Plan,
+    activity: &crate::activity::Activity,
+) -> TokenStream {
     let func = sig.func;
     let names = names(func);
     let upfront = has_control_flow(&program.nodes) || f.early_return;
@@ -1215,17 +1268,29 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
     // output type gets the same function, generic over a marker whose bound
     // only scalars meet: an alias of `f64` works, and calling `_grad` of a
     // function returning an array is an error at the call, saying why.
+    let g = FnGenerics::of(func);
+    let (params, preds, type_args) = (&g.params, &g.preds, &g.type_args);
+    let struct_args = g.struct_args();
     let (generics, bound, seed) = if sig.scalar_output {
         let output = grad_emitter.value_ref(f.ret);
-        (quote!(), quote!(), quote!(::autodiff::__private::seed(#output)))
+        (
+            quote!(<#(#params),*>),
+            quote!(where #(#preds,)*),
+            quote!(::autodiff::__private::seed(#output)),
+        )
     } else {
         let scalar = local("__Scalar".into());
         (
-            quote!(<#scalar>),
-            quote!(where #output: ::autodiff::__private::ScalarOutput<#scalar>),
+            quote!(<#(#params,)* #scalar>),
+            quote!(where #(#preds,)* #output: ::autodiff::__private::ScalarOutput<#scalar>),
             quote!(<#output as ::autodiff::__private::ScalarOutput<#scalar>>::one()),
         )
     };
+    let marker_init = g
+        .marker
+        .as_ref()
+        .map(|_| quote!(__marker: ::core::marker::PhantomData,));
+    let original = quote!(#fn_ident::<#(#type_args),*>);
     let (body, targets) = grad_emitter.body(seed);
     let fields = sig.params.iter().enumerate().filter(|(_, p)| p.wrt).map(|(i, p)| {
         let ident = p.ident;
@@ -1241,10 +1306,12 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
     );
     let workspace = local("__workspace".into());
     let grad_with_fn = &names.grad_with_fn;
-    let turbofish = (!sig.scalar_output).then(|| {
+    let turbofish = if sig.scalar_output {
+        quote!(::<#(#type_args),*>)
+    } else {
         let scalar = local("__Scalar".into());
-        quote!(::<#scalar>)
-    });
+        quote!(::<#(#type_args,)* #scalar>)
+    };
     let args = sig.params.iter().map(|p| p.ident);
     let inputs_again = func.sig.inputs.iter();
     let allow =
@@ -1252,16 +1319,16 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
     let grad_item = quote! {
         #[doc = #doc]
         #allow
-        #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_struct_ident) #bound {
+        #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_struct_ident #struct_args) #bound {
             // Calling only `_grad` uses the original function.
-            let _ = #fn_ident;
+            let _ = #original;
             #(#body)*
-            (#value, #grad_struct_ident { #(#fields),* })
+            (#value, #grad_struct_ident { #(#fields,)* #marker_init })
         }
 
         #[doc = #with_doc]
         #[allow(dead_code, clippy::all)]
-        #vis fn #grad_with_fn #generics (#workspace: &mut ::autodiff::__private::Workspace, #(#inputs_again),*) -> (#output, #grad_struct_ident) #bound {
+        #vis fn #grad_with_fn #generics (#workspace: &mut ::autodiff::__private::Workspace, #(#inputs_again),*) -> (#output, #grad_struct_ident #struct_args) #bound {
             #workspace.run(move || #grad_fn #turbofish (#(#args),*))
         }
     };
@@ -1277,7 +1344,7 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
         let whole = vjp_targets.contains(&Target::Value(var));
         let has_fields = vjp_targets
             .iter()
-            .any(|t| matches!(t, Target::Field(p, _) if *p == var));
+            .any(|t| matches!(t, Target::Field(p, _) | Target::Indexed { param: p, .. } if *p == var));
         if !param.wrt || (!whole && !has_fields) {
             return quote!(::core::option::Option::None);
         }
@@ -1292,6 +1359,7 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
     let vjp_doc = format!(
         "The vector-Jacobian product of [`{fn_name}`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates)."
     );
+    let func = original_function(func, f, activity);
     quote! {
         #func
         #grad_struct
@@ -1300,7 +1368,7 @@ pub fn emit(sig: &Signature<'_>, f: &Function, program: &Program, plan: &Plan) -
         #[doc(hidden)]
         #allow
         #vjp_signature {
-            let _ = #fn_ident;
+            let _ = #original;
             #(#vjp_body)*
             (#(#results,)*)
         }
@@ -1324,8 +1392,11 @@ fn vjp_signature(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStre
     let slot_types = slot_types(sig);
     let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
     let (gout, need) = (local("__gout".into()), local("__need".into()));
+    let g = FnGenerics::of(func);
+    let (params, preds) = (&g.params, &g.preds);
     quote! {
-        #vis fn #vjp_fn(#(#inputs,)* _: &#output, #gout: #output, #need: [bool; #n]) -> (#(::core::option::Option<#slot_types>,)*)
+        #vis fn #vjp_fn<#(#params),*>(#(#inputs,)* _: &#output, #gout: #output, #need: [bool; #n]) -> (#(::core::option::Option<#slot_types>,)*)
+        where #(#preds,)*
     }
 }
 
@@ -1350,11 +1421,81 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
         .filter(|p| p.wrt)
         .all(|p| crate::signature::is_array_or_float(p.grad_type()))
         .then(|| quote!(#[derive(::core::fmt::Debug, ::core::clone::Clone)]));
+    let g = FnGenerics::of(func);
+    let (params, preds) = (&g.params, &g.preds);
+    let marker = g.marker.as_ref().map(|ty| quote!(#[doc(hidden)] pub __marker: #ty,));
     quote! {
         #[doc = #doc]
         #derives
         #[allow(dead_code)]
-        #vis struct #ident { #(#fields,)* }
+        #vis struct #ident<#(#params),*> where #(#preds,)* { #(#fields,)* #marker }
+    }
+}
+
+/// The function's generic parameters, as the generated items repeat them.
+struct FnGenerics {
+    /// As declared: `'a`, `F: Float`, `const N: usize`.
+    params: Vec<TokenStream>,
+    /// The `where` predicates.
+    preds: Vec<TokenStream>,
+    /// The type and const parameters' names, for a turbofish.
+    type_args: Vec<TokenStream>,
+    /// All parameters' names, for the gradient struct's type.
+    args: Vec<TokenStream>,
+    /// A `PhantomData` that uses every parameter, for the gradient struct.
+    marker: Option<TokenStream>,
+}
+
+impl FnGenerics {
+    fn of(func: &ItemFn) -> FnGenerics {
+        let generics = &func.sig.generics;
+        let params = generics.params.iter().map(|p| p.to_token_stream()).collect();
+        let preds = generics
+            .where_clause
+            .iter()
+            .flat_map(|w| w.predicates.iter().map(|p| p.to_token_stream()))
+            .collect();
+        let mut type_args = Vec::new();
+        let mut args = Vec::new();
+        let mut uses = Vec::new();
+        for p in &generics.params {
+            match p {
+                syn::GenericParam::Lifetime(l) => {
+                    let l = &l.lifetime;
+                    args.push(quote!(#l));
+                    uses.push(quote!(&#l ()));
+                }
+                syn::GenericParam::Type(t) => {
+                    let t = &t.ident;
+                    args.push(quote!(#t));
+                    type_args.push(quote!(#t));
+                    uses.push(quote!(#t));
+                }
+                syn::GenericParam::Const(c) => {
+                    let c = &c.ident;
+                    args.push(quote!(#c));
+                    type_args.push(quote!(#c));
+                }
+            }
+        }
+        let marker = (!uses.is_empty()).then(|| quote!(::core::marker::PhantomData<fn() -> (#(#uses,)*)>));
+        FnGenerics {
+            params,
+            preds,
+            type_args,
+            args,
+            marker,
+        }
+    }
+
+    /// `<'a, F>` for the gradient struct's type, or nothing.
+    fn struct_args(&self) -> TokenStream {
+        if self.args.is_empty() {
+            quote!()
+        } else {
+            let args = &self.args;
+            quote!(<#(#args),*>)
+        }
     }
 }
 
@@ -1384,16 +1525,19 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
     };
     let inputs: Vec<_> = func.sig.inputs.iter().collect();
     let output = output_type(func);
+    let g = FnGenerics::of(func);
+    let (params, preds) = (&g.params, &g.preds);
+    let struct_args = if sig.is_some() { g.struct_args() } else { quote!() };
     quote! {
         #func
         #errors
         #grad_struct
         #[allow(dead_code, unused_variables, clippy::all)]
-        #vis fn #grad_fn(#(#inputs),*) -> (#output, #grad_struct_ident) {
+        #vis fn #grad_fn<#(#params),*>(#(#inputs),*) -> (#output, #grad_struct_ident #struct_args) where #(#preds,)* {
             ::core::unreachable!()
         }
         #[allow(dead_code, unused_variables, clippy::all)]
-        #vis fn #grad_with_fn(_: &mut ::autodiff::__private::Workspace, #(#inputs),*) -> (#output, #grad_struct_ident) {
+        #vis fn #grad_with_fn<#(#params),*>(_: &mut ::autodiff::__private::Workspace, #(#inputs),*) -> (#output, #grad_struct_ident #struct_args) where #(#preds,)* {
             ::core::unreachable!()
         }
         #vjp_stub

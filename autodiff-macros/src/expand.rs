@@ -61,7 +61,7 @@ fn expand(sig: &signature::Signature<'_>, mut errors: Errors) -> syn::Result<Tok
     function.verify().map_err(|m| internal("lower", m))?;
     let program = reverse::reverse(&function, &activity);
     let plan = plan::plan(&function, &program);
-    Ok(emit::emit(sig, &function, &program, &plan))
+    Ok(emit::emit(sig, &function, &program, &plan, &activity))
 }
 
 /// Expansion snapshots: each `tests/expand/NAME.rs` holds one annotated

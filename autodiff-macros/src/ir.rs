@@ -242,6 +242,11 @@ pub struct Function {
     pub early_return: bool,
     pub loops: usize,
     pub branches: usize,
+    /// Each unary `-` of the body, by the address of its `syn` node, with its
+    /// operand: in a generic function, the original negates active values
+    /// through the runtime (ndarray's `-&a` needs `&F: Neg`, which `F: Float`
+    /// cannot promise).
+    pub negations: Vec<(usize, Expr)>,
 }
 
 impl Function {

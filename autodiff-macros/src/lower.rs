@@ -54,6 +54,7 @@ struct Lowerer<'e> {
     early_return: bool,
     /// Names bound to `&h` (scope depth, name): they are references.
     ref_names: std::collections::HashSet<(usize, String)>,
+    negations: Vec<(usize, Expr)>,
 }
 
 pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
@@ -69,6 +70,7 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
         ret: None,
         early_return: false,
         ref_names: Default::default(),
+        negations: Vec::new(),
     };
     for (index, param) in sig.params.iter().enumerate() {
         let id = l.declare(param.ident.to_string(), VarKind::Param(index));
@@ -106,6 +108,7 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
         early_return: l.early_return,
         loops: l.loop_count,
         branches: l.branch_count,
+        negations: l.negations,
     }
 }
 
@@ -786,12 +789,16 @@ impl Lowerer<'_> {
                 }
             }
             syn::Expr::Unary(u) => match u.op {
-                syn::UnOp::Neg(_) => Expr::Call {
-                    callee: Callee::Op(Op::Neg),
-                    args: vec![Expr::Ref(Box::new(self.expr(&u.expr)))],
-                    span: e.span(),
-                    tokens: quote::quote!((#e)),
-                },
+                syn::UnOp::Neg(_) => {
+                    let operand = self.expr(&u.expr);
+                    self.negations.push((e as *const syn::Expr as usize, operand.clone()));
+                    Expr::Call {
+                        callee: Callee::Op(Op::Neg),
+                        args: vec![Expr::Ref(Box::new(operand))],
+                        span: e.span(),
+                        tokens: quote::quote!((#e)),
+                    }
+                }
                 syn::UnOp::Not(_) => Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
                 _ => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_DEREF))),
             },

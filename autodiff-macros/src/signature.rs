@@ -21,12 +21,6 @@ pub fn check(func: &ItemFn, errors: &mut Errors) {
     if let Some(v) = &sig.variadic {
         errors.spanned(v, "variadic functions cannot be differentiated");
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.spanned(
-            &sig.generics,
-            "generic functions are not supported yet: write the function for `f32` or `f64`",
-        );
-    }
     if let ReturnType::Default = sig.output {
         errors.spanned(
             &sig.ident,
@@ -157,7 +151,10 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
             }
         }
     }
-    let scalar_output = matches!(ungroup(output), Type::Path(p) if p.qself.is_none() && (p.path.is_ident("f32") || p.path.is_ident("f64")));
+    // `f32`, `f64`, or a type parameter of the function (`-> F` with `F: Float`).
+    let type_params: Vec<String> = func.sig.generics.type_params().map(|t| t.ident.to_string()).collect();
+    let scalar_output = matches!(ungroup(output), Type::Path(p) if p.qself.is_none()
+        && p.path.get_ident().is_some_and(|i| i == "f32" || i == "f64" || type_params.contains(&i.to_string())));
     Some(Signature {
         func,
         params,

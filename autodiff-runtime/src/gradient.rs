@@ -104,15 +104,14 @@ impl<T: Gradient> Gradient for Vec<T> {
     }
 }
 
-macro_rules! scalar_gradient {
-    ($($f:ty),*) => {$(
-        impl Gradient for $f {
-            fn zeros_like(_: &Self) -> Self { 0.0 }
-            fn accumulate(&mut self, other: Self) { *self += other; }
-        }
-    )*};
+impl<F: Float> Gradient for F {
+    fn zeros_like(_: &Self) -> Self {
+        F::zero()
+    }
+    fn accumulate(&mut self, other: Self) {
+        *self += other;
+    }
 }
-scalar_gradient!(f32, f64);
 
 /// The gradient slot of an argument that cannot be differentiated (labels,
 /// masks, constants of a module). It has no values, so `Option<NoGrad>` is

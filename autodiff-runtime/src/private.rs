@@ -8,6 +8,42 @@ pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp,
 pub use crate::params::{Params, join_name};
 pub use ndarray::{ArrayViewD, ArrayViewMutD};
 
+/// `-x` of a float, or of an array by value or by reference: what a generic
+/// function's `-x` becomes (ndarray's `-&a` needs `&F: Neg`, which a bound
+/// `F: Float` cannot imply).
+pub trait Negate {
+    /// The negated value.
+    type Output;
+    /// `-self`.
+    fn negate(self) -> Self::Output;
+}
+
+impl<F: Float> Negate for F {
+    type Output = F;
+    fn negate(self) -> F {
+        -self
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> Negate for ndarray::Array<F, D> {
+    type Output = ndarray::Array<F, D>;
+    fn negate(self) -> Self::Output {
+        self.mapv_into(|v| -v)
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> Negate for &ndarray::Array<F, D> {
+    type Output = ndarray::Array<F, D>;
+    fn negate(self) -> Self::Output {
+        crate::modules::neg(self)
+    }
+}
+
+/// `-x` (see [`Negate`]).
+pub fn negate<T: Negate>(x: T) -> T::Output {
+    x.negate()
+}
+
 /// A VJP result slot that can stand for a gradient of type `T`: `T` itself,
 /// or `NoGrad`, which has no values and so converts to anything.
 pub trait Slot<T> {
@@ -37,8 +73,7 @@ impl<T: Gradient> Slot<T> for NoGrad {
 pub trait SlotGradient {}
 impl<F: crate::Float, D: ndarray::Dimension> SlotGradient for ndarray::Array<F, D> {}
 impl<T: SlotGradient> SlotGradient for Vec<T> {}
-impl SlotGradient for f32 {}
-impl SlotGradient for f64 {}
+impl<F: crate::Float> SlotGradient for F {}
 
 /// Checks that a module's gradient slot holds a real gradient (not `NoGrad`):
 /// a compile error with a clear message, at the user's argument, when an
@@ -108,14 +143,9 @@ pub trait ScalarOutput<T> {
     /// The seed ∂C/∂C = 1.
     fn one() -> Self;
 }
-impl ScalarOutput<f32> for f32 {
+impl<F: Float> ScalarOutput<F> for F {
     fn one() -> Self {
-        1.0
-    }
-}
-impl ScalarOutput<f64> for f64 {
-    fn one() -> Self {
-        1.0
+        F::one()
     }
 }
 

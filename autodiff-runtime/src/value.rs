@@ -71,42 +71,38 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     }
 }
 
-macro_rules! scalar_value {
-    ($($f:ty),*) => {$(
-        impl Value for $f {
-            type Elem = $f;
-            fn view_dyn(&self) -> ArrayViewD<'_, $f> {
-                ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(self))
-                    .expect("a scalar is a rank-0 array")
-            }
-            fn into_dyn_array(self) -> ArrayD<$f> {
-                ArrayD::from_elem(IxDyn(&[]), self)
-            }
-            fn map_elements(&self, f: impl Fn($f) -> $f) -> Self {
-                f(*self)
-            }
-            fn combine_in_place(self, other: &Self, f: impl Fn($f, $f) -> $f) -> Self {
-                f(self, *other)
-            }
-            fn map_in_place(self, f: impl Fn($f) -> $f) -> Self {
-                f(self)
-            }
-            fn as_scalar(&self) -> Option<$f> {
-                Some(*self)
-            }
-            fn from_scalar(x: $f) -> Option<Self> {
-                Some(x)
-            }
-            fn from_dyn(array: ArrayD<$f>) -> Self {
-                match array.iter().next() {
-                    Some(&x) if array.len() == 1 => x,
-                    _ => panic!("internal error: a scalar result of shape {:?}", array.shape()),
-                }
-            }
+/// A scalar is a rank-0 value: one implementation serves `f32`, `f64` and a
+/// generic `F: Float`, so that one generic function serves both precisions.
+impl<F: Float> Value for F {
+    type Elem = F;
+    fn view_dyn(&self) -> ArrayViewD<'_, F> {
+        ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(self)).expect("a scalar is a rank-0 array")
+    }
+    fn into_dyn_array(self) -> ArrayD<F> {
+        ArrayD::from_elem(IxDyn(&[]), self)
+    }
+    fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
+        f(*self)
+    }
+    fn combine_in_place(self, other: &Self, f: impl Fn(F, F) -> F) -> Self {
+        f(self, *other)
+    }
+    fn map_in_place(self, f: impl Fn(F) -> F) -> Self {
+        f(self)
+    }
+    fn as_scalar(&self) -> Option<F> {
+        Some(*self)
+    }
+    fn from_scalar(x: F) -> Option<Self> {
+        Some(x)
+    }
+    fn from_dyn(array: ArrayD<F>) -> Self {
+        match array.iter().next() {
+            Some(&x) if array.len() == 1 => x,
+            _ => panic!("internal error: a scalar result of shape {:?}", array.shape()),
         }
-    )*};
+    }
 }
-scalar_value!(f32, f64);
 
 /// Panics, naming `module` and both shapes, unless the upstream gradient `g`
 /// has the shape of `value` (the module's `role` value: its input or output).
@@ -128,27 +124,25 @@ pub trait Broadcast<Rhs: Value<Elem = Self::Elem>>: Value {
     type Output: Value<Elem = Self::Elem>;
 }
 
-macro_rules! broadcast_impls {
-    ($($f:ty),*) => {$(
-        impl<D1, D2> Broadcast<Array<$f, D2>> for Array<$f, D1>
-        where
-            D1: Dimension + DimMax<D2>,
-            D2: Dimension,
-        {
-            type Output = Array<$f, <D1 as DimMax<D2>>::Output>;
-        }
-        impl<D: Dimension> Broadcast<$f> for Array<$f, D> {
-            type Output = Array<$f, D>;
-        }
-        impl<D: Dimension> Broadcast<Array<$f, D>> for $f {
-            type Output = Array<$f, D>;
-        }
-        impl Broadcast<$f> for $f {
-            type Output = $f;
-        }
-    )*};
+impl<F: Float, D1, D2> Broadcast<Array<F, D2>> for Array<F, D1>
+where
+    D1: Dimension + DimMax<D2>,
+    D2: Dimension,
+{
+    type Output = Array<F, <D1 as DimMax<D2>>::Output>;
 }
-broadcast_impls!(f32, f64);
+
+impl<F: Float, D: Dimension> Broadcast<F> for Array<F, D> {
+    type Output = Array<F, D>;
+}
+
+impl<F: Float, D: Dimension> Broadcast<Array<F, D>> for F {
+    type Output = Array<F, D>;
+}
+
+impl<F: Float> Broadcast<F> for F {
+    type Output = F;
+}
 
 /// The numpy broadcast shape of two shapes, or a panic naming `module` and both
 /// shapes.

@@ -165,11 +165,7 @@ impl<T: Recycle> Recycle for Vec<T> {
     }
 }
 
-impl Recycle for f32 {
-    fn recycle_into(self, _: &mut Workspace) {}
-}
-
-impl Recycle for f64 {
+impl<F: Float> Recycle for F {
     fn recycle_into(self, _: &mut Workspace) {}
 }
 

@@ -1,0 +1,60 @@
+//! Generic float functions: one definition serves f32 and f64, and the
+//! operators users write on arrays of `F: Float` compile in the original.
+
+mod common;
+
+use autodiff::prelude::*;
+use common::{assert_gradients, d1, d2, random};
+
+#[differentiable(wrt(w, b))]
+fn loss<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>, target: &Array2<F>) -> F {
+    let h = tanh(&linear(x, w, b));
+    let d = &h - target;
+    let e = &d + b;
+    let m = max(&e, &h);
+    let n = -&m;
+    let half = F::from(0.5).unwrap_or_else(F::one);
+    mean(&(&n * &n)) * half + sum(&m) * F::of(0.1)
+}
+
+#[test]
+fn one_definition_in_f32_and_f64() {
+    let (x, w, b, t) = (random((3, 4), 1), random((2, 4), 2), random(2, 3), random((3, 2), 4));
+    let (v64, g64) = loss_grad(&x, &w, &b, &t);
+    assert_eq!(v64, loss(&x, &w, &b, &t));
+    assert_gradients(
+        |v| loss(&x, &d2(&v[0]), &d1(&v[1]), &t),
+        &[w.clone().into_dyn(), b.clone().into_dyn()],
+        &[g64.w.clone().into_dyn(), g64.b.clone().into_dyn()],
+    );
+    let f = |a: &Array2<f64>| a.mapv(|v| v as f32);
+    let (v32, g32) = loss_grad::<f32>(&f(&x), &f(&w), &b.mapv(|v| v as f32), &f(&t));
+    assert!((f64::from(v32) - v64).abs() < 1e-4);
+    for (a, b) in g32.w.iter().zip(&g64.w) {
+        assert!((f64::from(*a) - b).abs() < 1e-4);
+    }
+}
+
+// A generic recurrent loop, called with a turbofish.
+#[differentiable(wrt(u))]
+fn unrolled<F: Float>(h0: &Array2<F>, u: &Array2<F>, steps: usize) -> F {
+    let mut h = h0.clone();
+    for _ in 0..steps {
+        h = tanh(&matmul(&h, u));
+    }
+    sum(&h)
+}
+
+#[test]
+fn generic_loops() {
+    let (h0, u) = (random((2, 3), 5), random((3, 3), 6) * 0.4);
+    for steps in [0, 1, 4] {
+        let (value, g) = unrolled_grad::<f64>(&h0, &u, steps);
+        assert_eq!(value, unrolled(&h0, &u, steps));
+        assert_gradients(
+            |v| unrolled(&h0, &d2(&v[0]), steps),
+            &[u.clone().into_dyn()],
+            &[g.u.into_dyn()],
+        );
+    }
+}
