@@ -67,7 +67,7 @@
 pub use autodiff_macros::{Params, differentiable};
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
-pub use autodiff_runtime::{Broadcast, Float, Gradient, NoGrad, Params, Recycle, Value, Workspace};
+pub use autodiff_runtime::{Broadcast, Float, Gradient, MethodGrad, NoGrad, Params, Recycle, Value, Workspace};
 pub use autodiff_runtime::{data, gemm, stats, train, workspace};
 pub use ndarray;
 

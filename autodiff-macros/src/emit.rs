@@ -192,7 +192,7 @@ enum Phase {
 
 impl Emitter<'_> {
     fn param_ident(&self, index: usize) -> &Ident {
-        self.sig.params[index].ident
+        &self.sig.params[index].ident
     }
 
     /// An expression of type `&T` for a variable's current value.
@@ -293,22 +293,37 @@ impl Emitter<'_> {
             .collect()
     }
 
-    fn callee_paths(&self, callee: &Callee, span: Span) -> (TokenStream, TokenStream) {
+    /// `f(args)`, or `receiver.method(rest)` for a method, and with
+    /// `vjp_tail` (`&y, g, need`) the VJP call `f_vjp(args, &y, g, need)`.
+    fn call(&self, callee: &Callee, args: Vec<TokenStream>, vjp_tail: Option<TokenStream>, span: Span) -> TokenStream {
+        let vjp = vjp_tail.is_some();
+        let tail = vjp_tail.into_iter();
         match callee {
             Callee::Module(path) => {
-                let mut vjp = path.clone();
-                if let Some(last) = vjp.segments.last_mut() {
+                let mut path = path.clone();
+                if vjp && let Some(last) = path.segments.last_mut() {
                     last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
                 }
-                (quote!(#path), quote!(#vjp))
+                quote_spanned!(span=> #path(#(#args,)* #(#tail)*))
             }
             Callee::Op(op) => {
-                let forward = Ident::new(op.module_name(), span);
-                let vjp = format_ident!("{}_vjp", forward, span = span);
-                (
-                    quote_spanned!(span=> ::autodiff::__private::#forward),
-                    quote_spanned!(span=> ::autodiff::__private::#vjp),
-                )
+                let name = Ident::new(op.module_name(), span);
+                let name = if vjp {
+                    format_ident!("{}_vjp", name, span = span)
+                } else {
+                    name
+                };
+                quote_spanned!(span=> ::autodiff::__private::#name(#(#args,)* #(#tail)*))
+            }
+            Callee::Method { method, turbofish } => {
+                let method = if vjp {
+                    format_ident!("{}_vjp", method, span = method.span())
+                } else {
+                    method.clone()
+                };
+                let mut args = args.into_iter();
+                let receiver = args.next().unwrap_or_default();
+                quote_spanned!(span=> (#receiver).#method #turbofish (#(#args,)* #(#tail)*))
             }
         }
     }
@@ -321,9 +336,8 @@ impl Emitter<'_> {
         }
         let value = match &step.value {
             Value::Call { callee, args, .. } => {
-                let (function, _) = self.callee_paths(callee, step.span);
-                let args = args.iter().map(|a| self.operand(a, Phase::Forward));
-                quote_spanned!(step.span=> #function(#(#args),*))
+                let args = args.iter().map(|a| self.operand(a, Phase::Forward)).collect();
+                self.call(callee, args, None, step.span)
             }
             Value::Copy(a) => {
                 let r = match a {
@@ -499,7 +513,6 @@ impl Emitter<'_> {
         let upstream = self.take(&own);
         match &step.value {
             Value::Call { callee, args, .. } if has_upstream => {
-                let (_, vjp) = self.callee_paths(callee, step.span);
                 let g = local("__g".into());
                 let slot = |i: usize| local(format!("__c{}_{i}", step.id));
                 let contributing: Vec<bool> = step.need.iter().map(|n| !n.is_never()).collect();
@@ -511,11 +524,12 @@ impl Emitter<'_> {
                     }
                 });
                 let nones = args.iter().map(|_| quote!(::core::option::Option::None));
-                let arg_exprs = args.iter().map(|a| self.operand(a, Phase::Backward));
+                let arg_exprs = args.iter().map(|a| self.operand(a, Phase::Backward)).collect();
                 let needs = step.need.iter().map(|n| self.need_expr(n));
+                let vjp = self.call(callee, arg_exprs, Some(quote!(#y, #g, [#(#needs),*])), step.span);
                 out.extend(quote_spanned! {step.span=>
                     let (#(#slots,)*) = match #upstream {
-                        ::core::option::Option::Some(#g) => #vjp(#(#arg_exprs,)* #y, #g, [#(#needs),*]),
+                        ::core::option::Option::Some(#g) => #vjp,
                         ::core::option::Option::None => (#(#nones,)*),
                     };
                 });
@@ -1290,13 +1304,37 @@ pub fn emit(
         .marker
         .as_ref()
         .map(|_| quote!(__marker: ::core::marker::PhantomData,));
-    let original = quote!(#fn_ident::<#(#type_args),*>);
+    let original = if sig.is_method {
+        quote!(Self::#fn_ident::<#(#type_args),*>)
+    } else {
+        quote!(#fn_ident::<#(#type_args),*>)
+    };
     let (body, targets) = grad_emitter.body(seed);
-    let fields = sig.params.iter().enumerate().filter(|(_, p)| p.wrt).map(|(i, p)| {
-        let ident = p.ident;
-        let value = grad_emitter.assembled_param_grad(i, &targets);
-        quote!(#ident: #value)
-    });
+    let fields: Vec<(&Ident, TokenStream)> = sig
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.wrt)
+        .map(|(i, p)| (&p.ident, grad_emitter.assembled_param_grad(i, &targets)))
+        .collect();
+    let gradient = if sig.is_method {
+        // A struct cannot be declared inside an `impl`: the receiver's
+        // gradient is `self_`, the others' are `args`, in order.
+        let receiver = fields
+            .iter()
+            .find(|(ident, _)| *ident == "self")
+            .map_or_else(|| quote!(()), |(_, v)| v.clone());
+        let args = fields.iter().filter(|(ident, _)| *ident != "self").map(|(_, v)| v);
+        quote!(::autodiff::__private::MethodGrad { self_: #receiver, args: (#(#args,)*) })
+    } else {
+        let fields = fields.iter().map(|(ident, value)| quote!(#ident: #value));
+        quote!(#grad_struct_ident { #(#fields,)* #marker_init })
+    };
+    let grad_type = if sig.is_method {
+        method_grad_type(sig)
+    } else {
+        quote!(#grad_struct_ident #struct_args)
+    };
     let value = grad_emitter.output_value();
     let doc = format!(
         "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
@@ -1312,24 +1350,32 @@ pub fn emit(
         let scalar = local("__Scalar".into());
         quote!(::<#(#type_args,)* #scalar>)
     };
-    let args = sig.params.iter().map(|p| p.ident);
-    let inputs_again = func.sig.inputs.iter();
+    let args = sig.params.iter().map(|p| &p.ident).filter(|i| *i != "self");
+    let call = if sig.is_method {
+        quote!(self.#grad_fn #turbofish (#(#args),*))
+    } else {
+        quote!(#grad_fn #turbofish (#(#args),*))
+    };
+    // The workspace comes first, after the receiver of a method.
+    let workspace_param = quote!(#workspace: &mut ::autodiff::__private::Workspace);
+    let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
+    with_inputs.insert(usize::from(sig.is_method), workspace_param);
     let allow =
         quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all)]);
     let grad_item = quote! {
         #[doc = #doc]
         #allow
-        #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_struct_ident #struct_args) #bound {
+        #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
             // Calling only `_grad` uses the original function.
             let _ = #original;
             #(#body)*
-            (#value, #grad_struct_ident { #(#fields,)* #marker_init })
+            (#value, #gradient)
         }
 
         #[doc = #with_doc]
         #[allow(dead_code, clippy::all)]
-        #vis fn #grad_with_fn #generics (#workspace: &mut ::autodiff::__private::Workspace, #(#inputs_again),*) -> (#output, #grad_struct_ident #struct_args) #bound {
-            #workspace.run(move || #grad_fn #turbofish (#(#args),*))
+        #vis fn #grad_with_fn #generics (#(#with_inputs),*) -> (#output, #grad_type) #bound {
+            #workspace.run(move || #call)
         }
     };
 
@@ -1360,6 +1406,7 @@ pub fn emit(
         "The vector-Jacobian product of [`{fn_name}`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates)."
     );
     let func = original_function(func, f, activity);
+    let grad_struct = (!sig.is_method).then_some(grad_struct);
     quote! {
         #func
         #grad_struct
@@ -1405,7 +1452,7 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
     let vis = &func.vis;
     let ident = &names.grad_struct;
     let fields = sig.params.iter().filter(|p| p.wrt).map(|p| {
-        let (name, ty) = (p.ident, p.grad_type());
+        let (name, ty) = (&p.ident, p.grad_type());
         let doc = format!("∂output/∂`{name}`, with the shape of `{name}`.");
         quote!(#[doc = #doc] pub #name: #ty)
     });
@@ -1430,6 +1477,23 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
         #[allow(dead_code)]
         #vis struct #ident<#(#params),*> where #(#preds,)* { #(#fields,)* #marker }
     }
+}
+
+/// `MethodGrad<ReceiverGradient, (OtherGradients,)>` for a method's `_grad`.
+fn method_grad_type(sig: &Signature<'_>) -> TokenStream {
+    let receiver = sig.params.iter().find(|p| p.wrt && p.ident == "self").map_or_else(
+        || quote!(()),
+        |p| {
+            let ty = p.grad_type();
+            quote!(#ty)
+        },
+    );
+    let args = sig
+        .params
+        .iter()
+        .filter(|p| p.wrt && p.ident != "self")
+        .map(|p| p.grad_type());
+    quote!(::autodiff::__private::MethodGrad<#receiver, (#(#args,)*)>)
 }
 
 /// The function's generic parameters, as the generated items repeat them.

@@ -107,6 +107,11 @@ impl Op {
 pub enum Callee {
     Module(syn::Path),
     Op(Op),
+    /// A differentiable method of a model; the receiver is argument 0.
+    Method {
+        method: Ident,
+        turbofish: Option<TokenStream>,
+    },
 }
 
 #[derive(Clone)]
@@ -495,6 +500,7 @@ impl Function {
                 let name = match callee {
                     Callee::Module(path) => compact(&path.to_token_stream()),
                     Callee::Op(op) => op.module_name().into(),
+                    Callee::Method { method, .. } => format!("method {method}"),
                 };
                 let args: Vec<String> = args.iter().map(|a| self.fmt_expr(a)).collect();
                 format!("{name}({})", args.join(", "))

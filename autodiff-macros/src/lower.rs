@@ -21,6 +21,55 @@ use crate::ir::{
 };
 use crate::signature::Signature;
 
+/// ndarray's methods that compute values: on an active array they would not
+/// be differentiated, so they are errors rather than module calls.
+const ARRAY_METHODS: &[&str] = &[
+    "sum",
+    "mean",
+    "mapv",
+    "map",
+    "mapv_into",
+    "mapv_inplace",
+    "map_inplace",
+    "t",
+    "dot",
+    "sqrt",
+    "exp",
+    "ln",
+    "abs",
+    "powi",
+    "powf",
+    "clone",
+    "to_owned",
+    "into_owned",
+    "view",
+    "row",
+    "column",
+    "slice",
+    "select",
+    "fold",
+    "iter",
+    "into_iter",
+    "sum_axis",
+    "mean_axis",
+    "var",
+    "std",
+    "max",
+    "min",
+    "reversed_axes",
+    "into_shape_with_order",
+    "to_shape",
+    "insert_axis",
+    "index_axis",
+    "assign",
+    "fill",
+    "signum",
+    "recip",
+    "tanh",
+    "sin",
+    "cos",
+];
+
 /// Methods that read only the shape of an array: allowed on active values,
 /// whose shape is constant.
 const SHAPE_QUERIES: &[&str] = &[
@@ -55,6 +104,8 @@ struct Lowerer<'e> {
     /// Names bound to `&h` (scope depth, name): they are references.
     ref_names: std::collections::HashSet<(usize, String)>,
     negations: Vec<(usize, Expr)>,
+    /// Parameters whose type is an array or a float: never a model.
+    array_params: Vec<usize>,
 }
 
 pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
@@ -71,6 +122,13 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
         early_return: false,
         ref_names: Default::default(),
         negations: Vec::new(),
+        array_params: sig
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| crate::signature::is_array_or_float(p.ty))
+            .map(|(i, _)| i)
+            .collect(),
     };
     for (index, param) in sig.params.iter().enumerate() {
         let id = l.declare(param.ident.to_string(), VarKind::Param(index));
@@ -737,12 +795,6 @@ impl Lowerer<'_> {
             syn::Expr::Reference(r) if r.mutability.is_none() => Expr::Ref(Box::new(self.expr(&r.expr))),
             syn::Expr::Reference(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_MUT_REF))),
             syn::Expr::Path(p) if p.qself.is_none() => {
-                if p.path.is_ident("self") {
-                    self.errors.spanned(
-                        p,
-                        "`self` cannot be differentiated here: write a free function and pass the model as a parameter",
-                    );
-                }
                 match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
                     // A name bound to `&h` is a reference to `h`.
                     Some(var) if self.names_reference(&p.path) => Expr::Ref(Box::new(Expr::Var(var, e.span()))),
@@ -827,6 +879,23 @@ impl Lowerer<'_> {
             syn::Expr::MethodCall(m) if SHAPE_QUERIES.contains(&m.method.to_string().as_str()) => {
                 Expr::Opaque(self.opaque(e, UseOfActive::Allowed))
             }
+            syn::Expr::MethodCall(m)
+                if self.is_model(&m.receiver) && !ARRAY_METHODS.contains(&m.method.to_string().as_str()) =>
+            {
+                // `self.encoder.forward(&x)`: a differentiable method of a
+                // model is a module whose first argument is the receiver.
+                let mut args = vec![Expr::Ref(Box::new(self.expr(&m.receiver)))];
+                args.extend(m.args.iter().map(|a| self.expr(a)));
+                Expr::Call {
+                    callee: Callee::Method {
+                        method: m.method.clone(),
+                        turbofish: m.turbofish.as_ref().map(|t| t.to_token_stream()),
+                    },
+                    args,
+                    span: e.span(),
+                    tokens: e.to_token_stream(),
+                }
+            }
             syn::Expr::MethodCall(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_METHOD))),
             syn::Expr::Index(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_INDEX))),
             syn::Expr::Cast(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CAST))),
@@ -834,6 +903,26 @@ impl Lowerer<'_> {
             syn::Expr::Closure(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CLOSURE))),
             syn::Expr::Lit(_) => Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
             _ => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_OTHER))),
+        }
+    }
+
+    /// A model: `self`, a parameter struct, a field of one or a layer of one
+    /// (not a parameter whose type is an array or a float).
+    fn is_model(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Paren(p) => self.is_model(&p.expr),
+            syn::Expr::Reference(r) => self.is_model(&r.expr),
+            syn::Expr::Field(f) => self.field_path(f).is_some(),
+            syn::Expr::Path(p) if p.qself.is_none() => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .is_some_and(|v| match self.vars[v].kind {
+                    VarKind::Param(i) => !self.array_params.contains(&i),
+                    VarKind::Layer { .. } => true,
+                    _ => false,
+                }),
+            _ => false,
         }
     }
 

@@ -29,10 +29,12 @@ pub fn check(func: &ItemFn, errors: &mut Errors) {
     }
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(r) => errors.spanned(
-                r,
-                "`self` cannot be differentiated: write a free function and pass the model as a parameter",
-            ),
+            FnArg::Receiver(r) if r.reference.is_none() || r.mutability.is_some() || r.colon_token.is_some() => errors
+                .spanned(
+                    r,
+                    "a differentiable method takes `&self`: the model is read, and its gradient returned",
+                ),
+            FnArg::Receiver(_) => {}
             FnArg::Typed(typed) => check_parameter_pattern(&typed.pat, errors),
         }
     }
@@ -65,9 +67,9 @@ pub enum Differentiability {
     No,
 }
 
-/// One parameter of the user's function.
+/// One parameter of the user's function (`self` for a method's receiver).
 pub struct Param<'a> {
-    pub ident: &'a Ident,
+    pub ident: Ident,
     pub ty: &'a Type,
     /// The parameter is a reference (`x: &Array2<f64>`).
     pub is_ref: bool,
@@ -93,6 +95,8 @@ pub struct Signature<'a> {
     /// generic over a bound that only scalars meet (an alias of `f64` does, an
     /// array does not, with a clear error where it is called).
     pub scalar_output: bool,
+    /// A method with `&self`: parameter 0 is the receiver.
+    pub is_method: bool,
 }
 
 /// Reads the signature and applies `wrt`. Reports a `wrt` name that is not a
@@ -102,8 +106,22 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
         return None; // reported by check
     };
     let mut params = Vec::new();
+    let is_method = func.sig.receiver().is_some();
     for input in &func.sig.inputs {
-        let FnArg::Typed(typed) = input else { return None };
+        let typed = match input {
+            FnArg::Receiver(r) => {
+                let ident = Ident::new("self", r.self_token.span);
+                let listed = wrt.is_none_or(|names| names.iter().any(|n| n == "self"));
+                params.push(Param {
+                    ident,
+                    ty: &r.ty,
+                    is_ref: true,
+                    wrt: listed,
+                });
+                continue;
+            }
+            FnArg::Typed(typed) => typed,
+        };
         let Pat::Ident(pat) = &*typed.pat else { return None };
         let ty = &*typed.ty;
         let differentiability = differentiability(ty);
@@ -124,7 +142,7 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
             );
         }
         params.push(Param {
-            ident: &pat.ident,
+            ident: pat.ident.clone(),
             ty,
             is_ref: matches!(ungroup(ty), Type::Reference(_)),
             wrt: listed && differentiability == Differentiability::Yes,
@@ -138,7 +156,7 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
             );
         }
         for name in names {
-            if !params.iter().any(|p| p.ident == name) {
+            if !params.iter().any(|p| p.ident == *name) {
                 let known: Vec<String> = params.iter().map(|p| format!("`{}`", p.ident)).collect();
                 errors.spanned(
                     name,
@@ -159,6 +177,7 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
         func,
         params,
         scalar_output,
+        is_method,
     })
 }
 

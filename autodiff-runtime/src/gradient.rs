@@ -113,6 +113,19 @@ impl<F: Float> Gradient for F {
     }
 }
 
+/// The gradients from `NAME_grad` of a `#[differentiable]` method (a struct
+/// cannot be declared inside an `impl`, so methods share this one):
+/// `self_` is the receiver's gradient (`()` when `self` is not
+/// differentiated), and `args` the other differentiated parameters' in
+/// order, as a tuple.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodGrad<S, A> {
+    /// ∂output/∂`self`: a model of gradients, like the model.
+    pub self_: S,
+    /// ∂output/∂ each other differentiated parameter, in order.
+    pub args: A,
+}
+
 /// The gradient slot of an argument that cannot be differentiated (labels,
 /// masks, constants of a module). It has no values, so `Option<NoGrad>` is
 /// always `None`.

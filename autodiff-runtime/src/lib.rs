@@ -25,7 +25,7 @@ pub mod workspace;
 mod testing;
 
 pub use float::Float;
-pub use gradient::{Gradient, NoGrad};
+pub use gradient::{Gradient, MethodGrad, NoGrad};
 pub use params::{Params, join_name};
 pub use value::{Broadcast, Value, broadcast_shape, sum_to_shape};
 pub use workspace::{Recycle, Workspace};
