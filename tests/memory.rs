@@ -138,6 +138,8 @@ fn workspace_steady_state() {
         let (loss, grad) = mlp_loss_f64_grad_with(ws, model, x, labels, mask, KEEP);
         (loss, grad.model)
     };
+    recurrent_steps_allocate_nothing();
+    deep_steps_allocate_nothing();
     training_steps_allocate_nothing(f32_step, 16, [64, 32, 10]);
     training_steps_allocate_nothing(f64_step, 16, [64, 32, 10]);
     training_steps_allocate_nothing(f32_step, 128, [784, 256, 10]);
@@ -229,4 +231,122 @@ fn training_steps_allocate_nothing<F: Float>(
     // With every unit kept (keep = 0.9 is only the rescaling), the loss fell.
     let after = keep_all(&model);
     assert!(after < before, "{what}: the steps train ({before:?} → {after:?})");
+}
+
+#[derive(Params)]
+struct Rnn {
+    wx: Array2<f32>,
+    b: Array1<f32>,
+    u: Array2<f32>,
+    wo: Array2<f32>,
+    bo: Array1<f32>,
+}
+
+/// An Elman RNN over the rows of an image: the loop's per-iteration store.
+#[differentiable(wrt(rnn))]
+fn rnn_loss(rnn: &Rnn, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
+    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
+    for x in &xs[1..] {
+        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
+    }
+    cross_entropy(&linear(&h, &rnn.wo, &rnn.bo), labels)
+}
+
+/// A steady-state training step of the RNN (28 steps of 28 inputs, 64 hidden
+/// units, batch 32) allocates nothing: every per-iteration store and every
+/// saved activation comes from the workspace.
+fn recurrent_steps_allocate_nothing() {
+    use autodiff::train::{Adam, Optimizer};
+    let (batch, steps, inputs, hidden) = (32, 28, 28, 64);
+    let value = |seed: usize| ((seed * 7919) % 23) as f32 / 23.0 - 0.5;
+    let xs: Vec<Array2<f32>> = (0..steps)
+        .map(|t| Array2::from_shape_fn((batch, inputs), |(i, j)| value(t * 1000 + i * inputs + j)))
+        .collect();
+    let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let mut rnn = Rnn {
+        wx: Array2::from_shape_fn((hidden, inputs), |(i, j)| value(i + 3 * j) * 0.1),
+        b: Array1::zeros(hidden),
+        u: Array2::from_shape_fn((hidden, hidden), |(i, j)| value(7 * i + j) * 0.1),
+        wo: Array2::from_shape_fn((10, hidden), |(i, j)| value(5 * i + j) * 0.1),
+        bo: Array1::zeros(10),
+    };
+    let mut optimizer = Adam::new(1e-3);
+    let mut ws = Workspace::new();
+    let mut step = |rnn: &mut Rnn| {
+        let (loss, grad) = rnn_loss_grad_with(&mut ws, rnn, &xs, &labels);
+        optimizer.step(rnn, &grad.rnn);
+        ws.recycle(grad.rnn);
+        loss
+    };
+    let first = step(&mut rnn);
+    step(&mut rnn);
+    let mut last = 0.0;
+    let steady = usage(|| last = step(&mut rnn));
+    println!("recurrent training step: {steady:?}");
+    assert_eq!(
+        (steady.allocations, steady.bytes),
+        (0, 0),
+        "a steady-state RNN step allocates nothing"
+    );
+    assert!(last < first, "the steps train ({first} → {last})");
+}
+
+#[derive(Params)]
+struct DenseLayer {
+    w: Array2<f32>,
+    b: Array1<f32>,
+}
+
+#[derive(Params)]
+struct Deep {
+    layers: Vec<DenseLayer>,
+    head: DenseLayer,
+}
+
+#[differentiable(wrt(net))]
+fn deep_loss(net: &Deep, x: &Array2<f32>, labels: &[usize]) -> f32 {
+    let mut h = tanh(x);
+    for layer in &net.layers {
+        h = relu(&linear(&h, &layer.w, &layer.b));
+    }
+    cross_entropy(&linear(&h, &net.head.w, &net.head.b), labels)
+}
+
+/// A model whose depth is a number (`Vec<DenseLayer>`): its gradient's list
+/// of layers is kept by the workspace too.
+fn deep_steps_allocate_nothing() {
+    use autodiff::train::{Optimizer, Sgd};
+    let value = |seed: usize| ((seed * 7919) % 23) as f32 / 23.0 - 0.5;
+    let x = Array2::from_shape_fn((16, 32), |(i, j)| value(i * 32 + j));
+    let labels: Vec<usize> = (0..16).map(|i| i % 10).collect();
+    let layer = |seed: usize, inputs: usize| DenseLayer {
+        w: Array2::from_shape_fn((32, inputs), |(i, j)| value(seed + i + 3 * j) * 0.2),
+        b: Array1::zeros(32),
+    };
+    let mut net = Deep {
+        layers: (0..4).map(|i| layer(i * 100, 32)).collect(),
+        head: DenseLayer {
+            w: Array2::from_shape_fn((10, 32), |(i, j)| value(5 * i + j) * 0.2),
+            b: Array1::zeros(10),
+        },
+    };
+    let mut optimizer = Sgd::new(1e-2);
+    let mut ws = Workspace::new();
+    let mut step = |net: &mut Deep| {
+        let (loss, grad) = deep_loss_grad_with(&mut ws, net, &x, &labels);
+        optimizer.step(net, &grad.net);
+        ws.recycle(grad.net);
+        loss
+    };
+    step(&mut net);
+    step(&mut net);
+    let steady = usage(|| {
+        step(&mut net);
+    });
+    println!("deep (Vec of layers) training step: {steady:?}");
+    assert_eq!(
+        (steady.allocations, steady.bytes),
+        (0, 0),
+        "a steady-state deep step allocates nothing"
+    );
 }

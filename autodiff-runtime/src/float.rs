@@ -41,11 +41,11 @@ pub trait Float:
     fn read_le(bytes: &[u8]) -> Self;
     /// The workspace's free buffers of this type.
     #[doc(hidden)]
-    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut Vec<Vec<Self>>;
+    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self>;
 }
 
 impl Float for f32 {
-    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut Vec<Vec<Self>> {
+    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f32
     }
     const DTYPE: &'static str = "F32";
@@ -69,7 +69,7 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
-    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut Vec<Vec<Self>> {
+    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f64
     }
     const DTYPE: &'static str = "F64";

@@ -10,6 +10,7 @@
 
 use std::alloc::Layout;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
@@ -17,24 +18,62 @@ use ndarray::{Array, ArrayD, Dimension, IntoDimension, IxDyn};
 
 use crate::float::Float;
 
-/// At most this many free buffers per element type are kept.
-const MAX_FREE: usize = 64;
+/// At most this many free buffers per element type are kept: more than any
+/// step holds (a loop keeps a few arrays per iteration), fewer than would let
+/// a misuse grow without bound.
+const MAX_FREE: usize = 1 << 16;
+
+/// Free buffers of one element type, by capacity, so that the smallest one
+/// that fits is found in logarithmic time however many a loop keeps. Emptied
+/// capacity classes stay in the map: refilling them allocates nothing.
+#[derive(Debug)]
+pub struct FreeList<F> {
+    by_capacity: BTreeMap<usize, Vec<Vec<F>>>,
+    len: usize,
+}
+
+impl<F> Default for FreeList<F> {
+    fn default() -> Self {
+        FreeList {
+            by_capacity: BTreeMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<F> FreeList<F> {
+    fn push(&mut self, buffer: Vec<F>) {
+        if self.len < MAX_FREE && buffer.capacity() > 0 {
+            self.by_capacity.entry(buffer.capacity()).or_default().push(buffer);
+            self.len += 1;
+        }
+    }
+
+    /// The smallest kept buffer with room for `len` elements.
+    fn take(&mut self, len: usize) -> Option<Vec<F>> {
+        let buffer = self.by_capacity.range_mut(len..).find_map(|(_, list)| list.pop())?;
+        self.len -= 1;
+        Some(buffer)
+    }
+}
 
 /// Free buffers, by element type.
 #[derive(Debug, Default)]
 pub struct Workspace {
-    pub(crate) f32: Vec<Vec<f32>>,
-    pub(crate) f64: Vec<Vec<f64>>,
+    pub(crate) f32: FreeList<f32>,
+    pub(crate) f64: FreeList<f64>,
     /// Emptied `Vec` buffers of any element type (the stores of loops), by layout.
     raw: Vec<RawBuffer>,
 }
 
 /// The allocation of an emptied `Vec<T>`, kept without its type so that any
-/// `Vec` of an element with the same size and alignment can reuse it.
+/// `Vec` of an element with the same size and alignment can reuse it (only
+/// the same element size: a list of layers never takes a loop's store).
 #[derive(Debug)]
 struct RawBuffer {
     ptr: NonNull<u8>,
     layout: Layout,
+    element: usize,
 }
 
 // SAFETY: a `RawBuffer` owns an allocation that holds no values; moving it to
@@ -61,13 +100,20 @@ impl RawBuffer {
         let layout = Layout::array::<T>(vec.capacity()).ok()?;
         let mut vec = ManuallyDrop::new(vec);
         let ptr = NonNull::new(vec.as_mut_ptr().cast::<u8>())?;
-        Some(RawBuffer { ptr, layout })
+        Some(RawBuffer {
+            ptr,
+            layout,
+            element: std::mem::size_of::<T>(),
+        })
     }
 
     /// Whether the buffer can serve as a `Vec<T>`.
     fn fits<T>(&self) -> bool {
         let size = std::mem::size_of::<T>();
-        size > 0 && self.layout.align() == std::mem::align_of::<T>() && self.layout.size().is_multiple_of(size)
+        size > 0
+            && self.element == size
+            && self.layout.align() == std::mem::align_of::<T>()
+            && self.layout.size().is_multiple_of(size)
     }
 
     /// An empty `Vec<T>` in this buffer. The caller has checked [`fits`](Self::fits).
@@ -119,12 +165,12 @@ impl Workspace {
 
     /// The number of free buffers kept.
     pub fn free_buffers(&self) -> usize {
-        self.f32.len() + self.f64.len() + self.raw.len()
+        self.f32.len + self.f64.len + self.raw.len()
     }
 
     /// Keeps the buffer of `array` for later runs.
     pub fn give<F: Float, D: Dimension>(&mut self, array: Array<F, D>) {
-        push(F::free_list(self), array.into_raw_vec_and_offset().0);
+        F::free_list(self).push(array.into_raw_vec_and_offset().0);
     }
 
     /// Keeps the buffers of gradients (an array, a `Params` model, a tuple of
@@ -191,12 +237,6 @@ recycle_tuples!(
     (A, B, C, D, E, G, H, I)
 );
 
-fn push<F>(list: &mut Vec<Vec<F>>, buffer: Vec<F>) {
-    if list.len() < MAX_FREE && buffer.capacity() > 0 {
-        list.push(buffer);
-    }
-}
-
 /// An empty vector with room for `len` elements: a kept buffer (the smallest
 /// that fits) inside [`Workspace::run`], a new one otherwise.
 pub(crate) fn take<F: Float>(len: usize) -> Vec<F> {
@@ -209,14 +249,7 @@ pub(crate) fn take<F: Float>(len: usize) -> Vec<F> {
 fn take_with_contents<F: Float>(len: usize) -> Vec<F> {
     let reused = ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
-        let list = F::free_list(active.as_mut()?);
-        let best = list
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.capacity() >= len)
-            .min_by_key(|(_, b)| b.capacity())
-            .map(|(i, _)| i)?;
-        Some(list.swap_remove(best))
+        F::free_list(active.as_mut()?).take(len)
     });
     reused.unwrap_or_else(|| Vec::with_capacity(len))
 }
@@ -331,7 +364,14 @@ mod tests {
             recycle_array(a);
         });
         assert_eq!(ws.free_buffers(), 1);
-        let address = ws.f32[0].as_ptr();
+        let address = ws
+            .f32
+            .by_capacity
+            .values()
+            .flatten()
+            .next()
+            .expect("one buffer")
+            .as_ptr();
         let reused = ws.run(|| {
             let b: Array<f32, _> = array_from_iter((10, 100), (0..1000).map(|i| i as f32));
             assert_eq!(b[[9, 99]], 999.0);
@@ -357,7 +397,7 @@ mod tests {
         assert_eq!(ws.free_buffers(), 1);
         // Another element type of the same size and alignment reuses it.
         let second = ws.run(|| {
-            let v: Vec<(usize, usize)> = take_vec();
+            let v: Vec<&[u8]> = take_vec();
             assert!(v.is_empty() && v.capacity() >= 3);
             v.as_ptr() as usize
         });
