@@ -60,7 +60,9 @@ fn expand(sig: &signature::Signature<'_>, mut errors: Errors) -> syn::Result<Tok
     errors.finish()?;
     function.verify().map_err(|m| internal("lower", m))?;
     let program = reverse::reverse(&function, &activity);
+    program.verify(&function).map_err(|m| internal("reverse", m))?;
     let plan = plan::plan(&function, &program);
+    plan.verify(&program).map_err(|m| internal("plan", m))?;
     Ok(emit::emit(sig, &function, &program, &plan, &activity))
 }
 

@@ -1115,3 +1115,88 @@ const REJECT_STATEMENT: &str =
     "a statement without `let` has no effect on the result: bind it with `let`, or make it the final expression";
 const REJECT_OTHER: &str =
     "this expression is not supported on an active value: use module calls, `+ - * /`, literals and references";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The IR of `func` and the lowering's errors (the signature's are not asked for).
+    fn lowered(func: syn::ItemFn) -> (Function, Vec<String>) {
+        let sig = crate::signature::signature(&func, None, &mut Errors::default()).expect("signature");
+        let mut errors = Errors::default();
+        let f = lower(&sig, &mut errors);
+        let messages = match errors.finish() {
+            Ok(()) => vec![],
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (f, messages)
+    }
+
+    #[test]
+    fn lowers_loops_branches_and_reassignment_into_regions() {
+        let func: syn::ItemFn = syn::parse_quote! {
+            fn f(xs: &[Array2<f64>], u: &Array2<f64>) -> f64 {
+                let mut h = matmul(&xs[0], u);
+                for t in 1..xs.len() {
+                    if t % 2 == 0 {
+                        continue;
+                    }
+                    h = tanh(&(h + matmul(&xs[t], u)));
+                }
+                sum(&h)
+            }
+        };
+        let (f, errors) = lowered(func);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(f.verify(), Ok(()));
+        let expected = "\
+%3 = matmul(&`xs [0]`, %1)  // h
+loop#0 for t in 1 .. xs . len () {
+    if#0 t % 2 == 0 {
+        Continue @2 ends [loop#0]
+    } else {
+    }
+    %3 = tanh(&add(&%3, &matmul(&`xs [t]`, %1)))  // h
+}
+%2 = sum(&%3)  // the result
+result %2
+";
+        assert_eq!(f.to_string(), expected);
+    }
+
+    #[test]
+    fn reports_every_mistake_at_once() {
+        let func: syn::ItemFn = syn::parse_quote! {
+            fn f(x: &Array1<f64>) -> f64 {
+                let y = unsafe { 1.0 };
+                let z = loop { break 2.0; };
+                if let Some(a) = x.first() {}
+                let w = relu(&if true { x } else { x });
+                x?
+            }
+        };
+        let (_, errors) = lowered(func);
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+    }
+
+    #[test]
+    fn verify_rejects_an_exit_of_a_loop_that_does_not_enclose_it() {
+        let func: syn::ItemFn = syn::parse_quote! {
+            fn f(x: f64) -> f64 {
+                for i in 0..3 {
+                    if i == 1 { break; }
+                }
+                x
+            }
+        };
+        let (mut f, _) = lowered(func);
+        let exit = Stmt::Exit(Exit {
+            kind: ExitKind::Break,
+            site: 99,
+            ends: vec![0],
+            tokens: TokenStream::new(),
+        });
+        f.body.stmts.insert(0, exit);
+        assert!(f.verify().unwrap_err().contains("does not enclose"));
+    }
+}

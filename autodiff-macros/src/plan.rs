@@ -115,3 +115,36 @@ pub fn recycle_after_last_use(
     }
     out
 }
+
+impl Plan {
+    /// Checks the storage of every step's variable: a plain local is assigned
+    /// by exactly one step, at the top of the body; parameters, layers and
+    /// items are never assigned.
+    pub fn verify(&self, program: &Program) -> Result<(), String> {
+        let mut count = vec![0usize; self.storage.len()];
+        let mut error = None;
+        visit_steps(&program.nodes, &mut |s| {
+            match self.storage.get(s.var) {
+                None | Some(Storage::Param(_) | Storage::Item(..) | Storage::Layer) => {
+                    error.get_or_insert(format!("step {} assigns %{}, which has no storage", s.id, s.var));
+                }
+                Some(Storage::Local) if s.depth > 0 => {
+                    error.get_or_insert(format!("%{} is a plain local but assigned inside a region", s.var));
+                }
+                _ => {}
+            }
+            if let Some(c) = count.get_mut(s.var) {
+                *c += 1;
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        for (var, storage) in self.storage.iter().enumerate() {
+            if *storage == Storage::Local && count[var] > 1 {
+                return Err(format!("%{var} is a plain local but assigned {} times", count[var]));
+            }
+        }
+        Ok(())
+    }
+}

@@ -536,3 +536,104 @@ pub fn reversed(nodes: &[Node]) -> bool {
         Node::Verbatim(_) | Node::Exit { .. } => false,
     })
 }
+
+impl Program {
+    /// Checks what `plan` and `emit` rely on: every step assigns a variable
+    /// that can be assigned and reads only what is defined; a region is
+    /// recorded exactly when it has a backward half; exits record only into
+    /// recorded loops that they end.
+    pub fn verify(&self, f: &Function) -> Result<(), String> {
+        let mut assigned = vec![false; self.need.len()];
+        crate::plan::visit_steps(&self.nodes, &mut |s| {
+            if let Some(slot) = assigned.get_mut(s.var) {
+                *slot = true;
+            }
+        });
+        let defined = |var: VarId| {
+            assigned.get(var).copied().unwrap_or(false)
+                || f.vars.get(var).is_some_and(|v| {
+                    f.is_param_like(var) || v.item.is_some_and(|(tuple, _)| assigned.get(tuple) == Some(&true))
+                })
+        };
+        let mut error = None;
+        crate::plan::visit_steps(&self.nodes, &mut |s| {
+            if s.var >= self.need.len() || f.vars.get(s.var).is_some_and(|_| f.is_param_like(s.var)) {
+                error.get_or_insert(format!("step {} assigns %{}, which cannot be assigned", s.id, s.var));
+            }
+            let args: Vec<&Operand> = match &s.value {
+                Value::Call { args, .. } => args.iter().collect(),
+                Value::Copy(a) => vec![a],
+                Value::Const(_) => vec![],
+            };
+            if let Value::Call { args, .. } = &s.value
+                && args.len() != s.need.len()
+            {
+                error.get_or_insert(format!(
+                    "step {} has {} arguments but {} needs",
+                    s.id,
+                    args.len(),
+                    s.need.len()
+                ));
+            }
+            for a in args {
+                if let Operand::Var { var, .. } | Operand::Field { param: var, .. } = a
+                    && !defined(*var)
+                {
+                    error.get_or_insert(format!("step {} reads %{var}, which nothing defines", s.id));
+                }
+            }
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let mut recorded = Vec::new();
+        collect_recorded(&self.nodes, &mut recorded);
+        check_regions(&self.nodes, &recorded)
+    }
+}
+
+fn check_regions(nodes: &[Node], recorded_loops: &[LoopId]) -> Result<(), String> {
+    for node in nodes {
+        match node {
+            Node::If { id, arms, recorded, .. } => {
+                if *recorded != arms.iter().any(|a| reversed(a)) {
+                    return Err(format!(
+                        "branch {id} is recorded without a backward half, or the reverse"
+                    ));
+                }
+                for arm in arms {
+                    check_regions(arm, recorded_loops)?;
+                }
+            }
+            Node::Match { id, arms, recorded, .. } => {
+                if *recorded != arms.iter().any(|(_, a)| reversed(a)) {
+                    return Err(format!(
+                        "match {id} is recorded without a backward half, or the reverse"
+                    ));
+                }
+                for (_, arm) in arms {
+                    check_regions(arm, recorded_loops)?;
+                }
+            }
+            Node::Loop { id, body, recorded, .. } => {
+                if *recorded != reversed(body) {
+                    return Err(format!("loop {id} is recorded without a backward half, or the reverse"));
+                }
+                check_regions(body, recorded_loops)?;
+            }
+            Node::Exit {
+                site, records, ends, ..
+            } => {
+                for l in records {
+                    if !ends.contains(l) || !recorded_loops.contains(l) {
+                        return Err(format!(
+                            "exit {site} records into loop {l}, which it does not end or which keeps no record"
+                        ));
+                    }
+                }
+            }
+            Node::Verbatim(_) | Node::Step(_) => {}
+        }
+    }
+    Ok(())
+}
