@@ -132,6 +132,6 @@ fn main() {
         test.len()
     );
     let path = common::plot_path("04_train_digits");
-    common::plot_curves(&path, "digits MLP", &losses, &accuracies).expect("plot written");
+    common::plot_curves(&path, "digits MLP", &losses, "test", &accuracies).expect("plot written");
     println!("loss and accuracy curves: {}", path.display());
 }

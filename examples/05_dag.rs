@@ -133,6 +133,6 @@ fn main() {
         test.len()
     );
     let path = common::plot_path("05_dag");
-    common::plot_curves(&path, "digits DAG", &losses, &accuracies).expect("plot written");
+    common::plot_curves(&path, "digits DAG", &losses, "test", &accuracies).expect("plot written");
     println!("loss and accuracy curves: {}", path.display());
 }

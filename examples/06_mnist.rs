@@ -160,6 +160,6 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let path = common::plot_path("06_mnist");
-    common::plot_curves(&path, "MNIST MLP", &losses, &accuracies).expect("plot written");
+    common::plot_curves(&path, "MNIST MLP", &losses, "test", &accuracies).expect("plot written");
     println!("loss and accuracy curves: {}", path.display());
 }

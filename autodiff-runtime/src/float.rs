@@ -39,12 +39,28 @@ pub trait Float:
     fn write_le(self, out: &mut Vec<u8>);
     /// Reads from exactly `size_of::<Self>()` little-endian bytes.
     fn read_le(bytes: &[u8]) -> Self;
+    /// e^x as the element-wise kernels compute it: for `f32` a branch-free
+    /// polynomial that the compiler vectorises (within 2 ulp of the correctly
+    /// rounded value), for `f64` the standard library's.
+    fn fast_exp(self) -> Self;
+    /// tanh(x) as the element-wise kernels compute it: for `f32` branch-free
+    /// and vectorised (within 4 ulp), for `f64` the standard library's. An
+    /// RNN spends as long in `tanh` as in its matrix products otherwise.
+    fn fast_tanh(self) -> Self;
     /// The workspace's free buffers of this type.
     #[doc(hidden)]
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self>;
 }
 
 impl Float for f32 {
+    #[inline(always)]
+    fn fast_exp(self) -> Self {
+        exp_f32(self)
+    }
+    #[inline(always)]
+    fn fast_tanh(self) -> Self {
+        tanh_f32(self)
+    }
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f32
     }
@@ -69,6 +85,14 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
+    #[inline(always)]
+    fn fast_exp(self) -> Self {
+        self.exp()
+    }
+    #[inline(always)]
+    fn fast_tanh(self) -> Self {
+        self.tanh()
+    }
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f64
     }
@@ -89,5 +113,98 @@ impl Float for f64 {
     }
     fn to_f64_lossless(self) -> f64 {
         self
+    }
+}
+
+/// e^x in f32 without branches or library calls, so that a loop over an
+/// array vectorises: e^x = 2^n · e^r with n = round(x / ln 2) and
+/// r = x − n·ln 2 (|r| ≤ ln 2 / 2, ln 2 split in two parts so that n·ln 2 is
+/// exact), e^r by its Taylor polynomial of degree 7 (error below 1e-8), and
+/// 2^n built from its exponent bits. Below −87 the result is 0 and above 88
+/// infinity (where e^x leaves the normal f32 range); NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    let input = x;
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75; // ln 2 with its low 12 bits cleared
+    const LN2_LO: f32 = 1.428_606_8e-6; // ln 2 − LN2_HI
+    // Adding and subtracting 1.5·2^23 rounds to the nearest integer with
+    // plain arithmetic (no SSE4.1 `round` needed).
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    // n ∈ [−126, 127]: 2^n is a normal number with biased exponent n + 127.
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let e = p * scale;
+    let e = if input < -87.0 { 0.0 } else { e };
+    if input > 88.0 { f32::INFINITY } else { e }
+}
+
+/// tanh(x) in f32 without branches or library calls: for |x| < 0.5 its odd
+/// Taylor series to x¹⁵ (no cancellation near 0), above 1 − 2/(e^{2|x|} + 1)
+/// with the input capped at 10 (where tanh rounds to 1); the sign is copied
+/// back. Both sides are computed and one is selected, which vectorises.
+#[inline(always)]
+pub(crate) fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs();
+    let capped = if a > 10.0 { 10.0 } else { a };
+    let large = 1.0 - 2.0 / (exp_f32(2.0 * capped) + 1.0);
+    let s = a * a;
+    let small = a
+        * (1.0
+            + s * (-1.0 / 3.0
+                + s * (2.0 / 15.0
+                    + s * (-17.0 / 315.0
+                        + s * (62.0 / 2835.0
+                            + s * (-1382.0 / 155_925.0
+                                + s * (21_844.0 / 6_081_075.0 + s * (-929_569.0 / 638_512_875.0))))))));
+    let t = if a < 0.5 { small } else { large };
+    t.copysign(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Distance in units in the last place between an f32 and the f64 truth.
+    fn ulps(approx: f32, exact: f64) -> f64 {
+        let rounded = exact as f32;
+        let ulp = (f32::from_bits(rounded.abs().to_bits() + 1) - rounded.abs()) as f64;
+        (f64::from(approx) - exact).abs() / ulp
+    }
+
+    #[test]
+    fn fast_exp_is_within_two_ulp() {
+        let mut worst: f64 = 0.0;
+        for i in 0..=200_000 {
+            let x = -87.0 + 175.0 * i as f32 / 200_000.0;
+            worst = worst.max(ulps(exp_f32(x), f64::from(x).exp()));
+        }
+        assert!(worst <= 2.0, "worst error {worst} ulp");
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert!(exp_f32(f32::NAN).is_nan());
+        assert_eq!((exp_f32(-1000.0), exp_f32(1000.0)), (0.0, f32::INFINITY));
+    }
+
+    #[test]
+    fn fast_tanh_is_within_four_ulp() {
+        let mut worst: f64 = 0.0;
+        for i in 0..=200_000 {
+            let x = -10.0 + 20.0 * i as f32 / 200_000.0;
+            worst = worst.max(ulps(tanh_f32(x), f64::from(x).tanh()));
+        }
+        for x in [1e-30f32, 1e-8, 1e-4, 0.1, 0.4999, 0.5, 0.5001] {
+            worst = worst.max(ulps(tanh_f32(x), f64::from(x).tanh()));
+        }
+        assert!(worst <= 4.0, "worst error {worst} ulp");
+        assert_eq!(tanh_f32(50.0), 1.0);
+        assert_eq!(tanh_f32(-50.0), -1.0);
+        assert!(tanh_f32(-0.0).is_sign_negative());
+        assert!(tanh_f32(f32::NAN).is_nan());
     }
 }

@@ -26,8 +26,15 @@ pub fn plot_path(name: &str) -> PathBuf {
     dir.join(format!("{name}.svg"))
 }
 
-/// Two panels: the training loss and the test accuracy, per epoch.
-pub fn plot_curves(path: &Path, title: &str, loss: &[f64], accuracy: &[f64]) -> Result<(), Box<dyn std::error::Error>> {
+/// Two panels: the training loss and an accuracy (`which`: test or
+/// validation), per epoch.
+pub fn plot_curves(
+    path: &Path,
+    title: &str,
+    loss: &[f64],
+    which: &str,
+    accuracy: &[f64],
+) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(480);
@@ -52,7 +59,7 @@ pub fn plot_curves(path: &Path, title: &str, loss: &[f64], accuracy: &[f64]) -> 
 
     let low = accuracy.iter().copied().fold(1.0, f64::min).min(0.9) * 100.0;
     let mut chart = ChartBuilder::on(&right)
-        .caption(format!("{title}: test accuracy (%)"), ("sans-serif", 18))
+        .caption(format!("{title}: {which} accuracy (%)"), ("sans-serif", 18))
         .margin(15)
         .x_label_area_size(35)
         .y_label_area_size(50)

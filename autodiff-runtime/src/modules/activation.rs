@@ -48,15 +48,13 @@ pub fn leaky_relu_vjp<A: Value>(x: &A, slope: A::Elem, _y: &A, g: A, need: [bool
     )
 }
 
-/// The logistic function of one number, computed without overflow: for s < 0,
-/// e^s/(1 + e^s) instead of 1/(1 + e^−s), whose e^−s overflows for s ≪ 0.
+/// The logistic function of one number, computed without overflow: with
+/// e = e^−|s|, 1/(1 + e) for s ≥ 0 and e/(1 + e) for s < 0 (where 1/(1 + e^−s)
+/// would overflow). Both are computed and one selected, which vectorises.
 pub fn sigmoid_scalar<F: Float>(s: F) -> F {
-    if s >= F::zero() {
-        F::one() / (F::one() + (-s).exp())
-    } else {
-        let e = s.exp();
-        e / (F::one() + e)
-    }
+    let e = (-s.abs()).fast_exp();
+    let r = F::one() / (F::one() + e);
+    if s >= F::zero() { r } else { e * r }
 }
 
 /// `1/(1 + e^−x)`, stable for large |x|.
@@ -71,9 +69,9 @@ pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,
     (need[0].then(|| in_place(g, y, |g, y| g * y * (one - y))),)
 }
 
-/// Hyperbolic tangent.
+/// Hyperbolic tangent (vectorised in f32, see [`Float::fast_tanh`]).
 pub fn tanh<A: Value>(x: &A) -> A {
-    x.map_elements(|v| v.tanh())
+    x.map_elements(Float::fast_tanh)
 }
 
 /// VJP of [`tanh`]: `g ⊙ (1 − y²)`, from the output.

@@ -1,0 +1,299 @@
+//! Tutorial 7: recurrent networks written with a loop, reading MNIST images
+//! one row of pixels at a time (28 steps of 28 pixels): the classic
+//! "sequential MNIST" task.
+//!
+//! A recurrent network carries a hidden state `h` from step to step. Written
+//! in Rust it is a `for` loop that reassigns `let mut h`; `#[differentiable]`
+//! reverses that loop at compile time (backpropagation through time): the
+//! forward pass stores each iteration's values, the backward pass runs the
+//! loop's adjoint from the last row to the first, adding every step's
+//! contribution to the shared weights.
+//!
+//! Two cells, both built from the ordinary modules:
+//! * Elman: `h = tanh(x·Wxᵀ + b + h·U)`;
+//! * GRU (Cho et al. 2014): an update gate `z` and a reset gate `r` decide how
+//!   much of the old state to keep, which lets gradients survive 28 steps.
+//!
+//! Training uses 55,000 of the training images and watches 5,000 held-out
+//! ones (validation); the test set is evaluated once, at the end. Without
+//! MNIST the tutorial reads the bundled 8×8 digits row by row (8 steps).
+//!
+//! Run: `cargo run --release --example 07_rnn -- ../shared/data/mnist [gru|elman] [epochs]`
+//! (`-` instead of the directory: the bundled digits, unless `AUTODIFF_MNIST_DIR` is set).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use autodiff::data::{Dataset, digits, mnist, mnist_dir};
+use autodiff::prelude::*;
+use autodiff::train::{
+    Adam, Decay, Init, Optimizer, Schedule, Standardizer, accuracy, init, minibatches, select_labels_into,
+    select_rows_into,
+};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// An Elman network: one hidden layer fed back into itself.
+#[derive(Params)]
+struct Elman {
+    wx: Array2<f32>,
+    b: Array1<f32>,
+    u: Array2<f32>,
+    wo: Array2<f32>,
+    bo: Array1<f32>,
+}
+
+/// The loss of a batch given as its rows `xs[t]` (`[batch, width]` each).
+#[differentiable(wrt(rnn))]
+fn elman_loss(rnn: &Elman, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
+    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
+    for x in &xs[1..] {
+        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
+    }
+    cross_entropy(&linear(&h, &rnn.wo, &rnn.bo), labels)
+}
+
+fn elman_logits(rnn: &Elman, xs: &[Array2<f32>]) -> Array2<f32> {
+    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
+    for x in &xs[1..] {
+        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
+    }
+    linear(&h, &rnn.wo, &rnn.bo)
+}
+
+/// A gated recurrent unit: input weights `w*`, recurrent weights `u*` for the
+/// update gate `z`, the reset gate `r` and the candidate state `n`.
+#[derive(Params)]
+struct Gru {
+    wz: Array2<f32>,
+    bz: Array1<f32>,
+    uz: Array2<f32>,
+    wr: Array2<f32>,
+    br: Array1<f32>,
+    ur: Array2<f32>,
+    wn: Array2<f32>,
+    bn: Array1<f32>,
+    un: Array2<f32>,
+    wo: Array2<f32>,
+    bo: Array1<f32>,
+}
+
+/// The GRU's loss. The first step starts from `h = 0`, where the reset gate
+/// has nothing to reset and the recurrent products vanish.
+#[differentiable(wrt(gru))]
+fn gru_loss(gru: &Gru, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
+    let z = sigmoid(&linear(&xs[0], &gru.wz, &gru.bz));
+    let n = tanh(&linear(&xs[0], &gru.wn, &gru.bn));
+    let mut h = (1.0 - &z) * n;
+    for x in &xs[1..] {
+        let z = sigmoid(&(linear(x, &gru.wz, &gru.bz) + matmul(&h, &gru.uz)));
+        let r = sigmoid(&(linear(x, &gru.wr, &gru.br) + matmul(&h, &gru.ur)));
+        let n = tanh(&(linear(x, &gru.wn, &gru.bn) + matmul(&(&r * &h), &gru.un)));
+        h = &(1.0 - &z) * &n + &z * &h;
+    }
+    cross_entropy(&linear(&h, &gru.wo, &gru.bo), labels)
+}
+
+fn gru_logits(gru: &Gru, xs: &[Array2<f32>]) -> Array2<f32> {
+    let z = sigmoid(&linear(&xs[0], &gru.wz, &gru.bz));
+    let n = tanh(&linear(&xs[0], &gru.wn, &gru.bn));
+    let mut h = (1.0 - &z) * n;
+    for x in &xs[1..] {
+        let z = sigmoid(&(linear(x, &gru.wz, &gru.bz) + matmul(&h, &gru.uz)));
+        let r = sigmoid(&(linear(x, &gru.wr, &gru.br) + matmul(&h, &gru.ur)));
+        let n = tanh(&(linear(x, &gru.wn, &gru.bn) + matmul(&(&r * &h), &gru.un)));
+        h = &(1.0 - &z) * &n + &z * &h;
+    }
+    linear(&h, &gru.wo, &gru.bo)
+}
+
+/// The rows of each image in `x` (`[batch, steps·width]`) as `steps` arrays of
+/// `[batch, width]`, written into kept buffers.
+fn into_rows(x: &Array2<f32>, width: usize, rows: &mut Vec<Array2<f32>>) {
+    let steps = x.ncols() / width;
+    rows.resize_with(steps, || Array2::zeros((0, 0)));
+    for (t, row) in rows.iter_mut().enumerate() {
+        if row.dim() != (x.nrows(), width) {
+            *row = Array2::zeros((x.nrows(), width));
+        }
+        row.assign(&x.slice(ndarray::s![.., t * width..(t + 1) * width]));
+    }
+}
+
+/// Either cell, so that one training loop serves both.
+enum Model {
+    Elman(Box<Elman>),
+    Gru(Box<Gru>),
+}
+
+impl Model {
+    fn logits(&self, xs: &[Array2<f32>]) -> Array2<f32> {
+        match self {
+            Model::Elman(m) => elman_logits(m, xs),
+            Model::Gru(m) => gru_logits(m, xs),
+        }
+    }
+
+    fn num_params(&self) -> usize {
+        match self {
+            Model::Elman(m) => m.num_params(),
+            Model::Gru(m) => m.num_params(),
+        }
+    }
+}
+
+/// Accuracy over a whole set, 1,000 images at a time.
+fn evaluate(model: &Model, data: &Dataset, x: &Array2<f32>, width: usize) -> f64 {
+    let mut correct = 0.0;
+    let mut rows = Vec::new();
+    for start in (0..data.len()).step_by(1000) {
+        let end = (start + 1000).min(data.len());
+        into_rows(&x.slice(ndarray::s![start..end, ..]).to_owned(), width, &mut rows);
+        correct += accuracy(&model.logits(&rows), &data.labels[start..end]) * (end - start) as f64;
+    }
+    correct / data.len() as f64
+}
+
+const HIDDEN: usize = 128;
+const BATCH: usize = 128;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    // `-` stands for no MNIST directory (then `$AUTODIFF_MNIST_DIR`, if set).
+    let dir = args.next().filter(|d| d != "-");
+    let cell = args.next().unwrap_or_else(|| "gru".into());
+    let mut rng = StdRng::seed_from_u64(2014);
+    // MNIST when given (28 rows of 28 pixels), else the bundled digits (8 of 8).
+    let (train, validation, test, width, default_epochs) = match mnist_dir(dir).map(mnist) {
+        Ok(Ok(data)) => {
+            let (train, validation) = data.train.split(5_000.0 / 60_000.0, &mut rng);
+            (train, validation, data.test, 28, 8)
+        }
+        Ok(Err(e)) => {
+            eprintln!("cannot read MNIST: {e}");
+            std::process::exit(2);
+        }
+        Err(_) => {
+            println!("MNIST not given: reading the bundled 8×8 digits row by row instead");
+            let (rest, test) = digits().split(0.2, &mut rng);
+            let (train, validation) = rest.split(0.15, &mut rng);
+            (train, validation, test, 8, 60)
+        }
+    };
+    let epochs: usize = args.next().and_then(|e| e.parse().ok()).unwrap_or(default_epochs);
+    let steps = train.images.ncols() / width;
+    println!(
+        "{} training, {} validation, {} test images, read as {steps} rows of {width} pixels",
+        train.len(),
+        validation.len(),
+        test.len()
+    );
+    let standardizer = Standardizer::fit_channels(&train.images, 1, 1e-3);
+    let (x_train, x_validation, x_test) = (
+        standardizer.transform(&train.images),
+        standardizer.transform(&validation.images),
+        standardizer.transform(&test.images),
+    );
+
+    let matrix = |o: usize, i: usize| Array2::zeros((o, i));
+    let mut model = match cell.as_str() {
+        "elman" => Model::Elman(Box::new(Elman {
+            wx: matrix(HIDDEN, width),
+            b: Array1::zeros(HIDDEN),
+            u: matrix(HIDDEN, HIDDEN),
+            wo: matrix(10, HIDDEN),
+            bo: Array1::zeros(10),
+        })),
+        "gru" => Model::Gru(Box::new(Gru {
+            wz: matrix(HIDDEN, width),
+            bz: Array1::zeros(HIDDEN),
+            uz: matrix(HIDDEN, HIDDEN),
+            wr: matrix(HIDDEN, width),
+            br: Array1::zeros(HIDDEN),
+            ur: matrix(HIDDEN, HIDDEN),
+            wn: matrix(HIDDEN, width),
+            bn: Array1::zeros(HIDDEN),
+            un: matrix(HIDDEN, HIDDEN),
+            wo: matrix(10, HIDDEN),
+            bo: Array1::zeros(10),
+        })),
+        other => {
+            eprintln!("unknown cell `{other}`: use `gru` or `elman`");
+            std::process::exit(2);
+        }
+    };
+    // Xavier initialisation suits tanh and sigmoid units; the biases stay 0.
+    match &mut model {
+        Model::Elman(m) => init(m.as_mut(), Init::XavierUniform, &mut rng),
+        Model::Gru(m) => init(m.as_mut(), Init::XavierUniform, &mut rng),
+    }
+    println!("{cell} cell, {HIDDEN} hidden units, {} parameters", model.num_params());
+
+    let steps_per_epoch = train.len().div_ceil(BATCH);
+    let schedule = Schedule::new(
+        2e-3,
+        Decay::Cosine {
+            total: epochs * steps_per_epoch,
+            min: 1e-5,
+        },
+    )
+    .with_warmup(steps_per_epoch / 4);
+    let mut optimizer = Adam::new(schedule.base);
+    let mut workspace = Workspace::new();
+    let (mut x, mut y, mut rows) = (Array2::zeros((0, 0)), Vec::new(), Vec::new());
+    let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
+    let started = std::time::Instant::now();
+    let mut step = 0;
+    for epoch in 0..epochs {
+        let batches = minibatches(train.len(), BATCH, &mut rng);
+        let bar = common::epoch_bar(epoch, epochs, batches.len());
+        let mut total = 0.0;
+        for batch in &batches {
+            select_rows_into(&x_train, batch, &mut x);
+            select_labels_into(&train.labels, batch, &mut y);
+            into_rows(&x, width, &mut rows);
+            optimizer.set_learning_rate(schedule.at(step));
+            let value = match &mut model {
+                Model::Elman(m) => {
+                    let (value, grad) = elman_loss_grad_with(&mut workspace, m, &rows, &y);
+                    optimizer.step(m.as_mut(), &grad.rnn);
+                    workspace.recycle(grad.rnn);
+                    value
+                }
+                Model::Gru(m) => {
+                    let (value, grad) = gru_loss_grad_with(&mut workspace, m, &rows, &y);
+                    optimizer.step(m.as_mut(), &grad.gru);
+                    workspace.recycle(grad.gru);
+                    value
+                }
+            };
+            step += 1;
+            total += f64::from(value);
+            bar.inc(1);
+            if bar.position().is_multiple_of(20) {
+                bar.set_message(format!("loss {:.4}", total / bar.position() as f64));
+            }
+        }
+        bar.finish_and_clear();
+        losses.push(total / batches.len() as f64);
+        accuracies.push(evaluate(&model, &validation, &x_validation, width));
+        println!(
+            "epoch {:>2}: training loss {:.4}, validation accuracy {:.2}%  ({:.0} s)",
+            epoch + 1,
+            losses[epoch],
+            100.0 * accuracies[epoch],
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let test_accuracy = evaluate(&model, &test, &x_test, width);
+    println!(
+        "\ntest accuracy {:.2}% on {} images, read row by row ({cell}, {:.0} s of training)",
+        100.0 * test_accuracy,
+        test.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let path = common::plot_path(&format!("07_rnn_{cell}"));
+    common::plot_curves(&path, &format!("row-by-row {cell}"), &losses, "validation", &accuracies)
+        .expect("plot written");
+    println!("loss and validation accuracy curves: {}", path.display());
+}

@@ -1,0 +1,152 @@
+//! Tutorial 8: a network whose depth is a number. The hidden layers are a
+//! `Vec<Layer>`, and the loss visits them with a `for` loop:
+//!
+//! ```text
+//! for layer in &net.layers {
+//!     h = relu(&linear(&h, &layer.w, &layer.b));
+//! }
+//! ```
+//!
+//! `#[derive(Params)]` handles the `Vec` (its tensors are named
+//! `layers.0.w`, `layers.1.w`, ...), and `#[differentiable]` reverses the
+//! loop: the backward pass visits the layers last to first and writes each
+//! one's gradient into `g.net.layers[i]`. One compiled function serves every
+//! depth, chosen here at run time.
+//!
+//! The tutorial trains depths 1 to 8 on the bundled digits, picks the depth
+//! with the best validation accuracy, and only then reports the test accuracy
+//! of that one model.
+//!
+//! Run: `cargo run --release --example 08_deep_mlp [depths...]`
+
+#[path = "common/mod.rs"]
+mod common;
+
+use autodiff::data::{Dataset, digits};
+use autodiff::prelude::*;
+use autodiff::train::{Adam, Init, Optimizer, Standardizer, accuracy, init, minibatches, select_labels, select_rows};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+#[derive(Params)]
+struct Layer {
+    w: Array2<f32>,
+    b: Array1<f32>,
+}
+
+#[derive(Params)]
+struct DeepMlp {
+    layers: Vec<Layer>,
+    head: Layer,
+}
+
+#[differentiable(wrt(net))]
+fn loss(net: &DeepMlp, x: &Array2<f32>, labels: &[usize]) -> f32 {
+    let mut h = x.clone();
+    for layer in &net.layers {
+        h = relu(&linear(&h, &layer.w, &layer.b));
+    }
+    cross_entropy(&linear(&h, &net.head.w, &net.head.b), labels)
+}
+
+fn logits(net: &DeepMlp, x: &Array2<f32>) -> Array2<f32> {
+    let mut h = x.clone();
+    for layer in &net.layers {
+        h = relu(&linear(&h, &layer.w, &layer.b));
+    }
+    linear(&h, &net.head.w, &net.head.b)
+}
+
+const WIDTH: usize = 96;
+const EPOCHS: usize = 40;
+const BATCH: usize = 32;
+
+fn layer(outputs: usize, inputs: usize) -> Layer {
+    Layer {
+        w: Array2::zeros((outputs, inputs)),
+        b: Array1::zeros(outputs),
+    }
+}
+
+/// Trains a network of `depth` hidden layers; returns it with its curves.
+fn train(
+    depth: usize,
+    train: &Dataset,
+    x: &Array2<f32>,
+    validation: (&Array2<f32>, &[usize]),
+) -> (DeepMlp, Vec<f64>, Vec<f64>) {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut net = DeepMlp {
+        layers: (0..depth)
+            .map(|i| layer(WIDTH, if i == 0 { x.ncols() } else { WIDTH }))
+            .collect(),
+        head: layer(10, if depth == 0 { x.ncols() } else { WIDTH }),
+    };
+    init(&mut net, Init::KaimingNormal, &mut rng);
+    let mut optimizer = Adam::new(1e-3);
+    let mut workspace = Workspace::new();
+    let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
+    for _ in 0..EPOCHS {
+        let mut total = 0.0;
+        let batches = minibatches(train.len(), BATCH, &mut rng);
+        for batch in &batches {
+            let (xb, yb) = (select_rows(x, batch), select_labels(&train.labels, batch));
+            let (value, grad) = loss_grad_with(&mut workspace, &net, &xb, &yb);
+            optimizer.step(&mut net, &grad.net);
+            workspace.recycle(grad.net);
+            total += f64::from(value);
+        }
+        losses.push(total / batches.len() as f64);
+        accuracies.push(accuracy(&logits(&net, validation.0), validation.1));
+    }
+    (net, losses, accuracies)
+}
+
+fn main() {
+    let depths: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let depths = if depths.is_empty() { vec![1, 2, 4, 8] } else { depths };
+    let mut rng = StdRng::seed_from_u64(1);
+    let (rest, test) = digits().split(0.2, &mut rng);
+    let (train_set, validation) = rest.split(0.2, &mut rng);
+    let standardizer = Standardizer::fit(&train_set.images, 1e-3);
+    let (x_train, x_validation, x_test) = (
+        standardizer.transform(&train_set.images),
+        standardizer.transform(&validation.images),
+        standardizer.transform(&test.images),
+    );
+    println!(
+        "digits: {} training, {} validation, {} test images; hidden layers of {WIDTH} units",
+        train_set.len(),
+        validation.len(),
+        test.len()
+    );
+    println!("\n| depth | parameters | final training loss | validation accuracy |");
+    println!("|---:|---:|---:|---:|");
+    let mut best: Option<(usize, f64, DeepMlp)> = None;
+    for &depth in &depths {
+        let started = std::time::Instant::now();
+        let (net, losses, accuracies) = train(depth, &train_set, &x_train, (&x_validation, &validation.labels));
+        let last = accuracies[EPOCHS - 1];
+        println!(
+            "| {depth} | {} | {:.4} | {:.1}% |  ({:.1} s)",
+            net.num_params(),
+            losses[EPOCHS - 1],
+            100.0 * last,
+            started.elapsed().as_secs_f64()
+        );
+        let path = common::plot_path(&format!("08_deep_mlp_depth{depth}"));
+        common::plot_curves(&path, &format!("depth {depth}"), &losses, "validation", &accuracies)
+            .expect("plot written");
+        if best.as_ref().is_none_or(|(_, a, _)| last > *a) {
+            best = Some((depth, last, net));
+        }
+    }
+    let (depth, _, net) = best.expect("at least one depth");
+    println!(
+        "\nbest on validation: depth {depth}; its test accuracy: {:.1}% on {} images (one image is {:.2} points)",
+        100.0 * accuracy(&logits(&net, &x_test), &test.labels),
+        test.len(),
+        100.0 / test.len() as f64
+    );
+    println!("curves: {}", common::plot_path("08_deep_mlp_depth*").display());
+}
