@@ -426,3 +426,29 @@ fn layers_passed_to_a_differentiable_function() {
         assert_model_gradient(|n| residual_deep(n, &x), &net, &g.net);
     }
 }
+
+// A `Vec` of arrays: each iteration's weight matrix is a layer of the model.
+#[derive(Params, Debug, Clone)]
+struct Stack {
+    weights: Vec<Array2<f64>>,
+}
+
+#[differentiable(wrt(stack))]
+fn stacked(stack: &Stack, x: &Array2<f64>) -> f64 {
+    let mut h = tanh(x);
+    for w in &stack.weights {
+        h = tanh(&matmul(&h, w));
+    }
+    sum(&h)
+}
+
+#[test]
+fn a_vec_of_arrays() {
+    let x = random((2, 3), 1);
+    let stack = Stack {
+        weights: (0..3).map(|i| random((3, 3), 10 + i) * 0.5).collect(),
+    };
+    let (value, g) = stacked_grad(&stack, &x);
+    assert_eq!(value, stacked(&stack, &x));
+    assert_model_gradient(|s| stacked(s, &x), &stack, &g.stack);
+}

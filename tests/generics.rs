@@ -58,3 +58,30 @@ fn generic_loops() {
         );
     }
 }
+
+// The operator forms a user writes on arrays of `F: Float`: `-&h`, `&a - &b`,
+// `&a + b` with `b` owned, `a * s` with a scalar, and `max(&a, &b)`.
+#[differentiable(wrt(w))]
+fn operators<F: Float>(x: &Array2<F>, w: &Array2<F>) -> F {
+    let a = matmul(x, w);
+    let b = tanh(&a);
+    let c = -&a;
+    let d = &c - &b;
+    let e = &d + b;
+    let f = max(&e, &a) * F::of(0.5);
+    sum(&f)
+}
+
+#[test]
+fn operators_on_generic_arrays() {
+    let (x, w) = (random((3, 2), 7), random((2, 4), 8));
+    let (value, g) = operators_grad(&x, &w);
+    assert_eq!(value, operators(&x, &w));
+    assert_gradients(
+        |v| operators(&x, &d2(&v[0])),
+        &[w.clone().into_dyn()],
+        &[g.w.into_dyn()],
+    );
+    let (v32, _) = operators_grad::<f32>(&x.mapv(|v| v as f32), &w.mapv(|v| v as f32));
+    assert!((f64::from(v32) - value).abs() < 1e-4);
+}
