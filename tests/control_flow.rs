@@ -452,3 +452,33 @@ fn a_vec_of_arrays() {
     assert_eq!(value, stacked(&stack, &x));
     assert_model_gradient(|s| stacked(s, &x), &stack, &g.stack);
 }
+
+// Constant code that reads active values where that is harmless: a shape
+// query, a comparison bound to a name, a condition with nothing active inside.
+#[differentiable(wrt(w))]
+fn reads_of_active_values(x: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let h = matmul(x, w);
+    let rows = h.nrows();
+    let positive = mean(&h) > 0.0;
+    let mut count = 0;
+    if sum(&h) > 1.0 {
+        count += 1;
+    }
+    let scale_by = if positive { 2.0 } else { 3.0 };
+    sum(&h) * (rows as f64 + count as f64) * scale_by
+}
+
+#[test]
+fn constant_code_reads_active_values() {
+    let x = random((3, 2), 1);
+    for seed in [2, 3, 4] {
+        let w = random((2, 2), seed);
+        let (value, g) = reads_of_active_values_grad(&x, &w);
+        assert_eq!(value, reads_of_active_values(&x, &w));
+        assert_gradients(
+            |v| reads_of_active_values(&x, &d2(&v[0])),
+            &[w.clone().into_dyn()],
+            &[g.w.into_dyn()],
+        );
+    }
+}

@@ -220,6 +220,11 @@ impl Emitter<'_> {
                 quote!(&(#t).#k)
             }
             Storage::Layer => self.layer_ident(var).into_token_stream(),
+            // Never read by generated code: constant operands are tokens or hoisted.
+            Storage::Constant => {
+                let name = local(format!("__constant{var}"));
+                quote!(&#name)
+            }
         }
     }
 
@@ -368,7 +373,7 @@ impl Emitter<'_> {
                 quote!(let #new = #value; ::autodiff::__private::recycle!(::autodiff::__private::set(&mut #v, #new));)
             }
             Storage::Result => quote!(#v = ::core::option::Option::Some(#value);),
-            Storage::Param(_) | Storage::Item(..) | Storage::Layer => quote!(),
+            Storage::Param(_) | Storage::Item(..) | Storage::Layer | Storage::Constant => quote!(),
         });
         if step.reversed && self.stacked(step) {
             for h in self.hoists(step) {
@@ -569,6 +574,29 @@ impl Emitter<'_> {
         }
     }
 
+    /// `tokens` with every identifier named in `reads` replaced by the value
+    /// of that variable, where it lives.
+    fn replace_names(&self, tokens: TokenStream, reads: &[(String, VarId)]) -> TokenStream {
+        tokens
+            .into_iter()
+            .map(|tree| match tree {
+                proc_macro2::TokenTree::Group(g) => {
+                    let mut group = proc_macro2::Group::new(g.delimiter(), self.replace_names(g.stream(), reads));
+                    group.set_span(g.span());
+                    proc_macro2::TokenTree::Group(group).into_token_stream()
+                }
+                proc_macro2::TokenTree::Ident(i) => match reads.iter().find(|(name, _)| i == name) {
+                    Some((_, var)) => {
+                        let r = self.value_ref(*var);
+                        quote!((*#r))
+                    }
+                    None => i.into_token_stream(),
+                },
+                other => other.into_token_stream(),
+            })
+            .collect()
+    }
+
     /// Code kept as written, with active values read from where they live.
     fn substituted(&self, code: &Opaque) -> TokenStream {
         struct Substitute<'a, 'e> {
@@ -611,6 +639,10 @@ impl Emitter<'_> {
     fn forward_node(&self, node: &Node) -> TokenStream {
         match node {
             Node::Verbatim(tokens) => tokens.clone(),
+            Node::Substituted { prefix, tokens, reads } => {
+                let tokens = self.replace_names(tokens.clone(), reads);
+                quote!(#prefix #tokens)
+            }
             Node::Step(step) => self.step_forward(step),
             Node::If {
                 id,
@@ -724,7 +756,7 @@ impl Emitter<'_> {
                 .flat_map(|(_, a)| a)
                 .for_each(|n| Self::sites(n, scope, out)),
             Node::Loop { body, .. } => body.iter().for_each(|n| Self::sites(n, scope, out)),
-            Node::Verbatim(_) | Node::Step(_) => {}
+            Node::Verbatim(_) | Node::Substituted { .. } | Node::Step(_) => {}
         }
     }
 
@@ -827,6 +859,8 @@ fn locals_in(nodes: &[Node], plan: &Plan, out: &mut Vec<VarId>) {
 fn gather_vars(nodes: &[Node], out: &mut Vec<VarId>) {
     for node in nodes {
         match node {
+            // A plain local read by substituted code lives until that code.
+            Node::Substituted { reads, .. } => out.extend(reads.iter().map(|(_, v)| *v)),
             Node::Step(step) => {
                 out.push(step.var);
                 let args: Vec<&Operand> = match &step.value {
@@ -1252,7 +1286,13 @@ pub fn emit(
 ) -> TokenStream {
     let func = sig.func;
     let names = names(func);
-    let upfront = has_control_flow(&program.nodes) || f.early_return;
+    // Reassigned values (slots) have one gradient variable for all their
+    // values, taken at each assignment: declared up front like a region's.
+    let mut reassigned = false;
+    crate::plan::visit_steps(&program.nodes, &mut |s| {
+        reassigned |= matches!(plan.storage[s.var], Storage::Slot { .. } | Storage::Result);
+    });
+    let upfront = has_control_flow(&program.nodes) || f.early_return || reassigned;
     let mut layers = std::collections::HashMap::new();
     collect_layers(&program.nodes, &mut layers);
     let grad_emitter = Emitter {

@@ -183,6 +183,8 @@ pub enum Stmt {
         cond: Opaque,
         arms: [Block; 2],
         tokens: TokenStream,
+        /// The variable a `let y = if ...` declares (its arms assign it).
+        declares: Option<VarId>,
     },
     Match {
         id: BranchId,
@@ -190,6 +192,7 @@ pub enum Stmt {
         /// Each arm's pattern and guard, as written, and its body.
         arms: Vec<(TokenStream, Block)>,
         tokens: TokenStream,
+        declares: Option<VarId>,
     },
     Loop {
         id: LoopId,

@@ -13,6 +13,8 @@ mod args;
 mod emit;
 mod errors;
 mod expand;
+#[cfg(test)]
+mod fuzz;
 mod ir;
 mod lower;
 mod params;

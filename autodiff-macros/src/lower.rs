@@ -432,8 +432,15 @@ impl Lowerer<'_> {
             syn::Expr::Paren(p) => return self.value_into(var, &p.expr, tokens, out),
             syn::Expr::If(_) | syn::Expr::Match(_) => {
                 self.vars[var].assigns += 1;
+                let declares = tokens.as_ref().is_some_and(|t| t.to_string().starts_with("let"));
                 let stmt_tokens = tokens.unwrap_or_else(|| e.to_token_stream());
+                let start = out.stmts.len();
                 self.branch(e, Tail::Into(var), stmt_tokens, out);
+                if declares
+                    && let Some(Stmt::If { declares, .. } | Stmt::Match { declares, .. }) = out.stmts.get_mut(start)
+                {
+                    *declares = Some(var);
+                }
                 return;
             }
             syn::Expr::Block(b) if b.label.is_none() => {
@@ -642,6 +649,7 @@ impl Lowerer<'_> {
                     cond,
                     arms: [then, otherwise],
                     tokens,
+                    declares: None,
                 });
             }
             syn::Expr::Match(m) => {
@@ -674,6 +682,7 @@ impl Lowerer<'_> {
                     scrutinee,
                     arms,
                     tokens,
+                    declares: None,
                 });
             }
             _ => {}

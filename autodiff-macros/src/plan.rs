@@ -31,6 +31,8 @@ pub enum Storage {
     Item(VarId, usize),
     /// The loop variable of a loop over a model's layers.
     Layer,
+    /// A constant of the user's: kept as written, under the user's own name.
+    Constant,
 }
 
 pub struct Plan {
@@ -53,6 +55,7 @@ pub fn plan(f: &Function, program: &Program) -> Plan {
             Some(var) => match (var.kind, var.item) {
                 (VarKind::Param(i), _) => Storage::Param(i),
                 (VarKind::Layer { .. }, _) => Storage::Layer,
+                (VarKind::Local | VarKind::Temp, _) if program.need[id].is_never() => Storage::Constant,
                 (_, Some((tuple, k))) => Storage::Item(tuple, k),
                 (VarKind::Ret, _) if var.assigns == 1 && step_depth[id] == 0 && !f.early_return => Storage::Local,
                 (VarKind::Ret, _) => Storage::Result,
@@ -74,7 +77,7 @@ pub fn visit_steps<'a>(nodes: &'a [Node], f: &mut impl FnMut(&'a crate::reverse:
             Node::If { arms, .. } => arms.iter().for_each(|a| visit_steps(a, f)),
             Node::Match { arms, .. } => arms.iter().for_each(|(_, a)| visit_steps(a, f)),
             Node::Loop { body, .. } => visit_steps(body, f),
-            Node::Verbatim(_) | Node::Exit { .. } => {}
+            Node::Verbatim(_) | Node::Substituted { .. } | Node::Exit { .. } => {}
         }
     }
 }
@@ -102,14 +105,15 @@ pub fn recycle_after_last_use(
             last_use.insert(var, i);
         }
     }
+    let mut dead: Vec<Vec<VarId>> = vec![Vec::new(); statements.len()];
+    for (&var, &at) in &last_use {
+        if Some(var) != keep {
+            dead[at].push(var);
+        }
+    }
     let mut out = Vec::with_capacity(statements.len() * 2);
-    for (i, s) in statements.into_iter().enumerate() {
+    for (s, mut dead) in statements.into_iter().zip(dead) {
         out.push(s.code);
-        let mut dead: Vec<VarId> = last_use
-            .iter()
-            .filter(|&(&v, &at)| at == i && Some(v) != keep)
-            .map(|(&v, _)| v)
-            .collect();
         dead.sort_unstable();
         out.extend(dead.into_iter().map(&recycle));
     }
@@ -125,7 +129,7 @@ impl Plan {
         let mut error = None;
         visit_steps(&program.nodes, &mut |s| {
             match self.storage.get(s.var) {
-                None | Some(Storage::Param(_) | Storage::Item(..) | Storage::Layer) => {
+                None | Some(Storage::Param(_) | Storage::Item(..) | Storage::Layer | Storage::Constant) => {
                     error.get_or_insert(format!("step {} assigns %{}, which has no storage", s.id, s.var));
                 }
                 Some(Storage::Local) if s.depth > 0 => {

@@ -80,6 +80,14 @@ pub struct Step {
 pub enum Node {
     /// Constant code, as written.
     Verbatim(TokenStream),
+    /// Constant code that reads active values (a comparison, a shape query):
+    /// `prefix`, then `tokens` as written with each name in `reads` replaced by
+    /// where its value lives, then `;` when `statement`.
+    Substituted {
+        prefix: TokenStream,
+        tokens: TokenStream,
+        reads: Vec<(String, VarId)>,
+    },
     Step(Step),
     If {
         id: BranchId,
@@ -193,13 +201,46 @@ impl Builder<'_> {
         out
     }
 
+    /// `let y;` before a branch whose arms give the constant `y` its value.
+    fn declare_constant(&self, declares: Option<VarId>, out: &mut Vec<Node>) {
+        if let Some(var) = declares.filter(|&v| !self.varied_var(v)) {
+            let v = &self.f.vars[var];
+            let name = syn::Ident::new(&v.name, proc_macro2::Span::call_site());
+            let ty = v.ty.as_ref().map(|ty| quote!(: #ty));
+            let mutability = v.mutable.then(|| quote!(mut));
+            out.push(Node::Verbatim(quote!(let #mutability #name #ty;)));
+        }
+    }
+
+    /// A read of `var` from constant code must go to where the value lives.
+    fn reads_active(&self, var: VarId) -> bool {
+        self.activity.varied(var) && !self.f.is_param_like(var)
+    }
+
+    /// Constant code as written, or with its reads of active values replaced.
+    fn kept(&self, tokens: TokenStream, reads: impl Iterator<Item = VarId>) -> Node {
+        let reads: Vec<(String, VarId)> = reads
+            .filter(|&r| self.reads_active(r))
+            .map(|r| (self.f.vars[r].name.clone(), r))
+            .collect();
+        if reads.is_empty() {
+            Node::Verbatim(tokens)
+        } else {
+            Node::Substituted {
+                prefix: TokenStream::new(),
+                tokens,
+                reads,
+            }
+        }
+    }
+
     fn varied_var(&self, var: VarId) -> bool {
         self.activity.varied(var) || self.f.vars[var].kind == VarKind::Ret
     }
 
     fn stmt(&mut self, stmt: &Stmt, depth: usize, out: &mut Vec<Node>) {
         match stmt {
-            Stmt::Const { tokens, .. } => out.push(Node::Verbatim(tokens.clone())),
+            Stmt::Const { tokens, code, .. } => out.push(self.kept(tokens.clone(), code.reads())),
             Stmt::Alias { of, tokens } => {
                 if !self.varied_var(*of) {
                     out.push(Node::Verbatim(tokens.clone()));
@@ -212,24 +253,71 @@ impl Builder<'_> {
                 tokens,
                 span,
             } => {
+                // A branch's value for a constant: `y = 2.0;` in its arm.
+                if !self.varied_var(*var) && tokens.is_none() {
+                    let name = syn::Ident::new(&self.f.vars[*var].name, *span);
+                    let mut reads = Vec::new();
+                    value.reads(&mut reads);
+                    let value = self.constant_tokens(value);
+                    out.push(match self.kept(quote!(#value;), reads.into_iter()) {
+                        Node::Substituted { tokens, reads, .. } => Node::Substituted {
+                            prefix: quote!(#name =),
+                            tokens,
+                            reads,
+                        },
+                        _ => Node::Verbatim(quote!(#name = #value;)),
+                    });
+                    return;
+                }
                 if !self.varied_var(*var)
                     && let Some(tokens) = tokens
                 {
-                    out.push(Node::Verbatim(tokens.clone()));
+                    let mut reads = Vec::new();
+                    value.reads(&mut reads);
+                    if !reads.iter().any(|&r| self.reads_active(r)) {
+                        out.push(Node::Verbatim(tokens.clone()));
+                        return;
+                    }
+                    // `let n = h.nrows();`, rebuilt so that only the value is
+                    // substituted (`let h = h.nrows();` binds the user's `h`).
+                    let v = &self.f.vars[*var];
+                    let name = syn::Ident::new(&v.name, *span);
+                    let prefix = if tokens.to_string().starts_with("let") {
+                        let mutability = v.mutable.then(|| quote!(mut));
+                        let ty = v.ty.as_ref().map(|ty| quote!(: #ty));
+                        quote!(let #mutability #name #ty =)
+                    } else {
+                        quote!(#name =)
+                    };
+                    let value = self.constant_tokens(value);
+                    if let Node::Substituted { tokens, reads, .. } = self.kept(value, reads.into_iter()) {
+                        out.push(Node::Substituted {
+                            prefix,
+                            tokens: quote!(#tokens;),
+                            reads,
+                        });
+                    }
                     return;
                 }
                 let split = (!items.is_empty()).then_some(items.len());
                 self.assign(*var, value, split, *span, depth, out);
             }
-            Stmt::If { id, cond, arms, tokens } => {
+            Stmt::If {
+                id,
+                cond,
+                arms,
+                tokens,
+                declares,
+            } => {
                 let arms = [
                     self.block(&arms[0].stmts, depth + 1),
                     self.block(&arms[1].stmts, depth + 1),
                 ];
-                if !arms.iter().any(|a| structural(a)) {
+                if !arms.iter().any(|a| structural(a)) && !cond.reads().any(|r| self.reads_active(r)) {
                     out.push(Node::Verbatim(tokens.clone()));
                     return;
                 }
+                self.declare_constant(*declares, out);
                 let recorded = arms.iter().any(|a| reversed(a));
                 out.push(Node::If {
                     id: *id,
@@ -243,15 +331,17 @@ impl Builder<'_> {
                 scrutinee,
                 arms,
                 tokens,
+                declares,
             } => {
                 let arms: Vec<(TokenStream, Vec<Node>)> = arms
                     .iter()
                     .map(|(pat, body)| (pat.clone(), self.block(&body.stmts, depth + 1)))
                     .collect();
-                if !arms.iter().any(|(_, a)| structural(a)) {
+                if !arms.iter().any(|(_, a)| structural(a)) && !scrutinee.reads().any(|r| self.reads_active(r)) {
                     out.push(Node::Verbatim(tokens.clone()));
                     return;
                 }
+                self.declare_constant(*declares, out);
                 let recorded = arms.iter().any(|(_, a)| reversed(a));
                 out.push(Node::Match {
                     id: *id,
@@ -268,7 +358,11 @@ impl Builder<'_> {
                 tokens,
             } => {
                 let body = self.block(&body.stmts, depth + 1);
-                if !structural(&body) {
+                let head_reads_active = match kind {
+                    LoopKind::While(c) | LoopKind::For { iter: c, .. } => c.reads().any(|r| self.reads_active(r)),
+                    _ => false,
+                };
+                if !structural(&body) && !head_reads_active {
                     out.push(Node::Verbatim(tokens.clone()));
                     return;
                 }
@@ -523,6 +617,7 @@ fn place_root(expr: &Expr) -> Option<VarId> {
 pub fn structural(nodes: &[Node]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Verbatim(_) => false,
+        Node::Substituted { .. } => true,
         Node::Step(_) | Node::Exit { .. } => true,
         Node::If { .. } | Node::Match { .. } | Node::Loop { .. } => true,
     })
@@ -533,7 +628,7 @@ pub fn reversed(nodes: &[Node]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Step(s) => s.reversed,
         Node::If { recorded, .. } | Node::Match { recorded, .. } | Node::Loop { recorded, .. } => *recorded,
-        Node::Verbatim(_) | Node::Exit { .. } => false,
+        Node::Verbatim(_) | Node::Substituted { .. } | Node::Exit { .. } => false,
     })
 }
 
@@ -632,7 +727,7 @@ fn check_regions(nodes: &[Node], recorded_loops: &[LoopId]) -> Result<(), String
                     }
                 }
             }
-            Node::Verbatim(_) | Node::Step(_) => {}
+            Node::Verbatim(_) | Node::Substituted { .. } | Node::Step(_) => {}
         }
     }
     Ok(())
