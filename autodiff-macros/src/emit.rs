@@ -17,9 +17,9 @@ use syn::visit_mut::VisitMut;
 use syn::{Ident, ItemFn, ReturnType};
 
 use crate::activity::Need;
-use crate::ir::{BranchId, Callee, ExitKind, Function, LoopId, Opaque, SiteId, VarId, VarKind};
+use crate::ir::{BranchId, Callee, ExitKind, Function, LoopId, LoopKind, Opaque, SiteId, VarId, VarKind};
 use crate::plan::{Plan, Statement, Storage};
-use crate::reverse::{Hoist, LoopHead, Node, Operand, Program, Step, Value};
+use crate::reverse::{Hoist, Node, Operand, Program, Step, Value};
 use crate::signature::Signature;
 
 /// The names of the generated items, spanned at the function's name.
@@ -688,7 +688,7 @@ impl Emitter<'_> {
                 });
                 let label = label.as_ref().map(|l| quote!(#l:));
                 let body = self.forward(body);
-                if let LoopHead::Layers { param, path, ident, .. } = head {
+                if let LoopKind::Layers { param, path, ident, .. } = head {
                     let list = self.value_ref(*param);
                     let (i, ix) = (index_ident(*id), index_stack(*id));
                     let record = recorded.then(|| quote!(#ix.push(#i);));
@@ -702,16 +702,16 @@ impl Emitter<'_> {
                     };
                 }
                 let head = match head {
-                    LoopHead::For(pat, iter) => {
+                    LoopKind::For { pat, iter } => {
                         let iter = self.substituted(iter);
                         quote!(for #pat in #iter)
                     }
-                    LoopHead::While(cond) => {
+                    LoopKind::While(cond) => {
                         let cond = self.substituted(cond);
                         quote!(while #cond)
                     }
-                    LoopHead::Loop => quote!(loop),
-                    LoopHead::Layers { .. } => quote!(),
+                    LoopKind::Loop => quote!(loop),
+                    LoopKind::Layers { .. } => quote!(),
                 };
                 quote!(#start #label #head { #body #end })
             }
@@ -812,7 +812,7 @@ impl Emitter<'_> {
                 let (s, x) = (loop_stack(*id), loop_site(*id));
                 // A loop over layers rebinds its variable to the iteration's layer.
                 let rebind = match head {
-                    LoopHead::Layers { param, path, ident, .. } => {
+                    LoopKind::Layers { param, path, ident, .. } => {
                         let list = self.value_ref(*param);
                         let (i, ix) = (index_ident(*id), index_stack(*id));
                         quote!(let #i = #ix.pop(); let #ident = &(#list) #(.#path)* [#i];)
@@ -883,7 +883,7 @@ fn gather_vars(nodes: &[Node], out: &mut Vec<VarId>) {
                 arms.iter().for_each(|(_, a)| gather_vars(a, out));
             }
             Node::Loop { head, body, .. } => {
-                if let LoopHead::For(_, c) | LoopHead::While(c) = head {
+                if let LoopKind::For { iter: c, .. } | LoopKind::While(c) = head {
                     out.extend(c.reads());
                 }
                 gather_vars(body, out);
@@ -917,7 +917,7 @@ fn collect_layers(nodes: &[Node], out: &mut std::collections::HashMap<VarId, (Id
     for node in nodes {
         match node {
             Node::Loop { id, head, body, .. } => {
-                if let LoopHead::Layers {
+                if let LoopKind::Layers {
                     param,
                     path,
                     item,
@@ -1117,7 +1117,7 @@ impl Emitter<'_> {
                     if *recorded {
                         let s = loop_stack(*id);
                         out.push(quote!(let mut #s: #stack<u32> = #stack::new();));
-                        if let LoopHead::Layers { .. } = head {
+                        if let LoopKind::Layers { .. } = head {
                             let ix = index_stack(*id);
                             out.push(quote!(let mut #ix: #stack<usize> = #stack::new();));
                         }

@@ -208,6 +208,7 @@ pub enum Stmt {
     Alias { of: VarId, tokens: TokenStream },
 }
 
+#[derive(Clone)]
 pub enum LoopKind {
     For {
         pat: syn::Pat,

@@ -103,7 +103,7 @@ pub enum Node {
     },
     Loop {
         id: LoopId,
-        head: LoopHead,
+        head: LoopKind,
         label: Option<syn::Lifetime>,
         body: Vec<Node>,
         recorded: bool,
@@ -117,19 +117,6 @@ pub enum Node {
         ends: Vec<LoopId>,
         tokens: TokenStream,
     },
-}
-
-pub enum LoopHead {
-    For(syn::Pat, Opaque),
-    /// Over the elements of the parameter field `param.path`, bound to `ident`.
-    Layers {
-        param: VarId,
-        path: Vec<Ident>,
-        item: VarId,
-        ident: Ident,
-    },
-    While(Opaque),
-    Loop,
 }
 
 pub struct Program {
@@ -366,25 +353,9 @@ impl Builder<'_> {
                     out.push(Node::Verbatim(tokens.clone()));
                     return;
                 }
-                let head = match kind {
-                    LoopKind::For { pat, iter } => LoopHead::For(pat.clone(), iter.clone()),
-                    LoopKind::Layers {
-                        param,
-                        path,
-                        item,
-                        ident,
-                    } => LoopHead::Layers {
-                        param: *param,
-                        path: path.clone(),
-                        item: *item,
-                        ident: ident.clone(),
-                    },
-                    LoopKind::While(c) => LoopHead::While(c.clone()),
-                    LoopKind::Loop => LoopHead::Loop,
-                };
                 out.push(Node::Loop {
                     id: *id,
-                    head,
+                    head: kind.clone(),
                     label: label.clone(),
                     recorded: reversed(&body),
                     body,
