@@ -161,11 +161,7 @@ pub struct Block {
 pub enum Stmt {
     /// Code that computes no active value, kept as written (`let n = xs.len();`,
     /// `k = k * 0.9;`, `assert!(...)`).
-    Const {
-        code: Opaque,
-        defines: Vec<VarId>,
-        tokens: TokenStream,
-    },
+    Const { code: Opaque, tokens: TokenStream },
     /// `var = value` (a `let`, an assignment, `+=`, a branch's or the body's
     /// result). `items` are the names of a split tuple. `tokens` is the
     /// statement as written, kept when it turns out constant.
@@ -385,13 +381,14 @@ impl Function {
                 }
             }
             for r in reads {
-                let ok = self.vars.get(r).is_some_and(|v| {
-                    let var = v.item.map_or(r, |(t, _)| t);
-                    assigned[var] || !matches!(v.kind, VarKind::Local | VarKind::Temp)
-                });
-                // Constant locals bound by patterns are not assigned by an
-                // `Assign`: they are declared by the `Const`, `for` or `match`.
-                if !ok && !self.is_pattern_bound(r) {
+                // Parameters and layers are always defined; a constant bound
+                // by a pattern (`for t in`, a `match` arm) is never assigned.
+                let var = self.vars.get(r).ok_or_else(|| format!("%{r} is not a variable"))?;
+                let defined = match var.item {
+                    Some((tuple, _)) => assigned[tuple],
+                    None => assigned[r] || !matches!(var.kind, VarKind::Local | VarKind::Temp) || var.assigns == 0,
+                };
+                if !defined {
                     return Err(format!("%{r} is read but never assigned"));
                 }
             }
@@ -406,18 +403,6 @@ impl Function {
             }
         }
         Ok(())
-    }
-
-    fn is_pattern_bound(&self, var: VarId) -> bool {
-        let mut found = false;
-        walk(&self.body, &mut |stmt| {
-            if let Stmt::Const { defines, .. } = stmt
-                && defines.contains(&var)
-            {
-                found = true;
-            }
-        });
-        found || self.vars[var].assigns == 0
     }
 }
 

@@ -276,7 +276,6 @@ impl Lowerer<'_> {
                 let code = self.opaque_macro(&m.mac, stmt.to_token_stream());
                 out.stmts.push(Stmt::Const {
                     code,
-                    defines: vec![],
                     tokens: stmt.to_token_stream(),
                 })
             }
@@ -389,8 +388,8 @@ impl Lowerer<'_> {
             // Any other pattern binds constants: kept as written.
             _ => {
                 let code = self.opaque(&init.expr, UseOfActive::Rejected(REJECT_PATTERN));
-                let defines = self.bind_pattern(pat);
-                out.stmts.push(Stmt::Const { code, defines, tokens });
+                self.bind_pattern(pat);
+                out.stmts.push(Stmt::Const { code, tokens });
             }
         }
     }
@@ -499,11 +498,7 @@ impl Lowerer<'_> {
                     Some(op) => self.assign(&b.left, &b.right, Some(op), e, tokens, out),
                     None => {
                         let code = self.opaque(e, UseOfActive::Rejected(REJECT_OPERATOR));
-                        out.stmts.push(Stmt::Const {
-                            code,
-                            defines: vec![],
-                            tokens,
-                        })
+                        out.stmts.push(Stmt::Const { code, tokens })
                     }
                 }
             }
@@ -532,27 +527,15 @@ impl Lowerer<'_> {
             ),
             syn::Expr::Macro(m) => {
                 let code = self.opaque_macro(&m.mac, tokens.clone());
-                out.stmts.push(Stmt::Const {
-                    code,
-                    defines: vec![],
-                    tokens,
-                })
+                out.stmts.push(Stmt::Const { code, tokens })
             }
             syn::Expr::MethodCall(_) => {
                 let code = self.opaque(e, UseOfActive::Rejected(REJECT_MUTATION));
-                out.stmts.push(Stmt::Const {
-                    code,
-                    defines: vec![],
-                    tokens,
-                })
+                out.stmts.push(Stmt::Const { code, tokens })
             }
             _ => {
                 let code = self.opaque(e, UseOfActive::Rejected(REJECT_STATEMENT));
-                out.stmts.push(Stmt::Const {
-                    code,
-                    defines: vec![],
-                    tokens,
-                })
+                out.stmts.push(Stmt::Const { code, tokens })
             }
         }
     }
@@ -575,11 +558,7 @@ impl Lowerer<'_> {
             // An element, a field, a parameter or an outside variable: constant code,
             // unless it writes into an active value.
             let code = self.opaque(whole, UseOfActive::Rejected(REJECT_MUTATION));
-            out.stmts.push(Stmt::Const {
-                code,
-                defines: vec![],
-                tokens,
-            });
+            out.stmts.push(Stmt::Const { code, tokens });
             return;
         };
         match op {
@@ -700,7 +679,7 @@ impl Lowerer<'_> {
         };
         let label = label.as_ref().map(|l| l.name.clone());
         // The iterator and a `while` condition are evaluated outside the body's scope.
-        let mut pattern_scope = None;
+        let mut pattern_scope = false;
         let kind = match e {
             syn::Expr::ForLoop(f) if self.layers_of(&f.expr).is_some() && matches!(&*f.pat, syn::Pat::Ident(_)) => {
                 let (param, path) = self.layers_of(&f.expr).expect("checked");
@@ -708,7 +687,7 @@ impl Lowerer<'_> {
                     unreachable!("checked")
                 };
                 self.scopes.push(HashMap::new());
-                pattern_scope = Some(());
+                pattern_scope = true;
                 let item = self.declare(p.ident.to_string(), VarKind::Layer { param, loop_id: id });
                 LoopKind::Layers {
                     param,
@@ -721,7 +700,7 @@ impl Lowerer<'_> {
                 let iter = self.opaque(&f.expr, UseOfActive::Rejected(REJECT_ITERATE));
                 self.scopes.push(HashMap::new());
                 self.bind_pattern(&f.pat);
-                pattern_scope = Some(());
+                pattern_scope = true;
                 LoopKind::For {
                     pat: (*f.pat).clone(),
                     iter,
@@ -744,7 +723,7 @@ impl Lowerer<'_> {
         });
         let body = self.region(body_stmts, Tail::Discard);
         self.loops.pop();
-        if pattern_scope.is_some() {
+        if pattern_scope {
             self.scopes.pop();
         }
         out.stmts.push(Stmt::Loop {
