@@ -1408,8 +1408,10 @@ pub fn emit(
         #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
             // Calling only `_grad` uses the original function.
             let _ = #original;
-            #(#body)*
-            (#value, #gradient)
+            ::autodiff::__private::with_thread_workspace(move || {
+                #(#body)*
+                (#value, #gradient)
+            })
         }
 
         #[doc = #with_doc]

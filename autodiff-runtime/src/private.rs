@@ -192,7 +192,7 @@ macro_rules! __autodiff_recycle {
 }
 pub use crate::__autodiff_recycle as recycle;
 
-pub use crate::workspace::{Recycle, Workspace};
+pub use crate::workspace::{Recycle, Workspace, with_thread_workspace};
 
 /// A last-in-first-out store of one kind of value, kept across the loops of a
 /// generated gradient: the forward pass pushes what the backward pass will

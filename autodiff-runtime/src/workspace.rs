@@ -132,6 +132,25 @@ impl RawBuffer {
 
 thread_local! {
     static ACTIVE: RefCell<Option<Workspace>> = const { RefCell::new(None) };
+    /// The workspace of `NAME_grad` calls made outside any [`Workspace::run`].
+    static THREAD: RefCell<Workspace> = RefCell::new(Workspace::new());
+}
+
+/// Runs `f` in this thread's own workspace, unless a workspace is active
+/// already (`NAME_grad_with`, or a `_grad` inside another): the plain
+/// `NAME_grad` reuses its intermediates' buffers from one call to the next
+/// like `_grad_with` does, and returns owned gradients. The thread keeps the
+/// freed buffers of its largest step, as a caching allocator would.
+pub fn with_thread_workspace<R>(f: impl FnOnce() -> R) -> R {
+    if ACTIVE.with(|active| active.borrow().is_some()) {
+        return f();
+    }
+    // Taken out for the call, so that nothing stays borrowed while `f` runs;
+    // a panic in `f` loses the buffers, nothing else.
+    let mut workspace = THREAD.with(|thread| std::mem::take(&mut *thread.borrow_mut()));
+    let result = workspace.run(f);
+    THREAD.with(|thread| *thread.borrow_mut() = workspace);
+    result
 }
 
 impl Workspace {

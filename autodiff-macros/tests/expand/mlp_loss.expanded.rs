@@ -42,66 +42,68 @@ pub fn mlp_loss_grad(
     b2: &Array1<f64>,
 ) -> (f64, MlpLossGrad) {
     let _ = mlp_loss;
-    let __v7 = linear(x, w1, b1);
-    let __v8 = relu(&__v7);
-    let __v9 = linear(&__v8, w2, b2);
-    let __v6 = cross_entropy(&__v9, labels);
-    let __g6 = ::core::option::Option::Some(::autodiff::__private::seed(&__v6));
-    let (__c4_0, _) = match __g6 {
-        ::core::option::Option::Some(__g) => {
-            cross_entropy_vjp(&__v9, labels, &__v6, __g, [true, false])
-        }
-        ::core::option::Option::None => {
-            (::core::option::Option::None, ::core::option::Option::None)
-        }
-    };
-    let __g9 = ::autodiff::__private::gradient(__c4_0);
-    let (__c3_0, __c3_1, __c3_2) = match __g9 {
-        ::core::option::Option::Some(__g) => {
-            linear_vjp(&__v8, w2, b2, &__v9, __g, [true, true, true])
-        }
-        ::core::option::Option::None => {
-            (
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-            )
-        }
-    };
-    let __g8 = ::autodiff::__private::gradient(__c3_0);
-    let __g4 = ::autodiff::__private::gradient(__c3_1);
-    let __g5 = ::autodiff::__private::gradient(__c3_2);
-    ::autodiff::__private::recycle!(__v9);
-    let (__c2_0,) = match __g8 {
-        ::core::option::Option::Some(__g) => relu_vjp(&__v7, &__v8, __g, [true]),
-        ::core::option::Option::None => (::core::option::Option::None,),
-    };
-    let __g7 = ::autodiff::__private::gradient(__c2_0);
-    ::autodiff::__private::recycle!(__v8);
-    let (_, __c1_1, __c1_2) = match __g7 {
-        ::core::option::Option::Some(__g) => {
-            linear_vjp(x, w1, b1, &__v7, __g, [false, true, true])
-        }
-        ::core::option::Option::None => {
-            (
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-            )
-        }
-    };
-    let __g2 = ::autodiff::__private::gradient(__c1_1);
-    let __g3 = ::autodiff::__private::gradient(__c1_2);
-    ::autodiff::__private::recycle!(__v7);
-    (
-        __v6,
-        MlpLossGrad {
-            w1: ::autodiff::__private::or_zeros(__g2, w1),
-            b1: ::autodiff::__private::or_zeros(__g3, b1),
-            w2: ::autodiff::__private::or_zeros(__g4, w2),
-            b2: ::autodiff::__private::or_zeros(__g5, b2),
-        },
-    )
+    ::autodiff::__private::with_thread_workspace(move || {
+        let __v7 = linear(x, w1, b1);
+        let __v8 = relu(&__v7);
+        let __v9 = linear(&__v8, w2, b2);
+        let __v6 = cross_entropy(&__v9, labels);
+        let __g6 = ::core::option::Option::Some(::autodiff::__private::seed(&__v6));
+        let (__c4_0, _) = match __g6 {
+            ::core::option::Option::Some(__g) => {
+                cross_entropy_vjp(&__v9, labels, &__v6, __g, [true, false])
+            }
+            ::core::option::Option::None => {
+                (::core::option::Option::None, ::core::option::Option::None)
+            }
+        };
+        let __g9 = ::autodiff::__private::gradient(__c4_0);
+        let (__c3_0, __c3_1, __c3_2) = match __g9 {
+            ::core::option::Option::Some(__g) => {
+                linear_vjp(&__v8, w2, b2, &__v9, __g, [true, true, true])
+            }
+            ::core::option::Option::None => {
+                (
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                )
+            }
+        };
+        let __g8 = ::autodiff::__private::gradient(__c3_0);
+        let __g4 = ::autodiff::__private::gradient(__c3_1);
+        let __g5 = ::autodiff::__private::gradient(__c3_2);
+        ::autodiff::__private::recycle!(__v9);
+        let (__c2_0,) = match __g8 {
+            ::core::option::Option::Some(__g) => relu_vjp(&__v7, &__v8, __g, [true]),
+            ::core::option::Option::None => (::core::option::Option::None,),
+        };
+        let __g7 = ::autodiff::__private::gradient(__c2_0);
+        ::autodiff::__private::recycle!(__v8);
+        let (_, __c1_1, __c1_2) = match __g7 {
+            ::core::option::Option::Some(__g) => {
+                linear_vjp(x, w1, b1, &__v7, __g, [false, true, true])
+            }
+            ::core::option::Option::None => {
+                (
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                )
+            }
+        };
+        let __g2 = ::autodiff::__private::gradient(__c1_1);
+        let __g3 = ::autodiff::__private::gradient(__c1_2);
+        ::autodiff::__private::recycle!(__v7);
+        (
+            __v6,
+            MlpLossGrad {
+                w1: ::autodiff::__private::or_zeros(__g2, w1),
+                b1: ::autodiff::__private::or_zeros(__g3, b1),
+                w2: ::autodiff::__private::or_zeros(__g4, w2),
+                b2: ::autodiff::__private::or_zeros(__g5, b2),
+            },
+        )
+    })
 }
 ///[`mlp_loss_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used.
 #[allow(dead_code, clippy::all)]

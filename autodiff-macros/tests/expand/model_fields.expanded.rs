@@ -23,112 +23,120 @@ fn model_loss_grad(
     labels: &[usize],
 ) -> (f64, ModelLossGrad) {
     let _ = model_loss;
-    let __v5 = linear(x, &model.w1, &model.b1);
-    let __v4 = relu(&__v5);
-    let __v7 = linear(&__v4, &model.w2, &model.b2);
-    let __v6 = cross_entropy(&__v7, labels);
-    let __v9 = l2(&model.w1);
-    let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
-    let __v3 = ::autodiff::__private::add(&__v6, &__v8);
-    let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
-    let (__c7_0, __c7_1) = match __g3 {
-        ::core::option::Option::Some(__g) => {
-            ::autodiff::__private::add_vjp(&__v6, &__v8, &__v3, __g, [true, true])
-        }
-        ::core::option::Option::None => {
-            (::core::option::Option::None, ::core::option::Option::None)
-        }
-    };
-    let __g6 = ::autodiff::__private::gradient(__c7_0);
-    let __g8 = ::autodiff::__private::gradient(__c7_1);
-    let (_, __c6_1) = match __g8 {
-        ::core::option::Option::Some(__g) => {
-            ::autodiff::__private::mul_vjp(&(0.001), &__v9, &__v8, __g, [false, true])
-        }
-        ::core::option::Option::None => {
-            (::core::option::Option::None, ::core::option::Option::None)
-        }
-    };
-    let __g9 = ::autodiff::__private::gradient(__c6_1);
-    ::autodiff::__private::recycle!(__v8);
-    let (__c5_0,) = match __g9 {
-        ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
-        ::core::option::Option::None => (::core::option::Option::None,),
-    };
-    let __g0__w1 = ::autodiff::__private::gradient(__c5_0);
-    ::autodiff::__private::recycle!(__v9);
-    let (__c4_0, _) = match __g6 {
-        ::core::option::Option::Some(__g) => {
-            cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false])
-        }
-        ::core::option::Option::None => {
-            (::core::option::Option::None, ::core::option::Option::None)
-        }
-    };
-    let __g7 = ::autodiff::__private::gradient(__c4_0);
-    ::autodiff::__private::recycle!(__v6);
-    let (__c3_0, __c3_1, __c3_2) = match __g7 {
-        ::core::option::Option::Some(__g) => {
-            linear_vjp(&__v4, &model.w2, &model.b2, &__v7, __g, [true, true, true])
-        }
-        ::core::option::Option::None => {
-            (
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-            )
-        }
-    };
-    let __g4 = ::autodiff::__private::gradient(__c3_0);
-    let __g0__w2 = ::autodiff::__private::gradient(__c3_1);
-    let __g0__b2 = ::autodiff::__private::gradient(__c3_2);
-    ::autodiff::__private::recycle!(__v7);
-    let (__c2_0,) = match __g4 {
-        ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4, __g, [true]),
-        ::core::option::Option::None => (::core::option::Option::None,),
-    };
-    let __g5 = ::autodiff::__private::gradient(__c2_0);
-    ::autodiff::__private::recycle!(__v4);
-    let (_, __c1_1, __c1_2) = match __g5 {
-        ::core::option::Option::Some(__g) => {
-            linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true])
-        }
-        ::core::option::Option::None => {
-            (
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-            )
-        }
-    };
-    let __g0__w1 = ::autodiff::__private::accumulate(
-        __g0__w1,
-        ::autodiff::__private::gradient(__c1_1),
-    );
-    let __g0__b1 = ::autodiff::__private::gradient(__c1_2);
-    ::autodiff::__private::recycle!(__v5);
-    (
-        __v3,
-        ModelLossGrad {
-            model: {
-                let mut __s = ::autodiff::__private::empty_like(model);
-                if let ::core::option::Option::Some(__f) = __g0__b1 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.b1, __f);
-                }
-                if let ::core::option::Option::Some(__f) = __g0__b2 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.b2, __f);
-                }
-                if let ::core::option::Option::Some(__f) = __g0__w1 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
-                }
-                if let ::core::option::Option::Some(__f) = __g0__w2 {
-                    ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
-                }
-                ::autodiff::__private::fill_like(model, &mut __s);
-                __s
+    ::autodiff::__private::with_thread_workspace(move || {
+        let __v5 = linear(x, &model.w1, &model.b1);
+        let __v4 = relu(&__v5);
+        let __v7 = linear(&__v4, &model.w2, &model.b2);
+        let __v6 = cross_entropy(&__v7, labels);
+        let __v9 = l2(&model.w1);
+        let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
+        let __v3 = ::autodiff::__private::add(&__v6, &__v8);
+        let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
+        let (__c7_0, __c7_1) = match __g3 {
+            ::core::option::Option::Some(__g) => {
+                ::autodiff::__private::add_vjp(&__v6, &__v8, &__v3, __g, [true, true])
+            }
+            ::core::option::Option::None => {
+                (::core::option::Option::None, ::core::option::Option::None)
+            }
+        };
+        let __g6 = ::autodiff::__private::gradient(__c7_0);
+        let __g8 = ::autodiff::__private::gradient(__c7_1);
+        let (_, __c6_1) = match __g8 {
+            ::core::option::Option::Some(__g) => {
+                ::autodiff::__private::mul_vjp(
+                    &(0.001),
+                    &__v9,
+                    &__v8,
+                    __g,
+                    [false, true],
+                )
+            }
+            ::core::option::Option::None => {
+                (::core::option::Option::None, ::core::option::Option::None)
+            }
+        };
+        let __g9 = ::autodiff::__private::gradient(__c6_1);
+        ::autodiff::__private::recycle!(__v8);
+        let (__c5_0,) = match __g9 {
+            ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
+            ::core::option::Option::None => (::core::option::Option::None,),
+        };
+        let __g0__w1 = ::autodiff::__private::gradient(__c5_0);
+        ::autodiff::__private::recycle!(__v9);
+        let (__c4_0, _) = match __g6 {
+            ::core::option::Option::Some(__g) => {
+                cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false])
+            }
+            ::core::option::Option::None => {
+                (::core::option::Option::None, ::core::option::Option::None)
+            }
+        };
+        let __g7 = ::autodiff::__private::gradient(__c4_0);
+        ::autodiff::__private::recycle!(__v6);
+        let (__c3_0, __c3_1, __c3_2) = match __g7 {
+            ::core::option::Option::Some(__g) => {
+                linear_vjp(&__v4, &model.w2, &model.b2, &__v7, __g, [true, true, true])
+            }
+            ::core::option::Option::None => {
+                (
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                )
+            }
+        };
+        let __g4 = ::autodiff::__private::gradient(__c3_0);
+        let __g0__w2 = ::autodiff::__private::gradient(__c3_1);
+        let __g0__b2 = ::autodiff::__private::gradient(__c3_2);
+        ::autodiff::__private::recycle!(__v7);
+        let (__c2_0,) = match __g4 {
+            ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4, __g, [true]),
+            ::core::option::Option::None => (::core::option::Option::None,),
+        };
+        let __g5 = ::autodiff::__private::gradient(__c2_0);
+        ::autodiff::__private::recycle!(__v4);
+        let (_, __c1_1, __c1_2) = match __g5 {
+            ::core::option::Option::Some(__g) => {
+                linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true])
+            }
+            ::core::option::Option::None => {
+                (
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                    ::core::option::Option::None,
+                )
+            }
+        };
+        let __g0__w1 = ::autodiff::__private::accumulate(
+            __g0__w1,
+            ::autodiff::__private::gradient(__c1_1),
+        );
+        let __g0__b1 = ::autodiff::__private::gradient(__c1_2);
+        ::autodiff::__private::recycle!(__v5);
+        (
+            __v3,
+            ModelLossGrad {
+                model: {
+                    let mut __s = ::autodiff::__private::empty_like(model);
+                    if let ::core::option::Option::Some(__f) = __g0__b1 {
+                        ::autodiff::__private::Gradient::accumulate(&mut __s.b1, __f);
+                    }
+                    if let ::core::option::Option::Some(__f) = __g0__b2 {
+                        ::autodiff::__private::Gradient::accumulate(&mut __s.b2, __f);
+                    }
+                    if let ::core::option::Option::Some(__f) = __g0__w1 {
+                        ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
+                    }
+                    if let ::core::option::Option::Some(__f) = __g0__w2 {
+                        ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
+                    }
+                    ::autodiff::__private::fill_like(model, &mut __s);
+                    __s
+                },
             },
-        },
-    )
+        )
+    })
 }
 ///[`model_loss_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used.
 #[allow(dead_code, clippy::all)]

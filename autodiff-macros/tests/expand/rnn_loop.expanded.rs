@@ -32,139 +32,174 @@ fn rnn_grad(
     u: &Array2<f32>,
 ) -> (f32, RnnGrad) {
     let _ = rnn;
-    let mut __v5 = ::core::option::Option::None;
-    let mut __s5 = ::autodiff::__private::Stack::new();
-    let mut __v8 = ::core::option::Option::None;
-    let mut __s8 = ::autodiff::__private::Stack::new();
-    let mut __v9 = ::core::option::Option::None;
-    let mut __s9 = ::autodiff::__private::Stack::new();
-    let mut __v10 = ::core::option::Option::None;
-    let mut __s10 = ::autodiff::__private::Stack::new();
-    let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
-    let mut __sk0 = ::autodiff::__private::Stack::new();
-    let __v7 = linear(&(xs[0]), wx, b);
-    let __new = tanh(&__v7);
-    ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
-    __l0.push(0u32);
-    for t in 1..xs.len() {
-        let __k0 = &xs[t];
-        let __new = linear(__k0, wx, b);
-        ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
-        __sk0.push(__k0);
-        let __new = matmul(::autodiff::__private::live(&__v5), u);
-        ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
-        let __new = ::autodiff::__private::add(
-            ::autodiff::__private::live(&__v9),
-            ::autodiff::__private::live(&__v10),
-        );
-        ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
-        let __new = tanh(::autodiff::__private::live(&__v8));
+    ::autodiff::__private::with_thread_workspace(move || {
+        let mut __v5 = ::core::option::Option::None;
+        let mut __s5 = ::autodiff::__private::Stack::new();
+        let mut __v8 = ::core::option::Option::None;
+        let mut __s8 = ::autodiff::__private::Stack::new();
+        let mut __v9 = ::core::option::Option::None;
+        let mut __s9 = ::autodiff::__private::Stack::new();
+        let mut __v10 = ::core::option::Option::None;
+        let mut __s10 = ::autodiff::__private::Stack::new();
+        let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
+        let mut __sk0 = ::autodiff::__private::Stack::new();
+        let __v7 = linear(&(xs[0]), wx, b);
+        let __new = tanh(&__v7);
         ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
-        __l0.push(1u32);
-    }
-    let __v4 = mean(::autodiff::__private::live(&__v5));
-    let mut __g1 = ::core::option::Option::None;
-    let mut __g2 = ::core::option::Option::None;
-    let mut __g3 = ::core::option::Option::None;
-    let mut __g4 = ::core::option::Option::None;
-    let mut __g5 = ::core::option::Option::None;
-    let mut __g7 = ::core::option::Option::None;
-    let mut __g8 = ::core::option::Option::None;
-    let mut __g9 = ::core::option::Option::None;
-    let mut __g10 = ::core::option::Option::None;
-    __g4 = ::core::option::Option::Some(::autodiff::__private::seed(&__v4));
-    let (__c7_0,) = match __g4.take() {
-        ::core::option::Option::Some(__g) => {
-            mean_vjp(::autodiff::__private::live(&__v5), &__v4, __g, [true])
+        __l0.push(0u32);
+        for t in 1..xs.len() {
+            let __k0 = &xs[t];
+            let __new = linear(__k0, wx, b);
+            ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
+            __sk0.push(__k0);
+            let __new = matmul(::autodiff::__private::live(&__v5), u);
+            ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
+            let __new = ::autodiff::__private::add(
+                ::autodiff::__private::live(&__v9),
+                ::autodiff::__private::live(&__v10),
+            );
+            ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
+            let __new = tanh(::autodiff::__private::live(&__v8));
+            ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+            __l0.push(1u32);
         }
-        ::core::option::Option::None => (::core::option::Option::None,),
-    };
-    __g5 = ::autodiff::__private::accumulate(
-        __g5.take(),
-        ::autodiff::__private::gradient(__c7_0),
-    );
-    loop {
-        let __x0 = __l0.pop();
-        if __x0 == 0u32 {
-            break;
-        }
-        let __y6 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-        let (__c6_0,) = match __g5.take() {
+        let __v4 = mean(::autodiff::__private::live(&__v5));
+        let mut __g1 = ::core::option::Option::None;
+        let mut __g2 = ::core::option::Option::None;
+        let mut __g3 = ::core::option::Option::None;
+        let mut __g4 = ::core::option::Option::None;
+        let mut __g5 = ::core::option::Option::None;
+        let mut __g7 = ::core::option::Option::None;
+        let mut __g8 = ::core::option::Option::None;
+        let mut __g9 = ::core::option::Option::None;
+        let mut __g10 = ::core::option::Option::None;
+        __g4 = ::core::option::Option::Some(::autodiff::__private::seed(&__v4));
+        let (__c7_0,) = match __g4.take() {
             ::core::option::Option::Some(__g) => {
-                tanh_vjp(
-                    ::autodiff::__private::live(&__v8),
-                    ::autodiff::__private::live(&__y6),
-                    __g,
-                    [true],
-                )
+                mean_vjp(::autodiff::__private::live(&__v5), &__v4, __g, [true])
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        __g8 = ::autodiff::__private::accumulate(
-            __g8.take(),
-            ::autodiff::__private::gradient(__c6_0),
-        );
-        ::autodiff::__private::recycle!(__y6);
-        let __y5 = ::autodiff::__private::restore(&mut __v8, &mut __s8);
-        let (__c5_0, __c5_1) = match __g8.take() {
-            ::core::option::Option::Some(__g) => {
-                ::autodiff::__private::add_vjp(
-                    ::autodiff::__private::live(&__v9),
-                    ::autodiff::__private::live(&__v10),
-                    ::autodiff::__private::live(&__y5),
-                    __g,
-                    [true, true],
-                )
-            }
-            ::core::option::Option::None => {
-                (::core::option::Option::None, ::core::option::Option::None)
-            }
-        };
-        __g9 = ::autodiff::__private::accumulate(
-            __g9.take(),
-            ::autodiff::__private::gradient(__c5_0),
-        );
-        __g10 = ::autodiff::__private::accumulate(
-            __g10.take(),
-            ::autodiff::__private::gradient(__c5_1),
-        );
-        ::autodiff::__private::recycle!(__y5);
-        let __y4 = ::autodiff::__private::restore(&mut __v10, &mut __s10);
-        let (__c4_0, __c4_1) = match __g10.take() {
-            ::core::option::Option::Some(__g) => {
-                matmul_vjp(
-                    ::autodiff::__private::live(&__v5),
-                    u,
-                    ::autodiff::__private::live(&__y4),
-                    __g,
-                    [true, true],
-                )
-            }
-            ::core::option::Option::None => {
-                (::core::option::Option::None, ::core::option::Option::None)
-            }
-        };
         __g5 = ::autodiff::__private::accumulate(
             __g5.take(),
-            ::autodiff::__private::gradient(__c4_0),
+            ::autodiff::__private::gradient(__c7_0),
         );
-        __g3 = ::autodiff::__private::accumulate(
-            __g3.take(),
-            ::autodiff::__private::gradient(__c4_1),
-        );
-        ::autodiff::__private::recycle!(__y4);
-        let __k0 = __sk0.pop();
-        let __y3 = ::autodiff::__private::restore(&mut __v9, &mut __s9);
-        let (_, __c3_1, __c3_2) = match __g9.take() {
+        loop {
+            let __x0 = __l0.pop();
+            if __x0 == 0u32 {
+                break;
+            }
+            let __y6 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
+            let (__c6_0,) = match __g5.take() {
+                ::core::option::Option::Some(__g) => {
+                    tanh_vjp(
+                        ::autodiff::__private::live(&__v8),
+                        ::autodiff::__private::live(&__y6),
+                        __g,
+                        [true],
+                    )
+                }
+                ::core::option::Option::None => (::core::option::Option::None,),
+            };
+            __g8 = ::autodiff::__private::accumulate(
+                __g8.take(),
+                ::autodiff::__private::gradient(__c6_0),
+            );
+            ::autodiff::__private::recycle!(__y6);
+            let __y5 = ::autodiff::__private::restore(&mut __v8, &mut __s8);
+            let (__c5_0, __c5_1) = match __g8.take() {
+                ::core::option::Option::Some(__g) => {
+                    ::autodiff::__private::add_vjp(
+                        ::autodiff::__private::live(&__v9),
+                        ::autodiff::__private::live(&__v10),
+                        ::autodiff::__private::live(&__y5),
+                        __g,
+                        [true, true],
+                    )
+                }
+                ::core::option::Option::None => {
+                    (::core::option::Option::None, ::core::option::Option::None)
+                }
+            };
+            __g9 = ::autodiff::__private::accumulate(
+                __g9.take(),
+                ::autodiff::__private::gradient(__c5_0),
+            );
+            __g10 = ::autodiff::__private::accumulate(
+                __g10.take(),
+                ::autodiff::__private::gradient(__c5_1),
+            );
+            ::autodiff::__private::recycle!(__y5);
+            let __y4 = ::autodiff::__private::restore(&mut __v10, &mut __s10);
+            let (__c4_0, __c4_1) = match __g10.take() {
+                ::core::option::Option::Some(__g) => {
+                    matmul_vjp(
+                        ::autodiff::__private::live(&__v5),
+                        u,
+                        ::autodiff::__private::live(&__y4),
+                        __g,
+                        [true, true],
+                    )
+                }
+                ::core::option::Option::None => {
+                    (::core::option::Option::None, ::core::option::Option::None)
+                }
+            };
+            __g5 = ::autodiff::__private::accumulate(
+                __g5.take(),
+                ::autodiff::__private::gradient(__c4_0),
+            );
+            __g3 = ::autodiff::__private::accumulate(
+                __g3.take(),
+                ::autodiff::__private::gradient(__c4_1),
+            );
+            ::autodiff::__private::recycle!(__y4);
+            let __k0 = __sk0.pop();
+            let __y3 = ::autodiff::__private::restore(&mut __v9, &mut __s9);
+            let (_, __c3_1, __c3_2) = match __g9.take() {
+                ::core::option::Option::Some(__g) => {
+                    linear_vjp(
+                        __k0,
+                        wx,
+                        b,
+                        ::autodiff::__private::live(&__y3),
+                        __g,
+                        [false, true, true],
+                    )
+                }
+                ::core::option::Option::None => {
+                    (
+                        ::core::option::Option::None,
+                        ::core::option::Option::None,
+                        ::core::option::Option::None,
+                    )
+                }
+            };
+            __g1 = ::autodiff::__private::accumulate(
+                __g1.take(),
+                ::autodiff::__private::gradient(__c3_1),
+            );
+            __g2 = ::autodiff::__private::accumulate(
+                __g2.take(),
+                ::autodiff::__private::gradient(__c3_2),
+            );
+            ::autodiff::__private::recycle!(__y3);
+        }
+        let __y2 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
+        let (__c2_0,) = match __g5.take() {
             ::core::option::Option::Some(__g) => {
-                linear_vjp(
-                    __k0,
-                    wx,
-                    b,
-                    ::autodiff::__private::live(&__y3),
-                    __g,
-                    [false, true, true],
-                )
+                tanh_vjp(&__v7, ::autodiff::__private::live(&__y2), __g, [true])
+            }
+            ::core::option::Option::None => (::core::option::Option::None,),
+        };
+        __g7 = ::autodiff::__private::accumulate(
+            __g7.take(),
+            ::autodiff::__private::gradient(__c2_0),
+        );
+        ::autodiff::__private::recycle!(__y2);
+        let (_, __c1_1, __c1_2) = match __g7.take() {
+            ::core::option::Option::Some(__g) => {
+                linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true])
             }
             ::core::option::Option::None => {
                 (
@@ -176,59 +211,26 @@ fn rnn_grad(
         };
         __g1 = ::autodiff::__private::accumulate(
             __g1.take(),
-            ::autodiff::__private::gradient(__c3_1),
+            ::autodiff::__private::gradient(__c1_1),
         );
         __g2 = ::autodiff::__private::accumulate(
             __g2.take(),
-            ::autodiff::__private::gradient(__c3_2),
+            ::autodiff::__private::gradient(__c1_2),
         );
-        ::autodiff::__private::recycle!(__y3);
-    }
-    let __y2 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-    let (__c2_0,) = match __g5.take() {
-        ::core::option::Option::Some(__g) => {
-            tanh_vjp(&__v7, ::autodiff::__private::live(&__y2), __g, [true])
-        }
-        ::core::option::Option::None => (::core::option::Option::None,),
-    };
-    __g7 = ::autodiff::__private::accumulate(
-        __g7.take(),
-        ::autodiff::__private::gradient(__c2_0),
-    );
-    ::autodiff::__private::recycle!(__y2);
-    let (_, __c1_1, __c1_2) = match __g7.take() {
-        ::core::option::Option::Some(__g) => {
-            linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true])
-        }
-        ::core::option::Option::None => {
-            (
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-                ::core::option::Option::None,
-            )
-        }
-    };
-    __g1 = ::autodiff::__private::accumulate(
-        __g1.take(),
-        ::autodiff::__private::gradient(__c1_1),
-    );
-    __g2 = ::autodiff::__private::accumulate(
-        __g2.take(),
-        ::autodiff::__private::gradient(__c1_2),
-    );
-    ::autodiff::__private::recycle!(__v7);
-    ::autodiff::__private::recycle!(__v5);
-    ::autodiff::__private::recycle!(__v8);
-    ::autodiff::__private::recycle!(__v9);
-    ::autodiff::__private::recycle!(__v10);
-    (
-        __v4,
-        RnnGrad {
-            wx: ::autodiff::__private::or_zeros(__g1, wx),
-            b: ::autodiff::__private::or_zeros(__g2, b),
-            u: ::autodiff::__private::or_zeros(__g3, u),
-        },
-    )
+        ::autodiff::__private::recycle!(__v7);
+        ::autodiff::__private::recycle!(__v5);
+        ::autodiff::__private::recycle!(__v8);
+        ::autodiff::__private::recycle!(__v9);
+        ::autodiff::__private::recycle!(__v10);
+        (
+            __v4,
+            RnnGrad {
+                wx: ::autodiff::__private::or_zeros(__g1, wx),
+                b: ::autodiff::__private::or_zeros(__g2, b),
+                u: ::autodiff::__private::or_zeros(__g3, u),
+            },
+        )
+    })
 }
 ///[`rnn_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used.
 #[allow(dead_code, clippy::all)]
