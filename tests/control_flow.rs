@@ -482,3 +482,27 @@ fn constant_code_reads_active_values() {
         );
     }
 }
+
+// A loop body ending in an assignment without `;`, with code generated after it.
+#[differentiable(wrt(w))]
+fn tail_without_semicolon(x: &Array2<f64>, w: &Array2<f64>, n: usize) -> f64 {
+    let mut h = matmul(x, w);
+    let mut k = 0;
+    for _ in 0..n {
+        h = tanh(&h);
+        k += 1
+    }
+    sum(&h) * (k as f64 + 1.0)
+}
+
+#[test]
+fn a_loop_body_ending_without_a_semicolon() {
+    let (x, w) = (random((2, 2), 1), random((2, 2), 2));
+    let (value, g) = tail_without_semicolon_grad(&x, &w, 3);
+    assert_eq!(value, tail_without_semicolon(&x, &w, 3));
+    assert_gradients(
+        |v| tail_without_semicolon(&x, &d2(&v[0]), 3),
+        &[w.clone().into_dyn()],
+        &[g.w.into_dyn()],
+    );
+}

@@ -24,15 +24,13 @@ fn expand(tokens: TokenStream) -> Result<String, String> {
     Ok(out.to_string())
 }
 
-/// A runner with `PROPTEST_CASES` cases and the seed `PROPTEST_SEED` (else a
-/// new one), which it prints so that a failing run can be repeated.
+/// A runner with `PROPTEST_CASES` cases and the seed `PROPTEST_SEED`, which it
+/// prints so that a failing run can be repeated. The default seed is fixed,
+/// so that CI runs the same cases every time; other seeds explore further.
 fn runner(name: &str) -> TestRunner {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let cases = env("PROPTEST_CASES").unwrap_or(2000) as u32;
-    let seed = env("PROPTEST_SEED").unwrap_or_else(|| {
-        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        time.map_or(0, |t| t.as_nanos() as u64)
-    });
+    let seed = env("PROPTEST_SEED").unwrap_or(20_261_128);
     println!("{name}: {cases} cases, PROPTEST_SEED={seed}");
     let config = Config {
         cases,
@@ -119,8 +117,10 @@ fn mutated_bodies_never_panic() {
                 // The macro must not panic on anything; when the mutated tokens
                 // still form a function, its output (errors included) must parse.
                 let still_a_function = syn::parse2::<syn::ItemFn>(tokens.clone()).is_ok();
-                match expand(tokens) {
-                    Err(e) if still_a_function || e.contains("panicked") => return Err(TestCaseError::fail(e)),
+                match expand(tokens.clone()) {
+                    Err(e) if still_a_function || e.contains("panicked") => {
+                        return Err(TestCaseError::fail(format!("{e}\ninput: {tokens}")));
+                    }
                     _ => {}
                 }
                 Ok(())

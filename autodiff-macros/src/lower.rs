@@ -279,7 +279,9 @@ impl Lowerer<'_> {
                     tokens: stmt.to_token_stream(),
                 })
             }
-            syn::Stmt::Expr(e, _) => self.expr_stmt(e, stmt.to_token_stream(), out),
+            // Kept as a statement: a tail without `;` (`k += 1` ending a
+            // loop's body) gets one, since generated code may follow it.
+            syn::Stmt::Expr(e, _) => self.expr_stmt(e, quote::quote!(#e;), out),
         }
     }
 
