@@ -10,30 +10,39 @@
 //! the one that wastes least on padding: a 16 × 10 output fits an 8 × 16
 //! tile far better than the 12 × 32 one that suits large products.
 
+use std::sync::OnceLock;
+
+use super::Backend;
+use super::caches::{Blocks, Caches};
+
 /// An element type with micro-kernels.
 pub(crate) trait Scalar: crate::Float {
-    /// Depth of a packed block: a `KC × NR` panel of B̄ stays in L1.
-    const KC: usize;
-    /// Rows of a packed block of A (a multiple of every `MR`): it stays in L2.
-    const MC: usize;
-    /// Columns of a packed block of B (a multiple of every `NR`).
-    const NC: usize;
+    /// The micro-kernels of a backend, built once; `None` if this CPU cannot
+    /// run the backend or it has no kernels of ours (matrixmultiply).
+    fn kernels(backend: Backend) -> Option<&'static [Kernel<Self>]>;
 
-    /// The kernels of this CPU's best instruction set, chosen once.
-    fn kernels() -> &'static [Kernel<Self>];
-
-    /// Every kernel table this CPU can run, best first.
-    fn tables() -> Vec<Vec<Kernel<Self>>>;
-
-    /// The kernel for CPUs without a SIMD one (and for tests).
-    const PORTABLE: Kernel<Self>;
+    /// `C ← α·A·B + β·C` by the matrixmultiply crate, on strided matrices.
+    ///
+    /// # Safety
+    /// As for `matrixmultiply::sgemm`: the pointers and strides address valid
+    /// `m×k`, `k×n` and `m×n` matrices, and C overlaps neither input.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn matrixmultiply(
+        dims: (usize, usize, usize),
+        alpha: Self,
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        beta: Self,
+        c: (*mut Self, isize, isize),
+    );
 
     /// Side of the square blocks [`Scalar::transposer`] handles.
     const BLOCK: usize;
 
-    /// A SIMD transpose of one `BLOCK × BLOCK` block, if this CPU has one:
-    /// `transpose(src, src_stride, dst, dst_stride)` writes
-    /// `dst[j·dst_stride + i] = src[i·src_stride + j]`.
+    /// A SIMD transpose of `lines ≤ BLOCK` lines of `BLOCK` values, if this
+    /// CPU has one: `transpose(src, src_stride, lines, dst, dst_stride)`
+    /// writes `dst[j·dst_stride + i] = src[i·src_stride + j]` for `i <
+    /// lines`, `j < BLOCK`, and nothing else.
     fn transposer() -> Option<Transpose<Self>>;
 
     /// This thread's packing memory for this type.
@@ -41,7 +50,7 @@ pub(crate) trait Scalar: crate::Float {
 }
 
 /// See [`Scalar::transposer`].
-pub(crate) type Transpose<F> = unsafe fn(*const F, isize, *mut F, usize);
+pub(crate) type Transpose<F> = unsafe fn(*const F, isize, usize, *mut F, usize);
 
 /// The AVX transpose if the CPU has AVX.
 macro_rules! avx_transposer {
@@ -54,16 +63,20 @@ macro_rules! avx_transposer {
     }};
 }
 
-/// A micro-kernel and its tile shape.
+/// `run(k, ā, b̄, tile, α, β)`: `tile ← α·ā·b̄ + β·tile` over `k` steps;
+/// β = 0 means the tile is not read (it may hold anything).
+pub(crate) type Run<F> = unsafe fn(usize, Panel<F>, Panel<F>, Tile<F>, F, F);
+
+/// A micro-kernel, its tile shape and the block sizes around it.
 pub(crate) struct Kernel<F> {
     pub mr: usize,
     pub nr: usize,
     /// Relative speed per multiply-add on whole tiles (larger tiles reuse each
     /// load more), for choosing between shapes.
     pub speed: usize,
-    /// `run(k, ā, b̄, tile, α, β)`: `tile ← α·ā·b̄ + β·tile` over `k` steps;
-    /// β = 0 means the tile is not read (it may hold anything).
-    pub run: unsafe fn(usize, Panel<F>, Panel<F>, Tile<F>, F, F),
+    pub run: Run<F>,
+    /// Block sizes for this tile on this CPU's caches.
+    pub blocks: Blocks,
 }
 
 /// A panel the kernel reads: `MR` (or `NR`) contiguous values per step of k,
@@ -87,33 +100,55 @@ pub(crate) struct Tile<F> {
 
 impl<F: Scalar> Kernel<F> {
     /// The kernel for an `m × n` output: least padded work per unit of speed.
-    pub fn choose(m: usize, n: usize) -> &'static Kernel<F> {
+    pub fn choose(kernels: &[Kernel<F>], m: usize, n: usize) -> &Kernel<F> {
         let cost = |k: &Kernel<F>| m.next_multiple_of(k.mr) * n.next_multiple_of(k.nr) * 100 / k.speed;
-        F::kernels()
+        kernels
             .iter()
             .min_by_key(|k| cost(k))
-            .expect("every type has a kernel")
+            .expect("a backend has at least one kernel")
+    }
+
+    /// One backend's kernels from `(mr, nr, speed, run)`, blocked for the
+    /// caches of this CPU.
+    fn table(shapes: &[(usize, usize, usize, Run<F>)]) -> Vec<Kernel<F>> {
+        let caches = Caches::detected();
+        shapes
+            .iter()
+            .map(|&(mr, nr, speed, run)| Kernel {
+                mr,
+                nr,
+                speed,
+                run,
+                blocks: Blocks::new(caches, mr, nr, std::mem::size_of::<F>()),
+            })
+            .collect()
     }
 }
 
-/// The kernel tables of each instruction set this CPU supports, best first;
-/// the portable kernel comes last and runs everywhere.
+/// Each backend's kernels for one element type, built the first time they
+/// are asked for; `None` where the CPU lacks the instructions.
 macro_rules! kernel_tables {
-    ($f:ty, avx512: [$(($amr:expr, $anr:expr, $aspeed:expr, $afn:ident)),*],
-     avx2: [$(($vmr:expr, $vnr:expr, $vspeed:expr, $vfn:ident)),*]) => {{
-        let mut tables = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") {
-                tables.push(vec![$(Kernel { mr: $amr, nr: $anr, speed: $aspeed, run: x86::$afn }),*]);
-            }
-            if has!("avx2") && has!("fma") {
-                tables.push(vec![$(Kernel { mr: $vmr, nr: $vnr, speed: $vspeed, run: x86::$vfn }),*]);
-            }
-        }
-        tables.push(vec![<$f as Scalar>::PORTABLE]);
-        tables
+    ($backend:ident, $f:ty, avx512: [$(($amr:expr, $anr:expr, $aspeed:expr, $afn:ident)),*],
+     avx2: [$(($vmr:expr, $vnr:expr, $vspeed:expr, $vfn:ident)),*],
+     portable: ($pmr:expr, $pnr:expr)) => {{
+        static TABLES: [OnceLock<Option<Vec<Kernel<$f>>>>; Backend::ALL.len()] =
+            [const { OnceLock::new() }; Backend::ALL.len()];
+        TABLES[$backend as usize]
+            .get_or_init(|| {
+                if !$backend.is_supported() {
+                    return None;
+                }
+                let shapes: Vec<(usize, usize, usize, Run<$f>)> = match $backend {
+                    #[cfg(target_arch = "x86_64")]
+                    Backend::Avx512 => vec![$(($amr, $anr, $aspeed, x86::$afn)),*],
+                    #[cfg(target_arch = "x86_64")]
+                    Backend::Avx2 => vec![$(($vmr, $vnr, $vspeed, x86::$vfn)),*],
+                    Backend::Portable => vec![($pmr, $pnr, 100, portable::<$f, $pmr, $pnr>)],
+                    _ => return None,
+                };
+                Some(Kernel::table(&shapes))
+            })
+            .as_deref()
     }};
 }
 
@@ -166,26 +201,23 @@ fn store_row<F: crate::Float>(c: &mut [F], v: &[F], alpha: F, beta: F) {
 }
 
 impl Scalar for f32 {
-    const KC: usize = 256;
-    const MC: usize = 96;
-    const NC: usize = 2048;
-
-    const PORTABLE: Kernel<f32> = Kernel {
-        mr: 6,
-        nr: 16,
-        speed: 100,
-        run: portable::<f32, 6, 16>,
-    };
-
-    fn kernels() -> &'static [Kernel<f32>] {
-        static BEST: std::sync::OnceLock<Vec<Kernel<f32>>> = std::sync::OnceLock::new();
-        BEST.get_or_init(|| Self::tables().swap_remove(0))
+    fn kernels(backend: Backend) -> Option<&'static [Kernel<f32>]> {
+        kernel_tables!(backend, f32,
+            avx512: [(12, 32, 100, avx512_f32_12x2), (8, 32, 95, avx512_f32_8x2), (8, 16, 85, avx512_f32_8x1)],
+            avx2: [(6, 16, 100, avx2_f32_6x2), (6, 8, 85, avx2_f32_6x1)],
+            portable: (6, 16))
     }
 
-    fn tables() -> Vec<Vec<Kernel<f32>>> {
-        kernel_tables!(f32,
-            avx512: [(12, 32, 100, avx512_f32_12x2), (8, 32, 95, avx512_f32_8x2), (8, 16, 85, avx512_f32_8x1)],
-            avx2: [(6, 16, 100, avx2_f32_6x2), (6, 8, 85, avx2_f32_6x1)])
+    unsafe fn matrixmultiply(
+        (m, k, n): (usize, usize, usize),
+        alpha: f32,
+        a: (*const f32, isize, isize),
+        b: (*const f32, isize, isize),
+        beta: f32,
+        c: (*mut f32, isize, isize),
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe { matrixmultiply::sgemm(m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2) }
     }
 
     const BLOCK: usize = 8;
@@ -201,26 +233,23 @@ impl Scalar for f32 {
 }
 
 impl Scalar for f64 {
-    const KC: usize = 256;
-    const MC: usize = 72;
-    const NC: usize = 1024;
-
-    const PORTABLE: Kernel<f64> = Kernel {
-        mr: 6,
-        nr: 8,
-        speed: 100,
-        run: portable::<f64, 6, 8>,
-    };
-
-    fn kernels() -> &'static [Kernel<f64>] {
-        static BEST: std::sync::OnceLock<Vec<Kernel<f64>>> = std::sync::OnceLock::new();
-        BEST.get_or_init(|| Self::tables().swap_remove(0))
+    fn kernels(backend: Backend) -> Option<&'static [Kernel<f64>]> {
+        kernel_tables!(backend, f64,
+            avx512: [(12, 16, 100, avx512_f64_12x2), (8, 16, 95, avx512_f64_8x2), (8, 8, 85, avx512_f64_8x1)],
+            avx2: [(6, 8, 100, avx2_f64_6x2), (6, 4, 85, avx2_f64_6x1)],
+            portable: (6, 8))
     }
 
-    fn tables() -> Vec<Vec<Kernel<f64>>> {
-        kernel_tables!(f64,
-            avx512: [(12, 16, 100, avx512_f64_12x2), (8, 16, 95, avx512_f64_8x2), (8, 8, 85, avx512_f64_8x1)],
-            avx2: [(6, 8, 100, avx2_f64_6x2), (6, 4, 85, avx2_f64_6x1)])
+    unsafe fn matrixmultiply(
+        (m, k, n): (usize, usize, usize),
+        alpha: f64,
+        a: (*const f64, isize, isize),
+        b: (*const f64, isize, isize),
+        beta: f64,
+        c: (*mut f64, isize, isize),
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe { matrixmultiply::dgemm(m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2) }
     }
 
     const BLOCK: usize = 4;
@@ -335,14 +364,54 @@ mod x86 {
     }
     pub(super) use instances::*;
 
+    /// Stores the first `n ≤ 8` lanes of `v` at `dst`.
+    ///
     /// # Safety
-    /// The CPU has AVX; `src` addresses 8 rows of 8 values `src_stride`
-    /// apart, `dst` 8 rows of 8 values `dst_stride` apart.
+    /// The CPU has AVX; `dst` addresses `n` values.
     #[target_feature(enable = "avx")]
-    pub(super) unsafe fn transpose8_f32(src: *const f32, src_stride: isize, dst: *mut f32, dst_stride: usize) {
-        // SAFETY: the caller guarantees both blocks.
+    unsafe fn store_f32(dst: *mut f32, v: __m256, n: usize) {
+        // SAFETY: each store writes lanes below n, per the caller.
         unsafe {
-            let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.offset(i as isize * src_stride)));
+            if n == 8 {
+                return _mm256_storeu_ps(dst, v);
+            }
+            let (mut low, mut at) = (_mm256_castps256_ps128(v), 0);
+            if n >= 4 {
+                _mm_storeu_ps(dst, low);
+                low = _mm256_extractf128_ps::<1>(v);
+                at = 4;
+            }
+            if n - at >= 2 {
+                _mm_storel_pd(dst.add(at).cast::<f64>(), _mm_castps_pd(low));
+                low = _mm_movehl_ps(low, low);
+                at += 2;
+            }
+            if n > at {
+                _mm_store_ss(dst.add(at), low);
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX; `src` addresses `lines ≤ 8` rows of 8 values
+    /// `src_stride` apart, `dst` 8 rows of `lines` values `dst_stride` apart.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn transpose8_f32(
+        src: *const f32,
+        src_stride: isize,
+        lines: usize,
+        dst: *mut f32,
+        dst_stride: usize,
+    ) {
+        // SAFETY: the caller guarantees both blocks; missing lines are zeros.
+        unsafe {
+            let r: [__m256; 8] = std::array::from_fn(|i| {
+                if i < lines {
+                    _mm256_loadu_ps(src.offset(i as isize * src_stride))
+                } else {
+                    _mm256_setzero_ps()
+                }
+            });
             // Pairs of rows interleaved, then pairs of pairs, then halves swapped.
             let t = [
                 _mm256_unpacklo_ps(r[0], r[1]),
@@ -365,33 +434,78 @@ mod x86 {
                 _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
             ];
             for j in 0..4 {
-                _mm256_storeu_ps(dst.add(j * dst_stride), _mm256_permute2f128_ps::<0x20>(q[j], q[j + 4]));
-                _mm256_storeu_ps(
+                store_f32(
+                    dst.add(j * dst_stride),
+                    _mm256_permute2f128_ps::<0x20>(q[j], q[j + 4]),
+                    lines,
+                );
+                store_f32(
                     dst.add((j + 4) * dst_stride),
                     _mm256_permute2f128_ps::<0x31>(q[j], q[j + 4]),
+                    lines,
                 );
             }
         }
     }
 
+    /// Stores the first `n ≤ 4` lanes of `v` at `dst`.
+    ///
     /// # Safety
-    /// The CPU has AVX; `src` addresses 4 rows of 4 values `src_stride`
-    /// apart, `dst` 4 rows of 4 values `dst_stride` apart.
+    /// The CPU has AVX; `dst` addresses `n` values.
     #[target_feature(enable = "avx")]
-    pub(super) unsafe fn transpose4_f64(src: *const f64, src_stride: isize, dst: *mut f64, dst_stride: usize) {
-        // SAFETY: the caller guarantees both blocks.
+    unsafe fn store_f64(dst: *mut f64, v: __m256d, n: usize) {
+        // SAFETY: each store writes lanes below n, per the caller.
         unsafe {
-            let r: [__m256d; 4] = std::array::from_fn(|i| _mm256_loadu_pd(src.offset(i as isize * src_stride)));
+            match n {
+                4 => _mm256_storeu_pd(dst, v),
+                3 => {
+                    _mm_storeu_pd(dst, _mm256_castpd256_pd128(v));
+                    _mm_store_sd(dst.add(2), _mm256_extractf128_pd::<1>(v));
+                }
+                2 => _mm_storeu_pd(dst, _mm256_castpd256_pd128(v)),
+                _ => _mm_store_sd(dst, _mm256_castpd256_pd128(v)),
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX; `src` addresses `lines ≤ 4` rows of 4 values
+    /// `src_stride` apart, `dst` 4 rows of `lines` values `dst_stride` apart.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn transpose4_f64(
+        src: *const f64,
+        src_stride: isize,
+        lines: usize,
+        dst: *mut f64,
+        dst_stride: usize,
+    ) {
+        // SAFETY: the caller guarantees both blocks; missing lines are zeros.
+        unsafe {
+            let r: [__m256d; 4] = std::array::from_fn(|i| {
+                if i < lines {
+                    _mm256_loadu_pd(src.offset(i as isize * src_stride))
+                } else {
+                    _mm256_setzero_pd()
+                }
+            });
             let t = [
                 _mm256_unpacklo_pd(r[0], r[1]),
                 _mm256_unpackhi_pd(r[0], r[1]),
                 _mm256_unpacklo_pd(r[2], r[3]),
                 _mm256_unpackhi_pd(r[2], r[3]),
             ];
-            _mm256_storeu_pd(dst, _mm256_permute2f128_pd::<0x20>(t[0], t[2]));
-            _mm256_storeu_pd(dst.add(dst_stride), _mm256_permute2f128_pd::<0x20>(t[1], t[3]));
-            _mm256_storeu_pd(dst.add(2 * dst_stride), _mm256_permute2f128_pd::<0x31>(t[0], t[2]));
-            _mm256_storeu_pd(dst.add(3 * dst_stride), _mm256_permute2f128_pd::<0x31>(t[1], t[3]));
+            store_f64(dst, _mm256_permute2f128_pd::<0x20>(t[0], t[2]), lines);
+            store_f64(dst.add(dst_stride), _mm256_permute2f128_pd::<0x20>(t[1], t[3]), lines);
+            store_f64(
+                dst.add(2 * dst_stride),
+                _mm256_permute2f128_pd::<0x31>(t[0], t[2]),
+                lines,
+            );
+            store_f64(
+                dst.add(3 * dst_stride),
+                _mm256_permute2f128_pd::<0x31>(t[1], t[3]),
+                lines,
+            );
         }
     }
 }

@@ -18,14 +18,163 @@
 //!       for each panel of B̄, each panel of Ā:  micro-kernel on one MR × NR tile
 //! ```
 
+mod caches;
 mod kernel;
 mod pool;
+
+use std::cell::Cell;
+use std::sync::OnceLock;
 
 use ndarray::{Array2, ArrayBase, Data, DataMut, Ix2};
 
 use crate::Float;
+pub use caches::Caches;
 use kernel::{Panel, Scalar, Tile};
 pub use pool::threads;
+
+/// Which code computes the products: our micro-kernels for an instruction
+/// set, or the matrixmultiply crate.
+///
+/// By default a product takes [`Backend::best`]: AVX-512 or AVX2 + FMA
+/// kernels where the CPU has them, matrixmultiply elsewhere (on ARM it has
+/// NEON kernels and ours are plain loops). The environment variable
+/// `AUTODIFF_GEMM` (`avx512`, `avx2`, `portable` or `matrixmultiply`),
+/// read once, forces one for the whole process; [`with_backend`] forces one
+/// for a closure on the calling thread. Tests and benchmarks use them to run
+/// every path on one machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// 512-bit kernels (x86 with AVX-512F).
+    Avx512,
+    /// 256-bit kernels (x86 with AVX2 and FMA).
+    Avx2,
+    /// Plain loops the compiler vectorises for the build target; runs
+    /// everywhere, kept for testing and as a reference.
+    Portable,
+    /// `matrixmultiply::sgemm`/`dgemm`. Allocates its packing memory on every
+    /// product, so a step on this backend is not allocation-free.
+    Matrixmultiply,
+}
+
+impl Backend {
+    /// Every backend, in order of preference where the CPU supports it.
+    pub const ALL: [Backend; 4] = [
+        Backend::Avx512,
+        Backend::Avx2,
+        Backend::Portable,
+        Backend::Matrixmultiply,
+    ];
+
+    /// The name `AUTODIFF_GEMM` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Avx512 => "avx512",
+            Backend::Avx2 => "avx2",
+            Backend::Portable => "portable",
+            Backend::Matrixmultiply => "matrixmultiply",
+        }
+    }
+
+    /// Whether this CPU can run the backend.
+    pub fn is_supported(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        use std::arch::is_x86_feature_detected as has;
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 => has!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2 => has!("avx2") && has!("fma"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Backend::Avx512 | Backend::Avx2 => false,
+            Backend::Portable | Backend::Matrixmultiply => true,
+        }
+    }
+
+    /// The backends this CPU can run.
+    pub fn supported() -> Vec<Backend> {
+        Backend::ALL.into_iter().filter(|b| b.is_supported()).collect()
+    }
+
+    /// The default on this CPU: our widest SIMD kernels, else matrixmultiply.
+    pub fn best() -> Backend {
+        [Backend::Avx512, Backend::Avx2]
+            .into_iter()
+            .find(|b| b.is_supported())
+            .unwrap_or(Backend::Matrixmultiply)
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Backend, String> {
+        Backend::ALL.into_iter().find(|b| b.name() == name).ok_or_else(|| {
+            let names: Vec<_> = Backend::ALL.iter().map(|b| b.name()).collect();
+            format!("unknown GEMM backend {name:?}; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+thread_local! {
+    /// The backend [`with_backend`] set on this thread, if any.
+    static FORCED: Cell<Option<Backend>> = const { Cell::new(None) };
+}
+
+/// The backend products on this thread take: the one [`with_backend`] set,
+/// else `AUTODIFF_GEMM`, else [`Backend::best`].
+///
+/// # Panics
+/// If `AUTODIFF_GEMM` names no backend, or one this CPU cannot run.
+pub fn backend() -> Backend {
+    static PROCESS: OnceLock<Backend> = OnceLock::new();
+    FORCED.get().unwrap_or_else(|| {
+        *PROCESS.get_or_init(|| match std::env::var("AUTODIFF_GEMM") {
+            Ok(name) => {
+                let backend: Backend = name.parse().unwrap_or_else(|e| panic!("AUTODIFF_GEMM: {e}"));
+                assert!(
+                    backend.is_supported(),
+                    "AUTODIFF_GEMM={name}: this CPU cannot run it (it can run: {:?})",
+                    Backend::supported()
+                );
+                backend
+            }
+            Err(_) => Backend::best(),
+        })
+    })
+}
+
+/// Runs `f` with every product on this thread computed by `backend` (the
+/// helper threads of a large product follow the caller).
+///
+/// ```
+/// use autodiff_runtime::gemm::{Backend, backend, with_backend};
+/// let used = with_backend(Backend::Portable, backend);
+/// assert_eq!(used, Backend::Portable);
+/// ```
+///
+/// # Panics
+/// If this CPU cannot run `backend`.
+pub fn with_backend<R>(backend: Backend, f: impl FnOnce() -> R) -> R {
+    assert!(
+        backend.is_supported(),
+        "with_backend({backend}): this CPU cannot run it (it can run: {:?})",
+        Backend::supported()
+    );
+    struct Restore(Option<Backend>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FORCED.set(self.0);
+        }
+    }
+    let _restore = Restore(FORCED.replace(Some(backend)));
+    f()
+}
 
 /// `a·b` into a new array.
 pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
@@ -178,7 +327,21 @@ unsafe fn gemm_typed<F: Scalar>(
         unsafe { scale(m, n, beta, c) };
         return;
     }
-    let kernel = kernel::Kernel::<F>::choose(m, n);
+    let Some(kernels) = F::kernels(backend()) else {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            F::matrixmultiply(
+                (m, k, n),
+                alpha,
+                (a.ptr, a.rs, a.cs),
+                (b.ptr, b.rs, b.cs),
+                beta,
+                (c.ptr, c.rs, c.cs),
+            )
+        };
+        return;
+    };
+    let kernel = kernel::Kernel::choose(kernels, m, n);
     let threads = if m * n * k >= PARALLEL_WORK { threads() } else { 1 };
     if threads <= 1 {
         // SAFETY: forwarded from the caller.
@@ -255,10 +418,10 @@ unsafe fn serial<F: Scalar>(
     beta: F,
     c: StridedMut<F>,
 ) {
-    let (mr, nr) = (kernel.mr, kernel.nr);
-    let kc_max = F::KC.min(k);
-    let mc_max = F::MC.min(m.next_multiple_of(mr));
-    let nc_max = F::NC.min(n.next_multiple_of(nr));
+    let (mr, nr, blocks) = (kernel.mr, kernel.nr, kernel.blocks);
+    let kc_max = blocks.kc.min(k);
+    let mc_max = blocks.mc.min(m.next_multiple_of(mr));
+    let nc_max = blocks.nc.min(n.next_multiple_of(nr));
     // Small products read whole panels in place where the layout already
     // fits (A column-major, B row-major): for them packing costs as much as
     // the arithmetic. Large ones pack, for the caches.
@@ -402,31 +565,34 @@ fn pack<F: Scalar>(
             }
         } else {
             // A transpose. Where the source lines run contiguously along k,
-            // it goes block by block through SIMD shuffles.
+            // it goes block by block through SIMD shuffles, up to BLOCK lines
+            // at a time (a panel of 6 takes one block of 6 lines).
             let out_ptr = out.as_mut_ptr();
             let mut t = 0;
             if let (1, Some(transpose)) = (step, F::transposer()) {
                 let block = F::BLOCK;
-                while t + block <= valid {
+                while t < valid {
+                    let lines = block.min(valid - t);
                     let mut p = 0;
                     while p + block <= kc {
-                        // SAFETY: lines start + t.. and steps p.. of the block are
-                        // inside the matrix; its image is inside this panel.
+                        // SAFETY: lines start + t.. start + t + lines and steps
+                        // p.. p + block are inside the matrix; their image is
+                        // inside this panel.
                         unsafe {
                             let src = src.offset(t as isize * across + p as isize);
-                            transpose(src, across, out_ptr.add(p * width + t), width);
+                            transpose(src, across, lines, out_ptr.add(p * width + t), width);
                         }
                         p += block;
                     }
                     for p in p..kc {
-                        for dt in 0..block {
+                        for dt in 0..lines {
                             // SAFETY: (p, start + t + dt) is inside the matrix.
                             unsafe {
                                 *out_ptr.add(p * width + t + dt) = *src.offset((t + dt) as isize * across + p as isize)
                             };
                         }
                     }
-                    t += block;
+                    t += lines;
                 }
             }
             for t in t..valid {
@@ -495,6 +661,13 @@ mod tests {
         (300, 128, 300),
     ];
 
+    /// Runs `f` once on each backend this CPU supports, naming it.
+    fn on_every_backend(f: impl Fn(&str)) {
+        for backend in Backend::supported() {
+            with_backend(backend, || f(backend.name()));
+        }
+    }
+
     #[test]
     fn matches_the_definition_in_f64_and_f32() {
         for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
@@ -503,31 +676,43 @@ mod tests {
                 random((k, n), 100 + seed as u64),
                 random((m, n), 7),
             );
-            for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
-                let want = alpha * naive(a.view(), b.view()) + beta * &c0;
-                let mut c = c0.clone();
-                product(alpha, a.view(), b.view(), beta, &mut c);
-                assert_close(&c, &want, 1e-12, &format!("f64 {m}×{k}×{n} α={alpha} β={beta}"));
+            let ab = naive(a.view(), b.view());
+            let single = |x: &Array2<f64>| x.mapv(|v| v as f32);
+            let (a32, b32) = (single(&a), single(&b));
+            on_every_backend(|backend| {
+                for (alpha, beta) in [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.25)] {
+                    let want = alpha * &ab + beta * &c0;
+                    let mut c = c0.clone();
+                    product(alpha, a.view(), b.view(), beta, &mut c);
+                    let what = format!("{backend}: {m}×{k}×{n} α={alpha} β={beta}");
+                    assert_close(&c, &want, 1e-12, &format!("f64 {what}"));
 
-                let single = |x: &Array2<f64>| x.mapv(|v| v as f32);
-                let mut c = single(&c0);
-                product(alpha as f32, single(&a).view(), single(&b).view(), beta as f32, &mut c);
-                assert_close(
-                    &c.mapv(f64::from),
-                    &want,
-                    1e-4 * (k as f64).sqrt(),
-                    &format!("f32 {m}×{k}×{n}"),
-                );
-            }
+                    let mut c = single(&c0);
+                    product(alpha as f32, a32.view(), b32.view(), beta as f32, &mut c);
+                    assert_close(
+                        &c.mapv(f64::from),
+                        &want,
+                        1e-4 * (k as f64).sqrt(),
+                        &format!("f32 {what}"),
+                    );
+                }
+            });
         }
     }
 
     #[test]
     fn beta_zero_ignores_what_c_held() {
-        let (a, b) = (random((9, 5), 1), random((5, 20), 2));
-        let mut c = Array2::from_elem((9, 20), f64::NAN);
-        product(1.0, a.view(), b.view(), 0.0, &mut c);
-        assert_close(&c, &naive(a.view(), b.view()), 1e-12, "β = 0 over NaN");
+        on_every_backend(|backend| {
+            let (a, b) = (random((9, 5), 1), random((5, 20), 2));
+            let mut c = Array2::from_elem((9, 20), f64::NAN);
+            product(1.0, a.view(), b.view(), 0.0, &mut c);
+            assert_close(
+                &c,
+                &naive(a.view(), b.view()),
+                1e-12,
+                &format!("{backend}: β = 0 over NaN"),
+            );
+        });
     }
 
     #[test]
@@ -536,10 +721,60 @@ mod tests {
             let a_t = random((k, m), 3);
             let b_wide = random((k, 2 * n), 4);
             let (a, b) = (a_t.t(), b_wide.slice(s![.., ..;2]));
-            let mut c = Array2::zeros((m, n).f());
-            product(1.0, a, b, 0.0, &mut c);
-            assert_close(&c, &naive(a, b), 1e-12, &format!("strided {m}×{k}×{n}"));
+            let want = naive(a, b);
+            // The forward product of a layer, X·Wᵀ: both packs transpose.
+            let (x, w) = (random((m, k), 5), random((n, k), 6));
+            let want_xw = naive(x.view(), w.t());
+            on_every_backend(|backend| {
+                let mut c = Array2::zeros((m, n).f());
+                product(1.0, a, b, 0.0, &mut c);
+                assert_close(&c, &want, 1e-12, &format!("{backend}: strided {m}×{k}×{n}"));
+                let mut c = Array2::zeros((m, n));
+                product(1.0, x.view(), w.t(), 0.0, &mut c);
+                assert_close(&c, &want_xw, 1e-12, &format!("{backend}: X·Wᵀ {m}×{k}×{n}"));
+                let mut c = Array2::zeros((m, n));
+                let (x32, w32) = (x.mapv(|v| v as f32), w.mapv(|v| v as f32));
+                product(1.0, x32.view(), w32.t(), 0.0, &mut c);
+                let tol = 1e-4 * (k as f64).sqrt();
+                assert_close(
+                    &c.mapv(f64::from),
+                    &want_xw,
+                    tol,
+                    &format!("{backend}: f32 X·Wᵀ {m}×{k}×{n}"),
+                );
+            });
         }
+    }
+
+    #[test]
+    fn the_backend_is_forced_by_the_environment_or_per_thread() {
+        // CI runs this crate's tests once per backend with AUTODIFF_GEMM set.
+        let process = match std::env::var("AUTODIFF_GEMM") {
+            Ok(name) => name.parse().unwrap(),
+            Err(_) => Backend::best(),
+        };
+        assert_eq!(backend(), process);
+        for forced in Backend::supported() {
+            let inner = with_backend(forced, || {
+                assert_eq!(backend(), forced);
+                with_backend(Backend::Portable, backend)
+            });
+            assert_eq!(inner, Backend::Portable);
+        }
+        assert_eq!(backend(), process, "restored after with_backend");
+        let restored = std::panic::catch_unwind(|| with_backend(Backend::Portable, || panic!("inside")));
+        assert!(restored.is_err());
+        assert_eq!(backend(), process, "restored after a panic");
+    }
+
+    #[test]
+    fn backend_names_round_trip_and_unknown_ones_are_named() {
+        for b in Backend::ALL {
+            assert_eq!(b.name().parse::<Backend>(), Ok(b));
+        }
+        let err = "sse".parse::<Backend>().unwrap_err();
+        assert!(err.contains("\"sse\"") && err.contains("avx2, portable"), "{err}");
+        assert!(Backend::best().is_supported() && Backend::Portable.is_supported());
     }
 
     #[test]
@@ -554,7 +789,7 @@ mod tests {
     fn every_kernel_this_cpu_runs_matches_the_definition() {
         fn check<F: Scalar>(tol: f64) {
             let k = 37;
-            for kernel in F::tables().iter().flatten() {
+            for kernel in Backend::ALL.into_iter().filter_map(F::kernels).flatten() {
                 let (mr, nr) = (kernel.mr, kernel.nr);
                 // Panels read in place: each step's values sit 3 apart from
                 // the next step's (packed panels have no gap).
@@ -616,7 +851,11 @@ mod tests {
             rs: n as isize,
             cs: 1,
         };
-        let kernel = kernel::Kernel::<f32>::choose(m, n);
+        let kernels = Backend::ALL
+            .into_iter()
+            .find_map(f32::kernels)
+            .expect("portable runs everywhere");
+        let kernel = kernel::Kernel::choose(kernels, m, n);
         // SAFETY: live arrays of matching shapes.
         unsafe { serial(kernel, (m, k, n), 1.0, view(&a), view(&b), 0.0, out) };
         assert_eq!(pooled, alone, "bit for bit");
