@@ -116,7 +116,7 @@ fn into_rows(x: &Array2<f32>, width: usize, rows: &mut Vec<Array2<f32>>) {
         if row.dim() != (x.nrows(), width) {
             *row = Array2::zeros((x.nrows(), width));
         }
-        row.assign(&x.slice(ndarray::s![.., t * width..(t + 1) * width]));
+        row.assign(&x.slice(autodiff::ndarray::s![.., t * width..(t + 1) * width]));
     }
 }
 
@@ -148,7 +148,11 @@ fn evaluate(model: &Model, data: &Dataset, x: &Array2<f32>, width: usize) -> f64
     let mut rows = Vec::new();
     for start in (0..data.len()).step_by(1000) {
         let end = (start + 1000).min(data.len());
-        into_rows(&x.slice(ndarray::s![start..end, ..]).to_owned(), width, &mut rows);
+        into_rows(
+            &x.slice(autodiff::ndarray::s![start..end, ..]).to_owned(),
+            width,
+            &mut rows,
+        );
         correct += accuracy(&model.logits(&rows), &data.labels[start..end]) * (end - start) as f64;
     }
     correct / data.len() as f64

@@ -21,7 +21,11 @@ pub fn epoch_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
 
 /// Where tutorials write their plots: `target/tutorials/NAME.svg`.
 pub fn plot_path(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("tutorials");
+    // The workspace's target directory, beside this package's directory.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("examples/ is inside the repository");
+    let dir = root.join("target").join("tutorials");
     std::fs::create_dir_all(&dir).expect("target/ is writable");
     dir.join(format!("{name}.svg"))
 }
