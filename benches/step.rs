@@ -320,6 +320,8 @@ criterion_group! {
 
 #[path = "support/interleaved.rs"]
 mod interleaved;
+#[path = "support/machine.rs"]
+mod machine;
 use interleaved::interleaved;
 
 /// One row of the summary table.
@@ -417,10 +419,197 @@ fn summary() {
 }
 
 fn main() {
-    // `cargo bench -- --summary-only` skips criterion's runs.
-    if !std::env::args().any(|a| a == "--summary-only") {
+    // `-- --summary-only` skips criterion's runs; `-- --breakdown` prints only
+    // the small step, stage by stage.
+    let arg = |name: &str| std::env::args().any(|a| a == name);
+    if arg("--breakdown") {
+        return breakdown();
+    }
+    if !arg("--summary-only") {
         benches();
         Criterion::default().configure_from_args().final_summary();
     }
     summary();
+}
+
+// ---- the small step, stage by stage -----------------------------------------
+
+/// The small f32 step split into its stages, each timed against the same
+/// stage of the reference (plain ndarray, buffers reused) in interleaved
+/// rounds: where the runtime spends more than the hand-written code.
+fn breakdown() {
+    use autodiff::ndarray::linalg::general_mat_mul;
+    use autodiff::ndarray::{Axis, Zip};
+    use autodiff::workspace::recycle_array;
+
+    let (_, batch, sizes) = SIZES[0];
+    let p = problem::<f32>(batch, sizes);
+    let ((w1, b1), (w2, b2)) = (&p.layers[0], &p.layers[1]);
+    let (x, y) = (&p.x, &p.labels[..]);
+    let mut ws = Workspace::new();
+    // The step's values, computed once by the runtime.
+    let z1 = linear(x, w1, b1);
+    let h1 = relu(&z1);
+    let z2 = linear(&h1, w2, b2);
+    let loss = cross_entropy(&z2, y);
+    let g2 = cross_entropy_vjp(&z2, y, &loss, 1.0, [true, false])
+        .0
+        .expect("requested");
+    let g1 = g2.dot(w2);
+    // The reference's buffers.
+    let (mut rz1, mut rh1, mut rz2) = (z1.clone(), h1.clone(), z2.clone());
+    let (mut rg2, mut rg1, mut rgw1, mut rgw2) = (g2.clone(), g1.clone(), w1.clone(), w2.clone());
+    let (mut rgb1, mut rgb2) = (b1.clone(), b2.clone());
+
+    const REPS: usize = 20_000;
+    let mut rows = Vec::new();
+    let mut stage = |name: &str, ours: &mut dyn FnMut(), reference: &mut dyn FnMut()| {
+        let (ratio, t_ours, t_ref) = interleaved(ours, reference, REPS, ROUNDS);
+        rows.push((name.to_string(), t_ours, t_ref, ratio));
+    };
+    // The stages run in one workspace, as they do inside a generated step:
+    // their arrays come from it and go back to it.
+    let mut stages = Workspace::new();
+    stages.run(|| {
+        stage(
+            "linear 16×64 → 32 (bias, X·Wᵀ)",
+            &mut || recycle_array(black_box(linear(x, w1, b1))),
+            &mut || {
+                let dim = rz1.raw_dim();
+                rz1.assign(&b1.broadcast(dim).expect("bias row"));
+                general_mat_mul(1.0, x, &w1.t(), 1.0, &mut rz1);
+            },
+        );
+        let one = Array2::<f32>::ones((1, 1));
+        let mut r_one = one.clone();
+        stage(
+            "fixed cost of a call: relu of 1 element",
+            &mut || recycle_array(black_box(relu(&one))),
+            &mut || {
+                Zip::from(&mut r_one)
+                    .and(&one)
+                    .for_each(|a, &z| *a = if z > 0.0 { z } else { 0.0 })
+            },
+        );
+        stage("relu 16×32", &mut || recycle_array(black_box(relu(&z1))), &mut || {
+            Zip::from(&mut rh1)
+                .and(&z1)
+                .for_each(|a, &z| *a = if z > 0.0 { z } else { 0.0 })
+        });
+        stage(
+            "linear 16×32 → 10",
+            &mut || recycle_array(black_box(linear(&h1, w2, b2))),
+            &mut || {
+                let dim = rz2.raw_dim();
+                rz2.assign(&b2.broadcast(dim).expect("bias row"));
+                general_mat_mul(1.0, &h1, &w2.t(), 1.0, &mut rz2);
+            },
+        );
+        stage(
+            "cross-entropy and its VJP 16×10",
+            &mut || {
+                let loss = cross_entropy(&z2, y);
+                let g = cross_entropy_vjp(&z2, y, &loss, 1.0, [true, false]).0;
+                recycle_array(black_box(g.expect("requested")));
+            },
+            &mut || {
+                let mut loss = 0.0;
+                let n = y.len() as f32;
+                Zip::from(rg2.rows_mut())
+                    .and(z2.rows())
+                    .and(y)
+                    .for_each(|mut g, z, &label| {
+                        let m = z.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                        let lse = m + z.fold(0.0, |s, &v| s + (v - m).exp()).ln();
+                        loss += lse - z[label];
+                        Zip::from(&mut g).and(&z).for_each(|g, &z| *g = (z - lse).exp() / n);
+                        g[label] -= 1.0 / n;
+                    });
+                black_box(loss);
+            },
+        );
+        stage(
+            "linear VJP, layer 2 (Gᵀ·H, Σ G, G·W)",
+            &mut || {
+                let (gx, gw, gb) = linear_vjp(&h1, w2, b2, &z2, copy(&g2), [true, true, true]);
+                ws_give3(gx, gw, gb);
+            },
+            &mut || {
+                // The VJP takes its upstream gradient by value: the stage copies it.
+                rg2.assign(&g2);
+                general_mat_mul(1.0, &g2.t(), &h1, 0.0, &mut rgw2);
+                rgb2.assign(&g2.sum_axis(Axis(0)));
+                general_mat_mul(1.0, &g2, w2, 0.0, &mut rg1);
+            },
+        );
+        stage(
+            "relu VJP 16×32",
+            &mut || recycle_array(black_box(relu_vjp(&z1, &h1, copy(&g1), [true]).0.expect("requested"))),
+            &mut || {
+                rg1.assign(&g1);
+                Zip::from(&mut rg1).and(&z1).for_each(|g, &z| {
+                    if z < 0.0 {
+                        *g = 0.0
+                    }
+                });
+            },
+        );
+        stage(
+            "linear VJP, layer 1 (Gᵀ·X, Σ G)",
+            &mut || {
+                let (gx, gw, gb) = linear_vjp(x, w1, b1, &z1, copy(&g1), [false, true, true]);
+                ws_give3(gx, gw, gb);
+            },
+            &mut || {
+                rg1.assign(&g1);
+                general_mat_mul(1.0, &g1.t(), x, 0.0, &mut rgw1);
+                rgb1.assign(&g1.sum_axis(Axis(0)));
+            },
+        );
+    });
+    let mut reference = Reference::new(&p);
+    stage(
+        "whole step (generated _grad_with / reference)",
+        &mut || {
+            black_box(with_workspace_f32(&mut ws, &p));
+        },
+        &mut || {
+            black_box(reference.step(&p));
+        },
+    );
+    println!("\nThe small f32 step (batch 16, 64-32-10), stage by stage: the runtime's kernels in a workspace");
+    println!("against the same stage of the reference (plain ndarray + matrixmultiply, buffers reused).");
+    println!("{}", machine::describe());
+    println!("Medians of {ROUNDS} interleaved rounds of {REPS} calls.\n");
+    println!("| stage | runtime µs | reference µs | runtime − reference µs | runtime / reference |");
+    println!("|---|---:|---:|---:|---:|");
+    let (mut sum_ours, mut sum_ref) = (0.0, 0.0);
+    for (name, t_ours, t_ref, ratio) in &rows {
+        println!(
+            "| {name} | {t_ours:.2} | {t_ref:.2} | {:+.2} | {ratio:.2} |",
+            t_ours - t_ref
+        );
+        if !name.starts_with("whole") {
+            sum_ours += t_ours;
+            sum_ref += t_ref;
+        }
+    }
+    println!(
+        "| sum of the stages | {sum_ours:.2} | {sum_ref:.2} | {:+.2} | {:.2} |",
+        sum_ours - sum_ref,
+        sum_ours / sum_ref
+    );
+}
+
+/// A copy of `g` in a buffer of the running workspace (the generated code
+/// hands each VJP an owned gradient that the workspace provided).
+fn copy<F: Float>(g: &Array2<F>) -> Array2<F> {
+    scale(g, F::one())
+}
+
+/// Hands a VJP's gradients back to the running workspace.
+fn ws_give3<F: Float>(gx: Option<Array2<F>>, gw: Option<Array2<F>>, gb: Option<Array1<F>>) {
+    use autodiff::workspace::recycle_array;
+    gx.into_iter().chain(gw).for_each(|g| recycle_array(black_box(g)));
+    gb.into_iter().for_each(|g| recycle_array(black_box(g)));
 }

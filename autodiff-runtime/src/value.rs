@@ -55,7 +55,7 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
         // The rank stays static: no conversion to and from a dynamic shape.
         match self.as_slice() {
-            Some(values) => crate::workspace::array_from_iter(self.raw_dim(), values.iter().map(|&v| f(v))),
+            Some(values) => crate::workspace::array_from_map(self.raw_dim(), values, f),
             None => self.mapv(f),
         }
     }

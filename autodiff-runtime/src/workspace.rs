@@ -323,6 +323,34 @@ pub(crate) fn array_from_iter<F: Float, Sh: IntoDimension>(
     Array::from_shape_vec(dim, buffer).expect("one value per element")
 }
 
+/// `f` of each value of `xs`, as a new array of `shape` (with `xs.len()`
+/// elements). Copied first and mapped in place: both loops vectorise, where
+/// filling a `Vec` from a mapped iterator does not.
+pub(crate) fn array_from_map<F: Float, Sh: IntoDimension>(
+    shape: Sh,
+    xs: &[F],
+    f: impl Fn(F) -> F,
+) -> Array<F, Sh::Dim> {
+    let mut buffer = take(xs.len());
+    buffer.extend_from_slice(xs);
+    buffer.iter_mut().for_each(|v| *v = f(*v));
+    Array::from_shape_vec(shape, buffer).expect("one value per element")
+}
+
+/// `f(x, y)` of the values of `xs` and `ys` (of equal lengths) pairwise, as a
+/// new array of `shape`; vectorised like [`array_from_map`].
+pub(crate) fn array_from_zip<F: Float, Sh: IntoDimension>(
+    shape: Sh,
+    xs: &[F],
+    ys: &[F],
+    f: impl Fn(F, F) -> F,
+) -> Array<F, Sh::Dim> {
+    let mut buffer = take(xs.len());
+    buffer.extend_from_slice(xs);
+    buffer.iter_mut().zip(ys).for_each(|(v, &y)| *v = f(*v, y));
+    Array::from_shape_vec(shape, buffer).expect("one value per element")
+}
+
 /// A new array for an output that will be overwritten completely (the
 /// product of a GEMM with β = 0): a kept buffer's old values are left in place
 /// rather than zeroed first; new memory is zeroed.
@@ -366,7 +394,7 @@ pub(crate) fn refill<F: Float, D: Dimension, Sh: IntoDimension<Dim = D>>(
 /// `f` of each element of a rank-erased view, into a new array.
 pub(crate) fn map_dyn<F: Float>(view: ndarray::ArrayViewD<'_, F>, f: impl Fn(F) -> F) -> ArrayD<F> {
     match view.as_slice() {
-        Some(slice) => array_from_iter(IxDyn(view.shape()), slice.iter().map(|&v| f(v))),
+        Some(slice) => array_from_map(IxDyn(view.shape()), slice, f),
         None => view.mapv(f),
     }
 }

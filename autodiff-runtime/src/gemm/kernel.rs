@@ -40,9 +40,10 @@ pub(crate) trait Scalar: crate::Float {
     const BLOCK: usize;
 
     /// A SIMD transpose of `lines ≤ BLOCK` lines of `BLOCK` values, if this
-    /// CPU has one: `transpose(src, src_stride, lines, dst, dst_stride)`
-    /// writes `dst[j·dst_stride + i] = src[i·src_stride + j]` for `i <
-    /// lines`, `j < BLOCK`, and nothing else.
+    /// CPU has one: `transpose(src, src_stride, lines, dst, dst_stride,
+    /// width)` writes `dst[j·dst_stride + i] = src[i·src_stride + j]` for `i <
+    /// lines`, zero for `lines ≤ i < width`, for every `j < BLOCK`, and
+    /// nothing else (`lines ≤ width ≤ BLOCK`).
     fn transposer() -> Option<Transpose<Self>>;
 
     /// This thread's packing memory for this type.
@@ -50,7 +51,7 @@ pub(crate) trait Scalar: crate::Float {
 }
 
 /// See [`Scalar::transposer`].
-pub(crate) type Transpose<F> = unsafe fn(*const F, isize, usize, *mut F, usize);
+pub(crate) type Transpose<F> = unsafe fn(*const F, isize, usize, *mut F, usize, usize);
 
 /// The AVX transpose if the CPU has AVX.
 macro_rules! avx_transposer {
@@ -394,7 +395,8 @@ mod x86 {
 
     /// # Safety
     /// The CPU has AVX; `src` addresses `lines ≤ 8` rows of 8 values
-    /// `src_stride` apart, `dst` 8 rows of `lines` values `dst_stride` apart.
+    /// `src_stride` apart, `dst` 8 rows of `width ≥ lines` values
+    /// `dst_stride` apart.
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn transpose8_f32(
         src: *const f32,
@@ -402,6 +404,7 @@ mod x86 {
         lines: usize,
         dst: *mut f32,
         dst_stride: usize,
+        width: usize,
     ) {
         // SAFETY: the caller guarantees both blocks; missing lines are zeros.
         unsafe {
@@ -442,7 +445,7 @@ mod x86 {
                 store_f32(
                     dst.add((j + 4) * dst_stride),
                     _mm256_permute2f128_ps::<0x31>(q[j], q[j + 4]),
-                    lines,
+                    width,
                 );
             }
         }
@@ -470,7 +473,8 @@ mod x86 {
 
     /// # Safety
     /// The CPU has AVX; `src` addresses `lines ≤ 4` rows of 4 values
-    /// `src_stride` apart, `dst` 4 rows of `lines` values `dst_stride` apart.
+    /// `src_stride` apart, `dst` 4 rows of `width ≥ lines` values
+    /// `dst_stride` apart.
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn transpose4_f64(
         src: *const f64,
@@ -478,6 +482,7 @@ mod x86 {
         lines: usize,
         dst: *mut f64,
         dst_stride: usize,
+        width: usize,
     ) {
         // SAFETY: the caller guarantees both blocks; missing lines are zeros.
         unsafe {
@@ -494,8 +499,8 @@ mod x86 {
                 _mm256_unpacklo_pd(r[2], r[3]),
                 _mm256_unpackhi_pd(r[2], r[3]),
             ];
-            store_f64(dst, _mm256_permute2f128_pd::<0x20>(t[0], t[2]), lines);
-            store_f64(dst.add(dst_stride), _mm256_permute2f128_pd::<0x20>(t[1], t[3]), lines);
+            store_f64(dst, _mm256_permute2f128_pd::<0x20>(t[0], t[2]), width);
+            store_f64(dst.add(dst_stride), _mm256_permute2f128_pd::<0x20>(t[1], t[3]), width);
             store_f64(
                 dst.add(2 * dst_stride),
                 _mm256_permute2f128_pd::<0x31>(t[0], t[2]),

@@ -272,7 +272,7 @@ impl<F> StridedMut<F> {
 
 /// Products below this many multiply-adds run on one thread: waking a helper
 /// costs more than it saves.
-const PARALLEL_WORK: usize = 1 << 20;
+const PARALLEL_WORK: usize = 1 << 18;
 
 /// `C[m×n] ← α·A[m×k]·B[k×n] + β·C` for f32 or f64; β = 0 means C is not read.
 ///
@@ -566,36 +566,43 @@ fn pack<F: Scalar>(
         } else {
             // A transpose. Where the source lines run contiguously along k,
             // it goes block by block through SIMD shuffles, up to BLOCK lines
-            // at a time (a panel of 6 takes one block of 6 lines).
+            // at a time (a panel of 6 takes one block of 6 lines), and writes
+            // the zeros of a partial panel as it goes.
             let out_ptr = out.as_mut_ptr();
-            let mut t = 0;
             if let (1, Some(transpose)) = (step, F::transposer()) {
                 let block = F::BLOCK;
-                while t < valid {
-                    let lines = block.min(valid - t);
+                let mut t = 0;
+                while t < width {
+                    let (lines, stored) = (valid.saturating_sub(t).min(block), block.min(width - t));
                     let mut p = 0;
                     while p + block <= kc {
                         // SAFETY: lines start + t.. start + t + lines and steps
-                        // p.. p + block are inside the matrix; their image is
-                        // inside this panel.
+                        // p.. p + block are inside the matrix; the `stored`
+                        // values of each step's image are inside this panel.
                         unsafe {
-                            let src = src.offset(t as isize * across + p as isize);
-                            transpose(src, across, lines, out_ptr.add(p * width + t), width);
+                            let src = src.wrapping_offset(t as isize * across + p as isize);
+                            transpose(src, across, lines, out_ptr.add(p * width + t), width, stored);
                         }
                         p += block;
                     }
                     for p in p..kc {
-                        for dt in 0..lines {
-                            // SAFETY: (p, start + t + dt) is inside the matrix.
+                        for dt in 0..stored {
+                            // SAFETY: (p, start + t + dt) is inside the matrix
+                            // for dt < lines; the image is inside this panel.
                             unsafe {
-                                *out_ptr.add(p * width + t + dt) = *src.offset((t + dt) as isize * across + p as isize)
+                                *out_ptr.add(p * width + t + dt) = if dt < lines {
+                                    *src.offset((t + dt) as isize * across + p as isize)
+                                } else {
+                                    F::zero()
+                                }
                             };
                         }
                     }
-                    t += lines;
+                    t += stored;
                 }
+                continue;
             }
-            for t in t..valid {
+            for t in 0..valid {
                 let src = src.wrapping_offset(t as isize * across);
                 for p in 0..kc {
                     // SAFETY: (p, start + t) lies inside the matrix and

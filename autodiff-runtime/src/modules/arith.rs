@@ -11,7 +11,7 @@ use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 use crate::float::Float;
 use crate::gradient::NoGrad;
 use crate::value::{Broadcast, Value, broadcast_shape, check_upstream, sum_to_shape};
-use crate::workspace::{array_from_iter, map_dyn};
+use crate::workspace::{array_from_zip, map_dyn};
 
 /// `f(a, b)` element by element, broadcasting `a` and `b` to a common shape.
 pub(crate) fn zip_broadcast<F: Float>(
@@ -22,7 +22,7 @@ pub(crate) fn zip_broadcast<F: Float>(
 ) -> ArrayD<F> {
     if a.shape() == b.shape() {
         if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
-            return array_from_iter(IxDyn(a.shape()), xs.iter().zip(ys).map(|(&x, &y)| f(x, y)));
+            return array_from_zip(IxDyn(a.shape()), xs, ys, f);
         }
         return Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y));
     }

@@ -27,9 +27,7 @@ pub fn dropout<F: Float, D: Dimension>(x: &Array<F, D>, mask: &Array<F, D>, p: F
     check(x, mask, p);
     let k = F::one() / p;
     match (x.as_slice(), mask.as_slice()) {
-        (Some(xs), Some(ms)) => {
-            crate::workspace::array_from_iter(x.raw_dim(), xs.iter().zip(ms).map(|(&x, &m)| x * m * k))
-        }
+        (Some(xs), Some(ms)) => crate::workspace::array_from_zip(x.raw_dim(), xs, ms, |x, m| x * m * k),
         _ => Zip::from(x).and(mask).map_collect(|&x, &m| x * m * k),
     }
 }
