@@ -102,11 +102,20 @@ pub(crate) struct Tile<F> {
 impl<F: Scalar> Kernel<F> {
     /// The kernel for an `m × n` output: least padded work per unit of speed.
     pub fn choose(kernels: &[Kernel<F>], m: usize, n: usize) -> &Kernel<F> {
-        let cost = |k: &Kernel<F>| m.next_multiple_of(k.mr) * n.next_multiple_of(k.nr) * 100 / k.speed;
         kernels
             .iter()
-            .min_by_key(|k| cost(k))
+            .min_by_key(|k| k.padded(m, n))
             .expect("a backend has at least one kernel")
+    }
+
+    /// The work of an `m × n` output on the best of `kernels`, in units of
+    /// a whole tile's multiply-add at full speed.
+    pub fn cost(kernels: &[Kernel<F>], m: usize, n: usize) -> usize {
+        Kernel::choose(kernels, m, n).padded(m, n)
+    }
+
+    fn padded(&self, m: usize, n: usize) -> usize {
+        m.next_multiple_of(self.mr) * n.next_multiple_of(self.nr) * 100 / self.speed
     }
 
     /// One backend's kernels from `(mr, nr, speed, run)`, blocked for the

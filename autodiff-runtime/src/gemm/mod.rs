@@ -341,6 +341,40 @@ unsafe fn gemm_typed<F: Scalar>(
         };
         return;
     };
+    // A narrow output (many rows, few columns: X·Wᵀ into 10 classes) is
+    // computed transposed, Cᵀ = Bᵀ·Aᵀ, where that pads the tiles much less:
+    // 128 × 10 takes 132 × 16 slots of 6 × 16 tiles, its transpose 12 × 128.
+    if kernel::Kernel::cost(kernels, n, m) * 100 < kernel::Kernel::cost(kernels, m, n) * 85 {
+        let t = |x: Strided<F>| Strided {
+            rs: x.cs,
+            cs: x.rs,
+            ..x
+        };
+        let c_t = StridedMut {
+            rs: c.cs,
+            cs: c.rs,
+            ..c
+        };
+        // SAFETY: the same matrices, read through their transposes.
+        return unsafe { oriented(kernels, (n, k, m), alpha, t(b), t(a), beta, c_t) };
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { oriented(kernels, (m, k, n), alpha, a, b, beta, c) }
+}
+
+/// The product with its orientation chosen: kernel, threads, blocks.
+///
+/// # Safety
+/// As for [`gemm_raw`].
+unsafe fn oriented<F: Scalar>(
+    kernels: &[kernel::Kernel<F>],
+    (m, k, n): (usize, usize, usize),
+    alpha: F,
+    a: Strided<F>,
+    b: Strided<F>,
+    beta: F,
+    c: StridedMut<F>,
+) {
     let kernel = kernel::Kernel::choose(kernels, m, n);
     let threads = if m * n * k >= PARALLEL_WORK { threads() } else { 1 };
     if threads <= 1 {
@@ -655,8 +689,9 @@ mod tests {
 
     /// Shapes around the tile and block edges (MR = 6, NR = 8/16, KC = 256,
     /// MC = 72/96), including ones large enough to run on the helper threads.
-    const SHAPES: [(usize, usize, usize); 10] = [
+    const SHAPES: [(usize, usize, usize); 11] = [
         (1, 1, 1),
+        (64, 70, 10),
         (5, 3, 7),
         (6, 8, 16),
         (7, 9, 17),

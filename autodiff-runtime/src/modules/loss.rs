@@ -40,10 +40,18 @@ fn log_sum_exp<'a, F: Float>(row: impl Iterator<Item = &'a F> + Clone) -> F {
 /// one label per row.
 pub fn cross_entropy<F: Float>(logits: &Array2<F>, labels: &[usize]) -> F {
     check_labels("cross_entropy", logits, labels);
-    let total = logits
-        .outer_iter()
-        .zip(labels)
-        .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]);
+    // Rows as slices where the logits are contiguous: a batch of short rows
+    // spends more on ndarray's row views than on the exponentials.
+    let total = match logits.as_slice() {
+        Some(values) if logits.ncols() > 0 => values
+            .chunks_exact(logits.ncols())
+            .zip(labels)
+            .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]),
+        _ => logits
+            .outer_iter()
+            .zip(labels)
+            .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]),
+    };
     total / F::of_usize(labels.len())
 }
 
@@ -61,18 +69,32 @@ pub fn cross_entropy_vjp<F: Float>(
     }
     let scale = g / F::of_usize(labels.len());
     let mut grad = copy_of(logits);
-    for (mut row, &label) in grad.outer_iter_mut().zip(labels) {
-        // softmax = e^(z − m) / Σ e^(z − m): one exponential per logit.
-        let m = row.fold(F::neg_infinity(), |m, &v| m.max(v));
+    // softmax = e^(z − m) / Σ e^(z − m): one exponential per logit.
+    let softmax_minus_onehot = |row: &mut [F], label: usize| {
+        let m = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
         let mut total = F::zero();
-        row.mapv_inplace(|v| {
-            let e = (v - m).exp();
-            total += e;
-            e
-        });
+        for v in row.iter_mut() {
+            *v = (*v - m).exp();
+            total += *v;
+        }
         let k = scale / total;
-        row.mapv_inplace(|e| e * k);
+        row.iter_mut().for_each(|e| *e *= k);
         row[label] -= scale;
+    };
+    let classes = grad.ncols();
+    match grad.as_slice_mut() {
+        Some(values) if classes > 0 => {
+            for (row, &label) in values.chunks_exact_mut(classes).zip(labels) {
+                softmax_minus_onehot(row, label);
+            }
+        }
+        _ => {
+            for (mut row, &label) in grad.outer_iter_mut().zip(labels) {
+                let mut values = row.to_vec();
+                softmax_minus_onehot(&mut values, label);
+                row.iter_mut().zip(values).for_each(|(r, v)| *r = v);
+            }
+        }
     }
     (Some(grad), None)
 }
