@@ -3,11 +3,20 @@
 //! For each module of the lecture (Linear, ReLU, Duplicate, Add, Max) we write
 //! a tiny differentiable function C = Σ r ⊙ module(inputs): its gradient with
 //! respect to the module's output is exactly r, so the gradient the macro
-//! generates for the inputs is the module's VJP applied to r. We print it next
-//! to the lecture's formula.
+//! generates for the inputs is the module's VJP applied to r. We print the
+//! inputs, then each gradient next to the lecture's formula, and assert that
+//! they are equal.
+//!
+//! Conventions: the lecture writes Y = W·X with one example per column; the
+//! runtime keeps a batch in rows, y = x·wᵀ + b with w stored `[out, in]`,
+//! which is the lecture's formula transposed (yᵀ = W·xᵀ + b), so the
+//! lecture's dC/dX = Wᵀ·dC/dY becomes dC/dx = dC/dy·w here, and dC/dW =
+//! dC/dY·Xᵀ becomes dC/dw = dC/dyᵀ·x. Tutorial 1's x·w stores its weights
+//! `[in, out]`, the transpose of Linear's.
 //!
 //! Run: `cargo run --release --example 02_modules`
 
+use autodiff::ndarray::Dimension;
 use autodiff::prelude::*;
 
 #[differentiable(wrt(x, w, b))]
@@ -36,70 +45,85 @@ fn through_max(x1: &Array2<f64>, x2: &Array2<f64>, r: &Array2<f64>) -> f64 {
     sum(&(max(x1, x2) * r))
 }
 
-fn show(name: &str, generated: &Array2<f64>, formula: &Array2<f64>) {
+/// Prints a generated gradient under its formula, every row, and checks them.
+fn show<D: Dimension>(name: &str, generated: &Array<f64, D>, formula: &Array<f64, D>) {
     let diff = (generated - formula).iter().fold(0.0_f64, |m, d| m.max(d.abs()));
-    println!("  {name:<10} generated {:.3}", generated.row(0));
-    println!(
-        "  {:<10} formula   {:.3}   (max difference {diff:.0e})",
-        "",
-        formula.row(0)
-    );
-    assert!(diff < 1e-12);
+    println!("  {name:<7} generated {}", rows(generated));
+    println!("  {:<7} formula   {}   (max difference {diff:.0e})", "", rows(formula));
+    assert!(diff < 1e-12, "{name}: the generated gradient is not the formula");
+}
+
+/// All of a small array on one line, row after row.
+fn rows<D: Dimension>(a: &Array<f64, D>) -> String {
+    let a = a.view().into_dyn();
+    let lines: Vec<String> = match a.ndim() {
+        1 => vec![format!("{:6.2}", a)],
+        _ => a.outer_iter().map(|row| format!("{row:6.2}")).collect(),
+    };
+    lines.join(" ")
 }
 
 fn main() {
-    let grid =
-        |rows, cols, phase: f64| Array2::from_shape_fn((rows, cols), |(i, j)| ((i * cols + j) as f64 + phase).sin());
-    let (x, w, b) = (
-        grid(2, 3, 0.0),
-        grid(4, 3, 1.0),
-        Array1::from_vec(vec![0.1, -0.2, 0.3, 0.0]),
-    );
-    let r = grid(2, 4, 2.0); // plays the role of dC/dY
-
-    println!("Linear  Y = X·Wᵀ + b   (first row shown)");
-    let (_, g) = through_linear_grad(&x, &w, &b, &r);
-    show("dC/dX", &g.x, &r.dot(&w));
-    show("dC/dW", &g.w, &r.t().dot(&x));
+    // Inputs with both signs, a zero, and (for Max) winners on both sides and
+    // one tie, so that every rule below has something to show.
+    let x = array![[0.8, -0.5, 0.0], [-1.2, 0.3, 2.0]];
+    let x2 = array![[0.1, 0.4, 0.0], [-2.0, 1.5, -0.7]];
+    let w = array![[0.5, -1.0, 0.25], [1.5, 0.0, -0.5], [-0.75, 0.5, 1.0], [0.2, 0.3, -0.4]];
+    let b = array![0.1, -0.2, 0.3, 0.0];
+    // r plays the role of dC/dY: the gradient arriving from above.
+    let r4 = array![[1.0, -2.0, 0.5, 3.0], [-1.0, 0.5, 2.0, -0.5]];
+    let r = array![[1.0, -2.0, 0.5], [3.0, -1.0, 0.5]];
+    let r2 = array![[0.25, 1.0, -1.0], [2.0, 0.0, -3.0]];
+    println!("Inputs (rows are examples of a batch of 2):");
     println!(
-        "  {:<10} generated {:.3}\n  {:<10} formula   {:.3}",
-        "dC/db",
-        g.b,
-        "",
-        r.sum_axis(Axis(0))
+        "  x  = {}\n  x₂ = {}\n  w  = {}\n  b  = {}",
+        rows(&x),
+        rows(&x2),
+        rows(&w),
+        rows(&b)
     );
+    println!("  r  = {}   (dC/dy for Linear, 2×4)", rows(&r4));
+    println!("  r  = {}   (dC/dy for the others, 2×3)", rows(&r));
+    println!("  r₂ = {}   (dC/dy₂ for Duplicate)\n", rows(&r2));
 
-    println!("\nReLU  dC/dX = dC/dY where X ≥ 0, else 0");
-    let r = grid(2, 3, 3.0);
+    println!("Linear  y = x·wᵀ + b");
+    let (_, g) = through_linear_grad(&x, &w, &b, &r4);
+    show("dC/dx", &g.x, &r4.dot(&w));
+    show("dC/dw", &g.w, &r4.t().dot(&x));
+    show("dC/db", &g.b, &r4.sum_axis(Axis(0)));
+
+    println!("\nReLU  dC/dx = dC/dy where x ≥ 0, else 0 (the kink at 0 passes it)");
     let (_, g) = through_relu_grad(&x, &r);
     show(
-        "dC/dX",
+        "dC/dx",
         &g.x,
         &Array2::from_shape_fn(x.dim(), |ij| if x[ij] >= 0.0 { r[ij] } else { 0.0 }),
     );
-    println!("  (x = {:.3})", x.row(0));
 
-    println!("\nDuplicate  Y₁ = Y₂ = X   ⇒   dC/dX = dC/dY₁ + dC/dY₂");
-    let r2 = grid(2, 3, 4.0);
+    println!("\nDuplicate  y₁ = y₂ = x   ⇒   dC/dx = dC/dy₁ + dC/dy₂");
     let (_, g) = through_duplicate_grad(&x, &r, &r2);
-    show("dC/dX", &g.x, &(&r + &r2));
+    show("dC/dx", &g.x, &(&r + &r2));
 
-    println!("\nAdd  Y = X₁ + X₂   ⇒   dC/dX₁ = dC/dX₂ = dC/dY");
-    let x2 = grid(2, 3, 5.0);
+    println!("\nAdd  y = x + x₂   ⇒   dC/dx = dC/dx₂ = dC/dy");
     let (_, g) = through_add_grad(&x, &x2, &r);
-    show("dC/dX₁", &g.x1, &r);
-    show("dC/dX₂", &g.x2, &r);
+    show("dC/dx", &g.x1, &r);
+    show("dC/dx₂", &g.x2, &r);
 
-    println!("\nMax  Y = max(X₁, X₂)   ⇒   dC/dX₁ = dC/dY where X₁ > X₂, else 0");
+    println!("\nMax  y = max(x, x₂)   ⇒   dC/dy goes to the larger input (to x₂ on a tie)");
     let (_, g) = through_max_grad(&x, &x2, &r);
     let wins = |i: (usize, usize)| x[i] > x2[i];
+    let routed: Vec<&str> = x
+        .indexed_iter()
+        .map(|(i, _)| if wins(i) { "x" } else { "x₂" })
+        .collect();
+    println!("  the larger input, element by element: {routed:?}");
     show(
-        "dC/dX₁",
+        "dC/dx",
         &g.x1,
         &Array2::from_shape_fn(x.dim(), |i| if wins(i) { r[i] } else { 0.0 }),
     );
     show(
-        "dC/dX₂",
+        "dC/dx₂",
         &g.x2,
         &Array2::from_shape_fn(x.dim(), |i| if wins(i) { 0.0 } else { r[i] }),
     );
