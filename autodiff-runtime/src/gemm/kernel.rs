@@ -108,13 +108,9 @@ impl<F: Scalar> Kernel<F> {
             .expect("a backend has at least one kernel")
     }
 
-    /// The work of an `m × n` output on the best of `kernels`, in units of
-    /// a whole tile's multiply-add at full speed.
-    pub fn cost(kernels: &[Kernel<F>], m: usize, n: usize) -> usize {
-        Kernel::choose(kernels, m, n).padded(m, n)
-    }
-
-    fn padded(&self, m: usize, n: usize) -> usize {
+    /// The work of an `m × n` output on this kernel: its padded area per
+    /// unit of speed.
+    pub fn padded(&self, m: usize, n: usize) -> usize {
         m.next_multiple_of(self.mr) * n.next_multiple_of(self.nr) * 100 / self.speed
     }
 

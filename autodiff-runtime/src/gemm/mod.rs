@@ -347,7 +347,11 @@ unsafe fn gemm_typed<F: Scalar>(
     // A narrow output (many rows, few columns: X·Wᵀ into 10 classes) is
     // computed transposed, Cᵀ = Bᵀ·Aᵀ, where that pads the tiles much less:
     // 128 × 10 takes 132 × 16 slots of 6 × 16 tiles, its transpose 12 × 128.
-    if kernel::Kernel::cost(kernels, n, m) * 100 < kernel::Kernel::cost(kernels, m, n) * 85 {
+    let (kernel, kernel_t) = (
+        kernel::Kernel::choose(kernels, m, n),
+        kernel::Kernel::choose(kernels, n, m),
+    );
+    if kernel_t.padded(n, m) * 100 < kernel.padded(m, n) * 85 {
         let t = |x: Strided<F>| Strided {
             rs: x.cs,
             cs: x.rs,
@@ -359,18 +363,18 @@ unsafe fn gemm_typed<F: Scalar>(
             ..c
         };
         // SAFETY: the same matrices, read through their transposes.
-        return unsafe { oriented(kernels, (n, k, m), alpha, t(b), t(a), beta, c_t) };
+        return unsafe { oriented(kernel_t, (n, k, m), alpha, t(b), t(a), beta, c_t) };
     }
     // SAFETY: forwarded from the caller.
-    unsafe { oriented(kernels, (m, k, n), alpha, a, b, beta, c) }
+    unsafe { oriented(kernel, (m, k, n), alpha, a, b, beta, c) }
 }
 
-/// The product with its orientation chosen: kernel, threads, blocks.
+/// The product with its orientation and kernel chosen: threads, blocks.
 ///
 /// # Safety
 /// As for [`gemm_raw`].
 unsafe fn oriented<F: Scalar>(
-    kernels: &[kernel::Kernel<F>],
+    kernel: &kernel::Kernel<F>,
     (m, k, n): (usize, usize, usize),
     alpha: F,
     a: Strided<F>,
@@ -378,7 +382,6 @@ unsafe fn oriented<F: Scalar>(
     beta: F,
     c: StridedMut<F>,
 ) {
-    let kernel = kernel::Kernel::choose(kernels, m, n);
     let threads = if m * n * k >= PARALLEL_WORK { threads() } else { 1 };
     if threads <= 1 {
         // SAFETY: forwarded from the caller.
