@@ -32,7 +32,10 @@
 //! * `mlp_loss_grad_with(&mut workspace, ...)`: the same, reusing the arrays
 //!   a [`Workspace`] keeps between calls;
 //! * `mlp_loss_vjp(...)` (hidden): the function as a module, so that another
-//!   `#[differentiable]` function can call `mlp_loss` and differentiate through it.
+//!   `#[differentiable]` function can call `mlp_loss` and differentiate through it;
+//! * `MLP_LOSS_GRAD_SOURCE: &str`: the code of `mlp_loss_grad` as generated,
+//!   pretty-printed (also shown in its rustdoc). A method's is an associated
+//!   constant.
 //!
 //! # Explanation: what the expansion looks like
 //!
@@ -42,18 +45,28 @@
 //! in reverse order:
 //!
 //! ```text
-//! let __v6 = linear(x, w1, b1);
-//! let __v7 = relu(&__v6);
-//! let __v8 = linear(&__v7, w2, b2);
-//! let __v9 = cross_entropy(&__v8, labels);
-//! let __g9 = Some(seed(&__v9));                               // ∂C/∂C = 1
-//! let (__c9_0, _) = match __g9 { Some(g) => cross_entropy_vjp(&__v8, labels, &__v9, g, [true, false]), .. };
-//! let __g8 = __c9_0;
-//! let (__c8_0, __c8_1, __c8_2) = match __g8 { Some(g) => linear_vjp(&__v7, w2, b2, &__v8, g, [true, true, true]), .. };
-//! recycle!(__v8);                                             // last use of z
+//! let __v7_h = linear(x, w1, b1);
+//! let __v8_a = relu(&__v7_h);
+//! let __v9_z = linear(&__v8_a, w2, b2);
+//! let __v6 = cross_entropy(&__v9_z, labels);
+//! let __g6 = Some(seed(&__v6));                                   // ∂C/∂C = 1
+//! let (__c4_0, _) = match __g6 {
+//!     Some(__g) => cross_entropy_vjp(&__v9_z, labels, &__v6, __g, [true, false]),
+//!     None => (None, None),
+//! };
+//! let __g9_z = gradient(__c4_0);
 //! ...
-//! let (_, __c6_1, __c6_2) = match __g6 { Some(g) => linear_vjp(x, w1, b1, &__v6, g, [false, true, true]), .. };
+//! recycle!(__v9_z);                                               // last use of z
+//! ...
+//! let (_, __c1_1, __c1_2) = match __g7_h {
+//!     Some(__g) => linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true]),
+//!     None => (None, None, None),
+//! };
 //! ```
+//!
+//! Locals are named after the user's variables (`__v7_h` is the value of
+//! `h`, `__g7_h` its gradient). The whole function is in the rustdoc of
+//! `mlp_loss_grad` and, as a string, in `MLP_LOSS_GRAD_SOURCE`.
 //!
 //! Note the last `need` mask: `x` is data, so no ∂C/∂x is computed.
 //!

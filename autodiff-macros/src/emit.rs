@@ -28,6 +28,8 @@ pub struct Names {
     pub grad_with_fn: Ident,
     pub grad_struct: Ident,
     pub vjp_fn: Ident,
+    /// `NAME_GRAD_SOURCE`: the generated `NAME_grad`, pretty-printed.
+    pub source_const: Ident,
 }
 
 pub fn names(func: &ItemFn) -> Names {
@@ -49,6 +51,7 @@ pub fn names(func: &ItemFn) -> Names {
         grad_with_fn: format_ident!("{}_grad_with", plain, span = ident.span()),
         grad_struct: format_ident!("{}Grad", camel, span = ident.span()),
         vjp_fn: format_ident!("{}_vjp", plain, span = ident.span()),
+        source_const: format_ident!("{}_GRAD_SOURCE", plain.to_uppercase(), span = ident.span()),
     }
 }
 
@@ -56,12 +59,28 @@ fn local(name: String) -> Ident {
     Ident::new(&name, Span::mixed_site())
 }
 
-fn var_ident(var: VarId) -> Ident {
-    local(format!("__v{var}"))
+/// `_h` for a variable the user named `h`, so that the generated code reads
+/// like the function it came from; nothing for values the passes introduce.
+fn user_suffix(f: &Function, var: VarId) -> String {
+    // Temporaries of nested calls are numbered past the IR's variables.
+    let Some(v) = f.vars.get(var) else {
+        return String::new();
+    };
+    let named = matches!(v.kind, VarKind::Param(_) | VarKind::Local | VarKind::Layer { .. });
+    let name = v.name.trim_start_matches("r#");
+    if named && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        format!("_{name}")
+    } else {
+        String::new()
+    }
 }
 
-fn stack_ident(var: VarId) -> Ident {
-    local(format!("__s{var}"))
+fn var_ident(f: &Function, var: VarId) -> Ident {
+    local(format!("__v{var}{}", user_suffix(f, var)))
+}
+
+fn stack_ident(f: &Function, var: VarId) -> Ident {
+    local(format!("__s{var}{}", user_suffix(f, var)))
 }
 
 fn hoist_ident(id: usize) -> Ident {
@@ -115,18 +134,18 @@ pub enum Target {
     },
 }
 
-fn grad_ident(target: &Target) -> Ident {
+fn grad_ident(f: &Function, target: &Target) -> Ident {
     match target {
-        Target::Value(v) => local(format!("__g{v}")),
+        Target::Value(v) => local(format!("__g{v}{}", user_suffix(f, *v))),
         Target::Item(v, k) => local(format!("__g{v}_{k}")),
-        Target::Field(v, path) => local(format!("__g{v}__{}", path.replace('.', "__"))),
-        Target::Indexed { param, .. } => model_grad_ident(*param),
+        Target::Field(v, path) => local(format!("__g{v}{}__{}", user_suffix(f, *v), path.replace('.', "__"))),
+        Target::Indexed { param, .. } => model_grad_ident(f, *param),
     }
 }
 
 /// The whole gradient of a parameter whose layers receive gradients in a loop.
-fn model_grad_ident(param: VarId) -> Ident {
-    local(format!("__gm{param}"))
+fn model_grad_ident(f: &Function, param: VarId) -> Ident {
+    local(format!("__gm{param}{}", user_suffix(f, param)))
 }
 
 fn index_ident(loop_id: LoopId) -> Ident {
@@ -207,11 +226,11 @@ impl Emitter<'_> {
                 }
             }
             Storage::Local => {
-                let v = var_ident(var);
+                let v = var_ident(self.f, var);
                 quote!(&#v)
             }
             Storage::Slot { .. } | Storage::Result => {
-                let v = var_ident(var);
+                let v = var_ident(self.f, var);
                 quote!(::autodiff::__private::live(&#v))
             }
             Storage::Item(tuple, k) => {
@@ -353,7 +372,7 @@ impl Emitter<'_> {
             }
             Value::Const(tokens) => tokens.clone(),
         };
-        let v = var_ident(step.var);
+        let v = var_ident(self.f, step.var);
         let new = local("__new".into());
         out.extend(match self.plan.storage[step.var] {
             Storage::Local => {
@@ -366,7 +385,7 @@ impl Emitter<'_> {
                 quote_spanned!(step.span=> let #v #ty = #value;)
             }
             Storage::Slot { saved: true } => {
-                let s = stack_ident(step.var);
+                let s = stack_ident(self.f, step.var);
                 quote!(let #new = #value; ::autodiff::__private::save(&mut #v, &mut #s, #new);)
             }
             Storage::Slot { saved: false } => {
@@ -429,13 +448,13 @@ impl Emitter<'_> {
 
     /// Takes a gradient for use as an upstream gradient.
     fn take(&self, target: &Target) -> TokenStream {
-        let g = grad_ident(target);
+        let g = grad_ident(self.f, target);
         if self.upfront { quote!(#g.take()) } else { quote!(#g) }
     }
 
     /// Adds `contribution` (an `Option`) to `target`.
     fn contribute(&self, target: &Target, contribution: TokenStream, declared: &mut BTreeSet<Target>) -> TokenStream {
-        let g = grad_ident(target);
+        let g = grad_ident(self.f, target);
         if let Target::Indexed {
             loop_id, path, rest, ..
         } = target
@@ -468,11 +487,11 @@ impl Emitter<'_> {
                 out.extend(quote!(let #k = #s.pop();));
             }
         }
-        let v = var_ident(step.var);
+        let v = var_ident(self.f, step.var);
         let y_name = local(format!("__y{}", step.id));
         let y = match self.plan.storage[step.var] {
             Storage::Slot { saved: true } => {
-                let s = stack_ident(step.var);
+                let s = stack_ident(self.f, step.var);
                 out.extend(quote!(let #y_name = ::autodiff::__private::restore(&mut #v, &mut #s);));
                 quote!(::autodiff::__private::live(&#y_name))
             }
@@ -491,7 +510,7 @@ impl Emitter<'_> {
                 .filter(|t| self.has(t, declared))
                 .collect();
             if !present.is_empty() {
-                let checks = present.iter().map(grad_ident);
+                let checks = present.iter().map(|t| grad_ident(self.f, t));
                 let tuple = items.iter().map(|&k| {
                     let t = Target::Item(step.var, k);
                     let index = syn::Index::from(k);
@@ -502,7 +521,7 @@ impl Emitter<'_> {
                     };
                     quote!(::autodiff::__private::or_zeros(#grad, &(#y).#index))
                 });
-                let g = grad_ident(&own);
+                let g = grad_ident(self.f, &own);
                 let binding = if self.upfront { quote!(#g =) } else { quote!(let #g =) };
                 out.extend(quote! {
                     #binding if #(#checks.is_some())||* {
@@ -954,7 +973,7 @@ impl Emitter<'_> {
             }
         });
         for &var in &slots {
-            let v = var_ident(var);
+            let v = var_ident(self.f, var);
             let ty = self
                 .f
                 .vars
@@ -963,7 +982,7 @@ impl Emitter<'_> {
                 .map(|ty| quote!(: ::core::option::Option<#ty>));
             declarations.push(quote!(let mut #v #ty = ::core::option::Option::None;));
             if let Storage::Slot { saved: true } = self.plan.storage[var] {
-                let s = stack_ident(var);
+                let s = stack_ident(self.f, var);
                 declarations.push(quote!(let mut #s = ::autodiff::__private::Stack::new();));
             }
         }
@@ -1004,12 +1023,12 @@ impl Emitter<'_> {
             targets.insert(Target::Value(ret));
             collect_targets(self, &self.program.nodes, &mut targets);
             let mut declared = BTreeSet::new();
-            let g = grad_ident(&Target::Value(ret));
+            let g = grad_ident(self.f, &Target::Value(ret));
             if self.upfront {
                 let all = targets
                     .iter()
                     .filter(|t| !matches!(t, Target::Indexed { .. }))
-                    .map(grad_ident);
+                    .map(|t| grad_ident(self.f, t));
                 // The whole gradient of each model whose layers a loop visits.
                 let models: BTreeSet<VarId> = targets
                     .iter()
@@ -1019,7 +1038,7 @@ impl Emitter<'_> {
                     })
                     .collect();
                 let models = models.into_iter().map(|p| {
-                    let (g, r) = (model_grad_ident(p), self.value_ref(p));
+                    let (g, r) = (model_grad_ident(self.f, p), self.value_ref(p));
                     quote!(let mut #g = ::autodiff::__private::empty_like(#r);)
                 });
                 backward.push(Statement {
@@ -1071,12 +1090,12 @@ impl Emitter<'_> {
         let keep = (self.plan.storage[ret] == Storage::Local).then_some(ret);
         let mut body = declarations;
         body.extend(crate::plan::recycle_after_last_use(forward, backward, keep, |v| {
-            let v = var_ident(v);
+            let v = var_ident(self.f, v);
             quote!(::autodiff::__private::recycle!(#v);)
         }));
         for &var in &slots {
             if self.plan.storage[var] != Storage::Result {
-                let v = var_ident(var);
+                let v = var_ident(self.f, var);
                 body.push(quote!(::autodiff::__private::recycle!(#v);));
             }
         }
@@ -1153,9 +1172,9 @@ impl Emitter<'_> {
         if indexed {
             // Layers accumulated in place; fields and the whole value are added.
             let (s, f) = (local("__s".into()), local("__f".into()));
-            let g = model_grad_ident(var);
+            let g = model_grad_ident(self.f, var);
             let adds = fields.iter().map(|path| {
-                let field = grad_ident(&Target::Field(var, (*path).clone()));
+                let field = grad_ident(self.f, &Target::Field(var, (*path).clone()));
                 let members = members(path);
                 quote! {
                     if let ::core::option::Option::Some(#f) = #field {
@@ -1164,7 +1183,7 @@ impl Emitter<'_> {
                 }
             });
             let add_whole = whole.then(|| {
-                let whole = grad_ident(&Target::Value(var));
+                let whole = grad_ident(self.f, &Target::Value(var));
                 quote! {
                     if let ::core::option::Option::Some(#f) = #whole {
                         ::autodiff::__private::Gradient::accumulate(&mut #s, #f);
@@ -1182,7 +1201,7 @@ impl Emitter<'_> {
             });
         }
         if whole && fields.is_empty() {
-            let g = grad_ident(&Target::Value(var));
+            let g = grad_ident(self.f, &Target::Value(var));
             return quote!(::autodiff::__private::or_zeros(#g, #r));
         }
         if fields.is_empty() {
@@ -1191,7 +1210,7 @@ impl Emitter<'_> {
         // Field gradients move into an empty gradient (no zero-filling, no
         // sums when each field has one); what got none is zero-filled last.
         let start = if whole {
-            let g = grad_ident(&Target::Value(var));
+            let g = grad_ident(self.f, &Target::Value(var));
             quote!(::autodiff::__private::or_empty(#g, #r))
         } else {
             quote!(::autodiff::__private::empty_like(#r))
@@ -1199,7 +1218,7 @@ impl Emitter<'_> {
         let s = local("__s".into());
         let f = local("__f".into());
         let adds = fields.iter().map(|path| {
-            let g = grad_ident(&Target::Field(var, (*path).clone()));
+            let g = grad_ident(self.f, &Target::Field(var, (*path).clone()));
             let members = path.split('.').map(|m| Ident::new(m, Span::call_site()));
             quote! {
                 if let ::core::option::Option::Some(#f) = #g {
@@ -1221,7 +1240,7 @@ impl Emitter<'_> {
 
     /// The result, moved out at the end.
     fn output_value(&self) -> TokenStream {
-        let v = var_ident(self.f.ret);
+        let v = var_ident(self.f, self.f.ret);
         match self.plan.storage[self.f.ret] {
             Storage::Local => v.into_token_stream(),
             _ => quote!(::core::option::Option::unwrap(#v)),
@@ -1402,9 +1421,7 @@ pub fn emit(
     with_inputs.insert(usize::from(sig.is_method), workspace_param);
     let allow =
         quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all)]);
-    let grad_item = quote! {
-        #[doc = #doc]
-        #allow
+    let grad_fn_item = quote! {
         #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
             // Calling only `_grad` uses the original function.
             let _ = #original;
@@ -1413,6 +1430,19 @@ pub fn emit(
                 (#value, #gradient)
             })
         }
+    };
+    let source = crate::show::readable(grad_fn_item.clone());
+    let doc = format!("{doc}\n\n# Generated code\n\n```text\n{source}```");
+    let source_const = &names.source_const;
+    let source_doc = format!("The code of [`{fn_name}_grad`] as `#[differentiable]` generated it, pretty-printed.");
+    let grad_item = quote! {
+        #[doc = #source_doc]
+        #[allow(dead_code)]
+        #vis const #source_const: &str = #source;
+
+        #[doc = #doc]
+        #allow
+        #grad_fn_item
 
         #[doc = #with_doc]
         #[allow(dead_code, clippy::all)]
@@ -1437,7 +1467,7 @@ pub fn emit(
             return quote!(::core::option::Option::None);
         }
         if !has_fields {
-            return grad_ident(&Target::Value(var)).into_token_stream();
+            return grad_ident(f, &Target::Value(var)).into_token_stream();
         }
         let flag = local("__need".into());
         let index = proc_macro2::Literal::usize_unsuffixed(i);
@@ -1617,6 +1647,7 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
     }
     let vis = &func.vis;
     let (grad_fn, grad_with_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_with_fn, &names.grad_struct);
+    let source_const = &names.source_const;
     let (grad_struct, vjp_stub) = match sig {
         Some(sig) => {
             let signature = vjp_signature(func, sig, &names);
@@ -1646,6 +1677,8 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
         #vis fn #grad_with_fn<#(#params),*>(_: &mut ::autodiff::__private::Workspace, #(#inputs),*) -> (#output, #grad_struct_ident #struct_args) where #(#preds,)* {
             ::core::unreachable!()
         }
+        #[allow(dead_code)]
+        #vis const #source_const: &str = "";
         #vjp_stub
     }
 }

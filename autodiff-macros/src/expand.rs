@@ -115,6 +115,60 @@ mod snapshots {
         }
         assert!(checked >= 2, "no fixtures found");
     }
+
+    /// The expansion excerpts of the README and of the crate documentation
+    /// are taken from the snapshots: each of their lines, without its
+    /// trailing comment, is one of the snapshot's (`...` stands for lines
+    /// left out).
+    #[test]
+    fn documented_excerpts_are_in_the_snapshot() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let root = here.parent().expect("the workspace root");
+        let readme = read(&root.join("README.md"));
+        let crate_doc: String = read(&root.join("src/lib.rs"))
+            .lines()
+            .filter_map(|l| l.strip_prefix("//!"))
+            .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+            .collect();
+        for (name, text, heading, fixture) in [
+            (
+                "README.md",
+                readme.as_str(),
+                "### What the expansion looks like",
+                "mlp_loss",
+            ),
+            ("README.md", readme.as_str(), "An Elman RNN (", "rnn_loop"),
+            (
+                "src/lib.rs",
+                crate_doc.as_str(),
+                "# Explanation: what the expansion looks like",
+                "mlp_loss",
+            ),
+        ] {
+            let snapshot = read(&here.join(format!("tests/expand/{fixture}.expanded.rs")));
+            let lines: std::collections::HashSet<&str> = snapshot.lines().map(str::trim).collect();
+            let excerpt = text
+                .split(heading)
+                .nth(1)
+                .and_then(|rest| rest.split("```text\n").nth(1))
+                .and_then(|block| block.split("```").next())
+                .unwrap_or_else(|| panic!("{name} has an expansion excerpt after {heading:?}"));
+            let mut shown = 0;
+            for line in excerpt.lines() {
+                let code = line.split("//").next().unwrap_or_default().trim();
+                if code.is_empty() || code == "..." {
+                    continue;
+                }
+                assert!(
+                    lines.contains(code),
+                    "{name} shows `{code}`, which {fixture}.expanded.rs does not contain"
+                );
+                shown += 1;
+            }
+            assert!(shown >= 10, "{name}: the excerpt has {shown} lines of code");
+        }
+    }
 }
 
 /// The macro must never panic: odd inputs get errors, not crashes, and the
@@ -454,8 +508,8 @@ mod scale {
         assert!(vjp_calls >= 500, "{vjp_calls} VJP calls");
         assert_eq!(
             file.items.len(),
-            5,
-            "the function, NameGrad, _grad, _grad_with and _vjp"
+            6,
+            "the function, NameGrad, NAME_GRAD_SOURCE, _grad, _grad_with and _vjp"
         );
         println!(
             "expanded a 500-statement function in {:.1} ms",

@@ -6,7 +6,7 @@
 //! `signature` → `lower` (syn to the IR, every error at once) → `verify` →
 //! `activity` (what depends on a differentiated parameter) → `reverse` (steps,
 //! records) → `plan` (where each value lives and when it is recycled) →
-//! `emit` (Rust code).
+//! `emit` (Rust code; `show` prints it for the docs).
 
 mod activity;
 mod args;
@@ -20,6 +20,7 @@ mod lower;
 mod params;
 mod plan;
 mod reverse;
+mod show;
 mod signature;
 
 use proc_macro::TokenStream;

@@ -10,7 +10,74 @@ struct GatedGrad {
     ///∂output/∂`w`, with the shape of `w`.
     pub w: Array2<f64>,
 }
-///The value of [`gated`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+///The code of [`gated_grad`] as `#[differentiable]` generated it, pretty-printed.
+#[allow(dead_code)]
+const GATED_GRAD_SOURCE: &str = "fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) {\n    let _ = gated;\n    with_thread_workspace(move || {\n        let mut __v5_a = None;\n        let mut __s5_a = Stack::new();\n        let mut __b0: Stack<u32> = Stack::new();\n        let __v4_h = matmul(x, w);\n        if mean(&(*&__v4_h)) > limit {\n            __b0.push(0u32);\n            let __new = relu(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        } else {\n            __b0.push(1u32);\n            let __new = tanh(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        }\n        let __v3 = sum(live(&__v5_a));\n        let mut __g1_w = None;\n        let mut __g3 = None;\n        let mut __g4_h = None;\n        let mut __g5_a = None;\n        __g3 = Some(seed(&__v3));\n        let (__c4_0,) = match __g3.take() {\n            Some(__g) => sum_vjp(live(&__v5_a), &__v3, __g, [true]),\n            None => (None,),\n        };\n        __g5_a = accumulate(__g5_a.take(), gradient(__c4_0));\n        match __b0.pop() {\n            0u32 => {\n                let __y2 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c2_0,) = match __g5_a.take() {\n                    Some(__g) => relu_vjp(&__v4_h, live(&__y2), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c2_0));\n                recycle!(__y2);\n            }\n            _ => {\n                let __y3 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c3_0,) = match __g5_a.take() {\n                    Some(__g) => tanh_vjp(&__v4_h, live(&__y3), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c3_0));\n                recycle!(__y3);\n            }\n        }\n        let (_, __c1_1) = match __g4_h.take() {\n            Some(__g) => matmul_vjp(x, w, &__v4_h, __g, [false, true]),\n            None => (None, None),\n        };\n        __g1_w = accumulate(__g1_w.take(), gradient(__c1_1));\n        recycle!(__v4_h);\n        recycle!(__v5_a);\n        (__v3, GatedGrad {\n            w: or_zeros(__g1_w, w),\n        })\n    })\n}\n";
+/**The value of [`gated`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+
+# Generated code
+
+```text
+fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) {
+    let _ = gated;
+    with_thread_workspace(move || {
+        let mut __v5_a = None;
+        let mut __s5_a = Stack::new();
+        let mut __b0: Stack<u32> = Stack::new();
+        let __v4_h = matmul(x, w);
+        if mean(&(*&__v4_h)) > limit {
+            __b0.push(0u32);
+            let __new = relu(&__v4_h);
+            save(&mut __v5_a, &mut __s5_a, __new);
+        } else {
+            __b0.push(1u32);
+            let __new = tanh(&__v4_h);
+            save(&mut __v5_a, &mut __s5_a, __new);
+        }
+        let __v3 = sum(live(&__v5_a));
+        let mut __g1_w = None;
+        let mut __g3 = None;
+        let mut __g4_h = None;
+        let mut __g5_a = None;
+        __g3 = Some(seed(&__v3));
+        let (__c4_0,) = match __g3.take() {
+            Some(__g) => sum_vjp(live(&__v5_a), &__v3, __g, [true]),
+            None => (None,),
+        };
+        __g5_a = accumulate(__g5_a.take(), gradient(__c4_0));
+        match __b0.pop() {
+            0u32 => {
+                let __y2 = restore(&mut __v5_a, &mut __s5_a);
+                let (__c2_0,) = match __g5_a.take() {
+                    Some(__g) => relu_vjp(&__v4_h, live(&__y2), __g, [true]),
+                    None => (None,),
+                };
+                __g4_h = accumulate(__g4_h.take(), gradient(__c2_0));
+                recycle!(__y2);
+            }
+            _ => {
+                let __y3 = restore(&mut __v5_a, &mut __s5_a);
+                let (__c3_0,) = match __g5_a.take() {
+                    Some(__g) => tanh_vjp(&__v4_h, live(&__y3), __g, [true]),
+                    None => (None,),
+                };
+                __g4_h = accumulate(__g4_h.take(), gradient(__c3_0));
+                recycle!(__y3);
+            }
+        }
+        let (_, __c1_1) = match __g4_h.take() {
+            Some(__g) => matmul_vjp(x, w, &__v4_h, __g, [false, true]),
+            None => (None, None),
+        };
+        __g1_w = accumulate(__g1_w.take(), gradient(__c1_1));
+        recycle!(__v4_h);
+        recycle!(__v5_a);
+        (__v3, GatedGrad {
+            w: or_zeros(__g1_w, w),
+        })
+    })
+}
+```*/
 #[allow(
     dead_code,
     unused_variables,
@@ -22,83 +89,93 @@ struct GatedGrad {
 fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) {
     let _ = gated;
     ::autodiff::__private::with_thread_workspace(move || {
-        let mut __v5 = ::core::option::Option::None;
-        let mut __s5 = ::autodiff::__private::Stack::new();
+        let mut __v5_a = ::core::option::Option::None;
+        let mut __s5_a = ::autodiff::__private::Stack::new();
         let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
-        let __v4 = matmul(x, w);
-        if mean(&(*&__v4)) > limit {
+        let __v4_h = matmul(x, w);
+        if mean(&(*&__v4_h)) > limit {
             __b0.push(0u32);
-            let __new = relu(&__v4);
-            ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+            let __new = relu(&__v4_h);
+            ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
         } else {
             __b0.push(1u32);
-            let __new = tanh(&__v4);
-            ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+            let __new = tanh(&__v4_h);
+            ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
         }
-        let __v3 = sum(::autodiff::__private::live(&__v5));
-        let mut __g1 = ::core::option::Option::None;
+        let __v3 = sum(::autodiff::__private::live(&__v5_a));
+        let mut __g1_w = ::core::option::Option::None;
         let mut __g3 = ::core::option::Option::None;
-        let mut __g4 = ::core::option::Option::None;
-        let mut __g5 = ::core::option::Option::None;
+        let mut __g4_h = ::core::option::Option::None;
+        let mut __g5_a = ::core::option::Option::None;
         __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c4_0,) = match __g3.take() {
             ::core::option::Option::Some(__g) => {
-                sum_vjp(::autodiff::__private::live(&__v5), &__v3, __g, [true])
+                sum_vjp(::autodiff::__private::live(&__v5_a), &__v3, __g, [true])
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        __g5 = ::autodiff::__private::accumulate(
-            __g5.take(),
+        __g5_a = ::autodiff::__private::accumulate(
+            __g5_a.take(),
             ::autodiff::__private::gradient(__c4_0),
         );
         match __b0.pop() {
             0u32 => {
-                let __y2 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-                let (__c2_0,) = match __g5.take() {
+                let __y2 = ::autodiff::__private::restore(&mut __v5_a, &mut __s5_a);
+                let (__c2_0,) = match __g5_a.take() {
                     ::core::option::Option::Some(__g) => {
-                        relu_vjp(&__v4, ::autodiff::__private::live(&__y2), __g, [true])
+                        relu_vjp(
+                            &__v4_h,
+                            ::autodiff::__private::live(&__y2),
+                            __g,
+                            [true],
+                        )
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
-                __g4 = ::autodiff::__private::accumulate(
-                    __g4.take(),
+                __g4_h = ::autodiff::__private::accumulate(
+                    __g4_h.take(),
                     ::autodiff::__private::gradient(__c2_0),
                 );
                 ::autodiff::__private::recycle!(__y2);
             }
             _ => {
-                let __y3 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-                let (__c3_0,) = match __g5.take() {
+                let __y3 = ::autodiff::__private::restore(&mut __v5_a, &mut __s5_a);
+                let (__c3_0,) = match __g5_a.take() {
                     ::core::option::Option::Some(__g) => {
-                        tanh_vjp(&__v4, ::autodiff::__private::live(&__y3), __g, [true])
+                        tanh_vjp(
+                            &__v4_h,
+                            ::autodiff::__private::live(&__y3),
+                            __g,
+                            [true],
+                        )
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
-                __g4 = ::autodiff::__private::accumulate(
-                    __g4.take(),
+                __g4_h = ::autodiff::__private::accumulate(
+                    __g4_h.take(),
                     ::autodiff::__private::gradient(__c3_0),
                 );
                 ::autodiff::__private::recycle!(__y3);
             }
         }
-        let (_, __c1_1) = match __g4.take() {
+        let (_, __c1_1) = match __g4_h.take() {
             ::core::option::Option::Some(__g) => {
-                matmul_vjp(x, w, &__v4, __g, [false, true])
+                matmul_vjp(x, w, &__v4_h, __g, [false, true])
             }
             ::core::option::Option::None => {
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        __g1 = ::autodiff::__private::accumulate(
-            __g1.take(),
+        __g1_w = ::autodiff::__private::accumulate(
+            __g1_w.take(),
             ::autodiff::__private::gradient(__c1_1),
         );
-        ::autodiff::__private::recycle!(__v4);
-        ::autodiff::__private::recycle!(__v5);
+        ::autodiff::__private::recycle!(__v4_h);
+        ::autodiff::__private::recycle!(__v5_a);
         (
             __v3,
             GatedGrad {
-                w: ::autodiff::__private::or_zeros(__g1, w),
+                w: ::autodiff::__private::or_zeros(__g1_w, w),
             },
         )
     })
@@ -136,42 +213,42 @@ fn gated_vjp(
     ::core::option::Option<::autodiff::__private::NoGrad>,
 ) {
     let _ = gated;
-    let mut __v5 = ::core::option::Option::None;
-    let mut __s5 = ::autodiff::__private::Stack::new();
+    let mut __v5_a = ::core::option::Option::None;
+    let mut __s5_a = ::autodiff::__private::Stack::new();
     let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
-    let __v4 = matmul(x, w);
-    if mean(&(*&__v4)) > limit {
+    let __v4_h = matmul(x, w);
+    if mean(&(*&__v4_h)) > limit {
         __b0.push(0u32);
-        let __new = relu(&__v4);
-        ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+        let __new = relu(&__v4_h);
+        ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
     } else {
         __b0.push(1u32);
-        let __new = tanh(&__v4);
-        ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+        let __new = tanh(&__v4_h);
+        ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
     }
-    let __v3 = sum(::autodiff::__private::live(&__v5));
-    let mut __g1 = ::core::option::Option::None;
+    let __v3 = sum(::autodiff::__private::live(&__v5_a));
+    let mut __g1_w = ::core::option::Option::None;
     let mut __g3 = ::core::option::Option::None;
-    let mut __g4 = ::core::option::Option::None;
-    let mut __g5 = ::core::option::Option::None;
+    let mut __g4_h = ::core::option::Option::None;
+    let mut __g5_a = ::core::option::Option::None;
     __g3 = ::core::option::Option::Some(__gout);
     let (__c4_0,) = match __g3.take() {
         ::core::option::Option::Some(__g) => {
-            sum_vjp(::autodiff::__private::live(&__v5), &__v3, __g, [(__need[1])])
+            sum_vjp(::autodiff::__private::live(&__v5_a), &__v3, __g, [(__need[1])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    __g5 = ::autodiff::__private::accumulate(
-        __g5.take(),
+    __g5_a = ::autodiff::__private::accumulate(
+        __g5_a.take(),
         ::autodiff::__private::gradient(__c4_0),
     );
     match __b0.pop() {
         0u32 => {
-            let __y2 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-            let (__c2_0,) = match __g5.take() {
+            let __y2 = ::autodiff::__private::restore(&mut __v5_a, &mut __s5_a);
+            let (__c2_0,) = match __g5_a.take() {
                 ::core::option::Option::Some(__g) => {
                     relu_vjp(
-                        &__v4,
+                        &__v4_h,
                         ::autodiff::__private::live(&__y2),
                         __g,
                         [(__need[1])],
@@ -179,18 +256,18 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            __g4 = ::autodiff::__private::accumulate(
-                __g4.take(),
+            __g4_h = ::autodiff::__private::accumulate(
+                __g4_h.take(),
                 ::autodiff::__private::gradient(__c2_0),
             );
             ::autodiff::__private::recycle!(__y2);
         }
         _ => {
-            let __y3 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-            let (__c3_0,) = match __g5.take() {
+            let __y3 = ::autodiff::__private::restore(&mut __v5_a, &mut __s5_a);
+            let (__c3_0,) = match __g5_a.take() {
                 ::core::option::Option::Some(__g) => {
                     tanh_vjp(
-                        &__v4,
+                        &__v4_h,
                         ::autodiff::__private::live(&__y3),
                         __g,
                         [(__need[1])],
@@ -198,26 +275,26 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            __g4 = ::autodiff::__private::accumulate(
-                __g4.take(),
+            __g4_h = ::autodiff::__private::accumulate(
+                __g4_h.take(),
                 ::autodiff::__private::gradient(__c3_0),
             );
             ::autodiff::__private::recycle!(__y3);
         }
     }
-    let (_, __c1_1) = match __g4.take() {
+    let (_, __c1_1) = match __g4_h.take() {
         ::core::option::Option::Some(__g) => {
-            matmul_vjp(x, w, &__v4, __g, [false, (__need[1])])
+            matmul_vjp(x, w, &__v4_h, __g, [false, (__need[1])])
         }
         ::core::option::Option::None => {
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    __g1 = ::autodiff::__private::accumulate(
-        __g1.take(),
+    __g1_w = ::autodiff::__private::accumulate(
+        __g1_w.take(),
         ::autodiff::__private::gradient(__c1_1),
     );
-    ::autodiff::__private::recycle!(__v4);
-    ::autodiff::__private::recycle!(__v5);
-    (::core::option::Option::None, __g1, ::core::option::Option::None)
+    ::autodiff::__private::recycle!(__v4_h);
+    ::autodiff::__private::recycle!(__v5_a);
+    (::core::option::Option::None, __g1_w, ::core::option::Option::None)
 }

@@ -24,7 +24,57 @@ pub struct MlpLossGrad {
     ///∂output/∂`b2`, with the shape of `b2`.
     pub b2: Array1<f64>,
 }
-///The value of [`mlp_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+///The code of [`mlp_loss_grad`] as `#[differentiable]` generated it, pretty-printed.
+#[allow(dead_code)]
+pub const MLP_LOSS_GRAD_SOURCE: &str = "pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>) -> (f64, MlpLossGrad) {\n    let _ = mlp_loss;\n    with_thread_workspace(move || {\n        let __v7_h = linear(x, w1, b1);\n        let __v8_a = relu(&__v7_h);\n        let __v9_z = linear(&__v8_a, w2, b2);\n        let __v6 = cross_entropy(&__v9_z, labels);\n        let __g6 = Some(seed(&__v6));\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v9_z, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g9_z = gradient(__c4_0);\n        let (__c3_0, __c3_1, __c3_2) = match __g9_z {\n            Some(__g) => linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g8_a = gradient(__c3_0);\n        let __g4_w2 = gradient(__c3_1);\n        let __g5_b2 = gradient(__c3_2);\n        recycle!(__v9_z);\n        let (__c2_0,) = match __g8_a {\n            Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),\n            None => (None,),\n        };\n        let __g7_h = gradient(__c2_0);\n        recycle!(__v8_a);\n        let (_, __c1_1, __c1_2) = match __g7_h {\n            Some(__g) => linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g2_w1 = gradient(__c1_1);\n        let __g3_b1 = gradient(__c1_2);\n        recycle!(__v7_h);\n        (__v6, MlpLossGrad {\n            w1: or_zeros(__g2_w1, w1),\n            b1: or_zeros(__g3_b1, b1),\n            w2: or_zeros(__g4_w2, w2),\n            b2: or_zeros(__g5_b2, b2),\n        })\n    })\n}\n";
+/**The value of [`mlp_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+
+# Generated code
+
+```text
+pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>) -> (f64, MlpLossGrad) {
+    let _ = mlp_loss;
+    with_thread_workspace(move || {
+        let __v7_h = linear(x, w1, b1);
+        let __v8_a = relu(&__v7_h);
+        let __v9_z = linear(&__v8_a, w2, b2);
+        let __v6 = cross_entropy(&__v9_z, labels);
+        let __g6 = Some(seed(&__v6));
+        let (__c4_0, _) = match __g6 {
+            Some(__g) => cross_entropy_vjp(&__v9_z, labels, &__v6, __g, [true, false]),
+            None => (None, None),
+        };
+        let __g9_z = gradient(__c4_0);
+        let (__c3_0, __c3_1, __c3_2) = match __g9_z {
+            Some(__g) => linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true]),
+            None => (None, None, None),
+        };
+        let __g8_a = gradient(__c3_0);
+        let __g4_w2 = gradient(__c3_1);
+        let __g5_b2 = gradient(__c3_2);
+        recycle!(__v9_z);
+        let (__c2_0,) = match __g8_a {
+            Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),
+            None => (None,),
+        };
+        let __g7_h = gradient(__c2_0);
+        recycle!(__v8_a);
+        let (_, __c1_1, __c1_2) = match __g7_h {
+            Some(__g) => linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true]),
+            None => (None, None, None),
+        };
+        let __g2_w1 = gradient(__c1_1);
+        let __g3_b1 = gradient(__c1_2);
+        recycle!(__v7_h);
+        (__v6, MlpLossGrad {
+            w1: or_zeros(__g2_w1, w1),
+            b1: or_zeros(__g3_b1, b1),
+            w2: or_zeros(__g4_w2, w2),
+            b2: or_zeros(__g5_b2, b2),
+        })
+    })
+}
+```*/
 #[allow(
     dead_code,
     unused_variables,
@@ -43,23 +93,23 @@ pub fn mlp_loss_grad(
 ) -> (f64, MlpLossGrad) {
     let _ = mlp_loss;
     ::autodiff::__private::with_thread_workspace(move || {
-        let __v7 = linear(x, w1, b1);
-        let __v8 = relu(&__v7);
-        let __v9 = linear(&__v8, w2, b2);
-        let __v6 = cross_entropy(&__v9, labels);
+        let __v7_h = linear(x, w1, b1);
+        let __v8_a = relu(&__v7_h);
+        let __v9_z = linear(&__v8_a, w2, b2);
+        let __v6 = cross_entropy(&__v9_z, labels);
         let __g6 = ::core::option::Option::Some(::autodiff::__private::seed(&__v6));
         let (__c4_0, _) = match __g6 {
             ::core::option::Option::Some(__g) => {
-                cross_entropy_vjp(&__v9, labels, &__v6, __g, [true, false])
+                cross_entropy_vjp(&__v9_z, labels, &__v6, __g, [true, false])
             }
             ::core::option::Option::None => {
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        let __g9 = ::autodiff::__private::gradient(__c4_0);
-        let (__c3_0, __c3_1, __c3_2) = match __g9 {
+        let __g9_z = ::autodiff::__private::gradient(__c4_0);
+        let (__c3_0, __c3_1, __c3_2) = match __g9_z {
             ::core::option::Option::Some(__g) => {
-                linear_vjp(&__v8, w2, b2, &__v9, __g, [true, true, true])
+                linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true])
             }
             ::core::option::Option::None => {
                 (
@@ -69,19 +119,19 @@ pub fn mlp_loss_grad(
                 )
             }
         };
-        let __g8 = ::autodiff::__private::gradient(__c3_0);
-        let __g4 = ::autodiff::__private::gradient(__c3_1);
-        let __g5 = ::autodiff::__private::gradient(__c3_2);
-        ::autodiff::__private::recycle!(__v9);
-        let (__c2_0,) = match __g8 {
-            ::core::option::Option::Some(__g) => relu_vjp(&__v7, &__v8, __g, [true]),
+        let __g8_a = ::autodiff::__private::gradient(__c3_0);
+        let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
+        let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
+        ::autodiff::__private::recycle!(__v9_z);
+        let (__c2_0,) = match __g8_a {
+            ::core::option::Option::Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        let __g7 = ::autodiff::__private::gradient(__c2_0);
-        ::autodiff::__private::recycle!(__v8);
-        let (_, __c1_1, __c1_2) = match __g7 {
+        let __g7_h = ::autodiff::__private::gradient(__c2_0);
+        ::autodiff::__private::recycle!(__v8_a);
+        let (_, __c1_1, __c1_2) = match __g7_h {
             ::core::option::Option::Some(__g) => {
-                linear_vjp(x, w1, b1, &__v7, __g, [false, true, true])
+                linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true])
             }
             ::core::option::Option::None => {
                 (
@@ -91,16 +141,16 @@ pub fn mlp_loss_grad(
                 )
             }
         };
-        let __g2 = ::autodiff::__private::gradient(__c1_1);
-        let __g3 = ::autodiff::__private::gradient(__c1_2);
-        ::autodiff::__private::recycle!(__v7);
+        let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
+        let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
+        ::autodiff::__private::recycle!(__v7_h);
         (
             __v6,
             MlpLossGrad {
-                w1: ::autodiff::__private::or_zeros(__g2, w1),
-                b1: ::autodiff::__private::or_zeros(__g3, b1),
-                w2: ::autodiff::__private::or_zeros(__g4, w2),
-                b2: ::autodiff::__private::or_zeros(__g5, b2),
+                w1: ::autodiff::__private::or_zeros(__g2_w1, w1),
+                b1: ::autodiff::__private::or_zeros(__g3_b1, b1),
+                w2: ::autodiff::__private::or_zeros(__g4_w2, w2),
+                b2: ::autodiff::__private::or_zeros(__g5_b2, b2),
             },
         )
     })
@@ -147,15 +197,15 @@ pub fn mlp_loss_vjp(
     ::core::option::Option<Array1<f64>>,
 ) {
     let _ = mlp_loss;
-    let __v7 = linear(x, w1, b1);
-    let __v8 = relu(&__v7);
-    let __v9 = linear(&__v8, w2, b2);
-    let __v6 = cross_entropy(&__v9, labels);
+    let __v7_h = linear(x, w1, b1);
+    let __v8_a = relu(&__v7_h);
+    let __v9_z = linear(&__v8_a, w2, b2);
+    let __v6 = cross_entropy(&__v9_z, labels);
     let __g6 = ::core::option::Option::Some(__gout);
     let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
             cross_entropy_vjp(
-                &__v9,
+                &__v9_z,
                 labels,
                 &__v6,
                 __g,
@@ -166,14 +216,14 @@ pub fn mlp_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    let __g9 = ::autodiff::__private::gradient(__c4_0);
-    let (__c3_0, __c3_1, __c3_2) = match __g9 {
+    let __g9_z = ::autodiff::__private::gradient(__c4_0);
+    let (__c3_0, __c3_1, __c3_2) = match __g9_z {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
-                &__v8,
+                &__v8_a,
                 w2,
                 b2,
-                &__v9,
+                &__v9_z,
                 __g,
                 [(__need[2] || __need[3]), (__need[4]), (__need[5])],
             )
@@ -186,21 +236,21 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    let __g8 = ::autodiff::__private::gradient(__c3_0);
-    let __g4 = ::autodiff::__private::gradient(__c3_1);
-    let __g5 = ::autodiff::__private::gradient(__c3_2);
-    ::autodiff::__private::recycle!(__v9);
-    let (__c2_0,) = match __g8 {
+    let __g8_a = ::autodiff::__private::gradient(__c3_0);
+    let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
+    let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
+    ::autodiff::__private::recycle!(__v9_z);
+    let (__c2_0,) = match __g8_a {
         ::core::option::Option::Some(__g) => {
-            relu_vjp(&__v7, &__v8, __g, [(__need[2] || __need[3])])
+            relu_vjp(&__v7_h, &__v8_a, __g, [(__need[2] || __need[3])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g7 = ::autodiff::__private::gradient(__c2_0);
-    ::autodiff::__private::recycle!(__v8);
-    let (_, __c1_1, __c1_2) = match __g7 {
+    let __g7_h = ::autodiff::__private::gradient(__c2_0);
+    ::autodiff::__private::recycle!(__v8_a);
+    let (_, __c1_1, __c1_2) = match __g7_h {
         ::core::option::Option::Some(__g) => {
-            linear_vjp(x, w1, b1, &__v7, __g, [false, (__need[2]), (__need[3])])
+            linear_vjp(x, w1, b1, &__v7_h, __g, [false, (__need[2]), (__need[3])])
         }
         ::core::option::Option::None => {
             (
@@ -210,8 +260,15 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    let __g2 = ::autodiff::__private::gradient(__c1_1);
-    let __g3 = ::autodiff::__private::gradient(__c1_2);
-    ::autodiff::__private::recycle!(__v7);
-    (::core::option::Option::None, ::core::option::Option::None, __g2, __g3, __g4, __g5)
+    let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
+    let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
+    ::autodiff::__private::recycle!(__v7_h);
+    (
+        ::core::option::Option::None,
+        ::core::option::Option::None,
+        __g2_w1,
+        __g3_b1,
+        __g4_w2,
+        __g5_b2,
+    )
 }

@@ -8,7 +8,92 @@ struct ModelLossGrad {
     ///∂output/∂`model`, with the shape of `model`.
     pub model: Mlp,
 }
-///The value of [`model_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+///The code of [`model_loss_grad`] as `#[differentiable]` generated it, pretty-printed.
+#[allow(dead_code)]
+const MODEL_LOSS_GRAD_SOURCE: &str = "fn model_loss_grad(model: &Mlp, x: &Array2<f64>, labels: &[usize]) -> (f64, ModelLossGrad) {\n    let _ = model_loss;\n    with_thread_workspace(move || {\n        let __v5 = linear(x, &model.w1, &model.b1);\n        let __v4_h = relu(&__v5);\n        let __v7 = linear(&__v4_h, &model.w2, &model.b2);\n        let __v6 = cross_entropy(&__v7, labels);\n        let __v9 = l2(&model.w1);\n        let __v8 = mul(&(0.001), &__v9);\n        let __v3 = add(&__v6, &__v8);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0, __c7_1) = match __g3 {\n            Some(__g) => add_vjp(&__v6, &__v8, &__v3, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g6 = gradient(__c7_0);\n        let __g8 = gradient(__c7_1);\n        let (_, __c6_1) = match __g8 {\n            Some(__g) => mul_vjp(&(0.001), &__v9, &__v8, __g, [false, true]),\n            None => (None, None),\n        };\n        let __g9 = gradient(__c6_1);\n        recycle!(__v8);\n        let (__c5_0,) = match __g9 {\n            Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),\n            None => (None,),\n        };\n        let __g0_model__w1 = gradient(__c5_0);\n        recycle!(__v9);\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g7 = gradient(__c4_0);\n        recycle!(__v6);\n        let (__c3_0, __c3_1, __c3_2) = match __g7 {\n            Some(__g) => linear_vjp(&__v4_h, &model.w2, &model.b2, &__v7, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g4_h = gradient(__c3_0);\n        let __g0_model__w2 = gradient(__c3_1);\n        let __g0_model__b2 = gradient(__c3_2);\n        recycle!(__v7);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g5 = gradient(__c2_0);\n        recycle!(__v4_h);\n        let (_, __c1_1, __c1_2) = match __g5 {\n            Some(__g) => linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_model__w1 = accumulate(__g0_model__w1, gradient(__c1_1));\n        let __g0_model__b1 = gradient(__c1_2);\n        recycle!(__v5);\n        (__v3, ModelLossGrad {\n            model: {\n                let mut __s = empty_like(model);\n                if let Some(__f) = __g0_model__b1 {\n                    Gradient::accumulate(&mut __s.b1, __f);\n                }\n                if let Some(__f) = __g0_model__b2 {\n                    Gradient::accumulate(&mut __s.b2, __f);\n                }\n                if let Some(__f) = __g0_model__w1 {\n                    Gradient::accumulate(&mut __s.w1, __f);\n                }\n                if let Some(__f) = __g0_model__w2 {\n                    Gradient::accumulate(&mut __s.w2, __f);\n                }\n                fill_like(model, &mut __s);\n                __s\n            },\n        })\n    })\n}\n";
+/**The value of [`model_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+
+# Generated code
+
+```text
+fn model_loss_grad(model: &Mlp, x: &Array2<f64>, labels: &[usize]) -> (f64, ModelLossGrad) {
+    let _ = model_loss;
+    with_thread_workspace(move || {
+        let __v5 = linear(x, &model.w1, &model.b1);
+        let __v4_h = relu(&__v5);
+        let __v7 = linear(&__v4_h, &model.w2, &model.b2);
+        let __v6 = cross_entropy(&__v7, labels);
+        let __v9 = l2(&model.w1);
+        let __v8 = mul(&(0.001), &__v9);
+        let __v3 = add(&__v6, &__v8);
+        let __g3 = Some(seed(&__v3));
+        let (__c7_0, __c7_1) = match __g3 {
+            Some(__g) => add_vjp(&__v6, &__v8, &__v3, __g, [true, true]),
+            None => (None, None),
+        };
+        let __g6 = gradient(__c7_0);
+        let __g8 = gradient(__c7_1);
+        let (_, __c6_1) = match __g8 {
+            Some(__g) => mul_vjp(&(0.001), &__v9, &__v8, __g, [false, true]),
+            None => (None, None),
+        };
+        let __g9 = gradient(__c6_1);
+        recycle!(__v8);
+        let (__c5_0,) = match __g9 {
+            Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
+            None => (None,),
+        };
+        let __g0_model__w1 = gradient(__c5_0);
+        recycle!(__v9);
+        let (__c4_0, _) = match __g6 {
+            Some(__g) => cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false]),
+            None => (None, None),
+        };
+        let __g7 = gradient(__c4_0);
+        recycle!(__v6);
+        let (__c3_0, __c3_1, __c3_2) = match __g7 {
+            Some(__g) => linear_vjp(&__v4_h, &model.w2, &model.b2, &__v7, __g, [true, true, true]),
+            None => (None, None, None),
+        };
+        let __g4_h = gradient(__c3_0);
+        let __g0_model__w2 = gradient(__c3_1);
+        let __g0_model__b2 = gradient(__c3_2);
+        recycle!(__v7);
+        let (__c2_0,) = match __g4_h {
+            Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),
+            None => (None,),
+        };
+        let __g5 = gradient(__c2_0);
+        recycle!(__v4_h);
+        let (_, __c1_1, __c1_2) = match __g5 {
+            Some(__g) => linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true]),
+            None => (None, None, None),
+        };
+        let __g0_model__w1 = accumulate(__g0_model__w1, gradient(__c1_1));
+        let __g0_model__b1 = gradient(__c1_2);
+        recycle!(__v5);
+        (__v3, ModelLossGrad {
+            model: {
+                let mut __s = empty_like(model);
+                if let Some(__f) = __g0_model__b1 {
+                    Gradient::accumulate(&mut __s.b1, __f);
+                }
+                if let Some(__f) = __g0_model__b2 {
+                    Gradient::accumulate(&mut __s.b2, __f);
+                }
+                if let Some(__f) = __g0_model__w1 {
+                    Gradient::accumulate(&mut __s.w1, __f);
+                }
+                if let Some(__f) = __g0_model__w2 {
+                    Gradient::accumulate(&mut __s.w2, __f);
+                }
+                fill_like(model, &mut __s);
+                __s
+            },
+        })
+    })
+}
+```*/
 #[allow(
     dead_code,
     unused_variables,
@@ -25,8 +110,8 @@ fn model_loss_grad(
     let _ = model_loss;
     ::autodiff::__private::with_thread_workspace(move || {
         let __v5 = linear(x, &model.w1, &model.b1);
-        let __v4 = relu(&__v5);
-        let __v7 = linear(&__v4, &model.w2, &model.b2);
+        let __v4_h = relu(&__v5);
+        let __v7 = linear(&__v4_h, &model.w2, &model.b2);
         let __v6 = cross_entropy(&__v7, labels);
         let __v9 = l2(&model.w1);
         let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
@@ -62,7 +147,7 @@ fn model_loss_grad(
             ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        let __g0__w1 = ::autodiff::__private::gradient(__c5_0);
+        let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
         ::autodiff::__private::recycle!(__v9);
         let (__c4_0, _) = match __g6 {
             ::core::option::Option::Some(__g) => {
@@ -76,7 +161,7 @@ fn model_loss_grad(
         ::autodiff::__private::recycle!(__v6);
         let (__c3_0, __c3_1, __c3_2) = match __g7 {
             ::core::option::Option::Some(__g) => {
-                linear_vjp(&__v4, &model.w2, &model.b2, &__v7, __g, [true, true, true])
+                linear_vjp(&__v4_h, &model.w2, &model.b2, &__v7, __g, [true, true, true])
             }
             ::core::option::Option::None => {
                 (
@@ -86,16 +171,16 @@ fn model_loss_grad(
                 )
             }
         };
-        let __g4 = ::autodiff::__private::gradient(__c3_0);
-        let __g0__w2 = ::autodiff::__private::gradient(__c3_1);
-        let __g0__b2 = ::autodiff::__private::gradient(__c3_2);
+        let __g4_h = ::autodiff::__private::gradient(__c3_0);
+        let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
+        let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
         ::autodiff::__private::recycle!(__v7);
-        let (__c2_0,) = match __g4 {
-            ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4, __g, [true]),
+        let (__c2_0,) = match __g4_h {
+            ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
         let __g5 = ::autodiff::__private::gradient(__c2_0);
-        ::autodiff::__private::recycle!(__v4);
+        ::autodiff::__private::recycle!(__v4_h);
         let (_, __c1_1, __c1_2) = match __g5 {
             ::core::option::Option::Some(__g) => {
                 linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true])
@@ -108,27 +193,27 @@ fn model_loss_grad(
                 )
             }
         };
-        let __g0__w1 = ::autodiff::__private::accumulate(
-            __g0__w1,
+        let __g0_model__w1 = ::autodiff::__private::accumulate(
+            __g0_model__w1,
             ::autodiff::__private::gradient(__c1_1),
         );
-        let __g0__b1 = ::autodiff::__private::gradient(__c1_2);
+        let __g0_model__b1 = ::autodiff::__private::gradient(__c1_2);
         ::autodiff::__private::recycle!(__v5);
         (
             __v3,
             ModelLossGrad {
                 model: {
                     let mut __s = ::autodiff::__private::empty_like(model);
-                    if let ::core::option::Option::Some(__f) = __g0__b1 {
+                    if let ::core::option::Option::Some(__f) = __g0_model__b1 {
                         ::autodiff::__private::Gradient::accumulate(&mut __s.b1, __f);
                     }
-                    if let ::core::option::Option::Some(__f) = __g0__b2 {
+                    if let ::core::option::Option::Some(__f) = __g0_model__b2 {
                         ::autodiff::__private::Gradient::accumulate(&mut __s.b2, __f);
                     }
-                    if let ::core::option::Option::Some(__f) = __g0__w1 {
+                    if let ::core::option::Option::Some(__f) = __g0_model__w1 {
                         ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
                     }
-                    if let ::core::option::Option::Some(__f) = __g0__w2 {
+                    if let ::core::option::Option::Some(__f) = __g0_model__w2 {
                         ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
                     }
                     ::autodiff::__private::fill_like(model, &mut __s);
@@ -172,8 +257,8 @@ fn model_loss_vjp(
 ) {
     let _ = model_loss;
     let __v5 = linear(x, &model.w1, &model.b1);
-    let __v4 = relu(&__v5);
-    let __v7 = linear(&__v4, &model.w2, &model.b2);
+    let __v4_h = relu(&__v5);
+    let __v7 = linear(&__v4_h, &model.w2, &model.b2);
     let __v6 = cross_entropy(&__v7, labels);
     let __v9 = l2(&model.w1);
     let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
@@ -215,7 +300,7 @@ fn model_loss_vjp(
         ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g0__w1 = ::autodiff::__private::gradient(__c5_0);
+    let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
     ::autodiff::__private::recycle!(__v9);
     let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
@@ -230,7 +315,7 @@ fn model_loss_vjp(
     let (__c3_0, __c3_1, __c3_2) = match __g7 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
-                &__v4,
+                &__v4_h,
                 &model.w2,
                 &model.b2,
                 &__v7,
@@ -246,16 +331,16 @@ fn model_loss_vjp(
             )
         }
     };
-    let __g4 = ::autodiff::__private::gradient(__c3_0);
-    let __g0__w2 = ::autodiff::__private::gradient(__c3_1);
-    let __g0__b2 = ::autodiff::__private::gradient(__c3_2);
+    let __g4_h = ::autodiff::__private::gradient(__c3_0);
+    let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
+    let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
     ::autodiff::__private::recycle!(__v7);
-    let (__c2_0,) = match __g4 {
-        ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4, __g, [(__need[0])]),
+    let (__c2_0,) = match __g4_h {
+        ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g5 = ::autodiff::__private::gradient(__c2_0);
-    ::autodiff::__private::recycle!(__v4);
+    ::autodiff::__private::recycle!(__v4_h);
     let (_, __c1_1, __c1_2) = match __g5 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(
@@ -275,26 +360,26 @@ fn model_loss_vjp(
             )
         }
     };
-    let __g0__w1 = ::autodiff::__private::accumulate(
-        __g0__w1,
+    let __g0_model__w1 = ::autodiff::__private::accumulate(
+        __g0_model__w1,
         ::autodiff::__private::gradient(__c1_1),
     );
-    let __g0__b1 = ::autodiff::__private::gradient(__c1_2);
+    let __g0_model__b1 = ::autodiff::__private::gradient(__c1_2);
     ::autodiff::__private::recycle!(__v5);
     (
         if __need[0] {
             ::core::option::Option::Some({
                 let mut __s = ::autodiff::__private::empty_like(model);
-                if let ::core::option::Option::Some(__f) = __g0__b1 {
+                if let ::core::option::Option::Some(__f) = __g0_model__b1 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.b1, __f);
                 }
-                if let ::core::option::Option::Some(__f) = __g0__b2 {
+                if let ::core::option::Option::Some(__f) = __g0_model__b2 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.b2, __f);
                 }
-                if let ::core::option::Option::Some(__f) = __g0__w1 {
+                if let ::core::option::Option::Some(__f) = __g0_model__w1 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.w1, __f);
                 }
-                if let ::core::option::Option::Some(__f) = __g0__w2 {
+                if let ::core::option::Option::Some(__f) = __g0_model__w2 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.w2, __f);
                 }
                 ::autodiff::__private::fill_like(model, &mut __s);

@@ -15,7 +15,83 @@ struct ResidualGrad {
     ///∂output/∂`b`, with the shape of `b`.
     pub b: Array1<f64>,
 }
-///The value of [`residual`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+///The code of [`residual_grad`] as `#[differentiable]` generated it, pretty-printed.
+#[allow(dead_code)]
+const RESIDUAL_GRAD_SOURCE: &str = "fn residual_grad(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> (f64, ResidualGrad) {\n    let _ = residual;\n    with_thread_workspace(move || {\n        let __v9 = linear(x, w, b);\n        let __v4_h = relu(&__v9);\n        let __v5 = duplicate(&__v4_h);\n        let __v11 = max(&(&__v5).1, &__v4_h);\n        let __v10 = mul(&__v11, &(0.5));\n        let __v8_y = add(&(&__v5).0, &__v10);\n        let __v3 = sum(&__v8_y);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0,) = match __g3 {\n            Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),\n            None => (None,),\n        };\n        let __g8_y = gradient(__c7_0);\n        let (__c6_0, __c6_1) = match __g8_y {\n            Some(__g) => add_vjp(&(&__v5).0, &__v10, &__v8_y, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_0 = gradient(__c6_0);\n        let __g10 = gradient(__c6_1);\n        recycle!(__v8_y);\n        let (__c5_0, _) = match __g10 {\n            Some(__g) => mul_vjp(&__v11, &(0.5), &__v10, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g11 = gradient(__c5_0);\n        recycle!(__v10);\n        let (__c4_0, __c4_1) = match __g11 {\n            Some(__g) => max_vjp(&(&__v5).1, &__v4_h, &__v11, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_1 = gradient(__c4_0);\n        let __g4_h = gradient(__c4_1);\n        recycle!(__v11);\n        let __g5 = if __g5_0.is_some() || __g5_1.is_some() {\n            Some((or_zeros(__g5_0, &(&__v5).0), or_zeros(__g5_1, &(&__v5).1)))\n        } else {\n            None\n        };\n        let (__c3_0,) = match __g5 {\n            Some(__g) => duplicate_vjp(&__v4_h, &__v5, __g, [true]),\n            None => (None,),\n        };\n        let __g4_h = accumulate(__g4_h, gradient(__c3_0));\n        recycle!(__v5);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g9 = gradient(__c2_0);\n        recycle!(__v4_h);\n        let (__c1_0, __c1_1, __c1_2) = match __g9 {\n            Some(__g) => linear_vjp(x, w, b, &__v9, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_x = gradient(__c1_0);\n        let __g1_w = gradient(__c1_1);\n        let __g2_b = gradient(__c1_2);\n        recycle!(__v9);\n        (__v3, ResidualGrad {\n            x: or_zeros(__g0_x, x),\n            w: or_zeros(__g1_w, w),\n            b: or_zeros(__g2_b, b),\n        })\n    })\n}\n";
+/**The value of [`residual`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+
+# Generated code
+
+```text
+fn residual_grad(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> (f64, ResidualGrad) {
+    let _ = residual;
+    with_thread_workspace(move || {
+        let __v9 = linear(x, w, b);
+        let __v4_h = relu(&__v9);
+        let __v5 = duplicate(&__v4_h);
+        let __v11 = max(&(&__v5).1, &__v4_h);
+        let __v10 = mul(&__v11, &(0.5));
+        let __v8_y = add(&(&__v5).0, &__v10);
+        let __v3 = sum(&__v8_y);
+        let __g3 = Some(seed(&__v3));
+        let (__c7_0,) = match __g3 {
+            Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),
+            None => (None,),
+        };
+        let __g8_y = gradient(__c7_0);
+        let (__c6_0, __c6_1) = match __g8_y {
+            Some(__g) => add_vjp(&(&__v5).0, &__v10, &__v8_y, __g, [true, true]),
+            None => (None, None),
+        };
+        let __g5_0 = gradient(__c6_0);
+        let __g10 = gradient(__c6_1);
+        recycle!(__v8_y);
+        let (__c5_0, _) = match __g10 {
+            Some(__g) => mul_vjp(&__v11, &(0.5), &__v10, __g, [true, false]),
+            None => (None, None),
+        };
+        let __g11 = gradient(__c5_0);
+        recycle!(__v10);
+        let (__c4_0, __c4_1) = match __g11 {
+            Some(__g) => max_vjp(&(&__v5).1, &__v4_h, &__v11, __g, [true, true]),
+            None => (None, None),
+        };
+        let __g5_1 = gradient(__c4_0);
+        let __g4_h = gradient(__c4_1);
+        recycle!(__v11);
+        let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
+            Some((or_zeros(__g5_0, &(&__v5).0), or_zeros(__g5_1, &(&__v5).1)))
+        } else {
+            None
+        };
+        let (__c3_0,) = match __g5 {
+            Some(__g) => duplicate_vjp(&__v4_h, &__v5, __g, [true]),
+            None => (None,),
+        };
+        let __g4_h = accumulate(__g4_h, gradient(__c3_0));
+        recycle!(__v5);
+        let (__c2_0,) = match __g4_h {
+            Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),
+            None => (None,),
+        };
+        let __g9 = gradient(__c2_0);
+        recycle!(__v4_h);
+        let (__c1_0, __c1_1, __c1_2) = match __g9 {
+            Some(__g) => linear_vjp(x, w, b, &__v9, __g, [true, true, true]),
+            None => (None, None, None),
+        };
+        let __g0_x = gradient(__c1_0);
+        let __g1_w = gradient(__c1_1);
+        let __g2_b = gradient(__c1_2);
+        recycle!(__v9);
+        (__v3, ResidualGrad {
+            x: or_zeros(__g0_x, x),
+            w: or_zeros(__g1_w, w),
+            b: or_zeros(__g2_b, b),
+        })
+    })
+}
+```*/
 #[allow(
     dead_code,
     unused_variables,
@@ -32,24 +108,24 @@ fn residual_grad(
     let _ = residual;
     ::autodiff::__private::with_thread_workspace(move || {
         let __v9 = linear(x, w, b);
-        let __v4 = relu(&__v9);
-        let __v5 = duplicate(&__v4);
-        let __v11 = max(&(&__v5).1, &__v4);
+        let __v4_h = relu(&__v9);
+        let __v5 = duplicate(&__v4_h);
+        let __v11 = max(&(&__v5).1, &__v4_h);
         let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
-        let __v8 = ::autodiff::__private::add(&(&__v5).0, &__v10);
-        let __v3 = sum(&__v8);
+        let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
+        let __v3 = sum(&__v8_y);
         let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c7_0,) = match __g3 {
-            ::core::option::Option::Some(__g) => sum_vjp(&__v8, &__v3, __g, [true]),
+            ::core::option::Option::Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        let __g8 = ::autodiff::__private::gradient(__c7_0);
-        let (__c6_0, __c6_1) = match __g8 {
+        let __g8_y = ::autodiff::__private::gradient(__c7_0);
+        let (__c6_0, __c6_1) = match __g8_y {
             ::core::option::Option::Some(__g) => {
                 ::autodiff::__private::add_vjp(
                     &(&__v5).0,
                     &__v10,
-                    &__v8,
+                    &__v8_y,
                     __g,
                     [true, true],
                 )
@@ -60,7 +136,7 @@ fn residual_grad(
         };
         let __g5_0 = ::autodiff::__private::gradient(__c6_0);
         let __g10 = ::autodiff::__private::gradient(__c6_1);
-        ::autodiff::__private::recycle!(__v8);
+        ::autodiff::__private::recycle!(__v8_y);
         let (__c5_0, _) = match __g10 {
             ::core::option::Option::Some(__g) => {
                 ::autodiff::__private::mul_vjp(
@@ -79,14 +155,14 @@ fn residual_grad(
         ::autodiff::__private::recycle!(__v10);
         let (__c4_0, __c4_1) = match __g11 {
             ::core::option::Option::Some(__g) => {
-                max_vjp(&(&__v5).1, &__v4, &__v11, __g, [true, true])
+                max_vjp(&(&__v5).1, &__v4_h, &__v11, __g, [true, true])
             }
             ::core::option::Option::None => {
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
         let __g5_1 = ::autodiff::__private::gradient(__c4_0);
-        let __g4 = ::autodiff::__private::gradient(__c4_1);
+        let __g4_h = ::autodiff::__private::gradient(__c4_1);
         ::autodiff::__private::recycle!(__v11);
         let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
             ::core::option::Option::Some((
@@ -97,20 +173,22 @@ fn residual_grad(
             ::core::option::Option::None
         };
         let (__c3_0,) = match __g5 {
-            ::core::option::Option::Some(__g) => duplicate_vjp(&__v4, &__v5, __g, [true]),
+            ::core::option::Option::Some(__g) => {
+                duplicate_vjp(&__v4_h, &__v5, __g, [true])
+            }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        let __g4 = ::autodiff::__private::accumulate(
-            __g4,
+        let __g4_h = ::autodiff::__private::accumulate(
+            __g4_h,
             ::autodiff::__private::gradient(__c3_0),
         );
         ::autodiff::__private::recycle!(__v5);
-        let (__c2_0,) = match __g4 {
-            ::core::option::Option::Some(__g) => relu_vjp(&__v9, &__v4, __g, [true]),
+        let (__c2_0,) = match __g4_h {
+            ::core::option::Option::Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
         let __g9 = ::autodiff::__private::gradient(__c2_0);
-        ::autodiff::__private::recycle!(__v4);
+        ::autodiff::__private::recycle!(__v4_h);
         let (__c1_0, __c1_1, __c1_2) = match __g9 {
             ::core::option::Option::Some(__g) => {
                 linear_vjp(x, w, b, &__v9, __g, [true, true, true])
@@ -123,16 +201,16 @@ fn residual_grad(
                 )
             }
         };
-        let __g0 = ::autodiff::__private::gradient(__c1_0);
-        let __g1 = ::autodiff::__private::gradient(__c1_1);
-        let __g2 = ::autodiff::__private::gradient(__c1_2);
+        let __g0_x = ::autodiff::__private::gradient(__c1_0);
+        let __g1_w = ::autodiff::__private::gradient(__c1_1);
+        let __g2_b = ::autodiff::__private::gradient(__c1_2);
         ::autodiff::__private::recycle!(__v9);
         (
             __v3,
             ResidualGrad {
-                x: ::autodiff::__private::or_zeros(__g0, x),
-                w: ::autodiff::__private::or_zeros(__g1, w),
-                b: ::autodiff::__private::or_zeros(__g2, b),
+                x: ::autodiff::__private::or_zeros(__g0_x, x),
+                w: ::autodiff::__private::or_zeros(__g1_w, w),
+                b: ::autodiff::__private::or_zeros(__g2_b, b),
             },
         )
     })
@@ -171,26 +249,26 @@ fn residual_vjp(
 ) {
     let _ = residual;
     let __v9 = linear(x, w, b);
-    let __v4 = relu(&__v9);
-    let __v5 = duplicate(&__v4);
-    let __v11 = max(&(&__v5).1, &__v4);
+    let __v4_h = relu(&__v9);
+    let __v5 = duplicate(&__v4_h);
+    let __v11 = max(&(&__v5).1, &__v4_h);
     let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
-    let __v8 = ::autodiff::__private::add(&(&__v5).0, &__v10);
-    let __v3 = sum(&__v8);
+    let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
+    let __v3 = sum(&__v8_y);
     let __g3 = ::core::option::Option::Some(__gout);
     let (__c7_0,) = match __g3 {
         ::core::option::Option::Some(__g) => {
-            sum_vjp(&__v8, &__v3, __g, [(__need[0] || __need[1] || __need[2])])
+            sum_vjp(&__v8_y, &__v3, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g8 = ::autodiff::__private::gradient(__c7_0);
-    let (__c6_0, __c6_1) = match __g8 {
+    let __g8_y = ::autodiff::__private::gradient(__c7_0);
+    let (__c6_0, __c6_1) = match __g8_y {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::add_vjp(
                 &(&__v5).0,
                 &__v10,
-                &__v8,
+                &__v8_y,
                 __g,
                 [
                     (__need[0] || __need[1] || __need[2]),
@@ -204,7 +282,7 @@ fn residual_vjp(
     };
     let __g5_0 = ::autodiff::__private::gradient(__c6_0);
     let __g10 = ::autodiff::__private::gradient(__c6_1);
-    ::autodiff::__private::recycle!(__v8);
+    ::autodiff::__private::recycle!(__v8_y);
     let (__c5_0, _) = match __g10 {
         ::core::option::Option::Some(__g) => {
             ::autodiff::__private::mul_vjp(
@@ -225,7 +303,7 @@ fn residual_vjp(
         ::core::option::Option::Some(__g) => {
             max_vjp(
                 &(&__v5).1,
-                &__v4,
+                &__v4_h,
                 &__v11,
                 __g,
                 [
@@ -239,7 +317,7 @@ fn residual_vjp(
         }
     };
     let __g5_1 = ::autodiff::__private::gradient(__c4_0);
-    let __g4 = ::autodiff::__private::gradient(__c4_1);
+    let __g4_h = ::autodiff::__private::gradient(__c4_1);
     ::autodiff::__private::recycle!(__v11);
     let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
         ::core::option::Option::Some((
@@ -251,23 +329,23 @@ fn residual_vjp(
     };
     let (__c3_0,) = match __g5 {
         ::core::option::Option::Some(__g) => {
-            duplicate_vjp(&__v4, &__v5, __g, [(__need[0] || __need[1] || __need[2])])
+            duplicate_vjp(&__v4_h, &__v5, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    let __g4 = ::autodiff::__private::accumulate(
-        __g4,
+    let __g4_h = ::autodiff::__private::accumulate(
+        __g4_h,
         ::autodiff::__private::gradient(__c3_0),
     );
     ::autodiff::__private::recycle!(__v5);
-    let (__c2_0,) = match __g4 {
+    let (__c2_0,) = match __g4_h {
         ::core::option::Option::Some(__g) => {
-            relu_vjp(&__v9, &__v4, __g, [(__need[0] || __need[1] || __need[2])])
+            relu_vjp(&__v9, &__v4_h, __g, [(__need[0] || __need[1] || __need[2])])
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
     let __g9 = ::autodiff::__private::gradient(__c2_0);
-    ::autodiff::__private::recycle!(__v4);
+    ::autodiff::__private::recycle!(__v4_h);
     let (__c1_0, __c1_1, __c1_2) = match __g9 {
         ::core::option::Option::Some(__g) => {
             linear_vjp(x, w, b, &__v9, __g, [(__need[0]), (__need[1]), (__need[2])])
@@ -280,9 +358,9 @@ fn residual_vjp(
             )
         }
     };
-    let __g0 = ::autodiff::__private::gradient(__c1_0);
-    let __g1 = ::autodiff::__private::gradient(__c1_1);
-    let __g2 = ::autodiff::__private::gradient(__c1_2);
+    let __g0_x = ::autodiff::__private::gradient(__c1_0);
+    let __g1_w = ::autodiff::__private::gradient(__c1_1);
+    let __g2_b = ::autodiff::__private::gradient(__c1_2);
     ::autodiff::__private::recycle!(__v9);
-    (__g0, __g1, __g2)
+    (__g0_x, __g1_w, __g2_b)
 }

@@ -16,7 +16,124 @@ struct RnnGrad {
     ///∂output/∂`u`, with the shape of `u`.
     pub u: Array2<f32>,
 }
-///The value of [`rnn`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+///The code of [`rnn_grad`] as `#[differentiable]` generated it, pretty-printed.
+#[allow(dead_code)]
+const RNN_GRAD_SOURCE: &str = "fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f32>) -> (f32, RnnGrad) {\n    let _ = rnn;\n    with_thread_workspace(move || {\n        let mut __v5_h = None;\n        let mut __s5_h = Stack::new();\n        let mut __v8 = None;\n        let mut __s8 = Stack::new();\n        let mut __v9 = None;\n        let mut __s9 = Stack::new();\n        let mut __v10 = None;\n        let mut __s10 = Stack::new();\n        let mut __l0: Stack<u32> = Stack::new();\n        let mut __sk0 = Stack::new();\n        let __v7 = linear(&(xs[0]), wx, b);\n        let __new = tanh(&__v7);\n        save(&mut __v5_h, &mut __s5_h, __new);\n        __l0.push(0u32);\n        for t in 1..xs.len() {\n            let __k0 = &xs[t];\n            let __new = linear(__k0, wx, b);\n            save(&mut __v9, &mut __s9, __new);\n            __sk0.push(__k0);\n            let __new = matmul(live(&__v5_h), u);\n            save(&mut __v10, &mut __s10, __new);\n            let __new = add(live(&__v9), live(&__v10));\n            save(&mut __v8, &mut __s8, __new);\n            let __new = tanh(live(&__v8));\n            save(&mut __v5_h, &mut __s5_h, __new);\n            __l0.push(1u32);\n        }\n        let __v4 = mean(live(&__v5_h));\n        let mut __g1_wx = None;\n        let mut __g2_b = None;\n        let mut __g3_u = None;\n        let mut __g4 = None;\n        let mut __g5_h = None;\n        let mut __g7 = None;\n        let mut __g8 = None;\n        let mut __g9 = None;\n        let mut __g10 = None;\n        __g4 = Some(seed(&__v4));\n        let (__c7_0,) = match __g4.take() {\n            Some(__g) => mean_vjp(live(&__v5_h), &__v4, __g, [true]),\n            None => (None,),\n        };\n        __g5_h = accumulate(__g5_h.take(), gradient(__c7_0));\n        loop {\n            let __x0 = __l0.pop();\n            if __x0 == 0u32 {\n                break;\n            }\n            let __y6 = restore(&mut __v5_h, &mut __s5_h);\n            let (__c6_0,) = match __g5_h.take() {\n                Some(__g) => tanh_vjp(live(&__v8), live(&__y6), __g, [true]),\n                None => (None,),\n            };\n            __g8 = accumulate(__g8.take(), gradient(__c6_0));\n            recycle!(__y6);\n            let __y5 = restore(&mut __v8, &mut __s8);\n            let (__c5_0, __c5_1) = match __g8.take() {\n                Some(__g) => add_vjp(live(&__v9), live(&__v10), live(&__y5), __g, [true, true]),\n                None => (None, None),\n            };\n            __g9 = accumulate(__g9.take(), gradient(__c5_0));\n            __g10 = accumulate(__g10.take(), gradient(__c5_1));\n            recycle!(__y5);\n            let __y4 = restore(&mut __v10, &mut __s10);\n            let (__c4_0, __c4_1) = match __g10.take() {\n                Some(__g) => matmul_vjp(live(&__v5_h), u, live(&__y4), __g, [true, true]),\n                None => (None, None),\n            };\n            __g5_h = accumulate(__g5_h.take(), gradient(__c4_0));\n            __g3_u = accumulate(__g3_u.take(), gradient(__c4_1));\n            recycle!(__y4);\n            let __k0 = __sk0.pop();\n            let __y3 = restore(&mut __v9, &mut __s9);\n            let (_, __c3_1, __c3_2) = match __g9.take() {\n                Some(__g) => linear_vjp(__k0, wx, b, live(&__y3), __g, [false, true, true]),\n                None => (None, None, None),\n            };\n            __g1_wx = accumulate(__g1_wx.take(), gradient(__c3_1));\n            __g2_b = accumulate(__g2_b.take(), gradient(__c3_2));\n            recycle!(__y3);\n        }\n        let __y2 = restore(&mut __v5_h, &mut __s5_h);\n        let (__c2_0,) = match __g5_h.take() {\n            Some(__g) => tanh_vjp(&__v7, live(&__y2), __g, [true]),\n            None => (None,),\n        };\n        __g7 = accumulate(__g7.take(), gradient(__c2_0));\n        recycle!(__y2);\n        let (_, __c1_1, __c1_2) = match __g7.take() {\n            Some(__g) => linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        __g1_wx = accumulate(__g1_wx.take(), gradient(__c1_1));\n        __g2_b = accumulate(__g2_b.take(), gradient(__c1_2));\n        recycle!(__v7);\n        recycle!(__v5_h);\n        recycle!(__v8);\n        recycle!(__v9);\n        recycle!(__v10);\n        (__v4, RnnGrad {\n            wx: or_zeros(__g1_wx, wx),\n            b: or_zeros(__g2_b, b),\n            u: or_zeros(__g3_u, u),\n        })\n    })\n}\n";
+/**The value of [`rnn`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
+
+# Generated code
+
+```text
+fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f32>) -> (f32, RnnGrad) {
+    let _ = rnn;
+    with_thread_workspace(move || {
+        let mut __v5_h = None;
+        let mut __s5_h = Stack::new();
+        let mut __v8 = None;
+        let mut __s8 = Stack::new();
+        let mut __v9 = None;
+        let mut __s9 = Stack::new();
+        let mut __v10 = None;
+        let mut __s10 = Stack::new();
+        let mut __l0: Stack<u32> = Stack::new();
+        let mut __sk0 = Stack::new();
+        let __v7 = linear(&(xs[0]), wx, b);
+        let __new = tanh(&__v7);
+        save(&mut __v5_h, &mut __s5_h, __new);
+        __l0.push(0u32);
+        for t in 1..xs.len() {
+            let __k0 = &xs[t];
+            let __new = linear(__k0, wx, b);
+            save(&mut __v9, &mut __s9, __new);
+            __sk0.push(__k0);
+            let __new = matmul(live(&__v5_h), u);
+            save(&mut __v10, &mut __s10, __new);
+            let __new = add(live(&__v9), live(&__v10));
+            save(&mut __v8, &mut __s8, __new);
+            let __new = tanh(live(&__v8));
+            save(&mut __v5_h, &mut __s5_h, __new);
+            __l0.push(1u32);
+        }
+        let __v4 = mean(live(&__v5_h));
+        let mut __g1_wx = None;
+        let mut __g2_b = None;
+        let mut __g3_u = None;
+        let mut __g4 = None;
+        let mut __g5_h = None;
+        let mut __g7 = None;
+        let mut __g8 = None;
+        let mut __g9 = None;
+        let mut __g10 = None;
+        __g4 = Some(seed(&__v4));
+        let (__c7_0,) = match __g4.take() {
+            Some(__g) => mean_vjp(live(&__v5_h), &__v4, __g, [true]),
+            None => (None,),
+        };
+        __g5_h = accumulate(__g5_h.take(), gradient(__c7_0));
+        loop {
+            let __x0 = __l0.pop();
+            if __x0 == 0u32 {
+                break;
+            }
+            let __y6 = restore(&mut __v5_h, &mut __s5_h);
+            let (__c6_0,) = match __g5_h.take() {
+                Some(__g) => tanh_vjp(live(&__v8), live(&__y6), __g, [true]),
+                None => (None,),
+            };
+            __g8 = accumulate(__g8.take(), gradient(__c6_0));
+            recycle!(__y6);
+            let __y5 = restore(&mut __v8, &mut __s8);
+            let (__c5_0, __c5_1) = match __g8.take() {
+                Some(__g) => add_vjp(live(&__v9), live(&__v10), live(&__y5), __g, [true, true]),
+                None => (None, None),
+            };
+            __g9 = accumulate(__g9.take(), gradient(__c5_0));
+            __g10 = accumulate(__g10.take(), gradient(__c5_1));
+            recycle!(__y5);
+            let __y4 = restore(&mut __v10, &mut __s10);
+            let (__c4_0, __c4_1) = match __g10.take() {
+                Some(__g) => matmul_vjp(live(&__v5_h), u, live(&__y4), __g, [true, true]),
+                None => (None, None),
+            };
+            __g5_h = accumulate(__g5_h.take(), gradient(__c4_0));
+            __g3_u = accumulate(__g3_u.take(), gradient(__c4_1));
+            recycle!(__y4);
+            let __k0 = __sk0.pop();
+            let __y3 = restore(&mut __v9, &mut __s9);
+            let (_, __c3_1, __c3_2) = match __g9.take() {
+                Some(__g) => linear_vjp(__k0, wx, b, live(&__y3), __g, [false, true, true]),
+                None => (None, None, None),
+            };
+            __g1_wx = accumulate(__g1_wx.take(), gradient(__c3_1));
+            __g2_b = accumulate(__g2_b.take(), gradient(__c3_2));
+            recycle!(__y3);
+        }
+        let __y2 = restore(&mut __v5_h, &mut __s5_h);
+        let (__c2_0,) = match __g5_h.take() {
+            Some(__g) => tanh_vjp(&__v7, live(&__y2), __g, [true]),
+            None => (None,),
+        };
+        __g7 = accumulate(__g7.take(), gradient(__c2_0));
+        recycle!(__y2);
+        let (_, __c1_1, __c1_2) = match __g7.take() {
+            Some(__g) => linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true]),
+            None => (None, None, None),
+        };
+        __g1_wx = accumulate(__g1_wx.take(), gradient(__c1_1));
+        __g2_b = accumulate(__g2_b.take(), gradient(__c1_2));
+        recycle!(__v7);
+        recycle!(__v5_h);
+        recycle!(__v8);
+        recycle!(__v9);
+        recycle!(__v10);
+        (__v4, RnnGrad {
+            wx: or_zeros(__g1_wx, wx),
+            b: or_zeros(__g2_b, b),
+            u: or_zeros(__g3_u, u),
+        })
+    })
+}
+```*/
 #[allow(
     dead_code,
     unused_variables,
@@ -33,8 +150,8 @@ fn rnn_grad(
 ) -> (f32, RnnGrad) {
     let _ = rnn;
     ::autodiff::__private::with_thread_workspace(move || {
-        let mut __v5 = ::core::option::Option::None;
-        let mut __s5 = ::autodiff::__private::Stack::new();
+        let mut __v5_h = ::core::option::Option::None;
+        let mut __s5_h = ::autodiff::__private::Stack::new();
         let mut __v8 = ::core::option::Option::None;
         let mut __s8 = ::autodiff::__private::Stack::new();
         let mut __v9 = ::core::option::Option::None;
@@ -45,14 +162,14 @@ fn rnn_grad(
         let mut __sk0 = ::autodiff::__private::Stack::new();
         let __v7 = linear(&(xs[0]), wx, b);
         let __new = tanh(&__v7);
-        ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+        ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
         __l0.push(0u32);
         for t in 1..xs.len() {
             let __k0 = &xs[t];
             let __new = linear(__k0, wx, b);
             ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
             __sk0.push(__k0);
-            let __new = matmul(::autodiff::__private::live(&__v5), u);
+            let __new = matmul(::autodiff::__private::live(&__v5_h), u);
             ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
             let __new = ::autodiff::__private::add(
                 ::autodiff::__private::live(&__v9),
@@ -60,15 +177,15 @@ fn rnn_grad(
             );
             ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
             let __new = tanh(::autodiff::__private::live(&__v8));
-            ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+            ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
             __l0.push(1u32);
         }
-        let __v4 = mean(::autodiff::__private::live(&__v5));
-        let mut __g1 = ::core::option::Option::None;
-        let mut __g2 = ::core::option::Option::None;
-        let mut __g3 = ::core::option::Option::None;
+        let __v4 = mean(::autodiff::__private::live(&__v5_h));
+        let mut __g1_wx = ::core::option::Option::None;
+        let mut __g2_b = ::core::option::Option::None;
+        let mut __g3_u = ::core::option::Option::None;
         let mut __g4 = ::core::option::Option::None;
-        let mut __g5 = ::core::option::Option::None;
+        let mut __g5_h = ::core::option::Option::None;
         let mut __g7 = ::core::option::Option::None;
         let mut __g8 = ::core::option::Option::None;
         let mut __g9 = ::core::option::Option::None;
@@ -76,12 +193,12 @@ fn rnn_grad(
         __g4 = ::core::option::Option::Some(::autodiff::__private::seed(&__v4));
         let (__c7_0,) = match __g4.take() {
             ::core::option::Option::Some(__g) => {
-                mean_vjp(::autodiff::__private::live(&__v5), &__v4, __g, [true])
+                mean_vjp(::autodiff::__private::live(&__v5_h), &__v4, __g, [true])
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        __g5 = ::autodiff::__private::accumulate(
-            __g5.take(),
+        __g5_h = ::autodiff::__private::accumulate(
+            __g5_h.take(),
             ::autodiff::__private::gradient(__c7_0),
         );
         loop {
@@ -89,8 +206,8 @@ fn rnn_grad(
             if __x0 == 0u32 {
                 break;
             }
-            let __y6 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-            let (__c6_0,) = match __g5.take() {
+            let __y6 = ::autodiff::__private::restore(&mut __v5_h, &mut __s5_h);
+            let (__c6_0,) = match __g5_h.take() {
                 ::core::option::Option::Some(__g) => {
                     tanh_vjp(
                         ::autodiff::__private::live(&__v8),
@@ -134,7 +251,7 @@ fn rnn_grad(
             let (__c4_0, __c4_1) = match __g10.take() {
                 ::core::option::Option::Some(__g) => {
                     matmul_vjp(
-                        ::autodiff::__private::live(&__v5),
+                        ::autodiff::__private::live(&__v5_h),
                         u,
                         ::autodiff::__private::live(&__y4),
                         __g,
@@ -145,12 +262,12 @@ fn rnn_grad(
                     (::core::option::Option::None, ::core::option::Option::None)
                 }
             };
-            __g5 = ::autodiff::__private::accumulate(
-                __g5.take(),
+            __g5_h = ::autodiff::__private::accumulate(
+                __g5_h.take(),
                 ::autodiff::__private::gradient(__c4_0),
             );
-            __g3 = ::autodiff::__private::accumulate(
-                __g3.take(),
+            __g3_u = ::autodiff::__private::accumulate(
+                __g3_u.take(),
                 ::autodiff::__private::gradient(__c4_1),
             );
             ::autodiff::__private::recycle!(__y4);
@@ -175,18 +292,18 @@ fn rnn_grad(
                     )
                 }
             };
-            __g1 = ::autodiff::__private::accumulate(
-                __g1.take(),
+            __g1_wx = ::autodiff::__private::accumulate(
+                __g1_wx.take(),
                 ::autodiff::__private::gradient(__c3_1),
             );
-            __g2 = ::autodiff::__private::accumulate(
-                __g2.take(),
+            __g2_b = ::autodiff::__private::accumulate(
+                __g2_b.take(),
                 ::autodiff::__private::gradient(__c3_2),
             );
             ::autodiff::__private::recycle!(__y3);
         }
-        let __y2 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-        let (__c2_0,) = match __g5.take() {
+        let __y2 = ::autodiff::__private::restore(&mut __v5_h, &mut __s5_h);
+        let (__c2_0,) = match __g5_h.take() {
             ::core::option::Option::Some(__g) => {
                 tanh_vjp(&__v7, ::autodiff::__private::live(&__y2), __g, [true])
             }
@@ -209,25 +326,25 @@ fn rnn_grad(
                 )
             }
         };
-        __g1 = ::autodiff::__private::accumulate(
-            __g1.take(),
+        __g1_wx = ::autodiff::__private::accumulate(
+            __g1_wx.take(),
             ::autodiff::__private::gradient(__c1_1),
         );
-        __g2 = ::autodiff::__private::accumulate(
-            __g2.take(),
+        __g2_b = ::autodiff::__private::accumulate(
+            __g2_b.take(),
             ::autodiff::__private::gradient(__c1_2),
         );
         ::autodiff::__private::recycle!(__v7);
-        ::autodiff::__private::recycle!(__v5);
+        ::autodiff::__private::recycle!(__v5_h);
         ::autodiff::__private::recycle!(__v8);
         ::autodiff::__private::recycle!(__v9);
         ::autodiff::__private::recycle!(__v10);
         (
             __v4,
             RnnGrad {
-                wx: ::autodiff::__private::or_zeros(__g1, wx),
-                b: ::autodiff::__private::or_zeros(__g2, b),
-                u: ::autodiff::__private::or_zeros(__g3, u),
+                wx: ::autodiff::__private::or_zeros(__g1_wx, wx),
+                b: ::autodiff::__private::or_zeros(__g2_b, b),
+                u: ::autodiff::__private::or_zeros(__g3_u, u),
             },
         )
     })
@@ -268,8 +385,8 @@ fn rnn_vjp(
     ::core::option::Option<Array2<f32>>,
 ) {
     let _ = rnn;
-    let mut __v5 = ::core::option::Option::None;
-    let mut __s5 = ::autodiff::__private::Stack::new();
+    let mut __v5_h = ::core::option::Option::None;
+    let mut __s5_h = ::autodiff::__private::Stack::new();
     let mut __v8 = ::core::option::Option::None;
     let mut __s8 = ::autodiff::__private::Stack::new();
     let mut __v9 = ::core::option::Option::None;
@@ -280,14 +397,14 @@ fn rnn_vjp(
     let mut __sk0 = ::autodiff::__private::Stack::new();
     let __v7 = linear(&(xs[0]), wx, b);
     let __new = tanh(&__v7);
-    ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+    ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
     __l0.push(0u32);
     for t in 1..xs.len() {
         let __k0 = &xs[t];
         let __new = linear(__k0, wx, b);
         ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
         __sk0.push(__k0);
-        let __new = matmul(::autodiff::__private::live(&__v5), u);
+        let __new = matmul(::autodiff::__private::live(&__v5_h), u);
         ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
         let __new = ::autodiff::__private::add(
             ::autodiff::__private::live(&__v9),
@@ -295,15 +412,15 @@ fn rnn_vjp(
         );
         ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
         let __new = tanh(::autodiff::__private::live(&__v8));
-        ::autodiff::__private::save(&mut __v5, &mut __s5, __new);
+        ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
         __l0.push(1u32);
     }
-    let __v4 = mean(::autodiff::__private::live(&__v5));
-    let mut __g1 = ::core::option::Option::None;
-    let mut __g2 = ::core::option::Option::None;
-    let mut __g3 = ::core::option::Option::None;
+    let __v4 = mean(::autodiff::__private::live(&__v5_h));
+    let mut __g1_wx = ::core::option::Option::None;
+    let mut __g2_b = ::core::option::Option::None;
+    let mut __g3_u = ::core::option::Option::None;
     let mut __g4 = ::core::option::Option::None;
-    let mut __g5 = ::core::option::Option::None;
+    let mut __g5_h = ::core::option::Option::None;
     let mut __g7 = ::core::option::Option::None;
     let mut __g8 = ::core::option::Option::None;
     let mut __g9 = ::core::option::Option::None;
@@ -312,7 +429,7 @@ fn rnn_vjp(
     let (__c7_0,) = match __g4.take() {
         ::core::option::Option::Some(__g) => {
             mean_vjp(
-                ::autodiff::__private::live(&__v5),
+                ::autodiff::__private::live(&__v5_h),
                 &__v4,
                 __g,
                 [(__need[1] || __need[2] || __need[3])],
@@ -320,8 +437,8 @@ fn rnn_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    __g5 = ::autodiff::__private::accumulate(
-        __g5.take(),
+    __g5_h = ::autodiff::__private::accumulate(
+        __g5_h.take(),
         ::autodiff::__private::gradient(__c7_0),
     );
     loop {
@@ -329,8 +446,8 @@ fn rnn_vjp(
         if __x0 == 0u32 {
             break;
         }
-        let __y6 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-        let (__c6_0,) = match __g5.take() {
+        let __y6 = ::autodiff::__private::restore(&mut __v5_h, &mut __s5_h);
+        let (__c6_0,) = match __g5_h.take() {
             ::core::option::Option::Some(__g) => {
                 tanh_vjp(
                     ::autodiff::__private::live(&__v8),
@@ -374,7 +491,7 @@ fn rnn_vjp(
         let (__c4_0, __c4_1) = match __g10.take() {
             ::core::option::Option::Some(__g) => {
                 matmul_vjp(
-                    ::autodiff::__private::live(&__v5),
+                    ::autodiff::__private::live(&__v5_h),
                     u,
                     ::autodiff::__private::live(&__y4),
                     __g,
@@ -385,12 +502,12 @@ fn rnn_vjp(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        __g5 = ::autodiff::__private::accumulate(
-            __g5.take(),
+        __g5_h = ::autodiff::__private::accumulate(
+            __g5_h.take(),
             ::autodiff::__private::gradient(__c4_0),
         );
-        __g3 = ::autodiff::__private::accumulate(
-            __g3.take(),
+        __g3_u = ::autodiff::__private::accumulate(
+            __g3_u.take(),
             ::autodiff::__private::gradient(__c4_1),
         );
         ::autodiff::__private::recycle!(__y4);
@@ -415,18 +532,18 @@ fn rnn_vjp(
                 )
             }
         };
-        __g1 = ::autodiff::__private::accumulate(
-            __g1.take(),
+        __g1_wx = ::autodiff::__private::accumulate(
+            __g1_wx.take(),
             ::autodiff::__private::gradient(__c3_1),
         );
-        __g2 = ::autodiff::__private::accumulate(
-            __g2.take(),
+        __g2_b = ::autodiff::__private::accumulate(
+            __g2_b.take(),
             ::autodiff::__private::gradient(__c3_2),
         );
         ::autodiff::__private::recycle!(__y3);
     }
-    let __y2 = ::autodiff::__private::restore(&mut __v5, &mut __s5);
-    let (__c2_0,) = match __g5.take() {
+    let __y2 = ::autodiff::__private::restore(&mut __v5_h, &mut __s5_h);
+    let (__c2_0,) = match __g5_h.take() {
         ::core::option::Option::Some(__g) => {
             tanh_vjp(
                 &__v7,
@@ -454,18 +571,18 @@ fn rnn_vjp(
             )
         }
     };
-    __g1 = ::autodiff::__private::accumulate(
-        __g1.take(),
+    __g1_wx = ::autodiff::__private::accumulate(
+        __g1_wx.take(),
         ::autodiff::__private::gradient(__c1_1),
     );
-    __g2 = ::autodiff::__private::accumulate(
-        __g2.take(),
+    __g2_b = ::autodiff::__private::accumulate(
+        __g2_b.take(),
         ::autodiff::__private::gradient(__c1_2),
     );
     ::autodiff::__private::recycle!(__v7);
-    ::autodiff::__private::recycle!(__v5);
+    ::autodiff::__private::recycle!(__v5_h);
     ::autodiff::__private::recycle!(__v8);
     ::autodiff::__private::recycle!(__v9);
     ::autodiff::__private::recycle!(__v10);
-    (::core::option::Option::None, __g1, __g2, __g3)
+    (::core::option::Option::None, __g1_wx, __g2_b, __g3_u)
 }
