@@ -1,11 +1,116 @@
-//! Shared by the training tutorials: a progress bar per epoch and the plot of
-//! the training curves.
+//! Shared by the training tutorials: the one digits split they all use,
+//! seeds from the command line, mean ± standard deviation, a progress bar per
+//! epoch and the plot of the training curves.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
+use autodiff::data::{Dataset, digits};
+use autodiff::prelude::Array2;
+use autodiff::train::Standardizer;
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+/// Seeds the split of the digits, the same in every tutorial so that models
+/// are compared on the same images. Training seeds are separate.
+pub const SPLIT_SEED: u64 = 2024;
+
+/// Training, validation and test images. Models are chosen and tuned on the
+/// validation images; the test images are evaluated once, at the end.
+pub struct Split {
+    pub train: Dataset,
+    pub validation: Dataset,
+    pub test: Dataset,
+}
+
+impl Split {
+    /// The bundled digits: 20% held out for testing, then 20% of the rest for
+    /// validation (1,150 / 288 / 359 images).
+    pub fn digits() -> Split {
+        let mut rng = StdRng::seed_from_u64(SPLIT_SEED);
+        let (rest, test) = digits().split(0.2, &mut rng);
+        let (train, validation) = rest.split(0.2, &mut rng);
+        Split {
+            train,
+            validation,
+            test,
+        }
+    }
+
+    /// The three sets' images standardised per pixel with the statistics of
+    /// the training images only.
+    pub fn standardized(&self) -> [Array2<f32>; 3] {
+        let s = Standardizer::fit(&self.train.images, 1e-3);
+        [&self.train, &self.validation, &self.test].map(|d| s.transform(&d.images))
+    }
+
+    /// The three sets' images as they are (pixel values 0 to 16).
+    pub fn raw(&self) -> [Array2<f32>; 3] {
+        [&self.train, &self.validation, &self.test].map(|d| d.images.clone())
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} training, {} validation, {} test images",
+            self.train.len(),
+            self.validation.len(),
+            self.test.len()
+        )
+    }
+}
+
+/// The training seeds asked for with `--seeds N` (0 to N−1; seed 0 alone by
+/// default), and the other command-line arguments.
+pub fn seeds_and_args() -> (Vec<u64>, Vec<String>) {
+    let mut args = std::env::args().skip(1);
+    let (mut seeds, mut rest) = (1, Vec::new());
+    while let Some(arg) = args.next() {
+        if arg == "--seeds" {
+            seeds = match args.next().map(|n| n.parse::<u64>()) {
+                Some(Ok(n)) if n > 0 => n,
+                _ => {
+                    eprintln!("--seeds takes a positive number of seeds");
+                    std::process::exit(2);
+                }
+            };
+        } else {
+            rest.push(arg);
+        }
+    }
+    ((0..seeds).collect(), rest)
+}
+
+/// The mean and the sample standard deviation (0 for one value).
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (mean, 0.0);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
+}
+
+/// How many decimals of a percentage a set of `n` images supports: one image
+/// of 359 is 0.28 points, so one decimal; one of 10,000 is 0.01, so two.
+pub fn decimals(n: usize) -> usize {
+    if 100.0 / n as f64 >= 0.1 { 1 } else { 2 }
+}
+
+/// `97.8% (351/359)`: an accuracy with the digits its set supports.
+pub fn accuracy_text(accuracy: f64, n: usize) -> String {
+    let correct = (accuracy * n as f64).round();
+    format!("{:.*}% ({correct}/{n})", decimals(n), 100.0 * accuracy)
+}
+
+/// `97.6 ± 0.4%`: mean and standard deviation over seeds, in percent.
+pub fn mean_std_text(accuracies: &[f64], n: usize) -> String {
+    let (mean, std) = mean_std(accuracies);
+    let d = decimals(n);
+    format!("{:.*} ± {:.*}%", d, 100.0 * mean, d, 100.0 * std)
+}
 
 /// A progress bar over one epoch's minibatches, showing the running loss.
 pub fn epoch_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
@@ -30,49 +135,164 @@ pub fn plot_path(name: &str) -> PathBuf {
     dir.join(format!("{name}.svg"))
 }
 
-/// Two panels: the training loss and an accuracy (`which`: test or
-/// validation), per epoch.
+/// Per epoch: the training objective as the optimizer saw it (averaged over
+/// the epoch's minibatches), the validation loss, and the accuracy on the
+/// training and validation images.
+#[derive(Default)]
+pub struct Curves {
+    pub train_loss: Vec<f64>,
+    pub validation_loss: Vec<f64>,
+    pub train_accuracy: Vec<f64>,
+    pub validation_accuracy: Vec<f64>,
+}
+
+/// What the right-hand panel shows, as the console does.
+#[derive(Clone, Copy)]
+pub enum Metric {
+    Accuracy,
+    /// 1 − accuracy, on a log scale: for error rates of a few percent.
+    Error,
+}
+
+/// Two panels: the losses on a log scale (`train_label` says what the
+/// training loss includes), and the training and validation accuracy or
+/// error, against integer epochs.
 pub fn plot_curves(
     path: &Path,
     title: &str,
-    loss: &[f64],
-    which: &str,
-    accuracy: &[f64],
+    curves: &Curves,
+    train_label: &str,
+    metric: Metric,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(path, (960, 400)).into_drawing_area();
+    let root = SVGBackend::new(path, (1100, 420)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(480);
-    let epochs = loss.len() as f64;
+    let (left, right) = root.split_horizontally(550);
+    let epochs = curves.train_loss.len().max(2) as u32;
+    let points = |values: &[f64], scale: f64| -> Vec<(u32, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (i as u32 + 1, v * scale))
+            .collect()
+    };
+    let range = |values: &[&[f64]], scale: f64| {
+        let all = values
+            .iter()
+            .flat_map(|v| v.iter())
+            .map(|v| v * scale)
+            .filter(|v| *v > 0.0);
+        let (lo, hi) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        if lo.is_finite() {
+            (lo / 1.3, hi * 1.3)
+        } else {
+            (0.1, 1.0)
+        }
+    };
+    // Tick labels of a log axis, without the float noise (0.30000000000001).
+    let short = |v: &f64| {
+        let text = format!("{v:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    let legend = |color: RGBColor| move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 20, y)], color);
 
-    let max_loss = loss.iter().copied().fold(0.0, f64::max) * 1.05;
+    let (lo, hi) = range(&[&curves.train_loss, &curves.validation_loss], 1.0);
     let mut chart = ChartBuilder::on(&left)
-        .caption(format!("{title}: training loss"), ("sans-serif", 18))
+        .caption(format!("{title}: loss"), ("sans-serif", 18))
         .margin(15)
         .x_label_area_size(35)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1.0..epochs.max(2.0), 0.0..max_loss)?;
+        .y_label_area_size(60)
+        .build_cartesian_2d(1..epochs, (lo..hi).log_scale())?;
     chart
         .configure_mesh()
         .x_desc("epoch")
-        .y_desc("mean cross-entropy")
+        .x_labels(epochs.min(12) as usize)
+        .y_desc("loss (log scale)")
+        .y_label_formatter(&short)
+        .light_line_style(WHITE)
         .draw()?;
-    chart.draw_series(LineSeries::new(
-        loss.iter().enumerate().map(|(i, &l)| (i as f64 + 1.0, l)),
-        &RED,
-    ))?;
+    chart
+        .draw_series(LineSeries::new(points(&curves.train_loss, 1.0), &RED))?
+        .label(train_label)
+        .legend(legend(RED));
+    chart
+        .draw_series(LineSeries::new(points(&curves.validation_loss, 1.0), &BLUE))?
+        .label("validation cross-entropy")
+        .legend(legend(BLUE));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
 
-    let low = accuracy.iter().copied().fold(1.0, f64::min).min(0.9) * 100.0;
-    let mut chart = ChartBuilder::on(&right)
-        .caption(format!("{title}: {which} accuracy (%)"), ("sans-serif", 18))
-        .margin(15)
-        .x_label_area_size(35)
-        .y_label_area_size(50)
-        .build_cartesian_2d(1.0..epochs.max(2.0), low..100.0)?;
-    chart.configure_mesh().x_desc("epoch").y_desc("accuracy %").draw()?;
-    chart.draw_series(LineSeries::new(
-        accuracy.iter().enumerate().map(|(i, &a)| (i as f64 + 1.0, a * 100.0)),
-        &BLUE,
-    ))?;
+    let accuracies = [&curves.train_accuracy, &curves.validation_accuracy];
+    match metric {
+        Metric::Accuracy => {
+            let low = accuracies
+                .iter()
+                .flat_map(|a| a.iter())
+                .copied()
+                .fold(1.0, f64::min)
+                .min(0.9)
+                * 100.0;
+            let mut chart = ChartBuilder::on(&right)
+                .caption(format!("{title}: accuracy"), ("sans-serif", 18))
+                .margin(15)
+                .x_label_area_size(35)
+                .y_label_area_size(60)
+                .build_cartesian_2d(1..epochs, low..100.0)?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .x_labels(epochs.min(12) as usize)
+                .y_desc("accuracy (%)")
+                .light_line_style(WHITE)
+                .draw()?;
+            for (values, color, label) in [(accuracies[0], RED, "training"), (accuracies[1], BLUE, "validation")] {
+                chart
+                    .draw_series(LineSeries::new(points(values, 100.0), &color))?
+                    .label(label)
+                    .legend(legend(color));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
+        Metric::Error => {
+            let errors = accuracies.map(|a| a.iter().map(|a| 1.0 - a).collect::<Vec<f64>>());
+            let (lo, hi) = range(&[&errors[0], &errors[1]], 100.0);
+            let mut chart = ChartBuilder::on(&right)
+                .caption(format!("{title}: error"), ("sans-serif", 18))
+                .margin(15)
+                .x_label_area_size(35)
+                .y_label_area_size(60)
+                .build_cartesian_2d(1..epochs, (lo..hi).log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .x_labels(epochs.min(12) as usize)
+                .y_desc("error (%, log scale)")
+                .y_label_formatter(&short)
+                .light_line_style(WHITE)
+                .draw()?;
+            for (values, color, label) in [(&errors[0], RED, "training"), (&errors[1], BLUE, "validation")] {
+                // A log axis has no zero: an error of 0 is drawn at the bottom.
+                let floor: Vec<(u32, f64)> = points(values, 100.0).into_iter().map(|(x, y)| (x, y.max(lo))).collect();
+                chart
+                    .draw_series(LineSeries::new(floor, &color))?
+                    .label(label)
+                    .legend(legend(color));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
+    }
     root.present()?;
     Ok(())
 }
