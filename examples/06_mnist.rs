@@ -7,8 +7,12 @@
 //! a warm-up and cosine schedule, and dropout bring a network of the same
 //! shape well under 2%. (No weight decay: the AdamW decay of λ = 1e-4 this
 //! tutorial once used shrank the weights by lr·λ ≤ 1e-7 per step, about
-//! 0.03% over the whole run, and decayed the biases too: it did nothing.) The step runs in a
-//! `Workspace`, which keeps its arrays from one minibatch to the next.
+//! 0.03% over the whole run, and decayed the biases too: it did nothing.)
+//!
+//! 5,000 of the 60,000 training images are held out for validation: the
+//! curves to watch (and anything one would tune) are on them, and the test
+//! set is evaluated once, after training. The training step is a plain
+//! `loss_grad`; tutorial 14 makes the same loop allocation-free.
 //!
 //! MNIST is not bundled: pass the directory holding the four IDX `.gz` files,
 //! or set `AUTODIFF_MNIST_DIR`.
@@ -21,9 +25,9 @@ mod common;
 use autodiff::data::{mnist, mnist_dir};
 use autodiff::prelude::*;
 use autodiff::train::{
-    Adam, Decay, Init, Optimizer, Schedule, Standardizer, accuracy, dropout_mask_into, init, minibatches,
-    select_labels_into, select_rows, select_rows_into,
+    Adam, Decay, Init, Optimizer, Schedule, Standardizer, dropout_mask, init, minibatches, select_labels, select_rows,
 };
+use common::{Curves, Metric};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -50,15 +54,19 @@ fn logits(model: &Mlp, x: &Array2<f32>) -> Array2<f32> {
     linear(&h2, &model.w3, &model.b3)
 }
 
-/// Accuracy over a large set, a chunk at a time (bounded memory).
-fn test_accuracy(model: &Mlp, x: &Array2<f32>, labels: &[usize]) -> f64 {
-    let mut correct = 0.0;
+/// Mean cross-entropy and accuracy over a large set, a chunk at a time
+/// (bounded memory).
+fn evaluate(model: &Mlp, x: &Array2<f32>, labels: &[usize]) -> (f64, f64) {
+    let (mut loss, mut correct) = (0.0, 0.0);
     for start in (0..labels.len()).step_by(1000) {
         let end = (start + 1000).min(labels.len());
-        let rows: Vec<usize> = (start..end).collect();
-        correct += accuracy(&logits(model, &select_rows(x, &rows)), &labels[start..end]) * rows.len() as f64;
+        let z = logits(model, &x.slice(autodiff::ndarray::s![start..end, ..]).to_owned());
+        let n = (end - start) as f64;
+        loss += f64::from(cross_entropy(&z, &labels[start..end])) * n;
+        correct += autodiff::train::accuracy(&z, &labels[start..end]) * n;
     }
-    correct / labels.len() as f64
+    let n = labels.len() as f64;
+    (loss / n, correct / n)
 }
 
 const SIZES: [usize; 4] = [784, 500, 150, 10];
@@ -83,19 +91,21 @@ fn main() {
     };
     let started = std::time::Instant::now();
     let mut rng = StdRng::seed_from_u64(1998);
+    let (train, validation) = data.train.split(5_000.0 / 60_000.0, &mut rng);
     // One channel: the whole image's mean and σ (the classic 0.1307 and 0.3081).
-    let standardizer = Standardizer::fit_channels(&data.train.images, 1, 1e-3);
+    let standardizer = Standardizer::fit_channels(&train.images, 1, 1e-3);
     println!(
-        "MNIST: {} training, {} test images; pixel mean {:.4}, σ {:.4} (training split)",
-        data.train.len(),
+        "MNIST: {} training, {} validation, {} test images; pixel mean {:.4}, σ {:.4} (training images)",
+        train.len(),
+        validation.len(),
         data.test.len(),
         standardizer.mean[0],
         standardizer.scale[0]
     );
-    let (x_train, x_test) = (
-        standardizer.transform(&data.train.images),
-        standardizer.transform(&data.test.images),
-    );
+    let [x_train, x_validation, x_test] = [&train, &validation, &data.test].map(|d| standardizer.transform(&d.images));
+    // Training error is measured on a fixed 5,000 of the training images.
+    let probe: Vec<usize> = (0..5_000).collect();
+    let (x_probe, probe_labels) = (select_rows(&x_train, &probe), select_labels(&train.labels, &probe));
 
     let layer = |o: usize, i: usize| (Array2::zeros((o, i)), Array1::zeros(o));
     let ((w1, b1), (w2, b2), (w3, b3)) = (
@@ -107,7 +117,7 @@ fn main() {
     init(&mut model, Init::KaimingNormal, &mut rng);
     println!("model: {SIZES:?}, {} parameters", model.num_params());
 
-    let steps_per_epoch = data.train.len().div_ceil(BATCH);
+    let steps_per_epoch = train.len().div_ceil(BATCH);
     let schedule = Schedule::new(
         1e-3,
         Decay::Cosine {
@@ -117,27 +127,19 @@ fn main() {
     )
     .with_warmup(steps_per_epoch / 2);
     let mut optimizer = Adam::new(schedule.base);
-    // Keeps the step's arrays from one minibatch to the next; with the batch
-    // and the dropout masks also filled into kept buffers, a step allocates
-    // nothing after the first few (tests/memory.rs checks such a loop).
-    let mut workspace = Workspace::new();
-    let (mut x, mut y) = (Array2::zeros((0, 0)), Vec::new());
-    let (mut mask1, mut mask2) = (Array2::zeros((0, 0)), Array2::zeros((0, 0)));
-    let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
+    let mut curves = Curves::default();
     let mut step = 0;
     for epoch in 0..EPOCHS {
-        let batches = minibatches(data.train.len(), BATCH, &mut rng);
+        let batches = minibatches(train.len(), BATCH, &mut rng);
         let bar = common::epoch_bar(epoch, EPOCHS, batches.len());
         let mut total = 0.0;
         for batch in &batches {
-            select_rows_into(&x_train, batch, &mut x);
-            select_labels_into(&data.train.labels, batch, &mut y);
-            dropout_mask_into(&mut mask1, (batch.len(), SIZES[1]), f64::from(KEEP), &mut rng);
-            dropout_mask_into(&mut mask2, (batch.len(), SIZES[2]), f64::from(KEEP), &mut rng);
-            let (value, grad) = loss_grad_with(&mut workspace, &model, &x, &y, &mask1, &mask2, KEEP);
+            let (x, y) = (select_rows(&x_train, batch), select_labels(&train.labels, batch));
+            let mask1 = dropout_mask((batch.len(), SIZES[1]), f64::from(KEEP), &mut rng);
+            let mask2 = dropout_mask((batch.len(), SIZES[2]), f64::from(KEEP), &mut rng);
+            let (value, grad) = loss_grad(&model, &x, &y, &mask1, &mask2, KEEP);
             optimizer.set_learning_rate(schedule.at(step));
             optimizer.step(&mut model, &grad.model);
-            workspace.recycle(grad.model);
             step += 1;
             total += f64::from(value);
             bar.inc(1);
@@ -146,22 +148,27 @@ fn main() {
             }
         }
         bar.finish_and_clear();
-        losses.push(total / batches.len() as f64);
-        accuracies.push(test_accuracy(&model, &x_test, &data.test.labels));
+        let (validation_loss, validation_accuracy) = evaluate(&model, &x_validation, &validation.labels);
+        curves.train_loss.push(total / batches.len() as f64);
+        curves.validation_loss.push(validation_loss);
+        curves.train_accuracy.push(evaluate(&model, &x_probe, &probe_labels).1);
+        curves.validation_accuracy.push(validation_accuracy);
         println!(
-            "epoch {:>2}: training loss {:.4}, test error {:.2}%  ({:.0} s)",
+            "epoch {:>2}: training objective {:.4}, validation loss {validation_loss:.4}, validation error {:.2}%  ({:.0} s)",
             epoch + 1,
-            losses[epoch],
-            100.0 * (1.0 - accuracies[epoch]),
+            curves.train_loss[epoch],
+            100.0 * (1.0 - validation_accuracy),
             started.elapsed().as_secs_f64()
         );
     }
-    let error = 100.0 * (1.0 - accuracies[EPOCHS - 1]);
+    // The test set, once, for the model training ended with.
+    let error = 100.0 * (1.0 - evaluate(&model, &x_test, &data.test.labels).1);
     println!(
         "\ntest error {error:.2}% on the 10,000 MNIST test images (LeCun et al. 1998: 2.95% for 784-500-150-10), {:.0} s in all",
         started.elapsed().as_secs_f64()
     );
     let path = common::plot_path("06_mnist");
-    common::plot_curves(&path, "MNIST MLP", &losses, "test", &accuracies).expect("plot written");
-    println!("loss and accuracy curves: {}", path.display());
+    let label = "training objective: cross-entropy, dropout on";
+    common::plot_curves(&path, "MNIST MLP", &curves, label, Metric::Error).expect("plot written");
+    println!("loss and error curves: {}", path.display());
 }

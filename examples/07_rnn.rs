@@ -24,12 +24,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use autodiff::data::{Dataset, digits, mnist, mnist_dir};
+use autodiff::data::{mnist, mnist_dir};
 use autodiff::prelude::*;
 use autodiff::train::{
-    Adam, Decay, Init, Optimizer, Schedule, Standardizer, accuracy, init, minibatches, select_labels_into,
-    select_rows_into,
+    Adam, Decay, Init, Optimizer, Schedule, Standardizer, accuracy, init, minibatches, select_labels,
+    select_labels_into, select_rows, select_rows_into,
 };
+use common::{Curves, Metric};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -142,20 +143,24 @@ impl Model {
     }
 }
 
-/// Accuracy over a whole set, 1,000 images at a time.
-fn evaluate(model: &Model, data: &Dataset, x: &Array2<f32>, width: usize) -> f64 {
-    let mut correct = 0.0;
+/// Mean cross-entropy and accuracy over a whole set, 1,000 images at a time.
+fn evaluate(model: &Model, labels: &[usize], x: &Array2<f32>, width: usize) -> (f64, f64) {
+    let (mut loss, mut correct) = (0.0, 0.0);
     let mut rows = Vec::new();
-    for start in (0..data.len()).step_by(1000) {
-        let end = (start + 1000).min(data.len());
+    for start in (0..labels.len()).step_by(1000) {
+        let end = (start + 1000).min(labels.len());
         into_rows(
             &x.slice(autodiff::ndarray::s![start..end, ..]).to_owned(),
             width,
             &mut rows,
         );
-        correct += accuracy(&model.logits(&rows), &data.labels[start..end]) * (end - start) as f64;
+        let z = model.logits(&rows);
+        let n = (end - start) as f64;
+        loss += f64::from(cross_entropy(&z, &labels[start..end])) * n;
+        correct += accuracy(&z, &labels[start..end]) * n;
     }
-    correct / data.len() as f64
+    let n = labels.len() as f64;
+    (loss / n, correct / n)
 }
 
 const HIDDEN: usize = 128;
@@ -179,8 +184,11 @@ fn main() {
         }
         Err(_) => {
             println!("MNIST not given: reading the bundled 8×8 digits row by row instead");
-            let (rest, test) = digits().split(0.2, &mut rng);
-            let (train, validation) = rest.split(0.15, &mut rng);
+            let common::Split {
+                train,
+                validation,
+                test,
+            } = common::Split::digits();
             (train, validation, test, 8, 60)
         }
     };
@@ -198,6 +206,9 @@ fn main() {
         standardizer.transform(&validation.images),
         standardizer.transform(&test.images),
     );
+    // Training accuracy is measured on a fixed 5,000 of the training images.
+    let probe: Vec<usize> = (0..train.len().min(5_000)).collect();
+    let (x_probe, probe_labels) = (select_rows(&x_train, &probe), select_labels(&train.labels, &probe));
 
     let matrix = |o: usize, i: usize| Array2::zeros((o, i));
     let mut model = match cell.as_str() {
@@ -245,7 +256,7 @@ fn main() {
     let mut optimizer = Adam::new(schedule.base);
     let mut workspace = Workspace::new();
     let (mut x, mut y, mut rows) = (Array2::zeros((0, 0)), Vec::new(), Vec::new());
-    let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
+    let mut curves = Curves::default();
     let started = std::time::Instant::now();
     let mut step = 0;
     for epoch in 0..epochs {
@@ -279,25 +290,30 @@ fn main() {
             }
         }
         bar.finish_and_clear();
-        losses.push(total / batches.len() as f64);
-        accuracies.push(evaluate(&model, &validation, &x_validation, width));
+        let (validation_loss, validation_accuracy) = evaluate(&model, &validation.labels, &x_validation, width);
+        curves.train_loss.push(total / batches.len() as f64);
+        curves.validation_loss.push(validation_loss);
+        curves
+            .train_accuracy
+            .push(evaluate(&model, &probe_labels, &x_probe, width).1);
+        curves.validation_accuracy.push(validation_accuracy);
         println!(
-            "epoch {:>2}: training loss {:.4}, validation accuracy {:.2}%  ({:.0} s)",
+            "epoch {:>2}: training loss {:.4}, validation loss {validation_loss:.4}, validation accuracy {}  ({:.0} s)",
             epoch + 1,
-            losses[epoch],
-            100.0 * accuracies[epoch],
+            curves.train_loss[epoch],
+            common::accuracy_text(validation_accuracy, validation.len()),
             started.elapsed().as_secs_f64()
         );
     }
-    let test_accuracy = evaluate(&model, &test, &x_test, width);
+    // The test set, once, for the model training ended with.
+    let test_accuracy = evaluate(&model, &test.labels, &x_test, width).1;
     println!(
-        "\ntest accuracy {:.2}% on {} images, read row by row ({cell}, {:.0} s of training)",
-        100.0 * test_accuracy,
-        test.len(),
+        "\ntest accuracy {} on images read row by row ({cell}, {:.0} s of training)",
+        common::accuracy_text(test_accuracy, test.len()),
         started.elapsed().as_secs_f64()
     );
     let path = common::plot_path(&format!("07_rnn_{cell}"));
-    common::plot_curves(&path, &format!("row-by-row {cell}"), &losses, "validation", &accuracies)
-        .expect("plot written");
-    println!("loss and validation accuracy curves: {}", path.display());
+    let label = "training cross-entropy (minibatch mean)";
+    common::plot_curves(&path, &format!("row-by-row {cell}"), &curves, label, Metric::Accuracy).expect("plot written");
+    println!("loss and accuracy curves: {}", path.display());
 }

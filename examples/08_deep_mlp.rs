@@ -22,9 +22,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use autodiff::data::{Dataset, digits};
+use autodiff::data::Dataset;
 use autodiff::prelude::*;
-use autodiff::train::{Adam, Init, Optimizer, Standardizer, accuracy, init, minibatches, select_labels, select_rows};
+use autodiff::train::{Adam, Init, Optimizer, accuracy, init, minibatches, select_labels, select_rows};
+use common::{Curves, Metric, Split};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -69,12 +70,7 @@ fn layer(outputs: usize, inputs: usize) -> Layer {
 }
 
 /// Trains a network of `depth` hidden layers; returns it with its curves.
-fn train(
-    depth: usize,
-    train: &Dataset,
-    x: &Array2<f32>,
-    validation: (&Array2<f32>, &[usize]),
-) -> (DeepMlp, Vec<f64>, Vec<f64>) {
+fn train(depth: usize, train: &Dataset, x: &Array2<f32>, validation: (&Array2<f32>, &[usize])) -> (DeepMlp, Curves) {
     let mut rng = StdRng::seed_from_u64(8);
     let mut net = DeepMlp {
         layers: (0..depth)
@@ -85,7 +81,7 @@ fn train(
     init(&mut net, Init::KaimingNormal, &mut rng);
     let mut optimizer = Adam::new(1e-3);
     let mut workspace = Workspace::new();
-    let (mut losses, mut accuracies) = (Vec::new(), Vec::new());
+    let mut curves = Curves::default();
     for _ in 0..EPOCHS {
         let mut total = 0.0;
         let batches = minibatches(train.len(), BATCH, &mut rng);
@@ -96,24 +92,21 @@ fn train(
             workspace.recycle(grad.net);
             total += f64::from(value);
         }
-        losses.push(total / batches.len() as f64);
-        accuracies.push(accuracy(&logits(&net, validation.0), validation.1));
+        let z = logits(&net, validation.0);
+        curves.train_loss.push(total / batches.len() as f64);
+        curves.validation_loss.push(f64::from(cross_entropy(&z, validation.1)));
+        curves.train_accuracy.push(accuracy(&logits(&net, x), &train.labels));
+        curves.validation_accuracy.push(accuracy(&z, validation.1));
     }
-    (net, losses, accuracies)
+    (net, curves)
 }
 
 fn main() {
     let depths: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let depths = if depths.is_empty() { vec![1, 2, 4, 8] } else { depths };
-    let mut rng = StdRng::seed_from_u64(1);
-    let (rest, test) = digits().split(0.2, &mut rng);
-    let (train_set, validation) = rest.split(0.2, &mut rng);
-    let standardizer = Standardizer::fit(&train_set.images, 1e-3);
-    let (x_train, x_validation, x_test) = (
-        standardizer.transform(&train_set.images),
-        standardizer.transform(&validation.images),
-        standardizer.transform(&test.images),
-    );
+    let split = Split::digits();
+    let (train_set, validation, test) = (&split.train, &split.validation, &split.test);
+    let [x_train, x_validation, x_test] = split.standardized();
     println!(
         "digits: {} training, {} validation, {} test images; hidden layers of {WIDTH} units",
         train_set.len(),
@@ -125,18 +118,18 @@ fn main() {
     let mut best: Option<(usize, f64, DeepMlp)> = None;
     for &depth in &depths {
         let started = std::time::Instant::now();
-        let (net, losses, accuracies) = train(depth, &train_set, &x_train, (&x_validation, &validation.labels));
-        let last = accuracies[EPOCHS - 1];
+        let (net, curves) = train(depth, train_set, &x_train, (&x_validation, &validation.labels));
+        let last = curves.validation_accuracy[EPOCHS - 1];
         println!(
             "| {depth} | {} | {:.4} | {:.1}% |  ({:.1} s)",
             net.num_params(),
-            losses[EPOCHS - 1],
+            curves.train_loss[EPOCHS - 1],
             100.0 * last,
             started.elapsed().as_secs_f64()
         );
         let path = common::plot_path(&format!("08_deep_mlp_depth{depth}"));
-        common::plot_curves(&path, &format!("depth {depth}"), &losses, "validation", &accuracies)
-            .expect("plot written");
+        let label = "training cross-entropy (minibatch mean)";
+        common::plot_curves(&path, &format!("depth {depth}"), &curves, label, Metric::Accuracy).expect("plot written");
         if best.as_ref().is_none_or(|(_, a, _)| last > *a) {
             best = Some((depth, last, net));
         }

@@ -188,7 +188,7 @@ mlp_loss!(mlp_loss_f64, f64);
 /// The gradient call of one precision, as a plain function.
 type GradWith<F> = fn(&mut Workspace, &Mlp<F>, &Array2<F>, &[usize], &Array2<F>) -> (F, Mlp<F>);
 
-/// A whole training step as tutorial 06 writes it (a shuffled minibatch
+/// A whole training step as tutorial 14 writes it (a shuffled minibatch
 /// selected into kept buffers, a fresh dropout mask, the gradient in a
 /// workspace, an Adam update, the gradient handed back) allocates nothing once
 /// warm, for products small enough for one thread and large enough for the
