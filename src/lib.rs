@@ -80,7 +80,9 @@
 pub use autodiff_macros::{Params, differentiable};
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
-pub use autodiff_runtime::{Broadcast, Float, Gradient, MethodGrad, NoGrad, Params, Recycle, Value, Workspace};
+pub use autodiff_runtime::{
+    Broadcast, Float, Gradient, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape, sum_to_shape,
+};
 pub use autodiff_runtime::{data, gemm, stats, train, workspace};
 pub use ndarray;
 
@@ -100,3 +102,9 @@ pub mod prelude {
 pub mod __private {
     pub use autodiff_runtime::private::*;
 }
+
+/// The README's Rust examples, compiled and run as doc tests so that they
+/// cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

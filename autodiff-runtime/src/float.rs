@@ -50,6 +50,22 @@ pub trait Float:
     /// The workspace's free buffers of this type.
     #[doc(hidden)]
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self>;
+    /// `C ← α·A·B + β·C` on this type's kernels; each matrix is a pointer
+    /// with its row and column strides. Generic code reaches the kernels of
+    /// f32 and f64 through this method.
+    ///
+    /// # Safety
+    /// The pointers and strides address valid `m×k`, `k×n` and `m×n`
+    /// matrices for `dims = (m, k, n)`, and C overlaps neither input.
+    #[doc(hidden)]
+    unsafe fn gemm_strided(
+        dims: (usize, usize, usize),
+        alpha: Self,
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        beta: Self,
+        c: (*mut Self, isize, isize),
+    );
 }
 
 impl Float for f32 {
@@ -60,6 +76,19 @@ impl Float for f32 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         tanh_f32(self)
+    }
+    /// # Safety
+    /// As for [`Float::gemm_strided`].
+    unsafe fn gemm_strided(
+        dims: (usize, usize, usize),
+        alpha: Self,
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        beta: Self,
+        c: (*mut Self, isize, isize),
+    ) {
+        // SAFETY: the caller upholds the contract, which is `gemm_typed`'s.
+        unsafe { crate::gemm::gemm_typed(dims, alpha, a.into(), b.into(), beta, c.into()) }
     }
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f32
@@ -92,6 +121,19 @@ impl Float for f64 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         self.tanh()
+    }
+    /// # Safety
+    /// As for [`Float::gemm_strided`].
+    unsafe fn gemm_strided(
+        dims: (usize, usize, usize),
+        alpha: Self,
+        a: (*const Self, isize, isize),
+        b: (*const Self, isize, isize),
+        beta: Self,
+        c: (*mut Self, isize, isize),
+    ) {
+        // SAFETY: the caller upholds the contract, which is `gemm_typed`'s.
+        unsafe { crate::gemm::gemm_typed(dims, alpha, a.into(), b.into(), beta, c.into()) }
     }
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f64

@@ -44,6 +44,8 @@ static PEAK: AtomicUsize = AtomicUsize::new(0);
 // SAFETY: every call is forwarded unchanged to the system allocator; the
 // counters are only atomics.
 unsafe impl GlobalAlloc for CountingAllocator {
+    /// # Safety
+    /// As for [`GlobalAlloc::alloc`].
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Relaxed);
         BYTES.fetch_add(layout.size(), Relaxed);
@@ -52,6 +54,8 @@ unsafe impl GlobalAlloc for CountingAllocator {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
+    /// # Safety
+    /// As for [`GlobalAlloc::dealloc`].
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size(), Relaxed);
         // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.

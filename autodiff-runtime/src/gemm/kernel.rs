@@ -214,6 +214,8 @@ impl Scalar for f32 {
             portable: (6, 16))
     }
 
+    /// # Safety
+    /// As for [`Scalar::matrixmultiply`].
     unsafe fn matrixmultiply(
         (m, k, n): (usize, usize, usize),
         alpha: f32,
@@ -246,6 +248,8 @@ impl Scalar for f64 {
             portable: (6, 8))
     }
 
+    /// # Safety
+    /// As for [`Scalar::matrixmultiply`].
     unsafe fn matrixmultiply(
         (m, k, n): (usize, usize, usize),
         alpha: f64,

@@ -237,7 +237,7 @@ pub fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: DataMut<E
 
 /// A strided matrix: element `(i, j)` is at `ptr + i·rs + j·cs`.
 #[derive(Clone, Copy)]
-struct Strided<F> {
+pub(crate) struct Strided<F> {
     ptr: *const F,
     rs: isize,
     cs: isize,
@@ -245,17 +245,21 @@ struct Strided<F> {
 
 /// A mutable strided matrix.
 #[derive(Clone, Copy)]
-struct StridedMut<F> {
+pub(crate) struct StridedMut<F> {
     ptr: *mut F,
     rs: isize,
     cs: isize,
 }
 
 // SAFETY: the views are handed to pool threads only for the duration of one
-// product, and the threads write disjoint blocks of C.
+// product, and the threads only read A and B.
 unsafe impl<F: Sync> Send for Strided<F> {}
+// SAFETY: as for `Send`: shared reads of A and B during one product.
 unsafe impl<F: Sync> Sync for Strided<F> {}
+// SAFETY: the view of C is handed to pool threads only for the duration of
+// one product, and the threads write disjoint blocks of C.
 unsafe impl<F: Send> Send for StridedMut<F> {}
+// SAFETY: as for `Send`: each thread writes its own blocks of C.
 unsafe impl<F: Send> Sync for StridedMut<F> {}
 
 impl<F> Strided<F> {
@@ -283,38 +287,45 @@ const PARALLEL_WORK: usize = 1 << 18;
 /// The views address valid `m×k`, `k×n` and `m×n` matrices, and C overlaps
 /// neither input.
 unsafe fn gemm_raw<F: Float>(
-    (m, k, n): (usize, usize, usize),
+    dims: (usize, usize, usize),
     alpha: F,
     a: Strided<F>,
     b: Strided<F>,
     beta: F,
     c: StridedMut<F>,
 ) {
-    use std::any::TypeId;
-    // Float is implemented for f32 and f64 only; each has its kernel.
-    // SAFETY: the TypeId check makes each cast an identity.
+    // Float's implementations (f32 and f64) each call `gemm_typed` with
+    // their own kernels.
+    // SAFETY: the caller upholds the contract, which is the same.
     unsafe {
-        if TypeId::of::<F>() == TypeId::of::<f32>() {
-            gemm_typed::<f32>((m, k, n), cast(alpha), cast(a), cast(b), cast(beta), cast(c));
-        } else if TypeId::of::<F>() == TypeId::of::<f64>() {
-            gemm_typed::<f64>((m, k, n), cast(alpha), cast(a), cast(b), cast(beta), cast(c));
-        } else {
-            unreachable!("Float is implemented for f32 and f64 only")
-        }
+        F::gemm_strided(
+            dims,
+            alpha,
+            (a.ptr, a.rs, a.cs),
+            (b.ptr, b.rs, b.cs),
+            beta,
+            (c.ptr, c.rs, c.cs),
+        )
     }
 }
 
-/// Reinterprets a value whose type is known to be the same.
-///
-/// # Safety
-/// `A` and `B` are the same type.
-unsafe fn cast<A, B>(a: A) -> B {
-    assert_eq!(std::mem::size_of::<A>(), std::mem::size_of::<B>());
-    // SAFETY: same type, per the caller.
-    unsafe { std::mem::transmute_copy(&std::mem::ManuallyDrop::new(a)) }
+impl<F> From<(*const F, isize, isize)> for Strided<F> {
+    fn from((ptr, rs, cs): (*const F, isize, isize)) -> Self {
+        Strided { ptr, rs, cs }
+    }
 }
 
-unsafe fn gemm_typed<F: Scalar>(
+impl<F> From<(*mut F, isize, isize)> for StridedMut<F> {
+    fn from((ptr, rs, cs): (*mut F, isize, isize)) -> Self {
+        StridedMut { ptr, rs, cs }
+    }
+}
+
+/// [`gemm_raw`] on the kernels of one element type.
+///
+/// # Safety
+/// As for [`gemm_raw`].
+pub(crate) unsafe fn gemm_typed<F: Scalar>(
     (m, k, n): (usize, usize, usize),
     alpha: F,
     a: Strided<F>,
@@ -436,6 +447,9 @@ unsafe fn oriented<F: Scalar>(
 }
 
 /// `C ← β·C` (β = 0 writes zeros without reading).
+///
+/// # Safety
+/// `c` addresses a valid `m×n` matrix.
 unsafe fn scale<F: Scalar>(m: usize, n: usize, beta: F, c: StridedMut<F>) {
     for i in 0..m {
         for j in 0..n {
@@ -449,6 +463,9 @@ unsafe fn scale<F: Scalar>(m: usize, n: usize, beta: F, c: StridedMut<F>) {
 }
 
 /// The product on the calling thread.
+///
+/// # Safety
+/// As for [`gemm_raw`], and `kernel` runs on this CPU.
 unsafe fn serial<F: Scalar>(
     kernel: &kernel::Kernel<F>,
     (m, k, n): (usize, usize, usize),
@@ -482,11 +499,15 @@ unsafe fn serial<F: Scalar>(
                 // Later slices of k add onto what the first one wrote.
                 let beta = if pc == 0 { beta } else { F::one() };
                 let b_packed_from = if b_in_place { nc - nc % nr } else { 0 };
-                pack(nc, b_packed_from, kc, b.at(pc, jc), b.cs, b.rs, nr, packed_b);
+                // SAFETY: rows pc.. pc + kc and columns jc.. jc + nc are
+                // inside B, per the caller; `packed_b` holds nc padded to nr by kc.
+                unsafe { pack(nc, b_packed_from, kc, b.at(pc, jc), b.cs, b.rs, nr, packed_b) };
                 for ic in (0..m).step_by(mc_max) {
                     let mc = mc_max.min(m - ic);
                     let a_packed_from = if a_in_place { mc - mc % mr } else { 0 };
-                    pack(mc, a_packed_from, kc, a.at(ic, pc), a.rs, a.cs, mr, packed_a);
+                    // SAFETY: rows ic.. ic + mc and columns pc.. pc + kc
+                    // are inside A; `packed_a` holds mc padded to mr by kc.
+                    unsafe { pack(mc, a_packed_from, kc, a.at(ic, pc), a.rs, a.cs, mr, packed_a) };
                     for jr in (0..nc).step_by(nr) {
                         let panel_b = if jr < b_packed_from {
                             Panel {
@@ -581,8 +602,13 @@ unsafe fn run_tile<F: Scalar>(
 /// across). The loops
 /// follow whichever stride is contiguous, so transposed views pack as fast as
 /// plain ones.
+///
+/// # Safety
+/// `src[p·step + i·across]` is a valid value for every step `p < kc` and
+/// every `i < len`, and `out` holds at least `len` rounded up to `width`,
+/// times `kc`, values.
 #[allow(clippy::too_many_arguments)]
-fn pack<F: Scalar>(
+unsafe fn pack<F: Scalar>(
     len: usize,
     from: usize,
     kc: usize,
