@@ -418,12 +418,42 @@ fn summary() {
     }
 }
 
+/// The cost of anomaly mode: the workspace step with the mode on against
+/// the same step with it off, interleaved.
+fn anomaly() {
+    println!("\nAnomaly mode: `_grad_with` in a workspace, on against off; medians of {ROUNDS} interleaved rounds.\n");
+    println!("| size | type | off µs | on µs | on / off |\n|---|---|---:|---:|---:|");
+    for (name, batch, sizes) in SIZES {
+        let reps = if name == "small" { 2000 } else { 20 };
+        let p = problem::<f32>(batch, sizes);
+        let (mut ws_on, mut ws_off) = (Workspace::new(), Workspace::new());
+        let (ratio, t_on, t_off) = interleaved(
+            || {
+                autodiff::anomaly::set_enabled(true);
+                black_box(with_workspace_f32(&mut ws_on, &p));
+            },
+            || {
+                autodiff::anomaly::set_enabled(false);
+                black_box(with_workspace_f32(&mut ws_off, &p));
+            },
+            reps,
+            ROUNDS,
+        );
+        println!("| {name} | f32 | {t_off:.1} | {t_on:.1} | {ratio:.2} |");
+    }
+    autodiff::anomaly::set_enabled(false);
+}
+
 fn main() {
     // `-- --summary-only` skips criterion's runs; `-- --breakdown` prints only
-    // the small step, stage by stage.
+    // the small step, stage by stage; `-- --anomaly` the cost of anomaly mode.
     let arg = |name: &str| std::env::args().any(|a| a == name);
     if arg("--breakdown") {
         return breakdown();
+    }
+    if arg("--anomaly") {
+        println!("{}", machine::describe());
+        return anomaly();
     }
     if !arg("--summary-only") {
         benches();

@@ -83,7 +83,7 @@ pub use autodiff_runtime::modules;
 pub use autodiff_runtime::{
     Broadcast, Float, Gradient, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape, sum_to_shape,
 };
-pub use autodiff_runtime::{data, gemm, stats, train, workspace};
+pub use autodiff_runtime::{anomaly, data, gemm, stats, train, workspace};
 pub use ndarray;
 
 // Lets the crate's own code use the macro, whose output names `::autodiff`.

@@ -394,6 +394,18 @@ impl Emitter<'_> {
             Storage::Result => quote!(#v = ::core::option::Option::Some(#value);),
             Storage::Param(_) | Storage::Item(..) | Storage::Layer | Storage::Constant => quote!(),
         });
+        if let (Value::Call { callee, .. }, Storage::Local | Storage::Slot { .. } | Storage::Result) =
+            (&step.value, &self.plan.storage[step.var])
+        {
+            let value = self.value_ref(step.var);
+            let (module, location) = (module_name(callee), location(step.span));
+            out.extend(quote! {
+                if ::autodiff::__private::anomaly_enabled() {
+                    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                    (&::autodiff::__private::Probe(#value)).check_forward(#module, #location);
+                }
+            });
+        }
         if step.reversed && self.stacked(step) {
             for h in self.hoists(step) {
                 let (k, s) = (hoist_ident(h.id), hoist_stack(h.id));
@@ -556,6 +568,17 @@ impl Emitter<'_> {
                         ::core::option::Option::Some(#g) => #vjp,
                         ::core::option::Option::None => (#(#nones,)*),
                     };
+                });
+                let (module, location) = (module_name(callee), location(step.span));
+                let checks = (0..args.len()).filter(|&i| contributing[i]).map(|i| {
+                    let (s, i) = (slot(i), proc_macro2::Literal::usize_unsuffixed(i));
+                    quote!((&::autodiff::__private::Probe(&#s)).check_gradient(#module, #i, #location);)
+                });
+                out.extend(quote! {
+                    if ::autodiff::__private::anomaly_enabled() {
+                        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                        #(#checks)*
+                    }
                 });
                 for (i, arg) in args.iter().enumerate() {
                     let Some(target) = self.target_of(arg).filter(|_| contributing[i]) else {
@@ -851,6 +874,20 @@ impl Emitter<'_> {
             _ => quote!(),
         }
     }
+}
+
+/// The module's name for anomaly messages: `linear`, `add` for `+`, a method's name.
+fn module_name(callee: &Callee) -> String {
+    match callee {
+        Callee::Module(path) => path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        Callee::Op(op) => op.module_name().to_string(),
+        Callee::Method { method, .. } => method.to_string(),
+    }
+}
+
+/// `"file:line:column"` of the user's call, as the compiler reports it.
+fn location(span: Span) -> TokenStream {
+    quote_spanned!(span=> ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()))
 }
 
 fn operand_span(op: &Operand) -> Span {
@@ -1434,7 +1471,9 @@ pub fn emit(
     let source = crate::show::readable(grad_fn_item.clone());
     let doc = format!("{doc}\n\n# Generated code\n\n```text\n{source}```");
     let source_const = &names.source_const;
-    let source_doc = format!("The code of [`{fn_name}_grad`] as `#[differentiable]` generated it, pretty-printed.");
+    let source_doc = format!(
+        "The code of [`{fn_name}_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode)."
+    );
     let grad_item = quote! {
         #[doc = #source_doc]
         #[allow(dead_code)]

@@ -1,7 +1,7 @@
 //! Generated code as text for readers: one statement per line, blocks
-//! indented, and the paths that keep the expansion hygienic
+//! indented, the paths that keep the expansion hygienic
 //! (`::autodiff::__private::`, `::core::option::Option::`) shortened to the
-//! names they end in.
+//! names they end in, and the checks of anomaly mode left out.
 //!
 //! A printer of our own rather than `syn` + `prettyplease`: parsing the
 //! expansion back costs far more than generating it (about 0.3 s for a
@@ -90,6 +90,15 @@ impl Printer {
         let tokens = without_hidden_paths(tokens);
         let mut i = 0;
         while i < tokens.len() {
+            // The checks of anomaly mode, `if anomaly_enabled() { .. }` after
+            // each module call, are left out: they are not the algorithm.
+            if is(&tokens[i], "if")
+                && tokens.get(i + 1).is_some_and(|t| is(t, "anomaly_enabled"))
+                && matches!(tokens.get(i + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace)
+            {
+                i += 4;
+                continue;
+            }
             let token = &tokens[i];
             let next = tokens.get(i + 1);
             match token {
@@ -134,6 +143,10 @@ impl Printer {
         self.block_contents(inner, true);
         self.angles = angles;
         self.indent -= 1;
+        // A left-out statement at the end leaves an empty line behind.
+        while self.out.ends_with(' ') || self.out.ends_with('\n') {
+            self.out.pop();
+        }
         self.newline();
         self.out.push('}');
         self.last = Last::Close;
@@ -355,6 +368,7 @@ mod tests {
         let code = quote! {
             fn f(x: &Array2<f64>, labels: &[usize]) -> (f64, FGrad) {
                 let __v1 = ::autodiff::__private::relu(&::autodiff::__private::neg(x));
+                if ::autodiff::__private::anomaly_enabled() { check(&__v1); }
                 let mut __s: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
                 let (__c1_0, _) = match __g1 {
                     ::core::option::Option::Some(__g) => relu_vjp(x, &__v1, __g, [true, false]),
@@ -363,6 +377,7 @@ mod tests {
                 for t in 1..xs.len() {
                     if __x0 == 0u32 && -a < b { break; }
                     ::autodiff::__private::recycle!(__y6);
+                    if ::autodiff::__private::anomaly_enabled() { check(&__y6); }
                 }
                 '__forward: { __v = f::<f32>(&xs[t], *k) - 1.0; }
                 (__v1, FGrad { x: __g0, })

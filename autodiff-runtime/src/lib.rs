@@ -12,6 +12,7 @@
 // clearer spelled out than hidden behind aliases.
 #![allow(clippy::type_complexity)]
 
+pub mod anomaly;
 pub mod data;
 mod float;
 pub mod gemm;

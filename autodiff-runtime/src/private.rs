@@ -271,3 +271,42 @@ impl<F: crate::Float, D: ndarray::Dimension> RecycleArray for Dead<Option<ndarra
         }
     }
 }
+
+pub use crate::anomaly::enabled as anomaly_enabled;
+
+/// A value for an anomaly check. Generated code calls
+/// `(&Probe(&value)).check_forward(..)`: values that implement
+/// [`Finite`](crate::anomaly::Finite) are checked ([`AnomalyCheck`]); any
+/// other type, such as a user's own gradient type, falls through to the
+/// no-op [`AnomalySkip`] (method resolution tries `Probe` before `&Probe`).
+pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+/// The checks of anomaly mode, for values that can be checked.
+pub trait AnomalyCheck {
+    /// See [`crate::anomaly::check_forward`].
+    fn check_forward(&self, module: &str, location: &str);
+    /// See [`crate::anomaly::check_gradient`].
+    fn check_gradient(&self, module: &str, argument: usize, location: &str);
+}
+
+impl<T: crate::anomaly::Finite + ?Sized> AnomalyCheck for Probe<'_, T> {
+    fn check_forward(&self, module: &str, location: &str) {
+        crate::anomaly::check_forward(self.0, module, location);
+    }
+    fn check_gradient(&self, module: &str, argument: usize, location: &str) {
+        crate::anomaly::check_gradient(self.0, module, argument, location);
+    }
+}
+
+/// The fallback of [`AnomalyCheck`]: nothing to check.
+pub trait AnomalySkip {
+    /// Does nothing.
+    fn check_forward(&self, module: &str, location: &str);
+    /// Does nothing.
+    fn check_gradient(&self, module: &str, argument: usize, location: &str);
+}
+
+impl<T: ?Sized> AnomalySkip for &Probe<'_, T> {
+    fn check_forward(&self, _: &str, _: &str) {}
+    fn check_gradient(&self, _: &str, _: usize, _: &str) {}
+}

@@ -10,7 +10,7 @@ struct GatedGrad {
     ///∂output/∂`w`, with the shape of `w`.
     pub w: Array2<f64>,
 }
-///The code of [`gated_grad`] as `#[differentiable]` generated it, pretty-printed.
+///The code of [`gated_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
 const GATED_GRAD_SOURCE: &str = "fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) {\n    let _ = gated;\n    with_thread_workspace(move || {\n        let mut __v5_a = None;\n        let mut __s5_a = Stack::new();\n        let mut __b0: Stack<u32> = Stack::new();\n        let __v4_h = matmul(x, w);\n        if mean(&(*&__v4_h)) > limit {\n            __b0.push(0u32);\n            let __new = relu(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        } else {\n            __b0.push(1u32);\n            let __new = tanh(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        }\n        let __v3 = sum(live(&__v5_a));\n        let mut __g1_w = None;\n        let mut __g3 = None;\n        let mut __g4_h = None;\n        let mut __g5_a = None;\n        __g3 = Some(seed(&__v3));\n        let (__c4_0,) = match __g3.take() {\n            Some(__g) => sum_vjp(live(&__v5_a), &__v3, __g, [true]),\n            None => (None,),\n        };\n        __g5_a = accumulate(__g5_a.take(), gradient(__c4_0));\n        match __b0.pop() {\n            0u32 => {\n                let __y2 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c2_0,) = match __g5_a.take() {\n                    Some(__g) => relu_vjp(&__v4_h, live(&__y2), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c2_0));\n                recycle!(__y2);\n            }\n            _ => {\n                let __y3 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c3_0,) = match __g5_a.take() {\n                    Some(__g) => tanh_vjp(&__v4_h, live(&__y3), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c3_0));\n                recycle!(__y3);\n            }\n        }\n        let (_, __c1_1) = match __g4_h.take() {\n            Some(__g) => matmul_vjp(x, w, &__v4_h, __g, [false, true]),\n            None => (None, None),\n        };\n        __g1_w = accumulate(__g1_w.take(), gradient(__c1_1));\n        recycle!(__v4_h);\n        recycle!(__v5_a);\n        (__v3, GatedGrad {\n            w: or_zeros(__g1_w, w),\n        })\n    })\n}\n";
 /**The value of [`gated`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
@@ -93,16 +93,56 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
         let mut __s5_a = ::autodiff::__private::Stack::new();
         let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
         let __v4_h = matmul(x, w);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v4_h))
+                .check_forward(
+                    "matmul",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         if mean(&(*&__v4_h)) > limit {
             __b0.push(0u32);
             let __new = relu(&__v4_h);
             ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                    .check_forward(
+                        "relu",
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
         } else {
             __b0.push(1u32);
             let __new = tanh(&__v4_h);
             ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                    .check_forward(
+                        "tanh",
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
         }
         let __v3 = sum(::autodiff::__private::live(&__v5_a));
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v3))
+                .check_forward(
+                    "sum",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let mut __g1_w = ::core::option::Option::None;
         let mut __g3 = ::core::option::Option::None;
         let mut __g4_h = ::core::option::Option::None;
@@ -114,6 +154,17 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c4_0))
+                .check_gradient(
+                    "sum",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g5_a = ::autodiff::__private::accumulate(
             __g5_a.take(),
             ::autodiff::__private::gradient(__c4_0),
@@ -132,6 +183,18 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
+                if ::autodiff::__private::anomaly_enabled() {
+                    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                    (&::autodiff::__private::Probe(&__c2_0))
+                        .check_gradient(
+                            "relu",
+                            0,
+                            ::core::concat!(
+                                ::core::file!(), ":", ::core::line!(), ":",
+                                ::core::column!()
+                            ),
+                        );
+                }
                 __g4_h = ::autodiff::__private::accumulate(
                     __g4_h.take(),
                     ::autodiff::__private::gradient(__c2_0),
@@ -151,6 +214,18 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
+                if ::autodiff::__private::anomaly_enabled() {
+                    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                    (&::autodiff::__private::Probe(&__c3_0))
+                        .check_gradient(
+                            "tanh",
+                            0,
+                            ::core::concat!(
+                                ::core::file!(), ":", ::core::line!(), ":",
+                                ::core::column!()
+                            ),
+                        );
+                }
                 __g4_h = ::autodiff::__private::accumulate(
                     __g4_h.take(),
                     ::autodiff::__private::gradient(__c3_0),
@@ -166,6 +241,17 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c1_1))
+                .check_gradient(
+                    "matmul",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g1_w = ::autodiff::__private::accumulate(
             __g1_w.take(),
             ::autodiff::__private::gradient(__c1_1),
@@ -217,16 +303,56 @@ fn gated_vjp(
     let mut __s5_a = ::autodiff::__private::Stack::new();
     let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
     let __v4_h = matmul(x, w);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v4_h))
+            .check_forward(
+                "matmul",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     if mean(&(*&__v4_h)) > limit {
         __b0.push(0u32);
         let __new = relu(&__v4_h);
         ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                .check_forward(
+                    "relu",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
     } else {
         __b0.push(1u32);
         let __new = tanh(&__v4_h);
         ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                .check_forward(
+                    "tanh",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
     }
     let __v3 = sum(::autodiff::__private::live(&__v5_a));
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v3))
+            .check_forward(
+                "sum",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let mut __g1_w = ::core::option::Option::None;
     let mut __g3 = ::core::option::Option::None;
     let mut __g4_h = ::core::option::Option::None;
@@ -238,6 +364,17 @@ fn gated_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c4_0))
+            .check_gradient(
+                "sum",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     __g5_a = ::autodiff::__private::accumulate(
         __g5_a.take(),
         ::autodiff::__private::gradient(__c4_0),
@@ -256,6 +393,17 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(&__c2_0))
+                    .check_gradient(
+                        "relu",
+                        0,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __g4_h = ::autodiff::__private::accumulate(
                 __g4_h.take(),
                 ::autodiff::__private::gradient(__c2_0),
@@ -275,6 +423,17 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(&__c3_0))
+                    .check_gradient(
+                        "tanh",
+                        0,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __g4_h = ::autodiff::__private::accumulate(
                 __g4_h.take(),
                 ::autodiff::__private::gradient(__c3_0),
@@ -290,6 +449,17 @@ fn gated_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c1_1))
+            .check_gradient(
+                "matmul",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     __g1_w = ::autodiff::__private::accumulate(
         __g1_w.take(),
         ::autodiff::__private::gradient(__c1_1),

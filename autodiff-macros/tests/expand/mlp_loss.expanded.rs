@@ -24,7 +24,7 @@ pub struct MlpLossGrad {
     ///∂output/∂`b2`, with the shape of `b2`.
     pub b2: Array1<f64>,
 }
-///The code of [`mlp_loss_grad`] as `#[differentiable]` generated it, pretty-printed.
+///The code of [`mlp_loss_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
 pub const MLP_LOSS_GRAD_SOURCE: &str = "pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>) -> (f64, MlpLossGrad) {\n    let _ = mlp_loss;\n    with_thread_workspace(move || {\n        let __v7_h = linear(x, w1, b1);\n        let __v8_a = relu(&__v7_h);\n        let __v9_z = linear(&__v8_a, w2, b2);\n        let __v6 = cross_entropy(&__v9_z, labels);\n        let __g6 = Some(seed(&__v6));\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v9_z, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g9_z = gradient(__c4_0);\n        let (__c3_0, __c3_1, __c3_2) = match __g9_z {\n            Some(__g) => linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g8_a = gradient(__c3_0);\n        let __g4_w2 = gradient(__c3_1);\n        let __g5_b2 = gradient(__c3_2);\n        recycle!(__v9_z);\n        let (__c2_0,) = match __g8_a {\n            Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),\n            None => (None,),\n        };\n        let __g7_h = gradient(__c2_0);\n        recycle!(__v8_a);\n        let (_, __c1_1, __c1_2) = match __g7_h {\n            Some(__g) => linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g2_w1 = gradient(__c1_1);\n        let __g3_b1 = gradient(__c1_2);\n        recycle!(__v7_h);\n        (__v6, MlpLossGrad {\n            w1: or_zeros(__g2_w1, w1),\n            b1: or_zeros(__g3_b1, b1),\n            w2: or_zeros(__g4_w2, w2),\n            b2: or_zeros(__g5_b2, b2),\n        })\n    })\n}\n";
 /**The value of [`mlp_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
@@ -94,9 +94,49 @@ pub fn mlp_loss_grad(
     let _ = mlp_loss;
     ::autodiff::__private::with_thread_workspace(move || {
         let __v7_h = linear(x, w1, b1);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v7_h))
+                .check_forward(
+                    "linear",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v8_a = relu(&__v7_h);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v8_a))
+                .check_forward(
+                    "relu",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v9_z = linear(&__v8_a, w2, b2);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v9_z))
+                .check_forward(
+                    "linear",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v6 = cross_entropy(&__v9_z, labels);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v6))
+                .check_forward(
+                    "cross_entropy",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g6 = ::core::option::Option::Some(::autodiff::__private::seed(&__v6));
         let (__c4_0, _) = match __g6 {
             ::core::option::Option::Some(__g) => {
@@ -106,6 +146,17 @@ pub fn mlp_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c4_0))
+                .check_gradient(
+                    "cross_entropy",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g9_z = ::autodiff::__private::gradient(__c4_0);
         let (__c3_0, __c3_1, __c3_2) = match __g9_z {
             ::core::option::Option::Some(__g) => {
@@ -119,6 +170,33 @@ pub fn mlp_loss_grad(
                 )
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c3_0))
+                .check_gradient(
+                    "linear",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c3_1))
+                .check_gradient(
+                    "linear",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c3_2))
+                .check_gradient(
+                    "linear",
+                    2,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g8_a = ::autodiff::__private::gradient(__c3_0);
         let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
         let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
@@ -127,6 +205,17 @@ pub fn mlp_loss_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c2_0))
+                .check_gradient(
+                    "relu",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g7_h = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::recycle!(__v8_a);
         let (_, __c1_1, __c1_2) = match __g7_h {
@@ -141,6 +230,25 @@ pub fn mlp_loss_grad(
                 )
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c1_1))
+                .check_gradient(
+                    "linear",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c1_2))
+                .check_gradient(
+                    "linear",
+                    2,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
         let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
         ::autodiff::__private::recycle!(__v7_h);
@@ -198,9 +306,49 @@ pub fn mlp_loss_vjp(
 ) {
     let _ = mlp_loss;
     let __v7_h = linear(x, w1, b1);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v7_h))
+            .check_forward(
+                "linear",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v8_a = relu(&__v7_h);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v8_a))
+            .check_forward(
+                "relu",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v9_z = linear(&__v8_a, w2, b2);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v9_z))
+            .check_forward(
+                "linear",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v6 = cross_entropy(&__v9_z, labels);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v6))
+            .check_forward(
+                "cross_entropy",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g6 = ::core::option::Option::Some(__gout);
     let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
@@ -216,6 +364,17 @@ pub fn mlp_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c4_0))
+            .check_gradient(
+                "cross_entropy",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g9_z = ::autodiff::__private::gradient(__c4_0);
     let (__c3_0, __c3_1, __c3_2) = match __g9_z {
         ::core::option::Option::Some(__g) => {
@@ -236,6 +395,33 @@ pub fn mlp_loss_vjp(
             )
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c3_0))
+            .check_gradient(
+                "linear",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c3_1))
+            .check_gradient(
+                "linear",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c3_2))
+            .check_gradient(
+                "linear",
+                2,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g8_a = ::autodiff::__private::gradient(__c3_0);
     let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
     let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
@@ -246,6 +432,17 @@ pub fn mlp_loss_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c2_0))
+            .check_gradient(
+                "relu",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g7_h = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v8_a);
     let (_, __c1_1, __c1_2) = match __g7_h {
@@ -260,6 +457,25 @@ pub fn mlp_loss_vjp(
             )
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c1_1))
+            .check_gradient(
+                "linear",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c1_2))
+            .check_gradient(
+                "linear",
+                2,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
     let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
     ::autodiff::__private::recycle!(__v7_h);

@@ -8,7 +8,7 @@ struct ModelLossGrad {
     ///∂output/∂`model`, with the shape of `model`.
     pub model: Mlp,
 }
-///The code of [`model_loss_grad`] as `#[differentiable]` generated it, pretty-printed.
+///The code of [`model_loss_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
 const MODEL_LOSS_GRAD_SOURCE: &str = "fn model_loss_grad(model: &Mlp, x: &Array2<f64>, labels: &[usize]) -> (f64, ModelLossGrad) {\n    let _ = model_loss;\n    with_thread_workspace(move || {\n        let __v5 = linear(x, &model.w1, &model.b1);\n        let __v4_h = relu(&__v5);\n        let __v7 = linear(&__v4_h, &model.w2, &model.b2);\n        let __v6 = cross_entropy(&__v7, labels);\n        let __v9 = l2(&model.w1);\n        let __v8 = mul(&(0.001), &__v9);\n        let __v3 = add(&__v6, &__v8);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0, __c7_1) = match __g3 {\n            Some(__g) => add_vjp(&__v6, &__v8, &__v3, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g6 = gradient(__c7_0);\n        let __g8 = gradient(__c7_1);\n        let (_, __c6_1) = match __g8 {\n            Some(__g) => mul_vjp(&(0.001), &__v9, &__v8, __g, [false, true]),\n            None => (None, None),\n        };\n        let __g9 = gradient(__c6_1);\n        recycle!(__v8);\n        let (__c5_0,) = match __g9 {\n            Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),\n            None => (None,),\n        };\n        let __g0_model__w1 = gradient(__c5_0);\n        recycle!(__v9);\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g7 = gradient(__c4_0);\n        recycle!(__v6);\n        let (__c3_0, __c3_1, __c3_2) = match __g7 {\n            Some(__g) => linear_vjp(&__v4_h, &model.w2, &model.b2, &__v7, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g4_h = gradient(__c3_0);\n        let __g0_model__w2 = gradient(__c3_1);\n        let __g0_model__b2 = gradient(__c3_2);\n        recycle!(__v7);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g5 = gradient(__c2_0);\n        recycle!(__v4_h);\n        let (_, __c1_1, __c1_2) = match __g5 {\n            Some(__g) => linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_model__w1 = accumulate(__g0_model__w1, gradient(__c1_1));\n        let __g0_model__b1 = gradient(__c1_2);\n        recycle!(__v5);\n        (__v3, ModelLossGrad {\n            model: {\n                let mut __s = empty_like(model);\n                if let Some(__f) = __g0_model__b1 {\n                    Gradient::accumulate(&mut __s.b1, __f);\n                }\n                if let Some(__f) = __g0_model__b2 {\n                    Gradient::accumulate(&mut __s.b2, __f);\n                }\n                if let Some(__f) = __g0_model__w1 {\n                    Gradient::accumulate(&mut __s.w1, __f);\n                }\n                if let Some(__f) = __g0_model__w2 {\n                    Gradient::accumulate(&mut __s.w2, __f);\n                }\n                fill_like(model, &mut __s);\n                __s\n            },\n        })\n    })\n}\n";
 /**The value of [`model_loss`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
@@ -110,12 +110,82 @@ fn model_loss_grad(
     let _ = model_loss;
     ::autodiff::__private::with_thread_workspace(move || {
         let __v5 = linear(x, &model.w1, &model.b1);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v5))
+                .check_forward(
+                    "linear",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v4_h = relu(&__v5);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v4_h))
+                .check_forward(
+                    "relu",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v7 = linear(&__v4_h, &model.w2, &model.b2);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v7))
+                .check_forward(
+                    "linear",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v6 = cross_entropy(&__v7, labels);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v6))
+                .check_forward(
+                    "cross_entropy",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v9 = l2(&model.w1);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v9))
+                .check_forward(
+                    "l2",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v8))
+                .check_forward(
+                    "mul",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v3 = ::autodiff::__private::add(&__v6, &__v8);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v3))
+                .check_forward(
+                    "add",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c7_0, __c7_1) = match __g3 {
             ::core::option::Option::Some(__g) => {
@@ -125,6 +195,25 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c7_0))
+                .check_gradient(
+                    "add",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c7_1))
+                .check_gradient(
+                    "add",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g6 = ::autodiff::__private::gradient(__c7_0);
         let __g8 = ::autodiff::__private::gradient(__c7_1);
         let (_, __c6_1) = match __g8 {
@@ -141,12 +230,34 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c6_1))
+                .check_gradient(
+                    "mul",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g9 = ::autodiff::__private::gradient(__c6_1);
         ::autodiff::__private::recycle!(__v8);
         let (__c5_0,) = match __g9 {
             ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c5_0))
+                .check_gradient(
+                    "l2",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
         ::autodiff::__private::recycle!(__v9);
         let (__c4_0, _) = match __g6 {
@@ -157,6 +268,17 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c4_0))
+                .check_gradient(
+                    "cross_entropy",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g7 = ::autodiff::__private::gradient(__c4_0);
         ::autodiff::__private::recycle!(__v6);
         let (__c3_0, __c3_1, __c3_2) = match __g7 {
@@ -171,6 +293,33 @@ fn model_loss_grad(
                 )
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c3_0))
+                .check_gradient(
+                    "linear",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c3_1))
+                .check_gradient(
+                    "linear",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c3_2))
+                .check_gradient(
+                    "linear",
+                    2,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g4_h = ::autodiff::__private::gradient(__c3_0);
         let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
         let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
@@ -179,6 +328,17 @@ fn model_loss_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c2_0))
+                .check_gradient(
+                    "relu",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g5 = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::recycle!(__v4_h);
         let (_, __c1_1, __c1_2) = match __g5 {
@@ -193,6 +353,25 @@ fn model_loss_grad(
                 )
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c1_1))
+                .check_gradient(
+                    "linear",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c1_2))
+                .check_gradient(
+                    "linear",
+                    2,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g0_model__w1 = ::autodiff::__private::accumulate(
             __g0_model__w1,
             ::autodiff::__private::gradient(__c1_1),
@@ -257,12 +436,82 @@ fn model_loss_vjp(
 ) {
     let _ = model_loss;
     let __v5 = linear(x, &model.w1, &model.b1);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v5))
+            .check_forward(
+                "linear",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v4_h = relu(&__v5);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v4_h))
+            .check_forward(
+                "relu",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v7 = linear(&__v4_h, &model.w2, &model.b2);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v7))
+            .check_forward(
+                "linear",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v6 = cross_entropy(&__v7, labels);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v6))
+            .check_forward(
+                "cross_entropy",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v9 = l2(&model.w1);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v9))
+            .check_forward(
+                "l2",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v8))
+            .check_forward(
+                "mul",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v3 = ::autodiff::__private::add(&__v6, &__v8);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v3))
+            .check_forward(
+                "add",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g3 = ::core::option::Option::Some(__gout);
     let (__c7_0, __c7_1) = match __g3 {
         ::core::option::Option::Some(__g) => {
@@ -278,6 +527,25 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c7_0))
+            .check_gradient(
+                "add",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c7_1))
+            .check_gradient(
+                "add",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g6 = ::autodiff::__private::gradient(__c7_0);
     let __g8 = ::autodiff::__private::gradient(__c7_1);
     let (_, __c6_1) = match __g8 {
@@ -294,12 +562,34 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c6_1))
+            .check_gradient(
+                "mul",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g9 = ::autodiff::__private::gradient(__c6_1);
     ::autodiff::__private::recycle!(__v8);
     let (__c5_0,) = match __g9 {
         ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c5_0))
+            .check_gradient(
+                "l2",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
     ::autodiff::__private::recycle!(__v9);
     let (__c4_0, _) = match __g6 {
@@ -310,6 +600,17 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c4_0))
+            .check_gradient(
+                "cross_entropy",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g7 = ::autodiff::__private::gradient(__c4_0);
     ::autodiff::__private::recycle!(__v6);
     let (__c3_0, __c3_1, __c3_2) = match __g7 {
@@ -331,6 +632,33 @@ fn model_loss_vjp(
             )
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c3_0))
+            .check_gradient(
+                "linear",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c3_1))
+            .check_gradient(
+                "linear",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c3_2))
+            .check_gradient(
+                "linear",
+                2,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g4_h = ::autodiff::__private::gradient(__c3_0);
     let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
     let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
@@ -339,6 +667,17 @@ fn model_loss_vjp(
         ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c2_0))
+            .check_gradient(
+                "relu",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g5 = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v4_h);
     let (_, __c1_1, __c1_2) = match __g5 {
@@ -360,6 +699,25 @@ fn model_loss_vjp(
             )
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c1_1))
+            .check_gradient(
+                "linear",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c1_2))
+            .check_gradient(
+                "linear",
+                2,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g0_model__w1 = ::autodiff::__private::accumulate(
         __g0_model__w1,
         ::autodiff::__private::gradient(__c1_1),

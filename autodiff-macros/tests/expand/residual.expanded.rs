@@ -15,7 +15,7 @@ struct ResidualGrad {
     ///∂output/∂`b`, with the shape of `b`.
     pub b: Array1<f64>,
 }
-///The code of [`residual_grad`] as `#[differentiable]` generated it, pretty-printed.
+///The code of [`residual_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
 const RESIDUAL_GRAD_SOURCE: &str = "fn residual_grad(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> (f64, ResidualGrad) {\n    let _ = residual;\n    with_thread_workspace(move || {\n        let __v9 = linear(x, w, b);\n        let __v4_h = relu(&__v9);\n        let __v5 = duplicate(&__v4_h);\n        let __v11 = max(&(&__v5).1, &__v4_h);\n        let __v10 = mul(&__v11, &(0.5));\n        let __v8_y = add(&(&__v5).0, &__v10);\n        let __v3 = sum(&__v8_y);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0,) = match __g3 {\n            Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),\n            None => (None,),\n        };\n        let __g8_y = gradient(__c7_0);\n        let (__c6_0, __c6_1) = match __g8_y {\n            Some(__g) => add_vjp(&(&__v5).0, &__v10, &__v8_y, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_0 = gradient(__c6_0);\n        let __g10 = gradient(__c6_1);\n        recycle!(__v8_y);\n        let (__c5_0, _) = match __g10 {\n            Some(__g) => mul_vjp(&__v11, &(0.5), &__v10, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g11 = gradient(__c5_0);\n        recycle!(__v10);\n        let (__c4_0, __c4_1) = match __g11 {\n            Some(__g) => max_vjp(&(&__v5).1, &__v4_h, &__v11, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_1 = gradient(__c4_0);\n        let __g4_h = gradient(__c4_1);\n        recycle!(__v11);\n        let __g5 = if __g5_0.is_some() || __g5_1.is_some() {\n            Some((or_zeros(__g5_0, &(&__v5).0), or_zeros(__g5_1, &(&__v5).1)))\n        } else {\n            None\n        };\n        let (__c3_0,) = match __g5 {\n            Some(__g) => duplicate_vjp(&__v4_h, &__v5, __g, [true]),\n            None => (None,),\n        };\n        let __g4_h = accumulate(__g4_h, gradient(__c3_0));\n        recycle!(__v5);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g9 = gradient(__c2_0);\n        recycle!(__v4_h);\n        let (__c1_0, __c1_1, __c1_2) = match __g9 {\n            Some(__g) => linear_vjp(x, w, b, &__v9, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_x = gradient(__c1_0);\n        let __g1_w = gradient(__c1_1);\n        let __g2_b = gradient(__c1_2);\n        recycle!(__v9);\n        (__v3, ResidualGrad {\n            x: or_zeros(__g0_x, x),\n            w: or_zeros(__g1_w, w),\n            b: or_zeros(__g2_b, b),\n        })\n    })\n}\n";
 /**The value of [`residual`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
@@ -108,17 +108,98 @@ fn residual_grad(
     let _ = residual;
     ::autodiff::__private::with_thread_workspace(move || {
         let __v9 = linear(x, w, b);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v9))
+                .check_forward(
+                    "linear",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v4_h = relu(&__v9);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v4_h))
+                .check_forward(
+                    "relu",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v5 = duplicate(&__v4_h);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v5))
+                .check_forward(
+                    "duplicate",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v11 = max(&(&__v5).1, &__v4_h);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v11))
+                .check_forward(
+                    "max",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v10))
+                .check_forward(
+                    "mul",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v8_y))
+                .check_forward(
+                    "add",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __v3 = sum(&__v8_y);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v3))
+                .check_forward(
+                    "sum",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c7_0,) = match __g3 {
             ::core::option::Option::Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c7_0))
+                .check_gradient(
+                    "sum",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g8_y = ::autodiff::__private::gradient(__c7_0);
         let (__c6_0, __c6_1) = match __g8_y {
             ::core::option::Option::Some(__g) => {
@@ -134,6 +215,25 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c6_0))
+                .check_gradient(
+                    "add",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c6_1))
+                .check_gradient(
+                    "add",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g5_0 = ::autodiff::__private::gradient(__c6_0);
         let __g10 = ::autodiff::__private::gradient(__c6_1);
         ::autodiff::__private::recycle!(__v8_y);
@@ -151,6 +251,17 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c5_0))
+                .check_gradient(
+                    "mul",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g11 = ::autodiff::__private::gradient(__c5_0);
         ::autodiff::__private::recycle!(__v10);
         let (__c4_0, __c4_1) = match __g11 {
@@ -161,6 +272,25 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c4_0))
+                .check_gradient(
+                    "max",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c4_1))
+                .check_gradient(
+                    "max",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g5_1 = ::autodiff::__private::gradient(__c4_0);
         let __g4_h = ::autodiff::__private::gradient(__c4_1);
         ::autodiff::__private::recycle!(__v11);
@@ -178,6 +308,17 @@ fn residual_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c3_0))
+                .check_gradient(
+                    "duplicate",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g4_h = ::autodiff::__private::accumulate(
             __g4_h,
             ::autodiff::__private::gradient(__c3_0),
@@ -187,6 +328,17 @@ fn residual_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c2_0))
+                .check_gradient(
+                    "relu",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g9 = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::recycle!(__v4_h);
         let (__c1_0, __c1_1, __c1_2) = match __g9 {
@@ -201,6 +353,33 @@ fn residual_grad(
                 )
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c1_0))
+                .check_gradient(
+                    "linear",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c1_1))
+                .check_gradient(
+                    "linear",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c1_2))
+                .check_gradient(
+                    "linear",
+                    2,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __g0_x = ::autodiff::__private::gradient(__c1_0);
         let __g1_w = ::autodiff::__private::gradient(__c1_1);
         let __g2_b = ::autodiff::__private::gradient(__c1_2);
@@ -249,12 +428,82 @@ fn residual_vjp(
 ) {
     let _ = residual;
     let __v9 = linear(x, w, b);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v9))
+            .check_forward(
+                "linear",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v4_h = relu(&__v9);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v4_h))
+            .check_forward(
+                "relu",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v5 = duplicate(&__v4_h);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v5))
+            .check_forward(
+                "duplicate",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v11 = max(&(&__v5).1, &__v4_h);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v11))
+            .check_forward(
+                "max",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v10))
+            .check_forward(
+                "mul",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v8_y))
+            .check_forward(
+                "add",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __v3 = sum(&__v8_y);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v3))
+            .check_forward(
+                "sum",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g3 = ::core::option::Option::Some(__gout);
     let (__c7_0,) = match __g3 {
         ::core::option::Option::Some(__g) => {
@@ -262,6 +511,17 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c7_0))
+            .check_gradient(
+                "sum",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g8_y = ::autodiff::__private::gradient(__c7_0);
     let (__c6_0, __c6_1) = match __g8_y {
         ::core::option::Option::Some(__g) => {
@@ -280,6 +540,25 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c6_0))
+            .check_gradient(
+                "add",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c6_1))
+            .check_gradient(
+                "add",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g5_0 = ::autodiff::__private::gradient(__c6_0);
     let __g10 = ::autodiff::__private::gradient(__c6_1);
     ::autodiff::__private::recycle!(__v8_y);
@@ -297,6 +576,17 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c5_0))
+            .check_gradient(
+                "mul",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g11 = ::autodiff::__private::gradient(__c5_0);
     ::autodiff::__private::recycle!(__v10);
     let (__c4_0, __c4_1) = match __g11 {
@@ -316,6 +606,25 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c4_0))
+            .check_gradient(
+                "max",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c4_1))
+            .check_gradient(
+                "max",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g5_1 = ::autodiff::__private::gradient(__c4_0);
     let __g4_h = ::autodiff::__private::gradient(__c4_1);
     ::autodiff::__private::recycle!(__v11);
@@ -333,6 +642,17 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c3_0))
+            .check_gradient(
+                "duplicate",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g4_h = ::autodiff::__private::accumulate(
         __g4_h,
         ::autodiff::__private::gradient(__c3_0),
@@ -344,6 +664,17 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c2_0))
+            .check_gradient(
+                "relu",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g9 = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v4_h);
     let (__c1_0, __c1_1, __c1_2) = match __g9 {
@@ -358,6 +689,33 @@ fn residual_vjp(
             )
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c1_0))
+            .check_gradient(
+                "linear",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c1_1))
+            .check_gradient(
+                "linear",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c1_2))
+            .check_gradient(
+                "linear",
+                2,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __g0_x = ::autodiff::__private::gradient(__c1_0);
     let __g1_w = ::autodiff::__private::gradient(__c1_1);
     let __g2_b = ::autodiff::__private::gradient(__c1_2);

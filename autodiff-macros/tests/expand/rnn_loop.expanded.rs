@@ -16,7 +16,7 @@ struct RnnGrad {
     ///∂output/∂`u`, with the shape of `u`.
     pub u: Array2<f32>,
 }
-///The code of [`rnn_grad`] as `#[differentiable]` generated it, pretty-printed.
+///The code of [`rnn_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
 const RNN_GRAD_SOURCE: &str = "fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f32>) -> (f32, RnnGrad) {\n    let _ = rnn;\n    with_thread_workspace(move || {\n        let mut __v5_h = None;\n        let mut __s5_h = Stack::new();\n        let mut __v8 = None;\n        let mut __s8 = Stack::new();\n        let mut __v9 = None;\n        let mut __s9 = Stack::new();\n        let mut __v10 = None;\n        let mut __s10 = Stack::new();\n        let mut __l0: Stack<u32> = Stack::new();\n        let mut __sk0 = Stack::new();\n        let __v7 = linear(&(xs[0]), wx, b);\n        let __new = tanh(&__v7);\n        save(&mut __v5_h, &mut __s5_h, __new);\n        __l0.push(0u32);\n        for t in 1..xs.len() {\n            let __k0 = &xs[t];\n            let __new = linear(__k0, wx, b);\n            save(&mut __v9, &mut __s9, __new);\n            __sk0.push(__k0);\n            let __new = matmul(live(&__v5_h), u);\n            save(&mut __v10, &mut __s10, __new);\n            let __new = add(live(&__v9), live(&__v10));\n            save(&mut __v8, &mut __s8, __new);\n            let __new = tanh(live(&__v8));\n            save(&mut __v5_h, &mut __s5_h, __new);\n            __l0.push(1u32);\n        }\n        let __v4 = mean(live(&__v5_h));\n        let mut __g1_wx = None;\n        let mut __g2_b = None;\n        let mut __g3_u = None;\n        let mut __g4 = None;\n        let mut __g5_h = None;\n        let mut __g7 = None;\n        let mut __g8 = None;\n        let mut __g9 = None;\n        let mut __g10 = None;\n        __g4 = Some(seed(&__v4));\n        let (__c7_0,) = match __g4.take() {\n            Some(__g) => mean_vjp(live(&__v5_h), &__v4, __g, [true]),\n            None => (None,),\n        };\n        __g5_h = accumulate(__g5_h.take(), gradient(__c7_0));\n        loop {\n            let __x0 = __l0.pop();\n            if __x0 == 0u32 {\n                break;\n            }\n            let __y6 = restore(&mut __v5_h, &mut __s5_h);\n            let (__c6_0,) = match __g5_h.take() {\n                Some(__g) => tanh_vjp(live(&__v8), live(&__y6), __g, [true]),\n                None => (None,),\n            };\n            __g8 = accumulate(__g8.take(), gradient(__c6_0));\n            recycle!(__y6);\n            let __y5 = restore(&mut __v8, &mut __s8);\n            let (__c5_0, __c5_1) = match __g8.take() {\n                Some(__g) => add_vjp(live(&__v9), live(&__v10), live(&__y5), __g, [true, true]),\n                None => (None, None),\n            };\n            __g9 = accumulate(__g9.take(), gradient(__c5_0));\n            __g10 = accumulate(__g10.take(), gradient(__c5_1));\n            recycle!(__y5);\n            let __y4 = restore(&mut __v10, &mut __s10);\n            let (__c4_0, __c4_1) = match __g10.take() {\n                Some(__g) => matmul_vjp(live(&__v5_h), u, live(&__y4), __g, [true, true]),\n                None => (None, None),\n            };\n            __g5_h = accumulate(__g5_h.take(), gradient(__c4_0));\n            __g3_u = accumulate(__g3_u.take(), gradient(__c4_1));\n            recycle!(__y4);\n            let __k0 = __sk0.pop();\n            let __y3 = restore(&mut __v9, &mut __s9);\n            let (_, __c3_1, __c3_2) = match __g9.take() {\n                Some(__g) => linear_vjp(__k0, wx, b, live(&__y3), __g, [false, true, true]),\n                None => (None, None, None),\n            };\n            __g1_wx = accumulate(__g1_wx.take(), gradient(__c3_1));\n            __g2_b = accumulate(__g2_b.take(), gradient(__c3_2));\n            recycle!(__y3);\n        }\n        let __y2 = restore(&mut __v5_h, &mut __s5_h);\n        let (__c2_0,) = match __g5_h.take() {\n            Some(__g) => tanh_vjp(&__v7, live(&__y2), __g, [true]),\n            None => (None,),\n        };\n        __g7 = accumulate(__g7.take(), gradient(__c2_0));\n        recycle!(__y2);\n        let (_, __c1_1, __c1_2) = match __g7.take() {\n            Some(__g) => linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        __g1_wx = accumulate(__g1_wx.take(), gradient(__c1_1));\n        __g2_b = accumulate(__g2_b.take(), gradient(__c1_2));\n        recycle!(__v7);\n        recycle!(__v5_h);\n        recycle!(__v8);\n        recycle!(__v9);\n        recycle!(__v10);\n        (__v4, RnnGrad {\n            wx: or_zeros(__g1_wx, wx),\n            b: or_zeros(__g2_b, b),\n            u: or_zeros(__g3_u, u),\n        })\n    })\n}\n";
 /**The value of [`rnn`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated.
@@ -161,26 +161,96 @@ fn rnn_grad(
         let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
         let mut __sk0 = ::autodiff::__private::Stack::new();
         let __v7 = linear(&(xs[0]), wx, b);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v7))
+                .check_forward(
+                    "linear",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __new = tanh(&__v7);
         ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                .check_forward(
+                    "tanh",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __l0.push(0u32);
         for t in 1..xs.len() {
             let __k0 = &xs[t];
             let __new = linear(__k0, wx, b);
             ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+                    .check_forward(
+                        "linear",
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __sk0.push(__k0);
             let __new = matmul(::autodiff::__private::live(&__v5_h), u);
             ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+                    .check_forward(
+                        "matmul",
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             let __new = ::autodiff::__private::add(
                 ::autodiff::__private::live(&__v9),
                 ::autodiff::__private::live(&__v10),
             );
             ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+                    .check_forward(
+                        "add",
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             let __new = tanh(::autodiff::__private::live(&__v8));
             ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                    .check_forward(
+                        "tanh",
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __l0.push(1u32);
         }
         let __v4 = mean(::autodiff::__private::live(&__v5_h));
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__v4))
+                .check_forward(
+                    "mean",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let mut __g1_wx = ::core::option::Option::None;
         let mut __g2_b = ::core::option::Option::None;
         let mut __g3_u = ::core::option::Option::None;
@@ -197,6 +267,17 @@ fn rnn_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c7_0))
+                .check_gradient(
+                    "mean",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g5_h = ::autodiff::__private::accumulate(
             __g5_h.take(),
             ::autodiff::__private::gradient(__c7_0),
@@ -218,6 +299,17 @@ fn rnn_grad(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(&__c6_0))
+                    .check_gradient(
+                        "tanh",
+                        0,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __g8 = ::autodiff::__private::accumulate(
                 __g8.take(),
                 ::autodiff::__private::gradient(__c6_0),
@@ -238,6 +330,25 @@ fn rnn_grad(
                     (::core::option::Option::None, ::core::option::Option::None)
                 }
             };
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(&__c5_0))
+                    .check_gradient(
+                        "add",
+                        0,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+                (&::autodiff::__private::Probe(&__c5_1))
+                    .check_gradient(
+                        "add",
+                        1,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __g9 = ::autodiff::__private::accumulate(
                 __g9.take(),
                 ::autodiff::__private::gradient(__c5_0),
@@ -262,6 +373,25 @@ fn rnn_grad(
                     (::core::option::Option::None, ::core::option::Option::None)
                 }
             };
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(&__c4_0))
+                    .check_gradient(
+                        "matmul",
+                        0,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+                (&::autodiff::__private::Probe(&__c4_1))
+                    .check_gradient(
+                        "matmul",
+                        1,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __g5_h = ::autodiff::__private::accumulate(
                 __g5_h.take(),
                 ::autodiff::__private::gradient(__c4_0),
@@ -292,6 +422,25 @@ fn rnn_grad(
                     )
                 }
             };
+            if ::autodiff::__private::anomaly_enabled() {
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+                (&::autodiff::__private::Probe(&__c3_1))
+                    .check_gradient(
+                        "linear",
+                        1,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+                (&::autodiff::__private::Probe(&__c3_2))
+                    .check_gradient(
+                        "linear",
+                        2,
+                        ::core::concat!(
+                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                        ),
+                    );
+            }
             __g1_wx = ::autodiff::__private::accumulate(
                 __g1_wx.take(),
                 ::autodiff::__private::gradient(__c3_1),
@@ -309,6 +458,17 @@ fn rnn_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c2_0))
+                .check_gradient(
+                    "tanh",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g7 = ::autodiff::__private::accumulate(
             __g7.take(),
             ::autodiff::__private::gradient(__c2_0),
@@ -326,6 +486,25 @@ fn rnn_grad(
                 )
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c1_1))
+                .check_gradient(
+                    "linear",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c1_2))
+                .check_gradient(
+                    "linear",
+                    2,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g1_wx = ::autodiff::__private::accumulate(
             __g1_wx.take(),
             ::autodiff::__private::gradient(__c1_1),
@@ -396,26 +575,96 @@ fn rnn_vjp(
     let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
     let mut __sk0 = ::autodiff::__private::Stack::new();
     let __v7 = linear(&(xs[0]), wx, b);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v7))
+            .check_forward(
+                "linear",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let __new = tanh(&__v7);
     ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+            .check_forward(
+                "tanh",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     __l0.push(0u32);
     for t in 1..xs.len() {
         let __k0 = &xs[t];
         let __new = linear(__k0, wx, b);
         ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+                .check_forward(
+                    "linear",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __sk0.push(__k0);
         let __new = matmul(::autodiff::__private::live(&__v5_h), u);
         ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+                .check_forward(
+                    "matmul",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __new = ::autodiff::__private::add(
             ::autodiff::__private::live(&__v9),
             ::autodiff::__private::live(&__v10),
         );
         ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+                .check_forward(
+                    "add",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         let __new = tanh(::autodiff::__private::live(&__v8));
         ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                .check_forward(
+                    "tanh",
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __l0.push(1u32);
     }
     let __v4 = mean(::autodiff::__private::live(&__v5_h));
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__v4))
+            .check_forward(
+                "mean",
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     let mut __g1_wx = ::core::option::Option::None;
     let mut __g2_b = ::core::option::Option::None;
     let mut __g3_u = ::core::option::Option::None;
@@ -437,6 +686,17 @@ fn rnn_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c7_0))
+            .check_gradient(
+                "mean",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     __g5_h = ::autodiff::__private::accumulate(
         __g5_h.take(),
         ::autodiff::__private::gradient(__c7_0),
@@ -458,6 +718,17 @@ fn rnn_vjp(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c6_0))
+                .check_gradient(
+                    "tanh",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g8 = ::autodiff::__private::accumulate(
             __g8.take(),
             ::autodiff::__private::gradient(__c6_0),
@@ -478,6 +749,25 @@ fn rnn_vjp(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c5_0))
+                .check_gradient(
+                    "add",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c5_1))
+                .check_gradient(
+                    "add",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g9 = ::autodiff::__private::accumulate(
             __g9.take(),
             ::autodiff::__private::gradient(__c5_0),
@@ -502,6 +792,25 @@ fn rnn_vjp(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c4_0))
+                .check_gradient(
+                    "matmul",
+                    0,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c4_1))
+                .check_gradient(
+                    "matmul",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g5_h = ::autodiff::__private::accumulate(
             __g5_h.take(),
             ::autodiff::__private::gradient(__c4_0),
@@ -532,6 +841,25 @@ fn rnn_vjp(
                 )
             }
         };
+        if ::autodiff::__private::anomaly_enabled() {
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            (&::autodiff::__private::Probe(&__c3_1))
+                .check_gradient(
+                    "linear",
+                    1,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+            (&::autodiff::__private::Probe(&__c3_2))
+                .check_gradient(
+                    "linear",
+                    2,
+                    ::core::concat!(
+                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                );
+        }
         __g1_wx = ::autodiff::__private::accumulate(
             __g1_wx.take(),
             ::autodiff::__private::gradient(__c3_1),
@@ -554,6 +882,17 @@ fn rnn_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c2_0))
+            .check_gradient(
+                "tanh",
+                0,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     __g7 = ::autodiff::__private::accumulate(
         __g7.take(),
         ::autodiff::__private::gradient(__c2_0),
@@ -571,6 +910,25 @@ fn rnn_vjp(
             )
         }
     };
+    if ::autodiff::__private::anomaly_enabled() {
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        (&::autodiff::__private::Probe(&__c1_1))
+            .check_gradient(
+                "linear",
+                1,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+        (&::autodiff::__private::Probe(&__c1_2))
+            .check_gradient(
+                "linear",
+                2,
+                ::core::concat!(
+                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                ),
+            );
+    }
     __g1_wx = ::autodiff::__private::accumulate(
         __g1_wx.take(),
         ::autodiff::__private::gradient(__c1_1),
