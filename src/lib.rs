@@ -34,8 +34,9 @@
 //! * `mlp_loss_vjp(...)` (hidden): the function as a module, so that another
 //!   `#[differentiable]` function can call `mlp_loss` and differentiate through it;
 //! * `MLP_LOSS_GRAD_SOURCE: &str`: the code of `mlp_loss_grad` as generated,
-//!   pretty-printed (also shown in its rustdoc). A method's is an associated
-//!   constant.
+//!   pretty-printed (also shown in its rustdoc), and `MLP_LOSS_GRAPHS:`
+//!   [`Graphs`]: the forward graph and the gradient graph in Graphviz DOT. A
+//!   method's are associated constants.
 //!
 //! # Explanation: what the expansion looks like
 //!
@@ -81,7 +82,8 @@ pub use autodiff_macros::{Params, differentiable};
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
 pub use autodiff_runtime::{
-    Broadcast, Float, Gradient, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape, sum_to_shape,
+    Broadcast, Float, Gradient, Graphs, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape,
+    sum_to_shape,
 };
 pub use autodiff_runtime::{anomaly, data, gemm, stats, train, workspace};
 pub use ndarray;

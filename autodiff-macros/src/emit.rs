@@ -30,6 +30,8 @@ pub struct Names {
     pub vjp_fn: Ident,
     /// `NAME_GRAD_SOURCE`: the generated `NAME_grad`, pretty-printed.
     pub source_const: Ident,
+    /// `NAME_GRAPHS`: the forward and gradient graphs in DOT.
+    pub graphs_const: Ident,
 }
 
 pub fn names(func: &ItemFn) -> Names {
@@ -52,6 +54,7 @@ pub fn names(func: &ItemFn) -> Names {
         grad_struct: format_ident!("{}Grad", camel, span = ident.span()),
         vjp_fn: format_ident!("{}_vjp", plain, span = ident.span()),
         source_const: format_ident!("{}_GRAD_SOURCE", plain.to_uppercase(), span = ident.span()),
+        graphs_const: format_ident!("{}_GRAPHS", plain.to_uppercase(), span = ident.span()),
     }
 }
 
@@ -1474,10 +1477,21 @@ pub fn emit(
     let source_doc = format!(
         "The code of [`{fn_name}_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode)."
     );
+    let wrt: Vec<bool> = sig.params.iter().map(|p| p.wrt).collect();
+    let (forward_dot, gradient_dot) = crate::graph::dot(f, program, plan, &wrt);
+    let graphs_const = &names.graphs_const;
+    let graphs_doc = format!(
+        "The forward graph of [`{fn_name}`] and its gradient graph (the graph [`{fn_name}_grad`] runs), in Graphviz DOT."
+    );
     let grad_item = quote! {
         #[doc = #source_doc]
         #[allow(dead_code)]
         #vis const #source_const: &str = #source;
+
+        #[doc = #graphs_doc]
+        #[allow(dead_code)]
+        #vis const #graphs_const: ::autodiff::__private::Graphs =
+            ::autodiff::__private::Graphs { forward: #forward_dot, gradient: #gradient_dot };
 
         #[doc = #doc]
         #allow
@@ -1686,7 +1700,7 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
     }
     let vis = &func.vis;
     let (grad_fn, grad_with_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_with_fn, &names.grad_struct);
-    let source_const = &names.source_const;
+    let (source_const, graphs_const) = (&names.source_const, &names.graphs_const);
     let (grad_struct, vjp_stub) = match sig {
         Some(sig) => {
             let signature = vjp_signature(func, sig, &names);
@@ -1718,6 +1732,9 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
         }
         #[allow(dead_code)]
         #vis const #source_const: &str = "";
+        #[allow(dead_code)]
+        #vis const #graphs_const: ::autodiff::__private::Graphs =
+            ::autodiff::__private::Graphs { forward: "", gradient: "" };
         #vjp_stub
     }
 }

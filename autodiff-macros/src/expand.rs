@@ -508,8 +508,8 @@ mod scale {
         assert!(vjp_calls >= 500, "{vjp_calls} VJP calls");
         assert_eq!(
             file.items.len(),
-            6,
-            "the function, NameGrad, NAME_GRAD_SOURCE, _grad, _grad_with and _vjp"
+            7,
+            "the function, NameGrad, NAME_GRAD_SOURCE, NAME_GRAPHS, _grad, _grad_with and _vjp"
         );
         println!(
             "expanded a 500-statement function in {:.1} ms",

@@ -6,7 +6,8 @@
 //! `signature` → `lower` (syn to the IR, every error at once) → `verify` →
 //! `activity` (what depends on a differentiated parameter) → `reverse` (steps,
 //! records) → `plan` (where each value lives and when it is recycled) →
-//! `emit` (Rust code; `show` prints it for the docs).
+//! `emit` (Rust code; `show` prints it for the docs, `graph` draws the
+//! forward and gradient graphs).
 
 mod activity;
 mod args;
@@ -15,6 +16,7 @@ mod errors;
 mod expand;
 #[cfg(test)]
 mod fuzz;
+mod graph;
 mod ir;
 mod lower;
 mod params;
@@ -25,7 +27,8 @@ mod signature;
 
 use proc_macro::TokenStream;
 
-/// Adds `NAME_grad`, `NameGrad` and `NAME_vjp` beside a function made of module
+/// Adds `NAME_grad`, `NAME_grad_with`, `NameGrad`, `NAME_vjp`, `NAME_GRAD_SOURCE` and
+/// `NAME_GRAPHS` beside a function made of module
 /// calls. See the `autodiff` crate documentation.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {

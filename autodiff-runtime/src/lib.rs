@@ -18,6 +18,7 @@ mod float;
 pub mod gemm;
 pub mod gradcheck;
 mod gradient;
+mod graphs;
 pub mod modules;
 mod params;
 pub mod stats;
@@ -30,6 +31,7 @@ mod testing;
 
 pub use float::Float;
 pub use gradient::{Gradient, MethodGrad, NoGrad};
+pub use graphs::Graphs;
 pub use params::{Params, join_name};
 pub use value::{Broadcast, Value, broadcast_shape, sum_to_shape};
 pub use workspace::{Recycle, Workspace};
