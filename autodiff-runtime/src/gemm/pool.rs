@@ -5,10 +5,19 @@
 //! helper has finished, which is what makes lending a stack closure sound.
 //! Helpers spin briefly before sleeping because the products of one training
 //! step follow each other closely.
+//!
+//! Built with `--cfg loom`, the synchronisation comes from the `loom` crate,
+//! and `tests::loom_*` check every interleaving of the hand-off (see `.ci/run`).
 
-use std::cell::UnsafeCell;
+#[cfg(loom)]
+use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+#[cfg(loom)]
+use loom::sync::{Condvar, Mutex};
+#[cfg(not(loom))]
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
 use std::sync::{Condvar, Mutex, OnceLock};
+#[cfg(not(loom))]
 use std::time::{Duration, Instant};
 
 type Job = &'static (dyn Fn(usize) + Sync);
@@ -19,7 +28,7 @@ struct Pool {
     /// that finds it taken runs its product alone.
     busy: Mutex<()>,
     /// Written only by the `busy` holder while every helper is idle.
-    job: UnsafeCell<Option<Job>>,
+    job: JobCell,
     /// Bumped once per job; helpers start when it changes.
     generation: AtomicU64,
     /// Helpers still running the current job.
@@ -29,6 +38,49 @@ struct Pool {
     sleep: Mutex<()>,
     wake: Condvar,
     done: Condvar,
+    /// Set to make the helpers return (the model checker needs every thread
+    /// to end; the process's pool is never stopped).
+    #[cfg(loom)]
+    stop: AtomicBool,
+}
+
+/// The slot of the current job.
+struct JobCell(
+    #[cfg(not(loom))] std::cell::UnsafeCell<Option<Job>>,
+    #[cfg(loom)] loom::cell::UnsafeCell<Option<Job>>,
+);
+
+impl JobCell {
+    fn new() -> JobCell {
+        #[cfg(not(loom))]
+        return JobCell(std::cell::UnsafeCell::new(None));
+        #[cfg(loom)]
+        return JobCell(loom::cell::UnsafeCell::new(None));
+    }
+
+    /// # Safety
+    /// No other thread reads or writes the slot meanwhile.
+    unsafe fn set(&self, job: Option<Job>) {
+        #[cfg(not(loom))]
+        // SAFETY: exclusive access, per the caller.
+        unsafe {
+            *self.0.get() = job
+        };
+        #[cfg(loom)]
+        // SAFETY: exclusive access, per the caller (loom checks it).
+        self.0.with_mut(|p| unsafe { *p = job });
+    }
+
+    /// # Safety
+    /// No thread writes the slot meanwhile.
+    unsafe fn get(&self) -> Option<Job> {
+        #[cfg(not(loom))]
+        // SAFETY: no concurrent write, per the caller.
+        return unsafe { *self.0.get() };
+        #[cfg(loom)]
+        // SAFETY: no concurrent write, per the caller (loom checks it).
+        return self.0.with(|p| unsafe { *p });
+    }
 }
 
 // SAFETY: `job` is written only under `busy` while no helper reads it (see
@@ -39,9 +91,11 @@ unsafe impl Sync for Pool {}
 /// How long a helper (or the caller) spins before it sleeps: long enough to
 /// bridge the element-wise work between the products of a step, short enough
 /// not to hold a core long after the step ends.
+#[cfg(not(loom))]
 const SPIN: Duration = Duration::from_micros(100);
 
 /// Spins until `done()` or [`SPIN`] has passed; true if `done()`.
+#[cfg(not(loom))]
 fn spin_until(done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
     loop {
@@ -59,10 +113,17 @@ fn spin_until(done: impl Fn() -> bool) -> bool {
     }
 }
 
+/// Under the model checker, one look: a spin is a sequence of the same
+/// reads, and the sleeping path is what must be right.
+#[cfg(loom)]
+fn spin_until(done: impl Fn() -> bool) -> bool {
+    done()
+}
+
 /// The number of threads a large product uses: `AUTODIFF_NUM_THREADS` if set
 /// (read once), else the machine's available parallelism.
 pub fn threads() -> usize {
-    static THREADS: OnceLock<usize> = OnceLock::new();
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| {
         std::env::var("AUTODIFF_NUM_THREADS")
             .ok()
@@ -72,20 +133,29 @@ pub fn threads() -> usize {
     })
 }
 
-fn pool() -> &'static Pool {
-    static POOL: OnceLock<&'static Pool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let pool: &'static Pool = Box::leak(Box::new(Pool {
-            helpers: threads() - 1,
+impl Pool {
+    fn new(helpers: usize) -> Pool {
+        Pool {
+            helpers,
             busy: Mutex::new(()),
-            job: UnsafeCell::new(None),
+            job: JobCell::new(),
             generation: AtomicU64::new(0),
             pending: AtomicUsize::new(0),
             helper_panicked: AtomicBool::new(false),
             sleep: Mutex::new(()),
             wake: Condvar::new(),
             done: Condvar::new(),
-        }));
+            #[cfg(loom)]
+            stop: AtomicBool::new(false),
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<&'static Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let pool: &'static Pool = Box::leak(Box::new(Pool::new(threads() - 1)));
         for index in 1..=pool.helpers {
             std::thread::Builder::new()
                 .name(format!("autodiff-gemm-{index}"))
@@ -98,8 +168,18 @@ fn pool() -> &'static Pool {
 
 /// Runs `task(0)`, …, `task(threads - 1)`, on the pool's threads when it is
 /// free and on the calling thread alone otherwise.
+#[cfg(not(loom))]
 pub(crate) fn run(threads: usize, task: &(dyn Fn(usize) + Sync)) {
-    let pool = pool();
+    run_on(pool(), threads, task);
+}
+
+/// Under the model checker the process has no pool: products run serially.
+#[cfg(loom)]
+pub(crate) fn run(threads: usize, task: &(dyn Fn(usize) + Sync)) {
+    (0..threads).for_each(task);
+}
+
+fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
     let _busy = match pool.busy.try_lock() {
         Ok(guard) if threads == pool.helpers + 1 => guard,
         _ => {
@@ -112,7 +192,7 @@ pub(crate) fn run(threads: usize, task: &(dyn Fn(usize) + Sync)) {
     // clears the slot, on return and on unwinding alike.
     let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(task) };
     // SAFETY: we hold `busy` and every helper is idle (pending was 0).
-    unsafe { *pool.job.get() = Some(job) };
+    unsafe { pool.job.set(Some(job)) };
     pool.pending.store(pool.helpers, Ordering::Release);
     pool.generation.fetch_add(1, Ordering::Release);
     let finish = Finish(pool);
@@ -128,9 +208,9 @@ pub(crate) fn run(threads: usize, task: &(dyn Fn(usize) + Sync)) {
 }
 
 /// Waits for the helpers and clears the job, also if `task(0)` unwinds.
-struct Finish(&'static Pool);
+struct Finish<'a>(&'a Pool);
 
-impl Drop for Finish {
+impl Drop for Finish<'_> {
     fn drop(&mut self) {
         let pool = self.0;
         if !spin_until(|| pool.pending.load(Ordering::Acquire) == 0) {
@@ -140,24 +220,30 @@ impl Drop for Finish {
             }
         }
         // SAFETY: every helper has finished with the job.
-        unsafe { *pool.job.get() = None };
+        unsafe { pool.job.set(None) };
     }
 }
 
-fn helper(pool: &'static Pool, index: usize) {
+fn helper(pool: &Pool, index: usize) {
     let mut seen = 0;
     loop {
         let fresh = || pool.generation.load(Ordering::Acquire) != seen;
+        #[cfg(loom)]
+        let fresh = || fresh() || pool.stop.load(Ordering::Acquire);
         if !spin_until(fresh) {
             let mut lock = pool.sleep.lock().unwrap_or_else(|e| e.into_inner());
             while !fresh() {
                 lock = pool.wake.wait(lock).unwrap_or_else(|e| e.into_inner());
             }
         }
+        #[cfg(loom)]
+        if pool.stop.load(Ordering::Acquire) {
+            return;
+        }
         seen = pool.generation.load(Ordering::Acquire);
         // SAFETY: the caller wrote the job before bumping the generation and
         // keeps it until `pending` reaches zero.
-        if let Some(job) = unsafe { *pool.job.get() } {
+        if let Some(job) = unsafe { pool.job.get() } {
             // A panic must not leave the caller waiting for this helper.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(index)));
             if outcome.is_err() {
@@ -171,7 +257,7 @@ fn helper(pool: &'static Pool, index: usize) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
@@ -204,5 +290,69 @@ mod tests {
             sum.fetch_add(t + 1, Ordering::Relaxed);
         });
         assert_eq!(sum.load(Ordering::Relaxed), threads * (threads + 1) / 2);
+    }
+}
+
+/// Every interleaving of the hand-off, explored by `loom`: run with
+/// `RUSTFLAGS="--cfg loom" cargo test -p autodiff-runtime --lib --release loom`.
+#[cfg(all(test, loom))]
+mod tests {
+    use super::*;
+    use loom::sync::Arc;
+
+    const PREEMPTIONS: usize = 3;
+
+    /// A pool of `helpers` threads that runs `jobs` jobs of `helpers + 1`
+    /// tasks, each task adding its index + 1, then stops its helpers.
+    fn model(helpers: usize, jobs: usize) {
+        // Interleavings with up to three preemptions: bugs of a hand-off
+        // need few, and the full space is too large to finish.
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(PREEMPTIONS);
+        builder.check(move || {
+            let pool = Arc::new(Pool::new(helpers));
+            let threads: Vec<_> = (1..=helpers)
+                .map(|index| {
+                    let pool = pool.clone();
+                    loom::thread::spawn(move || helper(&pool, index))
+                })
+                .collect();
+            for _ in 0..jobs {
+                let sum = AtomicUsize::new(0);
+                run_on(&pool, helpers + 1, &|t| {
+                    sum.fetch_add(t + 1, Ordering::Relaxed);
+                });
+                // Every task ran, and finished before `run_on` returned.
+                let n = helpers + 1;
+                assert_eq!(sum.load(Ordering::Relaxed), n * (n + 1) / 2);
+                // SAFETY: no job runs now; loom checks the access.
+                assert!(unsafe { pool.job.get() }.is_none(), "the job is cleared");
+            }
+            pool.stop.store(true, Ordering::Release);
+            drop(pool.sleep.lock().unwrap());
+            pool.wake.notify_all();
+            for t in threads {
+                t.join().unwrap();
+            }
+        });
+    }
+
+    #[test]
+    fn loom_one_helper_one_job() {
+        model(1, 1);
+    }
+
+    #[test]
+    fn loom_two_helpers_one_job() {
+        // `pending` counts down from two: the last helper, whichever it is,
+        // wakes the caller.
+        model(2, 1);
+    }
+
+    #[test]
+    fn loom_one_helper_two_jobs() {
+        // The second job's generation must wake a helper that finished the
+        // first, whether it is spinning, about to wait or waiting.
+        model(1, 2);
     }
 }
