@@ -400,14 +400,9 @@ impl Emitter<'_> {
         if let (Value::Call { callee, .. }, Storage::Local | Storage::Slot { .. } | Storage::Result) =
             (&step.value, &self.plan.storage[step.var])
         {
-            let value = self.value_ref(step.var);
-            let (module, location) = (module_name(callee), location(step.span));
-            out.extend(quote! {
-                if ::autodiff::__private::anomaly_enabled() {
-                    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                    (&::autodiff::__private::Probe(#value)).check_forward(#module, #location);
-                }
-            });
+            // Located at the user's call: the check reports it through `#[track_caller]`.
+            let (value, module) = (self.value_ref(step.var), module_name(callee));
+            out.extend(quote_spanned!(step.span=> (&::autodiff::__private::Probe(#value)).check_forward(#module);));
         }
         if step.reversed && self.stacked(step) {
             for h in self.hoists(step) {
@@ -572,17 +567,13 @@ impl Emitter<'_> {
                         ::core::option::Option::None => (#(#nones,)*),
                     };
                 });
-                let (module, location) = (module_name(callee), location(step.span));
-                let checks = (0..args.len()).filter(|&i| contributing[i]).map(|i| {
+                let module = module_name(callee);
+                for i in (0..args.len()).filter(|&i| contributing[i]) {
                     let (s, i) = (slot(i), proc_macro2::Literal::usize_unsuffixed(i));
-                    quote!((&::autodiff::__private::Probe(&#s)).check_gradient(#module, #i, #location);)
-                });
-                out.extend(quote! {
-                    if ::autodiff::__private::anomaly_enabled() {
-                        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                        #(#checks)*
-                    }
-                });
+                    out.extend(quote_spanned!(step.span=>
+                        (&::autodiff::__private::Probe(&#s)).check_gradient(#module, #i);
+                    ));
+                }
                 for (i, arg) in args.iter().enumerate() {
                     let Some(target) = self.target_of(arg).filter(|_| contributing[i]) else {
                         continue;
@@ -886,11 +877,6 @@ fn module_name(callee: &Callee) -> String {
         Callee::Op(op) => op.module_name().to_string(),
         Callee::Method { method, .. } => method.to_string(),
     }
-}
-
-/// `"file:line:column"` of the user's call, as the compiler reports it.
-fn location(span: Span) -> TokenStream {
-    quote_spanned!(span=> ::core::concat!(::core::file!(), ":", ::core::line!(), ":", ::core::column!()))
 }
 
 fn operand_span(op: &Operand) -> Span {
@@ -1461,11 +1447,17 @@ pub fn emit(
     with_inputs.insert(usize::from(sig.is_method), workspace_param);
     let allow =
         quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all)]);
+    // The traits of the anomaly checks' method calls, once per body.
+    let anomaly_traits = quote!(
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+    );
     let grad_fn_item = quote! {
         #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
             // Calling only `_grad` uses the original function.
             let _ = #original;
             ::autodiff::__private::with_thread_workspace(move || {
+                #anomaly_traits
                 #(#body)*
                 (#value, #gradient)
             })
@@ -1541,6 +1533,7 @@ pub fn emit(
         #allow
         #vjp_signature {
             let _ = #original;
+            #anomaly_traits
             #(#vjp_body)*
             (#(#results,)*)
         }

@@ -90,13 +90,17 @@ impl Printer {
         let tokens = without_hidden_paths(tokens);
         let mut i = 0;
         while i < tokens.len() {
-            // The checks of anomaly mode, `if anomaly_enabled() { .. }` after
-            // each module call, are left out: they are not the algorithm.
-            if is(&tokens[i], "if")
-                && tokens.get(i + 1).is_some_and(|t| is(t, "anomaly_enabled"))
-                && matches!(tokens.get(i + 3), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace)
-            {
-                i += 4;
+            // The checks of anomaly mode are left out: they are not the
+            // algorithm. A check is `(&Probe(..)).check_…(..);`, and their
+            // traits come in with `#[allow(..)] use {..};`.
+            let probe = matches!(&tokens[i], TokenTree::Group(g)
+                if g.delimiter() == Delimiter::Parenthesis && without_hidden_paths(g.stream()).get(1).is_some_and(|t| is(t, "Probe")));
+            if probe && tokens.get(i + 1).is_some_and(|t| is(t, ".")) {
+                i += 5;
+                continue;
+            }
+            if is(&tokens[i], "#") && tokens.get(i + 2).is_some_and(|t| is(t, "use")) {
+                i += 5;
                 continue;
             }
             let token = &tokens[i];
@@ -367,8 +371,10 @@ mod tests {
     fn statements_blocks_and_spacing() {
         let code = quote! {
             fn f(x: &Array2<f64>, labels: &[usize]) -> (f64, FGrad) {
+                #[allow(unused_imports)]
+                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
                 let __v1 = ::autodiff::__private::relu(&::autodiff::__private::neg(x));
-                if ::autodiff::__private::anomaly_enabled() { check(&__v1); }
+                (&::autodiff::__private::Probe(&__v1)).check_forward("relu");
                 let mut __s: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
                 let (__c1_0, _) = match __g1 {
                     ::core::option::Option::Some(__g) => relu_vjp(x, &__v1, __g, [true, false]),
@@ -377,7 +383,7 @@ mod tests {
                 for t in 1..xs.len() {
                     if __x0 == 0u32 && -a < b { break; }
                     ::autodiff::__private::recycle!(__y6);
-                    if ::autodiff::__private::anomaly_enabled() { check(&__y6); }
+                    (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
                 }
                 '__forward: { __v = f::<f32>(&xs[t], *k) - 1.0; }
                 (__v1, FGrad { x: __g0, })

@@ -195,11 +195,22 @@ fn message(what: &str, location: &str, found: &NonFinite) -> String {
 #[track_caller]
 pub fn check_forward<T: Finite + ?Sized>(value: &T, module: &str, location: &str) {
     if let Some(found) = value.non_finite() {
-        panic!(
-            "{}",
-            message(&format!("the forward output of `{module}`"), location, &found)
-        );
+        forward_failed(module, location, &found);
     }
+}
+
+#[track_caller]
+pub(crate) fn forward_failed(module: &str, location: &str, found: &NonFinite) -> ! {
+    panic!(
+        "{}",
+        message(&format!("the forward output of `{module}`"), location, found)
+    );
+}
+
+#[track_caller]
+pub(crate) fn gradient_failed(module: &str, argument: usize, location: &str, found: &NonFinite) -> ! {
+    let what = format!("the gradient that `{module}_vjp` sends to argument {argument}");
+    panic!("{}", message(&what, location, found));
 }
 
 /// Checks the gradient that a module's VJP sends to its argument `argument`
@@ -208,8 +219,7 @@ pub fn check_forward<T: Finite + ?Sized>(value: &T, module: &str, location: &str
 #[track_caller]
 pub fn check_gradient<T: Finite + ?Sized>(gradient: &T, module: &str, argument: usize, location: &str) {
     if let Some(found) = gradient.non_finite() {
-        let what = format!("the gradient that `{module}_vjp` sends to argument {argument}");
-        panic!("{}", message(&what, location, &found));
+        gradient_failed(module, argument, location, &found);
     }
 }
 

@@ -276,38 +276,62 @@ impl<F: crate::Float, D: ndarray::Dimension> RecycleArray for Dead<Option<ndarra
 pub use crate::anomaly::enabled as anomaly_enabled;
 
 /// A value for an anomaly check. Generated code calls
-/// `(&Probe(&value)).check_forward(..)`: values that implement
-/// [`Finite`](crate::anomaly::Finite) are checked ([`AnomalyCheck`]); any
-/// other type, such as a user's own gradient type, falls through to the
-/// no-op [`AnomalySkip`] (method resolution tries `Probe` before `&Probe`).
+/// `(&Probe(&value)).check_forward("module")` after each module call: values
+/// that implement [`Finite`](crate::anomaly::Finite) are checked
+/// ([`AnomalyCheck`]) when anomaly mode is on; any other type, such as a
+/// user's own gradient type, falls through to the no-op [`AnomalySkip`]
+/// (method resolution tries `Probe` before `&Probe`). The location in the
+/// message is the call's, through `#[track_caller]`.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+fn here(location: &std::panic::Location<'_>) -> String {
+    format!("{}:{}:{}", location.file(), location.line(), location.column())
+}
 
 /// The checks of anomaly mode, for values that can be checked.
 pub trait AnomalyCheck {
     /// See [`crate::anomaly::check_forward`].
-    fn check_forward(&self, module: &str, location: &str);
+    #[track_caller]
+    fn check_forward(&self, module: &str);
     /// See [`crate::anomaly::check_gradient`].
-    fn check_gradient(&self, module: &str, argument: usize, location: &str);
+    #[track_caller]
+    fn check_gradient(&self, module: &str, argument: usize);
 }
 
 impl<T: crate::anomaly::Finite + ?Sized> AnomalyCheck for Probe<'_, T> {
-    fn check_forward(&self, module: &str, location: &str) {
-        crate::anomaly::check_forward(self.0, module, location);
+    #[inline]
+    #[track_caller]
+    fn check_forward(&self, module: &str) {
+        // The location is formatted only for the message.
+        if crate::anomaly::enabled()
+            && let Some(found) = self.0.non_finite()
+        {
+            crate::anomaly::forward_failed(module, &here(std::panic::Location::caller()), &found);
+        }
     }
-    fn check_gradient(&self, module: &str, argument: usize, location: &str) {
-        crate::anomaly::check_gradient(self.0, module, argument, location);
+    #[inline]
+    #[track_caller]
+    fn check_gradient(&self, module: &str, argument: usize) {
+        if crate::anomaly::enabled()
+            && let Some(found) = self.0.non_finite()
+        {
+            let location = here(std::panic::Location::caller());
+            crate::anomaly::gradient_failed(module, argument, &location, &found);
+        }
     }
 }
 
 /// The fallback of [`AnomalyCheck`]: nothing to check.
 pub trait AnomalySkip {
     /// Does nothing.
-    fn check_forward(&self, module: &str, location: &str);
+    fn check_forward(&self, module: &str);
     /// Does nothing.
-    fn check_gradient(&self, module: &str, argument: usize, location: &str);
+    fn check_gradient(&self, module: &str, argument: usize);
 }
 
 impl<T: ?Sized> AnomalySkip for &Probe<'_, T> {
-    fn check_forward(&self, _: &str, _: &str) {}
-    fn check_gradient(&self, _: &str, _: usize, _: &str) {}
+    #[inline]
+    fn check_forward(&self, _: &str) {}
+    #[inline]
+    fn check_gradient(&self, _: &str, _: usize) {}
 }

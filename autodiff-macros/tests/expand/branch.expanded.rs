@@ -95,60 +95,28 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
 fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) {
     let _ = gated;
     ::autodiff::__private::with_thread_workspace(move || {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
         let mut __v5_a = ::core::option::Option::None;
         let mut __s5_a = ::autodiff::__private::Stack::new();
         let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
         let __v4_h = matmul(x, w);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v4_h))
-                .check_forward(
-                    "matmul",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
         if mean(&(*&__v4_h)) > limit {
             __b0.push(0u32);
             let __new = relu(&__v4_h);
             ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                    .check_forward(
-                        "relu",
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                .check_forward("relu");
         } else {
             __b0.push(1u32);
             let __new = tanh(&__v4_h);
             ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                    .check_forward(
-                        "tanh",
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                .check_forward("tanh");
         }
         let __v3 = sum(::autodiff::__private::live(&__v5_a));
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v3))
-                .check_forward(
-                    "sum",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
         let mut __g1_w = ::core::option::Option::None;
         let mut __g3 = ::core::option::Option::None;
         let mut __g4_h = ::core::option::Option::None;
@@ -160,17 +128,7 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c4_0))
-                .check_gradient(
-                    "sum",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("sum", 0);
         __g5_a = ::autodiff::__private::accumulate(
             __g5_a.take(),
             ::autodiff::__private::gradient(__c4_0),
@@ -189,18 +147,7 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
-                if ::autodiff::__private::anomaly_enabled() {
-                    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                    (&::autodiff::__private::Probe(&__c2_0))
-                        .check_gradient(
-                            "relu",
-                            0,
-                            ::core::concat!(
-                                ::core::file!(), ":", ::core::line!(), ":",
-                                ::core::column!()
-                            ),
-                        );
-                }
+                (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
                 __g4_h = ::autodiff::__private::accumulate(
                     __g4_h.take(),
                     ::autodiff::__private::gradient(__c2_0),
@@ -220,18 +167,7 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
-                if ::autodiff::__private::anomaly_enabled() {
-                    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                    (&::autodiff::__private::Probe(&__c3_0))
-                        .check_gradient(
-                            "tanh",
-                            0,
-                            ::core::concat!(
-                                ::core::file!(), ":", ::core::line!(), ":",
-                                ::core::column!()
-                            ),
-                        );
-                }
+                (&::autodiff::__private::Probe(&__c3_0)).check_gradient("tanh", 0);
                 __g4_h = ::autodiff::__private::accumulate(
                     __g4_h.take(),
                     ::autodiff::__private::gradient(__c3_0),
@@ -247,17 +183,7 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c1_1))
-                .check_gradient(
-                    "matmul",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("matmul", 1);
         __g1_w = ::autodiff::__private::accumulate(
             __g1_w.take(),
             ::autodiff::__private::gradient(__c1_1),
@@ -305,60 +231,28 @@ fn gated_vjp(
     ::core::option::Option<::autodiff::__private::NoGrad>,
 ) {
     let _ = gated;
+    #[allow(unused_imports)]
+    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
     let mut __v5_a = ::core::option::Option::None;
     let mut __s5_a = ::autodiff::__private::Stack::new();
     let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
     let __v4_h = matmul(x, w);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v4_h))
-            .check_forward(
-                "matmul",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
     if mean(&(*&__v4_h)) > limit {
         __b0.push(0u32);
         let __new = relu(&__v4_h);
         ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                .check_forward(
-                    "relu",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+            .check_forward("relu");
     } else {
         __b0.push(1u32);
         let __new = tanh(&__v4_h);
         ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                .check_forward(
-                    "tanh",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+            .check_forward("tanh");
     }
     let __v3 = sum(::autodiff::__private::live(&__v5_a));
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v3))
-            .check_forward(
-                "sum",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
     let mut __g1_w = ::core::option::Option::None;
     let mut __g3 = ::core::option::Option::None;
     let mut __g4_h = ::core::option::Option::None;
@@ -370,17 +264,7 @@ fn gated_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c4_0))
-            .check_gradient(
-                "sum",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("sum", 0);
     __g5_a = ::autodiff::__private::accumulate(
         __g5_a.take(),
         ::autodiff::__private::gradient(__c4_0),
@@ -399,17 +283,7 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(&__c2_0))
-                    .check_gradient(
-                        "relu",
-                        0,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
             __g4_h = ::autodiff::__private::accumulate(
                 __g4_h.take(),
                 ::autodiff::__private::gradient(__c2_0),
@@ -429,17 +303,7 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(&__c3_0))
-                    .check_gradient(
-                        "tanh",
-                        0,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(&__c3_0)).check_gradient("tanh", 0);
             __g4_h = ::autodiff::__private::accumulate(
                 __g4_h.take(),
                 ::autodiff::__private::gradient(__c3_0),
@@ -455,17 +319,7 @@ fn gated_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c1_1))
-            .check_gradient(
-                "matmul",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("matmul", 1);
     __g1_w = ::autodiff::__private::accumulate(
         __g1_w.take(),
         ::autodiff::__private::gradient(__c1_1),

@@ -99,50 +99,16 @@ pub fn mlp_loss_grad(
 ) -> (f64, MlpLossGrad) {
     let _ = mlp_loss;
     ::autodiff::__private::with_thread_workspace(move || {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
         let __v7_h = linear(x, w1, b1);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v7_h))
-                .check_forward(
-                    "linear",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
         let __v8_a = relu(&__v7_h);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v8_a))
-                .check_forward(
-                    "relu",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
         let __v9_z = linear(&__v8_a, w2, b2);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v9_z))
-                .check_forward(
-                    "linear",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
         let __v6 = cross_entropy(&__v9_z, labels);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v6))
-                .check_forward(
-                    "cross_entropy",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
         let __g6 = ::core::option::Option::Some(::autodiff::__private::seed(&__v6));
         let (__c4_0, _) = match __g6 {
             ::core::option::Option::Some(__g) => {
@@ -152,17 +118,7 @@ pub fn mlp_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c4_0))
-                .check_gradient(
-                    "cross_entropy",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
         let __g9_z = ::autodiff::__private::gradient(__c4_0);
         let (__c3_0, __c3_1, __c3_2) = match __g9_z {
             ::core::option::Option::Some(__g) => {
@@ -176,33 +132,9 @@ pub fn mlp_loss_grad(
                 )
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c3_0))
-                .check_gradient(
-                    "linear",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c3_1))
-                .check_gradient(
-                    "linear",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c3_2))
-                .check_gradient(
-                    "linear",
-                    2,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
         let __g8_a = ::autodiff::__private::gradient(__c3_0);
         let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
         let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
@@ -211,17 +143,7 @@ pub fn mlp_loss_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c2_0))
-                .check_gradient(
-                    "relu",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
         let __g7_h = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::recycle!(__v8_a);
         let (_, __c1_1, __c1_2) = match __g7_h {
@@ -236,25 +158,8 @@ pub fn mlp_loss_grad(
                 )
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c1_1))
-                .check_gradient(
-                    "linear",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c1_2))
-                .check_gradient(
-                    "linear",
-                    2,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
         let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
         let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
         ::autodiff::__private::recycle!(__v7_h);
@@ -311,50 +216,16 @@ pub fn mlp_loss_vjp(
     ::core::option::Option<Array1<f64>>,
 ) {
     let _ = mlp_loss;
+    #[allow(unused_imports)]
+    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
     let __v7_h = linear(x, w1, b1);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v7_h))
-            .check_forward(
-                "linear",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
     let __v8_a = relu(&__v7_h);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v8_a))
-            .check_forward(
-                "relu",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
     let __v9_z = linear(&__v8_a, w2, b2);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v9_z))
-            .check_forward(
-                "linear",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
     let __v6 = cross_entropy(&__v9_z, labels);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v6))
-            .check_forward(
-                "cross_entropy",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
     let __g6 = ::core::option::Option::Some(__gout);
     let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
@@ -370,17 +241,7 @@ pub fn mlp_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c4_0))
-            .check_gradient(
-                "cross_entropy",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
     let __g9_z = ::autodiff::__private::gradient(__c4_0);
     let (__c3_0, __c3_1, __c3_2) = match __g9_z {
         ::core::option::Option::Some(__g) => {
@@ -401,33 +262,9 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c3_0))
-            .check_gradient(
-                "linear",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c3_1))
-            .check_gradient(
-                "linear",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c3_2))
-            .check_gradient(
-                "linear",
-                2,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+    (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+    (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
     let __g8_a = ::autodiff::__private::gradient(__c3_0);
     let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
     let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
@@ -438,17 +275,7 @@ pub fn mlp_loss_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c2_0))
-            .check_gradient(
-                "relu",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
     let __g7_h = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v8_a);
     let (_, __c1_1, __c1_2) = match __g7_h {
@@ -463,25 +290,8 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c1_1))
-            .check_gradient(
-                "linear",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c1_2))
-            .check_gradient(
-                "linear",
-                2,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
     let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
     let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
     ::autodiff::__private::recycle!(__v7_h);

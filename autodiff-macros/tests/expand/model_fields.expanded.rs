@@ -115,83 +115,22 @@ fn model_loss_grad(
 ) -> (f64, ModelLossGrad) {
     let _ = model_loss;
     ::autodiff::__private::with_thread_workspace(move || {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
         let __v5 = linear(x, &model.w1, &model.b1);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v5))
-                .check_forward(
-                    "linear",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
         let __v4_h = relu(&__v5);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v4_h))
-                .check_forward(
-                    "relu",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
         let __v7 = linear(&__v4_h, &model.w2, &model.b2);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v7))
-                .check_forward(
-                    "linear",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
         let __v6 = cross_entropy(&__v7, labels);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v6))
-                .check_forward(
-                    "cross_entropy",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
         let __v9 = l2(&model.w1);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v9))
-                .check_forward(
-                    "l2",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
         let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v8))
-                .check_forward(
-                    "mul",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
         let __v3 = ::autodiff::__private::add(&__v6, &__v8);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v3))
-                .check_forward(
-                    "add",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v3)).check_forward("add");
         let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c7_0, __c7_1) = match __g3 {
             ::core::option::Option::Some(__g) => {
@@ -201,25 +140,8 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c7_0))
-                .check_gradient(
-                    "add",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c7_1))
-                .check_gradient(
-                    "add",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("add", 0);
+        (&::autodiff::__private::Probe(&__c7_1)).check_gradient("add", 1);
         let __g6 = ::autodiff::__private::gradient(__c7_0);
         let __g8 = ::autodiff::__private::gradient(__c7_1);
         let (_, __c6_1) = match __g8 {
@@ -236,34 +158,14 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c6_1))
-                .check_gradient(
-                    "mul",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c6_1)).check_gradient("mul", 1);
         let __g9 = ::autodiff::__private::gradient(__c6_1);
         ::autodiff::__private::recycle!(__v8);
         let (__c5_0,) = match __g9 {
             ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c5_0))
-                .check_gradient(
-                    "l2",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("l2", 0);
         let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
         ::autodiff::__private::recycle!(__v9);
         let (__c4_0, _) = match __g6 {
@@ -274,17 +176,7 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c4_0))
-                .check_gradient(
-                    "cross_entropy",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
         let __g7 = ::autodiff::__private::gradient(__c4_0);
         ::autodiff::__private::recycle!(__v6);
         let (__c3_0, __c3_1, __c3_2) = match __g7 {
@@ -299,33 +191,9 @@ fn model_loss_grad(
                 )
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c3_0))
-                .check_gradient(
-                    "linear",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c3_1))
-                .check_gradient(
-                    "linear",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c3_2))
-                .check_gradient(
-                    "linear",
-                    2,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
         let __g4_h = ::autodiff::__private::gradient(__c3_0);
         let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
         let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
@@ -334,17 +202,7 @@ fn model_loss_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c2_0))
-                .check_gradient(
-                    "relu",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
         let __g5 = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::recycle!(__v4_h);
         let (_, __c1_1, __c1_2) = match __g5 {
@@ -359,25 +217,8 @@ fn model_loss_grad(
                 )
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c1_1))
-                .check_gradient(
-                    "linear",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c1_2))
-                .check_gradient(
-                    "linear",
-                    2,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
         let __g0_model__w1 = ::autodiff::__private::accumulate(
             __g0_model__w1,
             ::autodiff::__private::gradient(__c1_1),
@@ -441,83 +282,22 @@ fn model_loss_vjp(
     ::core::option::Option<::autodiff::__private::NoGrad>,
 ) {
     let _ = model_loss;
+    #[allow(unused_imports)]
+    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
     let __v5 = linear(x, &model.w1, &model.b1);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v5))
-            .check_forward(
-                "linear",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
     let __v4_h = relu(&__v5);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v4_h))
-            .check_forward(
-                "relu",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
     let __v7 = linear(&__v4_h, &model.w2, &model.b2);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v7))
-            .check_forward(
-                "linear",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
     let __v6 = cross_entropy(&__v7, labels);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v6))
-            .check_forward(
-                "cross_entropy",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
     let __v9 = l2(&model.w1);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v9))
-            .check_forward(
-                "l2",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
     let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v8))
-            .check_forward(
-                "mul",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
     let __v3 = ::autodiff::__private::add(&__v6, &__v8);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v3))
-            .check_forward(
-                "add",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v3)).check_forward("add");
     let __g3 = ::core::option::Option::Some(__gout);
     let (__c7_0, __c7_1) = match __g3 {
         ::core::option::Option::Some(__g) => {
@@ -533,25 +313,8 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c7_0))
-            .check_gradient(
-                "add",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c7_1))
-            .check_gradient(
-                "add",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c7_0)).check_gradient("add", 0);
+    (&::autodiff::__private::Probe(&__c7_1)).check_gradient("add", 1);
     let __g6 = ::autodiff::__private::gradient(__c7_0);
     let __g8 = ::autodiff::__private::gradient(__c7_1);
     let (_, __c6_1) = match __g8 {
@@ -568,34 +331,14 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c6_1))
-            .check_gradient(
-                "mul",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c6_1)).check_gradient("mul", 1);
     let __g9 = ::autodiff::__private::gradient(__c6_1);
     ::autodiff::__private::recycle!(__v8);
     let (__c5_0,) = match __g9 {
         ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c5_0))
-            .check_gradient(
-                "l2",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c5_0)).check_gradient("l2", 0);
     let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
     ::autodiff::__private::recycle!(__v9);
     let (__c4_0, _) = match __g6 {
@@ -606,17 +349,7 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c4_0))
-            .check_gradient(
-                "cross_entropy",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
     let __g7 = ::autodiff::__private::gradient(__c4_0);
     ::autodiff::__private::recycle!(__v6);
     let (__c3_0, __c3_1, __c3_2) = match __g7 {
@@ -638,33 +371,9 @@ fn model_loss_vjp(
             )
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c3_0))
-            .check_gradient(
-                "linear",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c3_1))
-            .check_gradient(
-                "linear",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c3_2))
-            .check_gradient(
-                "linear",
-                2,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+    (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+    (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
     let __g4_h = ::autodiff::__private::gradient(__c3_0);
     let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
     let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
@@ -673,17 +382,7 @@ fn model_loss_vjp(
         ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c2_0))
-            .check_gradient(
-                "relu",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
     let __g5 = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v4_h);
     let (_, __c1_1, __c1_2) = match __g5 {
@@ -705,25 +404,8 @@ fn model_loss_vjp(
             )
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c1_1))
-            .check_gradient(
-                "linear",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c1_2))
-            .check_gradient(
-                "linear",
-                2,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
     let __g0_model__w1 = ::autodiff::__private::accumulate(
         __g0_model__w1,
         ::autodiff::__private::gradient(__c1_1),

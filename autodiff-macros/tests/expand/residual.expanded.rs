@@ -113,99 +113,28 @@ fn residual_grad(
 ) -> (f64, ResidualGrad) {
     let _ = residual;
     ::autodiff::__private::with_thread_workspace(move || {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
         let __v9 = linear(x, w, b);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v9))
-                .check_forward(
-                    "linear",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
         let __v4_h = relu(&__v9);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v4_h))
-                .check_forward(
-                    "relu",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
         let __v5 = duplicate(&__v4_h);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v5))
-                .check_forward(
-                    "duplicate",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
         let __v11 = max(&(&__v5).1, &__v4_h);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v11))
-                .check_forward(
-                    "max",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v11)).check_forward("max");
         let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v10))
-                .check_forward(
-                    "mul",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
         let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v8_y))
-                .check_forward(
-                    "add",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
         let __v3 = sum(&__v8_y);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v3))
-                .check_forward(
-                    "sum",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
         let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c7_0,) = match __g3 {
             ::core::option::Option::Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c7_0))
-                .check_gradient(
-                    "sum",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("sum", 0);
         let __g8_y = ::autodiff::__private::gradient(__c7_0);
         let (__c6_0, __c6_1) = match __g8_y {
             ::core::option::Option::Some(__g) => {
@@ -221,25 +150,8 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c6_0))
-                .check_gradient(
-                    "add",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c6_1))
-                .check_gradient(
-                    "add",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c6_0)).check_gradient("add", 0);
+        (&::autodiff::__private::Probe(&__c6_1)).check_gradient("add", 1);
         let __g5_0 = ::autodiff::__private::gradient(__c6_0);
         let __g10 = ::autodiff::__private::gradient(__c6_1);
         ::autodiff::__private::recycle!(__v8_y);
@@ -257,17 +169,7 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c5_0))
-                .check_gradient(
-                    "mul",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("mul", 0);
         let __g11 = ::autodiff::__private::gradient(__c5_0);
         ::autodiff::__private::recycle!(__v10);
         let (__c4_0, __c4_1) = match __g11 {
@@ -278,25 +180,8 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c4_0))
-                .check_gradient(
-                    "max",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c4_1))
-                .check_gradient(
-                    "max",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("max", 0);
+        (&::autodiff::__private::Probe(&__c4_1)).check_gradient("max", 1);
         let __g5_1 = ::autodiff::__private::gradient(__c4_0);
         let __g4_h = ::autodiff::__private::gradient(__c4_1);
         ::autodiff::__private::recycle!(__v11);
@@ -314,17 +199,7 @@ fn residual_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c3_0))
-                .check_gradient(
-                    "duplicate",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("duplicate", 0);
         let __g4_h = ::autodiff::__private::accumulate(
             __g4_h,
             ::autodiff::__private::gradient(__c3_0),
@@ -334,17 +209,7 @@ fn residual_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c2_0))
-                .check_gradient(
-                    "relu",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
         let __g9 = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::recycle!(__v4_h);
         let (__c1_0, __c1_1, __c1_2) = match __g9 {
@@ -359,33 +224,9 @@ fn residual_grad(
                 )
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c1_0))
-                .check_gradient(
-                    "linear",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c1_1))
-                .check_gradient(
-                    "linear",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c1_2))
-                .check_gradient(
-                    "linear",
-                    2,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c1_0)).check_gradient("linear", 0);
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
         let __g0_x = ::autodiff::__private::gradient(__c1_0);
         let __g1_w = ::autodiff::__private::gradient(__c1_1);
         let __g2_b = ::autodiff::__private::gradient(__c1_2);
@@ -433,83 +274,22 @@ fn residual_vjp(
     ::core::option::Option<Array1<f64>>,
 ) {
     let _ = residual;
+    #[allow(unused_imports)]
+    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
     let __v9 = linear(x, w, b);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v9))
-            .check_forward(
-                "linear",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
     let __v4_h = relu(&__v9);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v4_h))
-            .check_forward(
-                "relu",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
     let __v5 = duplicate(&__v4_h);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v5))
-            .check_forward(
-                "duplicate",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
     let __v11 = max(&(&__v5).1, &__v4_h);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v11))
-            .check_forward(
-                "max",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v11)).check_forward("max");
     let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v10))
-            .check_forward(
-                "mul",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
     let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v8_y))
-            .check_forward(
-                "add",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
     let __v3 = sum(&__v8_y);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v3))
-            .check_forward(
-                "sum",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
     let __g3 = ::core::option::Option::Some(__gout);
     let (__c7_0,) = match __g3 {
         ::core::option::Option::Some(__g) => {
@@ -517,17 +297,7 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c7_0))
-            .check_gradient(
-                "sum",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c7_0)).check_gradient("sum", 0);
     let __g8_y = ::autodiff::__private::gradient(__c7_0);
     let (__c6_0, __c6_1) = match __g8_y {
         ::core::option::Option::Some(__g) => {
@@ -546,25 +316,8 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c6_0))
-            .check_gradient(
-                "add",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c6_1))
-            .check_gradient(
-                "add",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c6_0)).check_gradient("add", 0);
+    (&::autodiff::__private::Probe(&__c6_1)).check_gradient("add", 1);
     let __g5_0 = ::autodiff::__private::gradient(__c6_0);
     let __g10 = ::autodiff::__private::gradient(__c6_1);
     ::autodiff::__private::recycle!(__v8_y);
@@ -582,17 +335,7 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c5_0))
-            .check_gradient(
-                "mul",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c5_0)).check_gradient("mul", 0);
     let __g11 = ::autodiff::__private::gradient(__c5_0);
     ::autodiff::__private::recycle!(__v10);
     let (__c4_0, __c4_1) = match __g11 {
@@ -612,25 +355,8 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c4_0))
-            .check_gradient(
-                "max",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c4_1))
-            .check_gradient(
-                "max",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("max", 0);
+    (&::autodiff::__private::Probe(&__c4_1)).check_gradient("max", 1);
     let __g5_1 = ::autodiff::__private::gradient(__c4_0);
     let __g4_h = ::autodiff::__private::gradient(__c4_1);
     ::autodiff::__private::recycle!(__v11);
@@ -648,17 +374,7 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c3_0))
-            .check_gradient(
-                "duplicate",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c3_0)).check_gradient("duplicate", 0);
     let __g4_h = ::autodiff::__private::accumulate(
         __g4_h,
         ::autodiff::__private::gradient(__c3_0),
@@ -670,17 +386,7 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c2_0))
-            .check_gradient(
-                "relu",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
     let __g9 = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v4_h);
     let (__c1_0, __c1_1, __c1_2) = match __g9 {
@@ -695,33 +401,9 @@ fn residual_vjp(
             )
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c1_0))
-            .check_gradient(
-                "linear",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c1_1))
-            .check_gradient(
-                "linear",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c1_2))
-            .check_gradient(
-                "linear",
-                2,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c1_0)).check_gradient("linear", 0);
+    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
     let __g0_x = ::autodiff::__private::gradient(__c1_0);
     let __g1_w = ::autodiff::__private::gradient(__c1_1);
     let __g2_b = ::autodiff::__private::gradient(__c1_2);

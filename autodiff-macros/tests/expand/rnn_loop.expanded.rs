@@ -156,6 +156,8 @@ fn rnn_grad(
 ) -> (f32, RnnGrad) {
     let _ = rnn;
     ::autodiff::__private::with_thread_workspace(move || {
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
         let mut __v5_h = ::core::option::Option::None;
         let mut __s5_h = ::autodiff::__private::Stack::new();
         let mut __v8 = ::core::option::Option::None;
@@ -167,96 +169,38 @@ fn rnn_grad(
         let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
         let mut __sk0 = ::autodiff::__private::Stack::new();
         let __v7 = linear(&(xs[0]), wx, b);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v7))
-                .check_forward(
-                    "linear",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
         let __new = tanh(&__v7);
         ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-                .check_forward(
-                    "tanh",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+            .check_forward("tanh");
         __l0.push(0u32);
         for t in 1..xs.len() {
             let __k0 = &xs[t];
             let __new = linear(__k0, wx, b);
             ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
-                    .check_forward(
-                        "linear",
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+                .check_forward("linear");
             __sk0.push(__k0);
             let __new = matmul(::autodiff::__private::live(&__v5_h), u);
             ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
-                    .check_forward(
-                        "matmul",
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+                .check_forward("matmul");
             let __new = ::autodiff::__private::add(
                 ::autodiff::__private::live(&__v9),
                 ::autodiff::__private::live(&__v10),
             );
             ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
-                    .check_forward(
-                        "add",
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+                .check_forward("add");
             let __new = tanh(::autodiff::__private::live(&__v8));
             ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-                    .check_forward(
-                        "tanh",
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                .check_forward("tanh");
             __l0.push(1u32);
         }
         let __v4 = mean(::autodiff::__private::live(&__v5_h));
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__v4))
-                .check_forward(
-                    "mean",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
         let mut __g1_wx = ::core::option::Option::None;
         let mut __g2_b = ::core::option::Option::None;
         let mut __g3_u = ::core::option::Option::None;
@@ -273,17 +217,7 @@ fn rnn_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c7_0))
-                .check_gradient(
-                    "mean",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("mean", 0);
         __g5_h = ::autodiff::__private::accumulate(
             __g5_h.take(),
             ::autodiff::__private::gradient(__c7_0),
@@ -305,17 +239,7 @@ fn rnn_grad(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(&__c6_0))
-                    .check_gradient(
-                        "tanh",
-                        0,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
             __g8 = ::autodiff::__private::accumulate(
                 __g8.take(),
                 ::autodiff::__private::gradient(__c6_0),
@@ -336,25 +260,8 @@ fn rnn_grad(
                     (::core::option::Option::None, ::core::option::Option::None)
                 }
             };
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(&__c5_0))
-                    .check_gradient(
-                        "add",
-                        0,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-                (&::autodiff::__private::Probe(&__c5_1))
-                    .check_gradient(
-                        "add",
-                        1,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(&__c5_0)).check_gradient("add", 0);
+            (&::autodiff::__private::Probe(&__c5_1)).check_gradient("add", 1);
             __g9 = ::autodiff::__private::accumulate(
                 __g9.take(),
                 ::autodiff::__private::gradient(__c5_0),
@@ -379,25 +286,8 @@ fn rnn_grad(
                     (::core::option::Option::None, ::core::option::Option::None)
                 }
             };
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(&__c4_0))
-                    .check_gradient(
-                        "matmul",
-                        0,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-                (&::autodiff::__private::Probe(&__c4_1))
-                    .check_gradient(
-                        "matmul",
-                        1,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(&__c4_0)).check_gradient("matmul", 0);
+            (&::autodiff::__private::Probe(&__c4_1)).check_gradient("matmul", 1);
             __g5_h = ::autodiff::__private::accumulate(
                 __g5_h.take(),
                 ::autodiff::__private::gradient(__c4_0),
@@ -428,25 +318,8 @@ fn rnn_grad(
                     )
                 }
             };
-            if ::autodiff::__private::anomaly_enabled() {
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-                (&::autodiff::__private::Probe(&__c3_1))
-                    .check_gradient(
-                        "linear",
-                        1,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-                (&::autodiff::__private::Probe(&__c3_2))
-                    .check_gradient(
-                        "linear",
-                        2,
-                        ::core::concat!(
-                            ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                        ),
-                    );
-            }
+            (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+            (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
             __g1_wx = ::autodiff::__private::accumulate(
                 __g1_wx.take(),
                 ::autodiff::__private::gradient(__c3_1),
@@ -464,17 +337,7 @@ fn rnn_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c2_0))
-                .check_gradient(
-                    "tanh",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("tanh", 0);
         __g7 = ::autodiff::__private::accumulate(
             __g7.take(),
             ::autodiff::__private::gradient(__c2_0),
@@ -492,25 +355,8 @@ fn rnn_grad(
                 )
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c1_1))
-                .check_gradient(
-                    "linear",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c1_2))
-                .check_gradient(
-                    "linear",
-                    2,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
         __g1_wx = ::autodiff::__private::accumulate(
             __g1_wx.take(),
             ::autodiff::__private::gradient(__c1_1),
@@ -570,6 +416,8 @@ fn rnn_vjp(
     ::core::option::Option<Array2<f32>>,
 ) {
     let _ = rnn;
+    #[allow(unused_imports)]
+    use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
     let mut __v5_h = ::core::option::Option::None;
     let mut __s5_h = ::autodiff::__private::Stack::new();
     let mut __v8 = ::core::option::Option::None;
@@ -581,96 +429,38 @@ fn rnn_vjp(
     let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
     let mut __sk0 = ::autodiff::__private::Stack::new();
     let __v7 = linear(&(xs[0]), wx, b);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v7))
-            .check_forward(
-                "linear",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
     let __new = tanh(&__v7);
     ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-            .check_forward(
-                "tanh",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+        .check_forward("tanh");
     __l0.push(0u32);
     for t in 1..xs.len() {
         let __k0 = &xs[t];
         let __new = linear(__k0, wx, b);
         ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
-                .check_forward(
-                    "linear",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+            .check_forward("linear");
         __sk0.push(__k0);
         let __new = matmul(::autodiff::__private::live(&__v5_h), u);
         ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
-                .check_forward(
-                    "matmul",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+            .check_forward("matmul");
         let __new = ::autodiff::__private::add(
             ::autodiff::__private::live(&__v9),
             ::autodiff::__private::live(&__v10),
         );
         ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
-                .check_forward(
-                    "add",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+            .check_forward("add");
         let __new = tanh(::autodiff::__private::live(&__v8));
         ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-                .check_forward(
-                    "tanh",
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+            .check_forward("tanh");
         __l0.push(1u32);
     }
     let __v4 = mean(::autodiff::__private::live(&__v5_h));
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__v4))
-            .check_forward(
-                "mean",
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
     let mut __g1_wx = ::core::option::Option::None;
     let mut __g2_b = ::core::option::Option::None;
     let mut __g3_u = ::core::option::Option::None;
@@ -692,17 +482,7 @@ fn rnn_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c7_0))
-            .check_gradient(
-                "mean",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c7_0)).check_gradient("mean", 0);
     __g5_h = ::autodiff::__private::accumulate(
         __g5_h.take(),
         ::autodiff::__private::gradient(__c7_0),
@@ -724,17 +504,7 @@ fn rnn_vjp(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c6_0))
-                .check_gradient(
-                    "tanh",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
         __g8 = ::autodiff::__private::accumulate(
             __g8.take(),
             ::autodiff::__private::gradient(__c6_0),
@@ -755,25 +525,8 @@ fn rnn_vjp(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c5_0))
-                .check_gradient(
-                    "add",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c5_1))
-                .check_gradient(
-                    "add",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("add", 0);
+        (&::autodiff::__private::Probe(&__c5_1)).check_gradient("add", 1);
         __g9 = ::autodiff::__private::accumulate(
             __g9.take(),
             ::autodiff::__private::gradient(__c5_0),
@@ -798,25 +551,8 @@ fn rnn_vjp(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c4_0))
-                .check_gradient(
-                    "matmul",
-                    0,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c4_1))
-                .check_gradient(
-                    "matmul",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("matmul", 0);
+        (&::autodiff::__private::Probe(&__c4_1)).check_gradient("matmul", 1);
         __g5_h = ::autodiff::__private::accumulate(
             __g5_h.take(),
             ::autodiff::__private::gradient(__c4_0),
@@ -847,25 +583,8 @@ fn rnn_vjp(
                 )
             }
         };
-        if ::autodiff::__private::anomaly_enabled() {
-            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-            (&::autodiff::__private::Probe(&__c3_1))
-                .check_gradient(
-                    "linear",
-                    1,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-            (&::autodiff::__private::Probe(&__c3_2))
-                .check_gradient(
-                    "linear",
-                    2,
-                    ::core::concat!(
-                        ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                    ),
-                );
-        }
+        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
         __g1_wx = ::autodiff::__private::accumulate(
             __g1_wx.take(),
             ::autodiff::__private::gradient(__c3_1),
@@ -888,17 +607,7 @@ fn rnn_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c2_0))
-            .check_gradient(
-                "tanh",
-                0,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("tanh", 0);
     __g7 = ::autodiff::__private::accumulate(
         __g7.take(),
         ::autodiff::__private::gradient(__c2_0),
@@ -916,25 +625,8 @@ fn rnn_vjp(
             )
         }
     };
-    if ::autodiff::__private::anomaly_enabled() {
-        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
-        (&::autodiff::__private::Probe(&__c1_1))
-            .check_gradient(
-                "linear",
-                1,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-        (&::autodiff::__private::Probe(&__c1_2))
-            .check_gradient(
-                "linear",
-                2,
-                ::core::concat!(
-                    ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
-                ),
-            );
-    }
+    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
     __g1_wx = ::autodiff::__private::accumulate(
         __g1_wx.take(),
         ::autodiff::__private::gradient(__c1_1),
