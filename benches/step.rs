@@ -392,7 +392,9 @@ fn summary() {
     println!(
         "hand = hand-written backprop with the same kernels; gen = generated `_grad`; ws = generated `_grad_with` in a"
     );
-    println!("workspace; ref = plain ndarray + matrixmultiply with buffers reused (what a careful user would write by hand).\n");
+    println!(
+        "workspace; ref = plain ndarray + matrixmultiply with buffers reused (what a careful user would write by hand).\n"
+    );
     println!(
         "| size | type | hand µs | gen µs | gen / hand | ws µs | ws / hand | ws / ref | allocations (hand / gen / ws) | peak heap KiB (hand / gen) |"
     );
