@@ -3,7 +3,10 @@
 //!
 //! One test function: the switch is global to the process.
 
+mod common;
+
 use autodiff::prelude::*;
+use common::panic_message;
 
 #[differentiable(wrt(z))]
 fn naive_cross_entropy(z: &Array2<f64>, labels: &[usize]) -> f64 {
@@ -32,14 +35,6 @@ fn location_of(code: &str) -> String {
         .expect("the code is in this file");
     let column = text.find(code).expect("on its line") + 1;
     format!("tests/anomaly.rs:{}:{column}", line + 1)
-}
-
-fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
-    let caught = std::panic::catch_unwind(f).expect_err("the step is stopped");
-    caught
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_else(|| caught.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default())
 }
 
 #[test]

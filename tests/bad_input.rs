@@ -2,20 +2,10 @@
 //! shapes or values, or a defined result; never an index-out-of-bounds panic
 //! from inside ndarray, never a silent wrong number.
 
-use autodiff::prelude::*;
+mod common;
 
-/// The panic message of `f`.
-fn message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let caught = std::panic::catch_unwind(f);
-    std::panic::set_hook(hook);
-    let e = caught.expect_err("misuse panics");
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
+use autodiff::prelude::*;
+use common::panic_message as message;
 
 fn a2(r: usize, c: usize) -> Array2<f64> {
     Array2::from_shape_fn((r, c), |(i, j)| (i * c + j) as f64 * 0.1 - 0.3)

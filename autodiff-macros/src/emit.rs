@@ -401,7 +401,7 @@ impl Emitter<'_> {
             (&step.value, &self.plan.storage[step.var])
         {
             // Located at the user's call: the check reports it through `#[track_caller]`.
-            let (value, module) = (self.value_ref(step.var), module_name(callee));
+            let (value, module) = (self.value_ref(step.var), callee.module_name());
             out.extend(quote_spanned!(step.span=> (&::autodiff::__private::Probe(#value)).check_forward(#module);));
         }
         if step.reversed && self.stacked(step) {
@@ -567,7 +567,7 @@ impl Emitter<'_> {
                         ::core::option::Option::None => (#(#nones,)*),
                     };
                 });
-                let module = module_name(callee);
+                let module = callee.module_name();
                 for i in (0..args.len()).filter(|&i| contributing[i]) {
                     let (s, i) = (slot(i), proc_macro2::Literal::usize_unsuffixed(i));
                     out.extend(quote_spanned!(step.span=>
@@ -867,15 +867,6 @@ impl Emitter<'_> {
             }
             _ => quote!(),
         }
-    }
-}
-
-/// The module's name for anomaly messages: `linear`, `add` for `+`, a method's name.
-fn module_name(callee: &Callee) -> String {
-    match callee {
-        Callee::Module(path) => path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
-        Callee::Op(op) => op.module_name().to_string(),
-        Callee::Method { method, .. } => method.to_string(),
     }
 }
 

@@ -16,7 +16,7 @@ use std::fmt::Write;
 
 use quote::ToTokens;
 
-use crate::ir::{Callee, Function, VarId, VarKind};
+use crate::ir::{Function, VarId, VarKind};
 use crate::plan::{Plan, Storage};
 use crate::reverse::{Node, Operand, Program, Step, Value};
 
@@ -147,14 +147,6 @@ struct Graphs<'a> {
     module_of: BTreeMap<VarId, String>,
 }
 
-fn module_name(callee: &Callee) -> String {
-    match callee {
-        Callee::Module(path) => path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
-        Callee::Op(op) => op.module_name().to_string(),
-        Callee::Method { method, .. } => method.to_string(),
-    }
-}
-
 impl Graphs<'_> {
     /// The user's name of a variable, or the module that computed it.
     fn name(&self, var: VarId) -> String {
@@ -250,7 +242,7 @@ impl Graphs<'_> {
     fn forward_step(&mut self, step: &Step, region: &str) {
         match &step.value {
             Value::Call { callee, args, .. } => {
-                let module = module_name(callee);
+                let module = callee.module_name();
                 self.module_of.insert(step.var, module.clone());
                 let reads: Vec<(String, String)> = args.iter().map(|a| self.read_operand(a)).collect();
                 let node = self.forward.node(&module, "ellipse", region);
@@ -341,7 +333,7 @@ impl Graphs<'_> {
             Value::Call { callee, args, .. } => {
                 let vjp = self
                     .gradient
-                    .node(&format!("{} VJP", module_name(callee)), "ellipse", region);
+                    .node(&format!("{} VJP", callee.module_name()), "ellipse", region);
                 self.gradient.edge(&upstream, &vjp, "");
                 for (arg, need) in args.iter().zip(&step.need) {
                     if need.is_never() {

@@ -114,6 +114,18 @@ pub enum Callee {
     },
 }
 
+impl Callee {
+    /// The module's name for messages and graphs: `linear`, `add` for `+`,
+    /// a method's name.
+    pub fn module_name(&self) -> String {
+        match self {
+            Callee::Module(path) => path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+            Callee::Op(op) => op.module_name().to_string(),
+            Callee::Method { method, .. } => method.to_string(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub enum Expr {
     /// A module or operator call; `tokens` as written, for when it is constant.

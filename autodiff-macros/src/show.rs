@@ -184,9 +184,7 @@ impl Printer {
                     Delimiter::Bracket => ('[', ']'),
                     // Handled by `braces`; invisible groups print their tokens.
                     Delimiter::Brace | Delimiter::None => {
-                        let stream = g.stream();
-                        for (k, t) in without_hidden_paths(stream).iter().enumerate() {
-                            let _ = k;
+                        for t in &without_hidden_paths(g.stream()) {
                             self.token(t, None);
                         }
                         return;

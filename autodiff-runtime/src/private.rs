@@ -273,8 +273,6 @@ impl<F: crate::Float, D: ndarray::Dimension> RecycleArray for Dead<Option<ndarra
     }
 }
 
-pub use crate::anomaly::enabled as anomaly_enabled;
-
 /// A value for an anomaly check. Generated code calls
 /// `(&Probe(&value)).check_forward("module")` after each module call: values
 /// that implement [`Finite`](crate::anomaly::Finite) are checked

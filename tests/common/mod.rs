@@ -41,3 +41,17 @@ pub fn assert_model_gradient<M: autodiff::Params<Elem = f64> + Clone>(f: impl Fn
     };
     assert_gradients(|v| f(&rebuild(v)), &inputs, &grads);
 }
+
+/// The message `f` panics with, without the default hook's report on stderr.
+/// Panics if `f` returns.
+pub fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let caught = std::panic::catch_unwind(f);
+    std::panic::set_hook(hook);
+    let e = caught.expect_err("the call panics");
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
