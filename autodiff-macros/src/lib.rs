@@ -19,6 +19,7 @@ mod fuzz;
 mod graph;
 mod ir;
 mod lower;
+mod module;
 mod params;
 mod plan;
 mod reverse;
@@ -40,4 +41,12 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Params)]
 pub fn derive_params(input: TokenStream) -> TokenStream {
     params::derive(input.into()).into()
+}
+
+/// The implementation of the runtime's `module!`, which passes its own crate
+/// path first. Use `autodiff::module!`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn declare_module(input: TokenStream) -> TokenStream {
+    module::expand(input.into()).into()
 }

@@ -13,6 +13,8 @@
 #![allow(clippy::type_complexity)]
 
 pub mod anomaly;
+#[doc(hidden)]
+pub mod check;
 pub mod data;
 mod float;
 pub mod gemm;
@@ -36,9 +38,69 @@ pub use params::{Params, join_name};
 pub use value::{Broadcast, Value, broadcast_shape, sum_to_shape};
 pub use workspace::{Recycle, Workspace};
 
+/// Declares a module once: its forward function, one gradient per
+/// differentiable input, and the cases its generated tests check. From that
+/// come the `NAME_vjp` of the module convention (see [`modules`]), a rustdoc
+/// line naming the differentiable inputs, and three tests per module: the
+/// VJP against finite differences in f64 on every case, each gradient
+/// computed alone equal to all of them together, and f32 against f64. A
+/// module without a gradcheck case does not compile.
+///
+/// ```
+/// use autodiff_runtime::module;
+/// use autodiff_runtime::Float;
+/// use ndarray::{Array2, ArrayRef2};
+///
+/// module! {
+///     /// `x³`, element-wise.
+///     pub fn cube<F: Float>(x: &ArrayRef2<F>) -> Array2<F> {
+///         x.mapv(|v| v * v * v)
+///     }
+///     backward(y, g, need) {
+///         // `need.x` says whether ∂C/∂x is wanted; `grad x` runs only then.
+///         grad x = &g * &x.mapv(|v| F::of(3.0) * v * v);
+///     }
+///     gradcheck {
+///         x: random([3, 4]);
+///         x: random([1, 1]);
+///     }
+/// }
+///
+/// let x = ndarray::array![[1.0, 2.0]];
+/// let y = cube(&x);
+/// let (gx,) = cube_vjp(&x, &y, Array2::ones((1, 2)), [true]);
+/// assert_eq!(gx.unwrap(), ndarray::array![[3.0, 12.0]]);
+/// ```
+///
+/// The grammar:
+///
+/// * the forward function, with its docs: each input a plain name; arrays are
+///   best taken as `&ArrayRef<F, D>` (`&ArrayRef2<F>`, ...), which owned
+///   arrays, views and `CowArray`s all coerce to;
+/// * `backward(y, g, need) { ... }`: `y` the forward's output, `g` the
+///   upstream gradient (owned, same type as `y`), `need.NAME` the flag of each
+///   input. Ordinary statements run as written; `grad NAME = EXPR;` (or
+///   `grad NAME: TYPE = EXPR;`) gives the gradient of a differentiable input
+///   and runs only when it is needed. Its type defaults to the owned
+///   counterpart of the input's (`&ArrayRef2<F>` → `Array2<F>`, `&A` → `A`).
+///   Inputs without a `grad` line are constants (their slot is
+///   `Option<NoGrad>`);
+/// * `gradcheck { NAME: EXPR, ...; ... }`: one case per `;`, a value for every
+///   input. `random(shape)`, `uniform(shape, lo, hi)` and `indices(len, n)`
+///   draw from a seed that restarts with each case; every case runs in f64
+///   and in f32.
+#[macro_export]
+macro_rules! module {
+    ($($declaration:tt)*) => {
+        $crate::__private::declare_module! { $crate; $($declaration)* }
+    };
+}
+
 /// Support for the code `#[differentiable]` emits. Not a stable API.
 #[doc(hidden)]
 pub mod private;
+#[doc(hidden)]
+pub use private as __private;
 
 #[cfg(test)]
 mod tests {

@@ -2,11 +2,14 @@
 //! `::autodiff::__private`. Operators become calls of the arithmetic modules;
 //! the helpers below handle gradient bookkeeping.
 
+pub use crate::check;
 use crate::float::Float;
 pub use crate::gradient::{Gradient, MethodGrad, NoGrad};
 pub use crate::graphs::Graphs;
 pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, sub, sub_vjp};
 pub use crate::params::{Params, join_name};
+pub use autodiff_macros::declare_module;
+pub use ndarray;
 pub use ndarray::{ArrayViewD, ArrayViewMutD};
 
 /// `-x` of a float, or of an array by value or by reference: what a generic

@@ -116,6 +116,13 @@ pub(crate) fn check_upstream<V: Value>(module: &str, role: &str, value: &V, g: &
     }
 }
 
+/// Panics unless an upstream gradient has the output's shape.
+pub(crate) fn check_shape(module: &str, role: &str, expected: &[usize], g: &[usize]) {
+    if expected != g {
+        panic!("{module}: upstream gradient has shape {g:?}, {role} has shape {expected:?}");
+    }
+}
+
 /// The result type of an element-wise binary operation between `Self` and `Rhs`
 /// under numpy broadcasting: array ⊕ array has the larger rank, array ⊕ scalar
 /// is an array, scalar ⊕ scalar is a scalar.

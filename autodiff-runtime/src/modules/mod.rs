@@ -41,15 +41,20 @@
 
 mod activation;
 mod arith;
+mod conv;
 mod dropout;
 mod duplicate;
+mod embedding;
 mod linear;
 mod loss;
 mod matmul;
 mod max;
+mod norm;
+mod pool;
 #[cfg(test)]
 mod precision;
 mod reduce;
+mod shape;
 mod softmax;
 
 pub use activation::{
@@ -57,11 +62,16 @@ pub use activation::{
     tanh_vjp,
 };
 pub use arith::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, scale, scale_vjp, sub, sub_vjp};
+pub use conv::{conv2d, conv2d_vjp};
 pub use dropout::{dropout, dropout_vjp};
 pub use duplicate::{duplicate, duplicate_vjp};
+pub use embedding::{embedding, embedding_vjp};
 pub use linear::{linear, linear_vjp};
 pub use loss::{cross_entropy, cross_entropy_vjp, mse_loss, mse_loss_vjp, nll_loss, nll_loss_vjp};
 pub use matmul::{matmul, matmul_vjp};
 pub use max::{max, max_vjp};
+pub use norm::{batch_norm, batch_norm_vjp, batch_statistics, layer_norm, layer_norm_vjp};
+pub use pool::{avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp};
 pub use reduce::{l1, l1_vjp, l2, l2_vjp, mean, mean_vjp, sum, sum_vjp};
+pub use shape::{concat, concat_vjp, flatten, flatten_vjp, reshape, reshape_vjp};
 pub use softmax::{log_softmax, log_softmax_vjp, softmax, softmax_vjp};

@@ -1,0 +1,528 @@
+//! `module!`: a module declared once. From the forward function, one gradient
+//! line per differentiable input and a list of gradient-check cases, it
+//! derives the `NAME_vjp` of the module convention (its signature, the `need`
+//! mask, the `Option` slots and `NoGrad` for constant inputs), a rustdoc
+//! section naming the differentiable inputs, and tests: finite differences for
+//! every case, each gradient alone equal to all of them together, and f32
+//! against f64.
+//!
+//! ```text
+//! module! {
+//!     /// docs
+//!     pub fn name<F: Float>(x: &ArrayRef2<F>, k: usize) -> Array2<F> { forward }
+//!     /// docs of the VJP (optional)
+//!     backward(y, g, need) {
+//!         statements;                      // any Rust, before and after
+//!         grad x = expression;             // or `grad x: Type = expression;`
+//!     }
+//!     gradcheck {
+//!         x: random([3, 4]), k: 2;         // one case per `;`
+//!     }
+//! }
+//! ```
+//!
+//! The first token is the path of the runtime crate (`$crate`, passed by the
+//! runtime's `module!` wrapper), so the expansion works inside the runtime and
+//! in users' crates alike.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, FnArg, Ident, ItemFn, Pat, Stmt, Token, Type, braced, parenthesized};
+
+/// One line of the backward block: a gradient or an ordinary statement.
+#[allow(clippy::large_enum_variant)] // a handful per declaration
+enum Line {
+    Grad { name: Ident, ty: Option<Type>, value: Expr },
+    Stmt(Stmt),
+}
+
+struct Backward {
+    attrs: Vec<Attribute>,
+    y: Ident,
+    g: Ident,
+    need: Ident,
+    lines: Vec<Line>,
+}
+
+struct Case {
+    span: Span,
+    values: Vec<(Ident, Expr)>,
+}
+
+struct Declaration {
+    krate: TokenStream,
+    forward: ItemFn,
+    backward: Backward,
+    cases: Vec<Case>,
+    gradcheck_span: Span,
+}
+
+fn keyword(input: ParseStream, word: &str) -> syn::Result<Ident> {
+    let ident: Ident = input.parse()?;
+    if ident != word {
+        return Err(syn::Error::new(
+            ident.span(),
+            format!("module!: expected `{word}` here"),
+        ));
+    }
+    Ok(ident)
+}
+
+impl Parse for Declaration {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // `$crate` arrives as one ident; a user's direct call may pass a path.
+        let mut krate = TokenStream::new();
+        while !input.peek(Token![;]) {
+            let tt: proc_macro2::TokenTree = input.parse()?;
+            krate.extend([tt]);
+        }
+        input.parse::<Token![;]>()?;
+        let forward: ItemFn = input.parse()?;
+        let attrs = input.call(Attribute::parse_outer)?;
+        keyword(input, "backward")?;
+        let names;
+        parenthesized!(names in input);
+        let names: Punctuated<Ident, Token![,]> = names.parse_terminated(Ident::parse, Token![,])?;
+        let [y, g, need]: [Ident; 3] = names.into_iter().collect::<Vec<_>>().try_into().map_err(|_| {
+            input.error(
+                "module!: `backward` names three things: `backward(y, g, need)` (the output, its gradient, the flags)",
+            )
+        })?;
+        let body;
+        braced!(body in input);
+        let mut lines = Vec::new();
+        while !body.is_empty() {
+            if body.peek(Ident) && body.peek2(Ident) && body.fork().parse::<Ident>().is_ok_and(|i| i == "grad") {
+                body.parse::<Ident>()?;
+                let name: Ident = body.parse()?;
+                let ty = if body.peek(Token![:]) {
+                    body.parse::<Token![:]>()?;
+                    Some(body.parse()?)
+                } else {
+                    None
+                };
+                body.parse::<Token![=]>()?;
+                let value: Expr = body.parse()?;
+                body.parse::<Token![;]>()?;
+                lines.push(Line::Grad { name, ty, value });
+            } else {
+                lines.push(Line::Stmt(body.parse()?));
+            }
+        }
+        let gradcheck = keyword(input, "gradcheck")?;
+        let cases_tokens;
+        braced!(cases_tokens in input);
+        let mut cases = Vec::new();
+        while !cases_tokens.is_empty() {
+            let span = cases_tokens.span();
+            let mut values = Vec::new();
+            while !cases_tokens.is_empty() && !cases_tokens.peek(Token![;]) {
+                let name: Ident = cases_tokens.parse()?;
+                cases_tokens.parse::<Token![:]>()?;
+                let value: Expr = cases_tokens.parse()?;
+                values.push((name, value));
+                if !cases_tokens.peek(Token![;]) && !cases_tokens.is_empty() {
+                    cases_tokens.parse::<Token![,]>()?;
+                }
+            }
+            if !cases_tokens.is_empty() {
+                cases_tokens.parse::<Token![;]>()?;
+            }
+            cases.push(Case { span, values });
+        }
+        if !input.is_empty() {
+            return Err(input.error("module!: nothing may follow the `gradcheck` block"));
+        }
+        Ok(Declaration {
+            krate,
+            forward,
+            backward: Backward {
+                attrs,
+                y,
+                g,
+                need,
+                lines,
+            },
+            cases,
+            gradcheck_span: gradcheck.span(),
+        })
+    }
+}
+
+/// A forward parameter: its name and type.
+struct Param {
+    name: Ident,
+    ty: Type,
+}
+
+fn params(forward: &ItemFn, errors: &mut Vec<syn::Error>) -> Vec<Param> {
+    let mut out = Vec::new();
+    for input in &forward.sig.inputs {
+        match input {
+            FnArg::Receiver(r) => errors.push(syn::Error::new(
+                r.span(),
+                "module!: a module is a free function; `self` is not an input",
+            )),
+            FnArg::Typed(t) => match &*t.pat {
+                Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => out.push(Param {
+                    name: p.ident.clone(),
+                    ty: (*t.ty).clone(),
+                }),
+                other => errors.push(syn::Error::new(
+                    other.span(),
+                    "module!: each input is a plain name (`x: &ArrayRef2<F>`), so that gradients can name it",
+                )),
+            },
+        }
+    }
+    out
+}
+
+/// The owned gradient type of a parameter type: `&ArrayRef<E, D>` → `Array<E, D>`,
+/// `&ArrayRefN<E>` → `ArrayN<E>`, `&T` → `T`, `T` → `T`.
+fn gradient_type(krate: &TokenStream, ty: &Type) -> Type {
+    let inner = match ty {
+        Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    if let Type::Path(p) = inner
+        && p.qself.is_none()
+        && let Some(last) = p.path.segments.last()
+    {
+        let name = last.ident.to_string();
+        if let Some(rank) = name.strip_prefix("ArrayRef") {
+            let owned = format_ident!("Array{}", rank, span = last.ident.span());
+            let args = &last.arguments;
+            return syn::parse_quote!(#krate::__private::ndarray::#owned #args);
+        }
+    }
+    inner.clone()
+}
+
+pub fn expand(input: TokenStream) -> TokenStream {
+    let declaration: Declaration = match syn::parse2(input) {
+        Ok(d) => d,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut errors = Vec::new();
+    let tokens = generate(&declaration, &mut errors);
+    match errors.into_iter().reduce(|mut a, b| {
+        a.combine(b);
+        a
+    }) {
+        Some(e) => {
+            // The forward function still compiles, so that its own errors and
+            // uses are reported as well.
+            let forward = &declaration.forward;
+            let e = e.to_compile_error();
+            quote!(#forward #e)
+        }
+        None => tokens,
+    }
+}
+
+fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
+    let krate = &d.krate;
+    let forward = &d.forward;
+    let params = params(forward, errors);
+    let name = &forward.sig.ident;
+    let name_str = name.to_string();
+    let vjp = format_ident!("{}_vjp", name);
+    let Backward {
+        attrs: vjp_attrs,
+        y,
+        g,
+        need,
+        lines,
+    } = &d.backward;
+
+    // Which inputs are differentiable: those with a `grad` line.
+    let mut grads: Vec<Option<(Type, usize)>> = vec![None; params.len()];
+    for (line_index, line) in lines.iter().enumerate() {
+        let Line::Grad { name: gname, ty, .. } = line else {
+            continue;
+        };
+        match params.iter().position(|p| p.name == *gname) {
+            None => errors.push(syn::Error::new(
+                gname.span(),
+                format!("module!: `{name_str}` has no input named `{gname}`"),
+            )),
+            Some(i) if grads[i].is_some() => errors.push(syn::Error::new(
+                gname.span(),
+                format!("module!: the gradient of `{gname}` is given twice"),
+            )),
+            Some(i) => {
+                grads[i] = Some((
+                    ty.clone().unwrap_or_else(|| gradient_type(krate, &params[i].ty)),
+                    line_index,
+                ));
+            }
+        }
+    }
+    if grads.iter().all(Option::is_none) {
+        errors.push(syn::Error::new(
+            y.span(),
+            format!("module!: `{name_str}` declares no gradient; add `grad INPUT = ...;` to `backward`"),
+        ));
+    }
+    if d.cases.is_empty() {
+        errors.push(syn::Error::new(
+            d.gradcheck_span,
+            format!("module!: `{name_str}` needs at least one gradcheck case: a module without one is not trusted"),
+        ));
+    }
+    for case in &d.cases {
+        for p in &params {
+            if !case.values.iter().any(|(n, _)| *n == p.name) {
+                errors.push(syn::Error::new(
+                    case.span,
+                    format!("module!: this gradcheck case gives no value for `{}`", p.name),
+                ));
+            }
+        }
+        for (n, _) in &case.values {
+            if !params.iter().any(|p| p.name == *n) {
+                errors.push(syn::Error::new(
+                    n.span(),
+                    format!("module!: `{name_str}` has no input named `{n}`"),
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return TokenStream::new();
+    }
+
+    let output = match &forward.sig.output {
+        syn::ReturnType::Type(_, t) => (**t).clone(),
+        syn::ReturnType::Default => {
+            errors.push(syn::Error::new(
+                forward.sig.ident.span(),
+                "module!: a module returns its output",
+            ));
+            return TokenStream::new();
+        }
+    };
+
+    // The VJP.
+    let vis = &forward.vis;
+    let generics = &forward.sig.generics;
+    let where_clause = &generics.where_clause;
+    let n = params.len();
+    let param_decls = params.iter().map(|p| {
+        let (pn, pt) = (&p.name, &p.ty);
+        quote!(#pn: #pt)
+    });
+    let slot_types = grads.iter().map(|slot| match slot {
+        Some((t, _)) => quote!(::core::option::Option<#t>),
+        None => quote!(::core::option::Option<#krate::NoGrad>),
+    });
+    let diff_names: Vec<&Ident> = params
+        .iter()
+        .zip(&grads)
+        .filter(|(_, s)| s.is_some())
+        .map(|(p, _)| &p.name)
+        .collect();
+    let need_fields: Vec<&Ident> = params.iter().map(|p| &p.name).collect();
+    let need_values = (0..n).map(|i| quote!(__need[#i]));
+    let body = lines.iter().map(|line| match line {
+        Line::Stmt(s) => quote!(#s),
+        Line::Grad { name: gname, value, .. } => {
+            let local = format_ident!("__grad_{}", gname);
+            let i = params.iter().position(|p| p.name == *gname).unwrap_or(0);
+            let ty = grads[i].as_ref().map(|(t, _)| t);
+            quote! {
+                let #local: ::core::option::Option<#ty> =
+                    if #need.#gname { ::core::option::Option::Some(#value) } else { ::core::option::Option::None };
+            }
+        }
+    });
+    let results = params.iter().zip(&grads).map(|(p, slot)| match slot {
+        Some(_) => {
+            let local = format_ident!("__grad_{}", p.name);
+            quote!(#local)
+        }
+        None => quote!(::core::option::Option::None),
+    });
+    let list = |names: &[&Ident]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let constants: Vec<&Ident> = params
+        .iter()
+        .zip(&grads)
+        .filter(|(_, s)| s.is_none())
+        .map(|(p, _)| &p.name)
+        .collect();
+    let mut inputs_doc = format!(" Differentiable inputs: {}", list(&diff_names));
+    if !constants.is_empty() {
+        inputs_doc += &format!("; constant inputs: {}", list(&constants));
+    }
+    inputs_doc += &format!(". Its vector-Jacobian product is [`{vjp}`].");
+    let vjp_doc = format!(
+        " The vector-Jacobian product of [`{name}`]: given the forward's inputs, its output `{y}` and the \
+         upstream gradient `{g}`, the gradient of each input whose flag in `{need}` is set (the module \
+         convention of `autodiff::modules`).",
+    );
+    let fn_attrs = &forward.attrs;
+    let fn_sig = &forward.sig;
+    let fn_block = &forward.block;
+    let need_struct = format_ident!("__{}Need", name_str.replace('_', ""));
+
+    let tests = tests(d, &params, &grads);
+
+    quote! {
+        #(#fn_attrs)*
+        ///
+        #[doc = #inputs_doc]
+        #vis #fn_sig #fn_block
+
+        #[doc = #vjp_doc]
+        ///
+        #(#vjp_attrs)*
+        #[allow(clippy::too_many_arguments, unused_variables)]
+        #vis fn #vjp #generics (
+            #(#param_decls,)*
+            #y: &#output,
+            #g: #output,
+            __need: [bool; #n],
+        ) -> (#(#slot_types,)*) #where_clause {
+            #[allow(dead_code, non_camel_case_types)]
+            struct #need_struct { #(#need_fields: bool,)* }
+            let #need = #need_struct { #(#need_fields: #need_values,)* };
+            #(#body)*
+            (#(#results,)*)
+        }
+
+        #tests
+    }
+}
+
+/// The generated tests of a declaration.
+fn tests(d: &Declaration, params: &[Param], grads: &[Option<(Type, usize)>]) -> TokenStream {
+    let krate = &d.krate;
+    let name = &d.forward.sig.ident;
+    let name_str = name.to_string();
+    let vjp = format_ident!("{}_vjp", name);
+    let module = format_ident!("__{}_module_checks", name);
+    let n = params.len();
+    // Arguments as the forward takes them: a reference type is passed by
+    // reference (`&x` coerces to `&ArrayRef…`), anything else by copy.
+    let args: Vec<TokenStream> = params
+        .iter()
+        .map(|p| {
+            let pn = &p.name;
+            match &p.ty {
+                Type::Reference(_) => quote!(&#pn),
+                _ => quote!(::core::clone::Clone::clone(&#pn)),
+            }
+        })
+        .collect();
+    let diff: Vec<usize> = (0..n).filter(|&i| grads[i].is_some()).collect();
+
+    // `let x = <expr>;` for every input of a case, in declaration order.
+    let bind = |case: &Case| {
+        let lets = params.iter().map(|p| {
+            let pn = &p.name;
+            let value = case.values.iter().find(|(n, _)| n == pn).map(|(_, v)| v);
+            quote!(let #pn = #value;)
+        });
+        quote!(#(#lets)*)
+    };
+    // Rebinds the differentiable inputs from the perturbed rank-erased copies.
+    let rebind = diff.iter().enumerate().map(|(k, &i)| {
+        let pn = &params[i].name;
+        quote!(let #pn = #krate::__private::check::like(&#pn, &__v[#k]);)
+    });
+    let rebind: Vec<TokenStream> = rebind.collect();
+    let need_from = |flags: TokenStream| {
+        let entries = (0..n).map(|i| match diff.iter().position(|&j| j == i) {
+            Some(k) => quote!(#flags[#k]),
+            None => quote!(false),
+        });
+        quote!([#(#entries),*])
+    };
+    let slot_names: Vec<Ident> = (0..n).map(|i| format_ident!("__s{}", i)).collect();
+    let collected = diff.iter().map(|&i| {
+        let s = &slot_names[i];
+        quote!(#s.map(#krate::__private::check::to_dyn))
+    });
+    let collected: Vec<TokenStream> = collected.collect();
+    let dyn_inputs = diff.iter().map(|&i| {
+        let pn = &params[i].name;
+        quote!(#krate::__private::check::to_dyn(::core::clone::Clone::clone(&#pn)))
+    });
+    let dyn_inputs: Vec<TokenStream> = dyn_inputs.collect();
+    let force = |elem: TokenStream| {
+        let lines = diff.iter().map(|&i| {
+            let pn = &params[i].name;
+            quote!(#krate::__private::check::elem::<#elem, _>(&#pn);)
+        });
+        quote!(#(#lines)*)
+    };
+    let force64 = force(quote!(f64));
+    let force32 = force(quote!(f32));
+    let all_true = need_from(quote!([true; #n]));
+    let flags_need = need_from(quote!(__flags));
+
+    let gradchecks = d.cases.iter().enumerate().map(|(case_index, case)| {
+        let bind = bind(case);
+        quote! {{
+            #krate::__private::check::reset_seed();
+            #bind
+            #force64
+            #krate::__private::check::vjp_matches_finite_differences(
+                #name_str,
+                #case_index,
+                &[#(#dyn_inputs),*],
+                |__v: &[#krate::__private::ndarray::ArrayD<f64>]| {
+                    #(#rebind)*
+                    #name(#(#args),*)
+                },
+                |__v: &[#krate::__private::ndarray::ArrayD<f64>], __y, __g, __flags: &[bool]| {
+                    #(#rebind)*
+                    let (#(#slot_names,)*) = #vjp(#(#args,)* __y, __g, #flags_need);
+                    ::std::vec![#(#collected),*]
+                },
+            );
+        }}
+    });
+    let precision_run = |case: &Case, force: &TokenStream| {
+        let bind = bind(case);
+        quote! {{
+            #krate::__private::check::reset_seed();
+            #bind
+            #force
+            let __y = #name(#(#args),*);
+            let __g = #krate::__private::check::upstream(&__y);
+            let (#(#slot_names,)*) = #vjp(#(#args,)* &__y, __g, #all_true);
+            (#krate::__private::check::to_dyn(__y), ::std::vec![#(#collected),*])
+        }}
+    };
+    let precision = d.cases.iter().enumerate().map(|(case_index, case)| {
+        let run64 = precision_run(case, &force64);
+        let run32 = precision_run(case, &force32);
+        quote! {
+            #krate::__private::check::f32_agrees_with_f64(#name_str, #case_index, #run32, #run64);
+        }
+    });
+    quote! {
+        #[cfg(test)]
+        #[allow(non_snake_case, unused_imports, unused_variables, clippy::all)]
+        mod #module {
+            use super::*;
+
+            #[test]
+            fn vjp_matches_finite_differences() {
+                use #krate::__private::check::*;
+                #(#gradchecks)*
+            }
+
+            #[test]
+            fn f32_agrees_with_f64() {
+                use #krate::__private::check::*;
+                #(#precision)*
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! `max_pool2d(x, k, stride)` and `avg_pool2d(x, k, stride)`: `k×k` windows
+//! moved `stride` pixels at a time over each channel of x `[n, c, h, w]`,
+//! without padding: y `[n, c, (h − k)/s + 1, (w − k)/s + 1]`.
+//!
+//! Max pooling sends each output's gradient to the maximum of its window, the
+//! first one in row-major order on ties (PyTorch's rule); the position is
+//! found again from `x` in the VJP rather than stored. Average pooling spreads
+//! it evenly, `g/k²` to every element of the window. Overlapping windows
+//! (stride < k) add their contributions.
+
+use ndarray::{Array4, ArrayRef4};
+
+use crate::float::Float;
+use crate::workspace::{scratch, zeros};
+
+/// The sizes of one pooling, checked once.
+#[derive(Clone, Copy)]
+struct Window {
+    h: usize,
+    w: usize,
+    k: usize,
+    stride: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Window {
+    fn of(module: &str, shape: &[usize], k: usize, stride: usize) -> Window {
+        let (h, w) = (shape[2], shape[3]);
+        if k == 0 || stride == 0 {
+            panic!("{module}: the window ({k}) and the stride ({stride}) must be at least 1");
+        }
+        if k > h || k > w {
+            panic!("{module}: the {k}×{k} window does not fit the {h}×{w} input of x {shape:?}");
+        }
+        Window {
+            h,
+            w,
+            k,
+            stride,
+            oh: (h - k) / stride + 1,
+            ow: (w - k) / stride + 1,
+        }
+    }
+
+    /// Calls `f(output index, input index)` for every element of every
+    /// window of one `h×w` plane, window by window, rows in order.
+    fn each(&self, mut f: impl FnMut(usize, usize)) {
+        for oy in 0..self.oh {
+            for ox in 0..self.ow {
+                let out = oy * self.ow + ox;
+                for i in 0..self.k {
+                    let row = (oy * self.stride + i) * self.w + ox * self.stride;
+                    for j in 0..self.k {
+                        f(out, row + j);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input index of the maximum of each window of `plane`, the first on ties.
+    fn argmax<F: Float>(&self, plane: &[F], mut f: impl FnMut(usize, usize)) {
+        for oy in 0..self.oh {
+            for ox in 0..self.ow {
+                let first = oy * self.stride * self.w + ox * self.stride;
+                let mut best = first;
+                for i in 0..self.k {
+                    let row = first + i * self.w;
+                    for j in row..row + self.k {
+                        if plane[j] > plane[best] {
+                            best = j;
+                        }
+                    }
+                }
+                f(oy * self.ow + ox, best);
+            }
+        }
+    }
+}
+
+/// Runs `f(input plane, output plane)` over every channel of every image.
+fn planes<F: Float>(x: &ArrayRef4<F>, win: &Window, y: &mut Array4<F>, mut f: impl FnMut(&[F], &mut [F])) {
+    let x = x.as_standard_layout();
+    let x = x.as_slice().expect("standard layout");
+    let y = y.as_slice_mut().expect("a new array is contiguous");
+    let (input, output) = (win.h * win.w, win.oh * win.ow);
+    for (src, dst) in x.chunks_exact(input).zip(y.chunks_exact_mut(output.max(1))) {
+        f(src, dst);
+    }
+}
+
+/// Runs `f(input plane, gradient plane, upstream plane)` for the VJP.
+fn gradient_planes<F: Float>(
+    x: &ArrayRef4<F>,
+    win: &Window,
+    g: &Array4<F>,
+    mut f: impl FnMut(&[F], &mut [F], &[F]),
+) -> Array4<F> {
+    let mut gx: Array4<F> = zeros(x.raw_dim());
+    let x = x.as_standard_layout();
+    let g = g.as_standard_layout();
+    let (input, output) = (win.h * win.w, win.oh * win.ow);
+    let planes = x
+        .as_slice()
+        .expect("standard layout")
+        .chunks_exact(input)
+        .zip(gx.as_slice_mut().expect("contiguous").chunks_exact_mut(input))
+        .zip(g.as_slice().expect("standard layout").chunks_exact(output.max(1)));
+    for ((x, gx), g) in planes {
+        f(x, gx, g);
+    }
+    gx
+}
+
+fn check_upstream<F>(module: &str, x: &ArrayRef4<F>, win: &Window, g: &Array4<F>) {
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    crate::value::check_shape(module, "output", &[n, c, win.oh, win.ow], g.shape());
+}
+
+crate::module! {
+    /// Max pooling: the maximum of each `k×k` window of `x` `[n, c, h, w]`,
+    /// windows `stride` apart, as PyTorch's `F.max_pool2d(x, k, stride)`. The
+    /// gradient goes to the window's maximum, the first in row-major order
+    /// on ties.
+    ///
+    /// # Panics
+    /// If the window does not fit the input, or `k` or `stride` is 0.
+    pub fn max_pool2d<F: Float>(x: &ArrayRef4<F>, k: usize, stride: usize) -> Array4<F> {
+        let win = Window::of("max_pool2d", x.shape(), k, stride);
+        let (n, c) = (x.shape()[0], x.shape()[1]);
+        let mut y: Array4<F> = scratch((n, c, win.oh, win.ow));
+        planes(x, &win, &mut y, |src, dst| win.argmax(src, |out, at| dst[out] = src[at]));
+        y
+    }
+
+    backward(y, g, need) {
+        let win = Window::of("max_pool2d", x.shape(), k, stride);
+        check_upstream("max_pool2d", x, &win, &g);
+        grad x: Array4<F> = gradient_planes(x, &win, &g, |x, gx, g| win.argmax(x, |out, at| gx[at] += g[out]));
+        crate::workspace::recycle_array(g);
+    }
+
+    gradcheck {
+        x: random([1, 1, 4, 4]), k: 2, stride: 2;
+        x: random([2, 3, 5, 7]), k: 3, stride: 2;
+        x: random([1, 2, 5, 5]), k: 3, stride: 1;
+        x: random([2, 1, 3, 3]), k: 3, stride: 3;
+    }
+}
+
+crate::module! {
+    /// Average pooling: the mean of each `k×k` window of `x` `[n, c, h, w]`,
+    /// windows `stride` apart, as PyTorch's `F.avg_pool2d(x, k, stride)`.
+    ///
+    /// # Panics
+    /// If the window does not fit the input, or `k` or `stride` is 0.
+    pub fn avg_pool2d<F: Float>(x: &ArrayRef4<F>, k: usize, stride: usize) -> Array4<F> {
+        let win = Window::of("avg_pool2d", x.shape(), k, stride);
+        let (n, c) = (x.shape()[0], x.shape()[1]);
+        let scale = F::one() / F::of_usize(k * k);
+        let mut y: Array4<F> = zeros((n, c, win.oh, win.ow));
+        planes(x, &win, &mut y, |src, dst| win.each(|out, at| dst[out] += src[at] * scale));
+        y
+    }
+
+    backward(y, g, need) {
+        let win = Window::of("avg_pool2d", x.shape(), k, stride);
+        check_upstream("avg_pool2d", x, &win, &g);
+        let scale = F::one() / F::of_usize(k * k);
+        grad x: Array4<F> = gradient_planes(x, &win, &g, |_, gx, g| win.each(|out, at| gx[at] += g[out] * scale));
+        crate::workspace::recycle_array(g);
+    }
+
+    gradcheck {
+        x: random([1, 1, 4, 4]), k: 2, stride: 2;
+        x: random([2, 3, 5, 7]), k: 3, stride: 2;
+        x: random([1, 2, 5, 5]), k: 2, stride: 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array4, array, s};
+
+    use super::*;
+
+    #[test]
+    fn max_pool_sends_ties_to_the_first_maximum_in_row_major_order() {
+        // Every window of 2×2 holds two equal maxima.
+        let x = array![[[
+            [1.0, 1.0, 0.0, 2.0],
+            [0.0, 0.0, 2.0, 0.0],
+            [3.0, 0.0, 5.0, 5.0],
+            [3.0, 0.0, 5.0, 5.0]
+        ]]];
+        let y = max_pool2d(&x, 2, 2);
+        assert_eq!(y, array![[[[1.0, 2.0], [3.0, 5.0]]]]);
+        let (gx, _, _) = max_pool2d_vjp(&x, 2, 2, &y, array![[[[1.0, 2.0], [3.0, 4.0]]]], [true, false, false]);
+        let expected = array![[[
+            [1.0, 0.0, 0.0, 2.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [3.0, 0.0, 4.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0]
+        ]]];
+        assert_eq!(gx.unwrap(), expected);
+    }
+
+    #[test]
+    fn pools_match_their_definition_on_views() {
+        crate::check::reset_seed();
+        let x: Array4<f64> = crate::check::random([3, 2, 7, 6]);
+        let view = x.slice(s![1.., .., .., ..]);
+        let (max, avg) = (max_pool2d(&view, 3, 2), avg_pool2d(&view, 3, 2));
+        assert_eq!(max.shape(), &[2, 2, 3, 2]);
+        for ((i, c, oy, ox), &m) in max.indexed_iter() {
+            let window = view.slice(s![i, c, oy * 2..oy * 2 + 3, ox * 2..ox * 2 + 3]);
+            assert_eq!(m, window.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            assert!((avg[[i, c, oy, ox]] - window.mean().unwrap()).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "max_pool2d: the 3×3 window does not fit the 2×5 input of x [1, 1, 2, 5]")]
+    fn window_larger_than_the_input_is_an_error() {
+        max_pool2d(&Array4::<f64>::zeros((1, 1, 2, 5)), 3, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "avg_pool2d: the window (2) and the stride (0) must be at least 1")]
+    fn zero_stride_is_an_error() {
+        avg_pool2d(&Array4::<f64>::zeros((1, 1, 4, 4)), 2, 0);
+    }
+}

@@ -1,0 +1,202 @@
+//! Modules that move elements without changing them: `flatten`, `reshape`
+//! and `concat`. Their VJPs move the gradient back: reshaped to the input's
+//! shape, or cut at the join.
+
+use ndarray::{Array, Array2, ArrayRef, Axis, Dimension, IntoDimension};
+
+use crate::float::Float;
+use crate::workspace::{array_from_iter, recycle_array, scratch};
+
+/// The elements of `x` in row-major order, into a new array of `shape` (the
+/// caller has checked the count).
+fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
+    match x.as_slice() {
+        Some(values) => {
+            let mut out: Array<F, E> = scratch(shape);
+            out.as_slice_mut()
+                .expect("a new array is contiguous")
+                .copy_from_slice(values);
+            out
+        }
+        None => array_from_iter(shape, x.iter().copied()),
+    }
+}
+
+/// An owned gradient given the shape `shape`, reusing its buffer when it is
+/// in standard layout (as every gradient our modules produce is).
+fn reshape_owned<F: Float, D: Dimension, E: Dimension>(g: Array<F, D>, shape: E) -> Array<F, E> {
+    if g.is_standard_layout() {
+        g.into_shape_with_order(shape).expect("same number of elements")
+    } else {
+        let out = copy_as(&g, shape);
+        recycle_array(g);
+        out
+    }
+}
+
+crate::module! {
+    /// `[n, ...]` → `[n, product of the rest]`, row-major, as
+    /// `torch.flatten(x, 1)`: the bridge from convolutional to linear layers.
+    ///
+    /// # Panics
+    /// If `x` is a scalar (rank 0): it has no batch axis.
+    pub fn flatten<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array2<F> {
+        if x.ndim() == 0 {
+            panic!("flatten: x is a scalar (shape []); it needs a batch axis");
+        }
+        let n = x.shape()[0];
+        let rest = x.shape()[1..].iter().product::<usize>();
+        copy_as(x, (n, rest).into_dimension())
+    }
+
+    backward(y, g, need) {
+        let n = x.shape().first().copied().unwrap_or(0);
+        crate::value::check_shape("flatten", "output", &[n, x.len() / n.max(1)], g.shape());
+        grad x = reshape_owned(g, x.raw_dim());
+    }
+
+    gradcheck {
+        x: random([2, 3, 2, 2]);
+        x: random([3, 4]);
+        x: random([1, 2, 1, 3, 2]);
+    }
+}
+
+crate::module! {
+    /// The elements of `x` in row-major order with a new shape of the same
+    /// element count (`reshape(&h, (n, 16, 5, 5))`); the result's rank is
+    /// the shape's.
+    ///
+    /// # Panics
+    /// If the element counts differ, naming both shapes.
+    pub fn reshape<F: Float, D: Dimension, Sh: IntoDimension + Clone>(x: &ArrayRef<F, D>, shape: Sh) -> Array<F, Sh::Dim> {
+        let dim = shape.into_dimension();
+        if dim.size() != x.len() {
+            panic!(
+                "reshape: x has shape {:?} ({} elements), which cannot become shape {:?} ({} elements)",
+                x.shape(),
+                x.len(),
+                dim.slice(),
+                dim.size()
+            );
+        }
+        copy_as(x, dim)
+    }
+
+    backward(y, g, need) {
+        crate::value::check_shape("reshape", "output", y.shape(), g.shape());
+        grad x = reshape_owned(g, x.raw_dim());
+    }
+
+    gradcheck {
+        x: random([2, 6]), shape: (3, 2, 2);
+        x: random([2, 3, 4]), shape: [4, 6];
+        x: random([5]), shape: (1, 5);
+    }
+}
+
+/// Checks that `a` and `b` can be joined along `axis`.
+fn check_concat<F, D: Dimension>(a: &ArrayRef<F, D>, b: &ArrayRef<F, D>, axis: usize) {
+    if axis >= a.ndim() {
+        panic!("concat: axis {axis} is out of range for inputs of rank {}", a.ndim());
+    }
+    let agree = a
+        .shape()
+        .iter()
+        .zip(b.shape())
+        .enumerate()
+        .all(|(i, (x, y))| i == axis || x == y);
+    if !agree {
+        panic!(
+            "concat: a has shape {:?} but b has shape {:?}; they must agree on every axis but {axis}",
+            a.shape(),
+            b.shape()
+        );
+    }
+}
+
+crate::module! {
+    /// `a` and `b` joined along `axis` (their other axes agree), as `torch.cat([a, b], axis)`.
+    ///
+    /// # Panics
+    /// If `axis` is out of range or the other axes differ, naming the shapes.
+    pub fn concat<F: Float, D: Dimension>(a: &ArrayRef<F, D>, b: &ArrayRef<F, D>, axis: usize) -> Array<F, D> {
+        check_concat(a, b, axis);
+        let mut dim = a.raw_dim();
+        dim[axis] += b.shape()[axis];
+        let mut y: Array<F, D> = scratch(dim);
+        let split = a.shape()[axis];
+        let (mut first, mut second) = y.view_mut().split_at(Axis(axis), split);
+        first.assign(a);
+        second.assign(b);
+        y
+    }
+
+    backward(y, g, need) {
+        check_concat(a, b, axis);
+        crate::value::check_shape("concat", "output", y.shape(), g.shape());
+        let (ga, gb) = g.view().split_at(Axis(axis), a.shape()[axis]);
+        grad a = copy_as(&ga, a.raw_dim());
+        grad b = copy_as(&gb, b.raw_dim());
+        recycle_array(g);
+    }
+
+    gradcheck {
+        a: random([2, 3]), b: random([4, 3]), axis: 0;
+        a: random([2, 3]), b: random([2, 1]), axis: 1;
+        a: random([2, 1, 3, 3]), b: random([2, 2, 3, 3]), axis: 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, Array4, array, s};
+
+    use super::*;
+
+    #[test]
+    fn flatten_and_reshape_keep_row_major_order() {
+        let x = Array::from_shape_vec((2, 2, 3), (0..12).map(f64::from).collect()).unwrap();
+        assert_eq!(
+            flatten(&x),
+            Array2::from_shape_vec((2, 6), (0..12).map(f64::from).collect()).unwrap()
+        );
+        let y: Array4<f64> = reshape(&x, (1, 3, 2, 2));
+        assert_eq!(
+            y.iter().copied().collect::<Vec<_>>(),
+            (0..12).map(f64::from).collect::<Vec<_>>()
+        );
+        // A transposed view is read in its logical (row-major) order.
+        let t = x.slice(s![.., .., ..;-1]);
+        assert_eq!(flatten(&t).row(0).to_vec(), vec![2.0, 1.0, 0.0, 5.0, 4.0, 3.0]);
+    }
+
+    #[test]
+    fn concat_joins_and_its_gradient_splits() {
+        let (a, b) = (array![[1.0, 2.0]], array![[3.0, 4.0], [5.0, 6.0]]);
+        let y = concat(&a, &b, 0);
+        assert_eq!(y, array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+        let (ga, gb, _) = concat_vjp(&a, &b, 0, &y, y.clone() * 10.0, [true, true, false]);
+        assert_eq!((ga.unwrap(), gb.unwrap()), (a * 10.0, b * 10.0));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "reshape: x has shape [2, 3] (6 elements), which cannot become shape [4, 2] (8 elements)"
+    )]
+    fn reshape_to_another_count_is_an_error() {
+        let _: Array2<f64> = reshape(&Array2::<f64>::zeros((2, 3)), (4, 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "concat: a has shape [2, 3] but b has shape [2, 4]; they must agree on every axis but 0")]
+    fn concat_of_disagreeing_shapes_is_an_error() {
+        concat(&Array2::<f64>::zeros((2, 3)), &Array2::zeros((2, 4)), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "concat: axis 2 is out of range for inputs of rank 2")]
+    fn concat_axis_out_of_range_is_an_error() {
+        concat(&Array2::<f64>::zeros((2, 3)), &Array2::zeros((2, 3)), 2);
+    }
+}
