@@ -85,7 +85,7 @@ pub use autodiff_runtime::{
     Broadcast, Float, Gradient, Graphs, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape,
     sum_to_shape,
 };
-pub use autodiff_runtime::{anomaly, data, gemm, stats, train, workspace};
+pub use autodiff_runtime::{anomaly, data, gemm, module, stats, train, workspace};
 pub use ndarray;
 
 // Lets the crate's own code use the macro, whose output names `::autodiff`.
@@ -94,10 +94,13 @@ extern crate self as autodiff;
 /// Everything a differentiable function needs: the macro, every module and its
 /// VJP, the traits of the convention, and ndarray's array types.
 pub mod prelude {
-    pub use crate::{Params, differentiable};
+    pub use crate::{Params, differentiable, module};
     pub use autodiff_runtime::modules::*;
     pub use autodiff_runtime::{Float, Gradient, NoGrad, Value, Workspace};
-    pub use ndarray::{Array, Array1, Array2, Array3, ArrayD, Axis, array};
+    pub use ndarray::{
+        Array, Array1, Array2, Array3, Array4, ArrayD, ArrayRef, ArrayRef1, ArrayRef2, ArrayRef3, ArrayRef4, ArrayView,
+        ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis, CowArray, array, s,
+    };
 }
 
 #[doc(hidden)]

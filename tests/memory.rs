@@ -153,6 +153,7 @@ fn workspace_steady_state() {
     };
     recurrent_steps_allocate_nothing();
     deep_steps_allocate_nothing();
+    convolutional_steps_allocate_nothing();
     training_steps_allocate_nothing(f32_step, 16, [64, 32, 10]);
     training_steps_allocate_nothing(f64_step, 16, [64, 32, 10]);
     training_steps_allocate_nothing(f32_step, 128, [784, 256, 10]);
@@ -362,4 +363,79 @@ fn deep_steps_allocate_nothing() {
         (0, 0),
         "a steady-state deep step allocates nothing"
     );
+}
+
+#[derive(Params)]
+struct LeNet5 {
+    conv1: Array4<f32>,
+    conv1_b: Array1<f32>,
+    conv2: Array4<f32>,
+    conv2_b: Array1<f32>,
+    fc1: Array2<f32>,
+    fc1_b: Array1<f32>,
+    fc2: Array2<f32>,
+    fc2_b: Array1<f32>,
+    fc3: Array2<f32>,
+    fc3_b: Array1<f32>,
+}
+
+#[differentiable(wrt(m))]
+fn lenet_loss(m: &LeNet5, x: &ArrayRef4<f32>, labels: &[usize]) -> f32 {
+    let h = max_pool2d(&relu(&conv2d(x, &m.conv1, &m.conv1_b, 1, 2)), 2, 2);
+    let h = max_pool2d(&relu(&conv2d(&h, &m.conv2, &m.conv2_b, 1, 0)), 2, 2);
+    let h = relu(&linear(&flatten(&h), &m.fc1, &m.fc1_b));
+    let h = relu(&linear(&h, &m.fc2, &m.fc2_b));
+    cross_entropy(&linear(&h, &m.fc3, &m.fc3_b), labels)
+}
+
+/// A steady-state LeNet-5 training step (batch 8 of 28×28 images, taken as a
+/// view of a larger set) allocates nothing: the im2col columns, the permuted
+/// gradients and every activation come from the workspace.
+fn convolutional_steps_allocate_nothing() {
+    use autodiff::train::{Adam, Optimizer};
+    let value = |seed: usize| ((seed * 7919) % 23) as f32 / 23.0 - 0.5;
+    let images = Array4::from_shape_fn((16, 1, 28, 28), |(i, _, y, x)| value(i * 784 + y * 28 + x));
+    let labels: Vec<usize> = (0..8).map(|i| i % 10).collect();
+    let weights = |shape: &[usize], seed: usize| {
+        let fan_in: usize = shape[1..].iter().product();
+        let mut k = seed;
+        ArrayD::from_shape_simple_fn(shape, || {
+            k += 31;
+            value(k) / (fan_in as f32).sqrt()
+        })
+    };
+    let four = |shape: [usize; 4], seed| weights(&shape, seed).into_dimensionality().expect("rank 4");
+    let two = |shape: [usize; 2], seed| weights(&shape, seed).into_dimensionality().expect("rank 2");
+    let mut m = LeNet5 {
+        conv1: four([6, 1, 5, 5], 1),
+        conv1_b: Array1::zeros(6),
+        conv2: four([16, 6, 5, 5], 2),
+        conv2_b: Array1::zeros(16),
+        fc1: two([120, 400], 3),
+        fc1_b: Array1::zeros(120),
+        fc2: two([84, 120], 4),
+        fc2_b: Array1::zeros(84),
+        fc3: two([10, 84], 5),
+        fc3_b: Array1::zeros(10),
+    };
+    let mut optimizer = Adam::new(1e-3);
+    let mut ws = Workspace::new();
+    let mut step = |m: &mut LeNet5| {
+        let x = images.slice(s![4..12, .., .., ..]);
+        let (loss, grad) = lenet_loss_grad_with(&mut ws, m, &x, &labels);
+        optimizer.step(m, &grad.m);
+        ws.recycle(grad.m);
+        loss
+    };
+    let first = step(&mut m);
+    step(&mut m);
+    let mut last = 0.0;
+    let steady = usage(|| last = step(&mut m));
+    println!("LeNet-5 training step: {steady:?}");
+    assert_eq!(
+        (steady.allocations, steady.bytes),
+        (0, 0),
+        "a steady-state LeNet-5 step allocates nothing"
+    );
+    assert!(last < first, "the steps train ({first} → {last})");
 }

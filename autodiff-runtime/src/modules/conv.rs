@@ -85,31 +85,50 @@ impl Geometry {
         self.oh * self.ow
     }
 
-    /// For kernel offset `k` along an axis of `size` with `out` outputs: the
-    /// input index of output `t`, or `None` in the padding.
-    fn source(&self, t: usize, k: usize, size: usize) -> Option<usize> {
-        (t * self.stride + k).checked_sub(self.padding).filter(|&i| i < size)
+    /// For kernel offset `k` along an axis of `size` inputs and `out`
+    /// outputs: the outputs `lo..hi` whose input `t·s + k − p` lies inside
+    /// (the others read padding), and the input of output `lo`.
+    #[inline]
+    fn valid(&self, k: usize, size: usize, out: usize) -> (usize, usize, usize) {
+        let s = self.stride;
+        let lo = self.padding.saturating_sub(k).div_ceil(s);
+        let hi = if size + self.padding > k {
+            ((size + self.padding - k - 1) / s + 1).min(out)
+        } else {
+            0
+        };
+        let lo = lo.min(hi);
+        (lo, hi, (lo * s + k).saturating_sub(self.padding))
     }
 }
 
-/// The columns matrix `[c·kh·kw, n·oh·ow]` of a standard-layout input.
+/// The columns matrix `[c·kh·kw, n·oh·ow]` of a standard-layout input. Each
+/// output row is a run of padding zeros, then the input row read with the
+/// stride (a plain copy at stride 1), then zeros again.
 fn im2col<F: Float>(x: &[F], geo: &Geometry) -> Array2<F> {
     let (pixels, cols) = (geo.pixels(), geo.n * geo.pixels());
     let mut out: Array2<F> = scratch((geo.patch(), cols));
     let data = out.as_slice_mut().expect("a new array is contiguous");
     for (row, dest) in data.chunks_exact_mut(cols.max(1)).enumerate() {
         let (ch, ki, kj) = (row / (geo.kh * geo.kw), row / geo.kw % geo.kh, row % geo.kw);
+        let (y_lo, y_hi, y0) = geo.valid(ki, geo.h, geo.oh);
+        let (x_lo, x_hi, x0) = geo.valid(kj, geo.w, geo.ow);
         for image in 0..geo.n {
             let plane = &x[(image * geo.c + ch) * geo.h * geo.w..][..geo.h * geo.w];
             let dest = &mut dest[image * pixels..][..pixels];
-            for (oy, dest) in dest.chunks_exact_mut(geo.ow).enumerate() {
-                let Some(iy) = geo.source(oy, ki, geo.h) else {
-                    dest.fill(F::zero());
-                    continue;
-                };
-                let line = &plane[iy * geo.w..][..geo.w];
-                for (ox, d) in dest.iter_mut().enumerate() {
-                    *d = geo.source(ox, kj, geo.w).map_or(F::zero(), |ix| line[ix]);
+            dest[..y_lo * geo.ow].fill(F::zero());
+            dest[y_hi * geo.ow..].fill(F::zero());
+            for (oy, dest) in dest.chunks_exact_mut(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
+                let line = &plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
+                dest[..x_lo].fill(F::zero());
+                dest[x_hi..].fill(F::zero());
+                let dest = &mut dest[x_lo..x_hi];
+                if geo.stride == 1 {
+                    dest.copy_from_slice(&line[x0..x0 + dest.len()]);
+                } else {
+                    for (d, &v) in dest.iter_mut().zip(line[x0..].iter().step_by(geo.stride)) {
+                        *d = v;
+                    }
                 }
             }
         }
@@ -126,15 +145,21 @@ fn col2im<F: Float>(cols: &Array2<F>, geo: &Geometry) -> Array4<F> {
     let (pixels, width) = (geo.pixels(), geo.n * geo.pixels());
     for (row, src) in cols.chunks_exact(width.max(1)).enumerate() {
         let (ch, ki, kj) = (row / (geo.kh * geo.kw), row / geo.kw % geo.kh, row % geo.kw);
+        let (y_lo, y_hi, y0) = geo.valid(ki, geo.h, geo.oh);
+        let (x_lo, x_hi, x0) = geo.valid(kj, geo.w, geo.ow);
         for image in 0..geo.n {
             let plane = &mut out[(image * geo.c + ch) * geo.h * geo.w..][..geo.h * geo.w];
             let src = &src[image * pixels..][..pixels];
-            for (oy, src) in src.chunks_exact(geo.ow).enumerate() {
-                let Some(iy) = geo.source(oy, ki, geo.h) else { continue };
-                let line = &mut plane[iy * geo.w..][..geo.w];
-                for (ox, &v) in src.iter().enumerate() {
-                    if let Some(ix) = geo.source(ox, kj, geo.w) {
-                        line[ix] += v;
+            for (oy, src) in src.chunks_exact(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
+                let line = &mut plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
+                let src = &src[x_lo..x_hi];
+                if geo.stride == 1 {
+                    for (d, &v) in line[x0..x0 + src.len()].iter_mut().zip(src) {
+                        *d += v;
+                    }
+                } else {
+                    for (d, &v) in line[x0..].iter_mut().step_by(geo.stride).zip(src) {
+                        *d += v;
                     }
                 }
             }
@@ -227,6 +252,8 @@ crate::module! {
         x: random([2, 2, 7, 6]), w: random([3, 2, 3, 2]), b: random([3]), stride: 2, padding: 0;
         x: random([1, 2, 6, 6]), w: random([2, 2, 3, 3]), b: random([2]), stride: 3, padding: 2;
         x: random([3, 1, 4, 4]), w: random([2, 1, 1, 1]), b: random([2]), stride: 1, padding: 0;
+        x: random([1, 1, 2, 2]), w: random([1, 1, 3, 3]), b: random([1]), stride: 1, padding: 1;
+        x: random([1, 1, 3, 3]), w: random([1, 1, 2, 2]), b: random([1]), stride: 2, padding: 2;
     }
 }
 
@@ -263,6 +290,9 @@ mod tests {
             ([2, 3, 8, 7], [4, 3, 3, 3], 1, 0),
             ([1, 2, 9, 9], [3, 2, 5, 5], 2, 2),
             ([3, 1, 5, 6], [2, 1, 2, 3], 3, 1),
+            ([1, 1, 3, 3], [1, 1, 2, 2], 2, 2),
+            ([2, 2, 4, 5], [1, 2, 5, 5], 1, 2),
+            ([1, 3, 7, 7], [2, 3, 3, 1], 2, 3),
         ] {
             crate::check::reset_seed();
             let (x, w, b) = (
