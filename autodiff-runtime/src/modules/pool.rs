@@ -60,20 +60,27 @@ impl Window {
     }
 
     /// The input index of the maximum of each window of `plane`, the first on ties.
+    #[inline]
     fn argmax<F: Float>(&self, plane: &[F], mut f: impl FnMut(usize, usize)) {
+        let (k, w) = (self.k, self.w);
         for oy in 0..self.oh {
+            let top = oy * self.stride * w;
+            // The window's rows as one slice: `k` rows of `w`, the last one cut at `k` wide.
+            let band = &plane[top..top + (k - 1) * w + self.w];
             for ox in 0..self.ow {
-                let first = oy * self.stride * self.w + ox * self.stride;
-                let mut best = first;
-                for i in 0..self.k {
-                    let row = first + i * self.w;
-                    for j in row..row + self.k {
-                        if plane[j] > plane[best] {
-                            best = j;
+                let left = ox * self.stride;
+                let mut best = left;
+                let mut value = band[left];
+                for i in 0..k {
+                    let row = &band[i * w + left..i * w + left + k];
+                    for (j, &v) in row.iter().enumerate() {
+                        if v > value {
+                            value = v;
+                            best = i * w + left + j;
                         }
                     }
                 }
-                f(oy * self.ow + ox, best);
+                f(oy * self.ow + ox, top + best);
             }
         }
     }
