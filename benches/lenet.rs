@@ -26,7 +26,7 @@ mod machine;
 use interleaved::interleaved;
 
 const BATCH: usize = 64;
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 11;
 
 #[derive(Params, Clone)]
 struct LeNet5 {
@@ -203,10 +203,10 @@ fn summary() {
         || {
             black_box(handwritten(&p.model, &p.x, &p.labels));
         },
-        10,
+        20,
         ROUNDS,
     );
-    let (ws_to_hand, t_ws, t_hand_ws) = interleaved(|| with_ws(&mut ws), || hand_in_ws(&mut hand_ws), 10, ROUNDS);
+    let (ws_to_hand, t_ws, t_hand_ws) = interleaved(|| with_ws(&mut ws), || hand_in_ws(&mut hand_ws), 20, ROUNDS);
     let allocations = |f: &mut dyn FnMut()| {
         f();
         f();

@@ -265,7 +265,10 @@ impl Emitter<'_> {
                     Storage::Param(i) if self.sig.params[i].is_ref => r,
                     // The loop variable of a loop over layers is a reference.
                     Storage::Layer => r,
-                    _ => quote!(::core::clone::Clone::clone(#r)),
+                    // Method syntax: the receiver, not the parameter the copy
+                    // is passed to, decides the type (a `&Array2` argument to
+                    // a module taking `&ArrayRef2` then coerces).
+                    _ => quote!((#r).clone()),
                 }
             }
             Operand::Field {
@@ -279,7 +282,7 @@ impl Emitter<'_> {
                 if *by_ref {
                     quote!(&#base #(.#path)*)
                 } else {
-                    quote!(::core::clone::Clone::clone(&#base #(.#path)*))
+                    quote!((&#base #(.#path)*).clone())
                 }
             }
             Operand::Const {
@@ -292,7 +295,7 @@ impl Emitter<'_> {
                     match (h.is_reference, *by_ref, phase) {
                         (true, _, _) => quote!(#k),
                         (false, true, _) => quote!(&#k),
-                        (false, false, Phase::Forward) => quote!(::core::clone::Clone::clone(&#k)),
+                        (false, false, Phase::Forward) => quote!((&#k).clone()),
                         (false, false, Phase::Backward) => quote!(#k),
                     }
                 }

@@ -22,6 +22,7 @@ pub mod gradcheck;
 mod gradient;
 mod graphs;
 pub mod modules;
+mod parallel;
 mod params;
 pub mod stats;
 pub mod train;

@@ -240,11 +240,30 @@ impl<T> Drop for Stack<T> {
     }
 }
 
+/// A slot of the generated code (see [`live`]).
+pub trait Slotted {
+    /// The value the slot holds.
+    type Value;
+    /// The value, if computed.
+    fn get(&self) -> Option<&Self::Value>;
+}
+
+impl<T> Slotted for Option<T> {
+    type Value = T;
+    #[inline(always)]
+    fn get(&self) -> Option<&T> {
+        self.as_ref()
+    }
+}
+
 /// The value in a slot of the generated code: a variable assigned in a loop or
-/// branch, which always holds a value where it is read.
+/// branch, which always holds a value where it is read. (The value's type
+/// comes from the slot through a trait, so that a module taking
+/// `&ArrayRef2<F>` sees `&Array2<F>` and coerces it, instead of asking the
+/// slot to hold an `ArrayRef2`.)
 #[inline(always)]
-pub fn live<T>(slot: &Option<T>) -> &T {
-    match slot {
+pub fn live<S: Slotted>(slot: &S) -> &S::Value {
+    match slot.get() {
         Some(value) => value,
         None => panic!("internal error of #[differentiable]: a value was read before it was computed"),
     }

@@ -1,5 +1,6 @@
-"""The training steps of benches/step.rs (three MLPs) and benches/lenet.rs
-(LeNet-5, batch 64), f32, forward + gradients of the mean cross-entropy, no
+"""The training steps of benches/step.rs (three MLPs), benches/rnn.rs (an
+Elman RNN, batch 128, 28 steps of 28 inputs, 128 hidden units, 10 classes)
+and benches/lenet.rs (LeNet-5, batch 64), f32, forward + gradients of the mean cross-entropy, no
 optimizer, in JAX (jit) and, when installed, PyTorch (eager): the peers of
 the README's tables, measured on the same machine.
 
@@ -15,7 +16,7 @@ import time
 
 import numpy as np
 
-REPS = {"small": 2000, "mnist": 50, "deep": 20, "lenet5": 10}
+REPS = {"small": 2000, "mnist": 50, "deep": 20, "rnn": 20, "lenet5": 10}
 ROUNDS = 7
 MLPS = [("small", 16, [64, 32, 10]), ("mnist", 128, [784, 256, 10]), ("deep", 64, [784, 512, 512, 512, 10])]
 
@@ -41,6 +42,15 @@ def mlp_problem(batch, sizes, rng):
         layers.append((rng.uniform(-s, s, (o, i)).astype(np.float32), np.zeros(o, np.float32)))
     labels = np.arange(batch) % sizes[-1]
     return x, labels, layers
+
+
+def rnn_problem(rng):
+    u = lambda shape, s: rng.uniform(-s, s, shape).astype(np.float32)
+    params = [u((128, 28), 0.2), np.zeros(128, np.float32), u((128, 128), 0.1), u((10, 128), 0.2),
+              np.zeros(10, np.float32)]
+    xs = u((28, 128, 28), 1.0)
+    labels = np.arange(128) % 10
+    return xs, labels, params
 
 
 def lenet_problem(rng):
@@ -96,6 +106,22 @@ def jax_rows():
         step = jax.jit(jax.value_and_grad(mlp_loss))
         x, labels = jnp.asarray(x), jnp.asarray(labels)
         rows[name] = timed(lambda: jax.block_until_ready(step(layers, x, labels)), REPS[name])
+    def rnn_loss(p, xs, labels):
+        wx, b, u, wo, bo = p
+        h0 = jnp.tanh(xs[0] @ wx.T + b)
+
+        def cell(h, x):
+            return jnp.tanh(x @ wx.T + b + h @ u), None
+
+        h, _ = jax.lax.scan(cell, h0, xs[1:])
+        logp = jax.nn.log_softmax(h @ wo.T + bo)
+        return -jnp.mean(logp[jnp.arange(h.shape[0]), labels])
+
+    xs, labels, params = rnn_problem(rng)
+    params = [jnp.asarray(a) for a in params]
+    step = jax.jit(jax.value_and_grad(rnn_loss))
+    xs, labels = jnp.asarray(xs), jnp.asarray(labels)
+    rows["rnn"] = timed(lambda: jax.block_until_ready(step(params, xs, labels)), REPS["rnn"])
     x, labels, params = lenet_problem(rng)
     params = [jnp.asarray(a) for a in params]
     step = jax.jit(jax.value_and_grad(lenet_loss))
@@ -127,6 +153,18 @@ def torch_rows():
             return torch.autograd.grad(loss, [t for l in layers for t in l])
 
         rows[name] = timed(step, REPS[name])
+    xs, labels, params = rnn_problem(rng)
+    wx, b, u, wo, bo = [torch.tensor(a, requires_grad=True) for a in params]
+    xs, labels = torch.tensor(xs), torch.tensor(labels)
+
+    def rnn_step():
+        h = torch.tanh(F.linear(xs[0], wx, b))
+        for x in xs[1:]:
+            h = torch.tanh(F.linear(x, wx, b) + h @ u)
+        loss = F.cross_entropy(F.linear(h, wo, bo), labels)
+        return torch.autograd.grad(loss, [wx, b, u, wo, bo])
+
+    rows["rnn"] = timed(rnn_step, REPS["rnn"])
     x, labels, params = lenet_problem(rng)
     p = [torch.tensor(a, requires_grad=True) for a in params]
     x, labels = torch.tensor(x), torch.tensor(labels)

@@ -25,12 +25,18 @@ mod pool;
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use ndarray::{Array2, ArrayBase, Data, DataMut, Ix2};
+use ndarray::{Array2, ArrayRef2};
 
 use crate::Float;
 pub use caches::Caches;
 use kernel::{Panel, Scalar, Tile};
 pub use pool::threads;
+
+/// Runs `task(0..threads)` on the pool (see `pool::run`), for other batched
+/// kernels than the GEMM.
+pub(crate) fn run_on_pool(threads: usize, task: &(dyn Fn(usize) + Sync)) {
+    pool::run(threads, task);
+}
 
 /// Which code computes the products: our micro-kernels for an instruction
 /// set, or the matrixmultiply crate.
@@ -177,10 +183,7 @@ pub fn with_backend<R>(backend: Backend, f: impl FnOnce() -> R) -> R {
 }
 
 /// `a·b` into a new array.
-pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
-    a: &ArrayBase<S1, Ix2>,
-    b: &ArrayBase<S2, Ix2>,
-) -> Array2<F> {
+pub(crate) fn gemm<F: Float>(a: &ArrayRef2<F>, b: &ArrayRef2<F>) -> Array2<F> {
     // β = 0: the product does not read the output's old values.
     let mut c = crate::workspace::scratch((a.nrows(), b.ncols()));
     gemm_into(F::one(), a, b, F::zero(), &mut c);
@@ -202,13 +205,7 @@ pub(crate) fn gemm<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>>(
 ///
 /// # Panics
 /// If the shapes do not chain, with a message naming them.
-pub fn gemm_into<F: Float, S1: Data<Elem = F>, S2: Data<Elem = F>, S3: DataMut<Elem = F>>(
-    alpha: F,
-    a: &ArrayBase<S1, Ix2>,
-    b: &ArrayBase<S2, Ix2>,
-    beta: F,
-    c: &mut ArrayBase<S3, Ix2>,
-) {
+pub fn gemm_into<F: Float>(alpha: F, a: &ArrayRef2<F>, b: &ArrayRef2<F>, beta: F, c: &mut ArrayRef2<F>) {
     crate::stats::count_gemm();
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     assert!(

@@ -4,18 +4,22 @@
 //! Shapes: x `[n, c, h, w]`, w `[o, c, kh, kw]`, b `[o]`, y `[n, o, oh, ow]`
 //! with `oh = (h + 2p − kh)/s + 1` (likewise `ow`), zero padding.
 //!
-//! Lowered to one product per batch (im2col): the columns matrix
-//! `cols[(c, i, j), (n, oy, ox)] = x[n, c, oy·s + i − p, ox·s + j − p]` turns
-//! the convolution into `Y = W·cols` with `W = w` as `[o, c·kh·kw]`. With
-//! `G = ∂C/∂Y` laid out the same way: `∂C/∂w = G·colsᵀ`, `∂C/∂b = Σ G` and
-//! `∂C/∂x = col2im(Wᵀ·G)` (col2im adds every column entry back where im2col
-//! read it). One product over the whole batch keeps the GEMM large enough to
-//! use every core; the columns and the permuted gradient are workspace buffers.
+//! Lowered to products per image (im2col): the columns matrix
+//! `cols[(c, i, j), (oy, ox)] = x[c, oy·s + i − p, ox·s + j − p]` of an image
+//! turns its convolution into `Y = W·cols` with `W = w` as `[o, c·kh·kw]`,
+//! written straight into the image's block of y. With `G = ∂C/∂Y` of the
+//! image: `∂C/∂w += G·colsᵀ`, `∂C/∂b += Σ G` and `∂C/∂x = col2im(Wᵀ·G)`
+//! (col2im adds every column entry back where im2col read it). An image's
+//! columns fit in L2 for the sizes of LeNet (a whole batch's would not), and
+//! the images are split over the threads, so the copies of im2col and
+//! col2im run in parallel as well as the products; buffers come from the
+//! workspace.
 
-use ndarray::{Array1, Array2, Array4, ArrayRef1, ArrayRef4};
+use ndarray::{Array1, Array4, ArrayRef1, ArrayRef2, ArrayRef4};
 
 use crate::float::Float;
 use crate::gemm::gemm_into;
+use crate::parallel::{self, Disjoint};
 use crate::workspace::{recycle_array, scratch, zeros};
 
 /// The sizes of one convolution, checked once.
@@ -102,76 +106,202 @@ impl Geometry {
     }
 }
 
-/// The columns matrix `[c·kh·kw, n·oh·ow]` of a standard-layout input. Each
-/// output row is a run of padding zeros, then the input row read with the
-/// stride (a plain copy at stride 1), then zeros again.
-fn im2col<F: Float>(x: &[F], geo: &Geometry) -> Array2<F> {
-    let (pixels, cols) = (geo.pixels(), geo.n * geo.pixels());
-    let mut out: Array2<F> = scratch((geo.patch(), cols));
-    let data = out.as_slice_mut().expect("a new array is contiguous");
-    for (row, dest) in data.chunks_exact_mut(cols.max(1)).enumerate() {
+/// The columns matrix `[c·kh·kw, oh·ow]` of one image `x` `[c, h, w]`
+/// (standard layout) into `out`. Each output row is a run of padding zeros,
+/// then the input row read with the stride (a plain copy at stride 1), then
+/// zeros again.
+fn im2col<F: Float>(x: &[F], geo: &Geometry, out: &mut [F]) {
+    let pixels = geo.pixels();
+    for (row, dest) in out.chunks_exact_mut(pixels.max(1)).enumerate() {
         let (ch, ki, kj) = (row / (geo.kh * geo.kw), row / geo.kw % geo.kh, row % geo.kw);
         let (y_lo, y_hi, y0) = geo.valid(ki, geo.h, geo.oh);
         let (x_lo, x_hi, x0) = geo.valid(kj, geo.w, geo.ow);
-        for image in 0..geo.n {
-            let plane = &x[(image * geo.c + ch) * geo.h * geo.w..][..geo.h * geo.w];
-            let dest = &mut dest[image * pixels..][..pixels];
-            dest[..y_lo * geo.ow].fill(F::zero());
-            dest[y_hi * geo.ow..].fill(F::zero());
-            for (oy, dest) in dest.chunks_exact_mut(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
-                let line = &plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
-                dest[..x_lo].fill(F::zero());
-                dest[x_hi..].fill(F::zero());
-                let dest = &mut dest[x_lo..x_hi];
-                if geo.stride == 1 {
-                    dest.copy_from_slice(&line[x0..x0 + dest.len()]);
-                } else {
-                    for (d, &v) in dest.iter_mut().zip(line[x0..].iter().step_by(geo.stride)) {
-                        *d = v;
-                    }
+        let plane = &x[ch * geo.h * geo.w..][..geo.h * geo.w];
+        dest[..y_lo * geo.ow].fill(F::zero());
+        dest[y_hi * geo.ow..].fill(F::zero());
+        for (oy, dest) in dest.chunks_exact_mut(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
+            let line = &plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
+            dest[..x_lo].fill(F::zero());
+            dest[x_hi..].fill(F::zero());
+            let dest = &mut dest[x_lo..x_hi];
+            if geo.stride == 1 {
+                dest.copy_from_slice(&line[x0..x0 + dest.len()]);
+            } else {
+                for (d, &v) in dest.iter_mut().zip(line[x0..].iter().step_by(geo.stride)) {
+                    *d = v;
                 }
             }
         }
     }
-    out
 }
 
-/// Adds every entry of a columns matrix back to the input position it came
-/// from: the transpose of [`im2col`].
-fn col2im<F: Float>(cols: &Array2<F>, geo: &Geometry) -> Array4<F> {
-    let mut gx: Array4<F> = zeros((geo.n, geo.c, geo.h, geo.w));
-    let out = gx.as_slice_mut().expect("a new array is contiguous");
-    let cols = cols.as_slice().expect("a product's output is contiguous");
-    let (pixels, width) = (geo.pixels(), geo.n * geo.pixels());
-    for (row, src) in cols.chunks_exact(width.max(1)).enumerate() {
+/// Adds every entry of one image's columns matrix back to the input position
+/// it came from, into `gx` `[c, h, w]` (zeroed first): the transpose of
+/// [`im2col`].
+fn col2im<F: Float>(cols: &[F], geo: &Geometry, gx: &mut [F]) {
+    gx.fill(F::zero());
+    let pixels = geo.pixels();
+    for (row, src) in cols.chunks_exact(pixels.max(1)).enumerate() {
         let (ch, ki, kj) = (row / (geo.kh * geo.kw), row / geo.kw % geo.kh, row % geo.kw);
         let (y_lo, y_hi, y0) = geo.valid(ki, geo.h, geo.oh);
         let (x_lo, x_hi, x0) = geo.valid(kj, geo.w, geo.ow);
-        for image in 0..geo.n {
-            let plane = &mut out[(image * geo.c + ch) * geo.h * geo.w..][..geo.h * geo.w];
-            let src = &src[image * pixels..][..pixels];
-            for (oy, src) in src.chunks_exact(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
-                let line = &mut plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
-                let src = &src[x_lo..x_hi];
-                if geo.stride == 1 {
-                    for (d, &v) in line[x0..x0 + src.len()].iter_mut().zip(src) {
-                        *d += v;
-                    }
-                } else {
-                    for (d, &v) in line[x0..].iter_mut().step_by(geo.stride).zip(src) {
-                        *d += v;
-                    }
+        let plane = &mut gx[ch * geo.h * geo.w..][..geo.h * geo.w];
+        for (oy, src) in src.chunks_exact(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
+            let line = &mut plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
+            let src = &src[x_lo..x_hi];
+            if geo.stride == 1 {
+                for (d, &v) in line[x0..x0 + src.len()].iter_mut().zip(src) {
+                    *d += v;
+                }
+            } else {
+                for (d, &v) in line[x0..].iter_mut().step_by(geo.stride).zip(src) {
+                    *d += v;
                 }
             }
         }
     }
-    gx
 }
 
 /// `w` as the `[o, c·kh·kw]` matrix of the product (a view when `w` is in
 /// standard layout, which parameters are).
 fn kernel_matrix<'a, F: Float>(w: &'a ArrayRef4<F>, geo: &Geometry) -> ndarray::CowArray<'a, F, ndarray::Ix2> {
     w.to_shape((geo.o, geo.patch())).expect("o × c·kh·kw elements")
+}
+
+/// A `[rows, cols]` matrix view of a slice.
+fn matrix<F>(data: &[F], rows: usize, cols: usize) -> ndarray::ArrayView2<'_, F> {
+    ndarray::ArrayView2::from_shape((rows, cols), data).expect("rows × cols elements")
+}
+
+/// A `[rows, cols]` mutable matrix view of a slice.
+fn matrix_mut<F>(data: &mut [F], rows: usize, cols: usize) -> ndarray::ArrayViewMut2<'_, F> {
+    ndarray::ArrayViewMut2::from_shape((rows, cols), data).expect("rows × cols elements")
+}
+
+/// The forward pass: per image, its columns and one product `W·cols` written
+/// straight into the image's `[o, oh·ow]` block of `y`. Images are split
+/// over the threads; each has its own columns buffer.
+fn forward<F: Float>(x: &[F], kernel: &ArrayRef2<F>, b: &ArrayRef1<F>, geo: &Geometry) -> Array4<F> {
+    let (patch, pixels) = (geo.patch(), geo.pixels());
+    let parts = parallel::parts(geo.n, geo.n * geo.o * patch * pixels);
+    let mut y: Array4<F> = scratch((geo.n, geo.o, geo.oh, geo.ow));
+    let mut cols: Array1<F> = scratch(parts * patch * pixels);
+    {
+        let (ys, colss) = (
+            Disjoint::new(y.as_slice_mut().expect("contiguous")),
+            Disjoint::new(cols.as_slice_mut().expect("contiguous")),
+        );
+        let (image_in, image_out) = (geo.c * geo.h * geo.w, geo.o * pixels);
+        parallel::run(parts, &|t| {
+            // SAFETY: part `t` is the only one to take columns block `t` and
+            // the outputs of its own images.
+            let cols = unsafe { colss.part(t * patch * pixels..(t + 1) * patch * pixels) };
+            for image in parallel::range(geo.n, parts, t) {
+                // SAFETY: as above: image `image` belongs to part `t` alone.
+                let out = unsafe { ys.part(image * image_out..(image + 1) * image_out) };
+                im2col(&x[image * image_in..][..image_in], geo, cols);
+                for (row, bias) in out.chunks_exact_mut(pixels.max(1)).zip(b.iter()) {
+                    row.fill(*bias);
+                }
+                let mut out = matrix_mut(out, geo.o, pixels);
+                gemm_into(F::one(), kernel, &matrix(cols, patch, pixels), F::one(), &mut out);
+            }
+        });
+    }
+    recycle_array(cols);
+    y
+}
+
+/// The VJP: per image, `∂w += G_i·cols_iᵀ` (one partial sum per thread,
+/// added at the end), `∂b += Σ G_i` and `∂x_i = col2im(Wᵀ·G_i)`.
+#[allow(clippy::type_complexity)]
+fn backward<F: Float>(
+    x: &[F],
+    kernel: &ArrayRef2<F>,
+    g: &[F],
+    geo: &Geometry,
+    need: [bool; 3],
+) -> (Option<Array4<F>>, Option<Array4<F>>, Option<Array1<F>>) {
+    let (patch, pixels) = (geo.patch(), geo.pixels());
+    let parts = parallel::parts(geo.n, 2 * geo.n * geo.o * patch * pixels);
+    let mut gx: Option<Array4<F>> = need[0].then(|| scratch((geo.n, geo.c, geo.h, geo.w)));
+    // Per part: a columns buffer, and partial sums of ∂w and ∂b.
+    let mut cols: Array1<F> = scratch(parts * patch * pixels);
+    let mut gw: Array1<F> = zeros(parts * geo.o * patch);
+    let mut gb: Array1<F> = zeros(parts * geo.o);
+    {
+        let colss = Disjoint::new(cols.as_slice_mut().expect("contiguous"));
+        let gws = Disjoint::new(gw.as_slice_mut().expect("contiguous"));
+        let gbs = Disjoint::new(gb.as_slice_mut().expect("contiguous"));
+        let gxs = gx
+            .as_mut()
+            .map(|gx| Disjoint::new(gx.as_slice_mut().expect("contiguous")));
+        let (image_in, image_out) = (geo.c * geo.h * geo.w, geo.o * pixels);
+        parallel::run(parts, &|t| {
+            // SAFETY: block `t` of each per-part buffer belongs to part `t` alone.
+            let (cols, gw, gb) = unsafe {
+                (
+                    colss.part(t * patch * pixels..(t + 1) * patch * pixels),
+                    gws.part(t * geo.o * patch..(t + 1) * geo.o * patch),
+                    gbs.part(t * geo.o..(t + 1) * geo.o),
+                )
+            };
+            for image in parallel::range(geo.n, parts, t) {
+                let gi = &g[image * image_out..][..image_out];
+                if need[2] {
+                    for (s, row) in gb.iter_mut().zip(gi.chunks_exact(pixels.max(1))) {
+                        *s = row.iter().fold(*s, |s, &v| s + v);
+                    }
+                }
+                let gi = matrix(gi, geo.o, pixels);
+                if need[1] {
+                    im2col(&x[image * image_in..][..image_in], geo, cols);
+                    let mut gw = matrix_mut(gw, geo.o, patch);
+                    gemm_into(F::one(), &gi, &matrix(cols, patch, pixels).t(), F::one(), &mut gw);
+                }
+                if let Some(gxs) = &gxs {
+                    gemm_into(
+                        F::one(),
+                        &kernel.t(),
+                        &gi,
+                        F::zero(),
+                        &mut matrix_mut(cols, patch, pixels),
+                    );
+                    // SAFETY: image `image` belongs to part `t` alone.
+                    col2im(cols, geo, unsafe { gxs.part(image * image_in..(image + 1) * image_in) });
+                }
+            }
+        });
+    }
+    recycle_array(cols);
+    let sum_parts = |partial: Array1<F>, len: usize| -> Array1<F> {
+        let mut total: Array1<F> = zeros(len);
+        for part in partial.as_slice().expect("contiguous").chunks_exact(len.max(1)) {
+            for (t, &v) in total.iter_mut().zip(part) {
+                *t += v;
+            }
+        }
+        recycle_array(partial);
+        total
+    };
+    let gw = if need[1] {
+        let total = sum_parts(gw, geo.o * patch);
+        Some(
+            total
+                .into_shape_with_order((geo.o, geo.c, geo.kh, geo.kw))
+                .expect("o × c·kh·kw elements"),
+        )
+    } else {
+        recycle_array(gw);
+        None
+    };
+    let gb = if need[2] {
+        Some(sum_parts(gb, geo.o))
+    } else {
+        recycle_array(gb);
+        None
+    };
+    (gx, gw, gb)
 }
 
 crate::module! {
@@ -187,63 +317,21 @@ crate::module! {
     pub fn conv2d<F: Float>(x: &ArrayRef4<F>, w: &ArrayRef4<F>, b: &ArrayRef1<F>, stride: usize, padding: usize) -> Array4<F> {
         let geo = Geometry::of(x, w, b, stride, padding);
         let x = x.as_standard_layout();
-        let cols = im2col(x.as_slice().expect("standard layout"), &geo);
-        let mut product: Array2<F> = scratch((geo.o, geo.n * geo.pixels()));
-        gemm_into(F::one(), &kernel_matrix(w, &geo), &cols, F::zero(), &mut product);
-        recycle_array(cols);
-        // [o, n, pixels] → [n, o, pixels], adding the bias on the way.
-        let mut y: Array4<F> = scratch((geo.n, geo.o, geo.oh, geo.ow));
-        let pixels = geo.pixels();
-        let (src, dst) = (product.as_slice().expect("contiguous"), y.as_slice_mut().expect("contiguous"));
-        for (k, dst) in dst.chunks_exact_mut(pixels.max(1)).enumerate() {
-            let (image, channel) = (k / geo.o, k % geo.o);
-            let bias = b[channel];
-            for (d, &s) in dst.iter_mut().zip(&src[(channel * geo.n + image) * pixels..][..pixels]) {
-                *d = s + bias;
-            }
-        }
-        recycle_array(product);
-        y
+        forward(x.as_slice().expect("standard layout"), &kernel_matrix(w, &geo), b, &geo)
     }
 
     backward(y, g, need) {
         let geo = Geometry::of(x, w, b, stride, padding);
         crate::value::check_shape("conv2d", "output", &[geo.n, geo.o, geo.oh, geo.ow], g.shape());
-        // G as [o, n·pixels], the layout of the forward product.
-        let pixels = geo.pixels();
-        let mut gp: Array2<F> = scratch((geo.o, geo.n * pixels));
-        {
-            let (src, dst) = (g.as_standard_layout(), gp.as_slice_mut().expect("contiguous"));
-            let src = src.as_slice().expect("standard layout");
-            for (k, src) in src.chunks_exact(pixels.max(1)).enumerate() {
-                let (image, channel) = (k / geo.o, k % geo.o);
-                dst[(channel * geo.n + image) * pixels..][..pixels].copy_from_slice(src);
-            }
-        }
-        grad x: Array4<F> = {
-            let mut gcols: Array2<F> = scratch((geo.patch(), geo.n * pixels));
-            gemm_into(F::one(), &kernel_matrix(w, &geo).t(), &gp, F::zero(), &mut gcols);
-            let gx = col2im(&gcols, &geo);
-            recycle_array(gcols);
-            gx
+        let (gx, gw, gb) = {
+            let (x, g) = (x.as_standard_layout(), g.as_standard_layout());
+            let (x, g) = (x.as_slice().expect("standard layout"), g.as_slice().expect("standard layout"));
+            backward(x, &kernel_matrix(w, &geo), g, &geo, [need.x, need.w, need.b])
         };
-        grad w: Array4<F> = {
-            let x = x.as_standard_layout();
-            let cols = im2col(x.as_slice().expect("standard layout"), &geo);
-            let mut gw: Array2<F> = scratch((geo.o, geo.patch()));
-            gemm_into(F::one(), &gp, &cols.t(), F::zero(), &mut gw);
-            recycle_array(cols);
-            gw.into_shape_with_order((geo.o, geo.c, geo.kh, geo.kw)).expect("o × c·kh·kw elements")
-        };
-        grad b: Array1<F> = {
-            let mut gb: Array1<F> = zeros(geo.o);
-            for (channel, row) in gp.rows().into_iter().enumerate() {
-                gb[channel] = row.iter().fold(F::zero(), |s, &v| s + v);
-            }
-            gb
-        };
-        recycle_array(gp);
         recycle_array(g);
+        grad x: Array4<F> = gx.expect("asked for");
+        grad w: Array4<F> = gw.expect("asked for");
+        grad b: Array1<F> = gb.expect("asked for");
     }
 
     gradcheck {
@@ -305,6 +393,45 @@ mod tests {
             assert_eq!(y.shape(), expected.shape());
             assert!(y.iter().zip(&expected).all(|(a, b)| (a - b).abs() < 1e-12));
         }
+    }
+
+    /// A batch large enough to be split over the threads gives what its
+    /// images give one at a time (which are not split).
+    #[test]
+    fn a_batch_split_over_threads_equals_its_images_one_by_one() {
+        crate::check::reset_seed();
+        let x: Array4<f64> = crate::check::random([12, 4, 20, 20]);
+        let w: Array4<f64> = crate::check::random([8, 4, 5, 5]);
+        let b: Array1<f64> = crate::check::random(8);
+        let y = conv2d(&x, &w, &b, 1, 2);
+        let g: Array4<f64> = crate::check::random(y.raw_dim());
+        let (gx, gw, gb, _, _) = conv2d_vjp(&x, &w, &b, 1, 2, &y, g.clone(), [true, true, true, false, false]);
+        let (gx, gw, gb) = (gx.unwrap(), gw.unwrap(), gb.unwrap());
+        let (mut sum_w, mut sum_b) = (Array4::zeros(w.raw_dim()), Array1::zeros(8));
+        for i in 0..12 {
+            let (xi, gi) = (
+                x.slice(s![i..i + 1, .., .., ..]),
+                g.slice(s![i..i + 1, .., .., ..]).to_owned(),
+            );
+            let yi = conv2d(&xi, &w, &b, 1, 2);
+            assert!(
+                yi.iter()
+                    .zip(y.slice(s![i..i + 1, .., .., ..]))
+                    .all(|(a, b)| (a - b).abs() < 1e-12)
+            );
+            let (gxi, gwi, gbi, _, _) = conv2d_vjp(&xi, &w, &b, 1, 2, &yi, gi, [true, true, true, false, false]);
+            let gxi = gxi.unwrap();
+            assert!(
+                gxi.iter()
+                    .zip(gx.slice(s![i..i + 1, .., .., ..]))
+                    .all(|(a, b)| (a - b).abs() < 1e-12)
+            );
+            sum_w += &gwi.unwrap();
+            sum_b += &gbi.unwrap();
+        }
+        assert!(sum_w.iter().zip(&gw).all(|(a, b)| (a - b).abs() < 1e-9));
+        assert!(sum_b.iter().zip(&gb).all(|(a, b)| (a - b).abs() < 1e-9));
+        assert!(parallel::parts(12, 2 * 12 * 8 * 100 * 400) > 1 || crate::gemm::threads() == 1);
     }
 
     #[test]

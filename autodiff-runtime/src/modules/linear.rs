@@ -6,13 +6,13 @@
 //! These are the lecture's dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ, transposed
 //! into row-batch form.
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayRef1, ArrayRef2};
 
 use crate::float::Float;
 use crate::gemm::{gemm, gemm_into};
 use crate::workspace::{array_from_iter, recycle_array, take, zeros};
 
-fn check_shapes<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) {
+fn check_shapes<F>(x: &ArrayRef2<F>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) {
     if x.ncols() != w.ncols() {
         panic!(
             "linear: x has shape {:?} but w has shape {:?}; w must be [out, {}]",
@@ -52,78 +52,59 @@ fn column_sums<F: Float>(g: &Array2<F>) -> Array1<F> {
     sums
 }
 
-/// Fully connected layer: `y = x·wᵀ + b`.
-pub fn linear<F: Float>(x: &Array2<F>, w: &Array2<F>, b: &Array1<F>) -> Array2<F> {
-    check_shapes(x, w, b);
-    // Start from the broadcast bias and let the GEMM accumulate onto it (β = 1):
-    // the output is written by one fill and one GEMM, with no temporary.
-    let (rows, out) = (x.nrows(), w.nrows());
-    let mut y = match b.as_slice() {
-        Some(bias) => {
-            let mut buffer = take(rows * out);
-            for _ in 0..rows {
-                buffer.extend_from_slice(bias);
+crate::module! {
+    /// Fully connected layer: `y = x·wᵀ + b`.
+    ///
+    /// # Panics
+    /// If the shapes of `x`, `w` and `b` do not chain, naming them.
+    pub fn linear<F: Float>(x: &ArrayRef2<F>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) -> Array2<F> {
+        check_shapes(x, w, b);
+        // Start from the broadcast bias and let the GEMM accumulate onto it (β = 1):
+        // the output is written by one fill and one GEMM, with no temporary.
+        let (rows, out) = (x.nrows(), w.nrows());
+        let mut y = match b.as_slice() {
+            Some(bias) => {
+                let mut buffer = take(rows * out);
+                for _ in 0..rows {
+                    buffer.extend_from_slice(bias);
+                }
+                Array2::from_shape_vec((rows, out), buffer).expect("rows × out values")
             }
-            Array2::from_shape_vec((rows, out), buffer).expect("rows × out values")
-        }
-        None => array_from_iter((rows, out), (0..rows).flat_map(|_| b.iter().copied())),
-    };
-    gemm_into(F::one(), x, &w.t(), F::one(), &mut y);
-    y
-}
-
-/// VJP of [`linear`]: gradients for x, w and b, each computed only if `need`s it.
-pub fn linear_vjp<F: Float>(
-    x: &Array2<F>,
-    w: &Array2<F>,
-    b: &Array1<F>,
-    _y: &Array2<F>,
-    g: Array2<F>,
-    need: [bool; 3],
-) -> (Option<Array2<F>>, Option<Array2<F>>, Option<Array1<F>>) {
-    check_shapes(x, w, b);
-    if g.dim() != (x.nrows(), w.nrows()) {
-        panic!(
-            "linear: upstream gradient has shape {:?}, output is [{}, {}]",
-            g.shape(),
-            x.nrows(),
-            w.nrows()
-        );
+            None => array_from_iter((rows, out), (0..rows).flat_map(|_| b.iter().copied())),
+        };
+        gemm_into(F::one(), x, &w.t(), F::one(), &mut y);
+        y
     }
-    let gx = need[0].then(|| gemm(&g, w));
-    let gw = need[1].then(|| gemm(&g.t(), x));
-    let gb = need[2].then(|| column_sums(&g));
-    recycle_array(g);
-    (gx, gw, gb)
+
+    /// The lecture's dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ in row-batch form.
+    backward(y, g, need) {
+        check_shapes(x, w, b);
+        if g.dim() != (x.nrows(), w.nrows()) {
+            panic!(
+                "linear: upstream gradient has shape {:?}, output is [{}, {}]",
+                g.shape(),
+                x.nrows(),
+                w.nrows()
+            );
+        }
+        grad x = gemm(&g, w);
+        grad w = gemm(&g.t(), x);
+        grad b = column_sums(&g);
+        recycle_array(g);
+    }
+
+    gradcheck {
+        x: random([1, 3]), w: random([2, 3]), b: random([2]);
+        x: random([4, 3]), w: random([5, 3]), b: random([5]);
+        x: random([7, 1]), w: random([1, 1]), b: random([1]);
+        x: random([2, 6]), w: random([3, 6]), b: random([3]);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_vjp, d1, d2, random};
-
-    #[test]
-    fn vjp_matches_finite_differences() {
-        for (batch, inp, out) in [(1, 3, 2), (4, 3, 5), (7, 1, 1), (2, 6, 3)] {
-            let inputs = [
-                random((batch, inp), 1).into_dyn(),
-                random((out, inp), 2).into_dyn(),
-                random(out, 3).into_dyn(),
-            ];
-            assert_vjp(
-                &inputs,
-                |v| linear(&d2(&v[0]), &d2(&v[1]), &d1(&v[2])),
-                |v, y, g| {
-                    let (gx, gw, gb) = linear_vjp(&d2(&v[0]), &d2(&v[1]), &d1(&v[2]), y, g, [true; 3]);
-                    vec![
-                        gx.map(|a| a.into_dyn()),
-                        gw.map(|a| a.into_dyn()),
-                        gb.map(|a| a.into_dyn()),
-                    ]
-                },
-            );
-        }
-    }
+    use crate::testing::random;
 
     #[test]
     fn closed_forms_of_the_lecture() {
@@ -161,18 +142,6 @@ mod tests {
         let y = linear(&x, &w, &b);
         let (gx, gw, gb) = linear_vjp(&x, &w, &b, &y, y.clone(), [false, true, false]);
         assert!(gx.is_none() && gw.is_some() && gb.is_none());
-    }
-
-    #[test]
-    fn works_in_f32() {
-        let x = random((2, 3), 1).mapv(|v| v as f32);
-        let w = random((4, 3), 2).mapv(|v| v as f32);
-        let b = random(4, 3).mapv(|v| v as f32);
-        let y = linear(&x, &w, &b);
-        let y64 = linear(&x.mapv(f64::from), &w.mapv(f64::from), &b.mapv(f64::from));
-        assert!(y.iter().zip(&y64).all(|(a, b)| (f64::from(*a) - b).abs() < 1e-4));
-        let (gx, _, _) = linear_vjp(&x, &w, &b, &y, y.clone(), [true, false, false]);
-        assert_eq!(gx.unwrap().shape(), &[2, 3]);
     }
 
     #[test]
