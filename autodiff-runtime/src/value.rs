@@ -1,7 +1,7 @@
 //! What flows along the edges of a differentiated graph: arrays of any rank and
 //! scalars, seen uniformly so that operators can broadcast between them.
 
-use ndarray::{Array, ArrayD, ArrayViewD, DimMax, Dimension, IxDyn};
+use ndarray::{Array, ArrayBase, ArrayD, ArrayRef, ArrayViewD, Data, DimMax, Dimension, IxDyn, Zip};
 
 use crate::float::Float;
 
@@ -102,6 +102,104 @@ impl<F: Float> Value for F {
             _ => panic!("internal error: a scalar result of shape {:?}", array.shape()),
         }
     }
+}
+
+/// What an element-wise module takes: an array in any storage (owned, a view
+/// such as a minibatch `x.slice(s![a..b, ..])`, a `CowArray`, an `&ArrayRef`)
+/// or a scalar. [`Input::Value`] is its owned counterpart: the type of the
+/// module's result and of the input's gradient. Nothing is copied to read an
+/// input.
+pub trait Input {
+    /// The element type.
+    type Elem: Float;
+    /// The owned value of the same shape: `Array<F, D>` for arrays, `F` for a scalar.
+    type Value: Value<Elem = Self::Elem>;
+    /// A rank-erased view (a scalar is a view of shape `[]`).
+    fn input_view(&self) -> ArrayViewD<'_, Self::Elem>;
+    /// `f` of every element, as a new value.
+    fn map_to_value(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self::Value;
+    /// `g[i] = f(g[i], self[i])` in place, for a `g` of this input's shape
+    /// (the caller checks): an element-wise VJP reuses the upstream buffer.
+    fn zip_into(&self, g: Self::Value, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem) -> Self::Value;
+    /// The value, if it is a plain scalar.
+    fn input_scalar(&self) -> Option<Self::Elem> {
+        None
+    }
+}
+
+impl<S, D> Input for ArrayBase<S, D>
+where
+    S: Data,
+    S::Elem: Float,
+    D: Dimension,
+{
+    type Elem = S::Elem;
+    type Value = Array<S::Elem, D>;
+    fn input_view(&self) -> ArrayViewD<'_, S::Elem> {
+        self.view().into_dyn()
+    }
+    fn map_to_value(&self, f: impl Fn(S::Elem) -> S::Elem) -> Array<S::Elem, D> {
+        map_ref(self, f)
+    }
+    fn zip_into(&self, g: Array<S::Elem, D>, f: impl Fn(S::Elem, S::Elem) -> S::Elem) -> Array<S::Elem, D> {
+        zip_ref(self, g, f)
+    }
+}
+
+impl<F: Float, D: Dimension> Input for ArrayRef<F, D> {
+    type Elem = F;
+    type Value = Array<F, D>;
+    fn input_view(&self) -> ArrayViewD<'_, F> {
+        self.view().into_dyn()
+    }
+    fn map_to_value(&self, f: impl Fn(F) -> F) -> Array<F, D> {
+        map_ref(self, f)
+    }
+    fn zip_into(&self, g: Array<F, D>, f: impl Fn(F, F) -> F) -> Array<F, D> {
+        zip_ref(self, g, f)
+    }
+}
+
+impl<F: Float> Input for F {
+    type Elem = F;
+    type Value = F;
+    fn input_view(&self) -> ArrayViewD<'_, F> {
+        self.view_dyn()
+    }
+    fn map_to_value(&self, f: impl Fn(F) -> F) -> F {
+        f(*self)
+    }
+    fn zip_into(&self, g: F, f: impl Fn(F, F) -> F) -> F {
+        f(g, *self)
+    }
+    fn input_scalar(&self) -> Option<F> {
+        Some(*self)
+    }
+}
+
+/// `f` of every element of an array in any storage, into a workspace buffer
+/// (one pass over a slice when the array is contiguous in standard order).
+fn map_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, f: impl Fn(F) -> F) -> Array<F, D> {
+    match x.as_slice() {
+        Some(values) => crate::workspace::array_from_map(x.raw_dim(), values, f),
+        None => x.mapv(f),
+    }
+}
+
+/// `g[i] = f(g[i], x[i])` in place.
+fn zip_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, mut g: Array<F, D>, f: impl Fn(F, F) -> F) -> Array<F, D> {
+    match (g.as_slice_mut(), x.as_slice()) {
+        (Some(gs), Some(xs)) => gs.iter_mut().zip(xs).for_each(|(g, &x)| *g = f(*g, x)),
+        _ => Zip::from(&mut g).and(x).for_each(|g, &x| *g = f(*g, x)),
+    }
+    g
+}
+
+/// Panics unless an upstream gradient has the shape of an input: the check of
+/// every element-wise VJP.
+pub(crate) fn check_input<X: Input + ?Sized, V: Value>(module: &str, role: &str, x: &X, g: &V) {
+    let (expected, got) = (x.input_view(), g.view_dyn());
+    check_shape(module, role, expected.shape(), got.shape());
 }
 
 /// Panics, naming `module` and both shapes, unless the upstream gradient `g`

@@ -2,50 +2,56 @@
 //! `tanh`, and `exp`, `log`.
 //!
 //! Each Jacobian is diagonal, so each VJP is an element-wise product of the
-//! upstream gradient with the local derivative.
+//! upstream gradient with the local derivative, computed in the upstream
+//! gradient's buffer. Inputs are arrays in any storage, or scalars ([`Input`]).
 
 use num_traits::{Float as _, One, Zero};
 
 use crate::float::Float;
-use crate::gradient::NoGrad;
-use crate::value::{Value, check_upstream};
+use crate::value::{Input, Value, check_input};
 
-/// `g[i] = f(g[i], v[i])` in place, for a value `v` of `g`'s shape (checked by
-/// the caller): every element-wise VJP reuses the upstream gradient's buffer.
-fn in_place<A: Value>(g: A, v: &A, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> A {
-    g.combine_in_place(v, f)
+crate::module! {
+    /// `max(x, 0)`.
+    pub fn relu<X: Input>(x: &X) -> X::Value {
+        let zero = X::Elem::zero();
+        x.map_to_value(|v| if v > zero { v } else { zero })
+    }
+
+    /// The gradient passes where x ≥ 0 and is zero where x < 0 (the kink at 0
+    /// passes it, as the lecture defines ReLU's derivative).
+    backward(y, g, need) {
+        check_input("relu", "input", x, &g);
+        let zero = X::Elem::zero();
+        // A select rather than a branch: it vectorises.
+        grad x: X::Value = x.zip_into(g, |g, x| if x >= zero { g } else { zero });
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+        x: random([1, 1]);
+        x: random([2, 3, 2]);
+    }
 }
 
-/// `max(x, 0)`.
-pub fn relu<A: Value>(x: &A) -> A {
-    let zero = A::Elem::zero();
-    x.map_elements(|v| if v > zero { v } else { zero })
-}
+crate::module! {
+    /// `x` where x ≥ 0, `slope·x` elsewhere.
+    pub fn leaky_relu<X: Input>(x: &X, slope: X::Elem) -> X::Value {
+        let zero = X::Elem::zero();
+        x.map_to_value(|v| if v >= zero { v } else { slope * v })
+    }
 
-/// VJP of [`relu`]: the gradient passes where x ≥ 0 and is zero where x < 0
-/// (the kink at 0 passes it, as the lecture defines ReLU's derivative).
-pub fn relu_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("relu", "input", x, &g);
-    let zero = A::Elem::zero();
-    // A select rather than a branch: it vectorises.
-    (need[0].then(|| in_place(g, x, |g, x| if x >= zero { g } else { zero })),)
-}
+    /// `g` where x ≥ 0, `slope·g` elsewhere. The slope is a hyper-parameter,
+    /// not differentiated.
+    backward(y, g, need) {
+        check_input("leaky_relu", "input", x, &g);
+        let zero = X::Elem::zero();
+        grad x: X::Value = x.zip_into(g, |g, x| if x >= zero { g } else { slope * g });
+    }
 
-/// `x` where x ≥ 0, `slope·x` elsewhere.
-pub fn leaky_relu<A: Value>(x: &A, slope: A::Elem) -> A {
-    let zero = A::Elem::zero();
-    x.map_elements(|v| if v >= zero { v } else { slope * v })
-}
-
-/// VJP of [`leaky_relu`]: `g` where x ≥ 0, `slope·g` elsewhere. The slope is a
-/// hyper-parameter, not differentiated.
-pub fn leaky_relu_vjp<A: Value>(x: &A, slope: A::Elem, _y: &A, g: A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
-    check_upstream("leaky_relu", "input", x, &g);
-    let zero = A::Elem::zero();
-    (
-        need[0].then(|| in_place(g, x, |g, x| if x >= zero { g } else { slope * g })),
-        None,
-    )
+    gradcheck {
+        x: random([3, 5]), slope: 0.1;
+        x: random([2, 2]), slope: -0.5;
+    }
 }
 
 /// The logistic function of one number, computed without overflow: with
@@ -57,98 +63,83 @@ pub fn sigmoid_scalar<F: Float>(s: F) -> F {
     if s >= F::zero() { r } else { e * r }
 }
 
-/// `1/(1 + e^−x)`, stable for large |x|.
-pub fn sigmoid<A: Value>(x: &A) -> A {
-    x.map_elements(sigmoid_scalar)
+crate::module! {
+    /// `1/(1 + e^−x)`, stable for large |x|.
+    pub fn sigmoid<X: Input>(x: &X) -> X::Value {
+        x.map_to_value(sigmoid_scalar)
+    }
+
+    /// `g ⊙ y ⊙ (1 − y)`, from the output.
+    backward(y, g, need) {
+        check_input("sigmoid", "input", x, &g);
+        let one = X::Elem::one();
+        grad x: X::Value = g.combine_in_place(y, |g, y| g * y * (one - y));
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+        x: uniform([2, 3], -30.0, 30.0);
+    }
 }
 
-/// VJP of [`sigmoid`]: `g ⊙ y ⊙ (1 − y)`, from the output.
-pub fn sigmoid_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("sigmoid", "input", x, &g);
-    let one = A::Elem::one();
-    (need[0].then(|| in_place(g, y, |g, y| g * y * (one - y))),)
+crate::module! {
+    /// Hyperbolic tangent (vectorised in f32, see [`Float::fast_tanh`]).
+    pub fn tanh<X: Input>(x: &X) -> X::Value {
+        x.map_to_value(Float::fast_tanh)
+    }
+
+    /// `g ⊙ (1 − y²)`, from the output.
+    backward(y, g, need) {
+        check_input("tanh", "input", x, &g);
+        let one = X::Elem::one();
+        grad x: X::Value = g.combine_in_place(y, |g, y| g * (one - y * y));
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+        x: random([6, 2]);
+    }
 }
 
-/// Hyperbolic tangent (vectorised in f32, see [`Float::fast_tanh`]).
-pub fn tanh<A: Value>(x: &A) -> A {
-    x.map_elements(Float::fast_tanh)
+crate::module! {
+    /// e^x.
+    pub fn exp<X: Input>(x: &X) -> X::Value {
+        x.map_to_value(|v| v.exp())
+    }
+
+    /// `g ⊙ y`, from the output.
+    backward(y, g, need) {
+        check_input("exp", "input", x, &g);
+        grad x: X::Value = g.combine_in_place(y, |g, y| g * y);
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+    }
 }
 
-/// VJP of [`tanh`]: `g ⊙ (1 − y²)`, from the output.
-pub fn tanh_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("tanh", "input", x, &g);
-    let one = A::Elem::one();
-    (need[0].then(|| in_place(g, y, |g, y| g * (one - y * y))),)
-}
+crate::module! {
+    /// The natural logarithm (−∞ at 0: prefer `log_softmax` to `log(softmax(x))`).
+    pub fn log<X: Input>(x: &X) -> X::Value {
+        x.map_to_value(|v| v.ln())
+    }
 
-/// e^x.
-pub fn exp<A: Value>(x: &A) -> A {
-    x.map_elements(|v| v.exp())
-}
+    /// `g / x`.
+    backward(y, g, need) {
+        check_input("log", "input", x, &g);
+        grad x: X::Value = x.zip_into(g, |g, x| g / x);
+    }
 
-/// VJP of [`exp`]: `g ⊙ y`, from the output.
-pub fn exp_vjp<A: Value>(x: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("exp", "input", x, &g);
-    (need[0].then(|| in_place(g, y, |g, y| g * y)),)
-}
-
-/// The natural logarithm (−∞ at 0: prefer `log_softmax` to `log(softmax(x))`).
-pub fn log<A: Value>(x: &A) -> A {
-    x.map_elements(|v| v.ln())
-}
-
-/// VJP of [`log`]: `g / x`.
-pub fn log_vjp<A: Value>(x: &A, _y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("log", "input", x, &g);
-    (need[0].then(|| in_place(g, x, |g, x| g / x)),)
+    gradcheck {
+        x: uniform([3, 4], 0.5, 3.0);
+        x: uniform([1], 0.1, 1.0);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_vjp, d2, random};
-    use ndarray::{Array2, arr1};
-
-    type Unary = (
-        fn(&Array2<f64>) -> Array2<f64>,
-        fn(&Array2<f64>, &Array2<f64>, Array2<f64>, [bool; 1]) -> (Option<Array2<f64>>,),
-    );
-
-    #[test]
-    fn vjps_match_finite_differences() {
-        let cases: [Unary; 4] = [
-            (relu, relu_vjp),
-            (sigmoid, sigmoid_vjp),
-            (tanh, tanh_vjp),
-            (exp, exp_vjp),
-        ];
-        for (forward, vjp) in cases {
-            for shape in [(1, 1), (3, 4), (6, 2)] {
-                assert_vjp(
-                    &[random(shape, 11).into_dyn()],
-                    |v| forward(&d2(&v[0])),
-                    |v, y, g| vec![vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
-                );
-            }
-        }
-        // log on positive inputs.
-        assert_vjp(
-            &[random((3, 4), 13).mapv(|v| v.abs() + 0.5).into_dyn()],
-            |v| log(&d2(&v[0])),
-            |v, y, g| vec![log_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
-        );
-        assert_vjp(
-            &[random((3, 5), 12).into_dyn()],
-            |v| leaky_relu(&d2(&v[0]), 0.1),
-            |v, y, g| {
-                vec![
-                    leaky_relu_vjp(&d2(&v[0]), 0.1, y, g, [true, false])
-                        .0
-                        .map(|a| a.into_dyn()),
-                ]
-            },
-        );
-    }
+    use ndarray::{arr1, arr2, s};
 
     #[test]
     fn relu_passes_the_gradient_where_x_is_at_least_zero() {
@@ -180,5 +171,15 @@ mod tests {
         assert!((sigmoid_vjp(&x, &sigmoid(&x), arr1(&[1.0]), [true]).0.unwrap()[0] - s * (1.0 - s)).abs() < 1e-15);
         let t = 0.3_f64.tanh();
         assert!((tanh_vjp(&x, &tanh(&x), arr1(&[1.0]), [true]).0.unwrap()[0] - (1.0 - t * t)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn views_go_in_without_a_copy() {
+        let x = arr2(&[[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]]);
+        let column = x.slice(s![.., 1]);
+        assert_eq!(relu(&column), arr1(&[2.0, 0.0]));
+        let (g,) = relu_vjp(&column, &relu(&column), arr1(&[1.0, 1.0]), [true]);
+        assert_eq!(g.unwrap(), arr1(&[1.0, 0.0]));
+        assert_eq!(tanh(&x.view()), tanh(&x));
     }
 }

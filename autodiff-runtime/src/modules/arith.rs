@@ -5,12 +5,20 @@
 //! Broadcasting copies an operand along new or size-1 axes; its adjoint sums the
 //! gradient back over those axes ([`sum_to_shape`]), so every operand's gradient
 //! has that operand's shape.
+//!
+//! The kernels shared by every element-wise module live here, one name each:
+//! [`zip_broadcast`] (a new value from two broadcast operands),
+//! [`combine_in_place`] (an upstream gradient combined in place with a
+//! broadcast operand), [`share`] (the upstream gradient handed to the operands
+//! that need it), [`reduce_to`] (a partial gradient summed back to an
+//! operand's shape) and [`copy`]. Unary modules use [`Input::map_to_value`]
+//! and [`Input::zip_into`].
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+use num_traits::One;
 
 use crate::float::Float;
-use crate::gradient::NoGrad;
-use crate::value::{Broadcast, Value, broadcast_shape, check_upstream, sum_to_shape};
+use crate::value::{Broadcast, Input, Value, broadcast_shape, check_upstream, sum_to_shape};
 use crate::workspace::{array_from_zip, map_dyn};
 
 /// `f(a, b)` element by element, broadcasting `a` and `b` to a common shape.
@@ -34,8 +42,8 @@ pub(crate) fn zip_broadcast<F: Float>(
 
 /// The gradient for operand `x` from the per-element partials `g ⊙ ∂y/∂x`,
 /// summed back to `x`'s shape.
-fn reduce_to<X: Value>(partial: ArrayD<X::Elem>, x: &X) -> X {
-    X::from_dyn(sum_to_shape(partial, x.view_dyn().shape()))
+pub(crate) fn reduce_to<X: Input>(partial: ArrayD<X::Elem>, x: &X) -> X::Value {
+    X::Value::from_dyn(sum_to_shape(partial, x.input_view().shape()))
 }
 
 /// `g[i] = f(g[i], other[i])` in place, `other` broadcast to `g`'s shape.
@@ -61,19 +69,24 @@ pub(crate) fn copy<F: Float>(g: &ArrayD<F>) -> ArrayD<F> {
     map_dyn(g.view(), |v| v)
 }
 
+/// The result of a binary element-wise module on inputs `A` and `B`: their
+/// owned values broadcast together (see [`Broadcast`]).
+pub type Broadcasted<A, B> = <<A as Input>::Value as Broadcast<<B as Input>::Value>>::Output;
+
 /// `f(a, b)` with broadcasting; two plain scalars make a plain scalar without
 /// going through an array.
-fn binary<A, B>(module: &str, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> A::Output
+fn binary<A, B>(module: &str, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> Broadcasted<A, B>
 where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
+    A: Input,
+    B: Input<Elem = A::Elem>,
+    A::Value: Broadcast<B::Value>,
 {
-    if let (Some(x), Some(y)) = (a.as_scalar(), b.as_scalar())
-        && let Some(out) = A::Output::from_scalar(f(x, y))
+    if let (Some(x), Some(y)) = (a.input_scalar(), b.input_scalar())
+        && let Some(out) = Broadcasted::<A, B>::from_scalar(f(x, y))
     {
         return out;
     }
-    A::Output::from_dyn(zip_broadcast(module, a.view_dyn(), b.view_dyn(), f))
+    Broadcasted::<A, B>::from_dyn(zip_broadcast(module, a.input_view(), b.input_view(), f))
 }
 
 /// The VJP of an operation on two plain scalars, from its partial derivatives
@@ -81,25 +94,26 @@ where
 fn scalar_vjp<A, B>(
     a: &A,
     b: &B,
-    g: &A::Output,
+    g: &Broadcasted<A, B>,
     need: [bool; 2],
     partials: impl Fn(A::Elem, A::Elem) -> (A::Elem, A::Elem),
-) -> Option<(Option<A>, Option<B>)>
+) -> Option<(Option<A::Value>, Option<B::Value>)>
 where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
+    A: Input,
+    B: Input<Elem = A::Elem>,
+    A::Value: Broadcast<B::Value>,
 {
-    let (x, y, g) = (a.as_scalar()?, b.as_scalar()?, g.as_scalar()?);
+    let (x, y, g) = (a.input_scalar()?, b.input_scalar()?, g.as_scalar()?);
     let (da, db) = partials(x, y);
     Some((
-        need[0].then(|| A::from_scalar(g * da)).flatten(),
-        need[1].then(|| B::from_scalar(g * db)).flatten(),
+        need[0].then(|| A::Value::from_scalar(g * da)).flatten(),
+        need[1].then(|| B::Value::from_scalar(g * db)).flatten(),
     ))
 }
 
 /// The upstream gradient for the operands that need it: the last one takes
 /// the buffer, an earlier one gets a copy.
-fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<ArrayD<F>>) {
+pub(crate) fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<ArrayD<F>>) {
     match need {
         [true, true] => (Some(copy(&g)), Some(g)),
         [true, false] => (Some(g), None),
@@ -108,185 +122,131 @@ fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<
     }
 }
 
-/// `a + b`.
-pub fn add<A, B>(a: &A, b: &B) -> A::Output
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    binary("add", a, b, |x, y| x + y)
-}
-
-/// VJP of [`add`]: the upstream gradient passes to both operands.
-pub fn add_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    check_upstream("add", "output", y, &g);
-    let one = <A::Elem as num_traits::One>::one();
-    if let Some(grads) = scalar_vjp(a, b, &g, need, |_, _| (one, one)) {
-        return grads;
-    }
-    let (ga, gb) = share(g.into_dyn_array(), need);
-    (ga.map(|g| reduce_to(g, a)), gb.map(|g| reduce_to(g, b)))
-}
-
-/// `a - b`.
-pub fn sub<A, B>(a: &A, b: &B) -> A::Output
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    binary("sub", a, b, |x, y| x - y)
-}
-
-/// VJP of [`sub`]: `g` to `a`, `−g` to `b`.
-pub fn sub_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    check_upstream("sub", "output", y, &g);
-    let one = <A::Elem as num_traits::One>::one();
-    if let Some(grads) = scalar_vjp(a, b, &g, need, |_, _| (one, -one)) {
-        return grads;
-    }
-    let (ga, gb) = share(g.into_dyn_array(), need);
+/// Declares a binary element-wise module: its forward `f(a, b)`, the scalar
+/// partials `(∂y/∂a, ∂y/∂b)`, and the array gradients from the shared
+/// upstream buffers `ga`, `gb`.
+macro_rules! binary_module {
     (
-        ga.map(|g| reduce_to(g, a)),
-        gb.map(|g| reduce_to(g.mapv_into(|v| -v), b)),
-    )
+        $(#[$doc:meta])* $name:ident, $op:expr,
+        $(#[$vjp_doc:meta])* partials $partials:expr,
+        |$ga:ident, $gb:ident, $a:ident, $b:ident, $y:ident| a: $grad_a:expr, b: $grad_b:expr $(,)?
+    ) => {
+        crate::module! {
+            $(#[$doc])*
+            pub fn $name<A, B>(a: &A, b: &B) -> Broadcasted<A, B>
+            where
+                A: Input,
+                B: Input<Elem = A::Elem>,
+                A::Value: Broadcast<B::Value>,
+            {
+                binary(stringify!($name), a, b, $op)
+            }
+
+            $(#[$vjp_doc])*
+            backward(y, g, need) {
+                check_upstream(stringify!($name), "output", y, &g);
+                if let Some(grads) = scalar_vjp(a, b, &g, [need.a, need.b], $partials) {
+                    return grads;
+                }
+                let (ga, gb) = share(g.into_dyn_array(), [need.a, need.b]);
+                let ($a, $b, $y) = (a, b, y);
+                grad a: A::Value = {
+                    let $ga = ga.expect("asked for");
+                    reduce_to($grad_a, a)
+                };
+                grad b: B::Value = {
+                    let $gb = gb.expect("asked for");
+                    reduce_to($grad_b, b)
+                };
+            }
+
+            gradcheck {
+                a: random([3, 4]), b: uniform([3, 4], 0.5, 3.0);
+                a: random([4, 3]), b: uniform([3], 0.5, 3.0);
+                a: random([2, 1]), b: uniform([1, 5], -3.0, -0.5);
+                a: random([1, 1]), b: uniform([2, 3, 2], 0.5, 3.0);
+            }
+        }
+    };
 }
 
-/// `a ⊙ b`, element-wise.
-pub fn mul<A, B>(a: &A, b: &B) -> A::Output
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    binary("mul", a, b, |x, y| x * y)
+binary_module! {
+    /// `a + b`.
+    add, |x, y| x + y,
+    /// The upstream gradient passes to both operands.
+    partials |_, _| (A::Elem::one(), A::Elem::one()),
+    |ga, gb, _a, _b, _y| a: ga, b: gb,
 }
 
-/// VJP of [`mul`]: `g ⊙ b` to `a`, `g ⊙ a` to `b`.
-pub fn mul_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    check_upstream("mul", "output", y, &g);
-    if let Some(grads) = scalar_vjp(a, b, &g, need, |x, y| (y, x)) {
-        return grads;
+binary_module! {
+    /// `a - b`.
+    sub, |x, y| x - y,
+    /// `g` to `a`, `−g` to `b`.
+    partials |_, _| (A::Elem::one(), -A::Elem::one()),
+    |ga, gb, _a, _b, _y| a: ga, b: gb.mapv_into(|v| -v),
+}
+
+binary_module! {
+    /// `a ⊙ b`, element-wise.
+    mul, |x, y| x * y,
+    /// `g ⊙ b` to `a`, `g ⊙ a` to `b`.
+    partials |x, y| (y, x),
+    |ga, gb, a, b, _y| a: combine_in_place("mul", ga, b.input_view(), |g, b| g * b),
+    b: combine_in_place("mul", gb, a.input_view(), |g, a| g * a),
+}
+
+binary_module! {
+    /// `a / b`, element-wise.
+    div, |x, y| x / y,
+    /// `g / b` to `a`, `−g ⊙ y / b` (= −g·a/b²) to `b`.
+    partials |x, y| (A::Elem::one() / y, -(x / y) / y),
+    |ga, gb, a, b, y| a: combine_in_place("div", ga, b.input_view(), |g, b| g / b),
+    b: {
+        let gy = combine_in_place("div", gb, y.view_dyn(), |g, y| g * y);
+        combine_in_place("div", gy, b.input_view(), |gy, b| -gy / b)
+    },
+}
+
+crate::module! {
+    /// `−a`.
+    pub fn neg<X: Input>(a: &X) -> X::Value {
+        a.map_to_value(|x| -x)
     }
-    let (ga, gb) = share(g.into_dyn_array(), need);
-    let ga = ga.map(|g| reduce_to(combine_in_place("mul", g, b.view_dyn(), |g, b| g * b), a));
-    let gb = gb.map(|g| reduce_to(combine_in_place("mul", g, a.view_dyn(), |g, a| g * a), b));
-    (ga, gb)
-}
 
-/// `a / b`, element-wise.
-pub fn div<A, B>(a: &A, b: &B) -> A::Output
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    binary("div", a, b, |x, y| x / y)
-}
-
-/// VJP of [`div`]: `g / b` to `a`, `−g ⊙ y / b` (= −g·a/b²) to `b`.
-pub fn div_vjp<A, B>(a: &A, b: &B, y: &A::Output, g: A::Output, need: [bool; 2]) -> (Option<A>, Option<B>)
-where
-    A: Broadcast<B>,
-    B: Value<Elem = A::Elem>,
-{
-    check_upstream("div", "output", y, &g);
-    let one = <A::Elem as num_traits::One>::one();
-    if let Some(grads) = scalar_vjp(a, b, &g, need, |x, y| (one / y, -(x / y) / y)) {
-        return grads;
+    backward(y, g, need) {
+        check_upstream("neg", "output", y, &g);
+        grad a: X::Value = g.map_in_place(|v| -v);
     }
-    let (ga, gb) = share(g.into_dyn_array(), need);
-    let ga = ga.map(|g| reduce_to(combine_in_place("div", g, b.view_dyn(), |g, b| g / b), a));
-    let gb = gb.map(|g| {
-        let gy = combine_in_place("div", g, y.view_dyn(), |g, y| g * y);
-        reduce_to(combine_in_place("div", gy, b.view_dyn(), |gy, b| -gy / b), b)
-    });
-    (ga, gb)
+
+    gradcheck {
+        a: random([3, 2]);
+        a: random([4]);
+    }
 }
 
-/// `−a`.
-pub fn neg<A: Value>(a: &A) -> A {
-    a.map_elements(|x| -x)
-}
+crate::module! {
+    /// `c·x` for a constant `c` (the factor is not differentiated; use `*` for that).
+    pub fn scale<X: Input>(x: &X, c: X::Elem) -> X::Value {
+        x.map_to_value(|v| v * c)
+    }
 
-/// VJP of [`neg`].
-pub fn neg_vjp<A: Value>(_a: &A, y: &A, g: A, need: [bool; 1]) -> (Option<A>,) {
-    check_upstream("neg", "output", y, &g);
-    (need[0].then(|| g.map_in_place(|v| -v)),)
-}
+    /// `c·g` to `x`.
+    backward(y, g, need) {
+        check_upstream("scale", "output", y, &g);
+        grad x: X::Value = g.map_in_place(|v| v * c);
+    }
 
-/// `c·x` for a constant `c` (the factor is not differentiated; use `*` for that).
-pub fn scale<A: Value>(x: &A, c: A::Elem) -> A {
-    x.map_elements(|v| v * c)
-}
-
-/// VJP of [`scale`]: `c·g` to `x`.
-pub fn scale_vjp<A: Value>(_x: &A, c: A::Elem, y: &A, g: A, need: [bool; 2]) -> (Option<A>, Option<NoGrad>) {
-    check_upstream("scale", "output", y, &g);
-    (need[0].then(|| g.map_in_place(|v| v * c)), None)
+    gradcheck {
+        x: random([3, 2]), c: 0.7;
+        x: random([2, 2, 2]), c: -3.0;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_vjp, d1, d2, random};
-    use ndarray::{Array1, Array2, arr1, arr2};
-
-    type Vjp2 = fn(
-        &Array2<f64>,
-        &Array1<f64>,
-        &Array2<f64>,
-        Array2<f64>,
-        [bool; 2],
-    ) -> (Option<Array2<f64>>, Option<Array1<f64>>);
-    type Fwd2 = fn(&Array2<f64>, &Array1<f64>) -> Array2<f64>;
-
-    #[test]
-    fn broadcast_row_vector_gradients_sum_over_the_batch() {
-        let cases: [(Fwd2, Vjp2); 4] = [(add, add_vjp), (sub, sub_vjp), (mul, mul_vjp), (div, div_vjp)];
-        for (forward, vjp) in cases {
-            for (rows, cols) in [(1, 1), (4, 3), (2, 5)] {
-                let b = random(cols, 2).mapv(|v| v + 4.0 * v.signum()); // away from 0 for div
-                assert_vjp(
-                    &[random((rows, cols), 1).into_dyn(), b.into_dyn()],
-                    |v| forward(&d2(&v[0]), &d1(&v[1])),
-                    |v, y, g| {
-                        let (ga, gb) = vjp(&d2(&v[0]), &d1(&v[1]), y, g, [true; 2]);
-                        vec![ga.map(|a| a.into_dyn()), gb.map(|a| a.into_dyn())]
-                    },
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn same_shape_and_column_broadcast() {
-        assert_vjp(
-            &[random((3, 4), 1).into_dyn(), random((3, 1), 2).into_dyn()],
-            |v| mul(&d2(&v[0]), &d2(&v[1])),
-            |v, y, g| {
-                let (ga, gb) = mul_vjp(&d2(&v[0]), &d2(&v[1]), y, g, [true; 2]);
-                vec![ga.map(|a| a.into_dyn()), gb.map(|a| a.into_dyn())]
-            },
-        );
-        assert_vjp(
-            &[random((2, 3), 3).into_dyn(), random((2, 3), 4).into_dyn()],
-            |v| sub(&d2(&v[0]), &d2(&v[1])),
-            |v, y, g| {
-                let (ga, gb) = sub_vjp(&d2(&v[0]), &d2(&v[1]), y, g, [true; 2]);
-                vec![ga.map(|a| a.into_dyn()), gb.map(|a| a.into_dyn())]
-            },
-        );
-    }
+    use crate::testing::{assert_vjp, d1, random};
+    use ndarray::{Array2, arr1, arr2};
 
     #[test]
     fn add_passes_the_gradient_to_both_operands() {
@@ -348,19 +308,19 @@ mod tests {
     }
 
     #[test]
-    fn neg_and_scale() {
-        let x = random((3, 2), 1);
-        assert_vjp(
-            &[x.clone().into_dyn()],
-            |v| neg(&d2(&v[0])),
-            |v, y, g| vec![neg_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
-        );
-        assert_vjp(
-            &[x.into_dyn()],
-            |v| scale(&d2(&v[0]), 0.7),
-            |v, y, g| vec![scale_vjp(&d2(&v[0]), 0.7, y, g, [true, false]).0.map(|a| a.into_dyn())],
-        );
+    fn scale_of_f32() {
         assert_eq!(scale(&arr1(&[1.0_f32, -2.0]), 3.0), arr1(&[3.0, -6.0]));
+    }
+
+    #[test]
+    fn views_and_arrays_mix() {
+        let x = arr2(&[[1.0, 2.0], [3.0, 4.0]]);
+        let row = x.row(1);
+        assert_eq!(add(&x, &row), arr2(&[[4.0, 6.0], [6.0, 8.0]]));
+        let y = mul(&x.view(), &row);
+        let (ga, gb) = mul_vjp(&x.view(), &row, &y, Array2::ones((2, 2)), [true, true]);
+        assert_eq!(ga.unwrap(), arr2(&[[3.0, 4.0], [3.0, 4.0]]));
+        assert_eq!(gb.unwrap(), arr1(&[4.0, 6.0]));
     }
 
     #[test]
