@@ -99,7 +99,7 @@ pub mod prelude {
     pub use autodiff_runtime::{Float, Gradient, NoGrad, Value, Workspace};
     pub use ndarray::{
         Array, Array1, Array2, Array3, Array4, ArrayD, ArrayRef, ArrayRef1, ArrayRef2, ArrayRef3, ArrayRef4, ArrayView,
-        ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis, CowArray, array, s,
+        ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis, CowArray, Dimension, Ix1, Ix2, Ix3, Ix4, IxDyn, array, s,
     };
 }
 

@@ -1225,7 +1225,7 @@ impl Emitter<'_> {
             return quote!(::autodiff::__private::or_zeros(#g, #r));
         }
         if fields.is_empty() {
-            return quote!(::autodiff::__private::zeros_like(#r));
+            return quote!(::autodiff::__private::zeros_for(#r));
         }
         // Field gradients move into an empty gradient (no zero-filling, no
         // sums when each field has one); what got none is zero-filled last.
@@ -1578,7 +1578,7 @@ fn grad_struct(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream
         .params
         .iter()
         .filter(|p| p.wrt)
-        .all(|p| crate::signature::is_array_or_float(p.grad_type()))
+        .all(|p| crate::signature::is_array_or_float(&p.grad_type()))
         .then(|| quote!(#[derive(::core::fmt::Debug, ::core::clone::Clone)]));
     let g = FnGenerics::of(func);
     let (params, preds) = (&g.params, &g.preds);

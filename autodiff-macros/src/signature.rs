@@ -78,13 +78,47 @@ pub struct Param<'a> {
 }
 
 impl Param<'_> {
-    /// The owned type of the gradient: the parameter's type without the `&`.
-    pub fn grad_type(&self) -> &Type {
-        match ungroup(self.ty) {
-            Type::Reference(r) => &r.elem,
+    /// The owned type of the gradient: the parameter's type without the `&`,
+    /// and the owned array for a view (`ArrayView2<'a, F>`, `&ArrayRef2<F>`,
+    /// `CowArray<'a, F, D>` → `Array2<F>`, `Array2<F>`, `Array<F, D>`).
+    pub fn grad_type(&self) -> Type {
+        let inner = match ungroup(self.ty) {
+            Type::Reference(r) => ungroup(&r.elem),
             other => other,
-        }
+        };
+        owned_array(inner).unwrap_or_else(|| inner.clone())
     }
+}
+
+/// The owned array type of a view type, or `None` for any other type.
+fn owned_array(ty: &Type) -> Option<Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last()?;
+    let name = last.ident.to_string();
+    let owned = if name == "CowArray" {
+        "Array".to_string()
+    } else if let Some(rank) = name.strip_prefix("ArrayView").or_else(|| name.strip_prefix("ArrayRef")) {
+        // Mutable views are not differentiable (see `differentiability`).
+        if rank.starts_with("Mut") {
+            return None;
+        }
+        format!("Array{rank}")
+    } else {
+        return None;
+    };
+    let mut path = p.clone();
+    let segment = path.path.segments.last_mut()?;
+    segment.ident = Ident::new(&owned, last.ident.span());
+    // The owned array borrows nothing: drop the lifetime argument.
+    if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
+        args.args = args
+            .args
+            .iter()
+            .filter(|a| !matches!(a, syn::GenericArgument::Lifetime(_)))
+            .cloned()
+            .collect();
+    }
+    Some(Type::Path(path))
 }
 
 /// The signature as the emitter needs it.
@@ -216,16 +250,11 @@ pub fn differentiability(ty: &Type) -> Differentiability {
                 "Box",
                 "Rc",
                 "Arc",
-                "ArrayView",
-                "ArrayView1",
-                "ArrayView2",
-                "ArrayView3",
-                "ArrayViewD",
                 "ArrayViewMut",
                 "ArrayViewMut1",
                 "ArrayViewMut2",
             ];
-            if DATA.contains(&name.as_str()) {
+            if DATA.contains(&name.as_str()) || name.starts_with("ArrayViewMut") {
                 return Differentiability::No;
             }
             // An array of integers or booleans (`Array1<usize>`) is data too.
@@ -272,7 +301,10 @@ mod tests {
 
     #[test]
     fn classifies_parameter_types() {
-        let yes: [Type; 6] = [
+        let yes: [Type; 9] = [
+            syn::parse_quote!(ArrayView2<'a, f64>),
+            syn::parse_quote!(&ArrayRef4<f32>),
+            syn::parse_quote!(CowArray<'_, f64, Ix2>),
             syn::parse_quote!(f64),
             syn::parse_quote!(&f32),
             syn::parse_quote!(&Array2<f64>),
@@ -283,7 +315,8 @@ mod tests {
         for ty in &yes {
             assert_eq!(differentiability(ty), Differentiability::Yes, "{}", quote::quote!(#ty));
         }
-        let no: [Type; 6] = [
+        let no: [Type; 7] = [
+            syn::parse_quote!(ArrayViewMut2<'a, f64>),
             syn::parse_quote!(&[usize]),
             syn::parse_quote!(usize),
             syn::parse_quote!(&Vec<f64>),
@@ -293,6 +326,29 @@ mod tests {
         ];
         for ty in &no {
             assert_eq!(differentiability(ty), Differentiability::No, "{}", quote::quote!(#ty));
+        }
+    }
+
+    #[test]
+    fn the_gradient_of_a_view_is_the_owned_array() {
+        let cases: [(Type, Type); 5] = [
+            (syn::parse_quote!(ArrayView2<'a, f64>), syn::parse_quote!(Array2<f64>)),
+            (syn::parse_quote!(&ArrayRef4<F>), syn::parse_quote!(Array4<F>)),
+            (
+                syn::parse_quote!(ndarray::CowArray<'_, f32, Ix3>),
+                syn::parse_quote!(ndarray::Array<f32, Ix3>),
+            ),
+            (syn::parse_quote!(&ArrayView<'a, F, D>), syn::parse_quote!(Array<F, D>)),
+            (syn::parse_quote!(&Array2<f64>), syn::parse_quote!(Array2<f64>)),
+        ];
+        for (ty, expected) in cases {
+            let param = Param {
+                ident: Ident::new("x", proc_macro2::Span::call_site()),
+                ty: &ty,
+                is_ref: true,
+                wrt: true,
+            };
+            assert_eq!(param.grad_type(), expected, "{}", quote::quote!(#ty));
         }
     }
 }

@@ -38,6 +38,12 @@ pub fn uniform<F: Float, Sh: IntoDimension>(shape: Sh, lo: f64, hi: f64) -> Arra
     Array::from_shape_simple_fn(shape, || F::of(rng.random_range(lo..hi)))
 }
 
+/// Ones with probability `p`, zeros otherwise: a dropout mask.
+pub fn bernoulli<F: Float, Sh: IntoDimension>(shape: Sh, p: f64) -> Array<F, Sh::Dim> {
+    let mut rng = rng();
+    Array::from_shape_simple_fn(shape, || if rng.random_bool(p) { F::one() } else { F::zero() })
+}
+
 /// Integers uniform in 0..n (class labels, embedding ids).
 pub fn indices(len: usize, n: usize) -> Vec<usize> {
     let mut rng = rng();

@@ -107,10 +107,53 @@ pub fn seed<F: Float>(_output: &F) -> F {
     F::one()
 }
 
-/// The gradient of a value that received no contribution: zeros of its shape.
+/// A parameter whose gradient has type `G`: `G` itself (arrays, scalars,
+/// models), or an array view, `CowArray` or `&ArrayRef`, whose gradient is
+/// the owned array of its shape.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be differentiated",
+    label = "differentiated here, but `{Self}` is not an array, a float or a `Params` struct",
+    note = "a struct of parameters needs `#[derive(Params)]`"
+)]
+pub trait GradientOf<G> {
+    /// Zeros of the parameter's shape.
+    fn zeros_for(&self) -> G;
+}
+
+impl<G: Gradient> GradientOf<G> for G {
+    fn zeros_for(&self) -> G {
+        G::zeros_like(self)
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::ArrayView<'_, F, D> {
+    fn zeros_for(&self) -> ndarray::Array<F, D> {
+        crate::workspace::zeros(self.raw_dim())
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::CowArray<'_, F, D> {
+    fn zeros_for(&self) -> ndarray::Array<F, D> {
+        crate::workspace::zeros(self.raw_dim())
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::ArrayRef<F, D> {
+    fn zeros_for(&self) -> ndarray::Array<F, D> {
+        crate::workspace::zeros(self.raw_dim())
+    }
+}
+
+/// The gradient of a parameter that received no contribution: zeros of its shape.
 #[inline]
-pub fn or_zeros<G: Gradient>(gradient: Option<G>, value: &G) -> G {
-    gradient.unwrap_or_else(|| G::zeros_like(value))
+pub fn or_zeros<G, P: GradientOf<G> + ?Sized>(gradient: Option<G>, parameter: &P) -> G {
+    gradient.unwrap_or_else(|| parameter.zeros_for())
+}
+
+/// Zeros of a parameter's gradient type: its gradient when nothing reaches it.
+#[inline]
+pub fn zeros_for<G, P: GradientOf<G> + ?Sized>(parameter: &P) -> G {
+    parameter.zeros_for()
 }
 
 /// The gradient, or an empty one to be completed by [`fill_like`].

@@ -3,7 +3,7 @@
 //! y = f(x₁, …, xₙ) and a random r of y's shape, the VJP with upstream r must be
 //! the gradient of the scalar L = Σ r ⊙ f(x).
 
-use ndarray::{Array, ArrayD, Dimension, IntoDimension, Ix1, Ix2};
+use ndarray::{Array, ArrayD, Dimension, IntoDimension, Ix1};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -18,10 +18,6 @@ pub fn random<D: Dimension>(shape: impl IntoDimension<Dim = D>, seed: u64) -> Ar
 
 pub fn d1(a: &ArrayD<f64>) -> Array<f64, Ix1> {
     a.clone().into_dimensionality().expect("rank 1")
-}
-
-pub fn d2(a: &ArrayD<f64>) -> Array<f64, Ix2> {
-    a.clone().into_dimensionality().expect("rank 2")
 }
 
 /// Checks a module's VJP. `forward` maps the inputs to the output; `vjp` maps

@@ -4,14 +4,13 @@
 //! probabilities materialised in the forward, and a backward that is just
 //! (softmax(z) − onehot(y)) / batch.
 
-use ndarray::{Array, Array2, Axis, Dimension, Zip};
+use ndarray::{Array, Array2, ArrayRef, ArrayRef2, Axis, Dimension, Zip};
 
 use crate::float::Float;
-use crate::gradient::NoGrad;
 
 use super::softmax::copy_of;
 
-fn check_labels<F: Float>(module: &str, scores: &Array2<F>, labels: &[usize]) {
+fn check_labels<F>(module: &str, scores: &ArrayRef2<F>, labels: &[usize]) {
     if scores.nrows() != labels.len() {
         panic!(
             "{module}: input has shape {:?} but there are {} labels; need one label per row",
@@ -36,99 +35,99 @@ fn log_sum_exp<'a, F: Float>(row: impl Iterator<Item = &'a F> + Clone) -> F {
     m + row.fold(F::zero(), |s, &v| s + (v - m).exp()).ln()
 }
 
-/// Mean over the batch of −log softmax(z)\[label\]: logits `[batch, classes]`,
-/// one label per row.
-pub fn cross_entropy<F: Float>(logits: &Array2<F>, labels: &[usize]) -> F {
-    check_labels("cross_entropy", logits, labels);
-    // Rows as slices where the logits are contiguous: a batch of short rows
-    // spends more on ndarray's row views than on the exponentials.
-    let total = match logits.as_slice() {
-        Some(values) if logits.ncols() > 0 => values
-            .chunks_exact(logits.ncols())
-            .zip(labels)
-            .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]),
-        _ => logits
+/// `row ← scale·(softmax(row) − onehot(label))`, with one exponential per logit.
+fn softmax_minus_onehot<F: Float>(row: &mut [F], label: usize, scale: F) {
+    let m = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
+    let mut total = F::zero();
+    for v in row.iter_mut() {
+        *v = (*v - m).exp();
+        total += *v;
+    }
+    let k = scale / total;
+    row.iter_mut().for_each(|e| *e *= k);
+    row[label] -= scale;
+}
+
+crate::module! {
+    /// Mean over the batch of −log softmax(z)\[label\]: logits `[batch, classes]`,
+    /// one label per row.
+    ///
+    /// # Panics
+    /// If the batch is empty, the label count differs from the rows, or a
+    /// label is not a class, naming the shape and the label.
+    pub fn cross_entropy<F: Float>(logits: &ArrayRef2<F>, labels: &[usize]) -> F {
+        check_labels("cross_entropy", logits, labels);
+        // Rows as slices where the logits are contiguous: a batch of short rows
+        // spends more on ndarray's row views than on the exponentials.
+        let total = match logits.as_slice() {
+            Some(values) if logits.ncols() > 0 => values
+                .chunks_exact(logits.ncols())
+                .zip(labels)
+                .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]),
+            _ => logits
+                .outer_iter()
+                .zip(labels)
+                .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]),
+        };
+        total / F::of_usize(labels.len())
+    }
+
+    /// `g·(softmax(z) − onehot(label)) / batch`.
+    backward(loss, g, need) {
+        check_labels("cross_entropy", logits, labels);
+        grad logits: Array2<F> = {
+            let scale = g / F::of_usize(labels.len());
+            // A standard-layout copy: its rows are contiguous slices.
+            let mut grad = copy_of(logits);
+            let classes = grad.ncols().max(1);
+            let values = grad.as_slice_mut().expect("a standard-layout copy");
+            for (row, &label) in values.chunks_exact_mut(classes).zip(labels) {
+                softmax_minus_onehot(row, label, scale);
+            }
+            grad
+        };
+    }
+
+    gradcheck {
+        logits: random([1, 2]), labels: indices(1, 2);
+        logits: random([4, 3]), labels: indices(4, 3);
+        logits: random([3, 10]), labels: indices(3, 10);
+    }
+}
+
+crate::module! {
+    /// Mean over the batch of −logp\[label\]: log-probabilities `[batch, classes]`.
+    ///
+    /// # Panics
+    /// As [`cross_entropy`].
+    pub fn nll_loss<F: Float>(logp: &ArrayRef2<F>, labels: &[usize]) -> F {
+        check_labels("nll_loss", logp, labels);
+        let total = logp
             .outer_iter()
             .zip(labels)
-            .fold(F::zero(), |s, (row, &label)| s + log_sum_exp(row.iter()) - row[label]),
-    };
-    total / F::of_usize(labels.len())
-}
-
-/// VJP of [`cross_entropy`]: `g·(softmax(z) − onehot(label)) / batch`.
-pub fn cross_entropy_vjp<F: Float>(
-    logits: &Array2<F>,
-    labels: &[usize],
-    _loss: &F,
-    g: F,
-    need: [bool; 2],
-) -> (Option<Array2<F>>, Option<NoGrad>) {
-    check_labels("cross_entropy", logits, labels);
-    if !need[0] {
-        return (None, None);
+            .fold(F::zero(), |s, (row, &label)| s - row[label]);
+        total / F::of_usize(labels.len())
     }
-    let scale = g / F::of_usize(labels.len());
-    let mut grad = copy_of(logits);
-    // softmax = e^(z − m) / Σ e^(z − m): one exponential per logit.
-    let softmax_minus_onehot = |row: &mut [F], label: usize| {
-        let m = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
-        let mut total = F::zero();
-        for v in row.iter_mut() {
-            *v = (*v - m).exp();
-            total += *v;
-        }
-        let k = scale / total;
-        row.iter_mut().for_each(|e| *e *= k);
-        row[label] -= scale;
-    };
-    let classes = grad.ncols();
-    match grad.as_slice_mut() {
-        Some(values) if classes > 0 => {
-            for (row, &label) in values.chunks_exact_mut(classes).zip(labels) {
-                softmax_minus_onehot(row, label);
+
+    /// `−g/batch` at each row's label, zero elsewhere.
+    backward(loss, g, need) {
+        check_labels("nll_loss", logp, labels);
+        grad logp: Array2<F> = {
+            let mut grad: Array2<F> = crate::workspace::zeros(logp.raw_dim());
+            for (mut row, &label) in grad.axis_iter_mut(Axis(0)).zip(labels) {
+                row[label] = -g / F::of_usize(labels.len());
             }
-        }
-        _ => {
-            for (mut row, &label) in grad.outer_iter_mut().zip(labels) {
-                let mut values = row.to_vec();
-                softmax_minus_onehot(&mut values, label);
-                row.iter_mut().zip(values).for_each(|(r, v)| *r = v);
-            }
-        }
+            grad
+        };
     }
-    (Some(grad), None)
+
+    gradcheck {
+        logp: random([1, 2]), labels: indices(1, 2);
+        logp: random([4, 3]), labels: indices(4, 3);
+    }
 }
 
-/// Mean over the batch of −logp\[label\]: log-probabilities `[batch, classes]`.
-pub fn nll_loss<F: Float>(logp: &Array2<F>, labels: &[usize]) -> F {
-    check_labels("nll_loss", logp, labels);
-    let total = logp
-        .outer_iter()
-        .zip(labels)
-        .fold(F::zero(), |s, (row, &label)| s - row[label]);
-    total / F::of_usize(labels.len())
-}
-
-/// VJP of [`nll_loss`]: `−g/batch` at each row's label, zero elsewhere.
-pub fn nll_loss_vjp<F: Float>(
-    logp: &Array2<F>,
-    labels: &[usize],
-    _loss: &F,
-    g: F,
-    need: [bool; 2],
-) -> (Option<Array2<F>>, Option<NoGrad>) {
-    check_labels("nll_loss", logp, labels);
-    let grad = need[0].then(|| {
-        let mut grad: Array2<F> = crate::workspace::zeros(logp.raw_dim());
-        for (mut row, &label) in grad.axis_iter_mut(Axis(0)).zip(labels) {
-            row[label] = -g / F::of_usize(labels.len());
-        }
-        grad
-    });
-    (grad, None)
-}
-
-fn check_same<F: Float, D: Dimension>(module: &str, a: &Array<F, D>, b: &Array<F, D>) {
+fn check_same<F, D: Dimension>(module: &str, a: &ArrayRef<F, D>, b: &ArrayRef<F, D>) {
     if a.shape() != b.shape() {
         panic!(
             "{module}: prediction has shape {:?} but target has shape {:?}",
@@ -141,85 +140,39 @@ fn check_same<F: Float, D: Dimension>(module: &str, a: &Array<F, D>, b: &Array<F
     }
 }
 
-/// Mean squared error: mean of (pred − target)².
-pub fn mse_loss<F: Float, D: Dimension>(pred: &Array<F, D>, target: &Array<F, D>) -> F {
-    check_same("mse_loss", pred, target);
-    let total = Zip::from(pred)
-        .and(target)
-        .fold(F::zero(), |s, &p, &t| s + (p - t) * (p - t));
-    total / F::of_usize(pred.len())
-}
+crate::module! {
+    /// Mean squared error: mean of (pred − target)².
+    ///
+    /// # Panics
+    /// If the shapes differ or the input is empty.
+    pub fn mse_loss<F: Float, D: Dimension>(pred: &ArrayRef<F, D>, target: &ArrayRef<F, D>) -> F {
+        check_same("mse_loss", pred, target);
+        let total = Zip::from(pred)
+            .and(target)
+            .fold(F::zero(), |s, &p, &t| s + (p - t) * (p - t));
+        total / F::of_usize(pred.len())
+    }
 
-/// VJP of [`mse_loss`]: `2g(pred − target)/n` to pred, its negative to target.
-pub fn mse_loss_vjp<F: Float, D: Dimension>(
-    pred: &Array<F, D>,
-    target: &Array<F, D>,
-    _loss: &F,
-    g: F,
-    need: [bool; 2],
-) -> (Option<Array<F, D>>, Option<Array<F, D>>) {
-    check_same("mse_loss", pred, target);
-    let k = F::of(2.0) * g / F::of_usize(pred.len());
-    let gp = need[0].then(|| Zip::from(pred).and(target).map_collect(|&p, &t| k * (p - t)));
-    let gt = need[1].then(|| Zip::from(pred).and(target).map_collect(|&p, &t| k * (t - p)));
-    (gp, gt)
+    /// `2g(pred − target)/n` to pred, its negative to target.
+    backward(loss, g, need) {
+        check_same("mse_loss", pred, target);
+        let k = F::of(2.0) * g / F::of_usize(pred.len());
+        grad pred: Array<F, D> = Zip::from(pred).and(target).map_collect(|&p, &t| k * (p - t));
+        grad target: Array<F, D> = Zip::from(pred).and(target).map_collect(|&p, &t| k * (t - p));
+    }
+
+    gradcheck {
+        pred: random([3, 2]), target: random([3, 2]);
+        pred: random([5]), target: random([5]);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::modules::softmax::log_softmax;
-    use crate::testing::{assert_vjp, d1, d2, random};
+    use crate::testing::random;
     use ndarray::{arr1, arr2};
-
-    #[test]
-    fn cross_entropy_vjp_matches_finite_differences() {
-        for (batch, classes) in [(1, 2), (4, 3), (3, 10)] {
-            let labels: Vec<usize> = (0..batch).map(|i| (i * 7 + 1) % classes).collect();
-            assert_vjp(
-                &[random((batch, classes), 31).into_dyn()],
-                |v| cross_entropy(&d2(&v[0]), &labels),
-                |v, y, g| {
-                    vec![
-                        cross_entropy_vjp(&d2(&v[0]), &labels, y, g, [true, false])
-                            .0
-                            .map(|a| a.into_dyn()),
-                    ]
-                },
-            );
-            assert_vjp(
-                &[random((batch, classes), 32).into_dyn()],
-                |v| nll_loss(&d2(&v[0]), &labels),
-                |v, y, g| {
-                    vec![
-                        nll_loss_vjp(&d2(&v[0]), &labels, y, g, [true, false])
-                            .0
-                            .map(|a| a.into_dyn()),
-                    ]
-                },
-            );
-        }
-    }
-
-    #[test]
-    fn mse_vjp_matches_finite_differences() {
-        assert_vjp(
-            &[random((3, 2), 33).into_dyn(), random((3, 2), 34).into_dyn()],
-            |v| mse_loss(&d2(&v[0]), &d2(&v[1])),
-            |v, y, g| {
-                let (gp, gt) = mse_loss_vjp(&d2(&v[0]), &d2(&v[1]), y, g, [true; 2]);
-                vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
-            },
-        );
-        assert_vjp(
-            &[random(5, 35).into_dyn(), random(5, 36).into_dyn()],
-            |v| mse_loss(&d1(&v[0]), &d1(&v[1])),
-            |v, y, g| {
-                let (gp, gt) = mse_loss_vjp(&d1(&v[0]), &d1(&v[1]), y, g, [true; 2]);
-                vec![gp.map(|a| a.into_dyn()), gt.map(|a| a.into_dyn())]
-            },
-        );
-    }
 
     #[test]
     fn cross_entropy_is_nll_of_log_softmax() {

@@ -8,10 +8,10 @@
 //! Jacobian y(δ − y) vanishes, and log(softmax) then gives −∞. log_softmax's
 //! Jacobian δ − softmax(x) stays of order one: the gradient does not vanish.
 
-use ndarray::{Array, Axis, Dimension, Zip};
+use ndarray::{Array, ArrayRef, Axis, Dimension, Zip};
 
 use crate::float::Float;
-use crate::value::check_upstream;
+use crate::value::check_shape;
 
 fn last_axis(module: &str, ndim: usize) -> Axis {
     if ndim == 0 {
@@ -20,105 +20,91 @@ fn last_axis(module: &str, ndim: usize) -> Axis {
     Axis(ndim - 1)
 }
 
-/// A copy of `x` in a workspace buffer.
-pub(crate) fn copy_of<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
+/// A copy of `x` in a workspace buffer, in standard layout.
+pub(crate) fn copy_of<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
     match x.as_slice() {
         Some(values) => crate::workspace::array_from_iter(x.raw_dim(), values.iter().copied()),
-        None => x.to_owned(),
+        None => crate::workspace::array_from_iter(x.raw_dim(), x.iter().copied()),
     }
 }
 
-/// Softmax over the last axis: each lane becomes a probability distribution.
-pub fn softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
-    let axis = last_axis("softmax", x.ndim());
-    let mut y = copy_of(x);
-    for mut lane in y.lanes_mut(axis) {
-        let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
-        lane.mapv_inplace(|v| (v - m).exp());
-        let total = lane.sum();
-        lane.mapv_inplace(|v| v / total);
+crate::module! {
+    /// Softmax over the last axis: each lane becomes a probability distribution.
+    pub fn softmax<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
+        let axis = last_axis("softmax", x.ndim());
+        let mut y = copy_of(x);
+        for mut lane in y.lanes_mut(axis) {
+            let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
+            lane.mapv_inplace(|v| (v - m).exp());
+            let total = lane.sum();
+            lane.mapv_inplace(|v| v / total);
+        }
+        y
     }
-    y
+
+    /// `y ⊙ (g − ⟨g, y⟩)` per lane (the Jacobian is diag(y) − y·yᵀ).
+    backward(y, g, need) {
+        check_shape("softmax", "input", x.shape(), g.shape());
+        let axis = last_axis("softmax", x.ndim());
+        grad x = {
+            let mut gx = g;
+            Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
+                let dot = gl.iter().zip(yl.iter()).fold(F::zero(), |s, (&g, &y)| s + g * y);
+                Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g = y * (*g - dot));
+            });
+            gx
+        };
+    }
+
+    gradcheck {
+        x: random([1, 1]);
+        x: random([1, 5]);
+        x: random([4, 3]);
+        x: random([2, 7]);
+        x: random([6]);
+    }
 }
 
-/// VJP of [`softmax`]: `y ⊙ (g − ⟨g, y⟩)` per lane (the Jacobian is diag(y) − y·yᵀ).
-pub fn softmax_vjp<F: Float, D: Dimension>(
-    x: &Array<F, D>,
-    y: &Array<F, D>,
-    g: Array<F, D>,
-    need: [bool; 1],
-) -> (Option<Array<F, D>>,) {
-    check_upstream("softmax", "input", x, &g);
-    if !need[0] {
-        return (None,);
+crate::module! {
+    /// log(softmax(x)) over the last axis, computed as x − m − log Σ e^{x−m}.
+    pub fn log_softmax<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
+        let axis = last_axis("log_softmax", x.ndim());
+        let mut y = copy_of(x);
+        for mut lane in y.lanes_mut(axis) {
+            let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
+            let log_total = lane.fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
+            lane.mapv_inplace(|v| v - m - log_total);
+        }
+        y
     }
-    let axis = last_axis("softmax", x.ndim());
-    let mut gx = g;
-    Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
-        let dot = gl.iter().zip(yl.iter()).fold(F::zero(), |s, (&g, &y)| s + g * y);
-        Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g = y * (*g - dot));
-    });
-    (Some(gx),)
-}
 
-/// log(softmax(x)) over the last axis, computed as x − m − log Σ e^{x−m}.
-pub fn log_softmax<F: Float, D: Dimension>(x: &Array<F, D>) -> Array<F, D> {
-    let axis = last_axis("log_softmax", x.ndim());
-    let mut y = copy_of(x);
-    for mut lane in y.lanes_mut(axis) {
-        let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
-        let log_total = lane.fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
-        lane.mapv_inplace(|v| v - m - log_total);
+    /// `g − softmax(x)·Σg` per lane, with softmax = e^y.
+    backward(y, g, need) {
+        check_shape("log_softmax", "input", x.shape(), g.shape());
+        let axis = last_axis("log_softmax", x.ndim());
+        grad x = {
+            let mut gx = g;
+            Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
+                let total = gl.sum();
+                Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g -= y.exp() * total);
+            });
+            gx
+        };
     }
-    y
-}
 
-/// VJP of [`log_softmax`]: `g − softmax(x)·Σg` per lane, with softmax = e^y.
-pub fn log_softmax_vjp<F: Float, D: Dimension>(
-    x: &Array<F, D>,
-    y: &Array<F, D>,
-    g: Array<F, D>,
-    need: [bool; 1],
-) -> (Option<Array<F, D>>,) {
-    check_upstream("log_softmax", "input", x, &g);
-    if !need[0] {
-        return (None,);
+    gradcheck {
+        x: random([1, 1]);
+        x: random([4, 3]);
+        x: random([2, 7]);
+        x: random([6]);
     }
-    let axis = last_axis("log_softmax", x.ndim());
-    let mut gx = g;
-    Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
-        let total = gl.sum();
-        Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g -= y.exp() * total);
-    });
-    (Some(gx),)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_vjp, d1, d2, random};
+    use crate::testing::random;
     use ndarray::arr2;
-
-    #[test]
-    fn vjps_match_finite_differences() {
-        for shape in [(1, 1), (1, 5), (4, 3), (2, 7)] {
-            assert_vjp(
-                &[random(shape, 21).into_dyn()],
-                |v| softmax(&d2(&v[0])),
-                |v, y, g| vec![softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
-            );
-            assert_vjp(
-                &[random(shape, 22).into_dyn()],
-                |v| log_softmax(&d2(&v[0])),
-                |v, y, g| vec![log_softmax_vjp(&d2(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
-            );
-        }
-        assert_vjp(
-            &[random(6, 23).into_dyn()],
-            |v| log_softmax(&d1(&v[0])),
-            |v, y, g| vec![log_softmax_vjp(&d1(&v[0]), y, g, [true]).0.map(|a| a.into_dyn())],
-        );
-    }
 
     #[test]
     fn against_the_formulas() {
@@ -153,5 +139,13 @@ mod tests {
                 .chain(softmax(&x64).iter())
                 .all(|v| v.is_finite())
         );
+    }
+
+    #[test]
+    fn a_transposed_view_goes_in() {
+        let x = random((3, 4), 25);
+        let t = x.t();
+        assert_eq!(softmax(&t), softmax(&t.to_owned()));
+        assert_eq!(log_softmax(&t), log_softmax(&t.to_owned()));
     }
 }
