@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
-use ndarray::{Array, ArrayD, Dimension, IntoDimension, IxDyn};
+use ndarray::{Array, Dimension, IntoDimension};
 
 use crate::float::Float;
 
@@ -389,14 +389,6 @@ pub(crate) fn refill<F: Float, D: Dimension, Sh: IntoDimension<Dim = D>>(
     buffer.clear();
     fill(&mut buffer);
     *array = Array::from_shape_vec(dim, buffer).expect("one value per element");
-}
-
-/// `f` of each element of a rank-erased view, into a new array.
-pub(crate) fn map_dyn<F: Float>(view: ndarray::ArrayViewD<'_, F>, f: impl Fn(F) -> F) -> ArrayD<F> {
-    match view.as_slice() {
-        Some(slice) => array_from_map(IxDyn(view.shape()), slice, f),
-        None => view.mapv(f),
-    }
 }
 
 #[cfg(test)]

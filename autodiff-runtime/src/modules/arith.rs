@@ -11,15 +11,16 @@
 //! [`combine_in_place`] (an upstream gradient combined in place with a
 //! broadcast operand), [`share`] (the upstream gradient handed to the operands
 //! that need it), [`reduce_to`] (a partial gradient summed back to an
-//! operand's shape) and [`copy`]. Unary modules use [`Input::map_to_value`]
+//! operand's shape), [`copy`] and [`copy_as`] (an input copied into a
+//! workspace buffer, in its shape or another). Unary modules use [`Input::map_to_value`]
 //! and [`Input::zip_into`].
 
-use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn, Zip};
 use num_traits::One;
 
 use crate::float::Float;
 use crate::value::{Broadcast, Input, Value, broadcast_shape, check_upstream, sum_to_shape};
-use crate::workspace::{array_from_zip, map_dyn};
+use crate::workspace::array_from_zip;
 
 /// `f(a, b)` element by element, broadcasting `a` and `b` to a common shape.
 pub(crate) fn zip_broadcast<F: Float>(
@@ -64,9 +65,24 @@ pub(crate) fn combine_in_place<F: Float>(
     g
 }
 
-/// A copy of `g` in a workspace buffer.
-pub(crate) fn copy<F: Float>(g: &ArrayD<F>) -> ArrayD<F> {
-    map_dyn(g.view(), |v| v)
+/// A copy of `x` in a workspace buffer, in standard layout.
+pub(crate) fn copy<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
+    copy_as(x, x.raw_dim())
+}
+
+/// The elements of `x` in row-major order, into a new workspace array of
+/// `shape` (the caller has checked the count).
+pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
+    match x.as_slice() {
+        Some(values) => {
+            let mut out: Array<F, E> = crate::workspace::scratch(shape);
+            out.as_slice_mut()
+                .expect("a new array is contiguous")
+                .copy_from_slice(values);
+            out
+        }
+        None => crate::workspace::array_from_iter(shape, x.iter().copied()),
+    }
 }
 
 /// The result of a binary element-wise module on inputs `A` and `B`: their

@@ -8,7 +8,7 @@ use ndarray::{Array, Array2, ArrayRef, ArrayRef2, Axis, Dimension, Zip};
 
 use crate::float::Float;
 
-use super::softmax::copy_of;
+use super::arith::copy;
 
 fn check_labels<F>(module: &str, scores: &ArrayRef2<F>, labels: &[usize]) {
     if scores.nrows() != labels.len() {
@@ -78,7 +78,7 @@ crate::module! {
         grad logits: Array2<F> = {
             let scale = g / F::of_usize(labels.len());
             // A standard-layout copy: its rows are contiguous slices.
-            let mut grad = copy_of(logits);
+            let mut grad = copy(logits);
             let classes = grad.ncols().max(1);
             let values = grad.as_slice_mut().expect("a standard-layout copy");
             for (row, &label) in values.chunks_exact_mut(classes).zip(labels) {

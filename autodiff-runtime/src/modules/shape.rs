@@ -5,22 +5,9 @@
 use ndarray::{Array, Array2, ArrayRef, Axis, Dimension, IntoDimension};
 
 use crate::float::Float;
-use crate::workspace::{array_from_iter, recycle_array, scratch};
+use crate::workspace::{recycle_array, scratch};
 
-/// The elements of `x` in row-major order, into a new array of `shape` (the
-/// caller has checked the count).
-fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
-    match x.as_slice() {
-        Some(values) => {
-            let mut out: Array<F, E> = scratch(shape);
-            out.as_slice_mut()
-                .expect("a new array is contiguous")
-                .copy_from_slice(values);
-            out
-        }
-        None => array_from_iter(shape, x.iter().copied()),
-    }
-}
+use super::arith::copy_as;
 
 /// An owned gradient given the shape `shape`, reusing its buffer when it is
 /// in standard layout (as every gradient our modules produce is).

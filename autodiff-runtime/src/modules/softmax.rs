@@ -13,6 +13,8 @@ use ndarray::{Array, ArrayRef, Axis, Dimension, Zip};
 use crate::float::Float;
 use crate::value::check_shape;
 
+use super::arith::copy;
+
 fn last_axis(module: &str, ndim: usize) -> Axis {
     if ndim == 0 {
         panic!("{module}: needs an array of rank ≥ 1, got a scalar");
@@ -20,19 +22,11 @@ fn last_axis(module: &str, ndim: usize) -> Axis {
     Axis(ndim - 1)
 }
 
-/// A copy of `x` in a workspace buffer, in standard layout.
-pub(crate) fn copy_of<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
-    match x.as_slice() {
-        Some(values) => crate::workspace::array_from_iter(x.raw_dim(), values.iter().copied()),
-        None => crate::workspace::array_from_iter(x.raw_dim(), x.iter().copied()),
-    }
-}
-
 crate::module! {
     /// Softmax over the last axis: each lane becomes a probability distribution.
     pub fn softmax<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
         let axis = last_axis("softmax", x.ndim());
-        let mut y = copy_of(x);
+        let mut y = copy(x);
         for mut lane in y.lanes_mut(axis) {
             let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
             lane.mapv_inplace(|v| (v - m).exp());
@@ -69,7 +63,7 @@ crate::module! {
     /// log(softmax(x)) over the last axis, computed as x − m − log Σ e^{x−m}.
     pub fn log_softmax<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
         let axis = last_axis("log_softmax", x.ndim());
-        let mut y = copy_of(x);
+        let mut y = copy(x);
         for mut lane in y.lanes_mut(axis) {
             let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
             let log_total = lane.fold(F::zero(), |s, &v| s + (v - m).exp()).ln();
