@@ -82,7 +82,7 @@ pub use autodiff_macros::{Params, differentiable};
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
 pub use autodiff_runtime::{
-    Broadcast, Float, Gradient, Graphs, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape,
+    Broadcast, Float, Gradient, Graphs, Input, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape,
     sum_to_shape,
 };
 pub use autodiff_runtime::{anomaly, data, gemm, module, stats, train, workspace};
@@ -96,7 +96,7 @@ extern crate self as autodiff;
 pub mod prelude {
     pub use crate::{Params, differentiable, module};
     pub use autodiff_runtime::modules::*;
-    pub use autodiff_runtime::{Float, Gradient, NoGrad, Value, Workspace};
+    pub use autodiff_runtime::{Float, Gradient, Input, NoGrad, Value, Workspace};
     pub use ndarray::{
         Array, Array1, Array2, Array3, Array4, ArrayD, ArrayRef, ArrayRef1, ArrayRef2, ArrayRef3, ArrayRef4, ArrayView,
         ArrayView1, ArrayView2, ArrayView3, ArrayView4, Axis, CowArray, Dimension, Ix1, Ix2, Ix3, Ix4, IxDyn, array, s,

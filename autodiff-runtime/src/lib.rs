@@ -36,7 +36,7 @@ pub use float::Float;
 pub use gradient::{Gradient, MethodGrad, NoGrad};
 pub use graphs::Graphs;
 pub use params::{Params, join_name};
-pub use value::{Broadcast, Value, broadcast_shape, sum_to_shape};
+pub use value::{Broadcast, Input, Value, broadcast_shape, sum_to_shape};
 pub use workspace::{Recycle, Workspace};
 
 /// Declares a module once: its forward function, one gradient per
