@@ -496,7 +496,7 @@ fn tests(d: &Declaration, params: &[Param], grads: &[Option<(Type, usize)>]) -> 
             let __y = #name(#(#args),*);
             let __g = #krate::__private::check::upstream(&__y);
             let (#(#slot_names,)*) = #vjp(#(#args,)* &__y, __g, #all_true);
-            (#krate::__private::check::to_dyn(__y), ::std::vec![#(#collected),*])
+            (#krate::__private::check::output_parts(&__y), ::std::vec![#(#collected),*])
         }}
     };
     let precision = d.cases.iter().enumerate().map(|(case_index, case)| {

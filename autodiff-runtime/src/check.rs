@@ -63,19 +63,53 @@ pub fn to_dyn<V: Value>(value: V) -> ArrayD<V::Elem> {
     value.into_dyn_array()
 }
 
+/// What a module returns: one value, or a pair of values (as `duplicate`).
+pub trait Output: Clone {
+    /// The element type.
+    type Elem: Float;
+    /// The parts, rank-erased.
+    fn parts(&self) -> Vec<ArrayD<Self::Elem>>;
+    /// A random output of the same shapes, from `rng`.
+    fn random_like(&self, rng: &mut StdRng) -> Self;
+}
+
+impl<V: Value> Output for V {
+    type Elem = V::Elem;
+    fn parts(&self) -> Vec<ArrayD<V::Elem>> {
+        vec![self.view_dyn().to_owned()]
+    }
+    fn random_like(&self, rng: &mut StdRng) -> V {
+        let shape = self.view_dyn().raw_dim();
+        V::from_dyn(Array::from_shape_simple_fn(shape, || {
+            <V::Elem as Float>::of(rng.random_range(-1.0..1.0))
+        }))
+    }
+}
+
+impl<A: Value, B: Value<Elem = A::Elem>> Output for (A, B) {
+    type Elem = A::Elem;
+    fn parts(&self) -> Vec<ArrayD<A::Elem>> {
+        vec![self.0.view_dyn().to_owned(), self.1.view_dyn().to_owned()]
+    }
+    fn random_like(&self, rng: &mut StdRng) -> (A, B) {
+        (self.0.random_like(rng), self.1.random_like(rng))
+    }
+}
+
 /// A random upstream gradient of `y`'s shape.
-pub fn upstream<V: Value>(y: &V) -> V {
-    let mut rng = StdRng::seed_from_u64(0x75_7073);
-    let shape = y.view_dyn().raw_dim();
-    V::from_dyn(Array::from_shape_simple_fn(shape, || {
-        <V::Elem as Float>::of(rng.random_range(-1.0..1.0))
-    }))
+pub fn upstream<Y: Output>(y: &Y) -> Y {
+    y.random_like(&mut StdRng::seed_from_u64(0x75_7073))
+}
+
+/// The output's parts, rank-erased.
+pub fn output_parts<Y: Output>(y: &Y) -> Vec<ArrayD<Y::Elem>> {
+    y.parts()
 }
 
 /// The VJP against central differences of `Σ r ⊙ forward(x)` for a random
 /// `r` (as Zygote's `gradtest`), and each gradient computed alone (one flag
 /// set) equal to the same gradient computed with all of them.
-pub fn vjp_matches_finite_differences<Y: Value<Elem = f64>>(
+pub fn vjp_matches_finite_differences<Y: Output<Elem = f64>>(
     module: &str,
     case: usize,
     inputs: &[ArrayD<f64>],
@@ -97,7 +131,11 @@ pub fn vjp_matches_finite_differences<Y: Value<Elem = f64>>(
             None => panic!("{module}, case {case}: gradient {i} was asked for but not returned"),
         }
     }
-    let projected = |v: &[ArrayD<f64>]| (&forward(v).view_dyn() * &r.view_dyn()).sum();
+    let r_parts = r.parts();
+    let projected = |v: &[ArrayD<f64>]| {
+        let y = forward(v).parts();
+        y.iter().zip(&r_parts).map(|(y, r)| (y * r).sum()).sum()
+    };
     if let Err(e) = gradcheck(projected, inputs, &analytic, Tolerance::default()) {
         panic!("{module}, case {case}: the VJP disagrees with finite differences: {e}");
     }
@@ -127,8 +165,8 @@ pub fn vjp_matches_finite_differences<Y: Value<Elem = f64>>(
 pub fn f32_agrees_with_f64(
     module: &str,
     case: usize,
-    run32: (ArrayD<f32>, Vec<Option<ArrayD<f32>>>),
-    run64: (ArrayD<f64>, Vec<Option<ArrayD<f64>>>),
+    run32: (Vec<ArrayD<f32>>, Vec<Option<ArrayD<f32>>>),
+    run64: (Vec<ArrayD<f64>>, Vec<Option<ArrayD<f64>>>),
 ) {
     let close = |what: &str, a: &ArrayD<f32>, b: &ArrayD<f64>| {
         assert_eq!(a.shape(), b.shape(), "{module}, case {case}: {what} shapes");
@@ -141,7 +179,10 @@ pub fn f32_agrees_with_f64(
             );
         }
     };
-    close("output", &run32.0, &run64.0);
+    assert_eq!(run32.0.len(), run64.0.len(), "{module}, case {case}: outputs");
+    for (i, (a, b)) in run32.0.iter().zip(&run64.0).enumerate() {
+        close(&format!("output {i}"), a, b);
+    }
     for (i, (a, b)) in run32.1.iter().zip(&run64.1).enumerate() {
         match (a, b) {
             (Some(a), Some(b)) => close(&format!("gradient {i}"), a, b),
