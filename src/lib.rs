@@ -79,6 +79,9 @@
 //! function is a module too.
 
 pub use autodiff_macros::{Params, differentiable};
+/// Data-parallel training over MPI (feature `mpi`).
+#[cfg(feature = "mpi")]
+pub use autodiff_runtime::distributed;
 pub use autodiff_runtime::gradcheck;
 pub use autodiff_runtime::modules;
 pub use autodiff_runtime::{

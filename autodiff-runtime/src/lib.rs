@@ -16,6 +16,8 @@ pub mod anomaly;
 #[doc(hidden)]
 pub mod check;
 pub mod data;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 mod float;
 pub mod gemm;
 pub mod gradcheck;
