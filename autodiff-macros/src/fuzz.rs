@@ -4,7 +4,7 @@
 //! error into code that parses; random mutations of them (tokens dropped,
 //! swapped, duplicated) must still give code that parses, errors included.
 //!
-//! `PROPTEST_CASES` sets the number of cases (default 2,000 per property);
+//! `PROPTEST_CASES` sets the number of cases (default 1,500 per property);
 //! the seed of a run is printed, and failures shrink and are kept under
 //! `proptest-regressions/` as regression cases.
 
@@ -29,7 +29,7 @@ fn expand(tokens: TokenStream) -> Result<String, String> {
 /// so that CI runs the same cases every time; other seeds explore further.
 fn runner(name: &str) -> TestRunner {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    let cases = env("PROPTEST_CASES").unwrap_or(2000) as u32;
+    let cases = env("PROPTEST_CASES").unwrap_or(1500) as u32;
     let seed = env("PROPTEST_SEED").unwrap_or(20_261_128);
     println!("{name}: {cases} cases, PROPTEST_SEED={seed}");
     let config = Config {
