@@ -8,7 +8,8 @@
 //! averaged over the ranks (`all_reduce_gradient`, one all-reduce of all
 //! parameters per step), so the Adam step is the same everywhere. Rank 0
 //! evaluates, prints, plots and writes the checkpoint. The training loop of
-//! tutorial 06 gains three calls.
+//! tutorial 06 gains two calls (`shard`, `all_reduce_gradient`), and two
+//! come before it (`Distributed::init`, `broadcast`).
 //!
 //! Run on one machine, 2 ranks of one thread each:
 //!
