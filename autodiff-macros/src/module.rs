@@ -240,8 +240,8 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
     } = &d.backward;
 
     // Which inputs are differentiable: those with a `grad` line.
-    let mut grads: Vec<Option<(Type, usize)>> = vec![None; params.len()];
-    for (line_index, line) in lines.iter().enumerate() {
+    let mut grads: Vec<Option<Type>> = vec![None; params.len()];
+    for line in lines {
         let Line::Grad { name: gname, ty, .. } = line else {
             continue;
         };
@@ -255,10 +255,7 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
                 format!("module!: the gradient of `{gname}` is given twice"),
             )),
             Some(i) => {
-                grads[i] = Some((
-                    ty.clone().unwrap_or_else(|| gradient_type(krate, &params[i].ty)),
-                    line_index,
-                ));
+                grads[i] = Some(ty.clone().unwrap_or_else(|| gradient_type(krate, &params[i].ty)));
             }
         }
     }
@@ -317,7 +314,7 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
         quote!(#pn: #pt)
     });
     let slot_types = grads.iter().map(|slot| match slot {
-        Some((t, _)) => quote!(::core::option::Option<#t>),
+        Some(t) => quote!(::core::option::Option<#t>),
         None => quote!(::core::option::Option<#krate::NoGrad>),
     });
     let diff_names: Vec<&Ident> = params
@@ -333,7 +330,7 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
         Line::Grad { name: gname, value, .. } => {
             let local = format_ident!("__grad_{}", gname);
             let i = params.iter().position(|p| p.name == *gname).unwrap_or(0);
-            let ty = grads[i].as_ref().map(|(t, _)| t);
+            let ty = grads[i].as_ref();
             quote! {
                 let #local: ::core::option::Option<#ty> =
                     if #need.#gname { ::core::option::Option::Some(#value) } else { ::core::option::Option::None };
@@ -399,7 +396,7 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
 }
 
 /// The generated tests of a declaration.
-fn tests(d: &Declaration, params: &[Param], grads: &[Option<(Type, usize)>]) -> TokenStream {
+fn tests(d: &Declaration, params: &[Param], grads: &[Option<Type>]) -> TokenStream {
     let krate = &d.krate;
     let name = &d.forward.sig.ident;
     let name_str = name.to_string();

@@ -111,9 +111,11 @@ impl Distributed {
     where
         P::Elem: Equivalence,
     {
-        let mut flat = flatten(model);
+        let one = <P::Elem as num_traits::One>::one();
+        let mut flat = Vec::with_capacity(model.num_params());
+        flatten_into(model, one, &mut flat);
         self.world.process_at_rank(0).broadcast_into(&mut flat[..]);
-        unflatten(model, &flat, |_, v| v);
+        unflatten(model, &flat);
     }
 
     /// Every rank's `grad`, the gradient of the mean loss over its shard of
@@ -129,17 +131,12 @@ impl Distributed {
         self.buffers.borrow_mut().run(|| {
             let len = grad.num_params();
             let mut mine = crate::workspace::take(len);
-            // Slices where the tensors are contiguous: iterating a
-            // rank-erased view element by element costs more than the copy.
-            grad.visit(&mut |_, view| match view.as_slice() {
-                Some(values) => mine.extend(values.iter().map(|&v| v * weight)),
-                None => mine.extend(view.iter().map(|&v| v * weight)),
-            });
+            flatten_into(grad, weight, &mut mine);
             let mut total = crate::workspace::take(len);
             total.resize(len, <P::Elem as num_traits::Zero>::zero());
             self.world
                 .all_reduce_into(&mine[..], &mut total[..], SystemOperation::sum());
-            unflatten(grad, &total, |_, v| v);
+            unflatten(grad, &total);
             for buffer in [mine, total] {
                 crate::workspace::recycle_array(ndarray::Array1::from_vec(buffer));
             }
@@ -161,25 +158,25 @@ impl Distributed {
     }
 }
 
-/// All tensors of `model`, one after another in visiting order.
-fn flatten<P: Params>(model: &P) -> Vec<P::Elem> {
-    let mut flat = Vec::with_capacity(model.num_params());
+/// Appends every tensor of `model`, times `scale`, to `flat` in visiting
+/// order. Slices where the tensors are contiguous: iterating a rank-erased
+/// view element by element costs more than the copy.
+fn flatten_into<P: Params>(model: &P, scale: P::Elem, flat: &mut Vec<P::Elem>) {
     model.visit(&mut |_, view| match view.as_slice() {
-        Some(values) => flat.extend_from_slice(values),
-        None => flat.extend(view.iter().copied()),
+        Some(values) => flat.extend(values.iter().map(|&v| v * scale)),
+        None => flat.extend(view.iter().map(|&v| v * scale)),
     });
-    flat
 }
 
-/// Writes `f(old, new)` from `flat` back into the tensors, in visiting order.
-fn unflatten<P: Params>(model: &mut P, flat: &[P::Elem], f: impl Fn(P::Elem, P::Elem) -> P::Elem) {
+/// Copies `flat` back into the tensors, in visiting order.
+fn unflatten<P: Params>(model: &mut P, flat: &[P::Elem]) {
     let mut at = 0;
     model.visit_mut(&mut |_, mut view| {
         let len = view.len();
         let new = &flat[at..at + len];
         match view.as_slice_mut() {
-            Some(values) => values.iter_mut().zip(new).for_each(|(v, &n)| *v = f(*v, n)),
-            None => view.iter_mut().zip(new).for_each(|(v, &n)| *v = f(*v, n)),
+            Some(values) => values.copy_from_slice(new),
+            None => view.iter_mut().zip(new).for_each(|(v, &n)| *v = n),
         }
         at += len;
     });
@@ -213,10 +210,11 @@ mod tests {
             a: ndarray::array![[1.0, 2.0], [3.0, 4.0]],
             b: ndarray::array![5.0, 6.0],
         };
-        let flat = flatten(&m);
+        let mut flat = Vec::new();
+        flatten_into(&m, 1.0, &mut flat);
         assert_eq!(flat, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let doubled: Vec<f64> = flat.iter().map(|v| v * 2.0).collect();
-        unflatten(&mut m, &doubled, |_, v| v);
+        unflatten(&mut m, &doubled);
         assert_eq!(m.b, ndarray::array![10.0, 12.0]);
     }
 }

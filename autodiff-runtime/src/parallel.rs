@@ -28,7 +28,7 @@ pub(crate) fn range(n: usize, parts: usize, t: usize) -> Range<usize> {
 /// Runs `task(t)` for every part `t < parts`, in parallel when `parts > 1`.
 pub(crate) fn run(parts: usize, task: &(dyn Fn(usize) + Sync)) {
     if parts == crate::gemm::threads() && parts > 1 {
-        crate::gemm::run_on_pool(parts, task);
+        crate::gemm::pool::run(parts, task);
     } else {
         (0..parts).for_each(task);
     }

@@ -205,13 +205,7 @@ pub(crate) fn check_input<X: Input + ?Sized, V: Value>(module: &str, role: &str,
 /// Panics, naming `module` and both shapes, unless the upstream gradient `g`
 /// has the shape of `value` (the module's `role` value: its input or output).
 pub(crate) fn check_upstream<V: Value>(module: &str, role: &str, value: &V, g: &V) {
-    if !value.same_shape(g) {
-        panic!(
-            "{module}: upstream gradient has shape {:?}, {role} has shape {:?}",
-            g.shape_of(),
-            value.shape_of()
-        );
-    }
+    check_shape(module, role, value.view_dyn().shape(), g.view_dyn().shape());
 }
 
 /// Panics unless an upstream gradient has the output's shape.

@@ -20,7 +20,7 @@
 
 mod caches;
 mod kernel;
-mod pool;
+pub(crate) mod pool;
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -31,12 +31,6 @@ use crate::Float;
 pub use caches::Caches;
 use kernel::{Panel, Scalar, Tile};
 pub use pool::threads;
-
-/// Runs `task(0..threads)` on the pool (see `pool::run`), for other batched
-/// kernels than the GEMM.
-pub(crate) fn run_on_pool(threads: usize, task: &(dyn Fn(usize) + Sync)) {
-    pool::run(threads, task);
-}
 
 /// Which code computes the products: our micro-kernels for an instruction
 /// set, or the matrixmultiply crate.

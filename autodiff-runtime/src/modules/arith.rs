@@ -261,7 +261,8 @@ crate::module! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_vjp, d1, random};
+    use crate::check::vjp_matches_finite_differences;
+    use crate::testing::random;
     use ndarray::{Array2, arr1, arr2};
 
     #[test]
@@ -284,11 +285,13 @@ mod tests {
         let ops: [Op; 4] = [(add, add_vjp), (sub, sub_vjp), (mul, mul_vjp), (div, div_vjp)];
         for (i, (forward, vjp)) in ops.into_iter().enumerate() {
             let (a, b) = (random((), 10 + i as u64)[[]], random((), 20 + i as u64)[[]] + 4.0);
-            assert_vjp(
+            vjp_matches_finite_differences(
+                "scalar operator",
+                i,
                 &[ndarray::arr0(a).into_dyn(), ndarray::arr0(b).into_dyn()],
                 |v| forward(&v[0][[]], &v[1][[]]),
-                |v, y, g| {
-                    let (ga, gb) = vjp(&v[0][[]], &v[1][[]], y, g, [true; 2]);
+                |v, y, g, need| {
+                    let (ga, gb) = vjp(&v[0][[]], &v[1][[]], y, g, [need[0], need[1]]);
                     vec![
                         ga.map(|a| ndarray::arr0(a).into_dyn()),
                         gb.map(|b| ndarray::arr0(b).into_dyn()),
@@ -313,11 +316,14 @@ mod tests {
         let (gc, gx) = mul_vjp(&2.0, &x, &y, arr2(&[[1.0, 1.0], [1.0, 1.0]]), [true; 2]);
         assert_eq!(gc, Some(10.0)); // Σ x
         assert_eq!(gx.unwrap(), arr2(&[[2.0, 2.0], [2.0, 2.0]]));
-        assert_vjp(
+        let d1 = |v: &ndarray::ArrayD<f64>| v.clone().into_dimensionality::<ndarray::Ix1>().expect("rank 1");
+        vjp_matches_finite_differences(
+            "div",
+            0,
             &[random((), 1).into_dyn(), random(4, 2).into_dyn()],
             |v| div(&v[0][[]], &d1(&v[1])),
-            |v, y, g| {
-                let (ga, gb) = div_vjp(&v[0][[]], &d1(&v[1]), y, g, [true; 2]);
+            |v, y, g, need| {
+                let (ga, gb) = div_vjp(&v[0][[]], &d1(&v[1]), y, g, [need[0], need[1]]);
                 vec![ga.map(|a| ndarray::arr0(a).into_dyn()), gb.map(|a| a.into_dyn())]
             },
         );
