@@ -21,6 +21,25 @@ fn cow_loss(x: &ArrayRef2<f64>, w: CowArray<'_, f64, Ix2>) -> f64 {
     mean(&relu(&h)) + sum(&(&x.t() * 0.0)) * 0.0
 }
 
+// Element-wise modules take an `&ArrayRef` as it is (their input type need
+// not be sized), constant or differentiated.
+#[differentiable(wrt(w))]
+fn elementwise_refs(x: &ArrayRef2<f64>, w: &ArrayRef2<f64>) -> f64 {
+    sum(&(tanh(x) * sigmoid(w))) + l2(w) - mean(&relu(&(w - x)))
+}
+
+#[test]
+fn elementwise_modules_take_array_refs() {
+    let (x, w) = (random((3, 4), 6), random((3, 4), 7));
+    let (value, g) = elementwise_refs_grad(&x, &w);
+    assert_eq!(value, elementwise_refs(&x.view(), &w));
+    assert_gradients(
+        |v| elementwise_refs(&x, &d2(&v[0])),
+        &[w.clone().into_dyn()],
+        &[g.w.into_dyn()],
+    );
+}
+
 #[test]
 fn views_are_differentiated_like_owned_arrays() {
     let data = random((10, 4), 1);

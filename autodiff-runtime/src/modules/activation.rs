@@ -12,7 +12,7 @@ use crate::value::{Input, Value, check_input};
 
 crate::module! {
     /// `max(x, 0)`.
-    pub fn relu<X: Input>(x: &X) -> X::Value {
+    pub fn relu<X: Input + ?Sized>(x: &X) -> X::Value {
         let zero = X::Elem::zero();
         x.map_to_value(|v| if v > zero { v } else { zero })
     }
@@ -35,7 +35,7 @@ crate::module! {
 
 crate::module! {
     /// `x` where x ≥ 0, `slope·x` elsewhere.
-    pub fn leaky_relu<X: Input>(x: &X, slope: X::Elem) -> X::Value {
+    pub fn leaky_relu<X: Input + ?Sized>(x: &X, slope: X::Elem) -> X::Value {
         let zero = X::Elem::zero();
         x.map_to_value(|v| if v >= zero { v } else { slope * v })
     }
@@ -65,7 +65,7 @@ pub fn sigmoid_scalar<F: Float>(s: F) -> F {
 
 crate::module! {
     /// `1/(1 + e^−x)`, stable for large |x|.
-    pub fn sigmoid<X: Input>(x: &X) -> X::Value {
+    pub fn sigmoid<X: Input + ?Sized>(x: &X) -> X::Value {
         x.map_to_value(sigmoid_scalar)
     }
 
@@ -84,7 +84,7 @@ crate::module! {
 
 crate::module! {
     /// Hyperbolic tangent (vectorised in f32, see [`Float::fast_tanh`]).
-    pub fn tanh<X: Input>(x: &X) -> X::Value {
+    pub fn tanh<X: Input + ?Sized>(x: &X) -> X::Value {
         x.map_to_value(Float::fast_tanh)
     }
 
@@ -103,7 +103,7 @@ crate::module! {
 
 crate::module! {
     /// e^x.
-    pub fn exp<X: Input>(x: &X) -> X::Value {
+    pub fn exp<X: Input + ?Sized>(x: &X) -> X::Value {
         x.map_to_value(|v| v.exp())
     }
 
@@ -120,7 +120,7 @@ crate::module! {
 
 crate::module! {
     /// The natural logarithm (−∞ at 0: prefer `log_softmax` to `log(softmax(x))`).
-    pub fn log<X: Input>(x: &X) -> X::Value {
+    pub fn log<X: Input + ?Sized>(x: &X) -> X::Value {
         x.map_to_value(|v| v.ln())
     }
 

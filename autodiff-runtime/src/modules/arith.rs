@@ -43,7 +43,7 @@ pub(crate) fn zip_broadcast<F: Float>(
 
 /// The gradient for operand `x` from the per-element partials `g ⊙ ∂y/∂x`,
 /// summed back to `x`'s shape.
-pub(crate) fn reduce_to<X: Input>(partial: ArrayD<X::Elem>, x: &X) -> X::Value {
+pub(crate) fn reduce_to<X: Input + ?Sized>(partial: ArrayD<X::Elem>, x: &X) -> X::Value {
     X::Value::from_dyn(sum_to_shape(partial, x.input_view().shape()))
 }
 
@@ -93,8 +93,8 @@ pub type Broadcasted<A, B> = <<A as Input>::Value as Broadcast<<B as Input>::Val
 /// going through an array.
 fn binary<A, B>(module: &str, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> Broadcasted<A, B>
 where
-    A: Input,
-    B: Input<Elem = A::Elem>,
+    A: Input + ?Sized,
+    B: Input<Elem = A::Elem> + ?Sized,
     A::Value: Broadcast<B::Value>,
 {
     if let (Some(x), Some(y)) = (a.input_scalar(), b.input_scalar())
@@ -115,8 +115,8 @@ fn scalar_vjp<A, B>(
     partials: impl Fn(A::Elem, A::Elem) -> (A::Elem, A::Elem),
 ) -> Option<(Option<A::Value>, Option<B::Value>)>
 where
-    A: Input,
-    B: Input<Elem = A::Elem>,
+    A: Input + ?Sized,
+    B: Input<Elem = A::Elem> + ?Sized,
     A::Value: Broadcast<B::Value>,
 {
     let (x, y, g) = (a.input_scalar()?, b.input_scalar()?, g.as_scalar()?);
@@ -151,8 +151,8 @@ macro_rules! binary_module {
             $(#[$doc])*
             pub fn $name<A, B>(a: &A, b: &B) -> Broadcasted<A, B>
             where
-                A: Input,
-                B: Input<Elem = A::Elem>,
+                A: Input + ?Sized,
+                B: Input<Elem = A::Elem> + ?Sized,
                 A::Value: Broadcast<B::Value>,
             {
                 binary(stringify!($name), a, b, $op)
@@ -225,7 +225,7 @@ binary_module! {
 
 crate::module! {
     /// `−a`.
-    pub fn neg<X: Input>(a: &X) -> X::Value {
+    pub fn neg<X: Input + ?Sized>(a: &X) -> X::Value {
         a.map_to_value(|x| -x)
     }
 
@@ -242,7 +242,7 @@ crate::module! {
 
 crate::module! {
     /// `c·x` for a constant `c` (the factor is not differentiated; use `*` for that).
-    pub fn scale<X: Input>(x: &X, c: X::Elem) -> X::Value {
+    pub fn scale<X: Input + ?Sized>(x: &X, c: X::Elem) -> X::Value {
         x.map_to_value(|v| v * c)
     }
 

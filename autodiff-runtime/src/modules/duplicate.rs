@@ -10,7 +10,7 @@ use super::arith::combine_in_place;
 
 crate::module! {
     /// `(x, x)`.
-    pub fn duplicate<X: Input>(x: &X) -> (X::Value, X::Value) {
+    pub fn duplicate<X: Input + ?Sized>(x: &X) -> (X::Value, X::Value) {
         (x.map_to_value(|v| v), x.map_to_value(|v| v))
     }
 

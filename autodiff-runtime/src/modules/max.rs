@@ -14,8 +14,8 @@ crate::module! {
     /// Element-wise `max(a, b)`.
     pub fn max<A, B>(a: &A, b: &B) -> Broadcasted<A, B>
     where
-        A: Input,
-        B: Input<Elem = A::Elem>,
+        A: Input + ?Sized,
+        B: Input<Elem = A::Elem> + ?Sized,
         A::Value: Broadcast<B::Value>,
     {
         use crate::value::Value;

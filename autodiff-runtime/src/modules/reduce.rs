@@ -9,7 +9,7 @@ use crate::value::Input;
 
 crate::module! {
     /// Σ x.
-    pub fn sum<X: Input>(x: &X) -> X::Elem {
+    pub fn sum<X: Input + ?Sized>(x: &X) -> X::Elem {
         x.input_view().sum()
     }
 
@@ -30,7 +30,7 @@ crate::module! {
     ///
     /// # Panics
     /// If the input is empty.
-    pub fn mean<X: Input>(x: &X) -> X::Elem {
+    pub fn mean<X: Input + ?Sized>(x: &X) -> X::Elem {
         let view = x.input_view();
         if view.is_empty() {
             panic!("mean: empty input of shape {:?}", view.shape());
@@ -52,7 +52,7 @@ crate::module! {
 
 crate::module! {
     /// Σ w², the L2 penalty (coupled weight decay: add `λ·l2(w)` to the loss).
-    pub fn l2<X: Input>(w: &X) -> X::Elem {
+    pub fn l2<X: Input + ?Sized>(w: &X) -> X::Elem {
         w.input_view().fold(X::Elem::zero(), |s, &v| s + v * v)
     }
 
@@ -70,7 +70,7 @@ crate::module! {
 
 crate::module! {
     /// Σ |w|, the L1 penalty.
-    pub fn l1<X: Input>(w: &X) -> X::Elem {
+    pub fn l1<X: Input + ?Sized>(w: &X) -> X::Elem {
         w.input_view().fold(X::Elem::zero(), |s, &v| s + v.abs())
     }
 
