@@ -88,7 +88,7 @@ pub use autodiff_runtime::{
     Broadcast, Float, Gradient, Graphs, Input, MethodGrad, NoGrad, Params, Recycle, Value, Workspace, broadcast_shape,
     sum_to_shape,
 };
-pub use autodiff_runtime::{anomaly, data, gemm, module, stats, train, workspace};
+pub use autodiff_runtime::{anomaly, data, gemm, hooks, module, stats, train, workspace};
 pub use ndarray;
 
 // Lets the crate's own code use the macro, whose output names `::autodiff`.

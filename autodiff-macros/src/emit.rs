@@ -802,6 +802,19 @@ impl Emitter<'_> {
     /// The backward half of a block: its nodes in reverse, each run only if
     /// the forward pass reached it (no exit of `scope` before it was taken).
     fn backward(&self, nodes: &[Node], scope: Option<LoopId>, declared: &mut BTreeSet<Target>) -> TokenStream {
+        self.backward_hooked(nodes, scope, declared, &Hooks::default())
+    }
+
+    /// [`backward`](Self::backward), with `hooks`' events after each of
+    /// `nodes` (top-level ones): outside the test of where the forward pass
+    /// ended, so that every call makes the same events.
+    fn backward_hooked(
+        &self,
+        nodes: &[Node],
+        scope: Option<LoopId>,
+        declared: &mut BTreeSet<Target>,
+        hooks: &Hooks,
+    ) -> TokenStream {
         let site_var = match scope {
             Some(l) => loop_site(l).into_token_stream(),
             None => exit_ident().into_token_stream(),
@@ -819,6 +832,7 @@ impl Emitter<'_> {
             } else {
                 out.extend(quote!(if !::core::matches!(#site_var, #(#before)|*) { #code }));
             }
+            out.extend(self.hook_events(hooks, m, declared));
         }
         out
     }
@@ -870,6 +884,130 @@ impl Emitter<'_> {
             }
             _ => quote!(),
         }
+    }
+}
+
+/// Where `NAME_grad` tells a gradient hook that gradients are final: per
+/// top-level statement, the parameters, model fields and layer lists whose
+/// last contribution that statement makes.
+#[derive(Default)]
+struct Hooks {
+    ready: std::collections::BTreeMap<usize, Vec<(Final, VarId, String)>>,
+    progress: bool,
+}
+
+/// What becomes final.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Final {
+    /// A parameter's whole gradient.
+    Whole,
+    /// A field (path) of a model parameter.
+    Field,
+    /// A list field of a model, accumulated in place by a loop over it.
+    List,
+}
+
+impl Emitter<'_> {
+    /// The hook events of the backward pass. A gradient is reported when no
+    /// other gradient is added to it later: a parameter's whole gradient when
+    /// it has no field gradients, a field's when its parameter gets no whole
+    /// gradient and no other field or list of it contains it or lies in it.
+    fn hooks(&self, targets: &BTreeSet<Target>) -> Hooks {
+        let mut first = std::collections::BTreeMap::new();
+        for (m, node) in self.program.nodes.iter().enumerate() {
+            let mut here = BTreeSet::new();
+            collect_targets(self, std::slice::from_ref(node), &mut here);
+            for t in here {
+                let key = match t {
+                    Target::Value(param)
+                        if self
+                            .f
+                            .vars
+                            .get(param)
+                            .is_some_and(|v| matches!(v.kind, VarKind::Param(_))) =>
+                    {
+                        (Final::Whole, param, String::new())
+                    }
+                    Target::Field(param, path) => (Final::Field, param, path),
+                    Target::Indexed { param, path, .. } => (Final::List, param, path),
+                    _ => continue,
+                };
+                first.entry(key).or_insert(m);
+            }
+        }
+        let differentiated = |p: VarId| {
+            self.f
+                .vars
+                .get(p)
+                .is_some_and(|v| matches!(v.kind, VarKind::Param(i) if self.sig.params.get(i).is_some_and(|p| p.wrt)))
+        };
+        let related = |(kind_a, a): (Final, &str), (kind_b, b): (Final, &str)| {
+            (a == b && kind_a != kind_b)
+                || a.strip_prefix(b).is_some_and(|r| r.starts_with('.'))
+                || b.strip_prefix(a).is_some_and(|r| r.starts_with('.'))
+        };
+        let mut hooks = Hooks {
+            progress: true,
+            ..Hooks::default()
+        };
+        for ((kind, param, path), &m) in &first {
+            let alone = match kind {
+                Final::Whole => !first.keys().any(|(k, p, _)| p == param && *k != Final::Whole),
+                _ => {
+                    !targets.contains(&Target::Value(*param))
+                        && !first
+                            .keys()
+                            .any(|(k, p, other)| p == param && related((*kind, path), (*k, other)))
+                }
+            };
+            if differentiated(*param) && alone {
+                hooks.ready.entry(m).or_default().push((*kind, *param, path.clone()));
+            }
+        }
+        hooks
+    }
+
+    /// The events after top-level statement `m` of the backward pass.
+    fn hook_events(&self, hooks: &Hooks, m: usize, declared: &BTreeSet<Target>) -> TokenStream {
+        let mut out = TokenStream::new();
+        for (kind, param, path) in hooks.ready.get(&m).into_iter().flatten() {
+            let Some(VarKind::Param(i)) = self.f.vars.get(*param).map(|v| v.kind) else {
+                continue;
+            };
+            let ident = self.param_ident(i);
+            let r = self.value_ref(*param);
+            let gradient = |target: Target| {
+                if self.has(&target, declared) {
+                    let g = grad_ident(self.f, &target);
+                    quote!(&#g)
+                } else {
+                    quote!(&::core::option::Option::None)
+                }
+            };
+            let name = format!("{ident}.{path}");
+            let members = members(path);
+            // `(*model).w`, as the assembly reads it, so that a field that
+            // does not exist is one error.
+            let like = quote!(&(*#r) #(.#members)*);
+            out.extend(match kind {
+                Final::Whole => {
+                    let (name, g) = (ident.to_string(), gradient(Target::Value(*param)));
+                    quote!(::autodiff::__private::ready_whole(#name, #g, #r);)
+                }
+                Final::Field => {
+                    let g = gradient(Target::Field(*param, path.clone()));
+                    quote!(::autodiff::__private::ready(#name, #g, #like);)
+                }
+                Final::List => {
+                    let g = model_grad_ident(self.f, *param);
+                    quote!(::autodiff::__private::ready_in_place(#name, &mut #g #(.#members)*, #like);)
+                }
+            });
+        }
+        if hooks.progress {
+            out.extend(quote!(::autodiff::__private::progress();));
+        }
+        out
     }
 }
 
@@ -1078,8 +1216,12 @@ impl Emitter<'_> {
                 targets: targets.clone(),
                 ..*self
             };
+            let hooks = match self.mode {
+                Mode::Grad => self.hooks(&targets),
+                Mode::Vjp => Hooks::default(),
+            };
             if self.upfront {
-                let code = e.backward(&self.program.nodes, None, &mut declared);
+                let code = e.backward_hooked(&self.program.nodes, None, &mut declared, &hooks);
                 let mut reads = Vec::new();
                 locals_in(&self.program.nodes, self.plan, &mut reads);
                 backward.push(Statement {
@@ -1088,11 +1230,12 @@ impl Emitter<'_> {
                     reads,
                 });
             } else {
-                for node in self.program.nodes.iter().rev() {
-                    let code = e.backward_node(node, None, &mut declared);
+                for (m, node) in self.program.nodes.iter().enumerate().rev() {
+                    let mut code = e.backward_node(node, None, &mut declared);
                     if code.is_empty() {
                         continue;
                     }
+                    code.extend(e.hook_events(&hooks, m, &declared));
                     let mut reads = Vec::new();
                     locals_in(std::slice::from_ref(node), self.plan, &mut reads);
                     backward.push(Statement {
@@ -1394,7 +1537,13 @@ pub fn emit(
         .iter()
         .enumerate()
         .filter(|(_, p)| p.wrt)
-        .map(|(i, p)| (&p.ident, grad_emitter.assembled_param_grad(i, &targets)))
+        .map(|(i, p)| {
+            let name = p.ident.to_string();
+            let value = grad_emitter.assembled_param_grad(i, &targets);
+            // Through a probe: a type that is no gradient is reported once,
+            // by the assembly, not again here.
+            (&p.ident, quote!(::autodiff::__private::finished!(#name, #value)))
+        })
         .collect();
     let gradient = if sig.is_method {
         // A struct cannot be declared inside an `impl`: the receiver's

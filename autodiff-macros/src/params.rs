@@ -50,6 +50,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let elem = quote!(<#first_ty as #p::Params>::Elem);
 
     let names: Vec<_> = fields.iter().filter_map(|f| f.ident.as_ref()).collect();
+    let strings: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     // A generic struct needs bounds saying its fields are tensors of one
     // element type; a concrete struct is checked field by field in the bodies,
     // where each call is spanned at its field.
@@ -116,6 +117,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
             fn fill_like(&mut self, value: &Self) {
                 #( #p::Gradient::fill_like(&mut self.#names, &value.#names); )*
+            }
+            fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, #p::hooks::Elements<'_>)) {
+                #( #p::Gradient::visit_elements(&self.#names, &#p::join_name(name, #strings), f); )*
+            }
+            fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, #p::hooks::ElementsMut<'_>)) {
+                #( #p::Gradient::visit_elements_mut(&mut self.#names, &#p::join_name(name, #strings), f); )*
             }
         }
 

@@ -47,6 +47,12 @@ pub trait Float:
     /// and vectorised (within 4 ulp), for `f64` the standard library's. An
     /// RNN spends as long in `tanh` as in its matrix products otherwise.
     fn fast_tanh(self) -> Self;
+    /// A view of a tensor of this type, tagged with the type.
+    #[doc(hidden)]
+    fn elements(view: ndarray::ArrayViewD<'_, Self>) -> crate::hooks::Elements<'_>;
+    /// A mutable view of a tensor of this type, tagged with the type.
+    #[doc(hidden)]
+    fn elements_mut(view: ndarray::ArrayViewMutD<'_, Self>) -> crate::hooks::ElementsMut<'_>;
     /// The workspace's free buffers of this type.
     #[doc(hidden)]
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self>;
@@ -89,6 +95,12 @@ impl Float for f32 {
     ) {
         // SAFETY: the caller upholds the contract, which is `gemm_typed`'s.
         unsafe { crate::gemm::gemm_typed(dims, alpha, a.into(), b.into(), beta, c.into()) }
+    }
+    fn elements(view: ndarray::ArrayViewD<'_, Self>) -> crate::hooks::Elements<'_> {
+        crate::hooks::Elements::F32(view)
+    }
+    fn elements_mut(view: ndarray::ArrayViewMutD<'_, Self>) -> crate::hooks::ElementsMut<'_> {
+        crate::hooks::ElementsMut::F32(view)
     }
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f32
@@ -134,6 +146,12 @@ impl Float for f64 {
     ) {
         // SAFETY: the caller upholds the contract, which is `gemm_typed`'s.
         unsafe { crate::gemm::gemm_typed(dims, alpha, a.into(), b.into(), beta, c.into()) }
+    }
+    fn elements(view: ndarray::ArrayViewD<'_, Self>) -> crate::hooks::Elements<'_> {
+        crate::hooks::Elements::F64(view)
+    }
+    fn elements_mut(view: ndarray::ArrayViewMutD<'_, Self>) -> crate::hooks::ElementsMut<'_> {
+        crate::hooks::ElementsMut::F64(view)
     }
     fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
         &mut workspace.f64

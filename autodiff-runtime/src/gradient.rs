@@ -31,9 +31,22 @@ pub trait Gradient: Sized {
     fn fill_like(&mut self, value: &Self) {
         let _ = value;
     }
+    /// Calls `f(name, values)` for each tensor, names joined with `.` under
+    /// `name`, for [gradient hooks](crate::hooks).
+    #[doc(hidden)]
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>));
+    /// Calls `f(name, values)` for each tensor, mutably.
+    #[doc(hidden)]
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>));
 }
 
 impl<F: Float, D: Dimension> Gradient for Array<F, D> {
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>)) {
+        f(name, F::elements(self.view().into_dyn()));
+    }
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>)) {
+        f(name, F::elements_mut(self.view_mut().into_dyn()));
+    }
     fn zeros_like(value: &Self) -> Self {
         crate::workspace::zeros(value.raw_dim())
     }
@@ -67,6 +80,16 @@ impl<F: Float, D: Dimension> Gradient for Array<F, D> {
 
 /// The gradient of a list (the layers of a model) is a list of gradients.
 impl<T: Gradient> Gradient for Vec<T> {
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>)) {
+        for (i, item) in self.iter().enumerate() {
+            item.visit_elements(&crate::join_name(name, &i.to_string()), f);
+        }
+    }
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>)) {
+        for (i, item) in self.iter_mut().enumerate() {
+            item.visit_elements_mut(&crate::join_name(name, &i.to_string()), f);
+        }
+    }
     fn zeros_like(value: &Self) -> Self {
         let mut out = crate::workspace::take_vec();
         out.extend(value.iter().map(T::zeros_like));
@@ -105,6 +128,19 @@ impl<T: Gradient> Gradient for Vec<T> {
 }
 
 impl<F: Float> Gradient for F {
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>)) {
+        f(name, F::elements(ndarray::aview0(self).into_dyn()));
+    }
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>)) {
+        f(
+            name,
+            F::elements_mut(
+                ndarray::ArrayViewMut::from_shape((), std::slice::from_mut(self))
+                    .expect("one value")
+                    .into_dyn(),
+            ),
+        );
+    }
     fn zeros_like(_: &Self) -> Self {
         F::zero()
     }

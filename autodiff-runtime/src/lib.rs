@@ -23,6 +23,7 @@ pub mod gemm;
 pub mod gradcheck;
 mod gradient;
 mod graphs;
+pub mod hooks;
 pub mod modules;
 mod parallel;
 mod params;

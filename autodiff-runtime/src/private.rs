@@ -6,6 +6,8 @@ pub use crate::check;
 use crate::float::Float;
 pub use crate::gradient::{Gradient, MethodGrad, NoGrad};
 pub use crate::graphs::Graphs;
+pub use crate::hooks;
+pub use crate::hooks::{hooked, progress, ready, ready_in_place, ready_whole};
 pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, sub, sub_vjp};
 pub use crate::params::{Params, join_name};
 pub use autodiff_macros::declare_module;
@@ -397,4 +399,48 @@ impl<T: ?Sized> AnomalySkip for &Probe<'_, T> {
     fn check_forward(&self, _: &str) {}
     #[inline]
     fn check_gradient(&self, _: &str, _: usize) {}
+}
+
+/// A parameter's whole gradient, after the installed [hook](crate::hooks)
+/// has seen each of its tensors (`finish`), with its name.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __autodiff_finished {
+    ($name:expr, $value:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::private::{HookFinish as _, HookSkip as _};
+        let mut gradient = $value;
+        (&mut $crate::private::HookProbe(&mut gradient)).finish($name);
+        gradient
+    }};
+}
+pub use crate::__autodiff_finished as finished;
+
+/// Wraps a parameter's whole gradient for [`HookFinish`]: gradient types
+/// report each tensor to the installed [hook](crate::hooks); any other type
+/// falls through to the no-op [`HookSkip`] (its error is the assembly's).
+pub struct HookProbe<'a, G>(pub &'a mut G);
+
+/// `finish` of the installed hook, for gradient types.
+pub trait HookFinish {
+    /// See [`crate::hooks::GradientHook::finish`].
+    fn finish(&mut self, name: &str);
+}
+
+impl<G: Gradient> HookFinish for HookProbe<'_, G> {
+    #[inline]
+    fn finish(&mut self, name: &str) {
+        crate::hooks::finish(name, self.0);
+    }
+}
+
+/// The fallback of [`HookFinish`]: nothing to report.
+pub trait HookSkip {
+    /// Does nothing.
+    fn finish(&mut self, name: &str);
+}
+
+impl<G> HookSkip for &mut HookProbe<'_, G> {
+    #[inline]
+    fn finish(&mut self, _: &str) {}
 }

@@ -12,7 +12,7 @@ struct GatedGrad {
 }
 ///The code of [`gated_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
-const GATED_GRAD_SOURCE: &str = "fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) {\n    let _ = gated;\n    with_thread_workspace(move || {\n        let mut __v5_a = None;\n        let mut __s5_a = Stack::new();\n        let mut __b0: Stack<u32> = Stack::new();\n        let __v4_h = matmul(x, w);\n        if mean(&(*&__v4_h)) > limit {\n            __b0.push(0u32);\n            let __new = relu(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        } else {\n            __b0.push(1u32);\n            let __new = tanh(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        }\n        let __v3 = sum(live(&__v5_a));\n        let mut __g1_w = None;\n        let mut __g3 = None;\n        let mut __g4_h = None;\n        let mut __g5_a = None;\n        __g3 = Some(seed(&__v3));\n        let (__c4_0,) = match __g3.take() {\n            Some(__g) => sum_vjp(live(&__v5_a), &__v3, __g, [true]),\n            None => (None,),\n        };\n        __g5_a = accumulate(__g5_a.take(), gradient(__c4_0));\n        match __b0.pop() {\n            0u32 => {\n                let __y2 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c2_0,) = match __g5_a.take() {\n                    Some(__g) => relu_vjp(&__v4_h, live(&__y2), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c2_0));\n                recycle!(__y2);\n            }\n            _ => {\n                let __y3 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c3_0,) = match __g5_a.take() {\n                    Some(__g) => tanh_vjp(&__v4_h, live(&__y3), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c3_0));\n                recycle!(__y3);\n            }\n        }\n        let (_, __c1_1) = match __g4_h.take() {\n            Some(__g) => matmul_vjp(x, w, &__v4_h, __g, [false, true]),\n            None => (None, None),\n        };\n        __g1_w = accumulate(__g1_w.take(), gradient(__c1_1));\n        recycle!(__v4_h);\n        recycle!(__v5_a);\n        (__v3, GatedGrad {\n            w: or_zeros(__g1_w, w),\n        })\n    })\n}\n";
+const GATED_GRAD_SOURCE: &str = "fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) {\n    let _ = gated;\n    with_thread_workspace(move || {\n        let mut __v5_a = None;\n        let mut __s5_a = Stack::new();\n        let mut __b0: Stack<u32> = Stack::new();\n        let __v4_h = matmul(x, w);\n        if mean(&(*&__v4_h)) > limit {\n            __b0.push(0u32);\n            let __new = relu(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        } else {\n            __b0.push(1u32);\n            let __new = tanh(&__v4_h);\n            save(&mut __v5_a, &mut __s5_a, __new);\n        }\n        let __v3 = sum(live(&__v5_a));\n        let mut __g1_w = None;\n        let mut __g3 = None;\n        let mut __g4_h = None;\n        let mut __g5_a = None;\n        __g3 = Some(seed(&__v3));\n        let (__c4_0,) = match __g3.take() {\n            Some(__g) => sum_vjp(live(&__v5_a), &__v3, __g, [true]),\n            None => (None,),\n        };\n        __g5_a = accumulate(__g5_a.take(), gradient(__c4_0));\n        progress();\n        match __b0.pop() {\n            0u32 => {\n                let __y2 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c2_0,) = match __g5_a.take() {\n                    Some(__g) => relu_vjp(&__v4_h, live(&__y2), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c2_0));\n                recycle!(__y2);\n            }\n            _ => {\n                let __y3 = restore(&mut __v5_a, &mut __s5_a);\n                let (__c3_0,) = match __g5_a.take() {\n                    Some(__g) => tanh_vjp(&__v4_h, live(&__y3), __g, [true]),\n                    None => (None,),\n                };\n                __g4_h = accumulate(__g4_h.take(), gradient(__c3_0));\n                recycle!(__y3);\n            }\n        }\n        progress();\n        let (_, __c1_1) = match __g4_h.take() {\n            Some(__g) => matmul_vjp(x, w, &__v4_h, __g, [false, true]),\n            None => (None, None),\n        };\n        __g1_w = accumulate(__g1_w.take(), gradient(__c1_1));\n        ready_whole(\"w\", &__g1_w, w);\n        progress();\n        recycle!(__v4_h);\n        recycle!(__v5_a);\n        (__v3, GatedGrad {\n            w: finished!(\"w\", or_zeros(__g1_w, w)),\n        })\n    })\n}\n";
 ///The forward graph of [`gated`] and its gradient graph (the graph [`gated_grad`] runs), in Graphviz DOT.
 #[allow(dead_code)]
 const GATED_GRAPHS: ::autodiff::__private::Graphs = ::autodiff::__private::Graphs {
@@ -51,6 +51,7 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
             None => (None,),
         };
         __g5_a = accumulate(__g5_a.take(), gradient(__c4_0));
+        progress();
         match __b0.pop() {
             0u32 => {
                 let __y2 = restore(&mut __v5_a, &mut __s5_a);
@@ -71,15 +72,18 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                 recycle!(__y3);
             }
         }
+        progress();
         let (_, __c1_1) = match __g4_h.take() {
             Some(__g) => matmul_vjp(x, w, &__v4_h, __g, [false, true]),
             None => (None, None),
         };
         __g1_w = accumulate(__g1_w.take(), gradient(__c1_1));
+        ready_whole("w", &__g1_w, w);
+        progress();
         recycle!(__v4_h);
         recycle!(__v5_a);
         (__v3, GatedGrad {
-            w: or_zeros(__g1_w, w),
+            w: finished!("w", or_zeros(__g1_w, w)),
         })
     })
 }
@@ -133,6 +137,7 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
             __g5_a.take(),
             ::autodiff::__private::gradient(__c4_0),
         );
+        ::autodiff::__private::progress();
         match __b0.pop() {
             0u32 => {
                 let __y2 = ::autodiff::__private::restore(&mut __v5_a, &mut __s5_a);
@@ -175,6 +180,7 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                 ::autodiff::__private::recycle!(__y3);
             }
         }
+        ::autodiff::__private::progress();
         let (_, __c1_1) = match __g4_h.take() {
             ::core::option::Option::Some(__g) => {
                 matmul_vjp(x, w, &__v4_h, __g, [false, true])
@@ -188,12 +194,16 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
             __g1_w.take(),
             ::autodiff::__private::gradient(__c1_1),
         );
+        ::autodiff::__private::ready_whole("w", &__g1_w, w);
+        ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v4_h);
         ::autodiff::__private::recycle!(__v5_a);
         (
             __v3,
             GatedGrad {
-                w: ::autodiff::__private::or_zeros(__g1_w, w),
+                w: ::autodiff::__private::finished!(
+                    "w", ::autodiff::__private::or_zeros(__g1_w, w)
+                ),
             },
         )
     })

@@ -26,7 +26,7 @@ pub struct MlpLossGrad {
 }
 ///The code of [`mlp_loss_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
-pub const MLP_LOSS_GRAD_SOURCE: &str = "pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>) -> (f64, MlpLossGrad) {\n    let _ = mlp_loss;\n    with_thread_workspace(move || {\n        let __v7_h = linear(x, w1, b1);\n        let __v8_a = relu(&__v7_h);\n        let __v9_z = linear(&__v8_a, w2, b2);\n        let __v6 = cross_entropy(&__v9_z, labels);\n        let __g6 = Some(seed(&__v6));\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v9_z, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g9_z = gradient(__c4_0);\n        let (__c3_0, __c3_1, __c3_2) = match __g9_z {\n            Some(__g) => linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g8_a = gradient(__c3_0);\n        let __g4_w2 = gradient(__c3_1);\n        let __g5_b2 = gradient(__c3_2);\n        recycle!(__v9_z);\n        let (__c2_0,) = match __g8_a {\n            Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),\n            None => (None,),\n        };\n        let __g7_h = gradient(__c2_0);\n        recycle!(__v8_a);\n        let (_, __c1_1, __c1_2) = match __g7_h {\n            Some(__g) => linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g2_w1 = gradient(__c1_1);\n        let __g3_b1 = gradient(__c1_2);\n        recycle!(__v7_h);\n        (__v6, MlpLossGrad {\n            w1: or_zeros(__g2_w1, w1),\n            b1: or_zeros(__g3_b1, b1),\n            w2: or_zeros(__g4_w2, w2),\n            b2: or_zeros(__g5_b2, b2),\n        })\n    })\n}\n";
+pub const MLP_LOSS_GRAD_SOURCE: &str = "pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &Array1<f64>, w2: &Array2<f64>, b2: &Array1<f64>) -> (f64, MlpLossGrad) {\n    let _ = mlp_loss;\n    with_thread_workspace(move || {\n        let __v7_h = linear(x, w1, b1);\n        let __v8_a = relu(&__v7_h);\n        let __v9_z = linear(&__v8_a, w2, b2);\n        let __v6 = cross_entropy(&__v9_z, labels);\n        let __g6 = Some(seed(&__v6));\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v9_z, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g9_z = gradient(__c4_0);\n        progress();\n        let (__c3_0, __c3_1, __c3_2) = match __g9_z {\n            Some(__g) => linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g8_a = gradient(__c3_0);\n        let __g4_w2 = gradient(__c3_1);\n        let __g5_b2 = gradient(__c3_2);\n        ready_whole(\"w2\", &__g4_w2, w2);\n        ready_whole(\"b2\", &__g5_b2, b2);\n        progress();\n        recycle!(__v9_z);\n        let (__c2_0,) = match __g8_a {\n            Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),\n            None => (None,),\n        };\n        let __g7_h = gradient(__c2_0);\n        progress();\n        recycle!(__v8_a);\n        let (_, __c1_1, __c1_2) = match __g7_h {\n            Some(__g) => linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g2_w1 = gradient(__c1_1);\n        let __g3_b1 = gradient(__c1_2);\n        ready_whole(\"w1\", &__g2_w1, w1);\n        ready_whole(\"b1\", &__g3_b1, b1);\n        progress();\n        recycle!(__v7_h);\n        (__v6, MlpLossGrad {\n            w1: finished!(\"w1\", or_zeros(__g2_w1, w1)),\n            b1: finished!(\"b1\", or_zeros(__g3_b1, b1)),\n            w2: finished!(\"w2\", or_zeros(__g4_w2, w2)),\n            b2: finished!(\"b2\", or_zeros(__g5_b2, b2)),\n        })\n    })\n}\n";
 ///The forward graph of [`mlp_loss`] and its gradient graph (the graph [`mlp_loss_grad`] runs), in Graphviz DOT.
 #[allow(dead_code)]
 pub const MLP_LOSS_GRAPHS: ::autodiff::__private::Graphs = ::autodiff::__private::Graphs {
@@ -51,6 +51,7 @@ pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &A
             None => (None, None),
         };
         let __g9_z = gradient(__c4_0);
+        progress();
         let (__c3_0, __c3_1, __c3_2) = match __g9_z {
             Some(__g) => linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true]),
             None => (None, None, None),
@@ -58,12 +59,16 @@ pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &A
         let __g8_a = gradient(__c3_0);
         let __g4_w2 = gradient(__c3_1);
         let __g5_b2 = gradient(__c3_2);
+        ready_whole("w2", &__g4_w2, w2);
+        ready_whole("b2", &__g5_b2, b2);
+        progress();
         recycle!(__v9_z);
         let (__c2_0,) = match __g8_a {
             Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),
             None => (None,),
         };
         let __g7_h = gradient(__c2_0);
+        progress();
         recycle!(__v8_a);
         let (_, __c1_1, __c1_2) = match __g7_h {
             Some(__g) => linear_vjp(x, w1, b1, &__v7_h, __g, [false, true, true]),
@@ -71,12 +76,15 @@ pub fn mlp_loss_grad(x: &Array2<f64>, labels: &[usize], w1: &Array2<f64>, b1: &A
         };
         let __g2_w1 = gradient(__c1_1);
         let __g3_b1 = gradient(__c1_2);
+        ready_whole("w1", &__g2_w1, w1);
+        ready_whole("b1", &__g3_b1, b1);
+        progress();
         recycle!(__v7_h);
         (__v6, MlpLossGrad {
-            w1: or_zeros(__g2_w1, w1),
-            b1: or_zeros(__g3_b1, b1),
-            w2: or_zeros(__g4_w2, w2),
-            b2: or_zeros(__g5_b2, b2),
+            w1: finished!("w1", or_zeros(__g2_w1, w1)),
+            b1: finished!("b1", or_zeros(__g3_b1, b1)),
+            w2: finished!("w2", or_zeros(__g4_w2, w2)),
+            b2: finished!("b2", or_zeros(__g5_b2, b2)),
         })
     })
 }
@@ -120,6 +128,7 @@ pub fn mlp_loss_grad(
         };
         (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
         let __g9_z = ::autodiff::__private::gradient(__c4_0);
+        ::autodiff::__private::progress();
         let (__c3_0, __c3_1, __c3_2) = match __g9_z {
             ::core::option::Option::Some(__g) => {
                 linear_vjp(&__v8_a, w2, b2, &__v9_z, __g, [true, true, true])
@@ -138,6 +147,9 @@ pub fn mlp_loss_grad(
         let __g8_a = ::autodiff::__private::gradient(__c3_0);
         let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
         let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
+        ::autodiff::__private::ready_whole("w2", &__g4_w2, w2);
+        ::autodiff::__private::ready_whole("b2", &__g5_b2, b2);
+        ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v9_z);
         let (__c2_0,) = match __g8_a {
             ::core::option::Option::Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),
@@ -145,6 +157,7 @@ pub fn mlp_loss_grad(
         };
         (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
         let __g7_h = ::autodiff::__private::gradient(__c2_0);
+        ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v8_a);
         let (_, __c1_1, __c1_2) = match __g7_h {
             ::core::option::Option::Some(__g) => {
@@ -162,14 +175,25 @@ pub fn mlp_loss_grad(
         (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
         let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
         let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
+        ::autodiff::__private::ready_whole("w1", &__g2_w1, w1);
+        ::autodiff::__private::ready_whole("b1", &__g3_b1, b1);
+        ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v7_h);
         (
             __v6,
             MlpLossGrad {
-                w1: ::autodiff::__private::or_zeros(__g2_w1, w1),
-                b1: ::autodiff::__private::or_zeros(__g3_b1, b1),
-                w2: ::autodiff::__private::or_zeros(__g4_w2, w2),
-                b2: ::autodiff::__private::or_zeros(__g5_b2, b2),
+                w1: ::autodiff::__private::finished!(
+                    "w1", ::autodiff::__private::or_zeros(__g2_w1, w1)
+                ),
+                b1: ::autodiff::__private::finished!(
+                    "b1", ::autodiff::__private::or_zeros(__g3_b1, b1)
+                ),
+                w2: ::autodiff::__private::finished!(
+                    "w2", ::autodiff::__private::or_zeros(__g4_w2, w2)
+                ),
+                b2: ::autodiff::__private::finished!(
+                    "b2", ::autodiff::__private::or_zeros(__g5_b2, b2)
+                ),
             },
         )
     })

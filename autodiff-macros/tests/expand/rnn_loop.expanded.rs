@@ -18,7 +18,7 @@ struct RnnGrad {
 }
 ///The code of [`rnn_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
-const RNN_GRAD_SOURCE: &str = "fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f32>) -> (f32, RnnGrad) {\n    let _ = rnn;\n    with_thread_workspace(move || {\n        let mut __v5_h = None;\n        let mut __s5_h = Stack::new();\n        let mut __v8 = None;\n        let mut __s8 = Stack::new();\n        let mut __v9 = None;\n        let mut __s9 = Stack::new();\n        let mut __v10 = None;\n        let mut __s10 = Stack::new();\n        let mut __l0: Stack<u32> = Stack::new();\n        let mut __sk0 = Stack::new();\n        let __v7 = linear(&(xs[0]), wx, b);\n        let __new = tanh(&__v7);\n        save(&mut __v5_h, &mut __s5_h, __new);\n        __l0.push(0u32);\n        for t in 1..xs.len() {\n            let __k0 = &xs[t];\n            let __new = linear(__k0, wx, b);\n            save(&mut __v9, &mut __s9, __new);\n            __sk0.push(__k0);\n            let __new = matmul(live(&__v5_h), u);\n            save(&mut __v10, &mut __s10, __new);\n            let __new = add(live(&__v9), live(&__v10));\n            save(&mut __v8, &mut __s8, __new);\n            let __new = tanh(live(&__v8));\n            save(&mut __v5_h, &mut __s5_h, __new);\n            __l0.push(1u32);\n        }\n        let __v4 = mean(live(&__v5_h));\n        let mut __g1_wx = None;\n        let mut __g2_b = None;\n        let mut __g3_u = None;\n        let mut __g4 = None;\n        let mut __g5_h = None;\n        let mut __g7 = None;\n        let mut __g8 = None;\n        let mut __g9 = None;\n        let mut __g10 = None;\n        __g4 = Some(seed(&__v4));\n        let (__c7_0,) = match __g4.take() {\n            Some(__g) => mean_vjp(live(&__v5_h), &__v4, __g, [true]),\n            None => (None,),\n        };\n        __g5_h = accumulate(__g5_h.take(), gradient(__c7_0));\n        loop {\n            let __x0 = __l0.pop();\n            if __x0 == 0u32 {\n                break;\n            }\n            let __y6 = restore(&mut __v5_h, &mut __s5_h);\n            let (__c6_0,) = match __g5_h.take() {\n                Some(__g) => tanh_vjp(live(&__v8), live(&__y6), __g, [true]),\n                None => (None,),\n            };\n            __g8 = accumulate(__g8.take(), gradient(__c6_0));\n            recycle!(__y6);\n            let __y5 = restore(&mut __v8, &mut __s8);\n            let (__c5_0, __c5_1) = match __g8.take() {\n                Some(__g) => add_vjp(live(&__v9), live(&__v10), live(&__y5), __g, [true, true]),\n                None => (None, None),\n            };\n            __g9 = accumulate(__g9.take(), gradient(__c5_0));\n            __g10 = accumulate(__g10.take(), gradient(__c5_1));\n            recycle!(__y5);\n            let __y4 = restore(&mut __v10, &mut __s10);\n            let (__c4_0, __c4_1) = match __g10.take() {\n                Some(__g) => matmul_vjp(live(&__v5_h), u, live(&__y4), __g, [true, true]),\n                None => (None, None),\n            };\n            __g5_h = accumulate(__g5_h.take(), gradient(__c4_0));\n            __g3_u = accumulate(__g3_u.take(), gradient(__c4_1));\n            recycle!(__y4);\n            let __k0 = __sk0.pop();\n            let __y3 = restore(&mut __v9, &mut __s9);\n            let (_, __c3_1, __c3_2) = match __g9.take() {\n                Some(__g) => linear_vjp(__k0, wx, b, live(&__y3), __g, [false, true, true]),\n                None => (None, None, None),\n            };\n            __g1_wx = accumulate(__g1_wx.take(), gradient(__c3_1));\n            __g2_b = accumulate(__g2_b.take(), gradient(__c3_2));\n            recycle!(__y3);\n        }\n        let __y2 = restore(&mut __v5_h, &mut __s5_h);\n        let (__c2_0,) = match __g5_h.take() {\n            Some(__g) => tanh_vjp(&__v7, live(&__y2), __g, [true]),\n            None => (None,),\n        };\n        __g7 = accumulate(__g7.take(), gradient(__c2_0));\n        recycle!(__y2);\n        let (_, __c1_1, __c1_2) = match __g7.take() {\n            Some(__g) => linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        __g1_wx = accumulate(__g1_wx.take(), gradient(__c1_1));\n        __g2_b = accumulate(__g2_b.take(), gradient(__c1_2));\n        recycle!(__v7);\n        recycle!(__v5_h);\n        recycle!(__v8);\n        recycle!(__v9);\n        recycle!(__v10);\n        (__v4, RnnGrad {\n            wx: or_zeros(__g1_wx, wx),\n            b: or_zeros(__g2_b, b),\n            u: or_zeros(__g3_u, u),\n        })\n    })\n}\n";
+const RNN_GRAD_SOURCE: &str = "fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f32>) -> (f32, RnnGrad) {\n    let _ = rnn;\n    with_thread_workspace(move || {\n        let mut __v5_h = None;\n        let mut __s5_h = Stack::new();\n        let mut __v8 = None;\n        let mut __s8 = Stack::new();\n        let mut __v9 = None;\n        let mut __s9 = Stack::new();\n        let mut __v10 = None;\n        let mut __s10 = Stack::new();\n        let mut __l0: Stack<u32> = Stack::new();\n        let mut __sk0 = Stack::new();\n        let __v7 = linear(&(xs[0]), wx, b);\n        let __new = tanh(&__v7);\n        save(&mut __v5_h, &mut __s5_h, __new);\n        __l0.push(0u32);\n        for t in 1..xs.len() {\n            let __k0 = &xs[t];\n            let __new = linear(__k0, wx, b);\n            save(&mut __v9, &mut __s9, __new);\n            __sk0.push(__k0);\n            let __new = matmul(live(&__v5_h), u);\n            save(&mut __v10, &mut __s10, __new);\n            let __new = add(live(&__v9), live(&__v10));\n            save(&mut __v8, &mut __s8, __new);\n            let __new = tanh(live(&__v8));\n            save(&mut __v5_h, &mut __s5_h, __new);\n            __l0.push(1u32);\n        }\n        let __v4 = mean(live(&__v5_h));\n        let mut __g1_wx = None;\n        let mut __g2_b = None;\n        let mut __g3_u = None;\n        let mut __g4 = None;\n        let mut __g5_h = None;\n        let mut __g7 = None;\n        let mut __g8 = None;\n        let mut __g9 = None;\n        let mut __g10 = None;\n        __g4 = Some(seed(&__v4));\n        let (__c7_0,) = match __g4.take() {\n            Some(__g) => mean_vjp(live(&__v5_h), &__v4, __g, [true]),\n            None => (None,),\n        };\n        __g5_h = accumulate(__g5_h.take(), gradient(__c7_0));\n        progress();\n        loop {\n            let __x0 = __l0.pop();\n            if __x0 == 0u32 {\n                break;\n            }\n            let __y6 = restore(&mut __v5_h, &mut __s5_h);\n            let (__c6_0,) = match __g5_h.take() {\n                Some(__g) => tanh_vjp(live(&__v8), live(&__y6), __g, [true]),\n                None => (None,),\n            };\n            __g8 = accumulate(__g8.take(), gradient(__c6_0));\n            recycle!(__y6);\n            let __y5 = restore(&mut __v8, &mut __s8);\n            let (__c5_0, __c5_1) = match __g8.take() {\n                Some(__g) => add_vjp(live(&__v9), live(&__v10), live(&__y5), __g, [true, true]),\n                None => (None, None),\n            };\n            __g9 = accumulate(__g9.take(), gradient(__c5_0));\n            __g10 = accumulate(__g10.take(), gradient(__c5_1));\n            recycle!(__y5);\n            let __y4 = restore(&mut __v10, &mut __s10);\n            let (__c4_0, __c4_1) = match __g10.take() {\n                Some(__g) => matmul_vjp(live(&__v5_h), u, live(&__y4), __g, [true, true]),\n                None => (None, None),\n            };\n            __g5_h = accumulate(__g5_h.take(), gradient(__c4_0));\n            __g3_u = accumulate(__g3_u.take(), gradient(__c4_1));\n            recycle!(__y4);\n            let __k0 = __sk0.pop();\n            let __y3 = restore(&mut __v9, &mut __s9);\n            let (_, __c3_1, __c3_2) = match __g9.take() {\n                Some(__g) => linear_vjp(__k0, wx, b, live(&__y3), __g, [false, true, true]),\n                None => (None, None, None),\n            };\n            __g1_wx = accumulate(__g1_wx.take(), gradient(__c3_1));\n            __g2_b = accumulate(__g2_b.take(), gradient(__c3_2));\n            recycle!(__y3);\n        }\n        ready_whole(\"u\", &__g3_u, u);\n        progress();\n        let __y2 = restore(&mut __v5_h, &mut __s5_h);\n        let (__c2_0,) = match __g5_h.take() {\n            Some(__g) => tanh_vjp(&__v7, live(&__y2), __g, [true]),\n            None => (None,),\n        };\n        __g7 = accumulate(__g7.take(), gradient(__c2_0));\n        recycle!(__y2);\n        progress();\n        let (_, __c1_1, __c1_2) = match __g7.take() {\n            Some(__g) => linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        __g1_wx = accumulate(__g1_wx.take(), gradient(__c1_1));\n        __g2_b = accumulate(__g2_b.take(), gradient(__c1_2));\n        ready_whole(\"wx\", &__g1_wx, wx);\n        ready_whole(\"b\", &__g2_b, b);\n        progress();\n        recycle!(__v7);\n        recycle!(__v5_h);\n        recycle!(__v8);\n        recycle!(__v9);\n        recycle!(__v10);\n        (__v4, RnnGrad {\n            wx: finished!(\"wx\", or_zeros(__g1_wx, wx)),\n            b: finished!(\"b\", or_zeros(__g2_b, b)),\n            u: finished!(\"u\", or_zeros(__g3_u, u)),\n        })\n    })\n}\n";
 ///The forward graph of [`rnn`] and its gradient graph (the graph [`rnn_grad`] runs), in Graphviz DOT.
 #[allow(dead_code)]
 const RNN_GRAPHS: ::autodiff::__private::Graphs = ::autodiff::__private::Graphs {
@@ -76,6 +76,7 @@ fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f3
             None => (None,),
         };
         __g5_h = accumulate(__g5_h.take(), gradient(__c7_0));
+        progress();
         loop {
             let __x0 = __l0.pop();
             if __x0 == 0u32 {
@@ -114,6 +115,8 @@ fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f3
             __g2_b = accumulate(__g2_b.take(), gradient(__c3_2));
             recycle!(__y3);
         }
+        ready_whole("u", &__g3_u, u);
+        progress();
         let __y2 = restore(&mut __v5_h, &mut __s5_h);
         let (__c2_0,) = match __g5_h.take() {
             Some(__g) => tanh_vjp(&__v7, live(&__y2), __g, [true]),
@@ -121,21 +124,25 @@ fn rnn_grad(xs: &[Array2<f32>], wx: &Array2<f32>, b: &Array1<f32>, u: &Array2<f3
         };
         __g7 = accumulate(__g7.take(), gradient(__c2_0));
         recycle!(__y2);
+        progress();
         let (_, __c1_1, __c1_2) = match __g7.take() {
             Some(__g) => linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true]),
             None => (None, None, None),
         };
         __g1_wx = accumulate(__g1_wx.take(), gradient(__c1_1));
         __g2_b = accumulate(__g2_b.take(), gradient(__c1_2));
+        ready_whole("wx", &__g1_wx, wx);
+        ready_whole("b", &__g2_b, b);
+        progress();
         recycle!(__v7);
         recycle!(__v5_h);
         recycle!(__v8);
         recycle!(__v9);
         recycle!(__v10);
         (__v4, RnnGrad {
-            wx: or_zeros(__g1_wx, wx),
-            b: or_zeros(__g2_b, b),
-            u: or_zeros(__g3_u, u),
+            wx: finished!("wx", or_zeros(__g1_wx, wx)),
+            b: finished!("b", or_zeros(__g2_b, b)),
+            u: finished!("u", or_zeros(__g3_u, u)),
         })
     })
 }
@@ -222,6 +229,7 @@ fn rnn_grad(
             __g5_h.take(),
             ::autodiff::__private::gradient(__c7_0),
         );
+        ::autodiff::__private::progress();
         loop {
             let __x0 = __l0.pop();
             if __x0 == 0u32 {
@@ -330,6 +338,8 @@ fn rnn_grad(
             );
             ::autodiff::__private::recycle!(__y3);
         }
+        ::autodiff::__private::ready_whole("u", &__g3_u, u);
+        ::autodiff::__private::progress();
         let __y2 = ::autodiff::__private::restore(&mut __v5_h, &mut __s5_h);
         let (__c2_0,) = match __g5_h.take() {
             ::core::option::Option::Some(__g) => {
@@ -343,6 +353,7 @@ fn rnn_grad(
             ::autodiff::__private::gradient(__c2_0),
         );
         ::autodiff::__private::recycle!(__y2);
+        ::autodiff::__private::progress();
         let (_, __c1_1, __c1_2) = match __g7.take() {
             ::core::option::Option::Some(__g) => {
                 linear_vjp(&(xs[0]), wx, b, &__v7, __g, [false, true, true])
@@ -365,6 +376,9 @@ fn rnn_grad(
             __g2_b.take(),
             ::autodiff::__private::gradient(__c1_2),
         );
+        ::autodiff::__private::ready_whole("wx", &__g1_wx, wx);
+        ::autodiff::__private::ready_whole("b", &__g2_b, b);
+        ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v7);
         ::autodiff::__private::recycle!(__v5_h);
         ::autodiff::__private::recycle!(__v8);
@@ -373,9 +387,15 @@ fn rnn_grad(
         (
             __v4,
             RnnGrad {
-                wx: ::autodiff::__private::or_zeros(__g1_wx, wx),
-                b: ::autodiff::__private::or_zeros(__g2_b, b),
-                u: ::autodiff::__private::or_zeros(__g3_u, u),
+                wx: ::autodiff::__private::finished!(
+                    "wx", ::autodiff::__private::or_zeros(__g1_wx, wx)
+                ),
+                b: ::autodiff::__private::finished!(
+                    "b", ::autodiff::__private::or_zeros(__g2_b, b)
+                ),
+                u: ::autodiff::__private::finished!(
+                    "u", ::autodiff::__private::or_zeros(__g3_u, u)
+                ),
             },
         )
     })
