@@ -221,8 +221,9 @@ fn hooks_nest() {
     assert_eq!(inner.names(Kind::Ready), outer.names(Kind::Ready));
 }
 
-// Layers visited by a loop: the list is final when the loop's backward half
-// has run; the head, used last, is final first.
+// Layers visited by a loop: each layer is final when the loop's backward
+// half has finished with it; the head, used last, is final first. A loop that
+// may stop early reports the whole list after it.
 #[derive(Params, Debug, Clone)]
 struct Layer {
     w: Array2<f64>,
@@ -265,8 +266,9 @@ fn layer_lists_are_ready_after_their_loop() {
         let net = deep(depth);
         let mut hook = Recorder::default();
         let (_, g) = with_gradient_hook(&mut hook, || deep_loss_grad(&net, &x, &labels));
+        // The head first, then each layer as the loop's backward half leaves it.
         let mut expected = vec!["net.head.b".to_string(), "net.head.w".to_string()];
-        for i in 0..depth {
+        for i in (0..depth).rev() {
             expected.extend([format!("net.layers.{i}.w"), format!("net.layers.{i}.b")]);
         }
         assert_eq!(hook.names(Kind::Ready), expected, "depth {depth}");
@@ -276,7 +278,45 @@ fn layer_lists_are_ready_after_their_loop() {
             assert_eq!(&e.values, v, "{}", e.name);
         }
         assert_eq!(hook.of(Kind::Finish).len(), returned.len());
+        let at = |name: &str| hook.events.iter().find(|e| e.name == name).map(|e| e.statements);
+        if depth == 3 {
+            assert!(at("net.layers.2.w") < at("net.layers.0.w"), "layer by layer");
+        }
     }
+}
+
+#[differentiable(wrt(net))]
+#[allow(clippy::explicit_counter_loop)]
+fn stopping_loss(net: &Deep, x: &Array2<f64>, labels: &[usize], depth: usize) -> f64 {
+    let mut h = tanh(x);
+    let mut k = 0;
+    for layer in &net.layers {
+        if k == depth {
+            break;
+        }
+        h = tanh(&linear(&h, &layer.w, &layer.b));
+        k += 1;
+    }
+    cross_entropy(&linear(&h, &net.head.w, &net.head.b), labels)
+}
+
+#[test]
+fn a_loop_that_may_stop_early_reports_every_layer_after_it() {
+    let (x, labels, net) = (random((5, 4), 31), [0, 1, 2, 1, 0], deep(3));
+    let mut names = Vec::new();
+    for depth in [1, 3] {
+        let mut hook = Recorder::default();
+        let (_, g) = with_gradient_hook(&mut hook, || stopping_loss_grad(&net, &x, &labels, depth));
+        assert!(g.net.layers[2].w.iter().all(|&v| v == 0.0) == (depth == 1));
+        let layer_2 = hook
+            .events
+            .iter()
+            .find(|e| e.name == "net.layers.2.w")
+            .expect("reported");
+        assert_eq!(layer_2.values, g.net.layers[2].w.iter().copied().collect::<Vec<_>>());
+        names.push(shapes(&hook));
+    }
+    assert_eq!(names[0], names[1], "the same events at any depth");
 }
 
 // A field that one arm does not use, and an early return: the same events,

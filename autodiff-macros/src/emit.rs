@@ -204,6 +204,8 @@ struct Emitter<'g> {
     targets: BTreeSet<Target>,
     /// The loop variable of each loop over layers, as the user named it.
     layers: &'g std::collections::HashMap<VarId, (Ident, LoopId, VarId, Vec<Ident>)>,
+    /// Where the backward pass of `NAME_grad` reports to a gradient hook.
+    hooks: &'g Hooks,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -802,18 +804,22 @@ impl Emitter<'_> {
     /// The backward half of a block: its nodes in reverse, each run only if
     /// the forward pass reached it (no exit of `scope` before it was taken).
     fn backward(&self, nodes: &[Node], scope: Option<LoopId>, declared: &mut BTreeSet<Target>) -> TokenStream {
-        self.backward_hooked(nodes, scope, declared, &Hooks::default())
+        self.backward_nodes(nodes, scope, declared, false)
     }
 
-    /// [`backward`](Self::backward), with `hooks`' events after each of
-    /// `nodes` (top-level ones): outside the test of where the forward pass
-    /// ended, so that every call makes the same events.
-    fn backward_hooked(
+    /// [`backward`](Self::backward) of the top-level nodes, with the hook
+    /// events after each: outside the test of where the forward pass ended,
+    /// so that every call makes the same events.
+    fn backward_top(&self, nodes: &[Node], declared: &mut BTreeSet<Target>) -> TokenStream {
+        self.backward_nodes(nodes, None, declared, true)
+    }
+
+    fn backward_nodes(
         &self,
         nodes: &[Node],
         scope: Option<LoopId>,
         declared: &mut BTreeSet<Target>,
-        hooks: &Hooks,
+        top: bool,
     ) -> TokenStream {
         let site_var = match scope {
             Some(l) => loop_site(l).into_token_stream(),
@@ -832,7 +838,9 @@ impl Emitter<'_> {
             } else {
                 out.extend(quote!(if !::core::matches!(#site_var, #(#before)|*) { #code }));
             }
-            out.extend(self.hook_events(hooks, m, declared));
+            if top {
+                out.extend(self.hook_events(m, declared));
+            }
         }
         out
     }
@@ -873,6 +881,7 @@ impl Emitter<'_> {
                     _ => quote!(),
                 };
                 let body = self.backward(body, Some(*id), declared);
+                let events = self.iteration_events(*id);
                 quote!(loop {
                     let #x = #s.pop();
                     if #x == 0u32 {
@@ -880,6 +889,7 @@ impl Emitter<'_> {
                     }
                     #rebind
                     #body
+                    #events
                 })
             }
             _ => quote!(),
@@ -889,12 +899,22 @@ impl Emitter<'_> {
 
 /// Where `NAME_grad` tells a gradient hook that gradients are final: per
 /// top-level statement, the parameters, model fields and layer lists whose
-/// last contribution that statement makes.
+/// last contribution that statement makes; per loop over a model's layers,
+/// the list whose layers are final one by one, as the loop's backward half
+/// finishes each.
 #[derive(Default)]
 struct Hooks {
     ready: std::collections::BTreeMap<usize, Vec<(Final, VarId, String)>>,
+    per_layer: std::collections::BTreeMap<LoopId, (VarId, String)>,
     progress: bool,
 }
+
+/// No events: `NAME_vjp` runs inside another function's backward pass.
+static NO_HOOKS: Hooks = Hooks {
+    ready: std::collections::BTreeMap::new(),
+    per_layer: std::collections::BTreeMap::new(),
+    progress: false,
+};
 
 /// What becomes final.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -907,11 +927,27 @@ enum Final {
     List,
 }
 
+/// Whether `nodes` can leave their loop early or visit `list` again.
+fn exits_or_revisits(nodes: &[Node], list: (VarId, &[Ident])) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Exit { .. } => true,
+        Node::Loop { head, body, .. } => {
+            matches!(head, LoopKind::Layers { param, path, .. } if (*param, path.as_slice()) == list)
+                || exits_or_revisits(body, list)
+        }
+        Node::If { arms, .. } => arms.iter().any(|a| exits_or_revisits(a, list)),
+        Node::Match { arms, .. } => arms.iter().any(|(_, a)| exits_or_revisits(a, list)),
+        _ => false,
+    })
+}
+
 impl Emitter<'_> {
     /// The hook events of the backward pass. A gradient is reported when no
     /// other gradient is added to it later: a parameter's whole gradient when
     /// it has no field gradients, a field's when its parameter gets no whole
     /// gradient and no other field or list of it contains it or lies in it.
+    /// A list visited by a top-level loop that neither leaves early nor
+    /// visits it again is reported layer by layer.
     fn hooks(&self, targets: &BTreeSet<Target>) -> Hooks {
         let mut first = std::collections::BTreeMap::new();
         for (m, node) in self.program.nodes.iter().enumerate() {
@@ -960,16 +996,61 @@ impl Emitter<'_> {
                             .any(|(k, p, other)| p == param && related((*kind, path), (*k, other)))
                 }
             };
-            if differentiated(*param) && alone {
-                hooks.ready.entry(m).or_default().push((*kind, *param, path.clone()));
+            if !differentiated(*param) || !alone {
+                continue;
             }
+            if let (
+                Final::List,
+                Node::Loop {
+                    id,
+                    head:
+                        LoopKind::Layers {
+                            param: list_param,
+                            path: list_path,
+                            ..
+                        },
+                    body,
+                    ..
+                },
+            ) = (kind, &self.program.nodes[m])
+            {
+                let joined = list_path.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(".");
+                if list_param == param && joined == *path && !exits_or_revisits(body, (*param, list_path)) {
+                    hooks.per_layer.insert(*id, (*param, path.clone()));
+                    continue;
+                }
+            }
+            hooks.ready.entry(m).or_default().push((*kind, *param, path.clone()));
         }
         hooks
     }
 
-    /// The events after top-level statement `m` of the backward pass.
-    fn hook_events(&self, hooks: &Hooks, m: usize, declared: &BTreeSet<Target>) -> TokenStream {
+    /// The events at the end of each iteration of loop `id`'s backward half.
+    fn iteration_events(&self, id: LoopId) -> TokenStream {
         let mut out = TokenStream::new();
+        if let Some((param, path)) = self.hooks.per_layer.get(&id)
+            && let Some(VarKind::Param(p)) = self.f.vars.get(*param).map(|v| v.kind)
+        {
+            let name = format!("{}.{path}", self.param_ident(p));
+            let (members, r, g, i) = (
+                members(path),
+                self.value_ref(*param),
+                model_grad_ident(self.f, *param),
+                index_ident(id),
+            );
+            out.extend(quote!(
+                ::autodiff::__private::ready_layer(#name, #i, &mut #g #(.#members)* [#i], &(*#r) #(.#members)* [#i]);
+            ));
+        }
+        if self.hooks.progress {
+            out.extend(quote!(::autodiff::__private::progress();));
+        }
+        out
+    }
+
+    /// The events after top-level statement `m` of the backward pass.
+    fn hook_events(&self, m: usize, declared: &BTreeSet<Target>) -> TokenStream {
+        let (hooks, mut out) = (self.hooks, TokenStream::new());
         for (kind, param, path) in hooks.ready.get(&m).into_iter().flatten() {
             let Some(VarKind::Param(i)) = self.f.vars.get(*param).map(|v| v.kind) else {
                 continue;
@@ -1212,16 +1293,17 @@ impl Emitter<'_> {
                     reads: vec![ret],
                 });
             }
-            let e = Emitter {
-                targets: targets.clone(),
-                ..*self
-            };
             let hooks = match self.mode {
                 Mode::Grad => self.hooks(&targets),
                 Mode::Vjp => Hooks::default(),
             };
+            let e = Emitter {
+                targets: targets.clone(),
+                hooks: &hooks,
+                ..*self
+            };
             if self.upfront {
-                let code = e.backward_hooked(&self.program.nodes, None, &mut declared, &hooks);
+                let code = e.backward_top(&self.program.nodes, &mut declared);
                 let mut reads = Vec::new();
                 locals_in(&self.program.nodes, self.plan, &mut reads);
                 backward.push(Statement {
@@ -1235,7 +1317,7 @@ impl Emitter<'_> {
                     if code.is_empty() {
                         continue;
                     }
-                    code.extend(e.hook_events(&hooks, m, &declared));
+                    code.extend(e.hook_events(m, &declared));
                     let mut reads = Vec::new();
                     locals_in(std::slice::from_ref(node), self.plan, &mut reads);
                     backward.push(Statement {
@@ -1486,6 +1568,7 @@ pub fn emit(
         upfront,
         targets: BTreeSet::new(),
         layers: &layers,
+        hooks: &NO_HOOKS,
     };
     let vjp_emitter = Emitter {
         mode: Mode::Vjp,

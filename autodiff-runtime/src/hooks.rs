@@ -251,6 +251,20 @@ pub fn ready_in_place<G: Gradient>(name: &str, gradient: &mut G, like: &G) {
     with_hook(|hook| gradient.visit_elements(name, &mut |n, e| hook.ready(n, e)));
 }
 
+/// `ready` for layer `index` of a list's gradient accumulated in place, once
+/// a loop's backward half has finished with it (zero-filled if the loop did
+/// not reach it).
+#[doc(hidden)]
+#[inline]
+pub fn ready_layer<G: Gradient>(name: &str, index: usize, gradient: &mut G, like: &G) {
+    if !hooked() {
+        return;
+    }
+    gradient.fill_like(like);
+    let name = crate::params::join_name(name, &index.to_string());
+    with_hook(|hook| gradient.visit_elements(&name, &mut |n, e| hook.ready(n, e)));
+}
+
 /// `progress`, between statements of the backward pass.
 #[doc(hidden)]
 #[inline]

@@ -7,7 +7,7 @@ use crate::float::Float;
 pub use crate::gradient::{Gradient, MethodGrad, NoGrad};
 pub use crate::graphs::Graphs;
 pub use crate::hooks;
-pub use crate::hooks::{hooked, progress, ready, ready_in_place, ready_whole};
+pub use crate::hooks::{hooked, progress, ready, ready_in_place, ready_layer, ready_whole};
 pub use crate::modules::{add, add_vjp, div, div_vjp, mul, mul_vjp, neg, neg_vjp, sub, sub_vjp};
 pub use crate::params::{Params, join_name};
 pub use autodiff_macros::declare_module;
