@@ -1,9 +1,11 @@
 //! Data-parallel training over MPI, for real: `mpirun -np 2` runs this test
 //! binary's `rank_program` (ignored in a normal run) on two ranks of
 //! localhost. Two ranks training for a few steps on shards of the same global
-//! minibatches reach the weights one process reaches on the whole
-//! minibatches, to float rounding; and a rank that panics ends the job with
-//! its message instead of leaving the other waiting.
+//! minibatches reach the weights one process reaches computing the same
+//! shards' gradients, to float rounding, whether the gradients are reduced
+//! after the backward pass or during it (then to the bit, with any bucket
+//! size); and a rank that panics ends the job with its message instead of
+//! leaving the other waiting.
 //!
 //! Needs the feature `mpi` and Open MPI's `mpirun` (see `.ci/run`).
 #![cfg(feature = "mpi")]
@@ -16,20 +18,35 @@ use autodiff::prelude::*;
 use autodiff::train::{Optimizer, Sgd, select_labels, select_rows};
 
 #[derive(Params, Clone)]
-struct Mlp {
-    w1: Array2<f64>,
-    b1: Array1<f64>,
-    w2: Array2<f64>,
-    b2: Array1<f64>,
+struct Layer {
+    w: Array2<f64>,
+    b: Array1<f64>,
+}
+
+/// Layers visited by a loop, a head, and a matrix that only some shards use.
+#[derive(Params, Clone)]
+struct Net {
+    layers: Vec<Layer>,
+    head: Layer,
+    mix: Array2<f64>,
 }
 
 #[differentiable(wrt(m))]
-fn loss(m: &Mlp, x: &ArrayRef2<f64>, labels: &[usize]) -> f64 {
-    cross_entropy(&linear(&tanh(&linear(x, &m.w1, &m.b1)), &m.w2, &m.b2), labels)
+fn loss(m: &Net, x: &ArrayRef2<f64>, labels: &[usize]) -> f64 {
+    let mut h = tanh(x);
+    for layer in &m.layers {
+        h = tanh(&linear(&h, &layer.w, &layer.b));
+    }
+    // The ranks' shards take different arms: the gradient exchange must not
+    // depend on which.
+    if labels[0] == 0 {
+        h = tanh(&matmul(&h, &m.mix));
+    }
+    cross_entropy(&linear(&h, &m.head.w, &m.head.b), labels)
 }
 
 const STEPS: usize = 6;
-/// An odd global minibatch: the two shards differ in size (8 and 7), so the
+/// An odd global minibatch: the two shards differ in size (7 and 8), so the
 /// weighting of unequal shards is exercised.
 const BATCH: usize = 15;
 
@@ -37,56 +54,115 @@ fn value(seed: usize) -> f64 {
     ((seed * 7919 + 13) % 101) as f64 / 101.0 - 0.5
 }
 
-fn model(seed: usize) -> Mlp {
-    Mlp {
-        w1: Array2::from_shape_fn((8, 5), |(i, j)| value(seed + i * 5 + j)),
-        b1: Array1::from_shape_fn(8, |i| value(seed + 100 + i) * 0.1),
-        w2: Array2::from_shape_fn((3, 8), |(i, j)| value(seed + 200 + i * 8 + j)),
-        b2: Array1::zeros(3),
+fn matrix(rows: usize, cols: usize, seed: usize) -> Array2<f64> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| value(seed + i * cols + j))
+}
+
+fn net(seed: usize) -> Net {
+    let layer = |k: usize| Layer {
+        w: matrix(5, 5, seed + 100 * k),
+        b: Array1::from_shape_fn(5, |i| value(seed + 100 * k + 50 + i) * 0.1),
+    };
+    Net {
+        layers: vec![layer(1), layer(2)],
+        head: Layer {
+            w: matrix(3, 5, seed + 300),
+            b: Array1::zeros(3),
+        },
+        mix: matrix(5, 5, seed + 400),
     }
 }
 
-/// Trains from rank 0's initial weights; with `dist`, each rank takes its
-/// shard of every global minibatch and the gradients are all-reduced.
-fn train(dist: Option<&Distributed>, x: &Array2<f64>, labels: &[usize]) -> Mlp {
+/// How the gradients of the ranks' shards are combined.
+#[derive(Clone, Copy, Debug)]
+enum Exchange {
+    /// One process computes every shard's gradient and adds them, weighted.
+    Alone,
+    /// `all_reduce_gradient` after the backward pass.
+    After,
+    /// `overlap` during the backward pass, starting buckets of this size.
+    Overlap(usize),
+}
+
+/// The contiguous shards of `batch` over `ranks`, as `Distributed::shard` cuts them.
+fn shards(batch: &[usize], ranks: usize) -> Vec<&[usize]> {
+    let n = batch.len();
+    (0..ranks).map(|r| &batch[n * r / ranks..n * (r + 1) / ranks]).collect()
+}
+
+/// Trains from rank 0's initial weights on shards of the same global minibatches.
+fn train(dist: Option<&Distributed>, how: Exchange, x: &Array2<f64>, labels: &[usize]) -> Net {
     // Ranks other than 0 start elsewhere: the broadcast must fix that.
-    let mut m = model(dist.map_or(0, |d| d.rank() * 1000));
+    let mut m = net(dist.map_or(0, |d| d.rank() * 1000));
     if let Some(dist) = dist {
         dist.broadcast(&mut m);
     }
     let mut sgd = Sgd::new(0.5);
+    let gradient = |m: &Net, mine: &[usize]| loss_grad(m, &select_rows(x, mine), &select_labels(labels, mine)).1.m;
     for step in 0..STEPS {
         let batch: Vec<usize> = (0..BATCH).map(|i| (step * BATCH + i) % x.nrows()).collect();
-        let mine = dist.map_or(&batch[..], |d| d.shard(&batch));
-        let (xs, ys) = (select_rows(x, mine), select_labels(labels, mine));
-        let (_, mut g) = loss_grad(&m, &xs, &ys);
-        if let Some(dist) = dist {
-            dist.all_reduce_gradient(&mut g.m, mine.len(), batch.len());
-            if step == 3 && dist.rank() == 1 && std::env::var("AUTODIFF_MPI_FAIL").is_ok() {
-                panic!("rank 1 fails on purpose at step {step}");
+        let g = match (dist, how) {
+            (None, _) | (_, Exchange::Alone) => {
+                let parts = shards(&batch, 2);
+                let mut total = gradient(&m, parts[0]).scaled(parts[0].len() as f64 / BATCH as f64);
+                let other = gradient(&m, parts[1]).scaled(parts[1].len() as f64 / BATCH as f64);
+                total.visit_zip_mut(&other, &mut |mut t, o| t += &o);
+                total
             }
+            (Some(dist), Exchange::After) => {
+                let mine = dist.shard(&batch);
+                let mut g = gradient(&m, mine);
+                dist.all_reduce_gradient(&mut g, mine.len(), batch.len());
+                g
+            }
+            (Some(dist), Exchange::Overlap(bytes)) => {
+                let mine = dist.shard(&batch);
+                dist.set_bucket_bytes(bytes);
+                dist.overlap(mine.len(), batch.len(), || gradient(&m, mine))
+            }
+        };
+        if let Some(dist) = dist
+            && step == 3
+            && dist.rank() == 1
+            && std::env::var("AUTODIFF_MPI_FAIL").is_ok()
+        {
+            panic!("rank 1 fails on purpose at step {step}");
         }
-        sgd.step(&mut m, &g.m);
+        sgd.step(&mut m, &g);
     }
     m
 }
 
-/// One rank of the job: trains on its shards, trains alone on the whole
-/// minibatches, and compares.
+trait Scaled {
+    fn scaled(self, by: f64) -> Self;
+}
+
+impl Scaled for Net {
+    fn scaled(mut self, by: f64) -> Net {
+        self.visit_mut(&mut |_, mut v| v *= by);
+        self
+    }
+}
+
+fn largest_difference(a: &Net, b: &Net) -> f64 {
+    a.views()
+        .iter()
+        .zip(&b.views())
+        .flat_map(|(a, b)| a.iter().zip(b.iter()))
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
+}
+
+/// One rank of the job: trains with each exchange and compares with one
+/// process computing the same shards' gradients.
 #[test]
 #[ignore = "run by mpirun from the tests below"]
 fn rank_program() {
     let x = Array2::from_shape_fn((40, 5), |(i, j)| value(7 * i + j + 500) * 3.0);
     let labels: Vec<usize> = (0..40).map(|i| (i * 5 + 1) % 3).collect();
-    let alone = train(None, &x, &labels);
+    let alone = train(None, Exchange::Alone, &x, &labels);
     let dist = Distributed::init().expect("MPI starts");
-    let together = train(Some(&dist), &x, &labels);
-    let (a, b) = (alone.views(), together.views());
-    let largest = a
-        .iter()
-        .zip(&b)
-        .flat_map(|(a, b)| a.iter().zip(b.iter()))
-        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    let after = train(Some(&dist), Exchange::After, &x, &labels);
+    let largest = largest_difference(&alone, &after);
     println!(
         "rank {} of {}: largest difference from one process {largest:e}",
         dist.rank(),
@@ -97,8 +173,18 @@ fn rank_program() {
         "rank {}: the weights differ by {largest:e}",
         dist.rank()
     );
+    // Every tensor its own bucket, a few per bucket, and all in one.
+    for bytes in [1, 256, 1 << 20] {
+        let overlapped = train(Some(&dist), Exchange::Overlap(bytes), &x, &labels);
+        assert_eq!(
+            largest_difference(&after, &overlapped),
+            0.0,
+            "rank {}: overlap with buckets of {bytes} bytes",
+            dist.rank()
+        );
+    }
     if dist.is_root() {
-        println!("ranks agree with one process");
+        println!("ranks agree with one process, overlapped or not");
     }
 }
 
@@ -147,7 +233,10 @@ fn mpirun(fail: bool) -> (bool, String) {
 fn two_ranks_reach_the_weights_of_one_process() {
     let (ok, output) = mpirun(false);
     assert!(ok, "the job failed:\n{output}");
-    assert!(output.contains("ranks agree with one process"), "{output}");
+    assert!(
+        output.contains("ranks agree with one process, overlapped or not"),
+        "{output}"
+    );
     assert_eq!(
         output.matches("largest difference from one process").count(),
         2,

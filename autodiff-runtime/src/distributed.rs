@@ -18,17 +18,22 @@
 //! # }
 //! ```
 //!
-//! The gradients of all parameters travel in one buffer (one all-reduce per
-//! step, as a single bucket of DDP). A rank that panics aborts the whole job
-//! (`MPI_Abort`) after its message, instead of leaving the others waiting in a
-//! collective forever.
+//! `all_reduce_gradient` sends the gradients of all parameters in one buffer
+//! after the backward pass (one all-reduce per step, as a single bucket of
+//! DDP). [`Distributed::overlap`] instead starts the all-reduce of each
+//! bucket of gradients during the backward pass, as soon as the gradients in
+//! it are final, through the [gradient hooks](crate::hooks) of the generated
+//! code. A rank that panics aborts the whole job (`MPI_Abort`) after its
+//! message, instead of leaving the others waiting in a collective forever.
 
 use mpi::collective::SystemOperation;
 use mpi::datatype::Equivalence;
 use mpi::environment::Universe;
+use mpi::raw::AsRaw;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::{CommunicatorCollectives, Root};
 
+use crate::hooks::{Elements, ElementsMut};
 use crate::parallel;
 use crate::params::Params;
 
@@ -50,6 +55,9 @@ pub struct Distributed {
     world: SimpleCommunicator,
     // The send and receive buffers of the all-reduce, kept between steps.
     buffers: std::cell::RefCell<crate::Workspace>,
+    // The buckets of `overlap`, kept between steps.
+    exchange: std::cell::RefCell<Exchange>,
+    bucket_bytes: std::cell::Cell<usize>,
     // Finalises MPI when dropped, so it is kept for the process's lifetime.
     _universe: Universe,
 }
@@ -76,6 +84,8 @@ impl Distributed {
         Ok(Distributed {
             world,
             buffers: std::cell::RefCell::new(crate::Workspace::new()),
+            exchange: std::cell::RefCell::new(Exchange::default()),
+            bucket_bytes: std::cell::Cell::new(256 << 10),
             _universe: universe,
         })
     }
@@ -143,6 +153,40 @@ impl Distributed {
         });
     }
 
+    /// Runs `backward`, a call of a generated `NAME_grad` or `NAME_grad_with`
+    /// computing the gradient of the mean loss over this rank's shard of
+    /// `local` examples, and returns what it returns with every gradient
+    /// averaged over the global minibatch of `global` examples, as
+    /// [`all_reduce_gradient`](Self::all_reduce_gradient) would: but each
+    /// gradient's all-reduce starts, non-blocking, as soon as the backward
+    /// pass has made it final (the last layer's first), in buckets of
+    /// [`bucket_bytes`](Self::set_bucket_bytes), and is waited for only when
+    /// the gradient is returned. Communication overlaps computation, as in
+    /// PyTorch's `DistributedDataParallel`, at points `#[differentiable]`
+    /// chose at compile time instead of hooks found at run time.
+    ///
+    /// Every rank must run the same `backward` (the same function, on
+    /// differently sized shards if need be): the buckets are matched by
+    /// their order.
+    pub fn overlap<R>(&self, local: usize, global: usize, backward: impl FnOnce() -> R) -> R {
+        let mut exchange = self.exchange.borrow_mut();
+        exchange.begin(local as f64 / global.max(1) as f64, self.bucket_bytes.get());
+        let mut hook = Overlap {
+            world: &self.world,
+            exchange: &mut exchange,
+        };
+        let out = crate::hooks::with_gradient_hook(&mut hook, backward);
+        exchange.end(&self.world);
+        out
+    }
+
+    /// The size at which [`overlap`](Self::overlap) starts a bucket's
+    /// all-reduce (default 256 KiB): smaller buckets start sooner, larger ones
+    /// cost fewer messages.
+    pub fn set_bucket_bytes(&self, bytes: usize) {
+        self.bucket_bytes.set(bytes.max(1));
+    }
+
     /// The sum of `value` over all ranks (a loss, a count of correct answers).
     pub fn sum(&self, value: f64) -> f64 {
         let mut total = 0.0;
@@ -155,6 +199,240 @@ impl Distributed {
         let mut largest = 0.0;
         self.world.all_reduce_into(&value, &mut largest, SystemOperation::max());
         largest
+    }
+}
+
+/// The buckets of [`Distributed::overlap`], one list per element type.
+#[derive(Default)]
+struct Exchange {
+    f32: Lane<f32>,
+    f64: Lane<f64>,
+    weight: f64,
+    bucket_bytes: usize,
+}
+
+/// Buckets of one element type. A bucket fills with the gradients that
+/// become final, scaled by this rank's weight; when full it is all-reduced
+/// non-blocking into its `total`.
+struct Lane<F> {
+    buckets: Vec<Bucket<F>>,
+    // The bucket being filled, if any.
+    filling: Option<usize>,
+    // How many buckets this step has used.
+    used: usize,
+    // Each tensor that became final: name, bucket, offset, length; and
+    // whether its total was written back.
+    entries: Vec<(String, usize, usize, usize, bool)>,
+}
+
+impl<F> Default for Lane<F> {
+    fn default() -> Self {
+        Lane {
+            buckets: Vec::new(),
+            filling: None,
+            used: 0,
+            entries: Vec::new(),
+        }
+    }
+}
+
+struct Bucket<F> {
+    mine: Vec<F>,
+    total: Vec<F>,
+    // The all-reduce in flight. While it is, `mine` and `total` are neither
+    // touched nor resized: MPI holds pointers to their elements (a `Bucket`
+    // may move inside `buckets`; its vectors' elements do not).
+    request: Option<mpi::ffi::MPI_Request>,
+}
+
+impl<F: crate::Float + Equivalence> Lane<F> {
+    fn begin(&mut self) {
+        self.filling = None;
+        self.used = 0;
+        self.entries.clear();
+    }
+
+    /// Appends `values × weight` to the bucket being filled, starting it
+    /// when it reaches `bucket_bytes`.
+    fn add(
+        &mut self,
+        world: &SimpleCommunicator,
+        name: &str,
+        values: ndarray::ArrayViewD<'_, F>,
+        weight: F,
+        bucket_bytes: usize,
+    ) {
+        let k = match self.filling {
+            Some(k) => k,
+            None => {
+                if self.used == self.buckets.len() {
+                    self.buckets.push(Bucket {
+                        mine: Vec::new(),
+                        total: Vec::new(),
+                        request: None,
+                    });
+                }
+                self.used += 1;
+                self.filling = Some(self.used - 1);
+                self.buckets[self.used - 1].mine.clear();
+                self.used - 1
+            }
+        };
+        let bucket = &mut self.buckets[k];
+        let offset = bucket.mine.len();
+        match values.as_slice() {
+            Some(v) => bucket.mine.extend(v.iter().map(|&x| x * weight)),
+            None => bucket.mine.extend(values.iter().map(|&x| x * weight)),
+        }
+        self.entries.push((name.to_string(), k, offset, values.len(), false));
+        if bucket.mine.len() * std::mem::size_of::<F>() >= bucket_bytes {
+            self.start(world, k);
+        }
+    }
+
+    /// Starts the all-reduce of bucket `k`.
+    fn start(&mut self, world: &SimpleCommunicator, k: usize) {
+        if self.filling == Some(k) {
+            self.filling = None;
+        }
+        let bucket = &mut self.buckets[k];
+        let len = bucket.mine.len();
+        bucket.total.clear();
+        bucket.total.resize(len, F::zero());
+        let count = i32::try_from(len).expect("a bucket of fewer than 2³¹ values");
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: `mine` and `total` hold `count` initialised values each and
+        // are left alone until `wait` completes the request (see `Bucket`);
+        // the datatype is `F`'s, the communicator is alive for the call.
+        unsafe {
+            mpi::ffi::MPI_Iallreduce(
+                bucket.mine.as_ptr().cast(),
+                bucket.total.as_mut_ptr().cast(),
+                count,
+                F::equivalent_datatype().as_raw(),
+                SystemOperation::sum().as_raw(),
+                world.as_raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Iallreduce initialised the request.
+        bucket.request = Some(unsafe { request.assume_init() });
+    }
+
+    /// Lets MPI advance the all-reduces in flight (it progresses them only
+    /// inside its calls), keeping those not yet complete.
+    fn progress(&mut self) {
+        for bucket in &mut self.buckets[..self.used] {
+            if let Some(request) = bucket.request.as_mut() {
+                let mut done = 0;
+                // SAFETY: a request of MPI_Iallreduce, not yet completed.
+                unsafe {
+                    mpi::ffi::MPI_Test(request, &mut done, mpi::ffi::RSMPI_STATUS_IGNORE);
+                }
+                if done != 0 {
+                    bucket.request = None;
+                }
+            }
+        }
+    }
+
+    fn wait(&mut self, k: usize) {
+        if let Some(mut request) = self.buckets[k].request.take() {
+            // SAFETY: a request of MPI_Iallreduce, not yet completed.
+            unsafe {
+                mpi::ffi::MPI_Wait(&mut request, mpi::ffi::RSMPI_STATUS_IGNORE);
+            }
+        }
+    }
+
+    /// Writes the reduced values of tensor `name` into `out`, waiting for
+    /// its bucket; a tensor that never became final is reduced now, alone.
+    fn finish(&mut self, world: &SimpleCommunicator, name: &str, mut out: ndarray::ArrayViewMutD<'_, F>, weight: F) {
+        let Some(e) = self.entries.iter().position(|(n, .., written)| n == name && !written) else {
+            let mut mine: Vec<F> = out.iter().map(|&x| x * weight).collect();
+            let mut total = vec![F::zero(); mine.len()];
+            world.all_reduce_into(&mine[..], &mut total[..], SystemOperation::sum());
+            mine.clear();
+            copy_into(&mut out, &total);
+            return;
+        };
+        let (_, k, offset, len, _) = self.entries[e];
+        assert_eq!(
+            len,
+            out.len(),
+            "overlap: the gradient `{name}` has {} values at the end but had {len} when it became final",
+            out.len()
+        );
+        if self.filling == Some(k) {
+            self.start(world, k);
+        }
+        self.wait(k);
+        copy_into(&mut out, &self.buckets[k].total[offset..offset + len]);
+        self.entries[e].4 = true;
+    }
+
+    /// Completes what is in flight; every gradient that became final must
+    /// have been written back.
+    fn end(&mut self, world: &SimpleCommunicator) {
+        if let Some(k) = self.filling {
+            self.start(world, k);
+        }
+        for k in 0..self.used {
+            self.wait(k);
+        }
+        if let Some((name, ..)) = self.entries.iter().find(|(.., written)| !written) {
+            panic!("overlap: the gradient `{name}` became final but was not returned");
+        }
+    }
+}
+
+fn copy_into<F: Copy>(out: &mut ndarray::ArrayViewMutD<'_, F>, values: &[F]) {
+    match out.as_slice_mut() {
+        Some(o) => o.copy_from_slice(values),
+        None => out.iter_mut().zip(values).for_each(|(o, &v)| *o = v),
+    }
+}
+
+impl Exchange {
+    fn begin(&mut self, weight: f64, bucket_bytes: usize) {
+        self.weight = weight;
+        self.bucket_bytes = bucket_bytes;
+        self.f32.begin();
+        self.f64.begin();
+    }
+
+    fn end(&mut self, world: &SimpleCommunicator) {
+        self.f32.end(world);
+        self.f64.end(world);
+    }
+}
+
+/// The hook that [`Distributed::overlap`] installs.
+struct Overlap<'a> {
+    world: &'a SimpleCommunicator,
+    exchange: &'a mut Exchange,
+}
+
+impl crate::hooks::GradientHook for Overlap<'_> {
+    fn ready(&mut self, name: &str, gradient: Elements<'_>) {
+        let (x, world) = (&mut *self.exchange, self.world);
+        match gradient {
+            Elements::F32(v) => x.f32.add(world, name, v, x.weight as f32, x.bucket_bytes),
+            Elements::F64(v) => x.f64.add(world, name, v, x.weight, x.bucket_bytes),
+        }
+    }
+
+    fn progress(&mut self) {
+        self.exchange.f32.progress();
+        self.exchange.f64.progress();
+    }
+
+    fn finish(&mut self, name: &str, gradient: ElementsMut<'_>) {
+        let (x, world) = (&mut *self.exchange, self.world);
+        match gradient {
+            ElementsMut::F32(v) => x.f32.finish(world, name, v, x.weight as f32),
+            ElementsMut::F64(v) => x.f64.finish(world, name, v, x.weight),
+        }
     }
 }
 
