@@ -162,6 +162,7 @@ fn rank_program() {
     let alone = train(None, Exchange::Alone, &x, &labels);
     let dist = Distributed::init().expect("MPI starts");
     let after = train(Some(&dist), Exchange::After, &x, &labels);
+    assert!(dist.exchange_time() > std::time::Duration::ZERO);
     let largest = largest_difference(&alone, &after);
     println!(
         "rank {} of {}: largest difference from one process {largest:e}",
@@ -175,7 +176,9 @@ fn rank_program() {
     );
     // Every tensor its own bucket, a few per bucket, and all in one.
     for bytes in [1, 256, 1 << 20] {
+        let exchanged = dist.exchange_time();
         let overlapped = train(Some(&dist), Exchange::Overlap(bytes), &x, &labels);
+        assert!(dist.exchange_time() > exchanged, "overlap's exchange is timed");
         assert_eq!(
             largest_difference(&after, &overlapped),
             0.0,

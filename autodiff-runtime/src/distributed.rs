@@ -58,6 +58,8 @@ pub struct Distributed {
     // The buckets of `overlap`, kept between steps.
     exchange: std::cell::RefCell<Exchange>,
     bucket_bytes: std::cell::Cell<usize>,
+    // Time spent exchanging gradients, for `exchange_time`.
+    exchanging: std::cell::Cell<std::time::Duration>,
     // Finalises MPI when dropped, so it is kept for the process's lifetime.
     _universe: Universe,
 }
@@ -86,6 +88,7 @@ impl Distributed {
             buffers: std::cell::RefCell::new(crate::Workspace::new()),
             exchange: std::cell::RefCell::new(Exchange::default()),
             bucket_bytes: std::cell::Cell::new(256 << 10),
+            exchanging: std::cell::Cell::new(std::time::Duration::ZERO),
             _universe: universe,
         })
     }
@@ -137,6 +140,7 @@ impl Distributed {
     where
         P::Elem: Equivalence,
     {
+        let started = std::time::Instant::now();
         let weight = <P::Elem as crate::Float>::of(local as f64 / global.max(1) as f64);
         self.buffers.borrow_mut().run(|| {
             let len = grad.num_params();
@@ -151,6 +155,16 @@ impl Distributed {
                 crate::workspace::recycle_array(ndarray::Array1::from_vec(buffer));
             }
         });
+        self.exchanging.set(self.exchanging.get() + started.elapsed());
+    }
+
+    /// The time this rank has spent exchanging gradients since `init`: all
+    /// of [`all_reduce_gradient`](Self::all_reduce_gradient), and the part
+    /// of [`overlap`](Self::overlap) that is not computing (copying into
+    /// buckets, starting and waiting for all-reduces, copying back). Waiting
+    /// for a slower rank counts.
+    pub fn exchange_time(&self) -> std::time::Duration {
+        self.exchanging.get()
     }
 
     /// Runs `backward`, a call of a generated `NAME_grad` or `NAME_grad_with`
@@ -174,9 +188,12 @@ impl Distributed {
         let mut hook = Overlap {
             world: &self.world,
             exchange: &mut exchange,
+            time: std::time::Duration::ZERO,
         };
         let out = crate::hooks::with_gradient_hook(&mut hook, backward);
+        let (time, ending) = (hook.time, std::time::Instant::now());
         exchange.end(&self.world);
+        self.exchanging.set(self.exchanging.get() + time + ending.elapsed());
         out
     }
 
@@ -411,28 +428,34 @@ impl Exchange {
 struct Overlap<'a> {
     world: &'a SimpleCommunicator,
     exchange: &'a mut Exchange,
+    // Time spent in the events.
+    time: std::time::Duration,
 }
 
 impl crate::hooks::GradientHook for Overlap<'_> {
     fn ready(&mut self, name: &str, gradient: Elements<'_>) {
-        let (x, world) = (&mut *self.exchange, self.world);
+        let (x, world, started) = (&mut *self.exchange, self.world, std::time::Instant::now());
         match gradient {
             Elements::F32(v) => x.f32.add(world, name, v, x.weight as f32, x.bucket_bytes),
             Elements::F64(v) => x.f64.add(world, name, v, x.weight, x.bucket_bytes),
         }
+        self.time += started.elapsed();
     }
 
     fn progress(&mut self) {
+        let started = std::time::Instant::now();
         self.exchange.f32.progress();
         self.exchange.f64.progress();
+        self.time += started.elapsed();
     }
 
     fn finish(&mut self, name: &str, gradient: ElementsMut<'_>) {
-        let (x, world) = (&mut *self.exchange, self.world);
+        let (x, world, started) = (&mut *self.exchange, self.world, std::time::Instant::now());
         match gradient {
             ElementsMut::F32(v) => x.f32.finish(world, name, v, x.weight as f32),
             ElementsMut::F64(v) => x.f64.finish(world, name, v, x.weight),
         }
+        self.time += started.elapsed();
     }
 }
 
