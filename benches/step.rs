@@ -457,11 +457,71 @@ fn main() {
         println!("{}", machine::describe());
         return anomaly();
     }
+    if arg("--elementwise") {
+        return elementwise();
+    }
     if !arg("--summary-only") {
         benches();
         Criterion::default().configure_from_args().final_summary();
     }
     summary();
+}
+
+// ---- element-wise modules on each instruction set ---------------------------
+
+/// Element-wise modules and VJPs on the portable path (the build target's
+/// SSE2) against the AVX2 path, in interleaved rounds.
+fn elementwise() {
+    use autodiff::gemm::{Backend, with_backend};
+    use autodiff::workspace::recycle_array;
+
+    if !Backend::Avx2.is_supported() {
+        println!("this CPU has no AVX2: only the portable path runs");
+        return;
+    }
+    println!("{}", machine::describe());
+    println!(
+        "Element-wise f32 modules, portable path (SSE2) against AVX2 + FMA, µs; medians of {ROUNDS} interleaved rounds.\n"
+    );
+    println!("| module | shape | portable µs | avx2 µs | avx2 / portable |");
+    println!("|---|---|---:|---:|---:|");
+    let x = Array2::from_shape_fn((64, 256), |(i, j)| ((i * 256 + j) as f32 * 0.37).sin() * 4.0);
+    let y = x.mapv(|v| v * 0.5 - 1.0);
+    let t = tanh(&x);
+    let s = sigmoid(&x);
+    let g = Array2::from_elem((64, 256), 0.25f32);
+    type Case<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let cases: Vec<Case> = vec![
+        ("tanh", Box::new(|| recycle_array(black_box(tanh(&x))))),
+        ("sigmoid", Box::new(|| recycle_array(black_box(sigmoid(&x))))),
+        ("exp", Box::new(|| recycle_array(black_box(exp(&x))))),
+        ("relu", Box::new(|| recycle_array(black_box(relu(&x))))),
+        ("add", Box::new(|| recycle_array(black_box(add(&x, &y))))),
+        ("mul", Box::new(|| recycle_array(black_box(mul(&x, &y))))),
+        (
+            "tanh VJP",
+            Box::new(|| recycle_array(black_box(tanh_vjp(&x, &t, g.clone(), [true]).0.expect("wanted")))),
+        ),
+        (
+            "sigmoid VJP",
+            Box::new(|| recycle_array(black_box(sigmoid_vjp(&x, &s, g.clone(), [true]).0.expect("wanted")))),
+        ),
+    ];
+    let mut ws = Workspace::new();
+    ws.run(|| {
+        for (name, case) in &cases {
+            let (ratio, t_portable, t_avx2) = interleaved(
+                || with_backend(Backend::Portable, case),
+                || with_backend(Backend::Avx2, case),
+                200,
+                ROUNDS,
+            );
+            println!(
+                "| {name} | 64×256 | {t_portable:.2} | {t_avx2:.2} | {:.2} |",
+                1.0 / ratio
+            );
+        }
+    });
 }
 
 // ---- the small step, stage by stage -----------------------------------------

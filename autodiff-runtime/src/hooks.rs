@@ -66,33 +66,43 @@ pub enum ElementsMut<'a> {
     F64(ArrayViewMutD<'a, f64>),
 }
 
+/// The accessors both kinds of view share.
+macro_rules! accessors {
+    ($kind:ident) => {
+        impl $kind<'_> {
+            /// The tensor's shape.
+            pub fn shape(&self) -> &[usize] {
+                match self {
+                    $kind::F32(v) => v.shape(),
+                    $kind::F64(v) => v.shape(),
+                }
+            }
+
+            /// The number of values.
+            pub fn len(&self) -> usize {
+                self.shape().iter().product()
+            }
+
+            /// Whether the tensor has no values.
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            /// `"f32"` or `"f64"`.
+            pub fn type_name(&self) -> &'static str {
+                match self {
+                    $kind::F32(_) => "f32",
+                    $kind::F64(_) => "f64",
+                }
+            }
+        }
+    };
+}
+
+accessors!(Elements);
+accessors!(ElementsMut);
+
 impl Elements<'_> {
-    /// The tensor's shape.
-    pub fn shape(&self) -> &[usize] {
-        match self {
-            Elements::F32(v) => v.shape(),
-            Elements::F64(v) => v.shape(),
-        }
-    }
-
-    /// The number of values.
-    pub fn len(&self) -> usize {
-        self.shape().iter().product()
-    }
-
-    /// Whether the tensor has no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// `"f32"` or `"f64"`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Elements::F32(_) => "f32",
-            Elements::F64(_) => "f64",
-        }
-    }
-
     // Calls `f` with zeros of this shape and type: one zero behind a view
     // whose strides are all 0, so nothing is allocated.
     fn zeros(&self, f: impl FnOnce(Elements<'_>)) {
@@ -105,34 +115,6 @@ impl Elements<'_> {
         match self {
             Elements::F32(_) => f(Elements::F32(zero_f32.broadcast(shape).expect(broadcast))),
             Elements::F64(_) => f(Elements::F64(zero_f64.broadcast(shape).expect(broadcast))),
-        }
-    }
-}
-
-impl ElementsMut<'_> {
-    /// The tensor's shape.
-    pub fn shape(&self) -> &[usize] {
-        match self {
-            ElementsMut::F32(v) => v.shape(),
-            ElementsMut::F64(v) => v.shape(),
-        }
-    }
-
-    /// The number of values.
-    pub fn len(&self) -> usize {
-        self.shape().iter().product()
-    }
-
-    /// Whether the tensor has no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// `"f32"` or `"f64"`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            ElementsMut::F32(_) => "f32",
-            ElementsMut::F64(_) => "f64",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod check;
 pub mod data;
 #[cfg(feature = "mpi")]
 pub mod distributed;
+mod elementwise;
 mod float;
 pub mod gemm;
 pub mod gradcheck;

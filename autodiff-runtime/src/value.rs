@@ -60,7 +60,12 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
         }
     }
     fn combine_in_place(mut self, other: &Self, f: impl Fn(F, F) -> F) -> Self {
-        ndarray::Zip::from(&mut self).and(other).for_each(|a, &b| *a = f(*a, b));
+        match (self.as_slice_mut(), other.as_slice()) {
+            (Some(values), Some(others)) if values.len() == others.len() => {
+                crate::elementwise::zip_in_place(values, others, f)
+            }
+            _ => ndarray::Zip::from(&mut self).and(other).for_each(|a, &b| *a = f(*a, b)),
+        }
         self
     }
     fn from_dyn(array: ArrayD<F>) -> Self {
@@ -189,7 +194,7 @@ fn map_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, f: impl Fn(F) -> F) -> Ar
 /// `g[i] = f(g[i], x[i])` in place.
 fn zip_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, mut g: Array<F, D>, f: impl Fn(F, F) -> F) -> Array<F, D> {
     match (g.as_slice_mut(), x.as_slice()) {
-        (Some(gs), Some(xs)) => gs.iter_mut().zip(xs).for_each(|(g, &x)| *g = f(*g, x)),
+        (Some(gs), Some(xs)) => crate::elementwise::zip_in_place(gs, xs, f),
         _ => Zip::from(&mut g).and(x).for_each(|g, &x| *g = f(*g, x)),
     }
     g

@@ -324,21 +324,20 @@ pub(crate) fn array_from_iter<F: Float, Sh: IntoDimension>(
 }
 
 /// `f` of each value of `xs`, as a new array of `shape` (with `xs.len()`
-/// elements). Copied first and mapped in place: both loops vectorise, where
-/// filling a `Vec` from a mapped iterator does not.
+/// elements), written in one pass that vectorises (filling a `Vec` from a
+/// mapped iterator does not).
 pub(crate) fn array_from_map<F: Float, Sh: IntoDimension>(
     shape: Sh,
     xs: &[F],
     f: impl Fn(F) -> F,
 ) -> Array<F, Sh::Dim> {
     let mut buffer = take(xs.len());
-    buffer.extend_from_slice(xs);
-    buffer.iter_mut().for_each(|v| *v = f(*v));
+    crate::elementwise::map_into(&mut buffer, xs, f);
     Array::from_shape_vec(shape, buffer).expect("one value per element")
 }
 
 /// `f(x, y)` of the values of `xs` and `ys` (of equal lengths) pairwise, as a
-/// new array of `shape`; vectorised like [`array_from_map`].
+/// new array of `shape`; one pass like [`array_from_map`].
 pub(crate) fn array_from_zip<F: Float, Sh: IntoDimension>(
     shape: Sh,
     xs: &[F],
@@ -346,8 +345,7 @@ pub(crate) fn array_from_zip<F: Float, Sh: IntoDimension>(
     f: impl Fn(F, F) -> F,
 ) -> Array<F, Sh::Dim> {
     let mut buffer = take(xs.len());
-    buffer.extend_from_slice(xs);
-    buffer.iter_mut().zip(ys).for_each(|(v, &y)| *v = f(*v, y));
+    crate::elementwise::zip_into(&mut buffer, xs, ys, f);
     Array::from_shape_vec(shape, buffer).expect("one value per element")
 }
 

@@ -54,6 +54,12 @@ pub(crate) fn combine_in_place<F: Float>(
     other: ArrayViewD<'_, F>,
     f: impl Fn(F, F) -> F,
 ) -> ArrayD<F> {
+    if g.shape() == other.shape()
+        && let (Some(values), Some(others)) = (g.as_slice_mut(), other.as_slice())
+    {
+        crate::elementwise::zip_in_place(values, others, f);
+        return g;
+    }
     let Some(other) = other.broadcast(g.raw_dim()) else {
         panic!(
             "{module}: shape {:?} does not broadcast to the gradient's shape {:?}",
