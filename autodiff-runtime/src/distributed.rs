@@ -297,10 +297,7 @@ impl<F: crate::Float + Equivalence> Lane<F> {
         };
         let bucket = &mut self.buckets[k];
         let offset = bucket.mine.len();
-        match values.as_slice() {
-            Some(v) => bucket.mine.extend(v.iter().map(|&x| x * weight)),
-            None => bucket.mine.extend(values.iter().map(|&x| x * weight)),
-        }
+        extend_scaled(&mut bucket.mine, &values, weight);
         self.entries.push((name.to_string(), k, offset, values.len(), false));
         if bucket.mine.len() * std::mem::size_of::<F>() >= bucket_bytes {
             self.start(world, k);
@@ -366,10 +363,10 @@ impl<F: crate::Float + Equivalence> Lane<F> {
     /// its bucket; a tensor that never became final is reduced now, alone.
     fn finish(&mut self, world: &SimpleCommunicator, name: &str, mut out: ndarray::ArrayViewMutD<'_, F>, weight: F) {
         let Some(e) = self.entries.iter().position(|(n, .., written)| n == name && !written) else {
-            let mut mine: Vec<F> = out.iter().map(|&x| x * weight).collect();
+            let mut mine = Vec::with_capacity(out.len());
+            extend_scaled(&mut mine, &out.view(), weight);
             let mut total = vec![F::zero(); mine.len()];
             world.all_reduce_into(&mine[..], &mut total[..], SystemOperation::sum());
-            mine.clear();
             copy_into(&mut out, &total);
             return;
         };
@@ -403,6 +400,16 @@ impl<F: crate::Float + Equivalence> Lane<F> {
     }
 }
 
+/// Appends `values × scale`, in row-major order (a slice when contiguous:
+/// iterating a rank-erased view element by element costs more).
+fn extend_scaled<F: crate::Float>(flat: &mut Vec<F>, values: &ndarray::ArrayViewD<'_, F>, scale: F) {
+    match values.as_slice() {
+        Some(v) => flat.extend(v.iter().map(|&x| x * scale)),
+        None => flat.extend(values.iter().map(|&x| x * scale)),
+    }
+}
+
+/// Copies `values` into `out`, in row-major order.
 fn copy_into<F: Copy>(out: &mut ndarray::ArrayViewMutD<'_, F>, values: &[F]) {
     match out.as_slice_mut() {
         Some(o) => o.copy_from_slice(values),
@@ -460,13 +467,9 @@ impl crate::hooks::GradientHook for Overlap<'_> {
 }
 
 /// Appends every tensor of `model`, times `scale`, to `flat` in visiting
-/// order. Slices where the tensors are contiguous: iterating a rank-erased
-/// view element by element costs more than the copy.
+/// order.
 fn flatten_into<P: Params>(model: &P, scale: P::Elem, flat: &mut Vec<P::Elem>) {
-    model.visit(&mut |_, view| match view.as_slice() {
-        Some(values) => flat.extend(values.iter().map(|&v| v * scale)),
-        None => flat.extend(view.iter().map(|&v| v * scale)),
-    });
+    model.visit(&mut |_, view| extend_scaled(flat, &view, scale));
 }
 
 /// Copies `flat` back into the tensors, in visiting order.
@@ -474,11 +477,7 @@ fn unflatten<P: Params>(model: &mut P, flat: &[P::Elem]) {
     let mut at = 0;
     model.visit_mut(&mut |_, mut view| {
         let len = view.len();
-        let new = &flat[at..at + len];
-        match view.as_slice_mut() {
-            Some(values) => values.copy_from_slice(new),
-            None => view.iter_mut().zip(new).for_each(|(v, &n)| *v = n),
-        }
+        copy_into(&mut view, &flat[at..at + len]);
         at += len;
     });
 }

@@ -239,12 +239,10 @@ pub fn ready_in_place<G: Gradient>(name: &str, gradient: &mut G, like: &G) {
 #[doc(hidden)]
 #[inline]
 pub fn ready_layer<G: Gradient>(name: &str, index: usize, gradient: &mut G, like: &G) {
-    if !hooked() {
-        return;
+    // The name is built only when a hook will read it.
+    if hooked() {
+        ready_in_place(&crate::params::join_name(name, &index.to_string()), gradient, like);
     }
-    gradient.fill_like(like);
-    let name = crate::params::join_name(name, &index.to_string());
-    with_hook(|hook| gradient.visit_elements(&name, &mut |n, e| hook.ready(n, e)));
 }
 
 /// `progress`, between statements of the backward pass.
