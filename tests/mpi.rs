@@ -1,11 +1,12 @@
 //! Data-parallel training over MPI, for real: `mpirun -np 2` runs this test
 //! binary's `rank_program` (ignored in a normal run) on two ranks of
 //! localhost. Two ranks training for a few steps on shards of the same global
-//! minibatches reach the weights one process reaches computing the same
-//! shards' gradients, to float rounding, whether the gradients are reduced
-//! after the backward pass or during it (then to the bit, with any bucket
-//! size); and a rank that panics ends the job with its message instead of
-//! leaving the other waiting.
+//! minibatches reach the weights one process reaches on the whole
+//! minibatches, to float rounding; with branches that the shards take
+//! differently, the weights of one process computing the same shards'
+//! gradients; reduced during the backward pass, the weights of reducing
+//! after it, to the bit, with any bucket size; and a rank that panics ends
+//! the job with its message instead of leaving the other waiting.
 //!
 //! Needs the feature `mpi` and Open MPI's `mpirun` (see `.ci/run`).
 #![cfg(feature = "mpi")]
@@ -32,14 +33,15 @@ struct Net {
 }
 
 #[differentiable(wrt(m))]
-fn loss(m: &Net, x: &ArrayRef2<f64>, labels: &[usize]) -> f64 {
+fn loss(m: &Net, x: &ArrayRef2<f64>, labels: &[usize], branches: bool) -> f64 {
     let mut h = tanh(x);
     for layer in &m.layers {
         h = tanh(&linear(&h, &layer.w, &layer.b));
     }
-    // The ranks' shards take different arms: the gradient exchange must not
-    // depend on which.
-    if labels[0] == 0 {
+    // With `branches`, the ranks' shards take different arms: the gradient
+    // exchange must not depend on which. (The loss is then not the mean of
+    // per-example losses, so one process on the whole minibatch differs.)
+    if branches && labels[0] == 0 {
         h = tanh(&matmul(&h, &m.mix));
     }
     cross_entropy(&linear(&h, &m.head.w, &m.head.b), labels)
@@ -76,6 +78,8 @@ fn net(seed: usize) -> Net {
 /// How the gradients of the ranks' shards are combined.
 #[derive(Clone, Copy, Debug)]
 enum Exchange {
+    /// One process on the whole global minibatch.
+    Whole,
     /// One process computes every shard's gradient and adds them, weighted.
     Alone,
     /// `all_reduce_gradient` after the backward pass.
@@ -91,18 +95,23 @@ fn shards(batch: &[usize], ranks: usize) -> Vec<&[usize]> {
 }
 
 /// Trains from rank 0's initial weights on shards of the same global minibatches.
-fn train(dist: Option<&Distributed>, how: Exchange, x: &Array2<f64>, labels: &[usize]) -> Net {
+fn train(dist: Option<&Distributed>, how: Exchange, branches: bool, x: &Array2<f64>, labels: &[usize]) -> Net {
     // Ranks other than 0 start elsewhere: the broadcast must fix that.
     let mut m = net(dist.map_or(0, |d| d.rank() * 1000));
     if let Some(dist) = dist {
         dist.broadcast(&mut m);
     }
     let mut sgd = Sgd::new(0.5);
-    let gradient = |m: &Net, mine: &[usize]| loss_grad(m, &select_rows(x, mine), &select_labels(labels, mine)).1.m;
+    let gradient = |m: &Net, mine: &[usize]| {
+        loss_grad(m, &select_rows(x, mine), &select_labels(labels, mine), branches)
+            .1
+            .m
+    };
     for step in 0..STEPS {
         let batch: Vec<usize> = (0..BATCH).map(|i| (step * BATCH + i) % x.nrows()).collect();
         let g = match (dist, how) {
-            (None, _) | (_, Exchange::Alone) => {
+            (None, Exchange::Whole) => gradient(&m, &batch),
+            (None, _) | (_, Exchange::Alone | Exchange::Whole) => {
                 let parts = shards(&batch, 2);
                 let mut total = gradient(&m, parts[0]).scaled(parts[0].len() as f64 / BATCH as f64);
                 let other = gradient(&m, parts[1]).scaled(parts[1].len() as f64 / BATCH as f64);
@@ -153,31 +162,39 @@ fn largest_difference(a: &Net, b: &Net) -> f64 {
 }
 
 /// One rank of the job: trains with each exchange and compares with one
-/// process computing the same shards' gradients.
+/// process on the whole minibatches, and (with branches the shards take
+/// differently) with one process computing the same shards' gradients.
 #[test]
 #[ignore = "run by mpirun from the tests below"]
 fn rank_program() {
     let x = Array2::from_shape_fn((40, 5), |(i, j)| value(7 * i + j + 500) * 3.0);
     let labels: Vec<usize> = (0..40).map(|i| (i * 5 + 1) % 3).collect();
-    let alone = train(None, Exchange::Alone, &x, &labels);
+    let whole = train(None, Exchange::Whole, false, &x, &labels);
+    let alone = train(None, Exchange::Alone, true, &x, &labels);
     let dist = Distributed::init().expect("MPI starts");
-    let after = train(Some(&dist), Exchange::After, &x, &labels);
+    let plain = train(Some(&dist), Exchange::After, false, &x, &labels);
     assert!(dist.exchange_time() > std::time::Duration::ZERO);
-    let largest = largest_difference(&alone, &after);
-    println!(
-        "rank {} of {}: largest difference from one process {largest:e}",
-        dist.rank(),
-        dist.size()
-    );
-    assert!(
-        largest < 1e-13,
-        "rank {}: the weights differ by {largest:e}",
-        dist.rank()
-    );
+    let after = train(Some(&dist), Exchange::After, true, &x, &labels);
+    for (reference, ours, what) in [
+        (&whole, &plain, "the whole minibatches"),
+        (&alone, &after, "the same shards"),
+    ] {
+        let largest = largest_difference(reference, ours);
+        println!(
+            "rank {} of {}: largest difference from one process on {what} {largest:e}",
+            dist.rank(),
+            dist.size()
+        );
+        assert!(
+            largest < 1e-13,
+            "rank {}: the weights differ from one process on {what} by {largest:e}",
+            dist.rank()
+        );
+    }
     // Every tensor its own bucket, a few per bucket, and all in one.
     for bytes in [1, 256, 1 << 20] {
         let exchanged = dist.exchange_time();
-        let overlapped = train(Some(&dist), Exchange::Overlap(bytes), &x, &labels);
+        let overlapped = train(Some(&dist), Exchange::Overlap(bytes), true, &x, &labels);
         assert!(dist.exchange_time() > exchanged, "overlap's exchange is timed");
         assert_eq!(
             largest_difference(&after, &overlapped),
@@ -242,7 +259,7 @@ fn two_ranks_reach_the_weights_of_one_process() {
     );
     assert_eq!(
         output.matches("largest difference from one process").count(),
-        2,
+        4,
         "{output}"
     );
 }
