@@ -126,10 +126,12 @@ pub fn epoch_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
 
 /// Where tutorials write their plots: `target/tutorials/NAME.svg`.
 pub fn plot_path(name: &str) -> PathBuf {
-    // The workspace's target directory, beside this package's directory.
+    // The workspace's target directory: beside Cargo.lock, above the
+    // tutorials' package directories.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("examples/ is inside the repository");
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .expect("the tutorials are inside the repository");
     let dir = root.join("target").join("tutorials");
     std::fs::create_dir_all(&dir).expect("target/ is writable");
     dir.join(format!("{name}.svg"))

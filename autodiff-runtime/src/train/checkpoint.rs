@@ -72,7 +72,9 @@ fn dtype_of<F: Float>() -> Dtype {
     if F::DTYPE == "F32" { Dtype::F32 } else { Dtype::F64 }
 }
 
-/// Writes every tensor of `params` to `path`.
+/// Writes every tensor of `params` to `path`: to a sibling file first, then
+/// renamed over `path`, so a crash or a full disk never leaves a cut-short
+/// checkpoint where a good one was.
 pub fn save<P: Params>(params: &P, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
     let path = path.as_ref();
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
@@ -91,7 +93,14 @@ pub fn save<P: Params>(params: &P, path: impl AsRef<Path>) -> Result<(), Checkpo
     }
     let bytes =
         safetensors::serialize(views, None).map_err(|e| CheckpointError::Corrupt(path.to_path_buf(), e.to_string()))?;
-    std::fs::write(path, bytes).map_err(|e| CheckpointError::Io(path.to_path_buf(), e))
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, path));
+    if written.is_err() {
+        std::fs::remove_file(&partial).ok();
+    }
+    written.map_err(|e| CheckpointError::Io(path.to_path_buf(), e))
 }
 
 /// Reads `path` into `params`, whose tensors must match the file's exactly.
@@ -180,6 +189,21 @@ mod tests {
         load(&mut loaded, &path).unwrap();
         assert_eq!(loaded, saved);
         std::fs::remove_file(path).ok();
+    }
+
+    #[test]
+    fn a_failed_save_leaves_the_old_checkpoint() {
+        let path = temp("kept.safetensors");
+        save(&model(2), &path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // The sibling file cannot be created: a directory is in its place.
+        let mut partial = path.clone().into_os_string();
+        partial.push(".partial");
+        std::fs::create_dir(&partial).unwrap();
+        assert!(matches!(save(&model(4), &path).unwrap_err(), CheckpointError::Io(..)));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        std::fs::remove_dir(&partial).ok();
+        std::fs::remove_file(&path).ok();
     }
 
     #[test]
