@@ -175,6 +175,40 @@ fn branches_on_constant_and_computed_conditions() {
     }
 }
 
+// A `match` whose arms bind a value and whose guard reads an active value.
+#[differentiable(wrt(w))]
+fn guarded(x: &Array2<f64>, w: &Array2<f64>, mode: Option<usize>) -> f64 {
+    let h = matmul(x, w);
+    let y = match mode {
+        Some(k) if mean(&h) > k as f64 - 1.0 => tanh(&h) * (k as f64 + 1.0),
+        Some(k) => sigmoid(&h) * k as f64,
+        None => relu(&h),
+    };
+    sum(&(y * &h))
+}
+
+#[test]
+fn match_guards_and_bindings() {
+    let x = random((3, 2), 1);
+    let mut guard_taken = [false; 2];
+    for seed in [2, 3, 4, 5] {
+        let w = random((2, 4), seed);
+        for mode in [None, Some(0), Some(1), Some(2)] {
+            if let Some(k) = mode {
+                guard_taken[usize::from(mean(&matmul(&x, &w)) > k as f64 - 1.0)] = true;
+            }
+            let (value, g) = guarded_grad(&x, &w, mode);
+            assert_eq!(value, guarded(&x, &w, mode));
+            assert_gradients(
+                |v| guarded(&x, &d2(&v[0]), mode),
+                &[w.clone().into_dyn()],
+                &[g.w.into_dyn()],
+            );
+        }
+    }
+    assert_eq!(guard_taken, [true, true], "both sides of the guard are tested");
+}
+
 // `return` anywhere: inside a loop, inside a branch, and at the end.
 #[differentiable(wrt(w))]
 fn early(x: &Array2<f64>, w: &Array2<f64>, limit: f64, n: usize) -> f64 {

@@ -706,11 +706,16 @@ impl Emitter<'_> {
             } => {
                 let scrutinee = self.substituted(scrutinee);
                 let s = branch_stack(*id);
-                let arms = arms.iter().enumerate().map(|(k, (pat, body))| {
+                let arms = arms.iter().enumerate().map(|(k, (head, body))| {
                     let k = k as u32;
                     let push = recorded.then(|| quote!(#s.push(#k);));
                     let body = self.forward(body);
-                    quote!(#pat => { #push #body })
+                    let pat = &head.pat;
+                    let guard = head.guard.as_ref().map(|g| {
+                        let g = self.substituted(g);
+                        quote!(if #g)
+                    });
+                    quote!(#pat #guard => { #push #body })
                 });
                 quote!(match #scrutinee { #(#arms)* })
             }
@@ -1138,6 +1143,7 @@ fn gather_vars(nodes: &[Node], out: &mut Vec<VarId>) {
             }
             Node::Match { scrutinee, arms, .. } => {
                 out.extend(scrutinee.reads());
+                out.extend(arms.iter().flat_map(|(head, _)| head.reads()));
                 arms.iter().for_each(|(_, a)| gather_vars(a, out));
             }
             Node::Loop { head, body, .. } => {

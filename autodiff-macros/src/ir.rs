@@ -73,6 +73,20 @@ impl Opaque {
     }
 }
 
+/// A `match` arm's pattern, as written, and its guard, whose names are
+/// substituted as a condition's are.
+#[derive(Clone)]
+pub struct ArmHead {
+    pub pat: TokenStream,
+    pub guard: Option<Opaque>,
+}
+
+impl ArmHead {
+    pub fn reads(&self) -> impl Iterator<Item = VarId> + '_ {
+        self.guard.iter().flat_map(Opaque::reads)
+    }
+}
+
 /// Whether code kept as written may read an active value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum UseOfActive {
@@ -197,8 +211,7 @@ pub enum Stmt {
     Match {
         id: BranchId,
         scrutinee: Opaque,
-        /// Each arm's pattern and guard, as written, and its body.
-        arms: Vec<(TokenStream, Block)>,
+        arms: Vec<(ArmHead, Block)>,
         tokens: TokenStream,
         declares: Option<VarId>,
     },
@@ -374,7 +387,10 @@ impl Function {
                 Stmt::Assign { value, .. } => value.reads(&mut reads),
                 Stmt::Const { code, .. } => reads.extend(code.reads()),
                 Stmt::If { cond, .. } => reads.extend(cond.reads()),
-                Stmt::Match { scrutinee, .. } => reads.extend(scrutinee.reads()),
+                Stmt::Match { scrutinee, arms, .. } => {
+                    reads.extend(scrutinee.reads());
+                    reads.extend(arms.iter().flat_map(|(head, _)| head.reads()));
+                }
                 Stmt::Loop {
                     kind: LoopKind::For { iter: c, .. } | LoopKind::While(c),
                     ..
@@ -461,8 +477,12 @@ impl Function {
                     id, scrutinee, arms, ..
                 } => {
                     writeln!(f, "{pad}match#{id} {} {{", compact(&scrutinee.expr.to_token_stream()))?;
-                    for (pat, body) in arms {
-                        writeln!(f, "{pad}  {} => {{", compact(pat))?;
+                    for (head, body) in arms {
+                        let guard = head
+                            .guard
+                            .as_ref()
+                            .map(|g| format!(" if {}", compact(&g.expr.to_token_stream())));
+                        writeln!(f, "{pad}  {}{} => {{", compact(&head.pat), guard.unwrap_or_default())?;
                         self.fmt_block(f, body, indent + 1)?;
                         writeln!(f, "{pad}  }}")?;
                     }

@@ -16,8 +16,8 @@ use syn::visit::Visit;
 
 use crate::errors::Errors;
 use crate::ir::{
-    Block, BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Op, Opaque, SiteId, Stmt, UseOfActive,
-    Var, VarId, VarKind,
+    ArmHead, Block, BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Op, Opaque, SiteId, Stmt,
+    UseOfActive, Var, VarId, VarKind,
 };
 use crate::signature::Signature;
 
@@ -126,7 +126,7 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
             .params
             .iter()
             .enumerate()
-            .filter(|(_, p)| crate::signature::is_array_or_float(p.ty))
+            .filter(|(_, p)| crate::signature::is_array_or_float(&p.ty))
             .map(|(i, _)| i)
             .collect(),
     };
@@ -640,14 +640,16 @@ impl Lowerer<'_> {
                 let mut arms = Vec::new();
                 for arm in &m.arms {
                     self.scopes.push(HashMap::new());
-                    self.bind_pattern(&arm.pat);
-                    let guard = arm.guard.as_ref().map(|(if_token, g)| {
-                        let g = self.opaque(g, UseOfActive::Allowed);
-                        let expr = &g.expr;
-                        quote::quote!(#if_token #expr)
-                    });
-                    let pat = &arm.pat;
-                    let head = quote::quote!(#pat #guard);
+                    let (pat, guard) = match &arm.pat {
+                        syn::Pat::Guard(g) => (&*g.pat, Some(&g.guard)),
+                        pat => (pat, None),
+                    };
+                    // The guard sees the pattern's bindings.
+                    self.bind_pattern(pat);
+                    let head = ArmHead {
+                        pat: pat.to_token_stream(),
+                        guard: guard.map(|g| self.opaque(g, UseOfActive::Allowed)),
+                    };
                     let body = match &*arm.body {
                         syn::Expr::Block(b) if b.label.is_none() => self.region(&b.block.stmts, tail),
                         other => {

@@ -27,7 +27,8 @@ pub enum Stmt {
     For(u8, Vec<Stmt>),
     While(u8, Vec<Stmt>),
     If(Cond, Vec<Stmt>, Vec<Stmt>),
-    Match(Vec<Vec<Stmt>>),
+    /// `match k % 3`; the first of several arms has a guard unless the condition is constant.
+    Match(Cond, Vec<Vec<Stmt>>),
     Break,
     Continue,
     Return(usize),
@@ -85,7 +86,7 @@ pub fn stmts(depth: u32, in_loop: bool) -> BoxedStrategy<Vec<Stmt>> {
         1 => (0..3u8, stmts(depth - 1, true)).prop_map(|(n, b)| Stmt::For(n, b)),
         1 => (0..3u8, stmts(depth - 1, true)).prop_map(|(n, b)| Stmt::While(n, b)),
         1 => (cond(), stmts(depth - 1, in_loop), stmts(depth - 1, in_loop)).prop_map(|(c, a, b)| Stmt::If(c, a, b)),
-        1 => proptest::collection::vec(stmts(depth - 1, in_loop), 1..4).prop_map(Stmt::Match),
+        1 => (cond(), proptest::collection::vec(stmts(depth - 1, in_loop), 1..4)).prop_map(|(c, arms)| Stmt::Match(c, arms)),
     ];
     proptest::collection::vec(nested, 0..5).boxed()
 }
@@ -168,13 +169,19 @@ fn print_stmts(stmts: &[Stmt], out: &mut String, fresh: &mut usize) {
                 print_stmts(b, out, fresh);
                 out.push_str("}\n");
             }
-            Stmt::Match(arms) => {
+            Stmt::Match(guard, arms) => {
                 out.push_str("match k % 3 {\n");
                 for (i, arm) in arms.iter().enumerate() {
-                    if i + 1 == arms.len() {
-                        out.push_str("_ => {\n");
+                    let pat = if i + 1 == arms.len() {
+                        "_".to_string()
                     } else {
-                        out.push_str(&format!("{i} => {{\n"));
+                        i.to_string()
+                    };
+                    match guard {
+                        Cond::Active(v) if i == 0 && arms.len() > 1 => {
+                            out.push_str(&format!("{pat} if mean(&v{v}) > 0.0 => {{\n"))
+                        }
+                        _ => out.push_str(&format!("{pat} => {{\n")),
                     }
                     print_stmts(arm, out, fresh);
                     out.push_str("}\n");

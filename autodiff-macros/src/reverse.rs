@@ -16,7 +16,7 @@ use syn::Ident;
 
 use crate::activity::{Activity, Need};
 use crate::ir::{
-    BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Opaque, SiteId, Stmt, VarId, VarKind,
+    ArmHead, BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Opaque, SiteId, Stmt, VarId, VarKind,
 };
 
 /// What a step reads: a variable, a field of a parameter, or a constant.
@@ -98,7 +98,7 @@ pub enum Node {
     Match {
         id: BranchId,
         scrutinee: Opaque,
-        arms: Vec<(TokenStream, Vec<Node>)>,
+        arms: Vec<(ArmHead, Vec<Node>)>,
         recorded: bool,
     },
     Loop {
@@ -320,11 +320,15 @@ impl Builder<'_> {
                 tokens,
                 declares,
             } => {
-                let arms: Vec<(TokenStream, Vec<Node>)> = arms
+                let arms: Vec<(ArmHead, Vec<Node>)> = arms
                     .iter()
-                    .map(|(pat, body)| (pat.clone(), self.block(&body.stmts, depth + 1)))
+                    .map(|(head, body)| (head.clone(), self.block(&body.stmts, depth + 1)))
                     .collect();
-                if !arms.iter().any(|(_, a)| structural(a)) && !scrutinee.reads().any(|r| self.reads_active(r)) {
+                let reads_active = scrutinee
+                    .reads()
+                    .chain(arms.iter().flat_map(|(head, _)| head.reads()))
+                    .any(|r| self.reads_active(r));
+                if !arms.iter().any(|(_, a)| structural(a)) && !reads_active {
                     out.push(Node::Verbatim(tokens.clone()));
                     return;
                 }
