@@ -126,7 +126,7 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
             .params
             .iter()
             .enumerate()
-            .filter(|(_, p)| crate::signature::is_array_or_float(&p.ty))
+            .filter(|(_, p)| crate::signature::is_array_or_float(p.ty))
             .map(|(i, _)| i)
             .collect(),
     };
@@ -640,15 +640,11 @@ impl Lowerer<'_> {
                 let mut arms = Vec::new();
                 for arm in &m.arms {
                     self.scopes.push(HashMap::new());
-                    let (pat, guard) = match &arm.pat {
-                        syn::Pat::Guard(g) => (&*g.pat, Some(&g.guard)),
-                        pat => (pat, None),
-                    };
                     // The guard sees the pattern's bindings.
-                    self.bind_pattern(pat);
+                    self.bind_pattern(&arm.pat);
                     let head = ArmHead {
-                        pat: pat.to_token_stream(),
-                        guard: guard.map(|g| self.opaque(g, UseOfActive::Allowed)),
+                        pat: arm.pat.to_token_stream(),
+                        guard: arm.guard.as_ref().map(|(_, g)| self.opaque(g, UseOfActive::Allowed)),
                     };
                     let body = match &*arm.body {
                         syn::Expr::Block(b) if b.label.is_none() => self.region(&b.block.stmts, tail),

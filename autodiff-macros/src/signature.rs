@@ -1,9 +1,7 @@
 //! The signature: what each parameter's gradient is, and the forms of
 //! function that can be differentiated.
 
-use std::borrow::Cow;
-
-use syn::{FnArg, Ident, ItemFn, Pat, ReceiverKind, ReturnType, Type};
+use syn::{FnArg, Ident, ItemFn, Pat, ReturnType, Type};
 
 use crate::errors::Errors;
 
@@ -14,7 +12,7 @@ pub fn check(func: &ItemFn, errors: &mut Errors) {
     if let Some(t) = &sig.asyncness {
         errors.spanned(t, "`async fn` cannot be differentiated: write a plain `fn`");
     }
-    if let syn::Safety::Unsafe(t) = &sig.safety {
+    if let Some(t) = &sig.unsafety {
         errors.spanned(t, "`unsafe fn` cannot be differentiated: write a plain `fn`");
     }
     if let Some(t) = &sig.constness {
@@ -31,15 +29,12 @@ pub fn check(func: &ItemFn, errors: &mut Errors) {
     }
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(syn::Receiver {
-                mutability: None,
-                kind: ReceiverKind::Reference(_, _, None),
-                ..
-            }) => {}
-            FnArg::Receiver(r) => errors.spanned(
-                r,
-                "a differentiable method takes `&self`: the model is read, and its gradient returned",
-            ),
+            FnArg::Receiver(r) if r.reference.is_none() || r.mutability.is_some() || r.colon_token.is_some() => errors
+                .spanned(
+                    r,
+                    "a differentiable method takes `&self`: the model is read, and its gradient returned",
+                ),
+            FnArg::Receiver(_) => {}
             FnArg::Typed(typed) => check_parameter_pattern(&typed.pat, errors),
         }
     }
@@ -75,8 +70,7 @@ pub enum Differentiability {
 /// One parameter of the user's function (`self` for a method's receiver).
 pub struct Param<'a> {
     pub ident: Ident,
-    /// As written; `&Self` for `&self`.
-    pub ty: Cow<'a, Type>,
+    pub ty: &'a Type,
     /// The parameter is a reference (`x: &Array2<f64>`).
     pub is_ref: bool,
     /// Differentiated: a differentiable type, listed in `wrt(...)` (or `wrt` is absent).
@@ -88,7 +82,7 @@ impl Param<'_> {
     /// and the owned array for a view (`ArrayView2<'a, F>`, `&ArrayRef2<F>`,
     /// `CowArray<'a, F, D>` → `Array2<F>`, `Array2<F>`, `Array<F, D>`).
     pub fn grad_type(&self) -> Type {
-        let inner = match ungroup(&self.ty) {
+        let inner = match ungroup(self.ty) {
             Type::Reference(r) => ungroup(&r.elem),
             other => other,
         };
@@ -151,16 +145,10 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
         let typed = match input {
             FnArg::Receiver(r) => {
                 let ident = Ident::new("self", r.self_token.span);
-                let ty = match &r.kind {
-                    ReceiverKind::Reference(and, lifetime, _) => {
-                        Cow::Owned(syn::parse_quote_spanned!(and.span=> #and #lifetime Self))
-                    }
-                    _ => return None, // reported by check
-                };
                 let listed = wrt.is_none_or(|names| names.iter().any(|n| n == "self"));
                 params.push(Param {
                     ident,
-                    ty,
+                    ty: &r.ty,
                     is_ref: true,
                     wrt: listed,
                 });
@@ -189,7 +177,7 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
         }
         params.push(Param {
             ident: pat.ident.clone(),
-            ty: Cow::Borrowed(ty),
+            ty,
             is_ref: matches!(ungroup(ty), Type::Reference(_)),
             wrt: listed && differentiability == Differentiability::Yes,
         });
@@ -356,7 +344,7 @@ mod tests {
         for (ty, expected) in cases {
             let param = Param {
                 ident: Ident::new("x", proc_macro2::Span::call_site()),
-                ty: Cow::Borrowed(&ty),
+                ty: &ty,
                 is_ref: true,
                 wrt: true,
             };
