@@ -178,10 +178,23 @@ pub fn with_backend<R>(backend: Backend, f: impl FnOnce() -> R) -> R {
 
 /// `a·b` into a new array.
 pub(crate) fn gemm<F: Float>(a: &ArrayRef2<F>, b: &ArrayRef2<F>) -> Array2<F> {
-    // β = 0: the product does not read the output's old values.
-    let mut c = crate::workspace::scratch((a.nrows(), b.ncols()));
-    gemm_into(F::one(), a, b, F::zero(), &mut c);
-    c
+    let (m, n) = (a.nrows(), b.ncols());
+    // β = 0 writes every element of C without reading it, so the product goes
+    // straight into the buffer's capacity: new memory is touched once, by the
+    // product, instead of being zero-filled first.
+    let mut buffer = crate::workspace::take::<F>(m * n);
+    let c = StridedMut {
+        ptr: buffer.as_mut_ptr(),
+        rs: n as isize,
+        cs: 1,
+    };
+    // SAFETY: `buffer` has capacity for the m×n row-major C, which the
+    // product writes completely (β = 0) before the length is set.
+    unsafe {
+        product(F::one(), a, b, F::zero(), c, (m, n));
+        buffer.set_len(m * n);
+    }
+    Array2::from_shape_vec((m, n), buffer).expect("m×n values")
 }
 
 /// `c ← α·a·b + β·c` on any 2-D views (transposed and strided ones too); with
@@ -200,14 +213,39 @@ pub(crate) fn gemm<F: Float>(a: &ArrayRef2<F>, b: &ArrayRef2<F>) -> Array2<F> {
 /// # Panics
 /// If the shapes do not chain, with a message naming them.
 pub fn gemm_into<F: Float>(alpha: F, a: &ArrayRef2<F>, b: &ArrayRef2<F>, beta: F, c: &mut ArrayRef2<F>) {
+    let dim = c.dim();
+    let (rs, cs) = (c.strides()[0], c.strides()[1]);
+    let c = StridedMut {
+        ptr: c.as_mut_ptr(),
+        rs,
+        cs,
+    };
+    // SAFETY: `c` comes from a live ndarray view of shape `dim`, borrowed
+    // mutably, so it aliases neither input.
+    unsafe { product(alpha, a, b, beta, c, dim) };
+}
+
+/// Counts the product, checks that the shapes chain, and computes it.
+///
+/// # Safety
+/// `c` addresses a valid `dim` matrix that overlaps neither input; with β ≠ 0
+/// its values are initialised.
+unsafe fn product<F: Float>(
+    alpha: F,
+    a: &ArrayRef2<F>,
+    b: &ArrayRef2<F>,
+    beta: F,
+    c: StridedMut<F>,
+    dim: (usize, usize),
+) {
     crate::stats::count_gemm();
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     assert!(
-        b.nrows() == k && c.dim() == (m, n),
+        b.nrows() == k && dim == (m, n),
         "gemm: shapes {:?}·{:?} into {:?}",
         a.shape(),
         b.shape(),
-        c.shape()
+        [dim.0, dim.1]
     );
     let view = |ptr, strides: &[isize]| Strided {
         ptr,
@@ -215,14 +253,8 @@ pub fn gemm_into<F: Float>(alpha: F, a: &ArrayRef2<F>, b: &ArrayRef2<F>, beta: F
         cs: strides[1],
     };
     let (a, b) = (view(a.as_ptr(), a.strides()), view(b.as_ptr(), b.strides()));
-    let (rs, cs) = (c.strides()[0], c.strides()[1]);
-    let c = StridedMut {
-        ptr: c.as_mut_ptr(),
-        rs,
-        cs,
-    };
-    // SAFETY: the pointers and strides come from live ndarray views of the
-    // checked shapes; `c` is borrowed mutably, so it aliases neither input.
+    // SAFETY: the pointers and strides of A and B come from live ndarray
+    // views of the checked shapes; C is valid per the caller.
     unsafe { gemm_raw((m, k, n), alpha, a, b, beta, c) };
 }
 
