@@ -91,6 +91,11 @@ fn generated_gradient_uses_no_more_memory_than_hand_written() {
 }
 
 fn measure_everything() {
+    // First, while glibc's thresholds have not yet adapted to this binary's
+    // other allocations.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    freed_gradients_stay_in_the_process();
+
     let (x, labels, [(w1, b1), (w2, b2), (w3, b3)]) = three_layer_problem();
 
     // Warm up: thread pools and lazily built tables allocate once.
@@ -114,6 +119,57 @@ fn measure_everything() {
     assert!(generated.peak < hand.peak, "{generated:?} vs {hand:?}");
 
     workspace_steady_state();
+}
+
+#[differentiable(wrt(w1, w2, w3, w4))]
+fn four_products(x: &Array2<f64>, w1: &Array2<f64>, w2: &Array2<f64>, w3: &Array2<f64>, w4: &Array2<f64>) -> f64 {
+    let h = tanh(&matmul(&tanh(&matmul(&tanh(&matmul(x, w1)), w2)), w3));
+    sum(&matmul(&h, w4))
+}
+
+/// The page faults of this thread so far (`minflt` of /proc/thread-self/stat).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("Linux");
+    let after_name = &stat[stat.rfind(')').expect("(comm)") + 1..];
+    after_name
+        .split_whitespace()
+        .nth(7)
+        .expect("minflt")
+        .parse()
+        .expect("a number")
+}
+
+/// The plain `_grad` returns new gradients (here 4 × 1 MiB) that the caller
+/// frees; with glibc's default thresholds that memory went back to the kernel
+/// and every call faulted about 1,000 pages in again. After the runtime's `mallopt`,
+/// the freed memory is reused. The products stay below the size that wakes
+/// helper threads, so every page is touched by this thread.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn freed_gradients_stay_in_the_process() {
+    let x = Array2::from_shape_fn((1, 256), |(_, j)| (j as f64 * 0.37).sin());
+    let w = |shape: (usize, usize), seed: f64| {
+        Array2::from_shape_fn(shape, |(i, j)| ((i * shape.1 + j) as f64 * seed).sin() * 0.06)
+    };
+    let (w1, w2) = (w((256, 512), 0.11), w((512, 256), 0.13));
+    let (w3, w4) = (w((256, 512), 0.17), w((512, 256), 0.19));
+    for _ in 0..3 {
+        drop(four_products_grad(&x, &w1, &w2, &w3, &w4));
+    }
+    let calls = 20;
+    let before = minor_faults();
+    for _ in 0..calls {
+        let (_, g) = four_products_grad(&x, &w1, &w2, &w3, &w4);
+        assert!(g.w1.iter().all(|v| v.is_finite()));
+        drop(g);
+    }
+    let per_call = (minor_faults() - before) as f64 / calls as f64;
+    println!("page faults per plain _grad call: {per_call}");
+    assert!(
+        per_call < 20.0,
+        "{per_call} page faults per call: freed gradients went back to the kernel ({}=0, or glibc's malloc tunables set?)",
+        autodiff::workspace::MALLOPT_ENV
+    );
 }
 
 /// Steady state with a workspace: after the first steps, every array of the
