@@ -322,7 +322,7 @@ criterion_group! {
 mod interleaved;
 #[path = "support/machine.rs"]
 mod machine;
-use interleaved::interleaved;
+use interleaved::{interleaved, median, median_ratio, rounds_of};
 
 /// One row of the summary table.
 fn row<F: Float>(
@@ -334,36 +334,33 @@ fn row<F: Float>(
     reps: usize,
 ) {
     let mut ws = Workspace::new();
-    let (to_hand, t_gen, t_hand) = interleaved(
-        || {
-            black_box(generated(p));
-        },
-        || {
-            black_box(handwritten(p));
-        },
-        reps,
-        ROUNDS,
-    );
-    let (ws_to_hand, t_ws, _) = interleaved(
-        || {
-            black_box(with_workspace(&mut ws, p));
-        },
-        || {
-            black_box(handwritten(p));
-        },
-        reps,
-        ROUNDS,
-    );
     let mut reference = Reference::new(p);
-    let (ws_to_reference, _, _) = interleaved(
-        || {
-            black_box(with_workspace(&mut ws, p));
-        },
-        || {
-            black_box(reference.step(p));
-        },
+    // All four in one interleaved run, so that every ratio is taken within rounds.
+    let times = rounds_of(
+        &mut [
+            &mut || {
+                black_box(handwritten(p));
+            },
+            &mut || {
+                black_box(generated(p));
+            },
+            &mut || {
+                black_box(with_workspace(&mut ws, p));
+            },
+            &mut || {
+                black_box(reference.step(p));
+            },
+        ],
         reps,
         ROUNDS,
+    );
+    let [hand, gen_, ws_, reference] = [0, 1, 2, 3].map(|k| &times[k]);
+    let (t_hand, t_gen, t_ws) = (median(hand), median(gen_), median(ws_));
+    let (to_hand, ws_to_hand, gen_to_ws, ws_to_reference) = (
+        median_ratio(gen_, hand),
+        median_ratio(ws_, hand),
+        median_ratio(gen_, ws_),
+        median_ratio(ws_, reference),
     );
     let (gen_allocs, gen_peak) = memory_of(|| {
         black_box(generated(p));
@@ -375,7 +372,7 @@ fn row<F: Float>(
         black_box(handwritten(p));
     });
     println!(
-        "| {name} | {ty} | {t_hand:.1} | {t_gen:.1} | {to_hand:.3} | {t_ws:.1} | {ws_to_hand:.2} | {ws_to_reference:.2} | {hand_allocs} / {gen_allocs} / {ws_allocs} | {} / {} |",
+        "| {name} | {ty} | {t_hand:.1} | {t_gen:.1} | {to_hand:.3} | {t_ws:.1} | {ws_to_hand:.2} | {gen_to_ws:.2} | {ws_to_reference:.2} | {hand_allocs} / {gen_allocs} / {ws_allocs} | {} / {} |",
         hand_peak / 1024,
         gen_peak / 1024
     );
@@ -396,9 +393,9 @@ fn summary() {
         "workspace; ref = plain ndarray + matrixmultiply with buffers reused (what a careful user would write by hand).\n"
     );
     println!(
-        "| size | type | hand µs | gen µs | gen / hand | ws µs | ws / hand | ws / ref | allocations (hand / gen / ws) | peak heap KiB (hand / gen) |"
+        "| size | type | hand µs | gen µs | gen / hand | ws µs | ws / hand | gen / ws | ws / ref | allocations (hand / gen / ws) | peak heap KiB (hand / gen) |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, batch, sizes) in SIZES {
         let reps = if name == "small" { 2000 } else { 20 };
         row(

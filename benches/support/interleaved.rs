@@ -1,5 +1,6 @@
-//! Timing two variants against each other in one run. Shared by
+//! Timing variants against each other in one run. Shared by
 //! `benches/step.rs` and `bench-peers/`.
+#![allow(dead_code)] // each bench uses what it needs
 
 use std::time::Instant;
 
@@ -32,4 +33,34 @@ pub fn interleaved(mut a: impl FnMut(), mut b: impl FnMut(), reps: usize, rounds
         v[v.len() / 2]
     };
     (median(&mut ratios), median(&mut ta), median(&mut tb))
+}
+
+/// Per-call times in µs of several variants, per round (`times[variant][round]`):
+/// each round times `reps` calls of each in turn, starting from a different
+/// variant each round so that none always runs first.
+pub fn rounds_of(variants: &mut [&mut dyn FnMut()], reps: usize, rounds: usize) -> Vec<Vec<f64>> {
+    let mut times = vec![Vec::with_capacity(rounds); variants.len()];
+    for round in 0..rounds {
+        for k in 0..variants.len() {
+            let v = (round + k) % variants.len();
+            let start = Instant::now();
+            for _ in 0..reps {
+                variants[v]();
+            }
+            times[v].push(start.elapsed().as_secs_f64() * 1e6 / reps as f64);
+        }
+    }
+    times
+}
+
+/// The median of `values`.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Median over rounds of `a`'s time over `b`'s, from [`rounds_of`].
+pub fn median_ratio(a: &[f64], b: &[f64]) -> f64 {
+    median(&a.iter().zip(b).map(|(x, y)| x / y).collect::<Vec<_>>())
 }
