@@ -85,3 +85,58 @@ fn operators_on_generic_arrays() {
     let (v32, _) = operators_grad::<f32>(&x.mapv(|v| v as f32), &w.mapv(|v| v as f32));
     assert!((f64::from(v32) - value).abs() < 1e-4);
 }
+
+// A model struct generic over its float type, with a `Vec` of such structs.
+#[derive(Params, Clone)]
+struct Affine<F: Float> {
+    w: Array2<F>,
+    b: Array1<F>,
+}
+
+#[derive(Params, Clone)]
+struct Stack<F>
+where
+    F: Float,
+{
+    layers: Vec<Affine<F>>,
+    head: Affine<F>,
+}
+
+#[differentiable(wrt(net))]
+fn stack_loss<F: Float>(net: &Stack<F>, x: &Array2<F>, labels: &[usize]) -> F {
+    let mut h = x.clone();
+    for layer in &net.layers {
+        h = tanh(&linear(&h, &layer.w, &layer.b));
+    }
+    cross_entropy(&linear(&h, &net.head.w, &net.head.b), labels)
+}
+
+#[test]
+fn generic_model_structs_in_f32_and_f64() {
+    let affine = |o: usize, i: usize, seed: u64| Affine {
+        w: random((o, i), seed) * 0.5,
+        b: random(o, seed + 1),
+    };
+    let net = Stack {
+        layers: vec![affine(5, 4, 1), affine(5, 5, 3)],
+        head: affine(3, 5, 5),
+    };
+    let (x, labels) = (random((6, 4), 7), [0, 2, 1, 1, 0, 2]);
+    let (value, g) = stack_loss_grad(&net, &x, &labels);
+    assert_eq!(value, stack_loss(&net, &x, &labels));
+    common::assert_model_gradient(|m| stack_loss(m, &x, &labels), &net, &g.net);
+
+    let f32_affine = |a: &Affine<f64>| Affine {
+        w: a.w.mapv(|v| v as f32),
+        b: a.b.mapv(|v| v as f32),
+    };
+    let net32 = Stack {
+        layers: net.layers.iter().map(f32_affine).collect(),
+        head: f32_affine(&net.head),
+    };
+    let (value32, g32) = stack_loss_grad(&net32, &x.mapv(|v| v as f32), &labels);
+    assert!((f64::from(value32) - value).abs() < 1e-5);
+    for (a, b) in g32.net.head.w.iter().zip(&g.net.head.w) {
+        assert!((f64::from(*a) - b).abs() < 1e-5);
+    }
+}

@@ -44,28 +44,34 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         ));
     };
     let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let first_ty = &first.ty;
     let p = quote!(::autodiff::__private);
-    let elem = quote!(<#first_ty as #p::Params>::Elem);
-
     let names: Vec<_> = fields.iter().filter_map(|f| f.ident.as_ref()).collect();
     let strings: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    // A generic struct needs bounds saying its fields are tensors of one
-    // element type; a concrete struct is checked field by field in the bodies,
-    // where each call is spanned at its field.
-    let mut where_tokens = match where_clause {
-        Some(w) => quote!(#w,),
-        None => quote!(where),
-    };
-    if !input.generics.params.is_empty() {
-        where_tokens.extend(quote!(#first_ty: #p::Params + #p::Gradient + #p::Recycle,));
-        for f in fields.iter().skip(1) {
+    // A concrete struct's element type is its first field's, and each field is
+    // checked in the bodies, where each call is spanned at its field. A
+    // generic struct (`struct Layer<F: Float> { w: Array2<F>, .. }`) needs
+    // bounds saying that its fields are tensors of one element type, which
+    // is a parameter of the impls of its own: bound to the first field's
+    // `Elem` in terms of the struct's parameters, rustc cannot prove that the
+    // other fields' `Elem` equals it.
+    let mut generics = input.generics.clone();
+    let elem = if input.generics.params.is_empty() {
+        let first_ty = &first.ty;
+        quote!(<#first_ty as #p::Params>::Elem)
+    } else {
+        let elem = syn::Ident::new("__AutodiffElem", proc_macro2::Span::call_site());
+        generics.params.push(syn::parse_quote!(#elem: #p::Float));
+        let clause = generics.make_where_clause();
+        for f in fields {
             let ty = &f.ty;
-            where_tokens
-                .extend(quote_spanned!(ty.span()=> #ty: #p::Params<Elem = #elem> + #p::Gradient + #p::Recycle,));
+            clause.predicates.push(
+                syn::parse_quote_spanned!(ty.span()=> #ty: #p::Params<Elem = #elem> + #p::Gradient + #p::Recycle),
+            );
         }
-    }
+        quote!(#elem)
+    };
+    let (impl_generics, _, where_tokens) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
     let visits = fields.iter().map(|f| {
         let (name, text) = (&f.ident, f.ident.as_ref().map(|i| i.to_string()));
         quote_spanned!(f.ty.span()=> #p::Params::visit_prefixed(&self.#name, &#p::join_name(prefix, #text), f);)

@@ -3,7 +3,7 @@
 //! the helpers below handle gradient bookkeeping.
 
 pub use crate::check;
-use crate::float::Float;
+pub use crate::float::Float;
 pub use crate::gradient::{Gradient, MethodGrad, NoGrad};
 pub use crate::graphs::Graphs;
 pub use crate::hooks;
