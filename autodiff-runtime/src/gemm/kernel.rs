@@ -64,9 +64,9 @@ macro_rules! avx_transposer {
     }};
 }
 
-/// `run(k, ā, b̄, tile, α, β)`: `tile ← α·ā·b̄ + β·tile` over `k` steps;
-/// β = 0 means the tile is not read (it may hold anything).
-pub(crate) type Run<F> = unsafe fn(usize, Panel<F>, Panel<F>, Tile<F>, F, F);
+/// `run(k, ā, b̄, tile)`: `tile ← α·ā·b̄ + β·tile` over `k` steps, with α
+/// and β the tile's; β = 0 means the tile is not read (it may hold anything).
+pub(crate) type Run<F> = unsafe fn(usize, Panel<F>, Panel<F>, Tile<F>);
 
 /// A micro-kernel, its tile shape and the block sizes around it.
 pub(crate) struct Kernel<F> {
@@ -76,6 +76,11 @@ pub(crate) struct Kernel<F> {
     /// load more), for choosing between shapes.
     pub speed: usize,
     pub run: Run<F>,
+    /// Kernels for a last tile of fewer rows, `(rows, run)` in ascending
+    /// order: a tile of `r < mr` rows takes the first with at least `r`, so a
+    /// 64-row output on 6-row tiles computes ten whole tiles and one of four
+    /// instead of padding to 66 rows (3% more work).
+    pub fewer_rows: Vec<(usize, Run<F>)>,
     /// Block sizes for this tile on this CPU's caches.
     pub blocks: Blocks,
 }
@@ -97,6 +102,10 @@ pub(crate) struct Tile<F> {
     pub rs: isize,
     pub rows: usize,
     pub cols: usize,
+    /// The update: `tile ← α·ā·b̄ + β·tile`. Passed with the tile, in memory,
+    /// so that they take no register during the kernel's loop.
+    pub alpha: F,
+    pub beta: F,
 }
 
 impl<F: Scalar> Kernel<F> {
@@ -111,20 +120,32 @@ impl<F: Scalar> Kernel<F> {
     /// The work of an `m × n` output on this kernel: its padded area per
     /// unit of speed.
     pub fn padded(&self, m: usize, n: usize) -> usize {
-        m.next_multiple_of(self.mr) * n.next_multiple_of(self.nr) * 100 / self.speed
+        let last = m % self.mr;
+        let rows = m - last + if last == 0 { 0 } else { self.rows_for(last).0 };
+        rows * n.next_multiple_of(self.nr) * 100 / self.speed
     }
 
-    /// One backend's kernels from `(mr, nr, speed, run)`, blocked for the
-    /// caches of this CPU.
-    fn table(shapes: &[(usize, usize, usize, Run<F>)]) -> Vec<Kernel<F>> {
+    /// The kernel for a tile of `rows ≤ mr` rows, and the rows it computes.
+    pub fn rows_for(&self, rows: usize) -> (usize, Run<F>) {
+        self.fewer_rows
+            .iter()
+            .copied()
+            .find(|&(r, _)| r >= rows)
+            .unwrap_or((self.mr, self.run))
+    }
+
+    /// One backend's kernels from `(mr, nr, speed, run, fewer_rows)`, blocked
+    /// for the caches of this CPU.
+    fn table(shapes: Vec<(usize, usize, usize, Run<F>, Vec<(usize, Run<F>)>)>) -> Vec<Kernel<F>> {
         let caches = Caches::detected();
         shapes
-            .iter()
-            .map(|&(mr, nr, speed, run)| Kernel {
+            .into_iter()
+            .map(|(mr, nr, speed, run, fewer_rows)| Kernel {
                 mr,
                 nr,
                 speed,
                 run,
+                fewer_rows,
                 blocks: Blocks::new(caches, mr, nr, std::mem::size_of::<F>()),
             })
             .collect()
@@ -134,9 +155,10 @@ impl<F: Scalar> Kernel<F> {
 /// Each backend's kernels for one element type, built the first time they
 /// are asked for; `None` where the CPU lacks the instructions.
 macro_rules! kernel_tables {
-    ($backend:ident, $f:ty, avx512: [$(($amr:expr, $anr:expr, $aspeed:expr, $afn:ident)),*],
-     avx2: [$(($vmr:expr, $vnr:expr, $vspeed:expr, $vfn:ident)),*],
-     portable: ($pmr:expr, $pnr:expr)) => {{
+    ($backend:ident, $f:ty,
+     avx512: [$(($amr:expr, $anr:expr, $aspeed:expr, $afn:ident, [$($arows:expr => $arun:ident),*])),*],
+     avx2: [$(($vmr:expr, $vnr:expr, $vspeed:expr, $vfn:ident, [$($vrows:expr => $vrun:ident),*])),*],
+     portable: ($pmr:expr, $pnr:expr, [$($prows:expr),*])) => {{
         static TABLES: [OnceLock<Option<Vec<Kernel<$f>>>>; Backend::ALL.len()] =
             [const { OnceLock::new() }; Backend::ALL.len()];
         TABLES[$backend as usize]
@@ -144,15 +166,22 @@ macro_rules! kernel_tables {
                 if !$backend.is_supported() {
                     return None;
                 }
-                let shapes: Vec<(usize, usize, usize, Run<$f>)> = match $backend {
+                type Shape = (usize, usize, usize, Run<$f>, Vec<(usize, Run<$f>)>);
+                let shapes: Vec<Shape> = match $backend {
                     #[cfg(target_arch = "x86_64")]
-                    Backend::Avx512 => vec![$(($amr, $anr, $aspeed, x86::$afn)),*],
+                    Backend::Avx512 => vec![$(($amr, $anr, $aspeed, x86::$afn, vec![$(($arows, x86::$arun as Run<$f>)),*])),*],
                     #[cfg(target_arch = "x86_64")]
-                    Backend::Avx2 => vec![$(($vmr, $vnr, $vspeed, x86::$vfn)),*],
-                    Backend::Portable => vec![($pmr, $pnr, 100, portable::<$f, $pmr, $pnr>)],
+                    Backend::Avx2 => vec![$(($vmr, $vnr, $vspeed, x86::$vfn, vec![$(($vrows, x86::$vrun as Run<$f>)),*])),*],
+                    Backend::Portable => vec![(
+                        $pmr,
+                        $pnr,
+                        100,
+                        portable::<$f, $pmr, $pnr>,
+                        vec![$(($prows, portable::<$f, $prows, $pnr> as Run<$f>)),*],
+                    )],
                     _ => return None,
                 };
-                Some(Kernel::table(&shapes))
+                Some(Kernel::table(shapes))
             })
             .as_deref()
     }};
@@ -169,8 +198,6 @@ pub(super) unsafe fn portable<F: Scalar, const MR: usize, const NR: usize>(
     a: Panel<F>,
     b: Panel<F>,
     c: Tile<F>,
-    alpha: F,
-    beta: F,
 ) {
     let mut acc = [[F::zero(); NR]; MR];
     for p in 0..k as isize {
@@ -191,7 +218,7 @@ pub(super) unsafe fn portable<F: Scalar, const MR: usize, const NR: usize>(
     for (i, row) in acc.iter().enumerate().take(c.rows) {
         // SAFETY: the caller guarantees the block.
         let out = unsafe { std::slice::from_raw_parts_mut(c.ptr.offset(i as isize * c.rs), c.cols) };
-        store_row(out, row, alpha, beta);
+        store_row(out, row, c.alpha, c.beta);
     }
 }
 
@@ -209,9 +236,16 @@ fn store_row<F: crate::Float>(c: &mut [F], v: &[F], alpha: F, beta: F) {
 impl Scalar for f32 {
     fn kernels(backend: Backend) -> Option<&'static [Kernel<f32>]> {
         kernel_tables!(backend, f32,
-            avx512: [(12, 32, 100, avx512_f32_12x2), (8, 32, 95, avx512_f32_8x2), (8, 16, 85, avx512_f32_8x1)],
-            avx2: [(6, 16, 100, avx2_f32_6x2), (6, 8, 85, avx2_f32_6x1)],
-            portable: (6, 16))
+            avx512: [
+                (12, 32, 100, avx512_f32_12x2, [4 => avx512_f32_4x2, 8 => avx512_f32_8x2]),
+                (8, 32, 95, avx512_f32_8x2, [2 => avx512_f32_2x2, 4 => avx512_f32_4x2]),
+                (8, 16, 85, avx512_f32_8x1, [2 => avx512_f32_2x1, 4 => avx512_f32_4x1])
+            ],
+            avx2: [
+                (6, 16, 100, avx2_f32_6x2, [2 => avx2_f32_2x2, 4 => avx2_f32_4x2]),
+                (6, 8, 85, avx2_f32_6x1, [2 => avx2_f32_2x1, 4 => avx2_f32_4x1])
+            ],
+            portable: (6, 16, [2, 4]))
     }
 
     /// # Safety
@@ -243,9 +277,16 @@ impl Scalar for f32 {
 impl Scalar for f64 {
     fn kernels(backend: Backend) -> Option<&'static [Kernel<f64>]> {
         kernel_tables!(backend, f64,
-            avx512: [(12, 16, 100, avx512_f64_12x2), (8, 16, 95, avx512_f64_8x2), (8, 8, 85, avx512_f64_8x1)],
-            avx2: [(6, 8, 100, avx2_f64_6x2), (6, 4, 85, avx2_f64_6x1)],
-            portable: (6, 8))
+            avx512: [
+                (12, 16, 100, avx512_f64_12x2, [4 => avx512_f64_4x2, 8 => avx512_f64_8x2]),
+                (8, 16, 95, avx512_f64_8x2, [2 => avx512_f64_2x2, 4 => avx512_f64_4x2]),
+                (8, 8, 85, avx512_f64_8x1, [2 => avx512_f64_2x1, 4 => avx512_f64_4x1])
+            ],
+            avx2: [
+                (6, 8, 100, avx2_f64_6x2, [2 => avx2_f64_2x2, 4 => avx2_f64_4x2]),
+                (6, 4, 85, avx2_f64_6x1, [2 => avx2_f64_2x1, 4 => avx2_f64_4x1])
+            ],
+            portable: (6, 8, [2, 4]))
     }
 
     /// # Safety
@@ -297,10 +338,17 @@ mod x86 {
             /// The CPU has the target features; `a` and `b` address `k` steps
             /// of `MR` and `NR` values; `c` is a valid block of C.
             #[target_feature(enable = $features)]
-            pub(crate) unsafe fn $name(k: usize, a: Panel<$f>, b: Panel<$f>, c: Tile<$f>, alpha: $f, beta: $f) {
+            pub(crate) unsafe fn $name(k: usize, a: Panel<$f>, b: Panel<$f>, c: Tile<$f>) {
                 const W: usize = $lanes;
                 const MR: usize = $mr;
                 const REGS: usize = $regs;
+                // The tile's lines of C are fetched while the loop runs, so
+                // that its stores at the end do not wait for memory.
+                for i in 0..MR.min(c.rows) {
+                    let row = c.ptr.wrapping_offset(i as isize * c.rs);
+                    _mm_prefetch::<_MM_HINT_T0>(row.cast());
+                    _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(c.cols - 1).cast());
+                }
                 let mut acc = [[$zero(); REGS]; MR];
                 let (mut a, a_step, mut b) = (a.ptr, a.step, b);
                 for _ in 0..k {
@@ -320,6 +368,7 @@ mod x86 {
                         b.ptr = b.ptr.offset(b.step);
                     }
                 }
+                let (alpha, beta) = (c.alpha, c.beta);
                 let alpha_v = $splat(alpha);
                 // Constant indices (with a test inside) keep `acc` in registers.
                 let (rows, cols) = (c.rows, c.cols);
@@ -333,7 +382,8 @@ mod x86 {
                         if cols == REGS * W {
                             for (r, &v) in row.iter().enumerate() {
                                 let c = c.add(r * W);
-                                let v = $mul(alpha_v, v);
+                                // α = 1, as in every product of the runtime, skips the multiply.
+                                let v = if alpha == 1.0 { v } else { $mul(alpha_v, v) };
                                 $store(
                                     c,
                                     if beta == 0.0 {
@@ -371,6 +421,22 @@ mod x86 {
         simd_kernel!(avx2_f32_6x1, "avx2,fma", f32, 8, 6, 1, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps);
         simd_kernel!(avx2_f64_6x2, "avx2,fma", f64, 4, 6, 2, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
         simd_kernel!(avx2_f64_6x1, "avx2,fma", f64, 4, 6, 1, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
+        simd_kernel!(avx512_f32_4x2, "avx512f", f32, 16, 4, 2, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
+        simd_kernel!(avx512_f32_4x1, "avx512f", f32, 16, 4, 1, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
+        simd_kernel!(avx512_f32_2x2, "avx512f", f32, 16, 2, 2, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
+        simd_kernel!(avx512_f32_2x1, "avx512f", f32, 16, 2, 1, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
+        simd_kernel!(avx512_f64_4x2, "avx512f", f64, 8, 4, 2, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd);
+        simd_kernel!(avx512_f64_4x1, "avx512f", f64, 8, 4, 1, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd);
+        simd_kernel!(avx512_f64_2x2, "avx512f", f64, 8, 2, 2, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd);
+        simd_kernel!(avx512_f64_2x1, "avx512f", f64, 8, 2, 1, _mm512_setzero_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_mul_pd);
+        simd_kernel!(avx2_f32_4x2, "avx2,fma", f32, 8, 4, 2, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps);
+        simd_kernel!(avx2_f32_4x1, "avx2,fma", f32, 8, 4, 1, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps);
+        simd_kernel!(avx2_f32_2x2, "avx2,fma", f32, 8, 2, 2, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps);
+        simd_kernel!(avx2_f32_2x1, "avx2,fma", f32, 8, 2, 1, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_mul_ps);
+        simd_kernel!(avx2_f64_4x2, "avx2,fma", f64, 4, 4, 2, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
+        simd_kernel!(avx2_f64_4x1, "avx2,fma", f64, 4, 4, 1, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
+        simd_kernel!(avx2_f64_2x2, "avx2,fma", f64, 4, 2, 2, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
+        simd_kernel!(avx2_f64_2x1, "avx2,fma", f64, 4, 2, 1, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd, _mm256_fmadd_pd, _mm256_mul_pd);
     }
     pub(super) use instances::*;
 

@@ -422,10 +422,14 @@ unsafe fn oriented<F: Scalar>(
         unsafe { serial(kernel, (m, k, n), alpha, a, b, beta, c) };
         return;
     }
-    // Split C along its longer side into one block per thread, in whole
-    // tiles; each thread packs its own panels (the shared operand is packed
-    // twice, which costs O(k·(m+n)) next to the O(m·n·k) product).
-    let split_rows = m >= n;
+    // Split C into one block per thread, in whole tiles, along the side whose
+    // split leaves the largest block smallest (512 × 512 on 6 × 16 tiles:
+    // columns, 256 each, where rows would give 258 and 254); each thread
+    // packs its own panels (the shared operand is packed twice, which costs
+    // O(k·(m+n)) next to the O(m·n·k) product).
+    let largest = |len: usize, unit: usize| (len.div_ceil(unit).div_ceil(threads) * unit).min(len);
+    let (by_rows, by_cols) = (largest(m, kernel.mr) * n, largest(n, kernel.nr) * m);
+    let split_rows = by_rows < by_cols || (by_rows == by_cols && m >= n);
     let (len, unit) = if split_rows { (m, kernel.mr) } else { (n, kernel.nr) };
     let tiles = len.div_ceil(unit);
     let share = |t: usize| (tiles * t / threads * unit).min(len);
@@ -560,9 +564,11 @@ unsafe fn serial<F: Scalar>(
                                 rs: c.rs,
                                 rows: mr.min(mc - ir),
                                 cols: nr.min(nc - jr),
+                                alpha,
+                                beta,
                             };
                             // SAFETY: the panels hold kc steps and the tile is inside C.
-                            unsafe { run_tile(kernel, kc, panel_a, panel_b, tile, c.cs, alpha, beta, edge) };
+                            unsafe { run_tile(kernel, kc, panel_a, panel_b, tile, c.cs, edge) };
                         }
                     }
                 }
@@ -576,7 +582,6 @@ unsafe fn serial<F: Scalar>(
 ///
 /// # Safety
 /// The panels hold `kc` steps and `tile` (with column stride `cs`) is inside C.
-#[allow(clippy::too_many_arguments)]
 unsafe fn run_tile<F: Scalar>(
     kernel: &kernel::Kernel<F>,
     kc: usize,
@@ -584,23 +589,24 @@ unsafe fn run_tile<F: Scalar>(
     b: Panel<F>,
     tile: Tile<F>,
     cs: isize,
-    alpha: F,
-    beta: F,
     edge: &mut [F],
 ) {
+    // A last tile of fewer rows runs on a kernel of fewer rows, if one fits.
+    let run = kernel.rows_for(tile.rows).1;
     if cs == 1 {
         // SAFETY: forwarded from the caller.
-        unsafe { (kernel.run)(kc, a, b, tile, alpha, beta) };
+        unsafe { run(kc, a, b, tile) };
         return;
     }
     let nr = kernel.nr;
     let in_edge = Tile {
         ptr: edge.as_mut_ptr(),
         rs: nr as isize,
+        beta: F::zero(),
         ..tile
     };
     // SAFETY: `edge` holds a whole tile.
-    unsafe { (kernel.run)(kc, a, b, in_edge, alpha, F::zero()) };
+    unsafe { run(kc, a, b, in_edge) };
     let c = StridedMut {
         ptr: tile.ptr,
         rs: tile.rs,
@@ -611,7 +617,7 @@ unsafe fn run_tile<F: Scalar>(
             // SAFETY: (i, j) is inside the tile, which is inside C.
             let c = unsafe { &mut *c.at(i, j) };
             let v = edge[i * nr + j];
-            *c = if beta == F::zero() { v } else { v + beta * *c };
+            *c = if tile.beta == F::zero() { v } else { v + tile.beta * *c };
         }
     }
 }
@@ -742,10 +748,12 @@ mod tests {
         }
     }
 
-    /// Shapes around the tile and block edges (MR = 6, NR = 8/16, KC = 256,
-    /// MC = 72/96), including ones large enough to run on the helper threads.
-    const SHAPES: [(usize, usize, usize); 11] = [
+    /// Shapes around the tile and block edges (MR = 6 or 12, NR = 8/16/32,
+    /// KC = 256, MC = 126), last tiles of every height from 1 to 5 rows (on
+    /// the kernels of fewer rows), and ones large enough for the helper threads.
+    const SHAPES: [(usize, usize, usize); 12] = [
         (1, 1, 1),
+        (9, 31, 40),
         (64, 70, 10),
         (5, 3, 7),
         (6, 8, 16),
@@ -886,8 +894,12 @@ mod tests {
     fn every_kernel_this_cpu_runs_matches_the_definition() {
         fn check<F: Scalar>(tol: f64) {
             let k = 37;
-            for kernel in Backend::ALL.into_iter().filter_map(F::kernels).flatten() {
-                let (mr, nr) = (kernel.mr, kernel.nr);
+            let kernels = Backend::ALL.into_iter().filter_map(F::kernels).flatten();
+            let runs = kernels.flat_map(|k| {
+                let fewer = k.fewer_rows.iter().map(|&(rows, run)| (rows, k.nr, run));
+                fewer.chain([(k.mr, k.nr, k.run)]).collect::<Vec<_>>()
+            });
+            for (mr, nr, run) in runs {
                 // Panels read in place: each step's values sit 3 apart from
                 // the next step's (packed panels have no gap).
                 let (a_wide, b_wide, c0) = (random((k, mr + 3), 5), random((k, nr + 3), 6), random((mr, nr), 7));
@@ -906,9 +918,11 @@ mod tests {
                         rs: nr as isize,
                         rows,
                         cols,
+                        alpha: F::of(1.5),
+                        beta: F::of(beta),
                     };
                     // SAFETY: panels of k steps and a block inside c.
-                    unsafe { (kernel.run)(k, panel(&a_cast), panel(&b_cast), tile, F::of(1.5), F::of(beta)) };
+                    unsafe { run(k, panel(&a_cast), panel(&b_cast), tile) };
                     let mut want = c0.clone();
                     let full = 1.5 * naive(a.t(), b) + beta * &c0;
                     want.slice_mut(s![..rows, ..cols])
@@ -929,33 +943,36 @@ mod tests {
 
     #[test]
     fn threads_do_not_change_the_result() {
-        // Large enough for the pool; odd sizes so the split is uneven.
-        let (m, k, n) = (131, 300, 257);
-        let (a, b) = (
-            random((m, k), 11).mapv(|v| v as f32),
-            random((k, n), 12).mapv(|v| v as f32),
-        );
-        let mut pooled = Array2::zeros((m, n));
-        product(1.0, a.view(), b.view(), 0.0, &mut pooled);
-        let mut alone = Array2::<f32>::zeros((m, n));
-        let view = |x: &Array2<f32>| Strided {
-            ptr: x.as_ptr(),
-            rs: x.strides()[0],
-            cs: x.strides()[1],
-        };
-        let out = StridedMut {
-            ptr: alone.as_mut_ptr(),
-            rs: n as isize,
-            cs: 1,
-        };
-        let kernels = Backend::ALL
-            .into_iter()
-            .find_map(f32::kernels)
-            .expect("portable runs everywhere");
-        let kernel = kernel::Kernel::choose(kernels, m, n);
-        // SAFETY: live arrays of matching shapes.
-        unsafe { serial(kernel, (m, k, n), 1.0, view(&a), view(&b), 0.0, out) };
-        assert_eq!(pooled, alone, "bit for bit");
+        // Large enough for the pool; odd sizes so the split is uneven, split
+        // by rows (131 × 257) and by columns (64 × 512).
+        for (m, k, n) in [(131, 300, 257), (64, 300, 512)] {
+            let (a, b) = (
+                random((m, k), 11).mapv(|v| v as f32),
+                random((k, n), 12).mapv(|v| v as f32),
+            );
+            let view = |x: &Array2<f32>| Strided {
+                ptr: x.as_ptr(),
+                rs: x.strides()[0],
+                cs: x.strides()[1],
+            };
+            for backend in Backend::supported() {
+                let Some(kernels) = f32::kernels(backend) else {
+                    continue;
+                };
+                let mut pooled = Array2::zeros((m, n));
+                with_backend(backend, || product(1.0, a.view(), b.view(), 0.0, &mut pooled));
+                let mut alone = Array2::<f32>::zeros((m, n));
+                let out = StridedMut {
+                    ptr: alone.as_mut_ptr(),
+                    rs: n as isize,
+                    cs: 1,
+                };
+                let kernel = kernel::Kernel::choose(kernels, m, n);
+                // SAFETY: live arrays of matching shapes; the kernel runs here.
+                unsafe { serial(kernel, (m, k, n), 1.0, view(&a), view(&b), 0.0, out) };
+                assert_eq!(pooled, alone, "{backend} {m}×{k}×{n}: bit for bit");
+            }
+        }
     }
 
     #[test]
