@@ -342,13 +342,6 @@ mod x86 {
                 const W: usize = $lanes;
                 const MR: usize = $mr;
                 const REGS: usize = $regs;
-                // The tile's lines of C are fetched while the loop runs, so
-                // that its stores at the end do not wait for memory.
-                for i in 0..MR.min(c.rows) {
-                    let row = c.ptr.wrapping_offset(i as isize * c.rs);
-                    _mm_prefetch::<_MM_HINT_T0>(row.cast());
-                    _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(c.cols - 1).cast());
-                }
                 let mut acc = [[$zero(); REGS]; MR];
                 let (mut a, a_step, mut b) = (a.ptr, a.step, b);
                 for _ in 0..k {
