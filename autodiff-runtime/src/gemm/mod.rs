@@ -652,6 +652,15 @@ unsafe fn pack<F: Scalar>(
         let valid = width.min(len - start);
         let src = src.wrapping_offset(start as isize * across);
         if across == 1 {
+            // A whole panel's lines are copied at a width known to the
+            // compiler (vector moves, not a `memcpy` call per line of 6 or
+            // 16 values, which cost as much as the copy).
+            let whole = valid == width;
+            // SAFETY: `kc` lines of `width` contiguous values lie inside the
+            // matrix, `step` apart; `out` holds them.
+            if whole && unsafe { copy_lines(width, kc, src, step, out.as_mut_ptr()) } {
+                continue;
+            }
             for (p, out) in out.chunks_exact_mut(width).enumerate() {
                 // SAFETY: `valid` contiguous values of step p lie inside the matrix.
                 let row = unsafe { std::slice::from_raw_parts(src.wrapping_offset(p as isize * step), valid) };
@@ -710,6 +719,40 @@ unsafe fn pack<F: Scalar>(
             }
         }
     }
+}
+
+/// Copies `lines` lines of `width` values, `step` apart from `src`, one after
+/// another to `out`, for the panel widths of the kernels; false (nothing
+/// copied) for another width.
+///
+/// # Safety
+/// The lines lie inside one matrix and `out` holds `lines · width` values.
+unsafe fn copy_lines<F: Copy>(width: usize, lines: usize, src: *const F, step: isize, out: *mut F) -> bool {
+    /// # Safety
+    /// As for `copy_lines`, with `W` the width.
+    unsafe fn copy<F: Copy, const W: usize>(lines: usize, src: *const F, step: isize, out: *mut F) {
+        for p in 0..lines {
+            // SAFETY: line p lies inside the matrix and its image inside `out`.
+            unsafe {
+                out.add(p * W)
+                    .cast::<[F; W]>()
+                    .write_unaligned(src.offset(p as isize * step).cast::<[F; W]>().read_unaligned())
+            };
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match width {
+            4 => copy::<F, 4>(lines, src, step, out),
+            6 => copy::<F, 6>(lines, src, step, out),
+            8 => copy::<F, 8>(lines, src, step, out),
+            12 => copy::<F, 12>(lines, src, step, out),
+            16 => copy::<F, 16>(lines, src, step, out),
+            32 => copy::<F, 32>(lines, src, step, out),
+            _ => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
