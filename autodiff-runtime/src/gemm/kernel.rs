@@ -8,7 +8,9 @@
 //! the runtime's arrays are row-major, so a row of the tile is one contiguous
 //! store. Each instruction set has a few tile shapes, and each product takes
 //! the one that wastes least on padding: a 16 × 10 output fits an 8 × 16
-//! tile far better than the 12 × 32 one that suits large products.
+//! tile far better than the 12 × 32 one that suits large products. Beside
+//! each kernel, kernels of fewer rows compute a product's last tile when it
+//! is short, instead of padding it to the full height.
 
 use std::sync::OnceLock;
 
@@ -117,7 +119,8 @@ impl<F: Scalar> Kernel<F> {
             .expect("a backend has at least one kernel")
     }
 
-    /// The work of an `m × n` output on this kernel: its padded area per
+    /// The work of an `m × n` output on this kernel: the area it computes
+    /// (rows up to the last tile's kernel, columns up to whole tiles) per
     /// unit of speed.
     pub fn padded(&self, m: usize, n: usize) -> usize {
         let last = m % self.mr;
