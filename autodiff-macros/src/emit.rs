@@ -17,7 +17,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Ident, ItemFn, ReturnType};
 
 use crate::activity::Need;
-use crate::ir::{BranchId, Callee, ExitKind, Function, LoopId, LoopKind, Opaque, SiteId, VarId, VarKind};
+use crate::ir::{BranchId, Callee, ExitKind, Function, LoopId, LoopKind, Opaque, SiteId, VarId, VarKind, match_reads};
 use crate::plan::{Plan, Statement, Storage};
 use crate::reverse::{Hoist, Node, Operand, Program, Step, Value};
 use crate::signature::Signature;
@@ -1142,8 +1142,7 @@ fn gather_vars(nodes: &[Node], out: &mut Vec<VarId>) {
                 arms.iter().for_each(|a| gather_vars(a, out));
             }
             Node::Match { scrutinee, arms, .. } => {
-                out.extend(scrutinee.reads());
-                out.extend(arms.iter().flat_map(|(head, _)| head.reads()));
+                out.extend(match_reads(scrutinee, arms));
                 arms.iter().for_each(|(_, a)| gather_vars(a, out));
             }
             Node::Loop { head, body, .. } => {

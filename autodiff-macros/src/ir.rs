@@ -87,6 +87,11 @@ impl ArmHead {
     }
 }
 
+/// What a `match` reads to choose its arm: the scrutinee and the guards.
+pub fn match_reads<'a, B>(scrutinee: &'a Opaque, arms: &'a [(ArmHead, B)]) -> impl Iterator<Item = VarId> + 'a {
+    scrutinee.reads().chain(arms.iter().flat_map(|(head, _)| head.reads()))
+}
+
 /// Whether code kept as written may read an active value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum UseOfActive {
@@ -387,10 +392,7 @@ impl Function {
                 Stmt::Assign { value, .. } => value.reads(&mut reads),
                 Stmt::Const { code, .. } => reads.extend(code.reads()),
                 Stmt::If { cond, .. } => reads.extend(cond.reads()),
-                Stmt::Match { scrutinee, arms, .. } => {
-                    reads.extend(scrutinee.reads());
-                    reads.extend(arms.iter().flat_map(|(head, _)| head.reads()));
-                }
+                Stmt::Match { scrutinee, arms, .. } => reads.extend(match_reads(scrutinee, arms)),
                 Stmt::Loop {
                     kind: LoopKind::For { iter: c, .. } | LoopKind::While(c),
                     ..

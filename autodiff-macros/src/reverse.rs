@@ -17,6 +17,7 @@ use syn::Ident;
 use crate::activity::{Activity, Need};
 use crate::ir::{
     ArmHead, BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Opaque, SiteId, Stmt, VarId, VarKind,
+    match_reads,
 };
 
 /// What a step reads: a variable, a field of a parameter, or a constant.
@@ -324,10 +325,7 @@ impl Builder<'_> {
                     .iter()
                     .map(|(head, body)| (head.clone(), self.block(&body.stmts, depth + 1)))
                     .collect();
-                let reads_active = scrutinee
-                    .reads()
-                    .chain(arms.iter().flat_map(|(head, _)| head.reads()))
-                    .any(|r| self.reads_active(r));
+                let reads_active = match_reads(scrutinee, &arms).any(|r| self.reads_active(r));
                 if !arms.iter().any(|(_, a)| structural(a)) && !reads_active {
                     out.push(Node::Verbatim(tokens.clone()));
                     return;
