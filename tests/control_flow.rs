@@ -96,6 +96,37 @@ fn loop_over_a_slice_with_a_decaying_constant() {
     }
 }
 
+// A range whose bound is an active value's shape: the loop runs once per
+// row of `w`, and the range's reads of `w` are not differentiated.
+#[differentiable(wrt(w))]
+fn rows_of_w(x: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let mut h = x.clone();
+    for _ in 0..(w.nrows() - 1) {
+        h = tanh(&matmul(&h, w));
+    }
+    sum(&h)
+}
+
+#[test]
+fn a_range_bounded_by_an_active_values_shape() {
+    let x = random((2, 3), 40);
+    for rows in [1, 2, 3] {
+        // A square w of `rows` rows runs the loop rows - 1 times.
+        let w = random((rows, rows), 41) * 0.5;
+        let x = x.slice(ndarray::s![.., ..rows]).to_owned();
+        let (value, g) = rows_of_w_grad(&x, &w);
+        assert_eq!(value, rows_of_w(&x, &w));
+        if rows == 1 {
+            assert!(g.w.iter().all(|&v| v == 0.0), "no iteration, no gradient");
+        }
+        assert_gradients(
+            |v| rows_of_w(&x, &d2(&v[0])),
+            &[w.clone().into_dyn()],
+            &[g.w.into_dyn()],
+        );
+    }
+}
+
 // `while`, `loop` with `break`, `continue`, and an `if` without `else`.
 #[differentiable(wrt(w))]
 fn skipping(x: &Array2<f64>, w: &Array2<f64>, n: usize) -> f64 {

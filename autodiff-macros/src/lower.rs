@@ -697,7 +697,14 @@ impl Lowerer<'_> {
                 }
             }
             syn::Expr::ForLoop(f) => {
-                let iter = self.opaque(&f.expr, UseOfActive::Rejected(REJECT_ITERATE));
+                // A range yields integers: its bounds may read an active
+                // value's shape (`0..h.nrows()`), never its elements.
+                let use_of_active = if is_range(&f.expr) {
+                    UseOfActive::Allowed
+                } else {
+                    UseOfActive::Rejected(REJECT_ITERATE)
+                };
+                let iter = self.opaque(&f.expr, use_of_active);
                 self.scopes.push(HashMap::new());
                 self.bind_pattern(&f.pat);
                 pattern_scope = true;
@@ -848,7 +855,14 @@ impl Lowerer<'_> {
                     path,
                     span: e.span(),
                 },
-                None => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_FIELD))),
+                None => {
+                    let message = if self.indexes_a_list(&f.base) {
+                        REJECT_LIST_INDEX
+                    } else {
+                        REJECT_FIELD
+                    };
+                    Expr::Opaque(self.opaque(e, UseOfActive::Rejected(message)))
+                }
             },
             syn::Expr::If(i) => {
                 self.errors.spanned(
@@ -885,7 +899,14 @@ impl Lowerer<'_> {
                 }
             }
             syn::Expr::MethodCall(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_METHOD))),
-            syn::Expr::Index(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_INDEX))),
+            syn::Expr::Index(_) => {
+                let message = if self.indexes_a_list(e) {
+                    REJECT_LIST_INDEX
+                } else {
+                    REJECT_INDEX
+                };
+                Expr::Opaque(self.opaque(e, UseOfActive::Rejected(message)))
+            }
             syn::Expr::Cast(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CAST))),
             syn::Expr::Macro(m) => Expr::Opaque(self.opaque_macro(&m.mac, e.to_token_stream())),
             syn::Expr::Closure(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CLOSURE))),
@@ -931,6 +952,17 @@ impl Lowerer<'_> {
         let syn::Expr::Field(field) = field else { return None };
         let (base, path) = self.field_path(field)?;
         matches!(self.vars[base].kind, VarKind::Param(_)).then_some((base, path))
+    }
+
+    /// Whether `e` is, or reads a field of, an element of a parameter's
+    /// field: `model.layers[i]`, `model.layers[i].w`.
+    fn indexes_a_list(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Index(ix) => matches!(&*ix.expr, syn::Expr::Field(f) if self.field_path(f).is_some()),
+            syn::Expr::Field(f) => self.indexes_a_list(&f.base),
+            syn::Expr::Paren(p) => self.indexes_a_list(&p.expr),
+            _ => false,
+        }
     }
 
     /// `p.a.b` where `p` is a parameter (or a layer of one): the variable and the path.
@@ -1098,11 +1130,21 @@ const REJECT_DEREF: &str =
 const REJECT_FIELD: &str = "field access is supported on a parameter only, as in `model.w1`";
 const REJECT_CALLEE: &str = "only calls of a named function (a module such as `relu`) can take an active value";
 const REJECT_ITERATE: &str = "a loop over an active value's elements is not supported: loop over indices or constant data, and use modules on the active value";
+const REJECT_LIST_INDEX: &str = "indexing a parameter's list of layers is not supported (it would not be differentiated): visit the layers with a loop, `for layer in &model.layers { ... layer.w ... }`";
 const REJECT_PATTERN: &str = "this pattern cannot bind an active value: bind a name (`let h = ...`) or split a module's outputs (`let (a, b) = duplicate(&x);`)";
 const REJECT_STATEMENT: &str =
     "a statement without `let` has no effect on the result: bind it with `let`, or make it the final expression";
 const REJECT_OTHER: &str =
     "this expression is not supported on an active value: use module calls, `+ - * /`, literals and references";
+
+/// `a..b` and its kin, in parentheses or not.
+fn is_range(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Range(_) => true,
+        syn::Expr::Paren(p) => is_range(&p.expr),
+        _ => false,
+    }
+}
 
 #[cfg(test)]
 mod tests {
