@@ -985,6 +985,27 @@ mod tests {
     }
 
     #[test]
+    fn every_panel_width_is_copied_in_vector_moves() {
+        // A kernel whose MR or NR `copy_lines` does not know would still be
+        // right, through the slow per-line copy; this keeps it fast.
+        fn widths<F: Scalar>() -> Vec<usize> {
+            let kernels = Backend::ALL.into_iter().filter_map(F::kernels).flatten();
+            kernels.flat_map(|k| [k.mr, k.nr]).collect()
+        }
+        let src: Vec<f64> = (0..3 * 40).map(f64::from).collect();
+        for width in widths::<f32>().into_iter().chain(widths::<f64>()) {
+            let mut out = vec![0.0; 3 * width];
+            // SAFETY: three lines of `width` ≤ 40 values, 40 apart, inside `src`.
+            let copied = unsafe { copy_lines(width, 3, src.as_ptr(), 40, out.as_mut_ptr()) };
+            assert!(copied, "panel width {width}");
+            let want: Vec<f64> = (0..3)
+                .flat_map(|p| (0..width).map(move |t| (p * 40 + t) as f64))
+                .collect();
+            assert_eq!(out, want, "panel width {width}");
+        }
+    }
+
+    #[test]
     fn threads_do_not_change_the_result() {
         // Large enough for the pool; odd sizes so the split is uneven, split
         // by rows (131 × 257) and by columns (64 × 512).
