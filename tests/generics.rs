@@ -140,3 +140,31 @@ fn generic_model_structs_in_f32_and_f64() {
         assert!((f64::from(*a) - b).abs() < 1e-5);
     }
 }
+
+// Negations inside `match` arms, written without braces and with them: in a
+// generic function each is rewritten to negate through the runtime.
+#[differentiable(wrt(w))]
+fn negated_arms<F: Float>(x: &Array2<F>, w: &Array2<F>, mode: usize) -> F {
+    let h = tanh(&matmul(x, w));
+    let y = match mode {
+        0 => -&h,
+        1 => -&h,
+        _ => &h * F::of(2.0),
+    };
+    let z = if mode == 1 { -&y } else { y };
+    sum(&(&z * &h))
+}
+
+#[test]
+fn negations_in_arms_without_braces() {
+    let (x, w) = (random((3, 2), 9), random((2, 4), 10));
+    for mode in 0..3 {
+        let (value, g) = negated_arms_grad(&x, &w, mode);
+        assert_eq!(value, negated_arms(&x, &w, mode));
+        assert_gradients(
+            |v| negated_arms(&x, &d2(&v[0]), mode),
+            &[w.clone().into_dyn()],
+            &[g.w.into_dyn()],
+        );
+    }
+}

@@ -17,7 +17,9 @@ use syn::visit_mut::VisitMut;
 use syn::{Ident, ItemFn, ReturnType};
 
 use crate::activity::Need;
-use crate::ir::{BranchId, Callee, ExitKind, Function, LoopId, LoopKind, Opaque, SiteId, VarId, VarKind, match_reads};
+use crate::ir::{
+    BranchId, Callee, ExitKind, Function, LoopId, LoopKind, NegationSite, Opaque, SiteId, VarId, VarKind, match_reads,
+};
 use crate::plan::{Plan, Statement, Storage};
 use crate::reverse::{Hoist, Node, Operand, Program, Step, Value};
 use crate::signature::Signature;
@@ -1502,47 +1504,46 @@ impl Emitter<'_> {
 /// The user's function as written; in a generic function, each `-x` of an
 /// active value negates through the runtime, which needs only `F: Float`.
 fn original_function(func: &ItemFn, f: &Function, activity: &crate::activity::Activity) -> TokenStream {
-    use syn::visit::Visit;
-    let varied: std::collections::HashSet<usize> = f
+    let varied: std::collections::HashSet<NegationSite> = f
         .negations
         .iter()
         .filter(|(_, operand)| !activity.need_of(operand).is_never())
-        .map(|(address, _)| *address)
+        .map(|(site, _)| *site)
         .collect();
     if func.sig.generics.params.is_empty() || varied.is_empty() {
         return func.to_token_stream();
     }
-    // The same traversal over the original and a copy: the k-th negation of
-    // one is the k-th of the other.
-    struct Find<'a>(Vec<bool>, &'a std::collections::HashSet<usize>);
-    impl<'ast> Visit<'ast> for Find<'_> {
-        fn visit_expr(&mut self, e: &'ast syn::Expr) {
-            if let syn::Expr::Unary(u) = e
-                && matches!(u.op, syn::UnOp::Neg(_))
-            {
-                self.0.push(self.1.contains(&(e as *const syn::Expr as usize)));
-            }
-            syn::visit::visit_expr(self, e);
-        }
+    // Sites are numbered in the order a visit meets them; this visit
+    // counts the same way (before rewriting a node's operand).
+    struct Rewrite<'a> {
+        next: usize,
+        varied: &'a std::collections::HashSet<NegationSite>,
     }
-    struct Rewrite(std::vec::IntoIter<bool>);
-    impl VisitMut for Rewrite {
+    impl VisitMut for Rewrite<'_> {
         fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
+            let site = match e {
+                syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Neg(_)) => {
+                    self.next += 1;
+                    Some(NegationSite(self.next - 1))
+                }
+                _ => None,
+            };
             syn::visit_mut::visit_expr_mut(self, e);
-            if let syn::Expr::Unary(u) = e
-                && matches!(u.op, syn::UnOp::Neg(_))
-                && self.0.next() == Some(true)
+            if let (Some(site), syn::Expr::Unary(u)) = (site, &*e)
+                && self.varied.contains(&site)
             {
                 let operand = &u.expr;
-                let span = syn::spanned::Spanned::span(&*u);
+                let span = syn::spanned::Spanned::span(u);
                 *e = syn::parse_quote_spanned!(span=> ::autodiff::__private::negate(#operand));
             }
         }
     }
-    let mut find = Find(Vec::new(), &varied);
-    find.visit_item_fn(func);
     let mut copy = func.clone();
-    Rewrite(find.0.into_iter()).visit_item_fn_mut(&mut copy);
+    Rewrite {
+        next: 0,
+        varied: &varied,
+    }
+    .visit_item_fn_mut(&mut copy);
     copy.into_token_stream()
 }
 

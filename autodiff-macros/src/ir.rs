@@ -277,12 +277,16 @@ pub struct Function {
     pub early_return: bool,
     pub loops: usize,
     pub branches: usize,
-    /// Each unary `-` of the body, by the address of its `syn` node, with its
-    /// operand: in a generic function, the original negates active values
-    /// through the runtime (ndarray's `-&a` needs `&F: Neg`, which `F: Float`
-    /// cannot promise).
-    pub negations: Vec<(usize, Expr)>,
+    /// Each unary `-` of the body with its operand: in a generic function,
+    /// the original negates active values through the runtime (ndarray's
+    /// `-&a` needs `&F: Neg`, which `F: Float` cannot promise).
+    pub negations: Vec<(NegationSite, Expr)>,
 }
+
+/// A unary `-` of the function: the how-manieth `syn::visit` meets, so that
+/// a visit of the function as written finds it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NegationSite(pub usize);
 
 impl Function {
     /// A parameter, or part of one: the same value wherever it is read.

@@ -16,8 +16,8 @@ use syn::visit::Visit;
 
 use crate::errors::Errors;
 use crate::ir::{
-    ArmHead, Block, BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Op, Opaque, SiteId, Stmt,
-    UseOfActive, Var, VarId, VarKind,
+    ArmHead, Block, BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, NegationSite, Op, Opaque,
+    SiteId, Stmt, UseOfActive, Var, VarId, VarKind,
 };
 use crate::signature::Signature;
 
@@ -103,7 +103,10 @@ struct Lowerer<'e> {
     early_return: bool,
     /// Names bound to `&h` (scope depth, name): they are references.
     ref_names: std::collections::HashSet<(usize, String)>,
-    negations: Vec<(usize, Expr)>,
+    /// Each unary `-` of the body, by its node's address, to its place in the
+    /// order a `syn` visit of the function meets them ([`NegationSite`]).
+    negation_sites: HashMap<usize, NegationSite>,
+    negations: Vec<(NegationSite, Expr)>,
     /// Parameters whose type is an array or a float: never a model.
     array_params: Vec<usize>,
 }
@@ -121,6 +124,7 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
         ret: None,
         early_return: false,
         ref_names: Default::default(),
+        negation_sites: negation_sites(sig.func),
         negations: Vec::new(),
         array_params: sig
             .params
@@ -168,6 +172,26 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
         branches: l.branch_count,
         negations: l.negations,
     }
+}
+
+/// Numbers each unary `-` of the function in the order `syn::visit` meets it,
+/// keyed by its node's address (valid while the function is borrowed).
+fn negation_sites(func: &syn::ItemFn) -> HashMap<usize, NegationSite> {
+    struct Count(HashMap<usize, NegationSite>);
+    impl<'ast> syn::visit::Visit<'ast> for Count {
+        fn visit_expr(&mut self, e: &'ast syn::Expr) {
+            if let syn::Expr::Unary(u) = e
+                && matches!(u.op, syn::UnOp::Neg(_))
+            {
+                let site = NegationSite(self.0.len());
+                self.0.insert(e as *const syn::Expr as usize, site);
+            }
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    let mut count = Count(HashMap::new());
+    syn::visit::Visit::visit_item_fn(&mut count, func);
+    count.0
 }
 
 /// Expressions whose value is `()` even without a `;`: assignments and loops.
@@ -259,6 +283,21 @@ impl Lowerer<'_> {
                     self.vars[var].name
                 ),
             ));
+        }
+        self.depth -= 1;
+        self.scopes.pop();
+        block
+    }
+
+    /// A region of one expression, a `match` arm without braces: lowered as
+    /// the region `{ e }` would be.
+    fn expr_region(&mut self, e: &syn::Expr, tail: Tail) -> Block {
+        self.scopes.push(HashMap::new());
+        self.depth += 1;
+        let mut block = Block { stmts: Vec::new() };
+        match tail {
+            Tail::Into(var) => self.value_into(var, e, None, &mut block),
+            _ => self.expr_stmt(e, quote::quote!(#e;), &mut block),
         }
         self.depth -= 1;
         self.scopes.pop();
@@ -648,10 +687,7 @@ impl Lowerer<'_> {
                     };
                     let body = match &*arm.body {
                         syn::Expr::Block(b) if b.label.is_none() => self.region(&b.block.stmts, tail),
-                        other => {
-                            let stmt = syn::Stmt::Expr(other.clone(), None);
-                            self.region(std::slice::from_ref(&stmt), tail)
-                        }
+                        other => self.expr_region(other, tail),
                     };
                     self.scopes.pop();
                     arms.push((head, body));
@@ -838,7 +874,11 @@ impl Lowerer<'_> {
             syn::Expr::Unary(u) => match u.op {
                 syn::UnOp::Neg(_) => {
                     let operand = self.expr(&u.expr);
-                    self.negations.push((e as *const syn::Expr as usize, operand.clone()));
+                    // Every `-` lowered is a node of the function itself (the
+                    // lowering never clones what it lowers), so it has a site.
+                    if let Some(&site) = self.negation_sites.get(&(e as *const syn::Expr as usize)) {
+                        self.negations.push((site, operand.clone()));
+                    }
                     Expr::Call {
                         callee: Callee::Op(Op::Neg),
                         args: vec![Expr::Ref(Box::new(operand))],
