@@ -17,8 +17,8 @@ use std::fmt::Write;
 use quote::ToTokens;
 
 use crate::ir::{Function, VarId, VarKind};
-use crate::plan::{Plan, Storage};
-use crate::reverse::{Node, Operand, Program, Step, Value};
+use crate::plan::{FieldPath, Plan, Storage, Target};
+use crate::program::{Node, Operand, Program, Step, Value};
 
 /// `(forward, gradient)` as DOT text.
 pub fn dot(f: &Function, program: &Program, plan: &Plan, wrt: &[bool]) -> (String, String) {
@@ -45,7 +45,7 @@ pub fn dot(f: &Function, program: &Program, plan: &Plan, wrt: &[bool]) -> (Strin
     let seed = g.gradient.node("∂C/∂C = 1", "plaintext", "");
     let ret = g.gradient.node(&format!("∂{}", g.name(f.ret)), "ellipse", "");
     g.gradient.edge(&seed, &ret, "");
-    g.grads.insert(Key::Value(f.ret), ret);
+    g.grads.insert(Target::Value(f.ret), ret);
     for (step, region) in steps.iter().rev() {
         g.backward_step(step, region, wrt);
     }
@@ -122,14 +122,6 @@ fn escape(s: &str) -> String {
     s.replace('"', "\\\"")
 }
 
-/// A gradient's identity in the gradient graph.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Value(VarId),
-    Item(VarId, usize),
-    Field(VarId, String),
-}
-
 struct Graphs<'a> {
     f: &'a Function,
     plan: &'a Plan,
@@ -142,7 +134,7 @@ struct Graphs<'a> {
     /// The node of each variable assigned more than once.
     merges: BTreeMap<VarId, String>,
     /// Gradient nodes.
-    grads: BTreeMap<Key, String>,
+    grads: BTreeMap<Target, String>,
     /// The module that computed each variable, to name temporaries.
     module_of: BTreeMap<VarId, String>,
 }
@@ -267,40 +259,39 @@ impl Graphs<'_> {
         }
     }
 
-    fn key_of(&self, op: &Operand) -> Option<(Key, String)> {
-        match op {
-            Operand::Var { var, .. } => Some(match self.plan.storage.get(*var) {
-                Some(Storage::Item(tuple, k)) => {
-                    let name = self.user_name(*var);
-                    let label = if name.is_empty() {
-                        format!("∂{}.{k}", self.name(*tuple))
-                    } else {
-                        format!("∂{name}")
-                    };
-                    (Key::Item(*tuple, *k), label)
+    /// The gradient an operand's VJP result adds to (the plan's target) and
+    /// its label.
+    fn target_of(&self, op: &Operand) -> Option<(Target, String)> {
+        let target = self.plan.target_of(op)?;
+        let label = match (op, &target) {
+            (Operand::Var { var, .. }, Target::Item(tuple, k)) => {
+                let name = self.user_name(*var);
+                if name.is_empty() {
+                    format!("∂{}.{k}", self.name(*tuple))
+                } else {
+                    format!("∂{name}")
                 }
-                _ => (Key::Value(*var), format!("∂{}", self.name(*var))),
-            }),
-            Operand::Field { param, path, .. } => {
-                let path: Vec<String> = path.iter().map(|p| p.to_string()).collect();
-                let path = path.join(".");
-                let label = format!("∂{}.{path}", self.name(*param));
-                Some((Key::Field(*param, path), label))
             }
-            Operand::Const { .. } => None,
-        }
+            (Operand::Field { param, path, .. }, _) => {
+                format!("∂{}.{}", self.name(*param), FieldPath(path.clone()))
+            }
+            (Operand::Var { var, .. }, _) => format!("∂{}", self.name(*var)),
+            (Operand::Const { .. }, _) => return None,
+        };
+        Some((target, label))
     }
 
-    fn grad(&mut self, key: Key, label: &str, wrt: &[bool]) -> String {
+    fn grad(&mut self, key: Target, label: &str, wrt: &[bool]) -> String {
         if let Some(node) = self.grads.get(&key) {
             return node.clone();
         }
-        // The gradients returned to the caller are boxes.
+        // The gradients returned to the caller are boxes (a layer's, added
+        // into its model's, is drawn as the layer's own).
         let returned = match &key {
-            Key::Value(v) | Key::Field(v, _) => {
+            Target::Value(v) | Target::Field(v, _) => {
                 matches!(self.f.vars.get(*v).map(|v| v.kind), Some(VarKind::Param(i)) if wrt.get(i).copied().unwrap_or(false))
             }
-            Key::Item(..) => false,
+            Target::Item(..) | Target::Indexed { .. } => false,
         };
         let node = self.gradient.node(label, if returned { "box" } else { "ellipse" }, "");
         self.grads.insert(key, node.clone());
@@ -311,12 +302,12 @@ impl Graphs<'_> {
         if !step.reversed {
             return;
         }
-        let own = Key::Value(step.var);
+        let own = Target::Value(step.var);
         // The gradients of a split call's outputs are gathered first.
-        let items: Vec<(Key, String)> = self
+        let items: Vec<(Target, String)> = self
             .grads
             .iter()
-            .filter(|(k, _)| matches!(k, Key::Item(t, _) if *t == step.var))
+            .filter(|(k, _)| matches!(k, Target::Item(t, _) if *t == step.var))
             .map(|(k, n)| (k.clone(), n.clone()))
             .collect();
         if !items.is_empty() {
@@ -339,14 +330,14 @@ impl Graphs<'_> {
                     if need.is_never() {
                         continue;
                     }
-                    if let Some((key, label)) = self.key_of(arg) {
+                    if let Some((key, label)) = self.target_of(arg) {
                         let node = self.grad(key, &label, wrt);
                         self.gradient.edge(&vjp, &node, "");
                     }
                 }
             }
             Value::Copy(arg) => {
-                if let Some((key, label)) = self.key_of(arg) {
+                if let Some((key, label)) = self.target_of(arg) {
                     let node = self.grad(key, &label, wrt);
                     self.gradient.edge(&upstream, &node, "");
                 }

@@ -2,12 +2,19 @@
 //! crate, whose documentation describes the accepted syntax and what is emitted.
 //!
 //! The expansion is a pipeline of passes, each taking the previous one's
-//! output, with the IR verified between them: `args` (the `wrt(...)` list) and
-//! `signature` → `lower` (syn to the IR, every error at once) → `verify` →
-//! `activity` (what depends on a differentiated parameter) → `reverse` (steps,
-//! records) → `plan` (where each value lives and when it is recycled) →
-//! `emit` (Rust code; `show` prints it for the docs, `graph` draws the
-//! forward and gradient graphs).
+//! output, with its result verified between them: `args` (the `wrt(...)`
+//! list) and `signature` → `lower` (syn to the IR of `ir`, every error at
+//! once) → `verify` → `activity` (what depends on a differentiated
+//! parameter) → `reverse` (the `program`: steps and records) → `plan` (where
+//! each value lives and when it is recycled, which gradient each VJP result
+//! adds to) and `hooks` (where gradient hooks fire) → `emit` (prints Rust;
+//! `show` formats it for the docs, `graph` draws the forward and gradient
+//! graphs). Analysis ends before `emit`: the printer decides nothing.
+//!
+//! Each pass imports only the passes before it and the data they produce
+//! (`tests::modules_import_no_cycle` checks that no two modules import each
+//! other, directly or around a circle); nothing after `lower` reads the
+//! user's `syn` tree except to print code kept as written.
 
 mod activity;
 mod args;
@@ -17,11 +24,15 @@ mod expand;
 #[cfg(test)]
 mod fuzz;
 mod graph;
+mod hooks;
+#[cfg(test)]
+mod imports;
 mod ir;
 mod lower;
 mod module;
 mod params;
 mod plan;
+mod program;
 mod reverse;
 mod show;
 mod signature;

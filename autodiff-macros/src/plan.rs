@@ -8,13 +8,27 @@
 //! old one is pushed on the slot's stack, and the backward pass pops it back
 //! once it has used the new one, then recycles that. Each iteration thus
 //! stores exactly the values its VJPs read, and nothing outlives its last use.
+//!
+//! The plan also holds what the printer needs to know about gradients: the
+//! [`Target`] each VJP result is added to (the gradient graph uses the same),
+//! the loop variables that stand for a model's layers, and whether gradients
+//! are declared up front.
+//!
+//! Glossary:
+//! - *storage*: where a variable's value lives ([`Storage`]).
+//! - *slot*: the `Option` that holds a value assigned in a region or more than
+//!   once; a slot is *saved* when the backward pass reads its old values.
+//! - *target*: a gradient that contributions are added to ([`Target`]).
+//! - *recycle*: give a value's buffer back to the workspace after its last use.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 
 use proc_macro2::TokenStream;
+use syn::Ident;
 
-use crate::ir::{Function, VarId, VarKind};
-use crate::reverse::{Node, Program};
+use crate::ir::{Function, LoopId, LoopKind, VarId, VarKind, match_reads};
+use crate::program::{Node, Operand, Program, visit_steps, walk};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
@@ -35,8 +49,73 @@ pub enum Storage {
     Constant,
 }
 
+/// A path of fields inside a parameter struct (`encoder.w` in
+/// `model.encoder.w`); empty for the struct itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldPath(pub Vec<Ident>);
+
+impl FieldPath {
+    pub fn members(&self) -> &[Ident] {
+        &self.0
+    }
+
+    pub fn joined(&self, separator: &str) -> String {
+        self.0.iter().map(Ident::to_string).collect::<Vec<_>>().join(separator)
+    }
+
+    /// Whether `self` lies strictly inside the non-empty `other` (`a.b` in `a`).
+    pub fn lies_in(&self, other: &FieldPath) -> bool {
+        !other.0.is_empty() && self.0.len() > other.0.len() && self.0.starts_with(&other.0)
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.joined("."))
+    }
+}
+
+/// A gradient that VJP results are added to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    /// The gradient of a variable's current value.
+    Value(VarId),
+    /// Of output `k` of a tuple variable.
+    Item(VarId, usize),
+    /// Of a field of a parameter struct.
+    Field(VarId, FieldPath),
+    /// Of `rest` in the element, visited by loop `loop_id`, of the list
+    /// `param.list` (`model.layers[i].w`): accumulated in place into the
+    /// parameter's whole gradient.
+    Indexed {
+        param: VarId,
+        loop_id: LoopId,
+        list: FieldPath,
+        rest: FieldPath,
+    },
+}
+
+/// The loop variable of `for layer in &model.layers`.
+pub struct LayerVar {
+    /// As the user named it.
+    pub ident: Ident,
+    pub loop_id: LoopId,
+    /// The model parameter and the list field the loop visits.
+    pub model: VarId,
+    pub list: FieldPath,
+}
+
 pub struct Plan {
     pub storage: Vec<Storage>,
+    /// The loop variables of loops over layers.
+    pub layers: HashMap<VarId, LayerVar>,
+    /// Gradients are declared before the backward pass (`let mut __g = None`)
+    /// and accumulated in place; a body without regions, exits or reassigned
+    /// values binds each with `let` at its first contribution instead.
+    pub upfront: bool,
+    /// The variables that steps assign into an `Option` (slots and the
+    /// result), declared before the forward pass.
+    pub slots: BTreeSet<VarId>,
 }
 
 pub fn plan(f: &Function, program: &Program) -> Plan {
@@ -66,28 +145,139 @@ pub fn plan(f: &Function, program: &Program) -> Plan {
             None => Storage::Slot { saved: reversed[id] },
         };
     }
-    Plan { storage }
+    let mut layers = HashMap::new();
+    walk(&program.nodes, &mut |node| {
+        if let Node::Loop {
+            id,
+            head:
+                LoopKind::Layers {
+                    param,
+                    path,
+                    item,
+                    ident,
+                },
+            ..
+        } = node
+        {
+            let list = FieldPath(path.clone());
+            layers.insert(
+                *item,
+                LayerVar {
+                    ident: ident.clone(),
+                    loop_id: *id,
+                    model: *param,
+                    list,
+                },
+            );
+        }
+    });
+    let mut slots = BTreeSet::new();
+    visit_steps(&program.nodes, &mut |s| {
+        if matches!(storage[s.var], Storage::Slot { .. } | Storage::Result) {
+            slots.insert(s.var);
+        }
+    });
+    // Reassigned values (slots) have one gradient variable for all their
+    // values, taken at each assignment: declared up front like a region's.
+    let regions = program
+        .nodes
+        .iter()
+        .any(|n| !matches!(n, Node::Verbatim(_) | Node::Step(_)));
+    let upfront = regions || f.early_return || !slots.is_empty();
+    Plan {
+        storage,
+        layers,
+        upfront,
+        slots,
+    }
 }
 
-/// Every step, in forward order.
-pub fn visit_steps<'a>(nodes: &'a [Node], f: &mut impl FnMut(&'a crate::reverse::Step)) {
-    for node in nodes {
-        match node {
-            Node::Step(s) => f(s),
-            Node::If { arms, .. } => arms.iter().for_each(|a| visit_steps(a, f)),
-            Node::Match { arms, .. } => arms.iter().for_each(|(_, a)| visit_steps(a, f)),
-            Node::Loop { body, .. } => visit_steps(body, f),
-            Node::Verbatim(_) | Node::Substituted { .. } | Node::Exit { .. } => {}
+impl Plan {
+    /// The gradient that an operand's VJP result is added to; none for a constant.
+    pub fn target_of(&self, op: &Operand) -> Option<Target> {
+        match op {
+            Operand::Var { var, .. } => Some(match (self.storage[*var], self.layers.get(var)) {
+                (Storage::Item(tuple, k), _) => Target::Item(tuple, k),
+                (Storage::Layer, Some(layer)) => Target::Indexed {
+                    param: layer.model,
+                    loop_id: layer.loop_id,
+                    list: layer.list.clone(),
+                    rest: FieldPath::default(),
+                },
+                _ => Target::Value(*var),
+            }),
+            Operand::Field { param, path, .. } => {
+                let path = FieldPath(path.clone());
+                Some(match self.layers.get(param) {
+                    Some(layer) => Target::Indexed {
+                        param: layer.model,
+                        loop_id: layer.loop_id,
+                        list: layer.list.clone(),
+                        rest: path,
+                    },
+                    None => Target::Field(*param, path),
+                })
+            }
+            Operand::Const { .. } => None,
         }
+    }
+
+    /// Every gradient that the reversed steps of `nodes` add to.
+    pub fn contributions(&self, nodes: &[Node]) -> BTreeSet<Target> {
+        let mut out = BTreeSet::new();
+        visit_steps(nodes, &mut |step| {
+            if !step.reversed {
+                return;
+            }
+            for (i, a) in step.value.operands().iter().enumerate() {
+                if step.need.get(i).is_some_and(|n| !n.is_never())
+                    && let Some(t) = self.target_of(a)
+                {
+                    out.insert(t);
+                }
+            }
+        });
+        out
+    }
+
+    /// The plain locals (and tuples of items) that `nodes` read or define,
+    /// for recycling each after its last use.
+    pub fn locals_in(&self, nodes: &[Node]) -> Vec<VarId> {
+        let mut vars = Vec::new();
+        walk(nodes, &mut |node| match node {
+            // A plain local read by substituted code lives until that code.
+            Node::Substituted { reads, .. } => vars.extend(reads.iter().map(|(_, v)| *v)),
+            Node::Step(step) => {
+                vars.push(step.var);
+                vars.extend(step.value.operands().iter().filter_map(|a| match a {
+                    Operand::Var { var, .. } => Some(*var),
+                    _ => None,
+                }));
+            }
+            Node::If { cond, .. } => vars.extend(cond.reads()),
+            Node::Match { scrutinee, arms, .. } => vars.extend(match_reads(scrutinee, arms)),
+            Node::Loop { head, .. } => {
+                if let LoopKind::For { iter: c, .. } | LoopKind::While(c) = head {
+                    vars.extend(c.reads());
+                }
+            }
+            Node::Verbatim(_) | Node::Exit { .. } => {}
+        });
+        vars.into_iter()
+            .map(|var| match self.storage[var] {
+                Storage::Item(tuple, _) => tuple,
+                _ => var,
+            })
+            .filter(|&var| self.storage[var] == Storage::Local)
+            .collect()
     }
 }
 
 /// A top-level statement of the generated body, with the plain locals it
-/// defines and reads.
+/// reads or defines.
 pub struct Statement {
     pub code: TokenStream,
-    pub defines: Vec<VarId>,
-    pub reads: Vec<VarId>,
+    pub locals: Vec<VarId>,
 }
 
 /// The forward statements, then the backward ones, each plain local recycled
@@ -101,7 +291,7 @@ pub fn recycle_after_last_use(
     let statements: Vec<Statement> = forward.into_iter().chain(backward).collect();
     let mut last_use: HashMap<VarId, usize> = HashMap::new();
     for (i, s) in statements.iter().enumerate() {
-        for &var in s.defines.iter().chain(&s.reads) {
+        for &var in &s.locals {
             last_use.insert(var, i);
         }
     }

@@ -15,117 +15,8 @@ use quote::{ToTokens, quote};
 use syn::Ident;
 
 use crate::activity::{Activity, Need};
-use crate::ir::{
-    ArmHead, BranchId, Callee, Exit, ExitKind, Expr, Function, LoopId, LoopKind, Opaque, SiteId, Stmt, VarId, VarKind,
-    match_reads,
-};
-
-/// What a step reads: a variable, a field of a parameter, or a constant.
-pub enum Operand {
-    /// A varied variable (or a split output of one).
-    Var { var: VarId, by_ref: bool, span: Span },
-    /// A field of a varied parameter struct.
-    Field {
-        param: VarId,
-        path: Vec<Ident>,
-        by_ref: bool,
-        span: Span,
-    },
-    /// A constant. `hoist` is set when it reads a local: it is evaluated once
-    /// into a hidden local (and stored per use inside loops and branches), so
-    /// the backward pass reads the value the forward pass used.
-    Const {
-        tokens: TokenStream,
-        by_ref: bool,
-        hoist: Option<Hoist>,
-        span: Span,
-    },
-}
-
-pub struct Hoist {
-    pub id: usize,
-    /// The value stored: a reference into a parameter, or an owned value
-    /// (a clone when the constant is a local's place).
-    pub value: TokenStream,
-    /// The stored value is itself the reference the module takes.
-    pub is_reference: bool,
-}
-
-pub enum Value {
-    Call {
-        callee: Callee,
-        args: Vec<Operand>,
-        /// The number of outputs, when the variable is a tuple split into items.
-        split: Option<usize>,
-    },
-    /// `y = x` of a varied value.
-    Copy(Operand),
-    /// A constant assigned to a varied variable (`let mut s = 0.0;`).
-    Const(TokenStream),
-}
-
-pub struct Step {
-    /// Unique per step, for the names of its VJP's results.
-    pub id: usize,
-    pub var: VarId,
-    pub value: Value,
-    pub span: Span,
-    /// Whether each argument's gradient is wanted (a `Call`'s), by parameter.
-    pub need: Vec<Need>,
-    /// The variable is varied and useful: the step has a backward half.
-    pub reversed: bool,
-    /// How many regions enclose it.
-    pub depth: usize,
-}
-
-pub enum Node {
-    /// Constant code, as written.
-    Verbatim(TokenStream),
-    /// Constant code that reads active values (a comparison, a shape query):
-    /// `prefix`, then `tokens` as written with each name in `reads` replaced by
-    /// where its value lives, then `;` when `statement`.
-    Substituted {
-        prefix: TokenStream,
-        tokens: TokenStream,
-        reads: Vec<(String, VarId)>,
-    },
-    Step(Step),
-    If {
-        id: BranchId,
-        cond: Opaque,
-        arms: [Vec<Node>; 2],
-        recorded: bool,
-    },
-    Match {
-        id: BranchId,
-        scrutinee: Opaque,
-        arms: Vec<(ArmHead, Vec<Node>)>,
-        recorded: bool,
-    },
-    Loop {
-        id: LoopId,
-        head: LoopKind,
-        label: Option<syn::Lifetime>,
-        body: Vec<Node>,
-        recorded: bool,
-    },
-    Exit {
-        kind: ExitKind,
-        site: SiteId,
-        /// The recorded loops whose iteration it ends (each records the site).
-        records: Vec<LoopId>,
-        /// The loops it ends, innermost first.
-        ends: Vec<LoopId>,
-        tokens: TokenStream,
-    },
-}
-
-pub struct Program {
-    pub nodes: Vec<Node>,
-    /// Per variable, the IR's and then the temporaries added for nested
-    /// calls: the parameters it depends on.
-    pub need: Vec<Need>,
-}
+use crate::ir::{ArmHead, Exit, Expr, Function, LoopKind, Stmt, VarId, VarKind, match_reads};
+use crate::program::{Hoist, Node, Operand, Program, Step, Value, recorded_loops, reversed, structural, walk_mut};
 
 pub fn reverse(f: &Function, activity: &Activity) -> Program {
     let mut b = Builder {
@@ -136,40 +27,14 @@ pub fn reverse(f: &Function, activity: &Activity) -> Program {
         need: activity.need.clone(),
     };
     let mut nodes = b.block(&f.body.stmts, 0);
-    let mut recorded = Vec::new();
-    collect_recorded(&nodes, &mut recorded);
-    fill_records(&mut nodes, &recorded);
+    // An exit records its site into each loop it ends that keeps a record.
+    let recorded = recorded_loops(&nodes);
+    walk_mut(&mut nodes, &mut |node| {
+        if let Node::Exit { records, ends, .. } = node {
+            *records = ends.iter().copied().filter(|l| recorded.contains(l)).collect();
+        }
+    });
     Program { nodes, need: b.need }
-}
-
-fn collect_recorded(nodes: &[Node], out: &mut Vec<LoopId>) {
-    for node in nodes {
-        match node {
-            Node::Loop { id, recorded, body, .. } => {
-                if *recorded {
-                    out.push(*id);
-                }
-                collect_recorded(body, out);
-            }
-            Node::If { arms, .. } => arms.iter().for_each(|a| collect_recorded(a, out)),
-            Node::Match { arms, .. } => arms.iter().for_each(|(_, a)| collect_recorded(a, out)),
-            _ => {}
-        }
-    }
-}
-
-fn fill_records(nodes: &mut [Node], recorded: &[LoopId]) {
-    for node in nodes {
-        match node {
-            Node::Exit { records, ends, .. } => {
-                *records = ends.iter().copied().filter(|l| recorded.contains(l)).collect();
-            }
-            Node::Loop { body, .. } => fill_records(body, recorded),
-            Node::If { arms, .. } => arms.iter_mut().for_each(|a| fill_records(a, recorded)),
-            Node::Match { arms, .. } => arms.iter_mut().for_each(|(_, a)| fill_records(a, recorded)),
-            _ => {}
-        }
-    }
 }
 
 struct Builder<'a> {
@@ -403,11 +268,7 @@ impl Builder<'_> {
             }
             _ => Value::Const(self.constant_tokens(value)),
         };
-        let need = match &value {
-            Value::Call { args, .. } => args.iter().map(|a| self.operand_need(a)).collect(),
-            Value::Copy(a) => vec![self.operand_need(a)],
-            Value::Const(_) => vec![],
-        };
+        let need = value.operands().iter().map(|a| self.operand_need(a)).collect();
         self.steps += 1;
         out.push(Node::Step(Step {
             id: self.steps,
@@ -583,125 +444,4 @@ fn place_root(expr: &Expr) -> Option<VarId> {
         }
         _ => None,
     }
-}
-
-/// The nodes must be emitted as such, not as the user wrote them: a step, or
-/// an exit that records where an iteration or the function ended.
-pub fn structural(nodes: &[Node]) -> bool {
-    nodes.iter().any(|n| match n {
-        Node::Verbatim(_) => false,
-        Node::Substituted { .. } => true,
-        Node::Step(_) | Node::Exit { .. } => true,
-        Node::If { .. } | Node::Match { .. } | Node::Loop { .. } => true,
-    })
-}
-
-/// The nodes have a backward half.
-pub fn reversed(nodes: &[Node]) -> bool {
-    nodes.iter().any(|n| match n {
-        Node::Step(s) => s.reversed,
-        Node::If { recorded, .. } | Node::Match { recorded, .. } | Node::Loop { recorded, .. } => *recorded,
-        Node::Verbatim(_) | Node::Substituted { .. } | Node::Exit { .. } => false,
-    })
-}
-
-impl Program {
-    /// Checks what `plan` and `emit` rely on: every step assigns a variable
-    /// that can be assigned and reads only what is defined; a region is
-    /// recorded exactly when it has a backward half; exits record only into
-    /// recorded loops that they end.
-    pub fn verify(&self, f: &Function) -> Result<(), String> {
-        let mut assigned = vec![false; self.need.len()];
-        crate::plan::visit_steps(&self.nodes, &mut |s| {
-            if let Some(slot) = assigned.get_mut(s.var) {
-                *slot = true;
-            }
-        });
-        let defined = |var: VarId| {
-            assigned.get(var).copied().unwrap_or(false)
-                || f.vars.get(var).is_some_and(|v| {
-                    f.is_param_like(var) || v.item.is_some_and(|(tuple, _)| assigned.get(tuple) == Some(&true))
-                })
-        };
-        let mut error = None;
-        crate::plan::visit_steps(&self.nodes, &mut |s| {
-            if s.var >= self.need.len() || f.vars.get(s.var).is_some_and(|_| f.is_param_like(s.var)) {
-                error.get_or_insert(format!("step {} assigns %{}, which cannot be assigned", s.id, s.var));
-            }
-            let args: Vec<&Operand> = match &s.value {
-                Value::Call { args, .. } => args.iter().collect(),
-                Value::Copy(a) => vec![a],
-                Value::Const(_) => vec![],
-            };
-            if let Value::Call { args, .. } = &s.value
-                && args.len() != s.need.len()
-            {
-                error.get_or_insert(format!(
-                    "step {} has {} arguments but {} needs",
-                    s.id,
-                    args.len(),
-                    s.need.len()
-                ));
-            }
-            for a in args {
-                if let Operand::Var { var, .. } | Operand::Field { param: var, .. } = a
-                    && !defined(*var)
-                {
-                    error.get_or_insert(format!("step {} reads %{var}, which nothing defines", s.id));
-                }
-            }
-        });
-        if let Some(e) = error {
-            return Err(e);
-        }
-        let mut recorded = Vec::new();
-        collect_recorded(&self.nodes, &mut recorded);
-        check_regions(&self.nodes, &recorded)
-    }
-}
-
-fn check_regions(nodes: &[Node], recorded_loops: &[LoopId]) -> Result<(), String> {
-    for node in nodes {
-        match node {
-            Node::If { id, arms, recorded, .. } => {
-                if *recorded != arms.iter().any(|a| reversed(a)) {
-                    return Err(format!(
-                        "branch {id} is recorded without a backward half, or the reverse"
-                    ));
-                }
-                for arm in arms {
-                    check_regions(arm, recorded_loops)?;
-                }
-            }
-            Node::Match { id, arms, recorded, .. } => {
-                if *recorded != arms.iter().any(|(_, a)| reversed(a)) {
-                    return Err(format!(
-                        "match {id} is recorded without a backward half, or the reverse"
-                    ));
-                }
-                for (_, arm) in arms {
-                    check_regions(arm, recorded_loops)?;
-                }
-            }
-            Node::Loop { id, body, recorded, .. } => {
-                if *recorded != reversed(body) {
-                    return Err(format!("loop {id} is recorded without a backward half, or the reverse"));
-                }
-                check_regions(body, recorded_loops)?;
-            }
-            Node::Exit {
-                site, records, ends, ..
-            } => {
-                for l in records {
-                    if !ends.contains(l) || !recorded_loops.contains(l) {
-                        return Err(format!(
-                            "exit {site} records into loop {l}, which it does not end or which keeps no record"
-                        ));
-                    }
-                }
-            }
-            Node::Verbatim(_) | Node::Substituted { .. } | Node::Step(_) => {}
-        }
-    }
-    Ok(())
 }

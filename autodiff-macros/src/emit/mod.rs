@@ -1,0 +1,424 @@
+//! Prints the analysed function as Rust: the untouched function, `NameGrad`,
+//! `NAME_grad` (value and gradients of a scalar function), `NAME_grad_with`,
+//! and `NAME_vjp` (the function as a module, so other differentiable
+//! functions can call it). Everything it prints was decided before: the
+//! program by `reverse`, where values live and which gradient each VJP result
+//! adds to by `plan`, where hooks fire by `hooks`.
+//!
+//! Its rooms: [`idents`] makes every generated name, [`items`] the shells of
+//! the items, [`forward`] and [`backward`] the two passes; this file puts
+//! the body of each function together.
+//!
+//! Emitted code names the runtime only through `::autodiff::__private` and the
+//! standard library only through `::core`. Every forward and VJP call carries
+//! the span of the user's call, so type errors point at the user's code.
+//! Constant code keeps the user's own names.
+
+mod backward;
+mod forward;
+mod idents;
+mod items;
+
+use std::collections::BTreeSet;
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::Ident;
+
+pub use idents::names;
+pub use items::fallback;
+
+use crate::hooks::Hooks;
+use crate::ir::{Function, VarKind};
+use crate::plan::{Plan, Statement, Storage, Target};
+use crate::program::Program;
+use crate::signature::Signature;
+use items::{FnGenerics, grad_struct, method_grad_type, original_function, output_type, vjp_signature};
+
+/// Which function the backward pass is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `NAME_grad`: the `wrt` parameters, known at compile time.
+    Grad,
+    /// `NAME_vjp`: the same parameters, each gated by a run-time flag `need[i]`.
+    Vjp,
+}
+
+struct Emitter<'g> {
+    f: &'g Function,
+    sig: &'g Signature<'g>,
+    program: &'g Program,
+    plan: &'g Plan,
+    mode: Mode,
+    /// Every gradient that receives a contribution or the seed (declared up
+    /// front when the plan says so).
+    targets: BTreeSet<Target>,
+    /// Where the backward pass of `NAME_grad` reports to a gradient hook.
+    hooks: &'g Hooks,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Forward,
+    Backward,
+}
+
+impl Emitter<'_> {
+    pub(super) fn param_ident(&self, index: usize) -> &Ident {
+        &self.sig.params[index].ident
+    }
+
+    /// The body of `NAME_grad` or `NAME_vjp`: declarations, the forward pass,
+    /// the backward pass from `seed`, and what is recycled.
+    pub(super) fn body(&self, seed: TokenStream) -> (Vec<TokenStream>, BTreeSet<Target>) {
+        let ret = self.f.ret;
+        let mut declarations = Vec::new();
+        // Slots and stacks, before the forward pass.
+        for &var in &self.plan.slots {
+            let v = idents::value(self.f, var);
+            let ty = self
+                .f
+                .vars
+                .get(var)
+                .and_then(|v| v.ty.as_ref())
+                .map(|ty| quote!(: ::core::option::Option<#ty>));
+            declarations.push(quote!(let mut #v #ty = ::core::option::Option::None;));
+            if let Storage::Slot { saved: true } = self.plan.storage[var] {
+                let s = idents::value_stack(self.f, var);
+                declarations.push(quote!(let mut #s = ::autodiff::__private::Stack::new();));
+            }
+        }
+        declarations.extend(self.stacks(&self.program.nodes));
+        if self.f.early_return {
+            let exit = idents::exit();
+            declarations.push(quote!(let mut #exit: u32 = 0;));
+        }
+
+        // Forward statements (top level), with the locals they touch.
+        let mut forward = Vec::new();
+        for node in &self.program.nodes {
+            forward.push(Statement {
+                code: self.forward_node(node),
+                locals: self.plan.locals_in(std::slice::from_ref(node)),
+            });
+        }
+        if self.f.early_return {
+            let label = idents::forward_label();
+            let code: TokenStream = forward.drain(..).map(|s| s.code).collect();
+            forward.push(Statement {
+                code: quote!(#label: { #code }),
+                locals: vec![],
+            });
+        }
+
+        // The backward pass.
+        let mut backward = Vec::new();
+        let mut targets = BTreeSet::new();
+        let seeded = !self.program.need[ret].is_never();
+        if seeded {
+            targets.insert(Target::Value(ret));
+            targets.extend(self.plan.contributions(&self.program.nodes));
+            let mut declared = BTreeSet::new();
+            let g = idents::gradient(self.f, &Target::Value(ret));
+            if self.plan.upfront {
+                let all = targets
+                    .iter()
+                    .filter(|t| !matches!(t, Target::Indexed { .. }))
+                    .map(|t| idents::gradient(self.f, t));
+                // The whole gradient of each model whose layers a loop visits.
+                let models: BTreeSet<crate::ir::VarId> = targets
+                    .iter()
+                    .filter_map(|t| match t {
+                        Target::Indexed { param, .. } => Some(*param),
+                        _ => None,
+                    })
+                    .collect();
+                let models = models.into_iter().map(|p| {
+                    let (g, r) = (idents::model_gradient(self.f, p), self.value_ref(p));
+                    quote!(let mut #g = ::autodiff::__private::empty_like(#r);)
+                });
+                backward.push(Statement {
+                    code: quote!(#(let mut #all = ::core::option::Option::None;)* #(#models)* #g = ::core::option::Option::Some(#seed);),
+                    locals: vec![ret],
+                });
+            } else {
+                declared.insert(Target::Value(ret));
+                backward.push(Statement {
+                    code: quote!(let #g = ::core::option::Option::Some(#seed);),
+                    locals: vec![ret],
+                });
+            }
+            let hooks = match self.mode {
+                Mode::Grad => crate::hooks::hooks(self.f, self.sig, self.program, self.plan, &targets),
+                Mode::Vjp => Hooks::default(),
+            };
+            let e = Emitter {
+                targets: targets.clone(),
+                hooks: &hooks,
+                ..*self
+            };
+            if self.plan.upfront {
+                let code = e.backward_top(&self.program.nodes, &mut declared);
+                backward.push(Statement {
+                    code,
+                    locals: self.plan.locals_in(&self.program.nodes),
+                });
+            } else {
+                for (m, node) in self.program.nodes.iter().enumerate().rev() {
+                    let mut code = e.backward_node(node, None, &mut declared);
+                    if code.is_empty() {
+                        continue;
+                    }
+                    code.extend(e.hook_events(m, &declared));
+                    backward.push(Statement {
+                        code,
+                        locals: self.plan.locals_in(std::slice::from_ref(node)),
+                    });
+                }
+            }
+            // Only gradients that were declared exist.
+            if !self.plan.upfront {
+                targets = declared;
+            }
+        }
+        let keep = (self.plan.storage[ret] == Storage::Local).then_some(ret);
+        let mut body = declarations;
+        body.extend(crate::plan::recycle_after_last_use(forward, backward, keep, |v| {
+            let v = idents::value(self.f, v);
+            quote!(::autodiff::__private::recycle!(#v);)
+        }));
+        for &var in &self.plan.slots {
+            if self.plan.storage[var] != Storage::Result {
+                let v = idents::value(self.f, var);
+                body.push(quote!(::autodiff::__private::recycle!(#v);));
+            }
+        }
+        (body, targets)
+    }
+
+    /// The result, moved out at the end.
+    pub(super) fn output_value(&self) -> TokenStream {
+        let v = idents::value(self.f, self.f.ret);
+        match self.plan.storage[self.f.ret] {
+            Storage::Local => v.into_token_stream(),
+            _ => quote!(::core::option::Option::unwrap(#v)),
+        }
+    }
+}
+
+pub fn emit(
+    sig: &Signature<'_>,
+    f: &Function,
+    program: &Program,
+    plan: &Plan,
+    activity: &crate::activity::Activity,
+) -> TokenStream {
+    let func = sig.func;
+    let names = names(func);
+    // No events until `body` knows the gradients; `NAME_vjp` never has any,
+    // since it runs inside another function's backward pass.
+    let no_hooks = Hooks::default();
+    let grad_emitter = Emitter {
+        f,
+        sig,
+        program,
+        plan,
+        mode: Mode::Grad,
+        targets: BTreeSet::new(),
+        hooks: &no_hooks,
+    };
+    let vjp_emitter = Emitter {
+        mode: Mode::Vjp,
+        targets: BTreeSet::new(),
+        ..grad_emitter
+    };
+    let grad_struct = grad_struct(func, sig, &names);
+    let vis = &func.vis;
+    let inputs = func.sig.inputs.iter();
+    let output = output_type(func);
+    let (grad_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_struct);
+    let fn_name = func.sig.ident.to_string();
+    let fn_ident = &func.sig.ident;
+
+    // A scalar output spelled `f32`/`f64` gets a plain function. Any other
+    // output type gets the same function, generic over a marker whose bound
+    // only scalars meet: an alias of `f64` works, and calling `_grad` of a
+    // function returning an array is an error at the call, saying why.
+    let g = FnGenerics::of(func);
+    let (params, preds, type_args) = (&g.params, &g.preds, &g.type_args);
+    let struct_args = g.struct_args();
+    let (generics, bound, seed) = if sig.scalar_output {
+        let output = grad_emitter.value_ref(f.ret);
+        (
+            quote!(<#(#params),*>),
+            quote!(where #(#preds,)*),
+            quote!(::autodiff::__private::seed(#output)),
+        )
+    } else {
+        let scalar = idents::local("__Scalar");
+        (
+            quote!(<#(#params,)* #scalar>),
+            quote!(where #(#preds,)* #output: ::autodiff::__private::ScalarOutput<#scalar>),
+            quote!(<#output as ::autodiff::__private::ScalarOutput<#scalar>>::one()),
+        )
+    };
+    let marker_init = g
+        .marker
+        .as_ref()
+        .map(|_| quote!(__marker: ::core::marker::PhantomData,));
+    let original = if sig.is_method {
+        quote!(Self::#fn_ident::<#(#type_args),*>)
+    } else {
+        quote!(#fn_ident::<#(#type_args),*>)
+    };
+    let (body, targets) = grad_emitter.body(seed);
+    let fields: Vec<(&Ident, TokenStream)> = sig
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.wrt)
+        .map(|(i, p)| {
+            let name = p.ident.to_string();
+            let value = grad_emitter.assembled_param_grad(i, &targets);
+            // Through a probe: a type that is no gradient is reported once,
+            // by the assembly, not again here.
+            (&p.ident, quote!(::autodiff::__private::finished!(#name, #value)))
+        })
+        .collect();
+    let gradient = if sig.is_method {
+        // A struct cannot be declared inside an `impl`: the receiver's
+        // gradient is `self_`, the others' are `args`, in order.
+        let receiver = fields
+            .iter()
+            .find(|(ident, _)| *ident == "self")
+            .map_or_else(|| quote!(()), |(_, v)| v.clone());
+        let args = fields.iter().filter(|(ident, _)| *ident != "self").map(|(_, v)| v);
+        quote!(::autodiff::__private::MethodGrad { self_: #receiver, args: (#(#args,)*) })
+    } else {
+        let fields = fields.iter().map(|(ident, value)| quote!(#ident: #value));
+        quote!(#grad_struct_ident { #(#fields,)* #marker_init })
+    };
+    let grad_type = if sig.is_method {
+        method_grad_type(sig)
+    } else {
+        quote!(#grad_struct_ident #struct_args)
+    };
+    let value = grad_emitter.output_value();
+    let doc = format!(
+        "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
+    );
+    let with_doc = format!(
+        "[`{fn_name}_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used."
+    );
+    let workspace = idents::local("__workspace");
+    let grad_with_fn = &names.grad_with_fn;
+    let turbofish = if sig.scalar_output {
+        quote!(::<#(#type_args),*>)
+    } else {
+        let scalar = idents::local("__Scalar");
+        quote!(::<#(#type_args,)* #scalar>)
+    };
+    let args = sig.params.iter().map(|p| &p.ident).filter(|i| *i != "self");
+    let call = if sig.is_method {
+        quote!(self.#grad_fn #turbofish (#(#args),*))
+    } else {
+        quote!(#grad_fn #turbofish (#(#args),*))
+    };
+    // The workspace comes first, after the receiver of a method.
+    let workspace_param = quote!(#workspace: &mut ::autodiff::__private::Workspace);
+    let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
+    with_inputs.insert(usize::from(sig.is_method), workspace_param);
+    let allow =
+        quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all)]);
+    // The traits of the anomaly checks' method calls, once per body.
+    let anomaly_traits = quote!(
+        #[allow(unused_imports)]
+        use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+    );
+    let grad_fn_item = quote! {
+        #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
+            // Calling only `_grad` uses the original function.
+            let _ = #original;
+            ::autodiff::__private::with_thread_workspace(move || {
+                #anomaly_traits
+                #(#body)*
+                (#value, #gradient)
+            })
+        }
+    };
+    let source = crate::show::readable(grad_fn_item.clone());
+    let doc = format!("{doc}\n\n# Generated code\n\n```text\n{source}```");
+    let source_const = &names.source_const;
+    let source_doc = format!(
+        "The code of [`{fn_name}_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode)."
+    );
+    let wrt: Vec<bool> = sig.params.iter().map(|p| p.wrt).collect();
+    let (forward_dot, gradient_dot) = crate::graph::dot(f, program, plan, &wrt);
+    let graphs_const = &names.graphs_const;
+    let graphs_doc = format!(
+        "The forward graph of [`{fn_name}`] and its gradient graph (the graph [`{fn_name}_grad`] runs), in Graphviz DOT."
+    );
+    let grad_item = quote! {
+        #[doc = #source_doc]
+        #[allow(dead_code)]
+        #vis const #source_const: &str = #source;
+
+        #[doc = #graphs_doc]
+        #[allow(dead_code)]
+        #vis const #graphs_const: ::autodiff::__private::Graphs =
+            ::autodiff::__private::Graphs { forward: #forward_dot, gradient: #gradient_dot };
+
+        #[doc = #doc]
+        #allow
+        #grad_fn_item
+
+        #[doc = #with_doc]
+        #[allow(dead_code, clippy::all)]
+        #vis fn #grad_with_fn #generics (#(#with_inputs),*) -> (#output, #grad_type) #bound {
+            #workspace.run(move || #call)
+        }
+    };
+
+    let vjp_signature = vjp_signature(func, sig, &names);
+    let (vjp_body, vjp_targets) = vjp_emitter.body(idents::local("__gout").into_token_stream());
+    let results = sig.params.iter().enumerate().map(|(i, param)| {
+        let var = f
+            .vars
+            .iter()
+            .position(|v| v.kind == VarKind::Param(i))
+            .unwrap_or_default();
+        let whole = vjp_targets.contains(&Target::Value(var));
+        let has_fields = vjp_targets
+            .iter()
+            .any(|t| matches!(t, Target::Field(p, _) | Target::Indexed { param: p, .. } if *p == var));
+        if !param.wrt || (!whole && !has_fields) {
+            return quote!(::core::option::Option::None);
+        }
+        if !has_fields {
+            return idents::gradient(f, &Target::Value(var)).into_token_stream();
+        }
+        let flag = idents::local("__need");
+        let index = proc_macro2::Literal::usize_unsuffixed(i);
+        let value = vjp_emitter.assembled_param_grad(i, &vjp_targets);
+        quote!(if #flag[#index] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
+    });
+    let vjp_doc = format!(
+        "The vector-Jacobian product of [`{fn_name}`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates)."
+    );
+    let func = original_function(func, f, activity);
+    let grad_struct = (!sig.is_method).then_some(grad_struct);
+    quote! {
+        #func
+        #grad_struct
+        #grad_item
+        #[doc = #vjp_doc]
+        #[doc(hidden)]
+        #allow
+        #vjp_signature {
+            let _ = #original;
+            #anomaly_traits
+            #(#vjp_body)*
+            (#(#results,)*)
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Expressions: module and method calls, operators, references, variables
+//! and fields of parameters, and code kept as written (with the names it
+//! reads resolved, and what reading an active value there means).
+use std::collections::HashMap;
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+use super::{
+    Lowerer, REJECT_CALLEE, REJECT_CAST, REJECT_CLOSURE, REJECT_DEREF, REJECT_FIELD, REJECT_INDEX, REJECT_LIST_INDEX,
+    REJECT_MACRO, REJECT_METHOD, REJECT_MUT_REF, REJECT_OPERATOR, REJECT_OTHER,
+};
+use crate::ir::{Callee, Expr, Op, Opaque, UseOfActive, VarId, VarKind};
+
+/// ndarray's methods that compute values: on an active array they would not
+/// be differentiated, so they are errors rather than module calls.
+pub(super) const ARRAY_METHODS: &[&str] = &[
+    "sum",
+    "mean",
+    "mapv",
+    "map",
+    "mapv_into",
+    "mapv_inplace",
+    "map_inplace",
+    "t",
+    "dot",
+    "sqrt",
+    "exp",
+    "ln",
+    "abs",
+    "powi",
+    "powf",
+    "clone",
+    "to_owned",
+    "into_owned",
+    "view",
+    "row",
+    "column",
+    "slice",
+    "select",
+    "fold",
+    "iter",
+    "into_iter",
+    "sum_axis",
+    "mean_axis",
+    "var",
+    "std",
+    "max",
+    "min",
+    "reversed_axes",
+    "into_shape_with_order",
+    "to_shape",
+    "insert_axis",
+    "index_axis",
+    "assign",
+    "fill",
+    "signum",
+    "recip",
+    "tanh",
+    "sin",
+    "cos",
+];
+
+/// Methods that read only the shape of an array: allowed on active values,
+/// whose shape is constant.
+pub(super) const SHAPE_QUERIES: &[&str] = &[
+    "shape", "dim", "raw_dim", "len", "nrows", "ncols", "ndim", "is_empty", "len_of",
+];
+
+impl Lowerer<'_> {
+    /// An expression as a tree of calls over variables; anything else is kept
+    /// as written.
+    pub(super) fn expr(&mut self, e: &syn::Expr) -> Expr {
+        match e {
+            syn::Expr::Paren(p) => self.expr(&p.expr),
+            syn::Expr::Group(g) => self.expr(&g.expr),
+            syn::Expr::Reference(r) if r.mutability.is_none() => Expr::Ref(Box::new(self.expr(&r.expr))),
+            syn::Expr::Reference(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_MUT_REF))),
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                    // A name bound to `&h` is a reference to `h`.
+                    Some(var) if self.names_reference(&p.path) => Expr::Ref(Box::new(Expr::Var(var, e.span()))),
+                    Some(var) => Expr::Var(var, e.span()),
+                    None => Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
+                }
+            }
+            syn::Expr::Call(call) => match &*call.func {
+                syn::Expr::Path(func) if func.qself.is_none() && self.callable(&func.path) => {
+                    let args = call.args.iter().map(|a| self.expr(a)).collect();
+                    Expr::Call {
+                        callee: Callee::Module(func.path.clone()),
+                        args,
+                        span: e.span(),
+                        tokens: e.to_token_stream(),
+                    }
+                }
+                _ => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CALLEE))),
+            },
+            syn::Expr::Binary(b) => {
+                let op = match b.op {
+                    syn::BinOp::Add(_) => Op::Add,
+                    syn::BinOp::Sub(_) => Op::Sub,
+                    syn::BinOp::Mul(_) => Op::Mul,
+                    syn::BinOp::Div(_) => Op::Div,
+                    syn::BinOp::Eq(_)
+                    | syn::BinOp::Ne(_)
+                    | syn::BinOp::Lt(_)
+                    | syn::BinOp::Le(_)
+                    | syn::BinOp::Gt(_)
+                    | syn::BinOp::Ge(_)
+                    | syn::BinOp::And(_)
+                    | syn::BinOp::Or(_) => return Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
+                    _ => return Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_OPERATOR))),
+                };
+                Expr::Call {
+                    callee: Callee::Op(op),
+                    args: vec![
+                        Expr::Ref(Box::new(self.expr(&b.left))),
+                        Expr::Ref(Box::new(self.expr(&b.right))),
+                    ],
+                    span: e.span(),
+                    tokens: quote::quote!((#e)),
+                }
+            }
+            syn::Expr::Unary(u) => match u.op {
+                syn::UnOp::Neg(_) => {
+                    let operand = self.expr(&u.expr);
+                    // Every `-` lowered is a node of the function itself (the
+                    // lowering never clones what it lowers), so it has a site.
+                    if let Some(&site) = self.negation_sites.get(&(e as *const syn::Expr as usize)) {
+                        self.negations.push((site, operand.clone()));
+                    }
+                    Expr::Call {
+                        callee: Callee::Op(Op::Neg),
+                        args: vec![Expr::Ref(Box::new(operand))],
+                        span: e.span(),
+                        tokens: quote::quote!((#e)),
+                    }
+                }
+                syn::UnOp::Not(_) => Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
+                _ => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_DEREF))),
+            },
+            syn::Expr::Field(f) => match self.field_path(f) {
+                Some((base, path)) => Expr::Field {
+                    base,
+                    path,
+                    span: e.span(),
+                },
+                None => {
+                    let message = if self.indexes_a_list(&f.base) {
+                        REJECT_LIST_INDEX
+                    } else {
+                        REJECT_FIELD
+                    };
+                    Expr::Opaque(self.opaque(e, UseOfActive::Rejected(message)))
+                }
+            },
+            syn::Expr::If(i) => {
+                self.errors.spanned(
+                    i.if_token,
+                    "an `if` inside an expression is not supported: bind it first, `let y = if c { a } else { b };`",
+                );
+                Expr::Opaque(self.opaque(e, UseOfActive::Allowed))
+            }
+            syn::Expr::Match(m) => {
+                self.errors.spanned(
+                    m.match_token,
+                    "a `match` inside an expression is not supported: bind it first, `let y = match k { ... };`",
+                );
+                Expr::Opaque(self.opaque(e, UseOfActive::Allowed))
+            }
+            syn::Expr::MethodCall(m) if SHAPE_QUERIES.contains(&m.method.to_string().as_str()) => {
+                Expr::Opaque(self.opaque(e, UseOfActive::Allowed))
+            }
+            syn::Expr::MethodCall(m)
+                if self.is_model(&m.receiver) && !ARRAY_METHODS.contains(&m.method.to_string().as_str()) =>
+            {
+                // `self.encoder.forward(&x)`: a differentiable method of a
+                // model is a module whose first argument is the receiver.
+                let mut args = vec![Expr::Ref(Box::new(self.expr(&m.receiver)))];
+                args.extend(m.args.iter().map(|a| self.expr(a)));
+                Expr::Call {
+                    callee: Callee::Method {
+                        method: m.method.clone(),
+                        turbofish: m.turbofish.as_ref().map(|t| t.to_token_stream()),
+                    },
+                    args,
+                    span: e.span(),
+                    tokens: e.to_token_stream(),
+                }
+            }
+            syn::Expr::MethodCall(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_METHOD))),
+            syn::Expr::Index(_) => {
+                let message = if self.indexes_a_list(e) {
+                    REJECT_LIST_INDEX
+                } else {
+                    REJECT_INDEX
+                };
+                Expr::Opaque(self.opaque(e, UseOfActive::Rejected(message)))
+            }
+            syn::Expr::Cast(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CAST))),
+            syn::Expr::Macro(m) => Expr::Opaque(self.opaque_macro(&m.mac, e.to_token_stream())),
+            syn::Expr::Closure(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CLOSURE))),
+            syn::Expr::Lit(_) => Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
+            _ => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_OTHER))),
+        }
+    }
+
+    /// A model: `self`, a parameter struct, a field of one or a layer of one
+    /// (not a parameter whose type is an array or a float).
+    pub(super) fn is_model(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Paren(p) => self.is_model(&p.expr),
+            syn::Expr::Reference(r) => self.is_model(&r.expr),
+            syn::Expr::Field(f) => self.field_path(f).is_some(),
+            syn::Expr::Path(p) if p.qself.is_none() => p
+                .path
+                .get_ident()
+                .and_then(|i| self.lookup(&i.to_string()))
+                .is_some_and(|v| match self.vars[v].kind {
+                    VarKind::Param(i) => !self.array_params.contains(&i),
+                    VarKind::Layer { .. } => true,
+                    _ => false,
+                }),
+            _ => false,
+        }
+    }
+
+    /// A call `f(...)` is a module call unless `f` is a local (a closure).
+    pub(super) fn callable(&self, path: &syn::Path) -> bool {
+        path.get_ident().is_none_or(|i| self.lookup(&i.to_string()).is_none())
+    }
+
+    /// Whether `e` is, or reads a field of, an element of a parameter's
+    /// field: `model.layers[i]`, `model.layers[i].w`.
+    pub(super) fn indexes_a_list(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Index(ix) => matches!(&*ix.expr, syn::Expr::Field(f) if self.field_path(f).is_some()),
+            syn::Expr::Field(f) => self.indexes_a_list(&f.base),
+            syn::Expr::Paren(p) => self.indexes_a_list(&p.expr),
+            _ => false,
+        }
+    }
+
+    /// `p.a.b` where `p` is a parameter (or a layer of one): the variable and the path.
+    pub(super) fn field_path(&self, f: &syn::ExprField) -> Option<(VarId, Vec<syn::Ident>)> {
+        let syn::Member::Named(member) = &f.member else {
+            return None;
+        };
+        let (base, mut path) = match &*f.base {
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                let var = self.lookup(&p.path.get_ident()?.to_string())?;
+                matches!(self.vars[var].kind, VarKind::Param(_) | VarKind::Layer { .. }).then_some((var, Vec::new()))?
+            }
+            syn::Expr::Field(inner) => self.field_path(inner)?,
+            syn::Expr::Paren(p) => match &*p.expr {
+                syn::Expr::Field(inner) => self.field_path(inner)?,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        path.push(member.clone());
+        Some((base, path))
+    }
+
+    /// Code kept as written: records what each name in it resolves to, and
+    /// reports what may never appear in a differentiable function.
+    pub(super) fn opaque(&mut self, e: &syn::Expr, use_of_active: UseOfActive) -> Opaque {
+        let mut visitor = Names {
+            lowerer: self,
+            names: Vec::new(),
+            macro_reads: Vec::new(),
+        };
+        visitor.visit_expr(e);
+        Opaque {
+            expr: e.clone(),
+            names: visitor.names,
+            macro_reads: visitor.macro_reads,
+            use_of_active,
+        }
+    }
+
+    /// A macro's tokens cannot be parsed, but the names in them can be seen.
+    pub(super) fn opaque_macro(&mut self, mac: &syn::Macro, tokens: TokenStream) -> Opaque {
+        let mut names = Vec::new();
+        self.macro_names(mac.tokens.clone(), &mut names);
+        let expr = syn::parse2::<syn::Expr>(tokens).unwrap_or_else(|_| {
+            syn::Expr::Macro(syn::ExprMacro {
+                attrs: vec![],
+                mac: mac.clone(),
+            })
+        });
+        Opaque {
+            expr,
+            names: Vec::new(),
+            macro_reads: names.into_iter().flatten().collect(),
+            use_of_active: UseOfActive::Rejected(REJECT_MACRO),
+        }
+    }
+
+    pub(super) fn macro_names(&self, tokens: TokenStream, names: &mut Vec<Option<VarId>>) {
+        for tree in tokens {
+            match tree {
+                TokenTree::Ident(i) => {
+                    if let Some(var) = self.lookup(&i.to_string()) {
+                        names.push(Some(var));
+                    }
+                }
+                TokenTree::Group(g) => self.macro_names(g.stream(), names),
+                _ => {}
+            }
+        }
+    }
+}
+
+pub(super) fn is_reference(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Paren(p) => is_reference(&p.expr),
+        syn::Expr::Reference(_) => true,
+        _ => false,
+    }
+}
+
+/// Collects what each single-name path resolves to, and reports the
+/// constructs that are never allowed.
+pub(super) struct Names<'l, 'e> {
+    lowerer: &'l mut Lowerer<'e>,
+    names: Vec<Option<VarId>>,
+    macro_reads: Vec<VarId>,
+}
+
+impl<'ast> Visit<'ast> for Names<'_, '_> {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if p.qself.is_none()
+            && let Some(ident) = p.path.get_ident()
+        {
+            self.names.push(self.lowerer.lookup(&ident.to_string()));
+        }
+        syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // Names inside a macro cannot be substituted: recorded apart, as reads.
+        let mut names = Vec::new();
+        self.lowerer.macro_names(m.tokens.clone(), &mut names);
+        self.macro_reads.extend(names.into_iter().flatten());
+    }
+    fn visit_expr_unsafe(&mut self, u: &'ast syn::ExprUnsafe) {
+        self.lowerer.errors.spanned(
+            u.unsafe_token,
+            "`unsafe` blocks are not supported in a differentiable function",
+        );
+    }
+    fn visit_expr_async(&mut self, a: &'ast syn::ExprAsync) {
+        self.lowerer.errors.spanned(
+            a.async_token,
+            "`async` blocks are not supported in a differentiable function",
+        );
+    }
+    fn visit_expr_await(&mut self, a: &'ast syn::ExprAwait) {
+        self.lowerer
+            .errors
+            .spanned(a.await_token, "`.await` is not supported in a differentiable function");
+    }
+    fn visit_expr_try(&mut self, t: &'ast syn::ExprTry) {
+        self.lowerer.errors.spanned(
+            t.question_token,
+            "the `?` operator is not supported: modules return values, not `Result`s",
+        );
+    }
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        // A closure's parameters shadow outer names inside it.
+        self.lowerer.scopes.push(HashMap::new());
+        for input in &c.inputs {
+            self.lowerer.bind_pattern(input);
+        }
+        self.visit_expr(&c.body);
+        self.lowerer.scopes.pop();
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
