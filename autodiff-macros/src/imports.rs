@@ -1,6 +1,5 @@
 //! The modules of a crate import each other without a circle: each file's
 //! `crate::NAME` paths are its imports, and their graph must be acyclic.
-//! Shared, by `#[path]`, with the runtime's test of its layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

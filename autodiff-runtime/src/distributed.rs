@@ -54,7 +54,7 @@ impl std::error::Error for DistributedError {}
 pub struct Distributed {
     world: SimpleCommunicator,
     // The send and receive buffers of the all-reduce, kept between steps.
-    buffers: std::cell::RefCell<crate::Workspace>,
+    buffers: std::cell::RefCell<crate::workspace::Workspace>,
     // The buckets of `overlap`, kept between steps.
     exchange: std::cell::RefCell<Exchange>,
     bucket_bytes: std::cell::Cell<usize>,
@@ -85,7 +85,7 @@ impl Distributed {
         }));
         Ok(Distributed {
             world,
-            buffers: std::cell::RefCell::new(crate::Workspace::new()),
+            buffers: std::cell::RefCell::new(crate::workspace::Workspace::new()),
             exchange: std::cell::RefCell::new(Exchange::default()),
             bucket_bytes: std::cell::Cell::new(256 << 10),
             exchanging: std::cell::Cell::new(std::time::Duration::ZERO),
@@ -141,7 +141,7 @@ impl Distributed {
         P::Elem: Equivalence,
     {
         let started = std::time::Instant::now();
-        let weight = <P::Elem as crate::Float>::of(local as f64 / global.max(1) as f64);
+        let weight = <P::Elem as crate::float::Float>::of(local as f64 / global.max(1) as f64);
         self.buffers.borrow_mut().run(|| {
             let len = grad.num_params();
             let mut mine = crate::workspace::take(len);
@@ -262,7 +262,7 @@ struct Bucket<F> {
     request: Option<mpi::ffi::MPI_Request>,
 }
 
-impl<F: crate::Float + Equivalence> Lane<F> {
+impl<F: crate::float::Float + Equivalence> Lane<F> {
     fn begin(&mut self) {
         self.filling = None;
         self.used = 0;
@@ -402,7 +402,7 @@ impl<F: crate::Float + Equivalence> Lane<F> {
 
 /// Appends `values × scale`, in row-major order (a slice when contiguous:
 /// iterating a rank-erased view element by element costs more).
-fn extend_scaled<F: crate::Float>(flat: &mut Vec<F>, values: &ndarray::ArrayViewD<'_, F>, scale: F) {
+fn extend_scaled<F: crate::float::Float>(flat: &mut Vec<F>, values: &ndarray::ArrayViewD<'_, F>, scale: F) {
     match values.as_slice() {
         Some(v) => flat.extend(v.iter().map(|&x| x * scale)),
         None => flat.extend(values.iter().map(|&x| x * scale)),
@@ -495,12 +495,12 @@ mod tests {
     impl Params for Two {
         type Elem = f64;
         fn visit_prefixed<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, ndarray::ArrayViewD<'a, f64>)) {
-            f(&crate::join_name(prefix, "a"), self.a.view().into_dyn());
-            f(&crate::join_name(prefix, "b"), self.b.view().into_dyn());
+            f(&crate::params::join_name(prefix, "a"), self.a.view().into_dyn());
+            f(&crate::params::join_name(prefix, "b"), self.b.view().into_dyn());
         }
         fn visit_prefixed_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, ndarray::ArrayViewMutD<'_, f64>)) {
-            f(&crate::join_name(prefix, "a"), self.a.view_mut().into_dyn());
-            f(&crate::join_name(prefix, "b"), self.b.view_mut().into_dyn());
+            f(&crate::params::join_name(prefix, "a"), self.a.view_mut().into_dyn());
+            f(&crate::params::join_name(prefix, "b"), self.b.view_mut().into_dyn());
         }
     }
 

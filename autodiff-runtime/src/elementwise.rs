@@ -1,12 +1,14 @@
 //! The loops of the element-wise modules over contiguous values. Those that
 //! write a new array are compiled twice: for the build target (SSE2 on a
-//! default x86-64 build) and for AVX2 with FMA, chosen per call by the GEMM
-//! backend, so that one switch
+//! default x86-64 build) and for AVX2 with FMA, chosen per call by the
+//! backend of [`crate::cpu`], so that one switch
 //! (`AUTODIFF_GEMM`, `gemm::with_backend`) selects the instruction set of
 //! every kernel and both paths can be tested and measured on one machine.
 //! The functions applied are the same on both paths and the compiler does not
 //! contract `a * b + c` into an FMA unasked, so the results are the same to
 //! the bit (a test checks).
+
+use ndarray::{Array, IntoDimension};
 
 use crate::float::Float;
 
@@ -15,10 +17,10 @@ use crate::float::Float;
 fn wide() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        use crate::gemm::Backend;
+        use crate::cpu::Backend;
         // An AVX-512 CPU has AVX2 and FMA too; `is_supported` checked the
         // backend when it was chosen.
-        matches!(crate::gemm::backend(), Backend::Avx2 | Backend::Avx512) && Backend::Avx2.is_supported()
+        matches!(crate::cpu::backend(), Backend::Avx2 | Backend::Avx512) && Backend::Avx2.is_supported()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -107,10 +109,36 @@ unsafe fn map_avx2<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: 
     map_plain(out, xs, f);
 }
 
+/// `f` of each value of `xs`, as a new array of `shape` (with `xs.len()`
+/// elements), written in one pass that vectorises (filling a `Vec` from a
+/// mapped iterator does not).
+pub(crate) fn array_from_map<F: Float, Sh: IntoDimension>(
+    shape: Sh,
+    xs: &[F],
+    f: impl Fn(F) -> F,
+) -> Array<F, Sh::Dim> {
+    let mut buffer = crate::workspace::take(xs.len());
+    map_into(&mut buffer, xs, f);
+    Array::from_shape_vec(shape, buffer).expect("one value per element")
+}
+
+/// `f(x, y)` of the values of `xs` and `ys` (of equal lengths) pairwise, as a
+/// new array of `shape`; one pass like [`array_from_map`].
+pub(crate) fn array_from_zip<F: Float, Sh: IntoDimension>(
+    shape: Sh,
+    xs: &[F],
+    ys: &[F],
+    f: impl Fn(F, F) -> F,
+) -> Array<F, Sh::Dim> {
+    let mut buffer = crate::workspace::take(xs.len());
+    zip_into(&mut buffer, xs, ys, f);
+    Array::from_shape_vec(shape, buffer).expect("one value per element")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gemm::{Backend, with_backend};
+    use crate::cpu::{Backend, with_backend};
 
     /// Every path the CPU runs gives the bits of the portable one.
     fn same_on_every_path<F: Float>(values: &[F]) {

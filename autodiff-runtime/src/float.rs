@@ -6,12 +6,17 @@ use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 use ndarray::{LinalgScalar, ScalarOperand};
 
-/// A floating-point element type: implemented for `f32` and `f64` only.
+/// A floating-point element type: implemented for `f32` and `f64` only
+/// (the trait is sealed).
 ///
 /// Every kernel is generic over it, so one implementation serves both precisions
-/// (f64 is what the gradient checks use, f32 what training uses).
+/// (f64 is what the gradient checks use, f32 what training uses). It is
+/// numeric only: where a subsystem needs code of its own per type (the GEMM's
+/// kernels, the workspace's free lists, the hooks' tagged views, checkpoint
+/// bytes), it tells the two types apart itself.
 pub trait Float:
-    num_traits::Float
+    sealed::Sealed
+    + num_traits::Float
     + num_traits::FromPrimitive
     + LinalgScalar
     + ScalarOperand
@@ -33,12 +38,6 @@ pub trait Float:
     fn of_usize(n: usize) -> Self;
     /// Widens to f64, for reporting and checks.
     fn to_f64_lossless(self) -> f64;
-    /// The type's name in checkpoint files (`"F32"` or `"F64"`).
-    const DTYPE: &'static str;
-    /// Appends the little-endian bytes.
-    fn write_le(self, out: &mut Vec<u8>);
-    /// Reads from exactly `size_of::<Self>()` little-endian bytes.
-    fn read_le(bytes: &[u8]) -> Self;
     /// e^x as the element-wise kernels compute it: for `f32` a branch-free
     /// polynomial that the compiler vectorises (within 2 ulp of the correctly
     /// rounded value), for `f64` the standard library's.
@@ -47,31 +46,13 @@ pub trait Float:
     /// and vectorised (within 4 ulp), for `f64` the standard library's. An
     /// RNN spends as long in `tanh` as in its matrix products otherwise.
     fn fast_tanh(self) -> Self;
-    /// A view of a tensor of this type, tagged with the type.
-    #[doc(hidden)]
-    fn elements(view: ndarray::ArrayViewD<'_, Self>) -> crate::hooks::Elements<'_>;
-    /// A mutable view of a tensor of this type, tagged with the type.
-    #[doc(hidden)]
-    fn elements_mut(view: ndarray::ArrayViewMutD<'_, Self>) -> crate::hooks::ElementsMut<'_>;
-    /// The workspace's free buffers of this type.
-    #[doc(hidden)]
-    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self>;
-    /// `C ← α·A·B + β·C` on this type's kernels; each matrix is a pointer
-    /// with its row and column strides. Generic code reaches the kernels of
-    /// f32 and f64 through this method.
-    ///
-    /// # Safety
-    /// The pointers and strides address valid `m×k`, `k×n` and `m×n`
-    /// matrices for `dims = (m, k, n)`, and C overlaps neither input.
-    #[doc(hidden)]
-    unsafe fn gemm_strided(
-        dims: (usize, usize, usize),
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    );
+}
+
+mod sealed {
+    /// Implemented for `f32` and `f64` only, so no other type is a `Float`.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
 }
 
 impl Float for f32 {
@@ -82,37 +63,6 @@ impl Float for f32 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         tanh_f32(self)
-    }
-    /// # Safety
-    /// As for [`Float::gemm_strided`].
-    unsafe fn gemm_strided(
-        dims: (usize, usize, usize),
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    ) {
-        // SAFETY: the caller upholds the contract, which is `gemm_typed`'s.
-        unsafe { crate::gemm::gemm_typed(dims, alpha, a.into(), b.into(), beta, c.into()) }
-    }
-    fn elements(view: ndarray::ArrayViewD<'_, Self>) -> crate::hooks::Elements<'_> {
-        crate::hooks::Elements::F32(view)
-    }
-    fn elements_mut(view: ndarray::ArrayViewMutD<'_, Self>) -> crate::hooks::ElementsMut<'_> {
-        crate::hooks::ElementsMut::F32(view)
-    }
-    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
-        &mut workspace.f32
-    }
-    const DTYPE: &'static str = "F32";
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn read_le(bytes: &[u8]) -> Self {
-        let mut buf = [0u8; std::mem::size_of::<f32>()];
-        buf.copy_from_slice(bytes);
-        f32::from_le_bytes(buf)
     }
     fn of(x: f64) -> Self {
         x as f32
@@ -133,37 +83,6 @@ impl Float for f64 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         self.tanh()
-    }
-    /// # Safety
-    /// As for [`Float::gemm_strided`].
-    unsafe fn gemm_strided(
-        dims: (usize, usize, usize),
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    ) {
-        // SAFETY: the caller upholds the contract, which is `gemm_typed`'s.
-        unsafe { crate::gemm::gemm_typed(dims, alpha, a.into(), b.into(), beta, c.into()) }
-    }
-    fn elements(view: ndarray::ArrayViewD<'_, Self>) -> crate::hooks::Elements<'_> {
-        crate::hooks::Elements::F64(view)
-    }
-    fn elements_mut(view: ndarray::ArrayViewMutD<'_, Self>) -> crate::hooks::ElementsMut<'_> {
-        crate::hooks::ElementsMut::F64(view)
-    }
-    fn free_list(workspace: &mut crate::workspace::Workspace) -> &mut crate::workspace::FreeList<Self> {
-        &mut workspace.f64
-    }
-    const DTYPE: &'static str = "F64";
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn read_le(bytes: &[u8]) -> Self {
-        let mut buf = [0u8; std::mem::size_of::<f64>()];
-        buf.copy_from_slice(bytes);
-        f64::from_le_bytes(buf)
     }
     fn of(x: f64) -> Self {
         x

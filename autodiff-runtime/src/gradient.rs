@@ -4,6 +4,7 @@
 
 use ndarray::{Array, Dimension};
 
+use crate::elements::{Elements, ElementsMut};
 use crate::float::Float;
 
 /// Something a gradient can be: an array, a scalar, or a `Params` struct of
@@ -32,20 +33,20 @@ pub trait Gradient: Sized {
         let _ = value;
     }
     /// Calls `f(name, values)` for each tensor, names joined with `.` under
-    /// `name`, for [gradient hooks](crate::hooks).
+    /// `name`, for gradient hooks.
     #[doc(hidden)]
-    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>));
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, Elements<'_>));
     /// Calls `f(name, values)` for each tensor, mutably.
     #[doc(hidden)]
-    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>));
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, ElementsMut<'_>));
 }
 
 impl<F: Float, D: Dimension> Gradient for Array<F, D> {
-    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>)) {
-        f(name, F::elements(self.view().into_dyn()));
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, Elements<'_>)) {
+        f(name, Elements::of(self.view()));
     }
-    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>)) {
-        f(name, F::elements_mut(self.view_mut().into_dyn()));
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, ElementsMut<'_>)) {
+        f(name, ElementsMut::of(self.view_mut()));
     }
     fn zeros_like(value: &Self) -> Self {
         crate::workspace::zeros(value.raw_dim())
@@ -80,14 +81,14 @@ impl<F: Float, D: Dimension> Gradient for Array<F, D> {
 
 /// The gradient of a list (the layers of a model) is a list of gradients.
 impl<T: Gradient> Gradient for Vec<T> {
-    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>)) {
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, Elements<'_>)) {
         for (i, item) in self.iter().enumerate() {
-            item.visit_elements(&crate::join_name(name, &i.to_string()), f);
+            item.visit_elements(&crate::params::join_name(name, &i.to_string()), f);
         }
     }
-    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>)) {
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, ElementsMut<'_>)) {
         for (i, item) in self.iter_mut().enumerate() {
-            item.visit_elements_mut(&crate::join_name(name, &i.to_string()), f);
+            item.visit_elements_mut(&crate::params::join_name(name, &i.to_string()), f);
         }
     }
     fn zeros_like(value: &Self) -> Self {
@@ -128,17 +129,13 @@ impl<T: Gradient> Gradient for Vec<T> {
 }
 
 impl<F: Float> Gradient for F {
-    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::Elements<'_>)) {
-        f(name, F::elements(ndarray::aview0(self).into_dyn()));
+    fn visit_elements(&self, name: &str, f: &mut dyn FnMut(&str, Elements<'_>)) {
+        f(name, Elements::of(ndarray::aview0(self)));
     }
-    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, crate::hooks::ElementsMut<'_>)) {
+    fn visit_elements_mut(&mut self, name: &str, f: &mut dyn FnMut(&str, ElementsMut<'_>)) {
         f(
             name,
-            F::elements_mut(
-                ndarray::ArrayViewMut::from_shape((), std::slice::from_mut(self))
-                    .expect("one value")
-                    .into_dyn(),
-            ),
+            ElementsMut::of(ndarray::ArrayViewMut::from_shape((), std::slice::from_mut(self)).expect("one value")),
         );
     }
     fn zeros_like(_: &Self) -> Self {
@@ -146,6 +143,45 @@ impl<F: Float> Gradient for F {
     }
     fn accumulate(&mut self, other: Self) {
         *self += other;
+    }
+}
+
+/// A parameter whose gradient has type `G`: `G` itself (arrays, scalars,
+/// models), or an array view, `CowArray` or `&ArrayRef`, whose gradient is
+/// the owned array of its shape. (The generated code asks for it; not a
+/// stable API.)
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be differentiated",
+    label = "differentiated here, but `{Self}` is not an array, a float or a `Params` struct",
+    note = "a struct of parameters needs `#[derive(Params)]`"
+)]
+pub trait GradientOf<G> {
+    /// Zeros of the parameter's shape.
+    fn zeros_for(&self) -> G;
+}
+
+impl<G: Gradient> GradientOf<G> for G {
+    fn zeros_for(&self) -> G {
+        G::zeros_like(self)
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::ArrayView<'_, F, D> {
+    fn zeros_for(&self) -> ndarray::Array<F, D> {
+        crate::workspace::zeros(self.raw_dim())
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::CowArray<'_, F, D> {
+    fn zeros_for(&self) -> ndarray::Array<F, D> {
+        crate::workspace::zeros(self.raw_dim())
+    }
+}
+
+impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::ArrayRef<F, D> {
+    fn zeros_for(&self) -> ndarray::Array<F, D> {
+        crate::workspace::zeros(self.raw_dim())
     }
 }
 

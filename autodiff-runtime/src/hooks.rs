@@ -46,78 +46,8 @@
 use std::cell::Cell;
 use std::ptr::NonNull;
 
-use ndarray::{ArrayViewD, ArrayViewMutD};
-
+pub use crate::elements::{Elements, ElementsMut};
 use crate::gradient::Gradient;
-
-/// The values of one tensor, of either element type.
-pub enum Elements<'a> {
-    /// An `f32` tensor.
-    F32(ArrayViewD<'a, f32>),
-    /// An `f64` tensor.
-    F64(ArrayViewD<'a, f64>),
-}
-
-/// The values of one tensor, mutably, of either element type.
-pub enum ElementsMut<'a> {
-    /// An `f32` tensor.
-    F32(ArrayViewMutD<'a, f32>),
-    /// An `f64` tensor.
-    F64(ArrayViewMutD<'a, f64>),
-}
-
-/// The accessors both kinds of view share.
-macro_rules! accessors {
-    ($kind:ident) => {
-        impl $kind<'_> {
-            /// The tensor's shape.
-            pub fn shape(&self) -> &[usize] {
-                match self {
-                    $kind::F32(v) => v.shape(),
-                    $kind::F64(v) => v.shape(),
-                }
-            }
-
-            /// The number of values.
-            pub fn len(&self) -> usize {
-                self.shape().iter().product()
-            }
-
-            /// Whether the tensor has no values.
-            pub fn is_empty(&self) -> bool {
-                self.len() == 0
-            }
-
-            /// `"f32"` or `"f64"`.
-            pub fn type_name(&self) -> &'static str {
-                match self {
-                    $kind::F32(_) => "f32",
-                    $kind::F64(_) => "f64",
-                }
-            }
-        }
-    };
-}
-
-accessors!(Elements);
-accessors!(ElementsMut);
-
-impl Elements<'_> {
-    // Calls `f` with zeros of this shape and type: one zero behind a view
-    // whose strides are all 0, so nothing is allocated.
-    fn zeros(&self, f: impl FnOnce(Elements<'_>)) {
-        let (zero_f32, zero_f64) = (ndarray::aview0(&0.0f32).into_dyn(), ndarray::aview0(&0.0f64).into_dyn());
-        let shape = match self {
-            Elements::F32(v) => v.raw_dim(),
-            Elements::F64(v) => v.raw_dim(),
-        };
-        let broadcast = "a 0-d array broadcasts to any shape";
-        match self {
-            Elements::F32(_) => f(Elements::F32(zero_f32.broadcast(shape).expect(broadcast))),
-            Elements::F64(_) => f(Elements::F64(zero_f64.broadcast(shape).expect(broadcast))),
-        }
-    }
-}
 
 /// What runs inside a generated backward pass; see the [module](self) docs.
 pub trait GradientHook {
@@ -208,7 +138,7 @@ pub fn ready<G: Gradient>(name: &str, gradient: &Option<G>, like: &G) {
 /// the gradient type of `parameter` (a view's is an owned array).
 #[doc(hidden)]
 #[inline]
-pub fn ready_whole<G: Gradient, P: crate::private::GradientOf<G> + ?Sized>(
+pub fn ready_whole<G: Gradient, P: crate::gradient::GradientOf<G> + ?Sized>(
     name: &str,
     gradient: &Option<G>,
     parameter: &P,

@@ -3,6 +3,22 @@
 //! finite-difference gradient checking.
 //!
 //! Users normally reach this through the `autodiff` facade crate.
+//!
+//! # Layers
+//!
+//! Each module imports only modules of its own layer or the layers below it
+//! (`tests::modules_import_only_their_layer_and_below`), and within a layer
+//! none import each other in a circle:
+//!
+//! 1. `float`: the numeric element type, nothing else;
+//! 2. `cpu` (which instruction sets the kernels use), `stats`;
+//! 3. `workspace`: memory reused between steps;
+//! 4. kernels: `elementwise`, `parallel` (the helper threads), `gemm`;
+//! 5. modules: `value` (what modules take), `modules`, `gradcheck`, `check`;
+//! 6. gradients and parameters: `elements`, `gradient`, `params`, `graphs`;
+//! 7. `hooks`, `anomaly`;
+//! 8. training: `train`, `data`, `distributed`;
+//! 9. `private`: what the generated code calls, which nothing else imports.
 
 #![warn(missing_docs)]
 // Every `unsafe` block says why it is sound; every `unsafe fn` has a
@@ -15,9 +31,11 @@
 pub mod anomaly;
 #[doc(hidden)]
 pub mod check;
+mod cpu;
 pub mod data;
 #[cfg(feature = "mpi")]
 pub mod distributed;
+mod elements;
 mod elementwise;
 mod float;
 pub mod gemm;
@@ -109,6 +127,113 @@ pub use private as __private;
 
 #[cfg(test)]
 mod tests {
+    /// The layers of the crate's documentation, lowest first.
+    const LAYERS: &[&[&str]] = &[
+        &["float"],
+        &["cpu", "stats"],
+        &["workspace"],
+        &["elementwise", "parallel", "gemm"],
+        &["value", "modules", "gradcheck", "check"],
+        &["elements", "gradient", "params", "graphs"],
+        &["hooks", "anomaly"],
+        &["train", "data", "distributed"],
+        &["private"],
+    ];
+
+    /// Each file's `crate::NAME` paths (outside comments and test modules)
+    /// name only modules of its own layer or below, and the imports within a
+    /// layer form no circle. `module!` and the crate root's re-exports are
+    /// not imports of a module.
+    #[test]
+    fn modules_import_only_their_layer_and_below() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let layer_of = |name: &str| LAYERS.iter().position(|layer| layer.contains(&name));
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("src/ is readable") {
+                let path = entry.expect("readable entry").path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut all = Vec::new();
+        files(&src, &mut all);
+        let (mut wrong, mut graph) = (Vec::new(), BTreeMap::<String, BTreeSet<String>>::new());
+        for path in all {
+            let relative = path.strip_prefix(&src).expect("under src");
+            let module = relative
+                .components()
+                .next()
+                .expect("a file")
+                .as_os_str()
+                .to_string_lossy();
+            let module = module.trim_end_matches(".rs").to_string();
+            if module == "lib" || module == "testing" {
+                continue;
+            }
+            let Some(own) = layer_of(&module) else {
+                wrong.push(format!("{}: module `{module}` is in no layer", relative.display()));
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).expect("readable file");
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for (i, _) in line.match_indices("crate::") {
+                    let name: String = line[i + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if name == module || name == "module" || name.starts_with("__") {
+                        continue;
+                    }
+                    match layer_of(&name) {
+                        Some(layer) if layer <= own => {
+                            graph.entry(module.clone()).or_default().insert(name);
+                        }
+                        Some(layer) => wrong.push(format!(
+                            "{}: `{module}` (layer {}) imports `{name}` (layer {})",
+                            relative.display(),
+                            own + 1,
+                            layer + 1
+                        )),
+                        None => wrong.push(format!(
+                            "{}: `crate::{name}` is not a module of a layer (name the module, not a re-export)",
+                            relative.display()
+                        )),
+                    }
+                }
+            }
+        }
+        assert!(
+            graph.len() >= 12,
+            "found only {} importing modules: is the scan broken?",
+            graph.len()
+        );
+        assert!(wrong.is_empty(), "imports against the layers:\n{}", wrong.join("\n"));
+        // Within a layer: no circle (a depth-first search from every module).
+        fn reaches(
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            from: &str,
+            to: &str,
+            seen: &mut BTreeSet<String>,
+        ) -> bool {
+            graph
+                .get(from)
+                .into_iter()
+                .flatten()
+                .any(|next| next == to || (seen.insert(next.clone()) && reaches(graph, next, to, seen)))
+        }
+        for module in graph.keys() {
+            assert!(
+                !reaches(&graph, module, module, &mut BTreeSet::new()),
+                "`{module}` imports itself around a circle"
+            );
+        }
+    }
+
     /// Every `unsafe fn` of the crate states its contract: a `# Safety`
     /// section in the doc comment above it (trait methods and their
     /// implementations alike). Clippy's `missing_safety_doc` checks only

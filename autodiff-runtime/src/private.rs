@@ -4,7 +4,7 @@
 
 pub use crate::check;
 pub use crate::float::Float;
-pub use crate::gradient::{Gradient, MethodGrad, NoGrad};
+pub use crate::gradient::{Gradient, GradientOf, MethodGrad, NoGrad};
 pub use crate::graphs::Graphs;
 pub use crate::hooks;
 pub use crate::hooks::{hooked, progress, ready, ready_in_place, ready_layer, ready_whole};
@@ -77,9 +77,9 @@ impl<T: Gradient> Slot<T> for NoGrad {
     note = "pass a constant here, or differentiate with respect to other parameters using `wrt(...)`"
 )]
 pub trait SlotGradient {}
-impl<F: crate::Float, D: ndarray::Dimension> SlotGradient for ndarray::Array<F, D> {}
+impl<F: crate::float::Float, D: ndarray::Dimension> SlotGradient for ndarray::Array<F, D> {}
 impl<T: SlotGradient> SlotGradient for Vec<T> {}
-impl<F: crate::Float> SlotGradient for F {}
+impl<F: crate::float::Float> SlotGradient for F {}
 
 /// Checks that a module's gradient slot holds a real gradient (not `NoGrad`):
 /// a compile error with a clear message, at the user's argument, when an
@@ -107,43 +107,6 @@ pub fn accumulate<G: Gradient>(total: Option<G>, contribution: Option<G>) -> Opt
 #[inline(always)]
 pub fn seed<F: Float>(_output: &F) -> F {
     F::one()
-}
-
-/// A parameter whose gradient has type `G`: `G` itself (arrays, scalars,
-/// models), or an array view, `CowArray` or `&ArrayRef`, whose gradient is
-/// the owned array of its shape.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be differentiated",
-    label = "differentiated here, but `{Self}` is not an array, a float or a `Params` struct",
-    note = "a struct of parameters needs `#[derive(Params)]`"
-)]
-pub trait GradientOf<G> {
-    /// Zeros of the parameter's shape.
-    fn zeros_for(&self) -> G;
-}
-
-impl<G: Gradient> GradientOf<G> for G {
-    fn zeros_for(&self) -> G {
-        G::zeros_like(self)
-    }
-}
-
-impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::ArrayView<'_, F, D> {
-    fn zeros_for(&self) -> ndarray::Array<F, D> {
-        crate::workspace::zeros(self.raw_dim())
-    }
-}
-
-impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::CowArray<'_, F, D> {
-    fn zeros_for(&self) -> ndarray::Array<F, D> {
-        crate::workspace::zeros(self.raw_dim())
-    }
-}
-
-impl<F: Float, D: ndarray::Dimension> GradientOf<ndarray::Array<F, D>> for ndarray::ArrayRef<F, D> {
-    fn zeros_for(&self) -> ndarray::Array<F, D> {
-        crate::workspace::zeros(self.raw_dim())
-    }
 }
 
 /// The gradient of a parameter that received no contribution: zeros of its shape.
@@ -207,7 +170,7 @@ pub trait RecycleArray {
     fn recycle(&self);
 }
 
-impl<F: crate::Float, D: ndarray::Dimension> RecycleArray for Dead<ndarray::Array<F, D>> {
+impl<F: crate::float::Float, D: ndarray::Dimension> RecycleArray for Dead<ndarray::Array<F, D>> {
     fn recycle(&self) {
         if let Some(array) = self.0.take() {
             crate::workspace::recycle_array(array);
@@ -332,7 +295,7 @@ pub fn set<T>(slot: &mut Option<T>, value: T) -> Option<T> {
     slot.replace(value)
 }
 
-impl<F: crate::Float, D: ndarray::Dimension> RecycleArray for Dead<Option<ndarray::Array<F, D>>> {
+impl<F: crate::float::Float, D: ndarray::Dimension> RecycleArray for Dead<Option<ndarray::Array<F, D>>> {
     fn recycle(&self) {
         if let Some(Some(array)) = self.0.take() {
             crate::workspace::recycle_array(array);

@@ -55,7 +55,7 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
         // The rank stays static: no conversion to and from a dynamic shape.
         match self.as_slice() {
-            Some(values) => crate::workspace::array_from_map(self.raw_dim(), values, f),
+            Some(values) => crate::elementwise::array_from_map(self.raw_dim(), values, f),
             None => self.mapv(f),
         }
     }
@@ -186,7 +186,7 @@ impl<F: Float> Input for F {
 /// (one pass over a slice when the array is contiguous in standard order).
 fn map_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, f: impl Fn(F) -> F) -> Array<F, D> {
     match x.as_slice() {
-        Some(values) => crate::workspace::array_from_map(x.raw_dim(), values, f),
+        Some(values) => crate::elementwise::array_from_map(x.raw_dim(), values, f),
         None => x.mapv(f),
     }
 }

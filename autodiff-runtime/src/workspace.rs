@@ -4,7 +4,7 @@
 //! `#[differentiable]` generates returns each intermediate after its last use
 //! (`recycle!`). From the second step on, the step's own arrays come from the
 //! workspace instead of the heap. The per-iteration stores of a function with
-//! loops ([`Stack`](crate::private::Stack)) keep their buffers here too.
+//! loops (the generated code's stacks) keep their buffers here too.
 //!
 //! Outside `run`, the same code allocates and frees as usual.
 
@@ -27,7 +27,7 @@ const MAX_FREE: usize = 1 << 16;
 /// that fits is found in logarithmic time however many a loop keeps. Emptied
 /// capacity classes stay in the map: refilling them allocates nothing.
 #[derive(Debug)]
-pub struct FreeList<F> {
+struct FreeList<F> {
     by_capacity: BTreeMap<usize, Vec<Vec<F>>>,
     len: usize,
 }
@@ -60,8 +60,8 @@ impl<F> FreeList<F> {
 /// Free buffers, by element type.
 #[derive(Debug, Default)]
 pub struct Workspace {
-    pub(crate) f32: FreeList<f32>,
-    pub(crate) f64: FreeList<f64>,
+    f32: FreeList<f32>,
+    f64: FreeList<f64>,
     /// Emptied `Vec` buffers of any element type (the stores of loops), by layout.
     raw: Vec<RawBuffer>,
 }
@@ -234,9 +234,22 @@ impl Workspace {
         self.f32.len + self.f64.len + self.raw.len()
     }
 
+    /// The free buffers of element type `F`.
+    fn free_list<F: Float>(&mut self) -> &mut FreeList<F> {
+        use std::any::Any;
+        // `Float` is f32 or f64; the test of the type is resolved at compile time.
+        let list: &mut dyn Any = if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+            &mut self.f32
+        } else {
+            &mut self.f64
+        };
+        list.downcast_mut()
+            .expect("`Float` is implemented for f32 and f64 only")
+    }
+
     /// Keeps the buffer of `array` for later runs.
     pub fn give<F: Float, D: Dimension>(&mut self, array: Array<F, D>) {
-        F::free_list(self).push(array.into_raw_vec_and_offset().0);
+        self.free_list::<F>().push(array.into_raw_vec_and_offset().0);
     }
 
     /// Keeps the buffers of gradients (an array, a `Params` model, a tuple of
@@ -315,7 +328,7 @@ pub(crate) fn take<F: Float>(len: usize) -> Vec<F> {
 fn take_with_contents<F: Float>(len: usize) -> Vec<F> {
     let reused = ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
-        F::free_list(active.as_mut()?).take(len)
+        active.as_mut()?.free_list::<F>().take(len)
     });
     reused.unwrap_or_else(|| Vec::with_capacity(len))
 }
@@ -368,32 +381,6 @@ pub(crate) fn array_from_iter<F: Float, Sh: IntoDimension>(
     let mut buffer = take(dim.size());
     buffer.extend(values);
     Array::from_shape_vec(dim, buffer).expect("one value per element")
-}
-
-/// `f` of each value of `xs`, as a new array of `shape` (with `xs.len()`
-/// elements), written in one pass that vectorises (filling a `Vec` from a
-/// mapped iterator does not).
-pub(crate) fn array_from_map<F: Float, Sh: IntoDimension>(
-    shape: Sh,
-    xs: &[F],
-    f: impl Fn(F) -> F,
-) -> Array<F, Sh::Dim> {
-    let mut buffer = take(xs.len());
-    crate::elementwise::map_into(&mut buffer, xs, f);
-    Array::from_shape_vec(shape, buffer).expect("one value per element")
-}
-
-/// `f(x, y)` of the values of `xs` and `ys` (of equal lengths) pairwise, as a
-/// new array of `shape`; one pass like [`array_from_map`].
-pub(crate) fn array_from_zip<F: Float, Sh: IntoDimension>(
-    shape: Sh,
-    xs: &[F],
-    ys: &[F],
-    f: impl Fn(F, F) -> F,
-) -> Array<F, Sh::Dim> {
-    let mut buffer = take(xs.len());
-    crate::elementwise::zip_into(&mut buffer, xs, ys, f);
-    Array::from_shape_vec(shape, buffer).expect("one value per element")
 }
 
 /// A new array for an output that will be overwritten completely (the

@@ -18,7 +18,7 @@ use super::Backend;
 use super::caches::{Blocks, Caches};
 
 /// An element type with micro-kernels.
-pub(crate) trait Scalar: crate::Float {
+pub(crate) trait Scalar: crate::float::Float {
     /// The micro-kernels of a backend, built once; `None` if this CPU cannot
     /// run the backend or it has no kernels of ours (matrixmultiply).
     fn kernels(backend: Backend) -> Option<&'static [Kernel<Self>]>;
@@ -226,7 +226,7 @@ pub(super) unsafe fn portable<F: Scalar, const MR: usize, const NR: usize>(
 }
 
 /// `c ← α·v + β·c` over `c`'s length; β = 0 does not read `c`.
-fn store_row<F: crate::Float>(c: &mut [F], v: &[F], alpha: F, beta: F) {
+fn store_row<F: crate::float::Float>(c: &mut [F], v: &[F], alpha: F, beta: F) {
     for (c, &v) in c.iter_mut().zip(v) {
         *c = if beta == F::zero() {
             alpha * v

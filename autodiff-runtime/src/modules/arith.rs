@@ -18,9 +18,9 @@
 use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn, Zip};
 use num_traits::One;
 
+use crate::elementwise::array_from_zip;
 use crate::float::Float;
 use crate::value::{Broadcast, Input, Value, broadcast_shape, check_upstream, sum_to_shape};
-use crate::workspace::array_from_zip;
 
 /// `f(a, b)` element by element, broadcasting `a` and `b` to a common shape.
 pub(crate) fn zip_broadcast<F: Float>(

@@ -30,7 +30,7 @@ crate::module! {
         check(x, mask, p);
         let k = F::one() / p;
         match (x.as_slice(), mask.as_slice()) {
-            (Some(xs), Some(ms)) => crate::workspace::array_from_zip(x.raw_dim(), xs, ms, |x, m| x * m * k),
+            (Some(xs), Some(ms)) => crate::elementwise::array_from_zip(x.raw_dim(), xs, ms, |x, m| x * m * k),
             _ => Zip::from(x).and(mask).map_collect(|&x, &m| x * m * k),
         }
     }

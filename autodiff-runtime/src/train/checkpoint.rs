@@ -4,6 +4,7 @@
 //! shapes and element type; a corrupt or mismatched file is an error, never a
 //! panic.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -68,8 +69,36 @@ impl fmt::Display for CheckpointError {
 
 impl std::error::Error for CheckpointError {}
 
+// How values of each float type are stored: their safetensors type and
+// little-endian bytes, told apart by the value's type.
 fn dtype_of<F: Float>() -> Dtype {
-    if F::DTYPE == "F32" { Dtype::F32 } else { Dtype::F64 }
+    if TypeId::of::<F>() == TypeId::of::<f32>() {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    }
+}
+
+fn dtype_name<F: Float>() -> &'static str {
+    if dtype_of::<F>() == Dtype::F32 { "F32" } else { "F64" }
+}
+
+fn write_le<F: Float>(x: &F, out: &mut Vec<u8>) {
+    let x: &dyn Any = x;
+    match (x.downcast_ref::<f32>(), x.downcast_ref::<f64>()) {
+        (Some(x), _) => out.extend_from_slice(&x.to_le_bytes()),
+        (_, Some(x)) => out.extend_from_slice(&x.to_le_bytes()),
+        _ => unreachable!("`Float` is implemented for f32 and f64 only"),
+    }
+}
+
+fn read_le<F: Float>(bytes: &[u8], x: &mut F) {
+    let x: &mut dyn Any = x;
+    if let Some(x) = x.downcast_mut::<f32>() {
+        *x = f32::from_le_bytes(bytes.try_into().expect("4 bytes"));
+    } else if let Some(x) = x.downcast_mut::<f64>() {
+        *x = f64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+    }
 }
 
 /// Writes every tensor of `params` to `path`: to a sibling file first, then
@@ -80,8 +109,8 @@ pub fn save<P: Params>(params: &P, path: impl AsRef<Path>) -> Result<(), Checkpo
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     params.visit(&mut |name, view| {
         let mut bytes = Vec::with_capacity(view.len() * std::mem::size_of::<P::Elem>());
-        for &x in view.iter() {
-            x.write_le(&mut bytes);
+        for x in view.iter() {
+            write_le(x, &mut bytes);
         }
         tensors.push((name.to_string(), view.shape().to_vec(), bytes));
     });
@@ -118,7 +147,7 @@ pub fn load<P: Params>(params: &mut P, path: impl AsRef<Path>) -> Result<(), Che
         if tensor.dtype() != dtype_of::<P::Elem>() {
             return Err(CheckpointError::Dtype {
                 name: name.clone(),
-                expected: P::Elem::DTYPE,
+                expected: dtype_name::<P::Elem>(),
                 found: format!("{:?}", tensor.dtype()),
             });
         }
@@ -137,7 +166,7 @@ pub fn load<P: Params>(params: &mut P, path: impl AsRef<Path>) -> Result<(), Che
     params.visit_mut(&mut |name, mut view| {
         let tensor = file.tensor(name).expect("checked above");
         for (x, chunk) in view.iter_mut().zip(tensor.data().chunks_exact(size)) {
-            *x = P::Elem::read_le(chunk);
+            read_le(chunk, x);
         }
     });
     Ok(())

@@ -1,9 +1,14 @@
-//! Work split over the GEMM's helper threads by parts of a batch: each thread
+//! The runtime's helper threads ([`pool`]), which the GEMM splits large
+//! products over, and work split over them by parts of a batch: each thread
 //! takes a contiguous range of images and writes only its own part of the
 //! outputs. Buffers are taken by the caller (from its workspace) before the
 //! split, so helpers allocate nothing.
 
+pub(crate) mod pool;
+
 use std::marker::PhantomData;
+
+pub use pool::threads;
 use std::ops::Range;
 
 /// Below this many multiply-adds a batch is not split: handing work to the
@@ -16,7 +21,7 @@ pub(crate) fn parts(n: usize, work: usize) -> usize {
     if work < PARALLEL_WORK {
         1
     } else {
-        crate::gemm::threads().min(n).max(1)
+        threads().min(n).max(1)
     }
 }
 
@@ -27,8 +32,8 @@ pub(crate) fn range(n: usize, parts: usize, t: usize) -> Range<usize> {
 
 /// Runs `task(t)` for every part `t < parts`, in parallel when `parts > 1`.
 pub(crate) fn run(parts: usize, task: &(dyn Fn(usize) + Sync)) {
-    if parts == crate::gemm::threads() && parts > 1 {
-        crate::gemm::pool::run(parts, task);
+    if parts == threads() && parts > 1 {
+        pool::run(parts, task);
     } else {
         (0..parts).for_each(task);
     }
@@ -86,7 +91,7 @@ mod tests {
     #[test]
     fn parts_write_their_own_elements() {
         let mut data = vec![0usize; 1000];
-        let parts = crate::gemm::threads().max(2);
+        let parts = threads().max(2);
         {
             let shared = Disjoint::new(&mut data);
             run(parts, &|t| {
