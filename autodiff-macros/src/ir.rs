@@ -40,6 +40,9 @@ pub enum VarKind {
 pub struct Var {
     /// The user's name, or a description, for errors and `Display`.
     pub name: String,
+    /// The identifier the user wrote (raw or not), for a variable the user
+    /// named; generated code that names it uses this.
+    pub ident: Option<Ident>,
     pub kind: VarKind,
     /// The type the user wrote on the binding.
     pub ty: Option<syn::Type>,
@@ -65,6 +68,17 @@ pub struct Opaque {
     pub macro_reads: Vec<VarId>,
     /// What reading an active value here means: allowed, or an error message.
     pub use_of_active: UseOfActive,
+    /// The variable it is a place of (`x`, `x.f`, `x[i]`), if it is one.
+    pub place_of: Option<VarId>,
+}
+
+impl Var {
+    /// The user's identifier, located at `span`.
+    pub fn ident_at(&self, span: Span) -> Ident {
+        let mut ident = self.ident.clone().unwrap_or_else(|| Ident::new("_", span));
+        ident.set_span(span);
+        ident
+    }
 }
 
 impl Opaque {
@@ -194,13 +208,13 @@ pub enum Stmt {
     /// `k = k * 0.9;`, `assert!(...)`).
     Const { code: Opaque, tokens: TokenStream },
     /// `var = value` (a `let`, an assignment, `+=`, a branch's or the body's
-    /// result). `items` are the names of a split tuple. `tokens` is the
-    /// statement as written, kept when it turns out constant.
+    /// result). `items` are the names of a split tuple. `written` is the
+    /// statement as the user wrote it, kept when it turns out constant.
     Assign {
         var: VarId,
         value: Expr,
         items: Vec<Option<VarId>>,
-        tokens: Option<TokenStream>,
+        written: Option<Written>,
         span: Span,
     },
     /// `if` (an `else if` is an `else` arm holding an `If`): arm 0 is taken
@@ -232,6 +246,14 @@ pub enum Stmt {
     /// `let a = h;` or `let a = &h;` of a value never reassigned: `a` names
     /// the same variable. Kept as written when that is a constant.
     Alias { of: VarId, tokens: TokenStream },
+}
+
+/// A statement as the user wrote it.
+#[derive(Clone)]
+pub struct Written {
+    pub tokens: TokenStream,
+    /// It is a `let` (it declares its variable), not an assignment.
+    pub declares: bool,
 }
 
 #[derive(Clone)]

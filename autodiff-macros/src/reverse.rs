@@ -12,7 +12,6 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
-use syn::Ident;
 
 use crate::activity::{Activity, Need};
 use crate::ir::{ArmHead, Exit, Expr, Function, LoopKind, Stmt, VarId, VarKind, match_reads};
@@ -58,7 +57,7 @@ impl Builder<'_> {
     fn declare_constant(&self, declares: Option<VarId>, out: &mut Vec<Node>) {
         if let Some(var) = declares.filter(|&v| !self.varied_var(v)) {
             let v = &self.f.vars[var];
-            let name = syn::Ident::new(&v.name, proc_macro2::Span::call_site());
+            let name = v.ident_at(proc_macro2::Span::call_site());
             let ty = v.ty.as_ref().map(|ty| quote!(: #ty));
             let mutability = v.mutable.then(|| quote!(mut));
             out.push(Node::Verbatim(quote!(let #mutability #name #ty;)));
@@ -103,12 +102,12 @@ impl Builder<'_> {
                 var,
                 value,
                 items,
-                tokens,
+                written,
                 span,
             } => {
                 // A branch's value for a constant: `y = 2.0;` in its arm.
-                if !self.varied_var(*var) && tokens.is_none() {
-                    let name = syn::Ident::new(&self.f.vars[*var].name, *span);
+                if !self.varied_var(*var) && written.is_none() {
+                    let name = self.f.vars[*var].ident_at(*span);
                     let mut reads = Vec::new();
                     value.reads(&mut reads);
                     let value = self.constant_tokens(value);
@@ -123,19 +122,19 @@ impl Builder<'_> {
                     return;
                 }
                 if !self.varied_var(*var)
-                    && let Some(tokens) = tokens
+                    && let Some(written) = written
                 {
                     let mut reads = Vec::new();
                     value.reads(&mut reads);
                     if !reads.iter().any(|&r| self.reads_active(r)) {
-                        out.push(Node::Verbatim(tokens.clone()));
+                        out.push(Node::Verbatim(written.tokens.clone()));
                         return;
                     }
                     // `let n = h.nrows();`, rebuilt so that only the value is
                     // substituted (`let h = h.nrows();` binds the user's `h`).
                     let v = &self.f.vars[*var];
-                    let name = syn::Ident::new(&v.name, *span);
-                    let prefix = if tokens.to_string().starts_with("let") {
+                    let name = v.ident_at(*span);
+                    let prefix = if written.declares {
                         let mutability = v.mutable.then(|| quote!(mut));
                         let ty = v.ty.as_ref().map(|ty| quote!(: #ty));
                         quote!(let #mutability #name #ty =)
@@ -403,15 +402,7 @@ impl Builder<'_> {
                 let inner = self.constant_tokens(inner);
                 quote!(&#inner)
             }
-            Expr::Var(var, span) => {
-                let name = self.f.vars[*var].name.trim_start_matches("r#").to_string();
-                let ident = if self.f.vars[*var].name.starts_with("r#") {
-                    Ident::new_raw(&name, *span)
-                } else {
-                    Ident::new(&name, *span)
-                };
-                ident.into_token_stream()
-            }
+            Expr::Var(var, span) => self.f.vars[*var].ident_at(*span).into_token_stream(),
             Expr::Field { base, path, span } => {
                 let base = self.constant_tokens(&Expr::Var(*base, *span));
                 quote!(#base #(.#path)*)
@@ -426,22 +417,7 @@ fn place_root(expr: &Expr) -> Option<VarId> {
     match expr {
         Expr::Var(v, _) => Some(*v),
         Expr::Field { base, .. } => Some(*base),
-        Expr::Opaque(o) => {
-            fn is_place(e: &syn::Expr) -> bool {
-                match e {
-                    syn::Expr::Path(_) => true,
-                    syn::Expr::Field(f) => is_place(&f.base),
-                    syn::Expr::Index(i) => is_place(&i.expr),
-                    syn::Expr::Paren(p) => is_place(&p.expr),
-                    _ => false,
-                }
-            }
-            if is_place(&o.expr) {
-                o.names.first().copied().flatten()
-            } else {
-                None
-            }
-        }
+        Expr::Opaque(o) => o.place_of,
         _ => None,
     }
 }

@@ -1,7 +1,8 @@
 //! Generated code as text for readers: one statement per line, blocks
 //! indented, the paths that keep the expansion hygienic
 //! (`::autodiff::__private::`, `::core::option::Option::`) shortened to the
-//! names they end in, and the checks of anomaly mode left out.
+//! names they end in. (The emitter leaves the checks of anomaly mode out of
+//! the code it hands here.)
 //!
 //! A printer of our own rather than `syn` + `prettyplease`: parsing the
 //! expansion back costs far more than generating it (about 0.3 s for a
@@ -90,19 +91,6 @@ impl Printer {
         let tokens = without_hidden_paths(tokens);
         let mut i = 0;
         while i < tokens.len() {
-            // The checks of anomaly mode are left out: they are not the
-            // algorithm. A check is `(&Probe(..)).check_…(..);`, and their
-            // traits come in with `#[allow(..)] use {..};`.
-            let probe = matches!(&tokens[i], TokenTree::Group(g)
-                if g.delimiter() == Delimiter::Parenthesis && without_hidden_paths(g.stream()).get(1).is_some_and(|t| is(t, "Probe")));
-            if probe && tokens.get(i + 1).is_some_and(|t| is(t, ".")) {
-                i += 5;
-                continue;
-            }
-            if is(&tokens[i], "#") && tokens.get(i + 2).is_some_and(|t| is(t, "use")) {
-                i += 5;
-                continue;
-            }
             let token = &tokens[i];
             let next = tokens.get(i + 1);
             match token {
@@ -369,10 +357,7 @@ mod tests {
     fn statements_blocks_and_spacing() {
         let code = quote! {
             fn f(x: &Array2<f64>, labels: &[usize]) -> (f64, FGrad) {
-                #[allow(unused_imports)]
-                use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
                 let __v1 = ::autodiff::__private::relu(&::autodiff::__private::neg(x));
-                (&::autodiff::__private::Probe(&__v1)).check_forward("relu");
                 let mut __s: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
                 let (__c1_0, _) = match __g1 {
                     ::core::option::Option::Some(__g) => relu_vjp(x, &__v1, __g, [true, false]),
@@ -381,7 +366,6 @@ mod tests {
                 for t in 1..xs.len() {
                     if __x0 == 0u32 && -a < b { break; }
                     ::autodiff::__private::recycle!(__y6);
-                    (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
                 }
                 '__forward: { __v = f::<f32>(&xs[t], *k) - 1.0; }
                 (__v1, FGrad { x: __g0, })

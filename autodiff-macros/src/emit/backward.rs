@@ -155,7 +155,7 @@ impl Emitter<'_> {
                     };
                 });
                 let module = callee.module_name();
-                for i in (0..args.len()).filter(|&i| contributing[i]) {
+                for i in (0..args.len()).filter(|&i| contributing[i] && self.checks) {
                     let (s, i) = (slot(i), proc_macro2::Literal::usize_unsuffixed(i));
                     out.extend(quote_spanned!(step.span=>
                         (&::autodiff::__private::Probe(&#s)).check_gradient(#module, #i);

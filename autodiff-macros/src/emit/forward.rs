@@ -185,8 +185,8 @@ impl Emitter<'_> {
             Storage::Result => quote!(#v = ::core::option::Option::Some(#value);),
             Storage::Param(_) | Storage::Item(..) | Storage::Layer | Storage::Constant => quote!(),
         });
-        if let (Value::Call { callee, .. }, Storage::Local | Storage::Slot { .. } | Storage::Result) =
-            (&step.value, &self.plan.storage[step.var])
+        if let (true, Value::Call { callee, .. }, Storage::Local | Storage::Slot { .. } | Storage::Result) =
+            (self.checks, &step.value, &self.plan.storage[step.var])
         {
             // Located at the user's call: the check reports it through `#[track_caller]`.
             let (value, module) = (self.value_ref(step.var), callee.module_name());

@@ -31,6 +31,7 @@
 
 use proc_macro2::Span;
 use quote::format_ident;
+use syn::ext::IdentExt;
 use syn::{Ident, ItemFn};
 
 use crate::ir::{BranchId, Function, LoopId, VarId, VarKind};
@@ -103,7 +104,7 @@ fn user_suffix(f: &Function, var: VarId) -> String {
         return String::new();
     };
     let named = matches!(v.kind, VarKind::Param(_) | VarKind::Local | VarKind::Layer { .. });
-    let name = v.name.trim_start_matches("r#");
+    let name = v.ident.as_ref().map(|i| i.unraw().to_string()).unwrap_or_default();
     if named && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         format!("_{name}")
     } else {

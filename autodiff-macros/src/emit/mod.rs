@@ -55,6 +55,9 @@ struct Emitter<'g> {
     targets: BTreeSet<Target>,
     /// Where the backward pass of `NAME_grad` reports to a gradient hook.
     hooks: &'g Hooks,
+    /// Whether to print the checks of anomaly mode (left out of the text of
+    /// `NAME_GRAD_SOURCE`, which shows the algorithm).
+    checks: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -226,6 +229,7 @@ pub fn emit(
         mode: Mode::Grad,
         targets: BTreeSet::new(),
         hooks: &no_hooks,
+        checks: true,
     };
     let vjp_emitter = Emitter {
         mode: Mode::Vjp,
@@ -234,7 +238,6 @@ pub fn emit(
     };
     let grad_struct = grad_struct(func, sig, &names);
     let vis = &func.vis;
-    let inputs = func.sig.inputs.iter();
     let output = output_type(func);
     let (grad_fn, grad_struct_ident) = (&names.grad_fn, &names.grad_struct);
     let fn_name = func.sig.ident.to_string();
@@ -271,7 +274,7 @@ pub fn emit(
     } else {
         quote!(#fn_ident::<#(#type_args),*>)
     };
-    let (body, targets) = grad_emitter.body(seed);
+    let (body, targets) = grad_emitter.body(seed.clone());
     let fields: Vec<(&Ident, TokenStream)> = sig
         .params
         .iter()
@@ -335,18 +338,27 @@ pub fn emit(
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
     );
-    let grad_fn_item = quote! {
-        #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
-            // Calling only `_grad` uses the original function.
-            let _ = #original;
-            ::autodiff::__private::with_thread_workspace(move || {
-                #anomaly_traits
-                #(#body)*
-                (#value, #gradient)
-            })
+    let grad_fn_item = |traits: Option<&TokenStream>, body: &[TokenStream]| {
+        let inputs = func.sig.inputs.iter();
+        quote! {
+            #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
+                // Calling only `_grad` uses the original function.
+                let _ = #original;
+                ::autodiff::__private::with_thread_workspace(move || {
+                    #traits
+                    #(#body)*
+                    (#value, #gradient)
+                })
+            }
         }
     };
-    let source = crate::show::readable(grad_fn_item.clone());
+    let without_checks = Emitter {
+        checks: false,
+        targets: BTreeSet::new(),
+        ..grad_emitter
+    };
+    let source = crate::show::readable(grad_fn_item(None, &without_checks.body(seed.clone()).0));
+    let grad_fn_item = grad_fn_item(Some(&anomaly_traits), &body);
     let doc = format!("{doc}\n\n# Generated code\n\n```text\n{source}```");
     let source_const = &names.source_const;
     let source_doc = format!(

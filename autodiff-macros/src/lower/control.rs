@@ -108,7 +108,7 @@ impl Lowerer<'_> {
                 };
                 self.scopes.push(HashMap::new());
                 pattern_scope = true;
-                let item = self.declare(p.ident.to_string(), VarKind::Layer { param, loop_id: id });
+                let item = self.declare_ident(&p.ident, VarKind::Layer { param, loop_id: id });
                 LoopKind::Layers {
                     param,
                     path,

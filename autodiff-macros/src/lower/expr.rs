@@ -274,11 +274,27 @@ impl Lowerer<'_> {
             macro_reads: Vec::new(),
         };
         visitor.visit_expr(e);
+        fn is_place(e: &syn::Expr) -> bool {
+            match e {
+                syn::Expr::Path(_) => true,
+                syn::Expr::Field(f) => is_place(&f.base),
+                syn::Expr::Index(i) => is_place(&i.expr),
+                syn::Expr::Paren(p) => is_place(&p.expr),
+                _ => false,
+            }
+        }
+        // A place's first name is its root: `x` of `x.f[i]`.
+        let place_of = if is_place(e) {
+            visitor.names.first().copied().flatten()
+        } else {
+            None
+        };
         Opaque {
             expr: e.clone(),
             names: visitor.names,
             macro_reads: visitor.macro_reads,
             use_of_active,
+            place_of,
         }
     }
 
@@ -297,6 +313,7 @@ impl Lowerer<'_> {
             names: Vec::new(),
             macro_reads: names.into_iter().flatten().collect(),
             use_of_active: UseOfActive::Rejected(REJECT_MACRO),
+            place_of: None,
         }
     }
 

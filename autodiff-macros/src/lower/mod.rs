@@ -81,11 +81,11 @@ pub fn lower(sig: &Signature<'_>, errors: &mut Errors) -> Function {
             .collect(),
     };
     for (index, param) in sig.params.iter().enumerate() {
-        let id = l.declare(param.ident.to_string(), VarKind::Param(index));
+        let id = l.declare_ident(&param.ident, VarKind::Param(index));
         l.vars[id].assigns = 1;
     }
     let func = sig.func;
-    let ret = l.declare("the result".into(), VarKind::Ret);
+    let ret = l.declare("the result", VarKind::Ret);
     l.ret = Some(ret);
     let mut body = Block { stmts: Vec::new() };
     let stmts = &func.block.stmts;
@@ -141,10 +141,29 @@ fn negation_sites(func: &syn::ItemFn) -> HashMap<usize, NegationSite> {
 }
 
 impl Lowerer<'_> {
-    pub(super) fn declare(&mut self, name: String, kind: VarKind) -> VarId {
+    /// A variable the passes introduce, described by `name` in messages.
+    pub(super) fn declare(&mut self, name: &str, kind: VarKind) -> VarId {
         let id = self.vars.len();
         self.vars.push(Var {
+            name: name.to_string(),
+            ident: None,
+            kind,
+            ty: None,
+            depth: self.depth,
+            assigns: 0,
+            item: None,
+            mutable: false,
+        });
+        id
+    }
+
+    /// A variable the user named, in scope from here on.
+    pub(super) fn declare_ident(&mut self, ident: &syn::Ident, kind: VarKind) -> VarId {
+        let id = self.vars.len();
+        let name = ident.to_string();
+        self.vars.push(Var {
             name: name.clone(),
+            ident: Some(ident.clone()),
             kind,
             ty: None,
             depth: self.depth,

@@ -9,7 +9,7 @@ use syn::visit::Visit;
 
 use super::expr::is_reference;
 use super::{Lowerer, REJECT_MUTATION, REJECT_OPERATOR, REJECT_PATTERN, REJECT_STATEMENT, Tail};
-use crate::ir::{Block, Callee, Exit, ExitKind, Expr, Op, Stmt, UseOfActive, Var, VarId, VarKind};
+use crate::ir::{Block, Callee, Exit, ExitKind, Expr, Op, Stmt, UseOfActive, Var, VarId, VarKind, Written};
 
 impl Lowerer<'_> {
     /// Lowers a block in a new scope, one region deeper.
@@ -122,6 +122,7 @@ impl Lowerer<'_> {
                 let mut block = Block { stmts: Vec::new() };
                 self.vars.push(Var {
                     name: p.ident.to_string(),
+                    ident: Some(p.ident.clone()),
                     kind: VarKind::Local,
                     ty: ty.clone(),
                     depth: self.depth,
@@ -129,7 +130,7 @@ impl Lowerer<'_> {
                     item: None,
                     mutable: p.mutability.is_some(),
                 });
-                self.value_into(var, &init.expr, Some(tokens), &mut block);
+                self.value_into(var, &init.expr, Some(Written { tokens, declares: true }), &mut block);
                 self.scopes
                     .last_mut()
                     .expect("a scope")
@@ -139,26 +140,26 @@ impl Lowerer<'_> {
             }
             syn::Pat::Wild(_) => {
                 let value = self.expr(&init.expr);
-                let var = self.declare("_".into(), VarKind::Temp);
+                let var = self.declare("_", VarKind::Temp);
                 self.vars[var].assigns += 1;
                 out.stmts.push(Stmt::Assign {
                     var,
                     value,
                     items: vec![],
-                    tokens: Some(tokens),
+                    written: Some(Written { tokens, declares: true }),
                     span: local.span(),
                 });
             }
             syn::Pat::Tuple(t) if matches!(&*init.expr, syn::Expr::Call(_)) => {
                 let value = self.expr(&init.expr);
-                let tuple = self.declare("a tuple".into(), VarKind::Temp);
+                let tuple = self.declare("a tuple", VarKind::Temp);
                 self.vars[tuple].assigns += 1;
                 self.vars[tuple].ty = ty;
                 let mut items = Vec::new();
                 for (index, elem) in t.elems.iter().enumerate() {
                     match elem {
                         syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() => {
-                            let item = self.declare(p.ident.to_string(), VarKind::Local);
+                            let item = self.declare_ident(&p.ident, VarKind::Local);
                             self.vars[item].item = Some((tuple, index));
                             items.push(Some(item));
                         }
@@ -176,7 +177,7 @@ impl Lowerer<'_> {
                     var: tuple,
                     value,
                     items,
-                    tokens: Some(tokens),
+                    written: Some(Written { tokens, declares: true }),
                     span: local.span(),
                 });
             }
@@ -216,18 +217,18 @@ impl Lowerer<'_> {
         names
             .0
             .into_iter()
-            .map(|n| self.declare(n.to_string(), VarKind::Local))
+            .map(|n| self.declare_ident(&n, VarKind::Local))
             .collect()
     }
 
     /// `var = e` where `e` may be a branch, whose arms assign `var`.
-    pub(super) fn value_into(&mut self, var: VarId, e: &syn::Expr, tokens: Option<TokenStream>, out: &mut Block) {
+    pub(super) fn value_into(&mut self, var: VarId, e: &syn::Expr, written: Option<Written>, out: &mut Block) {
         match e {
-            syn::Expr::Paren(p) => return self.value_into(var, &p.expr, tokens, out),
+            syn::Expr::Paren(p) => return self.value_into(var, &p.expr, written, out),
             syn::Expr::If(_) | syn::Expr::Match(_) => {
                 self.vars[var].assigns += 1;
-                let declares = tokens.as_ref().is_some_and(|t| t.to_string().starts_with("let"));
-                let stmt_tokens = tokens.unwrap_or_else(|| e.to_token_stream());
+                let declares = written.as_ref().is_some_and(|w| w.declares);
+                let stmt_tokens = written.map_or_else(|| e.to_token_stream(), |w| w.tokens);
                 let start = out.stmts.len();
                 self.branch(e, Tail::Into(var), stmt_tokens, out);
                 if declares
@@ -273,7 +274,7 @@ impl Lowerer<'_> {
             var,
             value,
             items: vec![],
-            tokens,
+            written,
             span: e.span(),
         });
     }
@@ -357,7 +358,15 @@ impl Lowerer<'_> {
             return;
         };
         match op {
-            None => self.value_into(var, value, Some(tokens), out),
+            None => self.value_into(
+                var,
+                value,
+                Some(Written {
+                    tokens,
+                    declares: false,
+                }),
+                out,
+            ),
             Some(op) => {
                 let rhs = self.expr(value);
                 self.vars[var].assigns += 1;
@@ -373,7 +382,10 @@ impl Lowerer<'_> {
                         tokens: whole.to_token_stream(),
                     },
                     items: vec![],
-                    tokens: Some(tokens),
+                    written: Some(Written {
+                        tokens,
+                        declares: false,
+                    }),
                     span: whole.span(),
                 });
             }
