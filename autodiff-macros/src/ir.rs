@@ -4,6 +4,17 @@
 //! `lower` builds it from `syn` in one pass; `verify` checks its invariants
 //! between passes; `activity` marks what depends on a differentiated
 //! parameter; `reverse` turns it into the forward and backward programs.
+//!
+//! Glossary:
+//! - *variable*: a binding site (each `let`, each shadowing is its own), a
+//!   parameter, a temporary of a nested call, or the result.
+//! - *active*: depends on a differentiated parameter; *constant* otherwise.
+//! - *opaque*: code kept as the user wrote it, with the names in it resolved.
+//! - *region*: a loop's body or a branch's arm.
+//! - *exit*: `break`, `continue` or `return`; its *site* numbers where an
+//!   iteration or the function ended.
+//! - *negation site*: a unary `-` of the function, which a generic original
+//!   negates through the runtime.
 
 use std::fmt;
 

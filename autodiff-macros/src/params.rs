@@ -132,11 +132,11 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
 
-        impl #impl_generics #p::SlotGradient for #ident #ty_generics #where_tokens {}
+        impl #impl_generics #p::RealGradient for #ident #ty_generics #where_tokens {}
 
         impl #impl_generics #p::Recycle for #ident #ty_generics #where_tokens {
-            fn recycle_into(self, workspace: &mut #p::Workspace) {
-                #( #p::Recycle::recycle_into(self.#names, workspace); )*
+            fn recycle(self, workspace: &mut #p::Workspace) {
+                #( #p::Recycle::recycle(self.#names, workspace); )*
             }
         }
     })

@@ -50,44 +50,44 @@ pub fn negate<T: Negate>(x: T) -> T::Output {
     x.negate()
 }
 
-/// A VJP result slot that can stand for a gradient of type `T`: `T` itself,
-/// or `NoGrad`, which has no values and so converts to anything.
-pub trait Slot<T> {
-    /// The gradient in the slot.
+/// A VJP's gradient for one argument, standing for a gradient of type `T`:
+/// `T` itself, or `NoGrad`, which has no values and so converts to anything.
+pub trait ArgGradient<T> {
+    /// The gradient.
     fn into_gradient(self) -> T;
 }
 
-impl<T> Slot<T> for T {
+impl<T> ArgGradient<T> for T {
     fn into_gradient(self) -> T {
         self
     }
 }
 
-impl<T: Gradient> Slot<T> for NoGrad {
+impl<T: Gradient> ArgGradient<T> for NoGrad {
     fn into_gradient(self) -> T {
         match self {}
     }
 }
 
-/// The gradients a VJP slot may hold: every [`Gradient`] but `NoGrad`.
+/// The gradients a VJP may give an argument: every [`Gradient`] but `NoGrad`.
 /// (`#[derive(Params)]` implements it for models.)
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a gradient: this module argument cannot be differentiated",
     label = "this argument receives a value that depends on a differentiated parameter",
     note = "pass a constant here, or differentiate with respect to other parameters using `wrt(...)`"
 )]
-pub trait SlotGradient {}
-impl<F: crate::float::Float, D: ndarray::Dimension> SlotGradient for ndarray::Array<F, D> {}
-impl<T: SlotGradient> SlotGradient for Vec<T> {}
-impl<F: crate::float::Float> SlotGradient for F {}
+pub trait RealGradient {}
+impl<F: crate::float::Float, D: ndarray::Dimension> RealGradient for ndarray::Array<F, D> {}
+impl<T: RealGradient> RealGradient for Vec<T> {}
+impl<F: crate::float::Float> RealGradient for F {}
 
-/// Checks that a module's gradient slot holds a real gradient (not `NoGrad`):
+/// Checks that a module's gradient for an argument is a real one (not `NoGrad`):
 /// a compile error with a clear message, at the user's argument, when an
 /// active value reaches an argument that cannot be differentiated. The output
 /// type is left to the context in that case, so no second error follows.
 #[inline(always)]
-pub fn gradient<S: SlotGradient + Slot<T>, T>(slot: Option<S>) -> Option<T> {
-    slot.map(Slot::into_gradient)
+pub fn gradient<G: RealGradient + ArgGradient<T>, T>(gradient: Option<G>) -> Option<T> {
+    gradient.map(ArgGradient::into_gradient)
 }
 
 /// Adds a contribution to a value's gradient: the fan-out sum. `None` is zero.
@@ -244,7 +244,7 @@ impl<T> Stack<T> {
 
 impl<T> Drop for Stack<T> {
     fn drop(&mut self) {
-        crate::workspace::give_vec(std::mem::take(&mut self.items));
+        crate::workspace::recycle_vec(std::mem::take(&mut self.items));
     }
 }
 

@@ -7,6 +7,15 @@
 //! loops (the generated code's stacks) keep their buffers here too.
 //!
 //! Outside `run`, the same code allocates and frees as usual.
+//!
+//! Words used here and by the code that calls it:
+//! - *take*: get a buffer for a new array from the active workspace
+//!   (`take`, `take_vec`, `take_stale` keeping old values, `take_scratch` for
+//!   an output about to be overwritten), or from the heap when none fits;
+//! - *recycle*: give a buffer back to the workspace (`Workspace::recycle`,
+//!   the [`Recycle`] trait, `recycle_array`, `recycle_vec`, and the generated
+//!   code's `recycle!`), or free it outside `run`;
+//! - *active workspace*: the one whose `run` is on this thread's stack.
 
 use std::alloc::Layout;
 use std::cell::RefCell;
@@ -247,15 +256,10 @@ impl Workspace {
             .expect("`Float` is implemented for f32 and f64 only")
     }
 
-    /// Keeps the buffer of `array` for later runs.
-    pub fn give<F: Float, D: Dimension>(&mut self, array: Array<F, D>) {
-        self.free_list::<F>().push(array.into_raw_vec_and_offset().0);
-    }
-
     /// Keeps the buffers of gradients (an array, a `Params` model, a tuple of
     /// them) once the optimizer has used them, for the next step.
     pub fn recycle<G: Recycle>(&mut self, gradients: G) {
-        gradients.recycle_into(self);
+        gradients.recycle(self);
     }
 }
 
@@ -268,19 +272,19 @@ impl Workspace {
 )]
 pub trait Recycle {
     /// Gives every buffer to `workspace`.
-    fn recycle_into(self, workspace: &mut Workspace);
+    fn recycle(self, workspace: &mut Workspace);
 }
 
 impl<F: Float, D: Dimension> Recycle for Array<F, D> {
-    fn recycle_into(self, workspace: &mut Workspace) {
-        workspace.give(self);
+    fn recycle(self, workspace: &mut Workspace) {
+        workspace.free_list::<F>().push(self.into_raw_vec_and_offset().0);
     }
 }
 
 impl<T: Recycle> Recycle for Vec<T> {
-    fn recycle_into(mut self, workspace: &mut Workspace) {
+    fn recycle(mut self, workspace: &mut Workspace) {
         for item in self.drain(..) {
-            item.recycle_into(workspace);
+            item.recycle(workspace);
         }
         if workspace.raw.len() < MAX_FREE
             && let Some(buffer) = RawBuffer::from_vec(self)
@@ -291,16 +295,16 @@ impl<T: Recycle> Recycle for Vec<T> {
 }
 
 impl<F: Float> Recycle for F {
-    fn recycle_into(self, _: &mut Workspace) {}
+    fn recycle(self, _: &mut Workspace) {}
 }
 
 macro_rules! recycle_tuples {
     ($(($($t:ident),+)),+) => {$(
         impl<$($t: Recycle),+> Recycle for ($($t,)+) {
             #[allow(non_snake_case)]
-            fn recycle_into(self, workspace: &mut Workspace) {
+            fn recycle(self, workspace: &mut Workspace) {
                 let ($($t,)+) = self;
-                $($t.recycle_into(workspace);)+
+                $($t.recycle(workspace);)+
             }
         }
     )+};
@@ -319,13 +323,13 @@ recycle_tuples!(
 /// An empty vector with room for `len` elements: a kept buffer (the smallest
 /// that fits) inside [`Workspace::run`], a new one otherwise.
 pub(crate) fn take<F: Float>(len: usize) -> Vec<F> {
-    let mut buffer = take_with_contents(len);
+    let mut buffer = take_stale(len);
     buffer.clear();
     buffer
 }
 
 /// Like [`take`], but a kept buffer keeps its old (initialised) contents.
-fn take_with_contents<F: Float>(len: usize) -> Vec<F> {
+fn take_stale<F: Float>(len: usize) -> Vec<F> {
     let reused = ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
         active.as_mut()?.free_list::<F>().take(len)
@@ -351,7 +355,7 @@ pub(crate) fn take_vec<T>() -> Vec<T> {
 }
 
 /// Returns a `Vec`'s buffer (its values dropped) to the active workspace, or frees it.
-pub(crate) fn give_vec<T>(vec: Vec<T>) {
+pub(crate) fn recycle_vec<T>(vec: Vec<T>) {
     ACTIVE.with(|active| {
         if let Some(workspace) = active.borrow_mut().as_mut()
             && workspace.raw.len() < MAX_FREE
@@ -366,7 +370,7 @@ pub(crate) fn give_vec<T>(vec: Vec<T>) {
 pub fn recycle_array<F: Float, D: Dimension>(array: Array<F, D>) {
     ACTIVE.with(|active| {
         if let Some(workspace) = active.borrow_mut().as_mut() {
-            workspace.give(array);
+            array.recycle(workspace);
         }
     });
 }
@@ -386,10 +390,10 @@ pub(crate) fn array_from_iter<F: Float, Sh: IntoDimension>(
 /// A new array for an output that will be overwritten completely (the
 /// product of a GEMM with β = 0): a kept buffer's old values are left in place
 /// rather than zeroed first; new memory is zeroed.
-pub(crate) fn scratch<F: Float, Sh: IntoDimension>(shape: Sh) -> Array<F, Sh::Dim> {
+pub(crate) fn take_scratch<F: Float, Sh: IntoDimension>(shape: Sh) -> Array<F, Sh::Dim> {
     let dim = shape.into_dimension();
     let len = dim.size();
-    let mut buffer = take_with_contents(len);
+    let mut buffer = take_stale(len);
     if buffer.len() >= len {
         buffer.truncate(len);
     } else {
@@ -462,7 +466,7 @@ mod tests {
             let mut v: Vec<&str> = take_vec();
             v.extend(["a", "b", "c"]);
             let address = v.as_ptr() as usize;
-            give_vec(v);
+            recycle_vec(v);
             address
         });
         assert_eq!(ws.free_buffers(), 1);
@@ -474,7 +478,7 @@ mod tests {
         });
         assert_eq!(first, second);
         // One of another alignment does not.
-        ws.run(|| give_vec(vec![1u64, 2]));
+        ws.run(|| recycle_vec(vec![1u64, 2]));
         let v: Vec<u8> = ws.run(take_vec);
         assert_eq!(v.capacity(), 0);
     }
@@ -482,7 +486,7 @@ mod tests {
     #[test]
     fn a_panic_inside_run_returns_the_buffers() {
         let mut ws = Workspace::new();
-        ws.give(Array::<f64, _>::zeros(8));
+        ws.recycle(Array::<f64, _>::zeros(8));
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ws.run(|| panic!("boom"))));
         assert!(result.is_err());
         assert_eq!(ws.free_buffers(), 1);

@@ -135,11 +135,11 @@ impl Emitter<'_> {
         match &step.value {
             Value::Call { callee, args, .. } if has_upstream => {
                 let g = idents::local("__g");
-                let slot = |i: usize| idents::vjp_result(step.id, i);
+                let result = |i: usize| idents::vjp_result(step.id, i);
                 let contributing: Vec<bool> = step.need.iter().map(|n| !n.is_never()).collect();
-                let slots = (0..args.len()).map(|i| {
+                let results = (0..args.len()).map(|i| {
                     if contributing[i] {
-                        slot(i).into_token_stream()
+                        result(i).into_token_stream()
                     } else {
                         quote!(_)
                     }
@@ -149,14 +149,14 @@ impl Emitter<'_> {
                 let needs = step.need.iter().map(|n| self.need_expr(n));
                 let vjp = self.call(callee, arg_exprs, Some(quote!(#y, #g, [#(#needs),*])), step.span);
                 out.extend(quote_spanned! {step.span=>
-                    let (#(#slots,)*) = match #upstream {
+                    let (#(#results,)*) = match #upstream {
                         ::core::option::Option::Some(#g) => #vjp,
                         ::core::option::Option::None => (#(#nones,)*),
                     };
                 });
                 let module = callee.module_name();
                 for i in (0..args.len()).filter(|&i| contributing[i] && self.checks) {
-                    let (s, i) = (slot(i), proc_macro2::Literal::usize_unsuffixed(i));
+                    let (s, i) = (result(i), proc_macro2::Literal::usize_unsuffixed(i));
                     out.extend(quote_spanned!(step.span=>
                         (&::autodiff::__private::Probe(&#s)).check_gradient(#module, #i);
                     ));
@@ -165,10 +165,10 @@ impl Emitter<'_> {
                     let Some(target) = self.plan.target_of(arg).filter(|_| contributing[i]) else {
                         continue;
                     };
-                    // The check and its slot share one hygiene context, located at
+                    // The check and its result share one hygiene context, located at
                     // the user's argument, so a `NoGrad` error points at it.
                     let at_arg = Span::mixed_site().located_at(arg.span());
-                    let mut s = slot(i);
+                    let mut s = result(i);
                     s.set_span(at_arg);
                     let checked = quote_spanned!(at_arg=> ::autodiff::__private::gradient(#s));
                     out.extend(self.contribute(&target, checked, declared));

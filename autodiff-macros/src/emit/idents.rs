@@ -5,7 +5,8 @@
 //! `NAME_GRAD_SOURCE`, `NAME_GRAPHS`.
 //!
 //! Locals, all `Span::mixed_site()` so that they never collide with the
-//! user's names (`N` is a variable's number in the IR, `_h` the user's name
+//! user's names (the table is repeated in the `autodiff` crate's
+//! documentation, where `NAME_GRAD_SOURCE` is; a test checks they agree) (`N` is a variable's number in the IR, `_h` the user's name
 //! for it when there is one, `S` a step's number, `L` a loop's, `B` a
 //! branch's):
 //!
@@ -22,7 +23,7 @@
 //! | `__bB` | branch `B`'s record: the arm taken, per execution |
 //! | `__exit` / `'__forward` | where the function returned, and the label `return` leaves |
 //! | `__yS` | a step's value restored from its stack for its VJP |
-//! | `__cS_i` | the VJP result of step `S` for argument `i` |
+//! | `__cS_i` | the gradient that the VJP of step `S` gives argument `i` |
 //! | `__g` | the upstream gradient inside a VJP call |
 //! | `__new` | a new value on its way into a slot |
 //! | `__need` / `__gout` | `NAME_vjp`'s flags and upstream gradient |
@@ -195,4 +196,33 @@ pub fn gradient(f: &Function, target: &Target) -> Ident {
 /// The whole gradient of a parameter whose layers receive gradients in a loop.
 pub fn model_gradient(f: &Function, param: VarId) -> Ident {
     local(&format!("__gm{param}{}", user_suffix(f, param)))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The names of this file's table, each documented in the `autodiff`
+    /// crate's table too.
+    #[test]
+    fn every_generated_name_is_documented_for_users() {
+        let here = include_str!("idents.rs");
+        let facade = include_str!("../../../src/lib.rs");
+        let names = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.starts_with("//! | `"))
+                .flat_map(|l| {
+                    let first = l.split('|').nth(1).unwrap_or_default().to_string();
+                    first
+                        .split('`')
+                        .filter(|n| n.starts_with("__") || n.starts_with("'__"))
+                        .map(|n| n.replace('N', "").replace("_h", ""))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let (ours, theirs) = (names(here), names(facade));
+        assert!(ours.len() >= 20, "found only {} names: is the table there?", ours.len());
+        for name in &ours {
+            assert!(theirs.contains(name), "`{name}` is not in the table of src/lib.rs");
+        }
+    }
 }

@@ -11,8 +11,9 @@ use super::idents::{self, Names};
 use crate::ir::{Function, NegationSite};
 use crate::signature::Signature;
 
-/// The gradient type of each parameter: `NoGrad` for those not differentiated.
-pub(super) fn slot_types(sig: &Signature<'_>) -> Vec<TokenStream> {
+/// The type of the VJP's gradient for each parameter: `NoGrad` for those
+/// not differentiated.
+pub(super) fn argument_gradient_types(sig: &Signature<'_>) -> Vec<TokenStream> {
     sig.params
         .iter()
         .map(|p| {
@@ -86,13 +87,13 @@ pub(super) fn vjp_signature(func: &ItemFn, sig: &Signature<'_>, names: &Names) -
     let vjp_fn = &names.vjp_fn;
     let inputs = func.sig.inputs.iter();
     let output = output_type(func);
-    let slot_types = slot_types(sig);
+    let argument_gradient_types = argument_gradient_types(sig);
     let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
     let (gout, need) = (idents::local("__gout"), idents::local("__need"));
     let g = FnGenerics::of(func);
     let (params, preds) = (&g.params, &g.preds);
     quote! {
-        #vis fn #vjp_fn<#(#params),*>(#(#inputs,)* _: &#output, #gout: #output, #need: [bool; #n]) -> (#(::core::option::Option<#slot_types>,)*)
+        #vis fn #vjp_fn<#(#params),*>(#(#inputs,)* _: &#output, #gout: #output, #need: [bool; #n]) -> (#(::core::option::Option<#argument_gradient_types>,)*)
         where #(#preds,)*
     }
 }

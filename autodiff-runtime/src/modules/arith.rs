@@ -81,7 +81,7 @@ pub(crate) fn copy<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
 pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
     match x.as_slice() {
         Some(values) => {
-            let mut out: Array<F, E> = crate::workspace::scratch(shape);
+            let mut out: Array<F, E> = crate::workspace::take_scratch(shape);
             out.as_slice_mut()
                 .expect("a new array is contiguous")
                 .copy_from_slice(values);

@@ -20,7 +20,7 @@ use ndarray::{Array1, Array4, ArrayRef1, ArrayRef2, ArrayRef4};
 use crate::float::Float;
 use crate::gemm::gemm_into;
 use crate::parallel::{self, Disjoint};
-use crate::workspace::{recycle_array, scratch, zeros};
+use crate::workspace::{recycle_array, take_scratch, zeros};
 
 /// The sizes of one convolution, checked once.
 #[derive(Clone, Copy, Debug)]
@@ -184,8 +184,8 @@ fn matrix_mut<F>(data: &mut [F], rows: usize, cols: usize) -> ndarray::ArrayView
 fn forward<F: Float>(x: &[F], kernel: &ArrayRef2<F>, b: &ArrayRef1<F>, geo: &Geometry) -> Array4<F> {
     let (patch, pixels) = (geo.patch(), geo.pixels());
     let parts = parallel::parts(geo.n, geo.n * geo.o * patch * pixels);
-    let mut y: Array4<F> = scratch((geo.n, geo.o, geo.oh, geo.ow));
-    let mut cols: Array1<F> = scratch(parts * patch * pixels);
+    let mut y: Array4<F> = take_scratch((geo.n, geo.o, geo.oh, geo.ow));
+    let mut cols: Array1<F> = take_scratch(parts * patch * pixels);
     {
         let (ys, colss) = (
             Disjoint::new(y.as_slice_mut().expect("contiguous")),
@@ -224,9 +224,9 @@ fn backward<F: Float>(
 ) -> (Option<Array4<F>>, Option<Array4<F>>, Option<Array1<F>>) {
     let (patch, pixels) = (geo.patch(), geo.pixels());
     let parts = parallel::parts(geo.n, 2 * geo.n * geo.o * patch * pixels);
-    let mut gx: Option<Array4<F>> = need[0].then(|| scratch((geo.n, geo.c, geo.h, geo.w)));
+    let mut gx: Option<Array4<F>> = need[0].then(|| take_scratch((geo.n, geo.c, geo.h, geo.w)));
     // Per part: a columns buffer, and partial sums of ∂w and ∂b.
-    let mut cols: Array1<F> = scratch(parts * patch * pixels);
+    let mut cols: Array1<F> = take_scratch(parts * patch * pixels);
     let mut gw: Array1<F> = zeros(parts * geo.o * patch);
     let mut gb: Array1<F> = zeros(parts * geo.o);
     {

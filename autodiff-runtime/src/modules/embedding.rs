@@ -5,7 +5,7 @@
 use ndarray::{Array2, ArrayRef2};
 
 use crate::float::Float;
-use crate::workspace::{recycle_array, scratch, zeros};
+use crate::workspace::{recycle_array, take_scratch, zeros};
 
 fn check_ids<F>(ids: &[usize], table: &ArrayRef2<F>) {
     if let Some((position, id)) = ids.iter().enumerate().find(|(_, id)| **id >= table.nrows()) {
@@ -25,7 +25,7 @@ crate::module! {
     /// If an id is not a row of the table, naming the id and its position.
     pub fn embedding<F: Float>(ids: &[usize], table: &ArrayRef2<F>) -> Array2<F> {
         check_ids(ids, table);
-        let mut y: Array2<F> = scratch((ids.len(), table.ncols()));
+        let mut y: Array2<F> = take_scratch((ids.len(), table.ncols()));
         for (mut row, &id) in y.rows_mut().into_iter().zip(ids) {
             row.assign(&table.row(id));
         }

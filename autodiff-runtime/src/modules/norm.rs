@@ -13,7 +13,7 @@
 use ndarray::{Array, Array1, ArrayRef, ArrayRef1, Dimension};
 
 use crate::float::Float;
-use crate::workspace::{recycle_array, scratch, zeros};
+use crate::workspace::{recycle_array, take_scratch, zeros};
 
 /// Mean and 1/√(σ² + ε) of groups of elements: `group(i)` lists the
 /// contiguous runs of group `i` as (start, len) through the callback.
@@ -78,7 +78,7 @@ fn backward<F: Float, D: Dimension>(
     );
     let (mean, inv_std) = statistics(xs, groups, runs, eps);
     let (mut g_gamma, mut g_beta): (Array1<F>, Array1<F>) = (zeros(gamma.len()), zeros(gamma.len()));
-    let mut gx: Option<Array<F, D>> = need[0].then(|| scratch(x.raw_dim()));
+    let mut gx: Option<Array<F, D>> = need[0].then(|| take_scratch(x.raw_dim()));
     for k in 0..groups {
         let (mu, s) = (mean[k], inv_std[k]);
         // Σĝ and Σĝ·x̂ over the group, and the γ, β sums on the way.
@@ -184,7 +184,7 @@ fn normalise<F: Float, D: Dimension>(
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let (mean, inv_std) = statistics(xs, groups, runs, eps);
-    let mut y: Array<F, D> = scratch(x.raw_dim());
+    let mut y: Array<F, D> = take_scratch(x.raw_dim());
     let out = y.as_slice_mut().expect("a new array is contiguous");
     for k in 0..groups {
         let (mu, s) = (mean[k], inv_std[k]);

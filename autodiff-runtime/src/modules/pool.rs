@@ -11,7 +11,7 @@
 use ndarray::{Array4, ArrayRef4};
 
 use crate::float::Float;
-use crate::workspace::{scratch, zeros};
+use crate::workspace::{take_scratch, zeros};
 
 /// The sizes of one pooling, checked once.
 #[derive(Clone, Copy)]
@@ -136,7 +136,7 @@ crate::module! {
     pub fn max_pool2d<F: Float>(x: &ArrayRef4<F>, k: usize, stride: usize) -> Array4<F> {
         let win = Window::of("max_pool2d", x.shape(), k, stride);
         let (n, c) = (x.shape()[0], x.shape()[1]);
-        let mut y: Array4<F> = scratch((n, c, win.oh, win.ow));
+        let mut y: Array4<F> = take_scratch((n, c, win.oh, win.ow));
         planes(x, &win, &mut y, |src, dst| win.argmax(src, |out, at| dst[out] = src[at]));
         y
     }

@@ -5,7 +5,7 @@
 use ndarray::{Array, Array2, ArrayRef, Axis, Dimension, IntoDimension};
 
 use crate::float::Float;
-use crate::workspace::{recycle_array, scratch};
+use crate::workspace::{recycle_array, take_scratch};
 
 use super::arith::copy_as;
 
@@ -111,7 +111,7 @@ crate::module! {
         check_concat(a, b, axis);
         let mut dim = a.raw_dim();
         dim[axis] += b.shape()[axis];
-        let mut y: Array<F, D> = scratch(dim);
+        let mut y: Array<F, D> = take_scratch(dim);
         let split = a.shape()[axis];
         let (mut first, mut second) = y.view_mut().split_at(Axis(axis), split);
         first.assign(a);
