@@ -67,7 +67,29 @@
 //!
 //! Locals are named after the user's variables (`__v7_h` is the value of
 //! `h`, `__g7_h` its gradient). The whole function is in the rustdoc of
-//! `mlp_loss_grad` and, as a string, in `MLP_LOSS_GRAD_SOURCE`.
+//! `mlp_loss_grad` and, as a string, in `MLP_LOSS_GRAD_SOURCE`. Every name
+//! the generated code introduces (`N` a variable's number, `_h` the user's
+//! name for it, `S` a step's number, `L` a loop's, `B` a branch's):
+//!
+//! | name | holds |
+//! |---|---|
+//! | `__vN_h` | a value |
+//! | `__sN_h` | the stack of a reassigned value's old values, for the backward pass |
+//! | `__gN_h` | the gradient of a value; `__gN_k` of output `k` of a tuple; `__gN_h__a__b` of the field `h.a.b` |
+//! | `__gmN_h` | the whole gradient of a model whose layers a loop visits |
+//! | `__kS` | a constant that reads a local, evaluated once before step `S`; `__skS` its stack |
+//! | `__lL` | loop `L`'s record: where each iteration ended |
+//! | `__xL` | in the backward pass, where the iteration being reversed ended |
+//! | `__iL`, `__ixL` | a loop over layers: the layer's index, and the stack of indices |
+//! | `__bB` | branch `B`'s record: the arm taken |
+//! | `__exit`, `'__forward` | where the function returned, and the label `return` leaves |
+//! | `__yS` | step `S`'s value restored from its stack for its VJP |
+//! | `__cS_i` | the gradient that the VJP of step `S` gives argument `i` |
+//! | `__g` | the upstream gradient inside a VJP call |
+//! | `__new` | a new value on its way into a reassigned variable |
+//! | `__need`, `__gout` | `NAME_vjp`'s flags and upstream gradient |
+//! | `__s`, `__f` | a gradient being assembled, and one part added to it |
+//! | `__workspace`, `__Scalar` | `NAME_grad_with`'s workspace; the output type's scalar |
 //!
 //! Note the last `need` mask: `x` is data, so no ∂C/∂x is computed.
 //!
@@ -116,3 +138,8 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The Rust examples of the design notes, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/design.md")]
+pub struct DesignDoctests;

@@ -116,7 +116,7 @@ mod snapshots {
         assert!(checked >= 2, "no fixtures found");
     }
 
-    /// The expansion excerpts of the README and of the crate documentation
+    /// The expansion excerpts of the README, the design notes and the crate documentation
     /// are taken from the snapshots: each of their lines, without its
     /// trailing comment, is one of the snapshot's (`...` stands for lines
     /// left out).
@@ -126,6 +126,7 @@ mod snapshots {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let root = here.parent().expect("the workspace root");
         let readme = read(&root.join("README.md"));
+        let design = read(&root.join("docs/design.md"));
         let crate_doc: String = read(&root.join("src/lib.rs"))
             .lines()
             .filter_map(|l| l.strip_prefix("//!"))
@@ -138,7 +139,7 @@ mod snapshots {
                 "### What the expansion looks like",
                 "mlp_loss",
             ),
-            ("README.md", readme.as_str(), "An Elman RNN (", "rnn_loop"),
+            ("docs/design.md", design.as_str(), "An Elman RNN (", "rnn_loop"),
             (
                 "src/lib.rs",
                 crate_doc.as_str(),
