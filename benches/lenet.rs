@@ -13,6 +13,7 @@ use std::hint::black_box;
 use autodiff::prelude::*;
 use autodiff::stats::{CountingAllocator, heap_usage};
 use criterion::{Criterion, criterion_group};
+use models::lenet::{LeNet5, loss_grad, loss_grad_with};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -27,29 +28,6 @@ use interleaved::interleaved;
 
 const BATCH: usize = 64;
 const ROUNDS: usize = 11;
-
-#[derive(Params, Clone)]
-struct LeNet5 {
-    conv1: Array4<f32>,
-    conv1_b: Array1<f32>,
-    conv2: Array4<f32>,
-    conv2_b: Array1<f32>,
-    fc1: Array2<f32>,
-    fc1_b: Array1<f32>,
-    fc2: Array2<f32>,
-    fc2_b: Array1<f32>,
-    fc3: Array2<f32>,
-    fc3_b: Array1<f32>,
-}
-
-#[differentiable(wrt(m))]
-fn loss(m: &LeNet5, x: &ArrayRef4<f32>, labels: &[usize]) -> f32 {
-    let h = max_pool2d(&relu(&conv2d(x, &m.conv1, &m.conv1_b, 1, 2)), 2, 2);
-    let h = max_pool2d(&relu(&conv2d(&h, &m.conv2, &m.conv2_b, 1, 0)), 2, 2);
-    let h = relu(&linear(&flatten(&h), &m.fc1, &m.fc1_b));
-    let h = relu(&linear(&h, &m.fc2, &m.fc2_b));
-    cross_entropy(&linear(&h, &m.fc3, &m.fc3_b), labels)
-}
 
 /// The same step written by hand with the same kernels: the forward calls,
 /// then each VJP in reverse order, asking for no ∂x of the input.

@@ -16,6 +16,7 @@ use std::hint::black_box;
 use autodiff::prelude::*;
 use autodiff::stats::{CountingAllocator, heap_usage};
 use criterion::{Criterion, criterion_group};
+use models::rnn::{Elman, elman_loss_grad, elman_loss_grad_with};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -28,26 +29,8 @@ const INPUTS: usize = 28;
 const HIDDEN: usize = 128;
 const CLASSES: usize = 10;
 
-#[derive(Params)]
-struct Rnn {
-    wx: Array2<f32>,
-    b: Array1<f32>,
-    u: Array2<f32>,
-    wo: Array2<f32>,
-    bo: Array1<f32>,
-}
-
-#[differentiable(wrt(rnn))]
-fn rnn_loss(rnn: &Rnn, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
-    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
-    for x in &xs[1..] {
-        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
-    }
-    cross_entropy(&linear(&h, &rnn.wo, &rnn.bo), labels)
-}
-
 struct Problem {
-    rnn: Rnn,
+    rnn: Elman,
     xs: Vec<Array2<f32>>,
     labels: Vec<usize>,
 }
@@ -56,7 +39,7 @@ fn problem() -> Problem {
     let mut rng = StdRng::seed_from_u64(7);
     let mut uniform =
         |shape: (usize, usize), scale: f32| Array2::from_shape_simple_fn(shape, || rng.random_range(-scale..scale));
-    let rnn = Rnn {
+    let rnn = Elman {
         wx: uniform((HIDDEN, INPUTS), 0.2),
         b: Array1::zeros(HIDDEN),
         u: uniform((HIDDEN, HIDDEN), 0.1),
@@ -70,7 +53,7 @@ fn problem() -> Problem {
 
 /// Backpropagation through time by hand, with the same kernels: what the
 /// generated code must match.
-fn handwritten(p: &Problem) -> (f32, Rnn) {
+fn handwritten(p: &Problem) -> (f32, Elman) {
     let (r, xs, y) = (&p.rnn, &p.xs, &p.labels);
     let some = |g: Option<Array2<f32>>| g.expect("requested");
     // Forward: each step's linear part, recurrent part, sum and state.
@@ -106,7 +89,7 @@ fn handwritten(p: &Problem) -> (f32, Rnn) {
     }
     let gz0 = some(tanh_vjp(&z0, &hs[0], gh, [true]).0);
     let (_, gwx0, gb0) = linear_vjp(&xs[0], &r.wx, &r.b, &z0, gz0, [false, true, true]);
-    let grad = Rnn {
+    let grad = Elman {
         wx: some(autodiff::__private::accumulate(gwx, gwx0)),
         b: autodiff::__private::accumulate(gb, gb0).expect("requested"),
         u: gu.unwrap_or_else(|| Array2::zeros((HIDDEN, HIDDEN))),
@@ -116,13 +99,13 @@ fn handwritten(p: &Problem) -> (f32, Rnn) {
     (loss, grad)
 }
 
-fn generated(p: &Problem) -> (f32, Rnn) {
-    let (loss, g) = rnn_loss_grad(&p.rnn, &p.xs, &p.labels);
+fn generated(p: &Problem) -> (f32, Elman) {
+    let (loss, g) = elman_loss_grad(&p.rnn, &p.xs, &p.labels);
     (loss, g.rnn)
 }
 
 fn with_workspace(ws: &mut Workspace, p: &Problem) -> f32 {
-    let (loss, g) = rnn_loss_grad_with(ws, &p.rnn, &p.xs, &p.labels);
+    let (loss, g) = elman_loss_grad_with(ws, &p.rnn, &p.xs, &p.labels);
     ws.recycle(g.rnn);
     loss
 }

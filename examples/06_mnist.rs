@@ -17,6 +17,9 @@
 //! MNIST is not bundled: pass the directory holding the four IDX `.gz` files,
 //! or set `AUTODIFF_MNIST_DIR`.
 //!
+//! The network, its loss and its evaluation are in `examples/models/mlp.rs` (the `models` library
+//! that the benchmarks and tests use too).
+//!
 //! Run: `cargo run --release --example 06_mnist -- ../shared/data/mnist`
 
 #[path = "common/mod.rs"]
@@ -28,46 +31,9 @@ use autodiff::train::{
     Adam, Decay, Init, Optimizer, Schedule, Standardizer, dropout_mask, init, minibatches, select_labels, select_rows,
 };
 use common::{Curves, Metric};
+use models::mlp::{Mlp, evaluate, loss_grad};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-
-#[derive(Params, Clone)]
-struct Mlp {
-    w1: Array2<f32>,
-    b1: Array1<f32>,
-    w2: Array2<f32>,
-    b2: Array1<f32>,
-    w3: Array2<f32>,
-    b3: Array1<f32>,
-}
-
-#[differentiable(wrt(model))]
-fn loss(model: &Mlp, x: &Array2<f32>, labels: &[usize], mask1: &Array2<f32>, mask2: &Array2<f32>, keep: f32) -> f32 {
-    let h1 = dropout(&relu(&linear(x, &model.w1, &model.b1)), mask1, keep);
-    let h2 = dropout(&relu(&linear(&h1, &model.w2, &model.b2)), mask2, keep);
-    cross_entropy(&linear(&h2, &model.w3, &model.b3), labels)
-}
-
-fn logits(model: &Mlp, x: &Array2<f32>) -> Array2<f32> {
-    let h1 = relu(&linear(x, &model.w1, &model.b1));
-    let h2 = relu(&linear(&h1, &model.w2, &model.b2));
-    linear(&h2, &model.w3, &model.b3)
-}
-
-/// Mean cross-entropy and accuracy over a large set, a chunk at a time
-/// (bounded memory).
-fn evaluate(model: &Mlp, x: &Array2<f32>, labels: &[usize]) -> (f64, f64) {
-    let (mut loss, mut correct) = (0.0, 0.0);
-    for start in (0..labels.len()).step_by(1000) {
-        let end = (start + 1000).min(labels.len());
-        let z = logits(model, &x.slice(autodiff::ndarray::s![start..end, ..]).to_owned());
-        let n = (end - start) as f64;
-        loss += f64::from(cross_entropy(&z, &labels[start..end])) * n;
-        correct += autodiff::train::accuracy(&z, &labels[start..end]) * n;
-    }
-    let n = labels.len() as f64;
-    (loss / n, correct / n)
-}
 
 const SIZES: [usize; 4] = [784, 500, 150, 10];
 const EPOCHS: usize = 12;
@@ -107,13 +73,7 @@ fn main() {
     let probe: Vec<usize> = (0..5_000).collect();
     let (x_probe, probe_labels) = (select_rows(&x_train, &probe), select_labels(&train.labels, &probe));
 
-    let layer = |o: usize, i: usize| (Array2::zeros((o, i)), Array1::zeros(o));
-    let ((w1, b1), (w2, b2), (w3, b3)) = (
-        layer(SIZES[1], SIZES[0]),
-        layer(SIZES[2], SIZES[1]),
-        layer(SIZES[3], SIZES[2]),
-    );
-    let mut model = Mlp { w1, b1, w2, b2, w3, b3 };
+    let mut model = Mlp::zeros(SIZES);
     init(&mut model, Init::KaimingNormal, &mut rng);
     println!("model: {SIZES:?}, {} parameters", model.num_params());
 

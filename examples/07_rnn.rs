@@ -18,6 +18,10 @@
 //! ones (validation); the test set is evaluated once, at the end. Without
 //! MNIST the tutorial reads the bundled 8×8 digits row by row (8 steps).
 //!
+//! The Elman network and the GRU (their losses and logits) are in
+//! `examples/models/rnn.rs`, the `models` library that the benchmarks and
+//! tests use too.
+//!
 //! Run: `cargo run --release --example 07_rnn -- ../shared/data/mnist [gru|elman] [epochs]`
 //! (`-` instead of the directory: the bundled digits, unless `AUTODIFF_MNIST_DIR` is set).
 
@@ -31,82 +35,9 @@ use autodiff::train::{
     select_labels_into, select_rows, select_rows_into,
 };
 use common::{Curves, Metric};
+use models::rnn::{Elman, Gru, elman_logits, elman_loss_grad_with, gru_logits, gru_loss_grad_with};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-
-/// An Elman network: one hidden layer fed back into itself.
-#[derive(Params)]
-struct Elman {
-    wx: Array2<f32>,
-    b: Array1<f32>,
-    u: Array2<f32>,
-    wo: Array2<f32>,
-    bo: Array1<f32>,
-}
-
-/// The loss of a batch given as its rows `xs[t]` (`[batch, width]` each).
-#[differentiable(wrt(rnn))]
-fn elman_loss(rnn: &Elman, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
-    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
-    for x in &xs[1..] {
-        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
-    }
-    cross_entropy(&linear(&h, &rnn.wo, &rnn.bo), labels)
-}
-
-fn elman_logits(rnn: &Elman, xs: &[Array2<f32>]) -> Array2<f32> {
-    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
-    for x in &xs[1..] {
-        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
-    }
-    linear(&h, &rnn.wo, &rnn.bo)
-}
-
-/// A gated recurrent unit: input weights `w*`, recurrent weights `u*` for the
-/// update gate `z`, the reset gate `r` and the candidate state `n`.
-#[derive(Params)]
-struct Gru {
-    wz: Array2<f32>,
-    bz: Array1<f32>,
-    uz: Array2<f32>,
-    wr: Array2<f32>,
-    br: Array1<f32>,
-    ur: Array2<f32>,
-    wn: Array2<f32>,
-    bn: Array1<f32>,
-    un: Array2<f32>,
-    wo: Array2<f32>,
-    bo: Array1<f32>,
-}
-
-/// The GRU's loss. The first step starts from `h = 0`, where the reset gate
-/// has nothing to reset and the recurrent products vanish.
-#[differentiable(wrt(gru))]
-fn gru_loss(gru: &Gru, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
-    let z = sigmoid(&linear(&xs[0], &gru.wz, &gru.bz));
-    let n = tanh(&linear(&xs[0], &gru.wn, &gru.bn));
-    let mut h = (1.0 - &z) * n;
-    for x in &xs[1..] {
-        let z = sigmoid(&(linear(x, &gru.wz, &gru.bz) + matmul(&h, &gru.uz)));
-        let r = sigmoid(&(linear(x, &gru.wr, &gru.br) + matmul(&h, &gru.ur)));
-        let n = tanh(&(linear(x, &gru.wn, &gru.bn) + matmul(&(&r * &h), &gru.un)));
-        h = &(1.0 - &z) * &n + &z * &h;
-    }
-    cross_entropy(&linear(&h, &gru.wo, &gru.bo), labels)
-}
-
-fn gru_logits(gru: &Gru, xs: &[Array2<f32>]) -> Array2<f32> {
-    let z = sigmoid(&linear(&xs[0], &gru.wz, &gru.bz));
-    let n = tanh(&linear(&xs[0], &gru.wn, &gru.bn));
-    let mut h = (1.0 - &z) * n;
-    for x in &xs[1..] {
-        let z = sigmoid(&(linear(x, &gru.wz, &gru.bz) + matmul(&h, &gru.uz)));
-        let r = sigmoid(&(linear(x, &gru.wr, &gru.br) + matmul(&h, &gru.ur)));
-        let n = tanh(&(linear(x, &gru.wn, &gru.bn) + matmul(&(&r * &h), &gru.un)));
-        h = &(1.0 - &z) * &n + &z * &h;
-    }
-    linear(&h, &gru.wo, &gru.bo)
-}
 
 /// The rows of each image in `x` (`[batch, steps·width]`) as `steps` arrays of
 /// `[batch, width]`, written into kept buffers.

@@ -15,6 +15,9 @@
 //! set once, and writes the learning curves and a picture of the six 5×5
 //! filters of the first layer.
 //!
+//! The network, its loss and its evaluation are in `examples/models/lenet.rs`
+//! (the `models` library that the benchmarks and tests use too).
+//!
 //! Run: `cargo run --release --example 09_lenet5 -- ../shared/data/mnist`
 
 #[path = "common/mod.rs"]
@@ -28,81 +31,9 @@ use autodiff::train::{
     Adam, Decay, Init, Optimizer, Schedule, Standardizer, init, minibatches, select_labels, select_rows,
 };
 use common::{Curves, Metric};
+use models::lenet::{LeNet5, evaluate, images, loss_grad};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-
-#[derive(Params, Clone)]
-struct LeNet5 {
-    conv1: Array4<f32>,
-    conv1_b: Array1<f32>,
-    conv2: Array4<f32>,
-    conv2_b: Array1<f32>,
-    fc1: Array2<f32>,
-    fc1_b: Array1<f32>,
-    fc2: Array2<f32>,
-    fc2_b: Array1<f32>,
-    fc3: Array2<f32>,
-    fc3_b: Array1<f32>,
-}
-
-impl LeNet5 {
-    fn new() -> LeNet5 {
-        LeNet5 {
-            conv1: Array4::zeros((6, 1, 5, 5)),
-            conv1_b: Array1::zeros(6),
-            conv2: Array4::zeros((16, 6, 5, 5)),
-            conv2_b: Array1::zeros(16),
-            fc1: Array2::zeros((120, 16 * 5 * 5)),
-            fc1_b: Array1::zeros(120),
-            fc2: Array2::zeros((84, 120)),
-            fc2_b: Array1::zeros(84),
-            fc3: Array2::zeros((10, 84)),
-            fc3_b: Array1::zeros(10),
-        }
-    }
-}
-
-/// The training loss of a minibatch `x` `[n, 1, 28, 28]`.
-#[differentiable(wrt(m))]
-fn loss(m: &LeNet5, x: &ArrayRef4<f32>, labels: &[usize]) -> f32 {
-    let h = max_pool2d(&relu(&conv2d(x, &m.conv1, &m.conv1_b, 1, 2)), 2, 2); // [n, 6, 14, 14]
-    let h = max_pool2d(&relu(&conv2d(&h, &m.conv2, &m.conv2_b, 1, 0)), 2, 2); // [n, 16, 5, 5]
-    let h = relu(&linear(&flatten(&h), &m.fc1, &m.fc1_b)); // [n, 120]
-    let h = relu(&linear(&h, &m.fc2, &m.fc2_b)); // [n, 84]
-    cross_entropy(&linear(&h, &m.fc3, &m.fc3_b), labels)
-}
-
-/// The same network's logits, for evaluation. (A `#[differentiable]`
-/// `logits` called by `loss` would work too, but its VJP runs its forward
-/// pass again: a third more work per step.)
-fn logits(m: &LeNet5, x: &ArrayRef4<f32>) -> Array2<f32> {
-    let h = max_pool2d(&relu(&conv2d(x, &m.conv1, &m.conv1_b, 1, 2)), 2, 2);
-    let h = max_pool2d(&relu(&conv2d(&h, &m.conv2, &m.conv2_b, 1, 0)), 2, 2);
-    let h = relu(&linear(&flatten(&h), &m.fc1, &m.fc1_b));
-    let h = relu(&linear(&h, &m.fc2, &m.fc2_b));
-    linear(&h, &m.fc3, &m.fc3_b)
-}
-
-/// Rows of `[N, 784]` pixels as images `[N, 1, 28, 28]`.
-fn images(rows: Array2<f32>) -> Array4<f32> {
-    let n = rows.nrows();
-    rows.into_shape_with_order((n, 1, 28, 28)).expect("784 pixels per row")
-}
-
-/// Mean cross-entropy and accuracy over a large set, 500 images at a time.
-fn evaluate(model: &LeNet5, x: &Array4<f32>, labels: &[usize]) -> (f64, f64) {
-    let (mut loss, mut correct) = (0.0, 0.0);
-    for start in (0..labels.len()).step_by(500) {
-        let end = (start + 500).min(labels.len());
-        // A view of the chunk goes straight in: no copy.
-        let z = logits(model, &x.slice(s![start..end, .., .., ..]));
-        let n = (end - start) as f64;
-        loss += f64::from(cross_entropy(&z, &labels[start..end])) * n;
-        correct += autodiff::train::accuracy(&z, &labels[start..end]) * n;
-    }
-    let n = labels.len() as f64;
-    (loss / n, correct / n)
-}
 
 /// The first layer's filters as an SVG: one 5×5 grey-scale square per
 /// channel, black the most negative weight of all, white the most positive.
@@ -162,7 +93,7 @@ fn main() {
     let probe_labels = select_labels(&train.labels, &probe);
     let x_probe = images(select_rows(&rows_train, &probe));
 
-    let mut model = LeNet5::new();
+    let mut model = LeNet5::zeros();
     init(&mut model, Init::KaimingNormal, &mut rng);
     println!("model: LeNet-5, {} parameters", model.num_params());
 

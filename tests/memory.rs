@@ -12,6 +12,8 @@
 
 use autodiff::prelude::*;
 use autodiff::stats::{CountingAllocator, heap_usage as usage};
+use models::lenet::{self, LeNet5};
+use models::rnn::{Elman, elman_loss_grad_with};
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -303,25 +305,6 @@ fn training_steps_allocate_nothing<F: Float>(
     assert!(after < before, "{what}: the steps train ({before:?} → {after:?})");
 }
 
-#[derive(Params)]
-struct Rnn {
-    wx: Array2<f32>,
-    b: Array1<f32>,
-    u: Array2<f32>,
-    wo: Array2<f32>,
-    bo: Array1<f32>,
-}
-
-/// An Elman RNN over the rows of an image: the loop's per-iteration store.
-#[differentiable(wrt(rnn))]
-fn rnn_loss(rnn: &Rnn, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
-    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
-    for x in &xs[1..] {
-        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
-    }
-    cross_entropy(&linear(&h, &rnn.wo, &rnn.bo), labels)
-}
-
 /// A steady-state training step of the RNN (28 steps of 28 inputs, 64 hidden
 /// units, batch 32) allocates nothing: every per-iteration store and every
 /// saved activation comes from the workspace.
@@ -333,7 +316,7 @@ fn recurrent_steps_allocate_nothing() {
         .map(|t| Array2::from_shape_fn((batch, inputs), |(i, j)| value(t * 1000 + i * inputs + j)))
         .collect();
     let labels: Vec<usize> = (0..batch).map(|i| i % 10).collect();
-    let mut rnn = Rnn {
+    let mut rnn = Elman {
         wx: Array2::from_shape_fn((hidden, inputs), |(i, j)| value(i + 3 * j) * 0.1),
         b: Array1::zeros(hidden),
         u: Array2::from_shape_fn((hidden, hidden), |(i, j)| value(7 * i + j) * 0.1),
@@ -342,8 +325,8 @@ fn recurrent_steps_allocate_nothing() {
     };
     let mut optimizer = Adam::new(1e-3);
     let mut ws = Workspace::new();
-    let mut step = |rnn: &mut Rnn| {
-        let (loss, grad) = rnn_loss_grad_with(&mut ws, rnn, &xs, &labels);
+    let mut step = |rnn: &mut Elman| {
+        let (loss, grad) = elman_loss_grad_with(&mut ws, rnn, &xs, &labels);
         optimizer.step(rnn, &grad.rnn);
         ws.recycle(grad.rnn);
         loss
@@ -421,29 +404,6 @@ fn deep_steps_allocate_nothing() {
     );
 }
 
-#[derive(Params)]
-struct LeNet5 {
-    conv1: Array4<f32>,
-    conv1_b: Array1<f32>,
-    conv2: Array4<f32>,
-    conv2_b: Array1<f32>,
-    fc1: Array2<f32>,
-    fc1_b: Array1<f32>,
-    fc2: Array2<f32>,
-    fc2_b: Array1<f32>,
-    fc3: Array2<f32>,
-    fc3_b: Array1<f32>,
-}
-
-#[differentiable(wrt(m))]
-fn lenet_loss(m: &LeNet5, x: &ArrayRef4<f32>, labels: &[usize]) -> f32 {
-    let h = max_pool2d(&relu(&conv2d(x, &m.conv1, &m.conv1_b, 1, 2)), 2, 2);
-    let h = max_pool2d(&relu(&conv2d(&h, &m.conv2, &m.conv2_b, 1, 0)), 2, 2);
-    let h = relu(&linear(&flatten(&h), &m.fc1, &m.fc1_b));
-    let h = relu(&linear(&h, &m.fc2, &m.fc2_b));
-    cross_entropy(&linear(&h, &m.fc3, &m.fc3_b), labels)
-}
-
 /// A steady-state LeNet-5 training step (batch 8 of 28×28 images, taken as a
 /// view of a larger set) allocates nothing: the im2col columns, the permuted
 /// gradients and every activation come from the workspace.
@@ -478,7 +438,7 @@ fn convolutional_steps_allocate_nothing() {
     let mut ws = Workspace::new();
     let mut step = |m: &mut LeNet5| {
         let x = images.slice(s![4..12, .., .., ..]);
-        let (loss, grad) = lenet_loss_grad_with(&mut ws, m, &x, &labels);
+        let (loss, grad) = lenet::loss_grad_with(&mut ws, m, &x, &labels);
         optimizer.step(m, &grad.m);
         ws.recycle(grad.m);
         loss

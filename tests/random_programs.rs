@@ -10,9 +10,7 @@
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
-#[path = "../autodiff-macros/src/programs.rs"]
-#[allow(dead_code)]
-mod programs;
+use autodiff_programs as programs;
 
 #[test]
 fn random_programs_compile_and_have_the_right_gradients() {

@@ -12,8 +12,7 @@ use proc_macro2::{TokenStream, TokenTree};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner};
 
-#[path = "programs.rs"]
-mod programs;
+use autodiff_programs as programs;
 use programs::{function, stmts};
 
 /// Expands `tokens` as `#[differentiable(wrt(w))]`; the output must parse.

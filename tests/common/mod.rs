@@ -1,8 +1,10 @@
-//! Helpers shared by the integration tests: random inputs and gradient checks.
+//! Helpers shared by the integration tests: random inputs, gradient checks,
+//! and the SPEC's MLP.
 #![allow(dead_code)]
 
 use autodiff::gradcheck::{Tolerance, gradcheck};
-use autodiff::ndarray::{Array, Array1, Array2, ArrayD, Dimension, IntoDimension};
+use autodiff::ndarray::{Array, ArrayD, Dimension, IntoDimension};
+use autodiff::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -54,4 +56,20 @@ pub fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
         .cloned()
         .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
+}
+
+// The SPEC's MLP: linear → relu → linear → cross-entropy.
+#[differentiable(wrt(w1, b1, w2, b2))]
+pub fn mlp_loss(
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+) -> f64 {
+    let h = linear(x, w1, b1);
+    let a = relu(&h);
+    let z = linear(&a, w2, b2);
+    cross_entropy(&z, labels)
 }

@@ -1,7 +1,8 @@
 //! Random function bodies in the version-2 grammar of `#[differentiable]`
 //! (loops, branches, reassignment, `break`, `continue`, `return`, constant
-//! code), for property tests. Shared by the macro's own tests (`fuzz.rs`)
-//! and by `tests/random_programs.rs`, which compiles a sample and checks each
+//! code), for property tests: a dev crate of the workspace, used by the
+//! macro's own tests (`autodiff-macros/src/fuzz.rs`) and by
+//! `tests/random_programs.rs`, which compiles a sample and checks each
 //! gradient against finite differences.
 
 use proptest::prelude::*;
