@@ -571,3 +571,28 @@ fn a_loop_body_ending_without_a_semicolon() {
         &[g.w.into_dyn()],
     );
 }
+
+pub struct Sizes {
+    h: usize,
+}
+
+// A shape query added to a field that has the name of an active value: only
+// the value `h` is read from where it lives, not the field `sizes.h`.
+#[differentiable(wrt(w))]
+fn field_named_like_a_value(x: &Array2<f64>, w: &Array2<f64>, sizes: &Sizes) -> f64 {
+    let h = matmul(x, w);
+    let n = h.nrows() + sizes.h;
+    sum(&h) * n as f64
+}
+
+#[test]
+fn a_constant_reads_a_value_and_a_field_of_the_same_name() {
+    let (x, w, sizes) = (random((3, 2), 1), random((2, 4), 2), Sizes { h: 5 });
+    let (value, g) = field_named_like_a_value_grad(&x, &w, &sizes);
+    assert_eq!(value, field_named_like_a_value(&x, &w, &sizes));
+    assert_gradients(
+        |v| field_named_like_a_value(&x, &d2(&v[0]), &sizes),
+        &[w.clone().into_dyn()],
+        &[g.w.into_dyn()],
+    );
+}

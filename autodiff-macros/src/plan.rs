@@ -246,7 +246,7 @@ impl Plan {
         let mut vars = Vec::new();
         walk(nodes, &mut |node| match node {
             // A plain local read by substituted code lives until that code.
-            Node::Substituted { reads, .. } => vars.extend(reads.iter().map(|(_, v)| *v)),
+            Node::Substituted { code, .. } => code.reads(&mut vars),
             Node::Step(step) => {
                 vars.push(step.var);
                 vars.extend(step.value.operands().iter().filter_map(|a| match a {

@@ -80,13 +80,12 @@ pub struct Step {
 pub enum Node {
     /// Constant code, as written.
     Verbatim(TokenStream),
-    /// Constant code that reads active values (a comparison, a shape query):
-    /// `prefix`, then `tokens` as written with each name in `reads` replaced by
-    /// where its value lives, then `;` when `statement`.
+    /// Constant code that reads active values (`let n = h.nrows();`):
+    /// `prefix`, then `code` with each such read going to where the value
+    /// lives.
     Substituted {
         prefix: TokenStream,
-        tokens: TokenStream,
-        reads: Vec<(String, VarId)>,
+        code: Kept,
     },
     Step(Step),
     If {
@@ -117,6 +116,33 @@ pub enum Node {
         ends: Vec<LoopId>,
         tokens: TokenStream,
     },
+}
+
+/// Constant code whose reads of active values the printer substitutes: the
+/// constant value of an assignment, rebuilt from the IR.
+pub enum Kept {
+    /// Tokens as the user wrote them (they read no active value).
+    Tokens(TokenStream),
+    /// A read of an active variable.
+    Read(VarId),
+    /// Code kept as written, with the names `lower` resolved in it.
+    Opaque(Box<Opaque>),
+    /// One after the other.
+    Seq(Vec<Kept>),
+    /// In parentheses, separated by commas: `(a, b)`.
+    Parens(Vec<Kept>),
+}
+
+impl Kept {
+    /// The variables it reads.
+    pub fn reads(&self, out: &mut Vec<VarId>) {
+        match self {
+            Kept::Tokens(_) => {}
+            Kept::Read(v) => out.push(*v),
+            Kept::Opaque(o) => out.extend(o.reads()),
+            Kept::Seq(parts) | Kept::Parens(parts) => parts.iter().for_each(|p| p.reads(out)),
+        }
+    }
 }
 
 pub struct Program {

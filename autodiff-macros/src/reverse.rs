@@ -14,8 +14,10 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 
 use crate::activity::{Activity, Need};
-use crate::ir::{ArmHead, Exit, Expr, Function, LoopKind, Stmt, VarId, VarKind, match_reads};
-use crate::program::{Hoist, Node, Operand, Program, Step, Value, recorded_loops, reversed, structural, walk_mut};
+use crate::ir::{ArmHead, Callee, Exit, Expr, Function, LoopKind, Op, Stmt, VarId, VarKind, match_reads};
+use crate::program::{
+    Hoist, Kept, Node, Operand, Program, Step, Value, recorded_loops, reversed, structural, walk_mut,
+};
 
 pub fn reverse(f: &Function, activity: &Activity) -> Program {
     let mut b = Builder {
@@ -69,20 +71,65 @@ impl Builder<'_> {
         self.activity.varied(var) && !self.f.is_param_like(var)
     }
 
-    /// Constant code as written, or with its reads of active values replaced.
-    fn kept(&self, tokens: TokenStream, reads: impl Iterator<Item = VarId>) -> Node {
-        let reads: Vec<(String, VarId)> = reads
-            .filter(|&r| self.reads_active(r))
-            .map(|r| (self.f.vars[r].name.clone(), r))
-            .collect();
-        if reads.is_empty() {
-            Node::Verbatim(tokens)
-        } else {
-            Node::Substituted {
-                prefix: TokenStream::new(),
-                tokens,
-                reads,
+    /// A constant expression, with its reads of active values marked for
+    /// the printer to substitute; `None` when it reads none.
+    fn kept(&self, expr: &Expr) -> Option<Kept> {
+        let mut reads = Vec::new();
+        expr.reads(&mut reads);
+        reads
+            .iter()
+            .any(|&r| self.reads_active(r))
+            .then(|| self.kept_parts(expr))
+    }
+
+    fn kept_parts(&self, expr: &Expr) -> Kept {
+        let mut reads = Vec::new();
+        expr.reads(&mut reads);
+        if !reads.iter().any(|&r| self.reads_active(r)) {
+            return Kept::Tokens(self.constant_tokens(expr));
+        }
+        match expr {
+            Expr::Var(var, _) => Kept::Read(*var),
+            Expr::Ref(inner) => Kept::Seq(vec![Kept::Tokens(quote!(&)), self.kept_parts(inner)]),
+            Expr::Opaque(o) => Kept::Opaque(Box::new(o.clone())),
+            Expr::Call { callee, args, .. } => {
+                let mut args: Vec<Kept> = args.iter().map(|a| self.kept_parts(a)).collect();
+                match callee {
+                    Callee::Op(Op::Neg) => Kept::Parens(vec![Kept::Seq(
+                        std::iter::once(Kept::Tokens(quote!(-))).chain(args).collect(),
+                    )]),
+                    Callee::Op(op) => {
+                        let symbol = match op {
+                            Op::Add => quote!(+),
+                            Op::Sub => quote!(-),
+                            Op::Mul => quote!(*),
+                            Op::Div | Op::Neg => quote!(/),
+                        };
+                        let (right, left) = (args.pop(), args.pop());
+                        let operands = left
+                            .into_iter()
+                            .chain(std::iter::once(Kept::Tokens(symbol)))
+                            .chain(right);
+                        Kept::Parens(vec![Kept::Seq(operands.collect())])
+                    }
+                    Callee::Module(path) => Kept::Seq(vec![Kept::Tokens(quote!(#path)), Kept::Parens(args)]),
+                    Callee::Method { method, turbofish } => {
+                        let receiver = if args.is_empty() {
+                            Kept::Tokens(TokenStream::new())
+                        } else {
+                            args.remove(0)
+                        };
+                        Kept::Seq(vec![
+                            Kept::Parens(vec![receiver]),
+                            Kept::Tokens(quote!(.#method #turbofish)),
+                            Kept::Parens(args),
+                        ])
+                    }
+                }
             }
+            // A field of a parameter reads no active local (parameters are
+            // read where they are).
+            Expr::Field { .. } => Kept::Tokens(self.constant_tokens(expr)),
         }
     }
 
@@ -92,7 +139,9 @@ impl Builder<'_> {
 
     fn stmt(&mut self, stmt: &Stmt, depth: usize, out: &mut Vec<Node>) {
         match stmt {
-            Stmt::Const { tokens, code, .. } => out.push(self.kept(tokens.clone(), code.reads())),
+            // Reading an active value here is an error of `activity` (such
+            // code would not be differentiated), so it is kept as written.
+            Stmt::Const { tokens, .. } => out.push(Node::Verbatim(tokens.clone())),
             Stmt::Alias { of, tokens } => {
                 if !self.varied_var(*of) {
                     out.push(Node::Verbatim(tokens.clone()));
@@ -108,28 +157,25 @@ impl Builder<'_> {
                 // A branch's value for a constant: `y = 2.0;` in its arm.
                 if !self.varied_var(*var) && written.is_none() {
                     let name = self.f.vars[*var].ident_at(*span);
-                    let mut reads = Vec::new();
-                    value.reads(&mut reads);
-                    let value = self.constant_tokens(value);
-                    out.push(match self.kept(quote!(#value;), reads.into_iter()) {
-                        Node::Substituted { tokens, reads, .. } => Node::Substituted {
+                    out.push(match self.kept(value) {
+                        Some(code) => Node::Substituted {
                             prefix: quote!(#name =),
-                            tokens,
-                            reads,
+                            code: Kept::Seq(vec![code, Kept::Tokens(quote!(;))]),
                         },
-                        _ => Node::Verbatim(quote!(#name = #value;)),
+                        None => {
+                            let value = self.constant_tokens(value);
+                            Node::Verbatim(quote!(#name = #value;))
+                        }
                     });
                     return;
                 }
                 if !self.varied_var(*var)
                     && let Some(written) = written
                 {
-                    let mut reads = Vec::new();
-                    value.reads(&mut reads);
-                    if !reads.iter().any(|&r| self.reads_active(r)) {
+                    let Some(code) = self.kept(value) else {
                         out.push(Node::Verbatim(written.tokens.clone()));
                         return;
-                    }
+                    };
                     // `let n = h.nrows();`, rebuilt so that only the value is
                     // substituted (`let h = h.nrows();` binds the user's `h`).
                     let v = &self.f.vars[*var];
@@ -141,14 +187,10 @@ impl Builder<'_> {
                     } else {
                         quote!(#name =)
                     };
-                    let value = self.constant_tokens(value);
-                    if let Node::Substituted { tokens, reads, .. } = self.kept(value, reads.into_iter()) {
-                        out.push(Node::Substituted {
-                            prefix,
-                            tokens: quote!(#tokens;),
-                            reads,
-                        });
-                    }
+                    out.push(Node::Substituted {
+                        prefix,
+                        code: Kept::Seq(vec![code, Kept::Tokens(quote!(;))]),
+                    });
                     return;
                 }
                 let split = (!items.is_empty()).then_some(items.len());

@@ -10,7 +10,7 @@ use syn::visit_mut::VisitMut;
 use super::{Emitter, Phase, idents};
 use crate::ir::{Callee, ExitKind, LoopKind, Opaque, VarId};
 use crate::plan::Storage;
-use crate::program::{Node, Operand, Step, Value, walk};
+use crate::program::{Kept, Node, Operand, Step, Value, walk};
 
 impl Emitter<'_> {
     /// An expression of type `&T` for a variable's current value.
@@ -201,27 +201,22 @@ impl Emitter<'_> {
         out
     }
 
-    /// `tokens` with every identifier named in `reads` replaced by the value
-    /// of that variable, where it lives.
-    pub(super) fn replace_names(&self, tokens: TokenStream, reads: &[(String, VarId)]) -> TokenStream {
-        tokens
-            .into_iter()
-            .map(|tree| match tree {
-                proc_macro2::TokenTree::Group(g) => {
-                    let mut group = proc_macro2::Group::new(g.delimiter(), self.replace_names(g.stream(), reads));
-                    group.set_span(g.span());
-                    proc_macro2::TokenTree::Group(group).into_token_stream()
-                }
-                proc_macro2::TokenTree::Ident(i) => match reads.iter().find(|(name, _)| i == name) {
-                    Some((_, var)) => {
-                        let r = self.value_ref(*var);
-                        quote!((*#r))
-                    }
-                    None => i.into_token_stream(),
-                },
-                other => other.into_token_stream(),
-            })
-            .collect()
+    /// Constant code with its reads of active values going to where the
+    /// values live.
+    pub(super) fn kept(&self, code: &Kept) -> TokenStream {
+        match code {
+            Kept::Tokens(tokens) => tokens.clone(),
+            Kept::Read(var) => {
+                let r = self.value_ref(*var);
+                quote!((*#r))
+            }
+            Kept::Opaque(o) => self.substituted(o),
+            Kept::Seq(parts) => parts.iter().map(|p| self.kept(p)).collect(),
+            Kept::Parens(parts) => {
+                let parts = parts.iter().map(|p| self.kept(p));
+                quote!((#(#parts),*))
+            }
+        }
     }
 
     /// Code kept as written, with active values read from where they live.
@@ -266,9 +261,9 @@ impl Emitter<'_> {
     pub(super) fn forward_node(&self, node: &Node) -> TokenStream {
         match node {
             Node::Verbatim(tokens) => tokens.clone(),
-            Node::Substituted { prefix, tokens, reads } => {
-                let tokens = self.replace_names(tokens.clone(), reads);
-                quote!(#prefix #tokens)
+            Node::Substituted { prefix, code } => {
+                let code = self.kept(code);
+                quote!(#prefix #code)
             }
             Node::Step(step) => self.step_forward(step),
             Node::If {
