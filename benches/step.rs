@@ -201,7 +201,7 @@ fn handwritten<F: Float>(p: &Problem<F>) -> (F, LayerGrads<F>) {
     )
 }
 
-/// The reference of the comparison table: a hand-written step in
+/// The reference column of the step table: a hand-written step in
 /// plain ndarray with ndarray's own GEMM (matrixmultiply) and every buffer
 /// allocated once, so that the GEMM path of the runtime can be compared with
 /// it in one run.

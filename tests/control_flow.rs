@@ -8,7 +8,7 @@ mod common;
 use autodiff::prelude::*;
 use common::{assert_gradients, assert_model_gradient, d1, d2, random};
 
-// The SPEC's Elman RNN: a value carried across iterations of a `for` over a range.
+// An Elman RNN: a value carried across iterations of a `for` over a range.
 #[differentiable(wrt(wx, b, u, wo, bo))]
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 fn rnn_loss(

@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: random inputs, gradient checks,
-//! and the SPEC's MLP.
+//! and the MLP of the crate's first example.
 #![allow(dead_code)]
 
 use autodiff::gradcheck::{Tolerance, gradcheck};
@@ -58,7 +58,7 @@ pub fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
         .unwrap_or_default()
 }
 
-// The SPEC's MLP: linear → relu → linear → cross-entropy.
+// The MLP of the crate's first example: linear → relu → linear → cross-entropy.
 #[differentiable(wrt(w1, b1, w2, b2))]
 pub fn mlp_loss(
     x: &Array2<f64>,

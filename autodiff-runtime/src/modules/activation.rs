@@ -17,8 +17,8 @@ crate::module! {
         x.map_to_value(|v| if v > zero { v } else { zero })
     }
 
-    /// The gradient passes where x ≥ 0 and is zero where x < 0 (the kink at 0
-    /// passes it, as the lecture defines ReLU's derivative).
+    /// The gradient passes where x ≥ 0 and is zero where x < 0: at the kink,
+    /// x = 0, it passes.
     backward(y, g, need) {
         check_input("relu", "input", x, &g);
         let zero = X::Elem::zero();

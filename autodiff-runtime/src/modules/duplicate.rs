@@ -1,4 +1,4 @@
-//! `duplicate(x)`: (Y₁, Y₂) = (X, X), the lecture's "Y-splitter". Its adjoint
+//! `duplicate(x)`: (Y₁, Y₂) = (X, X), a Y-shaped split of one value. Its adjoint
 //! sums the branch gradients: dC/dX = dC/dY₁ + dC/dY₂.
 //!
 //! Using a value twice in a `#[differentiable]` body is an implicit duplicate;

@@ -1,10 +1,10 @@
-//! `linear(x, w, b)`: y = x·wᵀ + b, the lecture's Y = W·X with the batch in rows.
+//! `linear(x, w, b)`: y = x·wᵀ + b, that is Y = W·X with the batch in rows.
 //!
 //! Shapes: x `[batch, in]`, w `[out, in]`, b `[out]`, y `[batch, out]`.
 //! Jacobian-vector products (g = ∂C/∂y, `[batch, out]`):
 //! ∂C/∂x = g·w (`[batch, in]`), ∂C/∂w = gᵀ·x (`[out, in]`), ∂C/∂b = Σ_batch g.
-//! These are the lecture's dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ, transposed
-//! into row-batch form.
+//! These are dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ of the column form,
+//! transposed into row-batch form.
 
 use ndarray::{Array1, Array2, ArrayRef1, ArrayRef2};
 
@@ -76,7 +76,7 @@ crate::module! {
         y
     }
 
-    /// The lecture's dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ in row-batch form.
+    /// dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ in row-batch form.
     backward(y, g, need) {
         check_shapes(x, w, b);
         if g.dim() != (x.nrows(), w.nrows()) {
@@ -107,7 +107,7 @@ mod tests {
     use crate::testing::random;
 
     #[test]
-    fn closed_forms_of_the_lecture() {
+    fn closed_forms() {
         // dC/dX = dC/dY·W and dC/dW = dC/dYᵀ·X (row-batch form of Wᵀ·dC/dY, dC/dY·Xᵀ).
         let (x, w, b) = (random((3, 4), 4), random((2, 4), 5), random(2, 6));
         let y = linear(&x, &w, &b);

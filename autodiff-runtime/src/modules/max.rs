@@ -2,7 +2,7 @@
 //!
 //! Y = max(X₁, X₂) is X₁ where X₁ > X₂ and X₂ elsewhere, so dY/dX₁ is 1 where
 //! X₁ > X₂ and 0 elsewhere: the gradient is routed to the larger input, and a
-//! tie goes to `b` (the lecture's definition).
+//! tie goes to `b`.
 
 use num_traits::{One, Zero};
 
