@@ -388,11 +388,11 @@ impl Emitter<'_> {
         let indexed = targets
             .iter()
             .any(|t| matches!(t, Target::Indexed { param, .. } if *param == var));
-        if indexed {
-            // Layers accumulated in place; fields and the whole value are added.
-            let (s, f) = (idents::local("__s"), idents::local("__f"));
-            let g = idents::model_gradient(self.f, var);
-            let adds = fields.iter().map(|path| {
+        let (s, f) = (idents::local("__s"), idents::local("__f"));
+        // Each field's gradient added into the assembled one, `__s`.
+        let adds: Vec<TokenStream> = fields
+            .iter()
+            .map(|path| {
                 let field = idents::gradient(self.f, &Target::Field(var, (*path).clone()));
                 let members = idents::members(path);
                 quote! {
@@ -400,7 +400,11 @@ impl Emitter<'_> {
                         ::autodiff::__private::Gradient::accumulate(&mut #s #(.#members)*, #f);
                     }
                 }
-            });
+            })
+            .collect();
+        if indexed {
+            // Layers accumulated in place; fields and the whole value are added.
+            let g = idents::model_gradient(self.f, var);
             let add_whole = whole.then(|| {
                 let whole = idents::gradient(self.f, &Target::Value(var));
                 quote! {
@@ -434,17 +438,6 @@ impl Emitter<'_> {
         } else {
             quote!(::autodiff::__private::empty_like(#r))
         };
-        let s = idents::local("__s");
-        let f = idents::local("__f");
-        let adds = fields.iter().map(|path| {
-            let g = idents::gradient(self.f, &Target::Field(var, (*path).clone()));
-            let members = idents::members(path);
-            quote! {
-                if let ::core::option::Option::Some(#f) = #g {
-                    ::autodiff::__private::Gradient::accumulate(&mut #s #(.#members)*, #f);
-                }
-            }
-        });
         // Spanned at the parameter, like the other calls that need
         // `Gradient`, so that one missing derive reads as one error there.
         let span = r.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());

@@ -143,7 +143,6 @@ fn negation_sites(func: &syn::ItemFn) -> HashMap<usize, NegationSite> {
 impl Lowerer<'_> {
     /// A variable the passes introduce, described by `name` in messages.
     pub(super) fn declare(&mut self, name: &str, kind: VarKind) -> VarId {
-        let id = self.vars.len();
         self.vars.push(Var {
             name: name.to_string(),
             ident: None,
@@ -154,25 +153,15 @@ impl Lowerer<'_> {
             item: None,
             mutable: false,
         });
-        id
+        self.vars.len() - 1
     }
 
     /// A variable the user named, in scope from here on.
     pub(super) fn declare_ident(&mut self, ident: &syn::Ident, kind: VarKind) -> VarId {
-        let id = self.vars.len();
-        let name = ident.to_string();
-        self.vars.push(Var {
-            name: name.clone(),
-            ident: Some(ident.clone()),
-            kind,
-            ty: None,
-            depth: self.depth,
-            assigns: 0,
-            item: None,
-            mutable: false,
-        });
+        let id = self.declare(&ident.to_string(), kind);
+        self.vars[id].ident = Some(ident.clone());
         if matches!(kind, VarKind::Param(_) | VarKind::Local | VarKind::Layer { .. }) {
-            self.scopes.last_mut().expect("a scope").insert(name, id);
+            self.scopes.last_mut().expect("a scope").insert(ident.to_string(), id);
         }
         id
     }
