@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::cell::Cell;
+
 use autodiff::prelude::*;
 use common::{assert_gradients, assert_model_gradient, d1, d2, random};
 
@@ -240,32 +242,75 @@ fn match_guards_and_bindings() {
     assert_eq!(guard_taken, [true, true], "both sides of the guard are tested");
 }
 
-// `return` anywhere: inside a loop, inside a branch, and at the end.
+// `return` anywhere: inside a loop, inside a branch, and at the end. Which
+// exit a call took is recorded in `exit` by constant code beside each.
 #[differentiable(wrt(w))]
-fn early(x: &Array2<f64>, w: &Array2<f64>, limit: f64, n: usize) -> f64 {
+fn early(x: &Array2<f64>, w: &Array2<f64>, limit: f64, n: usize, exit: &Cell<Exit>) -> f64 {
     let mut h = matmul(x, w);
     for t in 0..n {
         h = tanh(&h) + matmul(x, w) * 0.5;
         if sum(&h) > limit {
+            exit.set(Exit::InLoop(t));
             return sum(&h) * (t as f64 + 1.0);
         }
     }
     if n == 0 {
+        exit.set(Exit::InBranch);
         return mean(&h);
     }
+    exit.set(Exit::AtEnd);
     sum(&sigmoid(&h))
 }
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Exit {
+    /// The `return` inside the loop, at iteration `t` (after `t` completed ones).
+    InLoop(usize),
+    /// The `return` of the branch after the loop.
+    InBranch,
+    /// The end of the body.
+    AtEnd,
+}
+
 #[test]
-fn return_from_a_loop_a_branch_and_the_end() {
-    let x = random((2, 3), 1);
-    let w = random((3, 2), 2) * 0.3;
-    let s = early(&x, &w, f64::INFINITY, 1);
-    for (limit, n) in [(f64::INFINITY, 0), (f64::INFINITY, 3), (s - 10.0, 3), (s + 0.5, 4)] {
-        let (value, g) = early_grad(&x, &w, limit, n);
-        assert_eq!(value, early(&x, &w, limit, n));
+fn every_return_after_zero_one_and_several_iterations() {
+    // Positive and small: sum(h) grows at every iteration (h ← tanh(h) + x·w/2
+    // from h = x·w), so a limit between two sums stops the loop where chosen.
+    let x = random((2, 3), 1).mapv(|v| v.abs() * 0.1);
+    let w = random((3, 2), 2).mapv(|v| v.abs() * 0.1);
+    let xw = x.dot(&w);
+    let mut h = xw.clone();
+    let sums: Vec<f64> = (0..6)
+        .map(|_| {
+            h = h.mapv(f64::tanh) + &xw * 0.5;
+            h.sum()
+        })
+        .collect();
+    assert!(sums.windows(2).all(|p| p[1] > p[0]), "sums grow: {sums:?}");
+    let between = |t: usize| {
+        if t == 0 {
+            sums[0] - 1.0
+        } else {
+            (sums[t - 1] + sums[t]) / 2.0
+        }
+    };
+    let cases = [
+        (f64::INFINITY, 0, Exit::InBranch),
+        (f64::INFINITY, 1, Exit::AtEnd),
+        (f64::INFINITY, 5, Exit::AtEnd),
+        (between(0), 5, Exit::InLoop(0)),
+        (between(1), 5, Exit::InLoop(1)),
+        (between(4), 5, Exit::InLoop(4)),
+        // The limit is passed only after the last iteration: the end.
+        (between(5), 5, Exit::AtEnd),
+    ];
+    for (limit, n, expected) in cases {
+        let exit = Cell::new(Exit::AtEnd);
+        let (value, g) = early_grad(&x, &w, limit, n, &exit);
+        assert_eq!(exit.get(), expected, "limit {limit}, {n} iterations");
+        assert_eq!(value, early(&x, &w, limit, n, &exit));
         assert_gradients(
-            |v| early(&x, &d2(&v[0]), limit, n),
+            |v| early(&x, &d2(&v[0]), limit, n, &Cell::new(Exit::AtEnd)),
             &[w.clone().into_dyn()],
             &[g.w.into_dyn()],
         );
@@ -297,7 +342,8 @@ fn nested_loops_with_a_labelled_break() {
     let x = random((2, 3), 1);
     let w = random((3, 3), 2) * 0.3;
     let v = random((3, 3), 3) * 0.3;
-    for (rows, cols, stop) in [(0, 2, 99), (1, 1, 99), (3, 2, 99), (3, 2, 3), (2, 3, 0)] {
+    // The break after zero, one and several inner iterations, and none.
+    for (rows, cols, stop) in [(0, 2, 99), (1, 1, 99), (3, 2, 99), (3, 2, 3), (3, 2, 1), (2, 3, 0)] {
         let (value, g) = nested_grad(&x, &w, &v, rows, cols, stop);
         assert_eq!(value, nested(&x, &w, &v, rows, cols, stop));
         assert_gradients(
