@@ -30,9 +30,11 @@ fn one_definition_in_f32_and_f64() {
     let f = |a: &Array2<f64>| a.mapv(|v| v as f32);
     let (v32, g32) = loss_grad::<f32>(&f(&x), &f(&w), &b.mapv(|v| v as f32), &f(&t));
     assert!((f64::from(v32) - v64).abs() < 1e-4);
-    for (a, b) in g32.w.iter().zip(&g64.w) {
-        assert!((f64::from(*a) - b).abs() < 1e-4);
-    }
+    common::assert_f32_agrees(
+        &[g32.w.view().into_dyn(), g32.b.view().into_dyn()],
+        &[g64.w.view().into_dyn(), g64.b.view().into_dyn()],
+        1e-4,
+    );
 }
 
 // A generic recurrent loop, called with a turbofish.
@@ -82,8 +84,10 @@ fn operators_on_generic_arrays() {
         &[w.clone().into_dyn()],
         &[g.w.into_dyn()],
     );
-    let (v32, _) = operators_grad::<f32>(&x.mapv(|v| v as f32), &w.mapv(|v| v as f32));
+    let (v32, g32) = operators_grad::<f32>(&x.mapv(|v| v as f32), &w.mapv(|v| v as f32));
     assert!((f64::from(v32) - value).abs() < 1e-4);
+    let g64 = operators_grad(&x, &w).1;
+    common::assert_f32_agrees(&[g32.w.view().into_dyn()], &[g64.w.view().into_dyn()], 1e-4);
 }
 
 // A model struct generic over its float type, with a `Vec` of such structs.
@@ -136,9 +140,7 @@ fn generic_model_structs_in_f32_and_f64() {
     };
     let (value32, g32) = stack_loss_grad(&net32, &x.mapv(|v| v as f32), &labels);
     assert!((f64::from(value32) - value).abs() < 1e-5);
-    for (a, b) in g32.net.head.w.iter().zip(&g.net.head.w) {
-        assert!((f64::from(*a) - b).abs() < 1e-5);
-    }
+    common::assert_f32_model_agrees(&g32.net, &g.net, 1e-5);
 }
 
 // Negations inside `match` arms, written without braces and with them: in a

@@ -66,9 +66,21 @@ fn mlp_in_f32_agrees_with_f64() {
         )
     );
     assert!((f64::from(loss32) - loss64).abs() < 1e-4 * loss64.abs().max(1.0));
-    for (a, b) in g32.w1.iter().zip(&g64.w1).chain(g32.w2.iter().zip(&g64.w2)) {
-        assert!((f64::from(*a) - b).abs() < 1e-4, "{a} vs {b}");
-    }
+    common::assert_f32_agrees(
+        &[
+            g32.w1.view().into_dyn(),
+            g32.b1.view().into_dyn(),
+            g32.w2.view().into_dyn(),
+            g32.b2.view().into_dyn(),
+        ],
+        &[
+            g64.w1.view().into_dyn(),
+            g64.b1.view().into_dyn(),
+            g64.w2.view().into_dyn(),
+            g64.b2.view().into_dyn(),
+        ],
+        1e-4,
+    );
 }
 
 // A residual block: h feeds both the branch and the skip connection (fan-out

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use autodiff::gradcheck::{Tolerance, gradcheck};
-use autodiff::ndarray::{Array, ArrayD, Dimension, IntoDimension};
+use autodiff::ndarray::{Array, ArrayD, ArrayViewD, Dimension, IntoDimension};
 use autodiff::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -72,4 +72,28 @@ pub fn mlp_loss(
     let a = relu(&h);
     let z = linear(&a, w2, b2);
     cross_entropy(&z, labels)
+}
+
+/// Every tensor of an f32 gradient agrees with the f64 one (same shapes,
+/// each value within `tolerance` times the larger of 1 and the f64 value).
+pub fn assert_f32_agrees(g32: &[ArrayViewD<f32>], g64: &[ArrayViewD<f64>], tolerance: f64) {
+    assert_eq!(g32.len(), g64.len(), "as many f32 tensors as f64 ones");
+    for (k, (a, b)) in g32.iter().zip(g64).enumerate() {
+        assert_eq!(a.shape(), b.shape(), "tensor {k}: shapes");
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (f64::from(*x) - y).abs() <= tolerance * y.abs().max(1.0),
+                "tensor {k}: f32 {x} against f64 {y}"
+            );
+        }
+    }
+}
+
+/// [`assert_f32_agrees`] for every tensor of two models' gradients.
+pub fn assert_f32_model_agrees<A: Params<Elem = f32>, B: Params<Elem = f64>>(g32: &A, g64: &B, tolerance: f64) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    g32.visit(&mut |_, v| a.push(v));
+    g64.visit(&mut |_, v| b.push(v));
+    assert!(!a.is_empty(), "the models have tensors");
+    assert_f32_agrees(&a, &b, tolerance);
 }
