@@ -5,8 +5,9 @@
 //! swapped, duplicated) must still give code that parses, errors included.
 //!
 //! `PROPTEST_CASES` sets the number of cases (default 1,500 per property);
-//! the seed of a run is printed, and failures shrink and are kept under
-//! `proptest-regressions/` as regression cases.
+//! the seed of a run is printed (the mutations draw a new one each run), and
+//! failures shrink and are kept under `proptest-regressions/` as regression
+//! cases.
 
 use proc_macro2::{TokenStream, TokenTree};
 use proptest::prelude::*;
@@ -24,12 +25,17 @@ fn expand(tokens: TokenStream) -> Result<String, String> {
 }
 
 /// A runner with `PROPTEST_CASES` cases and the seed `PROPTEST_SEED`, which it
-/// prints so that a failing run can be repeated. The default seed is fixed,
-/// so that CI runs the same cases every time; other seeds explore further.
-fn runner(name: &str) -> TestRunner {
+/// prints so that a failing run can be repeated. Without `PROPTEST_SEED`,
+/// `fresh` runners draw a new seed each run (from the clock), so that every
+/// run explores new cases; the others keep a fixed seed.
+fn runner(name: &str, fresh: bool) -> TestRunner {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let cases = env("PROPTEST_CASES").unwrap_or(1500) as u32;
-    let seed = env("PROPTEST_SEED").unwrap_or(20_261_128);
+    let clock = || {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| d.as_nanos() as u64)
+    };
+    let seed = env("PROPTEST_SEED").unwrap_or_else(|| if fresh { clock() } else { 20_261_128 });
     println!("{name}: {cases} cases, PROPTEST_SEED={seed}");
     let config = Config {
         cases,
@@ -43,7 +49,7 @@ fn runner(name: &str) -> TestRunner {
 
 #[test]
 fn valid_bodies_expand_without_errors() {
-    let mut runner = runner("valid bodies");
+    let mut runner = runner("valid bodies", false);
     runner
         .run(&stmts(2, false), |body| {
             let source = function(&body);
@@ -56,12 +62,24 @@ fn valid_bodies_expand_without_errors() {
 }
 
 /// A mutation of a token tree: drop, swap with the next, or duplicate the
-/// token at a position, at any depth.
+/// token at a position, at any depth. Positions are drawn as a fraction of
+/// the program's tokens, so that every mutation lands inside it.
 #[derive(Debug, Clone)]
 enum Mutation {
     Drop(usize),
     Swap(usize),
     Duplicate(usize),
+}
+
+/// The number of token trees in `tokens`, at every depth.
+fn count(tokens: TokenStream) -> usize {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(g) => 1 + count(g.stream()),
+            _ => 1,
+        })
+        .sum()
 }
 
 fn mutate(tokens: TokenStream, m: &Mutation, counter: &mut usize) -> TokenStream {
@@ -98,20 +116,30 @@ fn mutate(tokens: TokenStream, m: &Mutation, counter: &mut usize) -> TokenStream
 
 #[test]
 fn mutated_bodies_never_panic() {
-    let mut runner = runner("mutated bodies");
-    let mutation = prop_oneof![
-        (0..400usize).prop_map(Mutation::Drop),
-        (0..400usize).prop_map(Mutation::Swap),
-        (0..400usize).prop_map(Mutation::Duplicate),
-    ];
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut runner = runner("mutated bodies", true);
+    // Each mutation: a kind and where, as a fraction (per mille) of the tokens.
+    let mutation = (0..3u8, 0..1000usize);
+    let (tried, changed) = (AtomicUsize::new(0), AtomicUsize::new(0));
     runner
         .run(
             &(stmts(2, false), proptest::collection::vec(mutation, 1..4)),
             |(body, mutations)| {
                 let source = function(&body);
                 let mut tokens: TokenStream = source.parse().map_err(|e| TestCaseError::fail(format!("{e}")))?;
-                for m in &mutations {
-                    tokens = mutate(tokens, m, &mut 0);
+                for &(kind, per_mille) in &mutations {
+                    let at = per_mille * count(tokens.clone()) / 1000;
+                    let m = match kind {
+                        0 => Mutation::Drop(at),
+                        1 => Mutation::Swap(at),
+                        _ => Mutation::Duplicate(at),
+                    };
+                    let before = tokens.to_string();
+                    tokens = mutate(tokens, &m, &mut 0);
+                    tried.fetch_add(1, Ordering::Relaxed);
+                    if tokens.to_string() != before {
+                        changed.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 // The macro must not panic on anything; when the mutated tokens
                 // still form a function, its output (errors included) must parse.
@@ -126,12 +154,19 @@ fn mutated_bodies_never_panic() {
             },
         )
         .unwrap();
+    let (tried, changed) = (tried.into_inner(), changed.into_inner());
+    println!("mutated bodies: {changed} of {tried} mutations changed the program");
+    // A swap of two equal tokens changes nothing; anything else does.
+    assert!(
+        changed * 10 >= tried * 9,
+        "only {changed} of {tried} mutations changed the program"
+    );
 }
 
 #[test]
 #[ignore]
 fn print_a_sample() {
-    let mut runner = runner("sample");
+    let mut runner = runner("sample", false);
     for _ in 0..3 {
         let tree = stmts(2, false).new_tree(&mut runner).expect("a value");
         println!("{}", function(&proptest::strategy::ValueTree::current(&tree)));
