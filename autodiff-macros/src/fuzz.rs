@@ -16,9 +16,11 @@ use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestRunner}
 use autodiff_programs as programs;
 use programs::{function, stmts};
 
-/// Expands `tokens` as `#[differentiable(wrt(w))]`; the output must parse.
+/// Expands `tokens` as `#[differentiable(wrt(...))]` of the generated
+/// parameters; the output must parse.
 fn expand(tokens: TokenStream) -> Result<String, String> {
-    let out = std::panic::catch_unwind(|| crate::expand::differentiable(quote::quote!(wrt(w)), tokens))
+    let args: TokenStream = format!("wrt({})", programs::WRT).parse().expect("a wrt list");
+    let out = std::panic::catch_unwind(|| crate::expand::differentiable(args, tokens))
         .map_err(|_| "the macro panicked".to_string())?;
     syn::parse2::<syn::File>(out.clone()).map_err(|e| format!("output does not parse: {e}"))?;
     Ok(out.to_string())
