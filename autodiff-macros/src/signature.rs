@@ -161,19 +161,27 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
         let differentiability = differentiability(ty);
         let listed = wrt.is_none_or(|names| names.iter().any(|n| n == &pat.ident));
         if listed && differentiability == Differentiability::No {
-            let what = if wrt.is_some() {
-                "is listed in `wrt` but"
+            let (what, advice) = if wrt.is_some() {
+                ("is listed in `wrt`, but it", "remove it from `wrt(...)`")
             } else {
-                "is differentiated by default, but it"
+                (
+                    "is differentiated by default, but it",
+                    "name the parameters to differentiate with `#[differentiable(wrt(...))]`",
+                )
             };
-            errors.spanned(
-                &typed.ty,
-                format!(
-                    "parameter `{}` {what} has type `{}`, which cannot be differentiated; name the parameters to differentiate with `#[differentiable(wrt(...))]`",
+            let message = match ungroup(ty) {
+                Type::Reference(r) if r.mutability.is_some() => format!(
+                    "parameter `{}` {what} is a `&mut` reference: a differentiable function reads its parameters and returns new values; take it as `&{}`, or {advice}",
                     pat.ident,
-                    quote::quote!(#ty).to_string().replace(" ", "")
+                    type_text(&r.elem)
                 ),
-            );
+                _ => format!(
+                    "parameter `{}` {what} has type `{}`, which cannot be differentiated; {advice}",
+                    pat.ident,
+                    type_text(ty)
+                ),
+            };
+            errors.spanned(&typed.ty, message);
         }
         params.push(Param {
             ident: pat.ident.clone(),
@@ -293,6 +301,24 @@ pub fn is_array_or_float(ty: &Type) -> bool {
         Type::Reference(r) => is_array_or_float(&r.elem),
         _ => false,
     }
+}
+
+/// A type as a user writes it: `&mut Array2<f64>`, `&'a [usize]` (tokens
+/// joined, with a space between two words and after a lifetime).
+fn type_text(ty: &Type) -> String {
+    let spaced = quote::quote!(#ty).to_string();
+    let mut out = String::new();
+    let mut words = spaced.split(' ').peekable();
+    while let Some(word) = words.next() {
+        out.push_str(word);
+        let word_char = |c: char| c.is_alphanumeric() || c == '_';
+        let next_starts_word = words.peek().is_some_and(|n| n.starts_with(word_char));
+        let ends_word = word.ends_with(word_char);
+        if ends_word && (next_starts_word || word.starts_with('\'')) && words.peek().is_some() {
+            out.push(' ');
+        }
+    }
+    out
 }
 
 #[cfg(test)]
