@@ -6,7 +6,7 @@ use quote::quote;
 use syn::ItemFn;
 
 use crate::errors::Errors;
-use crate::{activity, args, emit, lower, plan, reverse, signature};
+use crate::{activity, args, emit, hooks, lower, plan, reverse, signature};
 
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
@@ -63,7 +63,8 @@ fn expand(sig: &signature::Signature<'_>, mut errors: Errors) -> syn::Result<Tok
     program.verify(&function).map_err(|m| internal("reverse", m))?;
     let plan = plan::plan(&function, &program);
     plan.verify(&program).map_err(|m| internal("plan", m))?;
-    Ok(emit::emit(sig, &function, &program, &plan, &activity))
+    let hooks = hooks::hooks(&function, sig, &program, &plan);
+    Ok(emit::emit(sig, &function, &program, &plan, &hooks, &activity))
 }
 
 /// Expansion snapshots: each `tests/expand/NAME.rs` holds one annotated

@@ -2,7 +2,7 @@
 //! that a gradient is final: decided from the reversed program and its plan,
 //! before anything is printed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::ir::{Function, LoopId, LoopKind, VarId, VarKind};
 use crate::plan::{FieldPath, Plan, Target};
@@ -48,14 +48,14 @@ fn exits_or_revisits(nodes: &[Node], list: (VarId, &FieldPath)) -> bool {
     found
 }
 
-/// The hook events of `NAME_grad`'s backward pass, given every gradient it
-/// computes (`targets`). A gradient is reported when no other gradient is
+/// The hook events of `NAME_grad`'s backward pass. A gradient is reported when no other gradient is
 /// added to it later: a parameter's whole gradient when it has no field
 /// gradients, a field's when its parameter gets no whole gradient and no
 /// other field or list of it contains it or lies in it. A list visited by a
 /// top-level loop that neither leaves early nor visits it again is reported
 /// layer by layer.
-pub fn hooks(f: &Function, sig: &Signature<'_>, program: &Program, plan: &Plan, targets: &BTreeSet<Target>) -> Hooks {
+pub fn hooks(f: &Function, sig: &Signature<'_>, program: &Program, plan: &Plan) -> Hooks {
+    let targets = &plan.gradients;
     let mut first = BTreeMap::new();
     for (m, node) in program.nodes.iter().enumerate() {
         for t in plan.contributions(std::slice::from_ref(node)) {

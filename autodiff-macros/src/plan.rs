@@ -116,6 +116,10 @@ pub struct Plan {
     /// The variables that steps assign into an `Option` (slots and the
     /// result), declared before the forward pass.
     pub slots: BTreeSet<VarId>,
+    /// Every gradient the backward pass computes: the result's (the seed)
+    /// and every one a VJP result adds to; none when the result does not
+    /// depend on a differentiated parameter.
+    pub gradients: BTreeSet<Target>,
 }
 
 pub fn plan(f: &Function, program: &Program) -> Plan {
@@ -184,12 +188,18 @@ pub fn plan(f: &Function, program: &Program) -> Plan {
         .iter()
         .any(|n| !matches!(n, Node::Verbatim(_) | Node::Step(_)));
     let upfront = regions || f.early_return || !slots.is_empty();
-    Plan {
+    let mut plan = Plan {
         storage,
         layers,
         upfront,
         slots,
+        gradients: BTreeSet::new(),
+    };
+    if !program.need[f.ret].is_never() {
+        plan.gradients.insert(Target::Value(f.ret));
+        plan.gradients.extend(plan.contributions(&program.nodes));
     }
+    plan
 }
 
 impl Plan {

@@ -191,7 +191,7 @@ impl Emitter<'_> {
     /// Whether a gradient exists at this point of the backward pass.
     pub(super) fn has(&self, target: &Target, declared: &BTreeSet<Target>) -> bool {
         if self.plan.upfront {
-            self.targets.contains(target)
+            self.plan.gradients.contains(target)
         } else {
             declared.contains(target)
         }

@@ -50,9 +50,6 @@ struct Emitter<'g> {
     program: &'g Program,
     plan: &'g Plan,
     mode: Mode,
-    /// Every gradient that receives a contribution or the seed (declared up
-    /// front when the plan says so).
-    targets: BTreeSet<Target>,
     /// Where the backward pass of `NAME_grad` reports to a gradient hook.
     hooks: &'g Hooks,
     /// Whether to print the checks of anomaly mode (left out of the text of
@@ -116,11 +113,8 @@ impl Emitter<'_> {
 
         // The backward pass.
         let mut backward = Vec::new();
-        let mut targets = BTreeSet::new();
-        let seeded = !self.program.need[ret].is_never();
-        if seeded {
-            targets.insert(Target::Value(ret));
-            targets.extend(self.plan.contributions(&self.program.nodes));
+        let mut targets = self.plan.gradients.clone();
+        if !targets.is_empty() {
             let mut declared = BTreeSet::new();
             let g = idents::gradient(self.f, &Target::Value(ret));
             if self.plan.upfront {
@@ -151,28 +145,19 @@ impl Emitter<'_> {
                     locals: vec![ret],
                 });
             }
-            let hooks = match self.mode {
-                Mode::Grad => crate::hooks::hooks(self.f, self.sig, self.program, self.plan, &targets),
-                Mode::Vjp => Hooks::default(),
-            };
-            let e = Emitter {
-                targets: targets.clone(),
-                hooks: &hooks,
-                ..*self
-            };
             if self.plan.upfront {
-                let code = e.backward_top(&self.program.nodes, &mut declared);
+                let code = self.backward_top(&self.program.nodes, &mut declared);
                 backward.push(Statement {
                     code,
                     locals: self.plan.locals_in(&self.program.nodes),
                 });
             } else {
                 for (m, node) in self.program.nodes.iter().enumerate().rev() {
-                    let mut code = e.backward_node(node, None, &mut declared);
+                    let mut code = self.backward_node(node, None, &mut declared);
                     if code.is_empty() {
                         continue;
                     }
-                    code.extend(e.hook_events(m, &declared));
+                    code.extend(self.hook_events(m, &declared));
                     backward.push(Statement {
                         code,
                         locals: self.plan.locals_in(std::slice::from_ref(node)),
@@ -214,12 +199,13 @@ pub fn emit(
     f: &Function,
     program: &Program,
     plan: &Plan,
+    hooks: &Hooks,
     activity: &crate::activity::Activity,
 ) -> TokenStream {
     let func = sig.func;
     let names = names(func);
-    // No events until `body` knows the gradients; `NAME_vjp` never has any,
-    // since it runs inside another function's backward pass.
+    // `NAME_vjp` has no hook events: it runs inside another function's
+    // backward pass.
     let no_hooks = Hooks::default();
     let grad_emitter = Emitter {
         f,
@@ -227,13 +213,12 @@ pub fn emit(
         program,
         plan,
         mode: Mode::Grad,
-        targets: BTreeSet::new(),
-        hooks: &no_hooks,
+        hooks,
         checks: true,
     };
     let vjp_emitter = Emitter {
         mode: Mode::Vjp,
-        targets: BTreeSet::new(),
+        hooks: &no_hooks,
         ..grad_emitter
     };
     let grad_struct = grad_struct(func, sig, &names);
@@ -354,7 +339,6 @@ pub fn emit(
     };
     let without_checks = Emitter {
         checks: false,
-        targets: BTreeSet::new(),
         ..grad_emitter
     };
     let source = crate::show::readable(grad_fn_item(None, &without_checks.body(seed.clone()).0));
