@@ -130,13 +130,16 @@ fn a_range_bounded_by_an_active_values_shape() {
 }
 
 // `while`, `loop` with `break`, `continue`, and an `if` without `else`.
+// `exits` records how many `continue`s were taken, and after how many
+// completed iterations the `break` was.
 #[differentiable(wrt(w))]
-fn skipping(x: &Array2<f64>, w: &Array2<f64>, n: usize) -> f64 {
+fn skipping(x: &Array2<f64>, w: &Array2<f64>, n: usize, exits: &Cell<(usize, usize)>) -> f64 {
     let mut h = matmul(x, w);
     let mut i = 0;
     while i < n {
         i += 1;
         if i % 2 == 0 {
+            exits.set((exits.get().0 + 1, exits.get().1));
             continue;
         }
         h = sigmoid(&h) * 1.5;
@@ -144,6 +147,7 @@ fn skipping(x: &Array2<f64>, w: &Array2<f64>, n: usize) -> f64 {
     let mut j = 0;
     loop {
         if j == n {
+            exits.set((exits.get().0, j));
             break;
         }
         j += 1;
@@ -159,11 +163,15 @@ fn skipping(x: &Array2<f64>, w: &Array2<f64>, n: usize) -> f64 {
 fn while_loop_break_continue_if_without_else() {
     let x = random((2, 3), 1);
     let w = random((3, 3), 2) * 0.5;
-    for n in [0, 1, 2, 3, 6] {
-        let (value, g) = skipping_grad(&x, &w, n);
-        assert_eq!(value, skipping(&x, &w, n));
+    // The break after zero, one and several iterations; no continue, one
+    // (after one iteration) and several.
+    for (n, continues) in [(0, 0), (1, 0), (2, 1), (3, 1), (6, 3)] {
+        let exits = Cell::new((0, usize::MAX));
+        let (value, g) = skipping_grad(&x, &w, n, &exits);
+        assert_eq!(exits.get(), (continues, n), "{n} iterations: (continues, break after)");
+        assert_eq!(value, skipping(&x, &w, n, &Cell::default()));
         assert_gradients(
-            |v| skipping(&x, &d2(&v[0]), n),
+            |v| skipping(&x, &d2(&v[0]), n, &Cell::default()),
             &[w.clone().into_dyn()],
             &[g.w.into_dyn()],
         );

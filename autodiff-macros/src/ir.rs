@@ -8,7 +8,12 @@
 //! Glossary:
 //! - *variable*: a binding site (each `let`, each shadowing is its own), a
 //!   parameter, a temporary of a nested call, or the result.
-//! - *active*: depends on a differentiated parameter; *constant* otherwise.
+//! - *active*: depends on a differentiated parameter; *constant* otherwise
+//!   (every `Const` and `Constant` of the passes means this: code, values,
+//!   operands and storage that are not active).
+//! - *need*: when a value's gradient is wanted: never, always, or when one
+//!   of some parameters' gradients is asked for; `NAME_vjp`'s `need` flags
+//!   are the run-time form of the last.
 //! - *opaque*: code kept as the user wrote it, with the names in it resolved.
 //! - *region*: a loop's body or a branch's arm.
 //! - *exit*: `break`, `continue` or `return`; its *site* numbers where an
