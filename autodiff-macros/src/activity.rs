@@ -167,7 +167,7 @@ fn differentiable_reads(expr: &Expr, out: &mut Vec<VarId>) {
 fn check(block: &Block, activity: &Activity, f: &Function, errors: &mut Errors) {
     let mut report = |code: &Opaque| {
         if let UseOfActive::Rejected(message) = code.use_of_active
-            && let Some(var) = code.reads().find(|&v| activity.varied(v))
+            && let Some(var) = code.value_reads().find(|&v| activity.varied(v))
         {
             errors.spanned(
                 &code.expr,
@@ -185,6 +185,10 @@ fn check(block: &Block, activity: &Activity, f: &Function, errors: &mut Errors) 
             kind: LoopKind::For { iter, .. },
             ..
         } => report(iter),
+        Stmt::Loop {
+            kind: LoopKind::Layers { adapters, .. },
+            ..
+        } => adapters.iter().filter_map(|a| a.arg.as_ref()).for_each(&mut report),
         _ => {}
     });
 }

@@ -86,6 +86,16 @@ mod snapshots {
         prettyplease::unparse(&file)
     }
 
+    /// Prints the expansion of the function in the file `AUTODIFF_EXPAND`
+    /// names: `AUTODIFF_EXPAND=f.rs cargo test -p autodiff-macros print_expansion -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a tool: prints the expansion of the file AUTODIFF_EXPAND names"]
+    fn print_expansion() {
+        let path =
+            std::env::var("AUTODIFF_EXPAND").expect("AUTODIFF_EXPAND names a file holding one annotated function");
+        println!("{}", expand_file(&std::fs::read_to_string(path).expect("readable")));
+    }
+
     #[test]
     fn expansions_match_snapshots() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");

@@ -72,7 +72,7 @@ fn collect<'p>(nodes: &'p [Node], region: &str, out: &mut Vec<(&'p Step, String)
                 }
             }
             Node::Loop { body, .. } => collect(body, &format!("{region}[loop]"), out),
-            Node::Verbatim(_) | Node::Substituted { .. } | Node::Exit { .. } => {}
+            Node::Verbatim(_) | Node::Substituted { .. } | Node::Print { .. } | Node::Exit { .. } => {}
         }
     }
 }

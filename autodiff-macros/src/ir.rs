@@ -82,6 +82,9 @@ pub struct Opaque {
     pub names: Vec<Option<VarId>>,
     /// Variables named inside macros (read, but never substituted).
     pub macro_reads: Vec<VarId>,
+    /// The positions in `names` read only for a shape (`h.nrows()`), which
+    /// is constant even when the value is active.
+    pub queried: Vec<usize>,
     /// What reading an active value here means: allowed, or an error message.
     pub use_of_active: UseOfActive,
     /// The variable it is a place of (`x`, `x.f`, `x[i]`), if it is one.
@@ -100,6 +103,13 @@ impl Var {
 impl Opaque {
     pub fn reads(&self) -> impl Iterator<Item = VarId> + '_ {
         self.names.iter().flatten().chain(&self.macro_reads).copied()
+    }
+
+    /// The reads of values, as opposed to shapes.
+    pub fn value_reads(&self) -> impl Iterator<Item = VarId> + '_ {
+        let names = self.names.iter().enumerate();
+        let names = names.filter(|(i, _)| !self.queried.contains(i)).filter_map(|(_, v)| *v);
+        names.chain(self.macro_reads.iter().copied())
     }
 }
 
@@ -129,6 +139,9 @@ pub enum UseOfActive {
     Allowed,
     /// Anything else: an error with this message.
     Rejected(&'static str),
+    /// A printing macro or an assertion as a statement (`println!`,
+    /// `assert!`): it reads values in the forward pass of `NAME_grad` only.
+    Printed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,9 +298,21 @@ pub enum LoopKind {
         path: Vec<Ident>,
         item: VarId,
         ident: Ident,
+        /// `.enumerate()` and `.zip(data)` after `.iter()`, innermost first,
+        /// and the pattern as written when there are any (`(i, layer)`).
+        adapters: Vec<Adapter>,
+        pat: Option<syn::Pat>,
     },
     While(Opaque),
     Loop,
+}
+
+/// An iterator adapter on a model's layers that keeps each layer at its
+/// position: `.enumerate()`, or `.zip(data)` with constant data.
+#[derive(Clone)]
+pub struct Adapter {
+    pub method: Ident,
+    pub arg: Option<Opaque>,
 }
 
 pub struct Exit {
@@ -439,6 +464,10 @@ impl Function {
                     kind: LoopKind::For { iter: c, .. } | LoopKind::While(c),
                     ..
                 } => reads.extend(c.reads()),
+                Stmt::Loop {
+                    kind: LoopKind::Layers { adapters, .. },
+                    ..
+                } => reads.extend(adapters.iter().filter_map(|a| a.arg.as_ref()).flat_map(Opaque::reads)),
                 Stmt::Loop { .. } => {}
                 Stmt::Alias { of, .. } => reads.push(*of),
                 Stmt::Exit(exit) => {

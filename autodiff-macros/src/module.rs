@@ -304,7 +304,9 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
         }
     };
 
-    // The VJP.
+    // The VJP. A module with several outputs receives one `Option` per
+    // output: `None` for an output nothing used.
+    let upstream = crate::signature::upstream_type(&output);
     let vis = &forward.vis;
     let generics = &forward.sig.generics;
     let where_clause = &generics.where_clause;
@@ -381,7 +383,7 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
         #vis fn #vjp #generics (
             #(#param_decls,)*
             #y: &#output,
-            #g: #output,
+            #g: #upstream,
             __need: [bool; #n],
         ) -> (#(#slot_types,)*) #where_clause {
             #[allow(dead_code, non_camel_case_types)]

@@ -28,7 +28,7 @@ use proc_macro2::TokenStream;
 use syn::Ident;
 
 use crate::ir::{Function, LoopId, LoopKind, VarId, VarKind, match_reads};
-use crate::program::{Node, Operand, Program, visit_steps, walk};
+use crate::program::{Node, Operand, Program, Value, visit_steps, walk};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
@@ -159,6 +159,7 @@ pub fn plan(f: &Function, program: &Program) -> Plan {
                     path,
                     item,
                     ident,
+                    ..
                 },
             ..
         } = node
@@ -239,6 +240,10 @@ impl Plan {
             if !step.reversed {
                 return;
             }
+            // A split call's items' gradients are gathered into its own.
+            if let Value::Call { split: Some(_), .. } = step.value {
+                out.insert(Target::Value(step.var));
+            }
             for (i, a) in step.value.operands().iter().enumerate() {
                 if step.need.get(i).is_some_and(|n| !n.is_never())
                     && let Some(t) = self.target_of(a)
@@ -271,6 +276,7 @@ impl Plan {
                     vars.extend(c.reads());
                 }
             }
+            Node::Print { reads, .. } => vars.extend(reads),
             Node::Verbatim(_) | Node::Exit { .. } => {}
         });
         vars.into_iter()

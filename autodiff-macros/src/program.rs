@@ -88,6 +88,14 @@ pub enum Node {
         code: Kept,
     },
     Step(Step),
+    /// A printing macro or an assertion, as written, in the forward pass of
+    /// `NAME_grad` only (`NAME_vjp` recomputes a forward pass that another
+    /// function's already ran); `reads` are the active values it reads,
+    /// which it sees under their own names.
+    Print {
+        reads: Vec<VarId>,
+        tokens: TokenStream,
+    },
     If {
         id: BranchId,
         cond: Opaque,
@@ -190,7 +198,9 @@ impl Node {
             Node::If { arms, .. } => arms.iter().map(Vec::as_slice).collect(),
             Node::Match { arms, .. } => arms.iter().map(|(_, a)| a.as_slice()).collect(),
             Node::Loop { body, .. } => vec![body],
-            Node::Verbatim(_) | Node::Substituted { .. } | Node::Step(_) | Node::Exit { .. } => vec![],
+            Node::Verbatim(_) | Node::Substituted { .. } | Node::Print { .. } | Node::Step(_) | Node::Exit { .. } => {
+                vec![]
+            }
         }
     }
 
@@ -200,7 +210,9 @@ impl Node {
             Node::If { arms, .. } => arms.iter_mut().collect(),
             Node::Match { arms, .. } => arms.iter_mut().map(|(_, a)| a).collect(),
             Node::Loop { body, .. } => vec![body],
-            Node::Verbatim(_) | Node::Substituted { .. } | Node::Step(_) | Node::Exit { .. } => vec![],
+            Node::Verbatim(_) | Node::Substituted { .. } | Node::Print { .. } | Node::Step(_) | Node::Exit { .. } => {
+                vec![]
+            }
         }
     }
 }
@@ -240,6 +252,7 @@ pub fn visit_steps<'a>(nodes: &'a [Node], f: &mut impl FnMut(&'a Step)) {
 pub fn structural(nodes: &[Node]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Verbatim(_) => false,
+        Node::Print { reads, .. } => !reads.is_empty(),
         Node::Substituted { .. } => true,
         Node::Step(_) | Node::Exit { .. } => true,
         Node::If { .. } | Node::Match { .. } | Node::Loop { .. } => true,
@@ -251,7 +264,7 @@ pub fn reversed(nodes: &[Node]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Step(s) => s.reversed,
         Node::If { recorded, .. } | Node::Match { recorded, .. } | Node::Loop { recorded, .. } => *recorded,
-        Node::Verbatim(_) | Node::Substituted { .. } | Node::Exit { .. } => false,
+        Node::Verbatim(_) | Node::Substituted { .. } | Node::Print { .. } | Node::Exit { .. } => false,
     })
 }
 

@@ -14,7 +14,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 
 use crate::activity::{Activity, Need};
-use crate::ir::{ArmHead, Callee, Exit, Expr, Function, LoopKind, Op, Stmt, VarId, VarKind, match_reads};
+use crate::ir::{ArmHead, Callee, Exit, Expr, Function, LoopKind, Op, Stmt, UseOfActive, VarId, VarKind, match_reads};
 use crate::program::{
     Hoist, Kept, Node, Operand, Program, Step, Value, recorded_loops, reversed, structural, walk_mut,
 };
@@ -141,6 +141,18 @@ impl Builder<'_> {
         match stmt {
             // Reading an active value here is an error of `activity` (such
             // code would not be differentiated), so it is kept as written.
+            Stmt::Const { code, tokens } if code.use_of_active == UseOfActive::Printed => {
+                let mut reads: Vec<VarId> = Vec::new();
+                for var in code.reads().filter(|&v| self.reads_active(v)) {
+                    if !reads.contains(&var) && !matches!(self.f.vars[var].kind, VarKind::Param(_)) {
+                        reads.push(var);
+                    }
+                }
+                out.push(Node::Print {
+                    reads,
+                    tokens: tokens.clone(),
+                })
+            }
             Stmt::Const { tokens, .. } => out.push(Node::Verbatim(tokens.clone())),
             Stmt::Alias { of, tokens } => {
                 if !self.varied_var(*of) {

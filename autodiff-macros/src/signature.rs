@@ -223,6 +223,18 @@ pub fn signature<'a>(func: &'a ItemFn, wrt: Option<&[Ident]>, errors: &mut Error
     })
 }
 
+/// The type of the upstream gradient a VJP receives for an output of type
+/// `output`: the output's own type, or for a tuple `(Option<A>, Option<B>, ..)`.
+pub fn upstream_type(output: &Type) -> proc_macro2::TokenStream {
+    match ungroup(output) {
+        Type::Tuple(t) if !t.elems.is_empty() => {
+            let elems = t.elems.iter();
+            quote::quote!((#(::core::option::Option<#elems>,)*))
+        }
+        other => quote::quote!(#other),
+    }
+}
+
 /// Decides from the type's spelling whether a parameter can be differentiated.
 /// Struct types we don't know are assumed to be `Params` models; the compiler
 /// checks that with a trait bound.

@@ -63,42 +63,84 @@ pub fn to_dyn<V: Value>(value: V) -> ArrayD<V::Elem> {
     value.into_dyn_array()
 }
 
-/// What a module returns: one value, or a pair of values (as `duplicate`).
+/// What a module returns: one value, or a tuple of values (as `duplicate`).
+/// The upstream gradient of one value is a value of its type; that of a tuple
+/// has one `Option` per output (`None` for an output nothing used).
 pub trait Output: Clone {
     /// The element type.
     type Elem: Float;
+    /// What the VJP receives as the upstream gradient.
+    type Upstream: Clone;
     /// The parts, rank-erased.
     fn parts(&self) -> Vec<ArrayD<Self::Elem>>;
-    /// A random output of the same shapes, from `rng`.
-    fn random_like(&self, rng: &mut StdRng) -> Self;
+    /// A random upstream gradient of the same shapes, from `rng`; with
+    /// `skip = Some(k)`, output `k` of a tuple gets none.
+    fn random_upstream(&self, rng: &mut StdRng, skip: Option<usize>) -> Self::Upstream;
+    /// The upstream gradient's parts, rank-erased: zeros for a missing one.
+    fn upstream_parts(&self, g: &Self::Upstream) -> Vec<ArrayD<Self::Elem>>;
+    /// How many outputs there are.
+    fn count(&self) -> usize {
+        1
+    }
+}
+
+fn random_like<V: Value>(v: &V, rng: &mut StdRng) -> V {
+    let shape = v.view_dyn().raw_dim();
+    V::from_dyn(Array::from_shape_simple_fn(shape, || {
+        <V::Elem as Float>::of(rng.random_range(-1.0..1.0))
+    }))
 }
 
 impl<V: Value> Output for V {
     type Elem = V::Elem;
+    type Upstream = V;
     fn parts(&self) -> Vec<ArrayD<V::Elem>> {
         vec![self.view_dyn().to_owned()]
     }
-    fn random_like(&self, rng: &mut StdRng) -> V {
-        let shape = self.view_dyn().raw_dim();
-        V::from_dyn(Array::from_shape_simple_fn(shape, || {
-            <V::Elem as Float>::of(rng.random_range(-1.0..1.0))
-        }))
+    fn random_upstream(&self, rng: &mut StdRng, _skip: Option<usize>) -> V {
+        random_like(self, rng)
+    }
+    fn upstream_parts(&self, g: &V) -> Vec<ArrayD<V::Elem>> {
+        g.parts()
     }
 }
 
-impl<A: Value, B: Value<Elem = A::Elem>> Output for (A, B) {
-    type Elem = A::Elem;
-    fn parts(&self) -> Vec<ArrayD<A::Elem>> {
-        vec![self.0.view_dyn().to_owned(), self.1.view_dyn().to_owned()]
-    }
-    fn random_like(&self, rng: &mut StdRng) -> (A, B) {
-        (self.0.random_like(rng), self.1.random_like(rng))
-    }
+macro_rules! tuple_output {
+    ($count:literal; $($T:ident $i:tt),+) => {
+        impl<A: Value, $($T: Value<Elem = A::Elem>),+> Output for (A, $($T),+) {
+            type Elem = A::Elem;
+            type Upstream = (Option<A>, $(Option<$T>),+);
+            fn parts(&self) -> Vec<ArrayD<A::Elem>> {
+                vec![self.0.view_dyn().to_owned(), $(self.$i.view_dyn().to_owned()),+]
+            }
+            fn random_upstream(&self, rng: &mut StdRng, skip: Option<usize>) -> Self::Upstream {
+                (
+                    (skip != Some(0)).then(|| random_like(&self.0, rng)),
+                    $((skip != Some($i)).then(|| random_like(&self.$i, rng))),+
+                )
+            }
+            fn upstream_parts(&self, g: &Self::Upstream) -> Vec<ArrayD<A::Elem>> {
+                fn part<V: Value>(g: &Option<V>, y: &V) -> ArrayD<V::Elem> {
+                    match g {
+                        Some(g) => g.view_dyn().to_owned(),
+                        None => ArrayD::zeros(y.view_dyn().raw_dim()),
+                    }
+                }
+                vec![part(&g.0, &self.0), $(part(&g.$i, &self.$i)),+]
+            }
+            fn count(&self) -> usize {
+                $count
+            }
+        }
+    };
 }
+tuple_output!(2; B 1);
+tuple_output!(3; B 1, C 2);
+tuple_output!(4; B 1, C 2, D 3);
 
 /// A random upstream gradient of `y`'s shape.
-pub fn upstream<Y: Output>(y: &Y) -> Y {
-    y.random_like(&mut StdRng::seed_from_u64(0x75_7073))
+pub fn upstream<Y: Output>(y: &Y) -> Y::Upstream {
+    y.random_upstream(&mut StdRng::seed_from_u64(0x75_7073), None)
 }
 
 /// The output's parts, rank-erased.
@@ -114,11 +156,27 @@ pub fn vjp_matches_finite_differences<Y: Output<Elem = f64>>(
     case: usize,
     inputs: &[ArrayD<f64>],
     forward: impl Fn(&[ArrayD<f64>]) -> Y,
-    vjp: impl Fn(&[ArrayD<f64>], &Y, Y, &[bool]) -> Vec<Option<ArrayD<f64>>>,
+    vjp: impl Fn(&[ArrayD<f64>], &Y, Y::Upstream, &[bool]) -> Vec<Option<ArrayD<f64>>>,
 ) {
     let y = forward(inputs);
-    let r = upstream(&y);
-    let all = vjp(inputs, &y, r.clone(), &vec![true; inputs.len()]);
+    // A tuple is checked with every output's gradient, then without each.
+    let skips = std::iter::once(None).chain((0..y.count()).filter(|_| y.count() > 1).map(Some));
+    for skip in skips {
+        let r = y.random_upstream(&mut StdRng::seed_from_u64(0x75_7073), skip);
+        vjp_matches_with(module, case, inputs, &forward, &vjp, &y, r);
+    }
+}
+
+fn vjp_matches_with<Y: Output<Elem = f64>>(
+    module: &str,
+    case: usize,
+    inputs: &[ArrayD<f64>],
+    forward: &impl Fn(&[ArrayD<f64>]) -> Y,
+    vjp: &impl Fn(&[ArrayD<f64>], &Y, Y::Upstream, &[bool]) -> Vec<Option<ArrayD<f64>>>,
+    y: &Y,
+    r: Y::Upstream,
+) {
+    let all = vjp(inputs, y, r.clone(), &vec![true; inputs.len()]);
     let mut analytic = Vec::new();
     for (i, (grad, input)) in all.iter().zip(inputs).enumerate() {
         match grad {
@@ -131,7 +189,7 @@ pub fn vjp_matches_finite_differences<Y: Output<Elem = f64>>(
             None => panic!("{module}, case {case}: gradient {i} was asked for but not returned"),
         }
     }
-    let r_parts = r.parts();
+    let r_parts = y.upstream_parts(&r);
     let projected = |v: &[ArrayD<f64>]| {
         let y = forward(v).parts();
         y.iter().zip(&r_parts).map(|(y, r)| (y * r).sum()).sum()
@@ -141,7 +199,7 @@ pub fn vjp_matches_finite_differences<Y: Output<Elem = f64>>(
     }
     for (i, expected) in analytic.iter().enumerate() {
         let flags: Vec<bool> = (0..inputs.len()).map(|j| j == i).collect();
-        let alone = vjp(inputs, &y, r.clone(), &flags);
+        let alone = vjp(inputs, y, r.clone(), &flags);
         for (j, grad) in alone.iter().enumerate() {
             match (j == i, grad) {
                 (true, Some(grad)) => assert!(

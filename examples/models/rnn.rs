@@ -79,3 +79,53 @@ pub fn gru_logits(gru: &Gru, xs: &[Array2<f32>]) -> Array2<f32> {
     }
     linear(&h, &gru.wo, &gru.bo)
 }
+
+/// A long short-term memory network: one product of the input and one of the
+/// hidden state give the four gates stacked `[i, f, g, o]` (input, forget,
+/// candidate, output); the cell state `c` carries memory through time,
+/// changed only by the gates' products. Generic over the float type, so
+/// that its gradient is checked in f64.
+#[derive(Params, Clone)]
+pub struct Lstm<F: Float> {
+    /// `[4·hidden, in]`.
+    pub wx: Array2<F>,
+    /// `[4·hidden]`.
+    pub b: Array1<F>,
+    /// `[4·hidden, hidden]`.
+    pub u: Array2<F>,
+    pub wo: Array2<F>,
+    pub bo: Array1<F>,
+}
+
+impl<F: Float> Lstm<F> {
+    /// One step of the cell: the new hidden state and the new cell state.
+    #[differentiable(wrt(self, x, h, c))]
+    pub fn step(&self, x: &Array2<F>, h: &Array2<F>, c: &Array2<F>) -> (Array2<F>, Array2<F>) {
+        let n = h.ncols();
+        let gates = linear(x, &self.wx, &self.b) + h.dot(&self.u.t());
+        let i = sigmoid(&gates.slice(s![.., 0..n]));
+        let f = sigmoid(&gates.slice(s![.., n..2 * n]));
+        let g = tanh(&gates.slice(s![.., 2 * n..3 * n]));
+        let o = sigmoid(&gates.slice(s![.., 3 * n..]));
+        let c = f * c + i * g;
+        let h = o * tanh(&c);
+        (h, c)
+    }
+
+    /// The logits of the last hidden state.
+    #[differentiable(wrt(self))]
+    pub fn logits(&self, xs: &[Array2<F>]) -> Array2<F> {
+        let zeros = Array2::zeros((xs[0].nrows(), self.u.ncols()));
+        let (mut h, mut c) = (zeros.clone(), zeros);
+        for x in xs {
+            (h, c) = self.step(x, &h, &c);
+        }
+        linear(&h, &self.wo, &self.bo)
+    }
+
+    /// The loss of a batch given as its rows `xs[t]`.
+    #[differentiable(wrt(self))]
+    pub fn loss(&self, xs: &[Array2<F>], labels: &[usize]) -> F {
+        cross_entropy(&self.logits(xs), labels)
+    }
+}

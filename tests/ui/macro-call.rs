@@ -3,7 +3,8 @@ use autodiff::prelude::*;
 #[differentiable]
 fn loss(w: &Array1<f64>) -> f64 {
     let h = relu(w);
-    println!("{:?}", h);
+    let shown = format!("{h:?}");
+    println!("{shown} {:?}", h);
     sum(&h)
 }
 

@@ -104,15 +104,14 @@ impl Emitter<'_> {
                 .collect();
             if !present.is_empty() {
                 let checks = present.iter().map(|t| idents::gradient(self.f, t));
+                // One `Option` per output: `None` for an output nothing used.
                 let tuple = items.iter().map(|&k| {
                     let t = Target::Item(step.var, k);
-                    let index = syn::Index::from(k);
-                    let grad = if self.has(&t, declared) {
+                    if self.has(&t, declared) {
                         self.take(&t)
                     } else {
                         quote!(::core::option::Option::None)
-                    };
-                    quote!(::autodiff::__private::or_zeros(#grad, &(#y).#index))
+                    }
                 });
                 let g = idents::gradient(self.f, &own);
                 let binding = if self.plan.upfront {

@@ -265,6 +265,18 @@ impl Emitter<'_> {
                 let code = self.kept(code);
                 quote!(#prefix #code)
             }
+            Node::Print { .. } if self.mode == super::Mode::Vjp => quote!(),
+            Node::Print { reads, tokens } if reads.is_empty() => tokens.clone(),
+            Node::Print { reads, tokens } => {
+                // The values under the user's names: a float by value, an
+                // array by reference.
+                let bindings = reads.iter().map(|&var| {
+                    let name = self.f.vars[var].ident_at(proc_macro2::Span::call_site());
+                    let r = self.value_ref(var);
+                    quote!(let #name = ::autodiff::__private::read(&(*#r));)
+                });
+                quote!({ #(#bindings)* #tokens })
+            }
             Node::Step(step) => self.step_forward(step),
             Node::If {
                 id,
@@ -315,13 +327,28 @@ impl Emitter<'_> {
                 });
                 let label = label.as_ref().map(|l| quote!(#l:));
                 let body = self.forward(body);
-                if let LoopKind::Layers { param, path, ident, .. } = head {
+                if let LoopKind::Layers {
+                    param,
+                    path,
+                    ident,
+                    adapters,
+                    pat,
+                    ..
+                } = head
+                {
                     let list = self.value_ref(*param);
                     let (i, ix) = (idents::layer_index(*id), idents::layer_index_stack(*id));
                     let record = recorded.then(|| quote!(#ix.push(#i);));
+                    let pat = pat
+                        .as_ref()
+                        .map_or_else(|| ident.to_token_stream(), |p| p.to_token_stream());
+                    let adapters = adapters.iter().map(|a| {
+                        let (method, arg) = (&a.method, a.arg.as_ref().map(|o| self.substituted(o)));
+                        quote!(.#method(#arg))
+                    });
                     return quote! {
                         #start
-                        #label for (#i, #ident) in ::core::iter::Iterator::enumerate((#list) #(.#path)*.iter()) {
+                        #label for (#i, #pat) in ::core::iter::Iterator::enumerate((#list) #(.#path)*.iter() #(#adapters)*) {
                             #record
                             #body
                             #end

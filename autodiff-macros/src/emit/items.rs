@@ -80,20 +80,24 @@ pub(super) fn output_type(func: &ItemFn) -> TokenStream {
     }
 }
 
-/// `fn NAME_vjp(params..., y: &Output, g: &Output, need: [bool; N]) -> (Option<G₁>, ...)`:
-/// the module convention of the runtime (see `autodiff::modules`).
+/// `fn NAME_vjp(params..., y: &Output, g: Output, need: [bool; N]) -> (Option<G₁>, ...)`
+/// (`g: (Option<A>, Option<B>)` for an output `(A, B)`): the module convention of the runtime (see `autodiff::modules`).
 pub(super) fn vjp_signature(func: &ItemFn, sig: &Signature<'_>, names: &Names) -> TokenStream {
     let vis = &func.vis;
     let vjp_fn = &names.vjp_fn;
     let inputs = func.sig.inputs.iter();
     let output = output_type(func);
+    let upstream = match &func.sig.output {
+        ReturnType::Type(_, ty) => crate::signature::upstream_type(ty),
+        ReturnType::Default => quote!(()),
+    };
     let argument_gradient_types = argument_gradient_types(sig);
     let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
     let (gout, need) = (idents::local("__gout"), idents::local("__need"));
     let g = FnGenerics::of(func);
     let (params, preds) = (&g.params, &g.preds);
     quote! {
-        #vis fn #vjp_fn<#(#params),*>(#(#inputs,)* _: &#output, #gout: #output, #need: [bool; #n]) -> (#(::core::option::Option<#argument_gradient_types>,)*)
+        #vis fn #vjp_fn<#(#params),*>(#(#inputs,)* _: &#output, #gout: #upstream, #need: [bool; #n]) -> (#(::core::option::Option<#argument_gradient_types>,)*)
         where #(#preds,)*
     }
 }

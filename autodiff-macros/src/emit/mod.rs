@@ -259,63 +259,6 @@ pub fn emit(
     } else {
         quote!(#fn_ident::<#(#type_args),*>)
     };
-    let (body, targets) = grad_emitter.body(seed.clone());
-    let fields: Vec<(&Ident, TokenStream)> = sig
-        .params
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.wrt)
-        .map(|(i, p)| {
-            let name = p.ident.to_string();
-            let value = grad_emitter.assembled_param_grad(i, &targets);
-            // Through a probe: a type that is no gradient is reported once,
-            // by the assembly, not again here.
-            (&p.ident, quote!(::autodiff::__private::finished!(#name, #value)))
-        })
-        .collect();
-    let gradient = if sig.is_method {
-        // A struct cannot be declared inside an `impl`: the receiver's
-        // gradient is `self_`, the others' are `args`, in order.
-        let receiver = fields
-            .iter()
-            .find(|(ident, _)| *ident == "self")
-            .map_or_else(|| quote!(()), |(_, v)| v.clone());
-        let args = fields.iter().filter(|(ident, _)| *ident != "self").map(|(_, v)| v);
-        quote!(::autodiff::__private::MethodGrad { self_: #receiver, args: (#(#args,)*) })
-    } else {
-        let fields = fields.iter().map(|(ident, value)| quote!(#ident: #value));
-        quote!(#grad_struct_ident { #(#fields,)* #marker_init })
-    };
-    let grad_type = if sig.is_method {
-        method_grad_type(sig)
-    } else {
-        quote!(#grad_struct_ident #struct_args)
-    };
-    let value = grad_emitter.output_value();
-    let doc = format!(
-        "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
-    );
-    let with_doc = format!(
-        "[`{fn_name}_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used."
-    );
-    let workspace = idents::local("__workspace");
-    let grad_with_fn = &names.grad_with_fn;
-    let turbofish = if sig.scalar_output {
-        quote!(::<#(#type_args),*>)
-    } else {
-        let scalar = idents::local("__Scalar");
-        quote!(::<#(#type_args,)* #scalar>)
-    };
-    let args = sig.params.iter().map(|p| &p.ident).filter(|i| *i != "self");
-    let call = if sig.is_method {
-        quote!(self.#grad_fn #turbofish (#(#args),*))
-    } else {
-        quote!(#grad_fn #turbofish (#(#args),*))
-    };
-    // The workspace comes first, after the receiver of a method.
-    let workspace_param = quote!(#workspace: &mut ::autodiff::__private::Workspace);
-    let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
-    with_inputs.insert(usize::from(sig.is_method), workspace_param);
     let allow =
         quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all)]);
     // The traits of the anomaly checks' method calls, once per body.
@@ -323,55 +266,153 @@ pub fn emit(
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
     );
-    let grad_fn_item = |traits: Option<&TokenStream>, body: &[TokenStream]| {
+    // A function with several outputs is a module only: its `_grad` is
+    // declared with the bound that only scalars meet, so that calling it is
+    // the error of an array output, and has no body to compile.
+    let tuple_output = matches!(&func.sig.output, syn::ReturnType::Type(_, ty)
+        if matches!(crate::signature::ungroup(ty), syn::Type::Tuple(t) if !t.elems.is_empty()));
+    let grad_item = if tuple_output {
         let inputs = func.sig.inputs.iter();
+        let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
+        with_inputs.insert(
+            usize::from(sig.is_method),
+            quote!(_: &mut ::autodiff::__private::Workspace),
+        );
+        let grad_with_fn = &names.grad_with_fn;
+        let source_const = &names.source_const;
+        let graphs_const = &names.graphs_const;
+        let grad_type = if sig.is_method {
+            method_grad_type(sig)
+        } else {
+            quote!(#grad_struct_ident #struct_args)
+        };
         quote! {
+            #[doc(hidden)]
+            #[allow(dead_code)]
+            #vis const #source_const: &str = "";
+            #[doc(hidden)]
+            #[allow(dead_code)]
+            #vis const #graphs_const: ::autodiff::__private::Graphs =
+                ::autodiff::__private::Graphs { forward: "", gradient: "" };
+            #[doc(hidden)]
+            #[allow(dead_code, unused_variables, clippy::all)]
             #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
-                // Calling only `_grad` uses the original function.
-                let _ = #original;
-                ::autodiff::__private::with_thread_workspace(move || {
-                    #traits
-                    #(#body)*
-                    (#value, #gradient)
-                })
+                ::core::unreachable!()
+            }
+            #[doc(hidden)]
+            #[allow(dead_code, unused_variables, clippy::all)]
+            #vis fn #grad_with_fn #generics (#(#with_inputs),*) -> (#output, #grad_type) #bound {
+                ::core::unreachable!()
             }
         }
-    };
-    let without_checks = Emitter {
-        checks: false,
-        ..grad_emitter
-    };
-    let source = crate::show::readable(grad_fn_item(None, &without_checks.body(seed.clone()).0));
-    let grad_fn_item = grad_fn_item(Some(&anomaly_traits), &body);
-    let doc = format!("{doc}\n\n# Generated code\n\n```text\n{source}```");
-    let source_const = &names.source_const;
-    let source_doc = format!(
-        "The code of [`{fn_name}_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode)."
-    );
-    let wrt: Vec<bool> = sig.params.iter().map(|p| p.wrt).collect();
-    let (forward_dot, gradient_dot) = crate::graph::dot(f, program, plan, &wrt);
-    let graphs_const = &names.graphs_const;
-    let graphs_doc = format!(
-        "The forward graph of [`{fn_name}`] and its gradient graph (the graph [`{fn_name}_grad`] runs), in Graphviz DOT."
-    );
-    let grad_item = quote! {
-        #[doc = #source_doc]
-        #[allow(dead_code)]
-        #vis const #source_const: &str = #source;
+    } else {
+        let (body, targets) = grad_emitter.body(seed.clone());
+        let fields: Vec<(&Ident, TokenStream)> = sig
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.wrt)
+            .map(|(i, p)| {
+                let name = p.ident.to_string();
+                let value = grad_emitter.assembled_param_grad(i, &targets);
+                // Through a probe: a type that is no gradient is reported once,
+                // by the assembly, not again here.
+                (&p.ident, quote!(::autodiff::__private::finished!(#name, #value)))
+            })
+            .collect();
+        let gradient = if sig.is_method {
+            // A struct cannot be declared inside an `impl`: the receiver's
+            // gradient is `self_`, the others' are `args`, in order.
+            let receiver = fields
+                .iter()
+                .find(|(ident, _)| *ident == "self")
+                .map_or_else(|| quote!(()), |(_, v)| v.clone());
+            let args = fields.iter().filter(|(ident, _)| *ident != "self").map(|(_, v)| v);
+            quote!(::autodiff::__private::MethodGrad { self_: #receiver, args: (#(#args,)*) })
+        } else {
+            let fields = fields.iter().map(|(ident, value)| quote!(#ident: #value));
+            quote!(#grad_struct_ident { #(#fields,)* #marker_init })
+        };
+        let grad_type = if sig.is_method {
+            method_grad_type(sig)
+        } else {
+            quote!(#grad_struct_ident #struct_args)
+        };
+        let value = grad_emitter.output_value();
+        let doc = format!(
+            "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
+        );
+        let with_doc = format!(
+            "[`{fn_name}_grad`] with its arrays taken from, and returned to, `workspace`: from the second call on, the step's own arrays come from the workspace instead of the heap. Give the gradients back with `workspace.recycle(...)` once used."
+        );
+        let workspace = idents::local("__workspace");
+        let grad_with_fn = &names.grad_with_fn;
+        let turbofish = if sig.scalar_output {
+            quote!(::<#(#type_args),*>)
+        } else {
+            let scalar = idents::local("__Scalar");
+            quote!(::<#(#type_args,)* #scalar>)
+        };
+        let args = sig.params.iter().map(|p| &p.ident).filter(|i| *i != "self");
+        let call = if sig.is_method {
+            quote!(self.#grad_fn #turbofish (#(#args),*))
+        } else {
+            quote!(#grad_fn #turbofish (#(#args),*))
+        };
+        // The workspace comes first, after the receiver of a method.
+        let workspace_param = quote!(#workspace: &mut ::autodiff::__private::Workspace);
+        let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
+        with_inputs.insert(usize::from(sig.is_method), workspace_param);
+        let grad_fn_item = |traits: Option<&TokenStream>, body: &[TokenStream]| {
+            let inputs = func.sig.inputs.iter();
+            quote! {
+                #vis fn #grad_fn #generics (#(#inputs),*) -> (#output, #grad_type) #bound {
+                    // Calling only `_grad` uses the original function.
+                    let _ = #original;
+                    ::autodiff::__private::with_thread_workspace(move || {
+                        #traits
+                        #(#body)*
+                        (#value, #gradient)
+                    })
+                }
+            }
+        };
+        let without_checks = Emitter {
+            checks: false,
+            ..grad_emitter
+        };
+        let source = crate::show::readable(grad_fn_item(None, &without_checks.body(seed.clone()).0));
+        let grad_fn_item = grad_fn_item(Some(&anomaly_traits), &body);
+        let doc = format!("{doc}\n\n# Generated code\n\n```text\n{source}```");
+        let source_const = &names.source_const;
+        let source_doc = format!(
+            "The code of [`{fn_name}_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode)."
+        );
+        let wrt: Vec<bool> = sig.params.iter().map(|p| p.wrt).collect();
+        let (forward_dot, gradient_dot) = crate::graph::dot(f, program, plan, &wrt);
+        let graphs_const = &names.graphs_const;
+        let graphs_doc = format!(
+            "The forward graph of [`{fn_name}`] and its gradient graph (the graph [`{fn_name}_grad`] runs), in Graphviz DOT."
+        );
+        quote! {
+            #[doc = #source_doc]
+            #[allow(dead_code)]
+            #vis const #source_const: &str = #source;
 
-        #[doc = #graphs_doc]
-        #[allow(dead_code)]
-        #vis const #graphs_const: ::autodiff::__private::Graphs =
-            ::autodiff::__private::Graphs { forward: #forward_dot, gradient: #gradient_dot };
+            #[doc = #graphs_doc]
+            #[allow(dead_code)]
+            #vis const #graphs_const: ::autodiff::__private::Graphs =
+                ::autodiff::__private::Graphs { forward: #forward_dot, gradient: #gradient_dot };
 
-        #[doc = #doc]
-        #allow
-        #grad_fn_item
+            #[doc = #doc]
+            #allow
+            #grad_fn_item
 
-        #[doc = #with_doc]
-        #[allow(dead_code, clippy::all)]
-        #vis fn #grad_with_fn #generics (#(#with_inputs),*) -> (#output, #grad_type) #bound {
-            #workspace.run(move || #call)
+            #[doc = #with_doc]
+            #[allow(dead_code, clippy::all)]
+            #vis fn #grad_with_fn #generics (#(#with_inputs),*) -> (#output, #grad_type) #bound {
+                #workspace.run(move || #call)
+            }
         }
     };
 

@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 
 use super::{EnclosingLoop, Lowerer, REJECT_ITERATE, Tail};
-use crate::ir::{ArmHead, Block, BranchId, Exit, ExitKind, LoopKind, Stmt, UseOfActive, VarId, VarKind};
+use crate::ir::{Adapter, ArmHead, Block, BranchId, Exit, ExitKind, LoopKind, Stmt, UseOfActive, VarId, VarKind};
 
 impl Lowerer<'_> {
     pub(super) fn branch(&mut self, e: &syn::Expr, tail: Tail, tokens: TokenStream, out: &mut Block) {
@@ -101,19 +101,31 @@ impl Lowerer<'_> {
         // The iterator and a `while` condition are evaluated outside the body's scope.
         let mut pattern_scope = false;
         let kind = match e {
-            syn::Expr::ForLoop(f) if self.layers_of(&f.expr).is_some() && matches!(&*f.pat, syn::Pat::Ident(_)) => {
-                let (param, path) = self.layers_of(&f.expr).expect("checked");
-                let syn::Pat::Ident(p) = &*f.pat else {
-                    unreachable!("checked")
-                };
+            syn::Expr::ForLoop(f)
+                if let Some((param, path, adapters)) = self.positioned_layers(&f.expr)
+                    && let Some(layer) = layer_binding(&f.pat, &adapters) =>
+            {
+                let adapters: Vec<Adapter> = adapters
+                    .iter()
+                    .map(|(method, arg)| Adapter {
+                        method: method.clone(),
+                        arg: arg.map(|a| self.opaque(a, UseOfActive::Rejected(REJECT_ITERATE))),
+                    })
+                    .collect();
                 self.scopes.push(HashMap::new());
                 pattern_scope = true;
-                let item = self.declare_ident(&p.ident, VarKind::Layer { param, loop_id: id });
+                // The pattern's other names (an index, zipped data) are constants.
+                if !adapters.is_empty() {
+                    self.bind_pattern(&f.pat);
+                }
+                let item = self.declare_ident(&layer, VarKind::Layer { param, loop_id: id });
                 LoopKind::Layers {
                     param,
                     path,
                     item,
-                    ident: p.ident.clone(),
+                    ident: layer,
+                    pat: (!adapters.is_empty()).then(|| (*f.pat).clone()),
+                    adapters,
                 }
             }
             syn::Expr::ForLoop(f) => {
@@ -201,6 +213,36 @@ impl Lowerer<'_> {
         }));
     }
 
+    /// `LAYERS.enumerate()`, `LAYERS.zip(data)` (and both) where `LAYERS`
+    /// is [`Self::layers_of`]: the parameter, the path, and the adapters,
+    /// innermost first.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn positioned_layers<'e>(
+        &self,
+        iter: &'e syn::Expr,
+    ) -> Option<(VarId, Vec<syn::Ident>, Vec<(syn::Ident, Option<&'e syn::Expr>)>)> {
+        let mut adapters = Vec::new();
+        let mut e = iter;
+        loop {
+            if let Some((param, path)) = self.layers_of(e) {
+                adapters.reverse();
+                return Some((param, path, adapters));
+            }
+            match e {
+                syn::Expr::MethodCall(m) if m.turbofish.is_none() => {
+                    match (m.method.to_string().as_str(), m.args.len()) {
+                        ("enumerate", 0) => adapters.push((m.method.clone(), None)),
+                        ("zip", 1) => adapters.push((m.method.clone(), m.args.first())),
+                        _ => return None,
+                    }
+                    e = &m.receiver;
+                }
+                syn::Expr::Paren(p) => e = &p.expr,
+                _ => return None,
+            }
+        }
+    }
+
     /// `&model.layers` or `model.layers.iter()`: the parameter and the path
     /// of a field whose elements a loop visits.
     pub(super) fn layers_of(&self, iter: &syn::Expr) -> Option<(VarId, Vec<syn::Ident>)> {
@@ -214,6 +256,27 @@ impl Lowerer<'_> {
         let (base, path) = self.field_path(field)?;
         matches!(self.vars[base].kind, VarKind::Param(_)).then_some((base, path))
     }
+}
+
+/// The name a loop's pattern gives the layer, through the adapters'
+/// tuples: `layer` of `(i, layer)` for `.enumerate()`, of `(layer, x)` for
+/// `.zip(xs)`. None when the pattern does not bind it to a plain name.
+fn layer_binding(pat: &syn::Pat, adapters: &[(syn::Ident, Option<&syn::Expr>)]) -> Option<syn::Ident> {
+    let Some(((method, _), inner)) = adapters.split_last() else {
+        return match pat {
+            syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() => {
+                Some(p.ident.clone())
+            }
+            _ => None,
+        };
+    };
+    let syn::Pat::Tuple(t) = pat else { return None };
+    if t.elems.len() != 2 {
+        return None;
+    }
+    // `.enumerate()` puts the layer second; `.zip(..)` first.
+    let k = usize::from(method == "enumerate");
+    layer_binding(&t.elems[k], inner)
 }
 
 /// `a..b` and its kin, in parentheses or not.

@@ -63,6 +63,24 @@ pub(super) const ARRAY_METHODS: &[&str] = &[
     "cos",
 ];
 
+/// Macros that may read active values as statements: they print or check,
+/// and return nothing the function uses.
+pub(super) const PRINTING: &[&str] = &[
+    "println",
+    "eprintln",
+    "print",
+    "eprint",
+    "dbg",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "write",
+    "writeln",
+];
+
 /// Methods that read only the shape of an array: allowed on active values,
 /// whose shape is constant.
 pub(super) const SHAPE_QUERIES: &[&str] = &[
@@ -191,7 +209,10 @@ impl Lowerer<'_> {
                     tokens: e.to_token_stream(),
                 }
             }
-            syn::Expr::MethodCall(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_METHOD))),
+            syn::Expr::MethodCall(m) => match self.idiom(m, e) {
+                Some(call) => call,
+                None => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_METHOD))),
+            },
             syn::Expr::Index(_) => {
                 let message = if self.indexes_a_list(e) {
                     REJECT_LIST_INDEX
@@ -201,10 +222,82 @@ impl Lowerer<'_> {
                 Expr::Opaque(self.opaque(e, UseOfActive::Rejected(message)))
             }
             syn::Expr::Cast(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CAST))),
-            syn::Expr::Macro(m) => Expr::Opaque(self.opaque_macro(&m.mac, e.to_token_stream())),
+            syn::Expr::Macro(m) => Expr::Opaque(self.opaque_macro(&m.mac, e.to_token_stream(), false)),
             syn::Expr::Closure(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_CLOSURE))),
             syn::Expr::Lit(_) => Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
             _ => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_OTHER))),
+        }
+    }
+
+    /// An ndarray method as the module it means (`h.t()` is `transpose(&h)`),
+    /// with the method call as written kept for when it is constant.
+    fn idiom(&mut self, m: &syn::ExprMethodCall, e: &syn::Expr) -> Option<Expr> {
+        if m.turbofish.is_some() {
+            return None;
+        }
+        let method = m.method.to_string();
+        // `x.mean().unwrap()`: ndarray's means are `Option`s (`None` when empty).
+        if matches!(method.as_str(), "unwrap" | "expect")
+            && let syn::Expr::MethodCall(inner) = &*m.receiver
+            && inner.turbofish.is_none()
+            && matches!(
+                (inner.method.to_string().as_str(), inner.args.len()),
+                ("mean", 0) | ("mean_axis", 1)
+            )
+        {
+            let module = inner.method.clone();
+            return Some(self.module_call(&module, &inner.receiver, &inner.args, e));
+        }
+        let module = match (method.as_str(), m.args.len()) {
+            ("clone" | "to_owned", 0) => "copy",
+            ("t" | "reversed_axes", 0) => "transpose",
+            ("dot", 1) => "matmul",
+            ("slice", 1) => "slice",
+            ("sum", 0) => "sum",
+            ("sum_axis", 1) => "sum_axis",
+            ("sqrt" | "exp" | "abs" | "tanh", 0) => method.as_str(),
+            ("ln", 0) => "log",
+            ("powf" | "powi", 1) => "pow",
+            ("max", 1) => "max",
+            _ => return None,
+        };
+        let module = syn::Ident::new(module, m.method.span());
+        if method == "powi" {
+            // The integer exponent as the element type.
+            let n = &m.args[0];
+            let exponent: syn::Expr = syn::parse_quote_spanned!(n.span()=> ::autodiff::__private::exponent(#n));
+            let mut call = self.module_call(&module, &m.receiver, &syn::punctuated::Punctuated::new(), e);
+            if let Expr::Call { args, .. } = &mut call {
+                args.push(Expr::Opaque(self.opaque(&exponent, UseOfActive::Rejected(REJECT_CAST))));
+            }
+            return Some(call);
+        }
+        Some(self.module_call(&module, &m.receiver, &m.args, e))
+    }
+
+    /// `module(&receiver, args..)`, an array argument by reference (`a.dot(&b)`,
+    /// `a.max(b)`) and a constant one (an axis, a slice, an exponent) as written.
+    fn module_call(
+        &mut self,
+        module: &syn::Ident,
+        receiver: &syn::Expr,
+        args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
+        e: &syn::Expr,
+    ) -> Expr {
+        let mut lowered = vec![Expr::Ref(Box::new(self.expr(receiver)))];
+        for arg in args {
+            let arg = match (module.to_string().as_str(), self.expr(arg)) {
+                ("max", arg @ Expr::Ref(_)) => arg,
+                ("max", arg) => Expr::Ref(Box::new(arg)),
+                (_, arg) => arg,
+            };
+            lowered.push(arg);
+        }
+        Expr::Call {
+            callee: Callee::Module(syn::parse_quote_spanned!(module.span()=> ::autodiff::__private::#module)),
+            args: lowered,
+            span: e.span(),
+            tokens: e.to_token_stream(),
         }
     }
 
@@ -272,6 +365,7 @@ impl Lowerer<'_> {
             lowerer: self,
             names: Vec::new(),
             macro_reads: Vec::new(),
+            queried: Vec::new(),
         };
         visitor.visit_expr(e);
         fn is_place(e: &syn::Expr) -> bool {
@@ -293,13 +387,22 @@ impl Lowerer<'_> {
             expr: e.clone(),
             names: visitor.names,
             macro_reads: visitor.macro_reads,
+            queried: visitor.queried,
             use_of_active,
             place_of,
         }
     }
 
     /// A macro's tokens cannot be parsed, but the names in them can be seen.
-    pub(super) fn opaque_macro(&mut self, mac: &syn::Macro, tokens: TokenStream) -> Opaque {
+    /// As a `statement`, a printing macro or an assertion may read active values.
+    pub(super) fn opaque_macro(&mut self, mac: &syn::Macro, tokens: TokenStream, statement: bool) -> Opaque {
+        let name = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let printed = statement && mac.path.segments.len() <= 2 && PRINTING.contains(&name.as_str());
         let mut names = Vec::new();
         self.macro_names(mac.tokens.clone(), &mut names);
         let expr = syn::parse2::<syn::Expr>(tokens).unwrap_or_else(|_| {
@@ -312,7 +415,12 @@ impl Lowerer<'_> {
             expr,
             names: Vec::new(),
             macro_reads: names.into_iter().flatten().collect(),
-            use_of_active: UseOfActive::Rejected(REJECT_MACRO),
+            queried: Vec::new(),
+            use_of_active: if printed {
+                UseOfActive::Printed
+            } else {
+                UseOfActive::Rejected(REJECT_MACRO)
+            },
             place_of: None,
         }
     }
@@ -326,10 +434,53 @@ impl Lowerer<'_> {
                     }
                 }
                 TokenTree::Group(g) => self.macro_names(g.stream(), names),
+                // A format string's inline arguments, `"{loss:.3}"`.
+                TokenTree::Literal(l) => {
+                    if let Ok(syn::Lit::Str(s)) = syn::parse2::<syn::Lit>(l.into_token_stream()) {
+                        for name in format_captures(&s.value()) {
+                            if let Some(var) = self.lookup(&name) {
+                                names.push(Some(var));
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
         }
     }
+}
+
+/// The names a format string captures: `x` of `"{x}"` and `"{x:>8.3}"`
+/// (not `{0}`, `{}`, `{{`).
+fn format_captures(format: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = format;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        if let Some(after) = rest.strip_prefix('{') {
+            rest = after;
+            continue;
+        }
+        let end = rest.find(['}', ':']).unwrap_or(rest.len());
+        let name = rest[..end].trim();
+        let name = name.strip_prefix("r#").unwrap_or(name);
+        if name.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
+            names.push(name.to_string());
+        }
+        rest = &rest[end..];
+    }
+    names
+}
+
+#[cfg(test)]
+#[test]
+fn format_strings_capture_names() {
+    assert_eq!(
+        format_captures("{a} {{b}} {c:.3} {0} {} {d:>8} {_e}"),
+        ["a", "c", "d", "_e"]
+    );
 }
 
 pub(super) fn is_reference(e: &syn::Expr) -> bool {
@@ -346,6 +497,7 @@ pub(super) struct Names<'l, 'e> {
     lowerer: &'l mut Lowerer<'e>,
     names: Vec<Option<VarId>>,
     macro_reads: Vec<VarId>,
+    queried: Vec<usize>,
 }
 
 impl<'ast> Visit<'ast> for Names<'_, '_> {
@@ -356,6 +508,18 @@ impl<'ast> Visit<'ast> for Names<'_, '_> {
             self.names.push(self.lowerer.lookup(&ident.to_string()));
         }
         syn::visit::visit_expr_path(self, p);
+    }
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        if SHAPE_QUERIES.contains(&m.method.to_string().as_str()) {
+            let start = self.names.len();
+            self.visit_expr(&m.receiver);
+            self.queried.extend(start..self.names.len());
+            for arg in &m.args {
+                self.visit_expr(arg);
+            }
+        } else {
+            syn::visit::visit_expr_method_call(self, m);
+        }
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         // Names inside a macro cannot be substituted: recorded apart, as reads.

@@ -189,11 +189,11 @@ impl Lowerer<'_> {
 }
 
 // What each kind of code kept as written means when it reads an active value.
-pub(super) const REJECT_METHOD: &str = "method calls on an active value are not supported (they would not be differentiated): use a module, like `sum(&h)` instead of `h.sum()`; shape queries such as `h.shape()` and `h.nrows()` are allowed";
+pub(super) const REJECT_METHOD: &str = "this method would not be differentiated: on an active value, the methods that mean a module are accepted (`.clone()`, `.t()`, `.dot(&b)`, `.slice(s![..])`, `.sum()`, `.mean().unwrap()`, `.sum_axis(Axis(k))`, `.sqrt()`, `.exp()`, `.ln()`, `.powi(n)`, `.powf(p)`, `.abs()`, `.tanh()`, `.max(b)`) and shape queries (`.shape()`, `.nrows()`); for anything else, call a module (`exp(&h)`) or write one with `module!`";
 pub(super) const REJECT_INDEX: &str =
     "indexing an active value is not supported (it would not be differentiated): use a module that selects values";
 pub(super) const REJECT_CAST: &str = "casting an active value with `as` is not supported (it would not be differentiated): write constants in the parameters' float type";
-pub(super) const REJECT_MACRO: &str = "a macro that reads an active value is not supported: the macro cannot see inside it, so it would not be differentiated";
+pub(super) const REJECT_MACRO: &str = "a macro whose value reads an active value is not supported: the macro cannot see inside it, so its value would not be differentiated; printing and assertion macros as statements (`println!`, `assert!`, `write!`) may read active values";
 pub(super) const REJECT_CLOSURE: &str = "a closure that reads an active value is not supported: define a module function, or a `#[differentiable]` function, and call it";
 pub(super) const REJECT_MUTATION: &str =
     "an active value cannot be changed in place: compute a new value with a module and assign it, `h = relu(&h);`";

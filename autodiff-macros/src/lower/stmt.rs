@@ -66,7 +66,7 @@ impl Lowerer<'_> {
                 "items inside a differentiable function are not supported: define them outside the function",
             ),
             syn::Stmt::Macro(m) => {
-                let code = self.opaque_macro(&m.mac, stmt.to_token_stream());
+                let code = self.opaque_macro(&m.mac, stmt.to_token_stream(), true);
                 out.stmts.push(Stmt::Const {
                     code,
                     tokens: stmt.to_token_stream(),
@@ -150,36 +150,89 @@ impl Lowerer<'_> {
                     span: local.span(),
                 });
             }
-            syn::Pat::Tuple(t) if matches!(&*init.expr, syn::Expr::Call(_)) => {
-                let value = self.expr(&init.expr);
-                let tuple = self.declare("a tuple", VarKind::Temp);
-                self.vars[tuple].assigns += 1;
-                self.vars[tuple].ty = ty;
-                let mut items = Vec::new();
-                for (index, elem) in t.elems.iter().enumerate() {
+            syn::Pat::Tuple(t) if self.splits(&init.expr) => {
+                let mut names = Vec::new();
+                for elem in &t.elems {
                     match elem {
-                        syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() && p.mutability.is_none() => {
-                            let item = self.declare_ident(&p.ident, VarKind::Local);
-                            self.vars[item].item = Some((tuple, index));
-                            items.push(Some(item));
+                        syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                            names.push(Some((p.ident.clone(), p.mutability.is_some())));
                         }
-                        syn::Pat::Wild(_) => items.push(None),
+                        syn::Pat::Wild(_) => names.push(None),
                         other => {
                             self.errors.spanned(
                                 other,
                                 "tuple patterns of a module's outputs hold only names and `_`: `let (a, b) = duplicate(&x);`",
                             );
-                            items.push(None);
+                            names.push(None);
                         }
                     }
                 }
+                // The names are declared after the call, which may read the old ones.
+                let value = self.expr(&init.expr);
+                let (tuple, items) = self.split_outputs(&names, ty);
                 out.stmts.push(Stmt::Assign {
                     var: tuple,
                     value,
-                    items,
+                    items: items.clone(),
                     written: Some(Written { tokens, declares: true }),
                     span: local.span(),
                 });
+                // A `mut` name is a variable of its own, set from its item
+                // (an item is never reassigned).
+                for (name, item) in names.iter().zip(items) {
+                    if let (Some((ident, true)), Some(item)) = (name, item) {
+                        let var = self.declare_ident(ident, VarKind::Local);
+                        self.vars[var].mutable = true;
+                        self.vars[var].assigns += 1;
+                        out.stmts.push(Stmt::Assign {
+                            var,
+                            value: Expr::Var(item, ident.span()),
+                            items: vec![],
+                            written: Some(Written {
+                                tokens: TokenStream::new(),
+                                declares: true,
+                            }),
+                            span: ident.span(),
+                        });
+                    }
+                }
+            }
+            // `let (mut h, mut c) = (a, b);`: one binding per name, all
+            // values lowered before any name is bound.
+            syn::Pat::Tuple(t)
+                if ty.is_none()
+                    && let syn::Expr::Tuple(values) = &*init.expr
+                    && values.elems.len() == t.elems.len()
+                    && t.elems
+                        .iter()
+                        .all(|p| matches!(p, syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none()))
+                    && !mentions_any(&values.to_token_stream(), &t.to_token_stream()) =>
+            {
+                let mut bound = Vec::new();
+                for (pat, value) in t.elems.iter().zip(&values.elems) {
+                    let syn::Pat::Ident(p) = pat else {
+                        unreachable!("checked")
+                    };
+                    let var = self.vars.len();
+                    self.vars.push(Var {
+                        name: p.ident.to_string(),
+                        ident: Some(p.ident.clone()),
+                        kind: VarKind::Local,
+                        ty: None,
+                        depth: self.depth,
+                        assigns: 0,
+                        item: None,
+                        mutable: p.mutability.is_some(),
+                    });
+                    // Kept alone when constant: `let mut h = a;`.
+                    let tokens = quote::quote!(let #p = #value;);
+                    self.value_into(var, value, Some(Written { tokens, declares: true }), out);
+                    bound.push((p.ident.to_string(), var));
+                }
+                for (name, var) in bound {
+                    self.scopes.last_mut().expect("a scope").insert(name.clone(), var);
+                    self.ref_names.remove(&(self.scopes.len(), name));
+                }
             }
             // Any other pattern binds constants: kept as written.
             _ => {
@@ -268,7 +321,10 @@ impl Lowerer<'_> {
             }
             _ => {}
         }
-        let value = self.expr(e);
+        let value = match e {
+            syn::Expr::Tuple(t) if Some(var) == self.ret && t.elems.len() >= 2 => self.outputs(t),
+            _ => self.expr(e),
+        };
         self.vars[var].assigns += 1;
         out.stmts.push(Stmt::Assign {
             var,
@@ -277,6 +333,34 @@ impl Lowerer<'_> {
             written,
             span: e.span(),
         });
+    }
+
+    /// The function's result `(h, c)`: a module call gathering the outputs,
+    /// whose VJP hands each output's gradient back to its value.
+    fn outputs(&mut self, t: &syn::ExprTuple) -> Expr {
+        const MAX_OUTPUTS: usize = 4;
+        if t.elems.len() > MAX_OUTPUTS {
+            self.errors.spanned(
+                t,
+                format!(
+                    "a differentiable function returns at most {MAX_OUTPUTS} outputs; this tuple has {}: split the function in two",
+                    t.elems.len()
+                ),
+            );
+        }
+        let name = syn::Ident::new(&format!("tuple{}", t.elems.len().min(MAX_OUTPUTS)), t.span());
+        let args = t
+            .elems
+            .iter()
+            .take(MAX_OUTPUTS)
+            .map(|e| Expr::Ref(Box::new(self.expr(e))))
+            .collect();
+        Expr::Call {
+            callee: Callee::Module(syn::parse_quote_spanned!(t.span()=> ::autodiff::__private::#name)),
+            args,
+            span: t.span(),
+            tokens: t.to_token_stream(),
+        }
     }
 
     pub(super) fn expr_stmt(&mut self, e: &syn::Expr, tokens: TokenStream, out: &mut Block) {
@@ -322,7 +406,22 @@ impl Lowerer<'_> {
                 "blocks are not supported: write the statements directly in the function body",
             ),
             syn::Expr::Macro(m) => {
-                let code = self.opaque_macro(&m.mac, tokens.clone());
+                let code = self.opaque_macro(&m.mac, tokens.clone(), true);
+                out.stmts.push(Stmt::Const { code, tokens })
+            }
+            // `write!(out, "{h}").unwrap();`: a printing macro's result checked.
+            syn::Expr::MethodCall(m)
+                if matches!(m.method.to_string().as_str(), "unwrap" | "expect")
+                    && matches!(&*m.receiver, syn::Expr::Macro(_)) =>
+            {
+                let syn::Expr::Macro(mac) = &*m.receiver else {
+                    unreachable!()
+                };
+                let mut code = self.opaque_macro(&mac.mac, tokens.clone(), true);
+                // The arguments of `expect` are constant code.
+                for arg in &m.args {
+                    code.macro_reads.extend(self.opaque(arg, UseOfActive::Allowed).reads());
+                }
                 out.stmts.push(Stmt::Const { code, tokens })
             }
             syn::Expr::MethodCall(_) => {
@@ -346,6 +445,11 @@ impl Lowerer<'_> {
         tokens: TokenStream,
         out: &mut Block,
     ) {
+        if let (syn::Expr::Tuple(t), None) = (place, op)
+            && self.splits(value)
+        {
+            return self.assign_outputs(t, value, tokens, whole, out);
+        }
         let target = match place {
             syn::Expr::Path(p) if p.qself.is_none() => p.path.get_ident().and_then(|i| self.lookup(&i.to_string())),
             _ => None,
@@ -391,6 +495,143 @@ impl Lowerer<'_> {
             }
         }
     }
+}
+
+impl Lowerer<'_> {
+    /// Whether `e` is a call whose outputs a tuple pattern may split: a
+    /// module's (`duplicate(&x)`) or a model's method (`self.cell.step(..)`).
+    fn splits(&self, e: &syn::Expr) -> bool {
+        match e {
+            syn::Expr::Paren(p) => self.splits(&p.expr),
+            syn::Expr::Call(_) => true,
+            syn::Expr::MethodCall(m) => self.is_model(&m.receiver),
+            _ => false,
+        }
+    }
+
+    /// The tuple of a split call and one item per name (none for `_`). A
+    /// name without `mut` is the item itself; a `mut` one gets a hidden item.
+    fn split_outputs(
+        &mut self,
+        names: &[Option<(syn::Ident, bool)>],
+        ty: Option<syn::Type>,
+    ) -> (VarId, Vec<Option<VarId>>) {
+        let tuple = self.declare("a tuple", VarKind::Temp);
+        self.vars[tuple].assigns += 1;
+        self.vars[tuple].ty = ty;
+        let items = names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                let (ident, mutable) = name.as_ref()?;
+                let item = if *mutable {
+                    self.declare(&ident.to_string(), VarKind::Temp)
+                } else {
+                    self.declare_ident(ident, VarKind::Local)
+                };
+                self.vars[item].item = Some((tuple, index));
+                Some(item)
+            })
+            .collect();
+        (tuple, items)
+    }
+
+    /// `(h, c) = self.cell.step(..);`: the call's outputs into `let mut`
+    /// bindings declared before.
+    fn assign_outputs(
+        &mut self,
+        place: &syn::ExprTuple,
+        value: &syn::Expr,
+        tokens: TokenStream,
+        whole: &syn::Expr,
+        out: &mut Block,
+    ) {
+        let mut targets = Vec::new();
+        for elem in &place.elems {
+            let var = match elem {
+                syn::Expr::Infer(_) => None,
+                syn::Expr::Path(p) if p.qself.is_none() => {
+                    match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                        Some(var) if self.vars[var].mutable && !matches!(self.vars[var].kind, VarKind::Param(_)) => {
+                            Some(var)
+                        }
+                        Some(var) => {
+                            self.errors.spanned(
+                                elem,
+                                format!(
+                                    "`{}` is not declared `let mut`: declare it `let mut {0} = ...;` before assigning it outputs",
+                                    self.vars[var].name
+                                ),
+                            );
+                            None
+                        }
+                        None => {
+                            self.errors
+                                .spanned(elem, "this is not a local variable of the function");
+                            None
+                        }
+                    }
+                }
+                other => {
+                    self.errors.spanned(
+                        other,
+                        "outputs are assigned to names and `_` only: `(h, c) = self.cell.step(&x, &h, &c);`",
+                    );
+                    None
+                }
+            };
+            targets.push(var);
+        }
+        let value = self.expr(value);
+        let names: Vec<Option<(syn::Ident, bool)>> = targets
+            .iter()
+            .map(|t| t.map(|v| (self.vars[v].ident_at(whole.span()), true)))
+            .collect();
+        let (tuple, items) = self.split_outputs(&names, None);
+        out.stmts.push(Stmt::Assign {
+            var: tuple,
+            value,
+            items: items.clone(),
+            written: Some(Written {
+                tokens,
+                declares: false,
+            }),
+            span: whole.span(),
+        });
+        for (target, item) in targets.into_iter().zip(items) {
+            if let (Some(var), Some(item)) = (target, item) {
+                self.vars[var].assigns += 1;
+                out.stmts.push(Stmt::Assign {
+                    var,
+                    value: Expr::Var(item, whole.span()),
+                    items: vec![],
+                    written: Some(Written {
+                        tokens: TokenStream::new(),
+                        declares: false,
+                    }),
+                    span: whole.span(),
+                });
+            }
+        }
+    }
+}
+
+/// Whether `code` names an identifier that `pattern` binds (`let (a, b) =
+/// (b, a)` swaps, and cannot be split into two `let`s).
+fn mentions_any(code: &TokenStream, pattern: &TokenStream) -> bool {
+    fn idents(tokens: &TokenStream, out: &mut Vec<String>) {
+        for tree in tokens.clone() {
+            match tree {
+                proc_macro2::TokenTree::Ident(i) => out.push(i.to_string()),
+                proc_macro2::TokenTree::Group(g) => idents(&g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+    let (mut used, mut bound) = (Vec::new(), Vec::new());
+    idents(code, &mut used);
+    idents(pattern, &mut bound);
+    bound.iter().any(|b| b != "mut" && used.contains(b))
 }
 
 /// Expressions whose value is `()` even without a `;`: assignments and loops.

@@ -17,7 +17,7 @@ struct ResidualGrad {
 }
 ///The code of [`residual_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
-const RESIDUAL_GRAD_SOURCE: &str = "fn residual_grad(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> (f64, ResidualGrad) {\n    let _ = residual;\n    with_thread_workspace(move || {\n        let __v9 = linear(x, w, b);\n        let __v4_h = relu(&__v9);\n        let __v5 = duplicate(&__v4_h);\n        let __v11 = max(&(&__v5).1, &__v4_h);\n        let __v10 = mul(&__v11, &(0.5));\n        let __v8_y = add(&(&__v5).0, &__v10);\n        let __v3 = sum(&__v8_y);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0,) = match __g3 {\n            Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),\n            None => (None,),\n        };\n        let __g8_y = gradient(__c7_0);\n        progress();\n        let (__c6_0, __c6_1) = match __g8_y {\n            Some(__g) => add_vjp(&(&__v5).0, &__v10, &__v8_y, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_0 = gradient(__c6_0);\n        let __g10 = gradient(__c6_1);\n        progress();\n        recycle!(__v8_y);\n        let (__c5_0, _) = match __g10 {\n            Some(__g) => mul_vjp(&__v11, &(0.5), &__v10, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g11 = gradient(__c5_0);\n        progress();\n        recycle!(__v10);\n        let (__c4_0, __c4_1) = match __g11 {\n            Some(__g) => max_vjp(&(&__v5).1, &__v4_h, &__v11, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_1 = gradient(__c4_0);\n        let __g4_h = gradient(__c4_1);\n        progress();\n        recycle!(__v11);\n        let __g5 = if __g5_0.is_some() || __g5_1.is_some() {\n            Some((or_zeros(__g5_0, &(&__v5).0), or_zeros(__g5_1, &(&__v5).1)))\n        } else {\n            None\n        };\n        let (__c3_0,) = match __g5 {\n            Some(__g) => duplicate_vjp(&__v4_h, &__v5, __g, [true]),\n            None => (None,),\n        };\n        let __g4_h = accumulate(__g4_h, gradient(__c3_0));\n        progress();\n        recycle!(__v5);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g9 = gradient(__c2_0);\n        progress();\n        recycle!(__v4_h);\n        let (__c1_0, __c1_1, __c1_2) = match __g9 {\n            Some(__g) => linear_vjp(x, w, b, &__v9, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_x = gradient(__c1_0);\n        let __g1_w = gradient(__c1_1);\n        let __g2_b = gradient(__c1_2);\n        ready_whole(\"x\", &__g0_x, x);\n        ready_whole(\"w\", &__g1_w, w);\n        ready_whole(\"b\", &__g2_b, b);\n        progress();\n        recycle!(__v9);\n        (__v3, ResidualGrad {\n            x: finished!(\"x\", or_zeros(__g0_x, x)),\n            w: finished!(\"w\", or_zeros(__g1_w, w)),\n            b: finished!(\"b\", or_zeros(__g2_b, b)),\n        })\n    })\n}\n";
+const RESIDUAL_GRAD_SOURCE: &str = "fn residual_grad(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> (f64, ResidualGrad) {\n    let _ = residual;\n    with_thread_workspace(move || {\n        let __v9 = linear(x, w, b);\n        let __v4_h = relu(&__v9);\n        let __v5 = duplicate(&__v4_h);\n        let __v11 = max(&(&__v5).1, &__v4_h);\n        let __v10 = mul(&__v11, &(0.5));\n        let __v8_y = add(&(&__v5).0, &__v10);\n        let __v3 = sum(&__v8_y);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0,) = match __g3 {\n            Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),\n            None => (None,),\n        };\n        let __g8_y = gradient(__c7_0);\n        progress();\n        let (__c6_0, __c6_1) = match __g8_y {\n            Some(__g) => add_vjp(&(&__v5).0, &__v10, &__v8_y, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_0 = gradient(__c6_0);\n        let __g10 = gradient(__c6_1);\n        progress();\n        recycle!(__v8_y);\n        let (__c5_0, _) = match __g10 {\n            Some(__g) => mul_vjp(&__v11, &(0.5), &__v10, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g11 = gradient(__c5_0);\n        progress();\n        recycle!(__v10);\n        let (__c4_0, __c4_1) = match __g11 {\n            Some(__g) => max_vjp(&(&__v5).1, &__v4_h, &__v11, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g5_1 = gradient(__c4_0);\n        let __g4_h = gradient(__c4_1);\n        progress();\n        recycle!(__v11);\n        let __g5 = if __g5_0.is_some() || __g5_1.is_some() {\n            Some((__g5_0, __g5_1))\n        } else {\n            None\n        };\n        let (__c3_0,) = match __g5 {\n            Some(__g) => duplicate_vjp(&__v4_h, &__v5, __g, [true]),\n            None => (None,),\n        };\n        let __g4_h = accumulate(__g4_h, gradient(__c3_0));\n        progress();\n        recycle!(__v5);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g9 = gradient(__c2_0);\n        progress();\n        recycle!(__v4_h);\n        let (__c1_0, __c1_1, __c1_2) = match __g9 {\n            Some(__g) => linear_vjp(x, w, b, &__v9, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_x = gradient(__c1_0);\n        let __g1_w = gradient(__c1_1);\n        let __g2_b = gradient(__c1_2);\n        ready_whole(\"x\", &__g0_x, x);\n        ready_whole(\"w\", &__g1_w, w);\n        ready_whole(\"b\", &__g2_b, b);\n        progress();\n        recycle!(__v9);\n        (__v3, ResidualGrad {\n            x: finished!(\"x\", or_zeros(__g0_x, x)),\n            w: finished!(\"w\", or_zeros(__g1_w, w)),\n            b: finished!(\"b\", or_zeros(__g2_b, b)),\n        })\n    })\n}\n";
 ///The forward graph of [`residual`] and its gradient graph (the graph [`residual_grad`] runs), in Graphviz DOT.
 #[allow(dead_code)]
 const RESIDUAL_GRAPHS: ::autodiff::__private::Graphs = ::autodiff::__private::Graphs {
@@ -70,7 +70,7 @@ fn residual_grad(x: &Array2<f64>, w: &Array2<f64>, b: &Array1<f64>) -> (f64, Res
         progress();
         recycle!(__v11);
         let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
-            Some((or_zeros(__g5_0, &(&__v5).0), or_zeros(__g5_1, &(&__v5).1)))
+            Some((__g5_0, __g5_1))
         } else {
             None
         };
@@ -200,10 +200,7 @@ fn residual_grad(
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v11);
         let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
-            ::core::option::Option::Some((
-                ::autodiff::__private::or_zeros(__g5_0, &(&__v5).0),
-                ::autodiff::__private::or_zeros(__g5_1, &(&__v5).1),
-            ))
+            ::core::option::Option::Some((__g5_0, __g5_1))
         } else {
             ::core::option::Option::None
         };
@@ -387,10 +384,7 @@ fn residual_vjp(
     let __g4_h = ::autodiff::__private::gradient(__c4_1);
     ::autodiff::__private::recycle!(__v11);
     let __g5 = if __g5_0.is_some() || __g5_1.is_some() {
-        ::core::option::Option::Some((
-            ::autodiff::__private::or_zeros(__g5_0, &(&__v5).0),
-            ::autodiff::__private::or_zeros(__g5_1, &(&__v5).1),
-        ))
+        ::core::option::Option::Some((__g5_0, __g5_1))
     } else {
         ::core::option::Option::None
     };

@@ -45,6 +45,8 @@
 //! | `nll_loss(logp, labels)` | logp | −g/batch at each label |
 //! | `mse_loss(pred, target)` | pred, target | ±2g·(pred − target)/n |
 //! | `sum(x)`, `mean(x)` | x | g, g/n everywhere |
+//! | `sum_axis(x, axis)`, `mean_axis(x, axis)` | x | g, g/n repeated along the axis |
+//! | `sqrt(x)`, `pow(x, p)`, `abs(x)` | x | g/(2y), g·p·x^(p−1), g·sign(x) (0 at 0) |
 //! | `l2(w)`, `l1(w)` | w | 2g·w, g·sign(w) (0 at 0) |
 //! | `dropout(x, mask, p)` | x | g·mask/p |
 //! | `conv2d(x, w, b, stride, padding)` | x, w, b | col2im(Wᵀ·G), G·colsᵀ, Σ G (per image, im2col) |
@@ -52,6 +54,8 @@
 //! | `avg_pool2d(x, k, stride)` | x | g/k² to every element of the window |
 //! | `flatten(x)`, `reshape(x, shape)` | x | g reshaped to x's shape |
 //! | `concat(a, b, axis)` | a, b | g cut at the join |
+//! | `transpose(x)` | x | gᵀ (axes reversed back) |
+//! | `slice(x, s![..])` | x | g scattered into zeros where the slice was taken |
 //! | `batch_norm(x, gamma, beta, eps)` | x, gamma, beta | (ĝ − mean ĝ − x̂·mean(ĝx̂))/σ, Σ g·x̂, Σ g (per channel) |
 //! | `layer_norm(x, gamma, beta, eps)` | x, gamma, beta | the same per row |
 //! | `embedding(ids, table)` | table | g added into the rows used |
@@ -68,6 +72,7 @@ mod matmul;
 mod max;
 mod norm;
 mod pool;
+mod powers;
 mod reduce;
 mod shape;
 mod softmax;
@@ -87,8 +92,13 @@ pub use matmul::{matmul, matmul_vjp};
 pub use max::{max, max_vjp};
 pub use norm::{batch_norm, batch_norm_vjp, batch_statistics, layer_norm, layer_norm_vjp};
 pub use pool::{avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp};
-pub use reduce::{l1, l1_vjp, l2, l2_vjp, mean, mean_vjp, sum, sum_vjp};
-pub use shape::{concat, concat_vjp, flatten, flatten_vjp, reshape, reshape_vjp};
+pub use powers::{abs, abs_vjp, exponent, pow, pow_vjp, sqrt, sqrt_vjp};
+pub use reduce::{
+    l1, l1_vjp, l2, l2_vjp, mean, mean_axis, mean_axis_vjp, mean_vjp, sum, sum_axis, sum_axis_vjp, sum_vjp,
+};
+pub use shape::{
+    concat, concat_vjp, flatten, flatten_vjp, reshape, reshape_vjp, slice, slice_vjp, transpose, transpose_vjp,
+};
 pub use softmax::{log_softmax, log_softmax_vjp, softmax, softmax_vjp};
 
 /// The module tables are checked against the declarations: every module

@@ -1,8 +1,10 @@
-//! Reductions to a scalar: `sum`, `mean`, and the weight-decay penalties
-//! `l2` (Σw²) and `l1` (Σ|w|). Each accepts an array of any rank and any
-//! storage, or a scalar.
+//! Reductions: to a scalar, `sum`, `mean`, and the weight-decay penalties
+//! `l2` (Σw²) and `l1` (Σ|w|), each of an array of any rank and any storage,
+//! or of a scalar; along one axis, `sum_axis` and `mean_axis`.
 
 use num_traits::{Float as _, One, Zero};
+
+use ndarray::{Array, ArrayRef, Axis, RemoveAxis};
 
 use crate::float::Float;
 use crate::value::Input;
@@ -92,6 +94,74 @@ crate::module! {
     gradcheck {
         w: random([1, 1]);
         w: random([3, 4]);
+    }
+}
+
+/// Checks that `axis` is an axis of `x`.
+fn check_axis<F, D: ndarray::Dimension>(module: &str, x: &ArrayRef<F, D>, axis: Axis) {
+    if axis.index() >= x.ndim() {
+        panic!(
+            "{module}: axis {} is out of range for an input of shape {:?}",
+            axis.index(),
+            x.shape()
+        );
+    }
+}
+
+/// The gradient of a reduction along `axis`: `g` (times `k`) repeated along
+/// that axis, to `x`'s shape.
+fn spread<F: Float, D: RemoveAxis>(x: &ArrayRef<F, D>, g: &Array<F, D::Smaller>, axis: Axis, k: F) -> Array<F, D> {
+    let g = g.view().insert_axis(axis);
+    let g = g.broadcast(x.raw_dim()).expect("the reduced shape broadcasts back");
+    g.mapv(|v| v * k)
+}
+
+crate::module! {
+    /// Σ along one axis, which disappears: as ndarray's `x.sum_axis(Axis(k))`.
+    ///
+    /// # Panics
+    /// If the axis is out of range.
+    pub fn sum_axis<F: Float, D: RemoveAxis>(x: &ArrayRef<F, D>, axis: Axis) -> Array<F, D::Smaller> {
+        check_axis("sum_axis", x, axis);
+        x.sum_axis(axis)
+    }
+
+    /// g repeated along the axis.
+    backward(y, g, need) {
+        crate::value::check_shape("sum_axis", "output", y.shape(), g.shape());
+        grad x = spread(x, &g, axis, F::one());
+    }
+
+    gradcheck {
+        x: random([3, 4]), axis: Axis(0);
+        x: random([3, 4]), axis: Axis(1);
+        x: random([2, 3, 2]), axis: Axis(1);
+    }
+}
+
+crate::module! {
+    /// The mean along one axis, which disappears: as ndarray's
+    /// `x.mean_axis(Axis(k)).unwrap()`.
+    ///
+    /// # Panics
+    /// If the axis is out of range or has length 0.
+    pub fn mean_axis<F: Float, D: RemoveAxis>(x: &ArrayRef<F, D>, axis: Axis) -> Array<F, D::Smaller> {
+        check_axis("mean_axis", x, axis);
+        if x.len_of(axis) == 0 {
+            panic!("mean_axis: axis {} of the input of shape {:?} is empty", axis.index(), x.shape());
+        }
+        x.sum_axis(axis) / F::of_usize(x.len_of(axis))
+    }
+
+    /// g/n repeated along the axis.
+    backward(y, g, need) {
+        crate::value::check_shape("mean_axis", "output", y.shape(), g.shape());
+        grad x = spread(x, &g, axis, F::one() / F::of_usize(x.len_of(axis)));
+    }
+
+    gradcheck {
+        x: random([3, 4]), axis: Axis(0);
+        x: random([2, 3, 2]), axis: Axis(2);
     }
 }
 

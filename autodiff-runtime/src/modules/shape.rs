@@ -1,8 +1,9 @@
-//! Modules that move elements without changing them: `flatten`, `reshape`
-//! and `concat`. Their VJPs move the gradient back: reshaped to the input's
-//! shape, or cut at the join.
+//! Modules that move elements without changing them: `flatten`, `reshape`,
+//! `concat`, `transpose` and `slice`. Their VJPs move the gradient back:
+//! reshaped to the input's shape, cut at the join, transposed back, or
+//! scattered into zeros where the slice was taken.
 
-use ndarray::{Array, Array2, ArrayRef, Axis, Dimension, IntoDimension};
+use ndarray::{Array, Array2, ArrayRef, Axis, Dimension, IntoDimension, SliceArg, SliceInfoElem};
 
 use crate::float::Float;
 use crate::workspace::{recycle_array, take_scratch};
@@ -135,6 +136,92 @@ crate::module! {
     }
 }
 
+crate::module! {
+    /// The axes in reverse order: the transpose of a matrix, as `x.t()` and
+    /// `x.reversed_axes()` (the result is the transposed copy, in the
+    /// transposed memory order, so the copy is a plain one).
+    pub fn transpose<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
+        x.t().to_owned()
+    }
+
+    /// The gradient with its axes reversed back (no copy).
+    backward(y, g, need) {
+        crate::value::check_shape("transpose", "output", y.shape(), g.shape());
+        grad x = g.reversed_axes();
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+        x: random([2, 3, 4]);
+        x: random([5]);
+    }
+}
+
+/// Checks a slice of `x`'s axes, so that a range out of bounds names the
+/// module and the shape rather than failing inside ndarray.
+fn check_slice<F, D: Dimension>(x: &ArrayRef<F, D>, info: &[SliceInfoElem]) {
+    let shape = x.shape();
+    let axes = info.iter().filter(|e| !matches!(e, SliceInfoElem::NewAxis)).count();
+    let fail = |what: String| -> ! { panic!("slice: {what} of an input of shape {shape:?}") };
+    if axes != shape.len() {
+        fail(format!("{axes} axes are sliced"));
+    }
+    let resolve = |i: isize, len: usize| if i < 0 { i + len as isize } else { i };
+    let mut axis = 0;
+    for elem in info {
+        match *elem {
+            SliceInfoElem::Slice { start, end, step } => {
+                let len = shape[axis];
+                let begin = resolve(start, len);
+                let end = end.map_or(len as isize, |e| resolve(e, len));
+                if begin < 0 || end > len as isize || begin > end.max(0) || step == 0 {
+                    let end = end.to_string();
+                    fail(format!(
+                        "the range {start}..{end} (step {step}) of axis {axis}, of length {len},"
+                    ));
+                }
+                axis += 1;
+            }
+            SliceInfoElem::Index(i) => {
+                let len = shape[axis];
+                let at = resolve(i, len);
+                if at < 0 || at >= len as isize {
+                    fail(format!("index {i} of axis {axis}, of length {len},"));
+                }
+                axis += 1;
+            }
+            SliceInfoElem::NewAxis => {}
+        }
+    }
+}
+
+crate::module! {
+    /// A slice of `x` with constant ranges, as `x.slice(s![.., 2..5])`.
+    ///
+    /// # Panics
+    /// If a range or an index is out of bounds, naming the axis and the shape.
+    pub fn slice<F: Float, D: Dimension, I: SliceArg<D> + Clone>(x: &ArrayRef<F, D>, info: I) -> Array<F, I::OutDim> {
+        check_slice(x, info.as_ref());
+        x.slice(info).to_owned()
+    }
+
+    /// The gradient scattered into zeros of `x`'s shape, where the slice was taken.
+    backward(y, g, need) {
+        crate::value::check_shape("slice", "output", y.shape(), g.shape());
+        let mut gx: Array<F, D> = Array::zeros(x.raw_dim());
+        gx.slice_mut(info).assign(&g);
+        recycle_array(g);
+        grad x = gx;
+    }
+
+    gradcheck {
+        x: random([3, 4]), info: ndarray::s![.., 1..3];
+        x: random([4, 5]), info: ndarray::s![1..;2, -2..];
+        x: random([2, 3, 4]), info: ndarray::s![1, .., 0..4;3];
+        x: random([3]), info: ndarray::s![..2];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{Array2, Array4, array, s};
@@ -156,6 +243,24 @@ mod tests {
         // A transposed view is read in its logical (row-major) order.
         let t = x.slice(s![.., .., ..;-1]);
         assert_eq!(flatten(&t).row(0).to_vec(), vec![2.0, 1.0, 0.0, 5.0, 4.0, 3.0]);
+    }
+
+    #[test]
+    fn transpose_and_slice_move_the_gradient_back() {
+        let x = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let t = transpose(&x);
+        assert_eq!(t, x.t());
+        assert_eq!(transpose_vjp(&x, &t, t.clone(), [true]).0.unwrap(), x);
+        let y = slice(&x, s![.., 1..]);
+        assert_eq!(y, array![[2.0, 3.0], [5.0, 6.0]]);
+        let (g, _) = slice_vjp(&x, s![.., 1..], &y, y.clone(), [true, false]);
+        assert_eq!(g.unwrap(), array![[0.0, 2.0, 3.0], [0.0, 5.0, 6.0]]);
+    }
+
+    #[test]
+    #[should_panic(expected = "slice: the range 1..5 (step 1) of axis 1, of length 3, of an input of shape [2, 3]")]
+    fn a_slice_out_of_range_is_an_error() {
+        slice(&Array2::<f64>::zeros((2, 3)), s![.., 1..5]);
     }
 
     #[test]

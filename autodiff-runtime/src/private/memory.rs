@@ -140,3 +140,38 @@ impl<F: crate::float::Float, D: ndarray::Dimension> RecycleArray for Dead<Option
         }
     }
 }
+
+/// What a printing macro or an assertion in a differentiable function sees
+/// under an active value's name: a float by value (so `assert!(loss > 0.0)`
+/// compiles), an array by reference.
+pub trait Read {
+    /// The value as the macro sees it.
+    type Seen<'a>
+    where
+        Self: 'a;
+    /// Reads it.
+    fn read(&self) -> Self::Seen<'_>;
+}
+
+impl<F: crate::float::Float> Read for F {
+    type Seen<'a> = F;
+    fn read(&self) -> F {
+        *self
+    }
+}
+
+impl<S: ndarray::RawData, D> Read for ndarray::ArrayBase<S, D> {
+    type Seen<'a>
+        = &'a Self
+    where
+        Self: 'a;
+    fn read(&self) -> &Self {
+        self
+    }
+}
+
+/// See [`Read`].
+#[inline(always)]
+pub fn read<T: Read + ?Sized>(value: &T) -> T::Seen<'_> {
+    value.read()
+}

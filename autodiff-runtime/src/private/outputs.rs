@@ -1,0 +1,78 @@
+//! The result of a function with several outputs, `(h, c)`, as a module:
+//! the forward gathers the values into a tuple; the VJP hands each output's
+//! upstream gradient (one `Option` per output) to the value it came from.
+//! And `copy`, what `h.clone()` of an active value is.
+
+use crate::value::Input;
+
+crate::module! {
+    /// A copy of `x`, as `x.clone()` and `x.to_owned()`.
+    pub fn copy<X: Input + ?Sized>(x: &X) -> X::Value {
+        x.map_to_value(|v| v)
+    }
+
+    /// The gradient, unchanged.
+    backward(y, g, need) {
+        crate::value::check_input("copy", "input", x, &g);
+        grad x: X::Value = g;
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+        x: random([5]);
+    }
+}
+
+macro_rules! tuple_module {
+    ($name:ident, $vjp:ident, $n:literal; $($T:ident $a:ident $i:tt),+) => {
+        /// The outputs gathered into a tuple (each cloned: the function's own
+        /// values stay where they are until recycled).
+        #[inline]
+        pub fn $name<$($T: Clone),+>($($a: &$T),+) -> ($($T,)+) {
+            ($($a.clone(),)+)
+        }
+
+        /// Each output's upstream gradient, to the value it came from.
+        #[inline]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $vjp<$($T),+>(
+            $(_: &$T,)+
+            _: &($($T,)+),
+            g: ($(Option<$T>,)+),
+            need: [bool; $n],
+        ) -> ($(Option<$T>,)+) {
+            ($(g.$i.filter(|_| need[$i]),)+)
+        }
+    };
+}
+
+tuple_module!(tuple2, tuple2_vjp, 2; A a 0, B b 1);
+tuple_module!(tuple3, tuple3_vjp, 3; A a 0, B b 1, C c 2);
+tuple_module!(tuple4, tuple4_vjp, 4; A a 0, B b 1, C c 2, D d 3);
+
+/// The most outputs a function may return.
+pub const MAX_OUTPUTS: usize = 4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradients_go_to_their_outputs() {
+        let y = tuple2(&1.0_f64, &2.0_f64);
+        assert_eq!(y, (1.0, 2.0));
+        assert_eq!(
+            tuple2_vjp(&1.0, &2.0, &y, (Some(3.0), None), [true, true]),
+            (Some(3.0), None)
+        );
+        assert_eq!(
+            tuple2_vjp(&1.0, &2.0, &y, (Some(3.0), Some(4.0)), [false, true]),
+            (None, Some(4.0))
+        );
+        let y = tuple3(&1.0_f32, &2.0, &3.0);
+        assert_eq!(
+            tuple3_vjp(&1.0, &2.0, &3.0, &y, (None, Some(5.0), Some(6.0)), [true; 3]),
+            (None, Some(5.0), Some(6.0))
+        );
+    }
+}
