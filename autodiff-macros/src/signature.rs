@@ -21,11 +21,12 @@ pub fn check(func: &ItemFn, errors: &mut Errors) {
     if let Some(v) = &sig.variadic {
         errors.spanned(v, "variadic functions cannot be differentiated");
     }
-    if let ReturnType::Default = sig.output {
-        errors.spanned(
+    match &sig.output {
+        ReturnType::Default => errors.spanned(
             &sig.ident,
             "a differentiable function must return a value, such as the loss: add `-> f64`",
-        );
+        ),
+        ReturnType::Type(_, ty) => check_output(ty, true, errors),
     }
     for input in &sig.inputs {
         match input {
@@ -37,6 +38,51 @@ pub fn check(func: &ItemFn, errors: &mut Errors) {
             FnArg::Receiver(_) => {}
             FnArg::Typed(typed) => check_parameter_pattern(&typed.pat, errors),
         }
+    }
+}
+
+/// The output is a float (`f32`, `f64`, `F: Float`), or for a module an
+/// array or a tuple of them. Types that are certainly something else are
+/// reported at the return type; other names (an alias of `f64`, an array
+/// alias) are left to the compiler.
+fn check_output(ty: &Type, top: bool, errors: &mut Errors) {
+    const ACCEPTED: &str = "a differentiable function returns a float (`f32`, `f64`, or `F` with `F: Float`), an array, or a tuple of them";
+    let refused = |what: &str| format!("{ACCEPTED}; {what}");
+    match ungroup(ty) {
+        Type::Tuple(t) if top && !t.elems.is_empty() => {
+            for elem in &t.elems {
+                check_output(elem, false, errors);
+            }
+        }
+        Type::Tuple(t) if t.elems.is_empty() => errors.spanned(ty, refused("`()` carries no value: return the loss")),
+        Type::Tuple(_) => errors.spanned(ty, refused("a tuple inside a tuple is not accepted: flatten it")),
+        Type::Reference(_) => errors.spanned(
+            ty,
+            refused("a reference is not accepted: return the owned value (`Array2<f64>`, not `&Array2<f64>`)"),
+        ),
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else { return };
+            let name = last.ident.to_string();
+            let message = match name.as_str() {
+                "Result" => Some(
+                    "`Result` is not accepted: return the value itself, and report a mistake by panicking with a message (as the modules do)"
+                        .to_string(),
+                ),
+                "Option" => Some("`Option` is not accepted: return the value itself".to_string()),
+                "Vec" => Some(
+                    "`Vec` is not accepted: return an array (`Array1<f64>`), or a tuple of up to four values".to_string(),
+                ),
+                "bool" | "char" | "str" | "String" | "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128"
+                | "i8" | "i16" | "i32" | "i64" | "i128" => {
+                    Some(format!("`{name}` has no derivative: return a float or an array of floats"))
+                }
+                _ => None,
+            };
+            if let Some(message) = message {
+                errors.spanned(ty, refused(&message));
+            }
+        }
+        _ => {}
     }
 }
 

@@ -244,7 +244,12 @@ pub fn fallback(func: &ItemFn, sig: Option<&Signature<'_>>, error: syn::Error) -
         None => (quote!(#vis struct #grad_struct_ident {}), quote!()),
     };
     let inputs: Vec<_> = func.sig.inputs.iter().collect();
-    let output = output_type(func);
+    // A borrowed output (an error already reported) would need a lifetime
+    // in the stubs, which take one more reference.
+    let output = match &func.sig.output {
+        ReturnType::Type(_, ty) if matches!(crate::signature::ungroup(ty), syn::Type::Reference(_)) => quote!(()),
+        _ => output_type(func),
+    };
     let g = FnGenerics::of(func);
     let (params, preds) = (&g.params, &g.preds);
     let struct_args = if sig.is_some() { g.struct_args() } else { quote!() };

@@ -450,6 +450,7 @@ pub fn emit(
         #grad_item
         #[doc = #vjp_doc]
         #[doc(hidden)]
+        #[inline]
         #allow
         #vjp_signature {
             let _ = #original;

@@ -198,14 +198,52 @@ unsafe fn gemm_raw<F: Float>(
     if let (Some(alpha), Some(beta)) = (scalars(&alpha), scalars(&beta)) {
         // SAFETY: `F` is f32, so the views address f32 values; the caller
         // upholds the rest of the contract, which is `gemm_typed`'s.
-        return unsafe { gemm_typed(dims, alpha, a.cast(), b.cast(), beta, c.cast()) };
+        return unsafe { gemm_f32(dims, alpha, a.cast(), b.cast(), beta, c.cast()) };
     }
     let scalars = |x: &F| (x as &dyn Any).downcast_ref::<f64>().copied();
     if let (Some(alpha), Some(beta)) = (scalars(&alpha), scalars(&beta)) {
         // SAFETY: as above, for f64.
-        return unsafe { gemm_typed(dims, alpha, a.cast(), b.cast(), beta, c.cast()) };
+        return unsafe { gemm_f64(dims, alpha, a.cast(), b.cast(), beta, c.cast()) };
     }
     unreachable!("`Float` is implemented for f32 and f64 only")
+}
+
+// The kernels of each element type, compiled once in this crate: a generic
+// caller in a user's crate instantiates only the dispatch above, not the
+// whole product (which would make every rebuild of that crate optimise it).
+
+/// [`gemm_typed`] for f32.
+///
+/// # Safety
+/// As for [`gemm_raw`].
+#[inline(never)]
+unsafe fn gemm_f32(
+    dims: (usize, usize, usize),
+    alpha: f32,
+    a: Strided<f32>,
+    b: Strided<f32>,
+    beta: f32,
+    c: StridedMut<f32>,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { gemm_typed(dims, alpha, a, b, beta, c) }
+}
+
+/// [`gemm_typed`] for f64.
+///
+/// # Safety
+/// As for [`gemm_raw`].
+#[inline(never)]
+unsafe fn gemm_f64(
+    dims: (usize, usize, usize),
+    alpha: f64,
+    a: Strided<f64>,
+    b: Strided<f64>,
+    beta: f64,
+    c: StridedMut<f64>,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { gemm_typed(dims, alpha, a, b, beta, c) }
 }
 
 /// [`gemm_raw`] on the kernels of one element type.
