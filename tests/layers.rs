@@ -1,6 +1,7 @@
-//! A model's layers visited by position: `.iter().enumerate()`,
-//! `.iter().zip(data)` with constant data, and both; each layer's gradient
-//! lands at its index.
+//! A model's layers by position: `.iter().enumerate()`, `.iter().zip(data)`
+//! with constant data, and both; `net.layers[i]` with a constant `i`,
+//! `.first().unwrap()`, `.last().unwrap()`. Each layer's gradient lands at
+//! its index.
 
 mod common;
 
@@ -60,6 +61,62 @@ impl Net {
             h = if i < last { &h + &(y * *scale) } else { y };
         }
         sum(&(&h * &h))
+    }
+}
+
+impl Net {
+    /// The first layer, then every middle one by index with a skip
+    /// connection, then the last one's weights used directly.
+    #[differentiable(wrt(self))]
+    fn by_position(&self, x: &Array2<f64>) -> f64 {
+        let mut h = self.layers.first().unwrap().forward(x);
+        for i in 1..self.layers.len() - 1 {
+            let layer = &self.layers[i];
+            h = layer.forward(&h) + &h * 0.5;
+        }
+        let last = self.layers.len() - 1;
+        let y = linear(&h, &self.layers[last].w, &self.layers.last().unwrap().b);
+        sum(&(&y * &self.layers[0].forward(x)))
+    }
+
+    /// An index inside a branch, and the same layer used twice.
+    #[differentiable(wrt(self))]
+    fn chosen(&self, x: &Array2<f64>, k: usize) -> f64 {
+        let twice = &self.layers[k];
+        let h = if k > 0 {
+            twice.forward(&self.layers[k].forward(x))
+        } else {
+            self.layers[0].forward(x)
+        };
+        sum(&(&h * &h))
+    }
+
+    /// An early return between two indexed layers.
+    #[differentiable(wrt(self))]
+    fn returns(&self, x: &Array2<f64>, stop: bool) -> f64 {
+        let h = self.layers[1].forward(x);
+        if stop {
+            return sum(&h);
+        }
+        sum(&self.layers[2].forward(&h))
+    }
+}
+
+#[test]
+fn an_index_first_and_last_send_each_gradient_to_its_layer() {
+    let (model, x) = (net(4), random((4, 3), 3));
+    let (value, g) = model.by_position_grad(&x);
+    assert_eq!(value, model.by_position(&x));
+    assert_model_gradient(|m: &Net| m.by_position(&x), &model, &g.self_);
+    for stop in [false, true] {
+        let (value, g) = model.returns_grad(&x, stop);
+        assert_eq!(value, model.returns(&x, stop));
+        assert_model_gradient(|m: &Net| m.returns(&x, stop), &model, &g.self_);
+    }
+    for k in [0, 2] {
+        let (value, g) = model.chosen_grad(&x, k);
+        assert_eq!(value, model.chosen(&x, k));
+        assert_model_gradient(|m: &Net| m.chosen(&x, k), &model, &g.self_);
     }
 }
 

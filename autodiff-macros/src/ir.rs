@@ -70,6 +70,9 @@ pub struct Var {
     pub item: Option<(VarId, usize)>,
     /// Declared `let mut`: it may be assigned again.
     pub mutable: bool,
+    /// `let layer = &net.layers[i];`: another name for this element of a
+    /// model's list, which uses of the name stand for.
+    pub place: Option<syn::Expr>,
 }
 
 /// An expression that is not differentiated (a condition, an index, a
@@ -201,8 +204,15 @@ pub enum Expr {
     Ref(Box<Expr>),
     /// A variable.
     Var(VarId, Span),
-    /// A field of a parameter struct: `model.w1`, `net.first.w`.
-    Field { base: VarId, path: Vec<Ident>, span: Span },
+    /// A field of a parameter struct: `model.w1`, `net.first.w`; with an
+    /// `index`, of one element of a list field: `net.layers[i].w` (the index
+    /// applies after `path[..at]`).
+    Field {
+        base: VarId,
+        path: Vec<Ident>,
+        index: Option<ElementIndex>,
+        span: Span,
+    },
     /// Code kept as written.
     Opaque(Opaque),
 }
@@ -222,7 +232,10 @@ impl Expr {
             Expr::Call { args, .. } => args.iter().for_each(|a| a.reads(out)),
             Expr::Ref(inner) => inner.reads(out),
             Expr::Var(v, _) => out.push(*v),
-            Expr::Field { base, .. } => out.push(*base),
+            Expr::Field { base, index, .. } => {
+                out.push(*base);
+                out.extend(index.iter().flat_map(|i| i.expr.reads()));
+            }
             Expr::Opaque(o) => out.extend(o.reads()),
         }
     }
@@ -305,6 +318,15 @@ pub enum LoopKind {
     },
     While(Opaque),
     Loop,
+}
+
+/// The position of an element of a model's list field: `i` of
+/// `net.layers[i]`, `0` of `.first().unwrap()`, constant code.
+#[derive(Clone)]
+pub struct ElementIndex {
+    /// How many fields of the path come before the index.
+    pub at: usize,
+    pub expr: Opaque,
 }
 
 /// An iterator adapter on a model's layers that keeps each layer at its

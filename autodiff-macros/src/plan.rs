@@ -84,15 +84,24 @@ pub enum Target {
     Item(VarId, usize),
     /// Of a field of a parameter struct.
     Field(VarId, FieldPath),
-    /// Of `rest` in the element, visited by loop `loop_id`, of the list
-    /// `param.list` (`model.layers[i].w`): accumulated in place into the
-    /// parameter's whole gradient.
+    /// Of `rest` in the element at `at` of the list `param.list`
+    /// (`model.layers[i].w`): accumulated in place into the parameter's
+    /// whole gradient.
     Indexed {
         param: VarId,
-        loop_id: LoopId,
+        at: Position,
         list: FieldPath,
         rest: FieldPath,
     },
+}
+
+/// Which element of a list a gradient goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Position {
+    /// The one loop `LoopId` over the list visits in this iteration.
+    Loop(LoopId),
+    /// The one a constant index (`model.layers[i]`), hoisted, names.
+    Hoist(usize),
 }
 
 /// The loop variable of `for layer in &model.layers`.
@@ -188,7 +197,17 @@ pub fn plan(f: &Function, program: &Program) -> Plan {
         .nodes
         .iter()
         .any(|n| !matches!(n, Node::Verbatim(_) | Node::Step(_)));
-    let upfront = regions || f.early_return || !slots.is_empty();
+    // A list's elements are accumulated in place into the whole gradient,
+    // which is declared up front.
+    let mut elements = false;
+    visit_steps(&program.nodes, &mut |s| {
+        elements |= s
+            .value
+            .operands()
+            .iter()
+            .any(|a| matches!(a, Operand::Field { index: Some(_), .. }));
+    });
+    let upfront = regions || f.early_return || !slots.is_empty() || elements;
     let mut plan = Plan {
         storage,
         layers,
@@ -211,18 +230,34 @@ impl Plan {
                 (Storage::Item(tuple, k), _) => Target::Item(tuple, k),
                 (Storage::Layer, Some(layer)) => Target::Indexed {
                     param: layer.model,
-                    loop_id: layer.loop_id,
+                    at: Position::Loop(layer.loop_id),
                     list: layer.list.clone(),
                     rest: FieldPath::default(),
                 },
                 _ => Target::Value(*var),
             }),
+            Operand::Field {
+                param,
+                path,
+                index: Some((at, index)),
+                ..
+            } => {
+                let Operand::Const { hoist: Some(h), .. } = &**index else {
+                    return None;
+                };
+                Some(Target::Indexed {
+                    param: *param,
+                    at: Position::Hoist(h.id),
+                    list: FieldPath(path[..*at].to_vec()),
+                    rest: FieldPath(path[*at..].to_vec()),
+                })
+            }
             Operand::Field { param, path, .. } => {
                 let path = FieldPath(path.clone());
                 Some(match self.layers.get(param) {
                     Some(layer) => Target::Indexed {
                         param: layer.model,
-                        loop_id: layer.loop_id,
+                        at: Position::Loop(layer.loop_id),
                         list: layer.list.clone(),
                         rest: path,
                     },

@@ -23,10 +23,13 @@ use crate::ir::{ArmHead, BranchId, Callee, ExitKind, Function, LoopId, LoopKind,
 pub enum Operand {
     /// A varied variable (or a split output of one).
     Var { var: VarId, by_ref: bool, span: Span },
-    /// A field of a varied parameter struct.
+    /// A field of a varied parameter struct; with an `index`, of one
+    /// element of a list field (the index, a constant, applies after
+    /// `path[..at]`).
     Field {
         param: VarId,
         path: Vec<Ident>,
+        index: Option<(usize, Box<Operand>)>,
         by_ref: bool,
         span: Span,
     },
@@ -185,6 +188,12 @@ impl Step {
     pub fn hoists(&self) -> impl Iterator<Item = &Hoist> {
         self.value.operands().iter().filter_map(|a| match a {
             Operand::Const { hoist: Some(h), .. } => Some(h),
+            Operand::Field {
+                index: Some((_, i)), ..
+            } => match &**i {
+                Operand::Const { hoist: Some(h), .. } => Some(h),
+                _ => None,
+            },
             _ => None,
         })
     }

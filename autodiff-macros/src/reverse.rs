@@ -366,12 +366,23 @@ impl Builder<'_> {
                 by_ref,
                 span: *span,
             },
-            Expr::Field { base, path, span } if varied => Operand::Field {
-                param: *base,
-                path: path.clone(),
-                by_ref,
-                span: *span,
-            },
+            Expr::Field {
+                base,
+                path,
+                index,
+                span,
+            } if varied => {
+                // The index is a constant like any other argument: hoisted
+                // when it reads a local, so the backward pass reads it too.
+                let index = index.as_ref().map(|i| (i.at, Box::new(self.hoisted(&i.expr))));
+                Operand::Field {
+                    param: *base,
+                    path: path.clone(),
+                    index,
+                    by_ref,
+                    span: *span,
+                }
+            }
             _ => self.constant(expr, inner, by_ref),
         }
     }
@@ -398,6 +409,25 @@ impl Builder<'_> {
             reversed,
             depth,
         }));
+    }
+
+    /// An element's index, always hoisted: the backward pass names the
+    /// element its gradient goes to by the hoisted local.
+    fn hoisted(&mut self, index: &crate::ir::Opaque) -> Operand {
+        let id = self.hoists;
+        self.hoists += 1;
+        let tokens = index.expr.to_token_stream();
+        let span = syn::spanned::Spanned::span(&index.expr);
+        Operand::Const {
+            tokens: tokens.clone(),
+            by_ref: false,
+            hoist: Some(Hoist {
+                id,
+                value: quote!(#tokens),
+                is_reference: false,
+            }),
+            span,
+        }
     }
 
     /// A constant argument. One that reads only parameters, literals and
@@ -457,9 +487,21 @@ impl Builder<'_> {
                 quote!(&#inner)
             }
             Expr::Var(var, span) => self.f.vars[*var].ident_at(*span).into_token_stream(),
-            Expr::Field { base, path, span } => {
+            Expr::Field {
+                base,
+                path,
+                index,
+                span,
+            } => {
                 let base = self.constant_tokens(&Expr::Var(*base, *span));
-                quote!(#base #(.#path)*)
+                match index {
+                    Some(i) => {
+                        let (list, rest) = path.split_at(i.at);
+                        let index = &i.expr.expr;
+                        quote!(#base #(.#list)* [#index] #(.#rest)*)
+                    }
+                    None => quote!(#base #(.#path)*),
+                }
             }
             Expr::Opaque(o) => o.expr.to_token_stream(),
         }

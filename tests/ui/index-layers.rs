@@ -1,29 +1,29 @@
 use autodiff::prelude::*;
 
 #[derive(Params)]
-struct Layer {
+struct Head {
     w: Array2<f64>,
 }
 
 #[derive(Params)]
+struct Block {
+    heads: Vec<Head>,
+}
+
+#[derive(Params)]
 struct Net {
-    layers: Vec<Layer>,
+    blocks: Vec<Block>,
 }
 
-fn dense(layer: &Layer, x: &Array2<f64>) -> Array2<f64> {
-    x.dot(&layer.w)
-}
-
-// The range's bound reads the model (its length), which is allowed; taking
-// a layer by index is not.
+// A model's own list may be indexed (`net.blocks[0]`); a list inside one of
+// its elements may not.
 #[differentiable(wrt(net))]
 fn loss(net: &Net, x: &Array2<f64>) -> f64 {
-    let mut h = x.clone();
-    for i in 0..net.layers.len() {
-        h = relu(&matmul(&h, &net.layers[i].w));
+    let mut h = matmul(x, &net.blocks[0].heads.first().unwrap().w);
+    for block in &net.blocks {
+        h = relu(&matmul(&h, &block.heads[0].w));
     }
-    let out = dense(&net.layers[0], &h);
-    sum(&out)
+    sum(&h)
 }
 
 fn main() {}

@@ -11,7 +11,7 @@ use super::{Emitter, Mode, Phase, idents};
 use crate::activity::Need;
 use crate::hooks::Final;
 use crate::ir::{LoopId, LoopKind, VarKind};
-use crate::plan::{FieldPath, Storage, Target};
+use crate::plan::{FieldPath, Position, Storage, Target};
 use crate::program::{Node, Step, Value, exit_sites};
 
 impl Emitter<'_> {
@@ -48,11 +48,12 @@ impl Emitter<'_> {
         declared: &mut BTreeSet<Target>,
     ) -> TokenStream {
         let g = idents::gradient(self.f, target);
-        if let Target::Indexed {
-            loop_id, list, rest, ..
-        } = target
-        {
-            let (i, f) = (idents::layer_index(*loop_id), idents::local("__f"));
+        if let Target::Indexed { at, list, rest, .. } = target {
+            let i = match at {
+                Position::Loop(loop_id) => idents::layer_index(*loop_id),
+                Position::Hoist(id) => idents::hoist(*id),
+            };
+            let f = idents::local("__f");
             let (path, rest) = (idents::members(list), idents::members(rest));
             return quote! {
                 if let ::core::option::Option::Some(#f) = #contribution {

@@ -69,17 +69,30 @@ impl Emitter<'_> {
                 }
             }
             Operand::Field {
-                param, path, by_ref, ..
+                param,
+                path,
+                index,
+                by_ref,
+                ..
             } => {
                 let base = match self.plan.storage[*param] {
                     Storage::Param(i) => self.param_ident(i).to_token_stream(),
                     Storage::Layer => self.layer_ident(*param).into_token_stream(),
                     _ => quote!(()),
                 };
+                // One element of a list: its index, hoisted before the step.
+                let place = match index.as_ref().map(|(at, i)| (at, &**i)) {
+                    Some((at, Operand::Const { hoist: Some(h), .. })) => {
+                        let (list, rest) = path.split_at(*at);
+                        let k = idents::hoist(h.id);
+                        quote!(#base #(.#list)* [#k] #(.#rest)*)
+                    }
+                    _ => quote!(#base #(.#path)*),
+                };
                 if *by_ref {
-                    quote!(&#base #(.#path)*)
+                    quote!(&#place)
                 } else {
-                    quote!((&#base #(.#path)*).clone())
+                    quote!((&#place).clone())
                 }
             }
             Operand::Const {

@@ -98,6 +98,8 @@ impl Lowerer<'_> {
             syn::Expr::Reference(_) => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_MUT_REF))),
             syn::Expr::Path(p) if p.qself.is_none() => {
                 match p.path.get_ident().and_then(|i| self.lookup(&i.to_string())) {
+                    // A name for an element of a model's list.
+                    Some(var) if let Some(place) = self.vars[var].place.clone() => self.expr(&place),
                     // A name bound to `&h` is a reference to `h`.
                     Some(var) if self.names_reference(&p.path) => Expr::Ref(Box::new(Expr::Var(var, e.span()))),
                     Some(var) => Expr::Var(var, e.span()),
@@ -160,10 +162,11 @@ impl Lowerer<'_> {
                 syn::UnOp::Not(_) => Expr::Opaque(self.opaque(e, UseOfActive::Allowed)),
                 _ => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_DEREF))),
             },
-            syn::Expr::Field(f) => match self.field_path(f) {
-                Some((base, path)) => Expr::Field {
+            syn::Expr::Field(f) => match self.element_path(e) {
+                Some((base, path, index)) => Expr::Field {
                     base,
                     path,
+                    index: self.element_index(index),
                     span: e.span(),
                 },
                 None => {
@@ -189,6 +192,13 @@ impl Lowerer<'_> {
                 );
                 Expr::Opaque(self.opaque(e, UseOfActive::Allowed))
             }
+            // `net.layers.first().unwrap()`, `net.layers.last().unwrap()`.
+            syn::Expr::MethodCall(_) if let Some((base, path, index @ Some(_))) = self.element_path(e) => Expr::Field {
+                base,
+                path,
+                index: self.element_index(index),
+                span: e.span(),
+            },
             syn::Expr::MethodCall(m) if SHAPE_QUERIES.contains(&m.method.to_string().as_str()) => {
                 Expr::Opaque(self.opaque(e, UseOfActive::Allowed))
             }
@@ -212,6 +222,13 @@ impl Lowerer<'_> {
             syn::Expr::MethodCall(m) => match self.idiom(m, e) {
                 Some(call) => call,
                 None => Expr::Opaque(self.opaque(e, UseOfActive::Rejected(REJECT_METHOD))),
+            },
+            // `net.layers[i]`: one element of a model's list field.
+            syn::Expr::Index(_) if let Some((base, path, index @ Some(_))) = self.element_path(e) => Expr::Field {
+                base,
+                path,
+                index: self.element_index(index),
+                span: e.span(),
             },
             syn::Expr::Index(_) => {
                 let message = if self.indexes_a_list(e) {
@@ -307,12 +324,13 @@ impl Lowerer<'_> {
         match e {
             syn::Expr::Paren(p) => self.is_model(&p.expr),
             syn::Expr::Reference(r) => self.is_model(&r.expr),
-            syn::Expr::Field(f) => self.field_path(f).is_some(),
+            syn::Expr::Field(_) | syn::Expr::Index(_) | syn::Expr::MethodCall(_) => self.element_path(e).is_some(),
             syn::Expr::Path(p) if p.qself.is_none() => p
                 .path
                 .get_ident()
                 .and_then(|i| self.lookup(&i.to_string()))
                 .is_some_and(|v| match self.vars[v].kind {
+                    _ if self.vars[v].place.is_some() => true,
                     VarKind::Param(i) => !self.array_params.contains(&i),
                     VarKind::Layer { .. } => true,
                     _ => false,
@@ -333,8 +351,99 @@ impl Lowerer<'_> {
             syn::Expr::Index(ix) => matches!(&*ix.expr, syn::Expr::Field(f) if self.field_path(f).is_some()),
             syn::Expr::Field(f) => self.indexes_a_list(&f.base),
             syn::Expr::Paren(p) => self.indexes_a_list(&p.expr),
+            // `x.list.first().unwrap()`.
+            syn::Expr::MethodCall(m) if matches!(m.method.to_string().as_str(), "unwrap" | "expect") => {
+                matches!(&*m.receiver, syn::Expr::MethodCall(end)
+                    if matches!(end.method.to_string().as_str(), "first" | "last")
+                        && matches!(&*end.receiver, syn::Expr::Field(_)))
+            }
             _ => false,
         }
+    }
+
+    /// A field of a parameter, or of one element of a list field of it:
+    /// `net.w`, `net.layers[i].w`, `net.layers[i]`,
+    /// `net.layers.first().unwrap().w`. The variable, the path of fields,
+    /// and where the index goes (after how many fields) with its expression.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn element_path(&self, e: &syn::Expr) -> Option<(VarId, Vec<syn::Ident>, Option<(usize, syn::Expr)>)> {
+        match e {
+            syn::Expr::Paren(p) => self.element_path(&p.expr),
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                let var = self.lookup(&p.path.get_ident()?.to_string())?;
+                if let Some(place) = &self.vars[var].place {
+                    return self.element_path(place);
+                }
+                matches!(self.vars[var].kind, VarKind::Param(_) | VarKind::Layer { .. }).then_some((
+                    var,
+                    Vec::new(),
+                    None,
+                ))
+            }
+            syn::Expr::Field(f) => {
+                let syn::Member::Named(member) = &f.member else {
+                    return None;
+                };
+                let (base, mut path, index) = self.element_path(&f.base)?;
+                path.push(member.clone());
+                Some((base, path, index))
+            }
+            syn::Expr::Index(ix) => {
+                let (base, path, None) = self.element_path(&ix.expr)? else {
+                    return None;
+                };
+                let list = !path.is_empty() && matches!(self.vars[base].kind, VarKind::Param(_));
+                list.then(|| (base, path.clone(), Some((path.len(), (*ix.index).clone()))))
+            }
+            syn::Expr::MethodCall(unwrap)
+                if matches!(unwrap.method.to_string().as_str(), "unwrap" | "expect")
+                    && let syn::Expr::MethodCall(end) = &*unwrap.receiver
+                    && end.args.is_empty()
+                    && matches!(end.method.to_string().as_str(), "first" | "last") =>
+            {
+                let (base, path, None) = self.element_path(&end.receiver)? else {
+                    return None;
+                };
+                if path.is_empty() || !matches!(self.vars[base].kind, VarKind::Param(_)) {
+                    return None;
+                }
+                let list = &end.receiver;
+                let index: syn::Expr = if end.method == "first" {
+                    syn::parse_quote_spanned!(end.method.span()=> 0)
+                } else {
+                    syn::parse_quote_spanned!(end.method.span()=> (#list).len() - 1)
+                };
+                Some((base, path.clone(), Some((path.len(), index))))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `e` names a `let mut` binding.
+    pub(super) fn reads_mutable(&self, e: &syn::Expr) -> bool {
+        struct Reads<'a, 'l>(&'a Lowerer<'l>, bool);
+        impl<'ast> Visit<'ast> for Reads<'_, '_> {
+            fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+                if let Some(ident) = p.path.get_ident()
+                    && let Some(var) = self.0.lookup(&ident.to_string())
+                {
+                    self.1 |= self.0.vars[var].mutable;
+                }
+            }
+        }
+        let mut reads = Reads(self, false);
+        reads.visit_expr(e);
+        reads.1
+    }
+
+    /// An element's index as constant code: it may read shapes of active
+    /// values (`net.layers.len() - 1`), never their elements.
+    fn element_index(&mut self, index: Option<(usize, syn::Expr)>) -> Option<crate::ir::ElementIndex> {
+        let (at, expr) = index?;
+        Some(crate::ir::ElementIndex {
+            at,
+            expr: self.opaque(&expr, UseOfActive::Allowed),
+        })
     }
 
     /// `p.a.b` where `p` is a parameter (or a layer of one): the variable and the path.

@@ -152,6 +152,7 @@ impl Lowerer<'_> {
             assigns: 0,
             item: None,
             mutable: false,
+            place: None,
         });
         self.vars.len() - 1
     }
@@ -207,7 +208,7 @@ pub(super) const REJECT_FIELD: &str = "field access is supported on a parameter 
 pub(super) const REJECT_CALLEE: &str =
     "only calls of a named function (a module such as `relu`) can take an active value";
 pub(super) const REJECT_ITERATE: &str = "a loop over an active value's elements is not supported: loop over indices or constant data, and use modules on the active value";
-pub(super) const REJECT_LIST_INDEX: &str = "indexing a parameter's list of layers is not supported (it would not be differentiated): visit the layers with a loop, `for layer in &model.layers { ... layer.w ... }`";
+pub(super) const REJECT_LIST_INDEX: &str = "only a model parameter's own list can be indexed (`net.layers[i]`, `net.layers.last().unwrap()`), not a list inside one of its elements: visit that one with a loop, `for head in &block.heads { ... }`";
 pub(super) const REJECT_PATTERN: &str = "this pattern cannot bind an active value: bind a name (`let h = ...`) or split a module's outputs (`let (a, b) = duplicate(&x);`)";
 pub(super) const REJECT_STATEMENT: &str =
     "a statement without `let` has no effect on the result: bind it with `let`, or make it the final expression";

@@ -100,6 +100,21 @@ impl Lowerer<'_> {
         };
         match pat {
             syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                // `let layer = &net.layers[i];`: another name for the element,
+                // when its index cannot change (it reads no `let mut`).
+                if p.mutability.is_none()
+                    && ty.is_none()
+                    && let syn::Expr::Reference(r) = &*init.expr
+                    && r.mutability.is_none()
+                    && let Some((_, _, Some((_, index)))) = self.element_path(&r.expr)
+                    && !self.reads_mutable(&index)
+                {
+                    let code = self.opaque(&init.expr, UseOfActive::Allowed);
+                    let var = self.declare_ident(&p.ident, VarKind::Local);
+                    self.vars[var].place = Some((*r.expr).clone());
+                    out.stmts.push(Stmt::Const { code, tokens });
+                    return;
+                }
                 // `let a = h;` or `let a = &h;` of a value that never changes:
                 // another name for it.
                 if p.mutability.is_none()
@@ -129,6 +144,7 @@ impl Lowerer<'_> {
                     assigns: 0,
                     item: None,
                     mutable: p.mutability.is_some(),
+                    place: None,
                 });
                 self.value_into(var, &init.expr, Some(Written { tokens, declares: true }), &mut block);
                 self.scopes
@@ -223,6 +239,7 @@ impl Lowerer<'_> {
                         assigns: 0,
                         item: None,
                         mutable: p.mutability.is_some(),
+                        place: None,
                     });
                     // Kept alone when constant: `let mut h = a;`.
                     let tokens = quote::quote!(let #p = #value;);

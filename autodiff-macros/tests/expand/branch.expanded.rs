@@ -220,6 +220,7 @@ fn gated_grad_with(
 }
 ///The vector-Jacobian product of [`gated`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
+#[inline]
 #[allow(
     dead_code,
     unused_variables,

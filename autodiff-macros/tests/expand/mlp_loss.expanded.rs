@@ -213,6 +213,7 @@ pub fn mlp_loss_grad_with(
 }
 ///The vector-Jacobian product of [`mlp_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
+#[inline]
 #[allow(
     dead_code,
     unused_variables,

@@ -278,6 +278,7 @@ fn model_loss_grad_with(
 }
 ///The vector-Jacobian product of [`model_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
+#[inline]
 #[allow(
     dead_code,
     unused_variables,

@@ -415,6 +415,7 @@ fn rnn_grad_with(
 }
 ///The vector-Jacobian product of [`rnn`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
+#[inline]
 #[allow(
     dead_code,
     unused_variables,
