@@ -8,7 +8,7 @@
 //! contract `a * b + c` into an FMA unasked, so the results are the same to
 //! the bit (a test checks).
 
-use ndarray::{Array, IntoDimension};
+use ndarray::{Array, Dimension, IntoDimension};
 
 use crate::float::Float;
 
@@ -107,6 +107,17 @@ pub(crate) fn zip_in_place<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F
 #[target_feature(enable = "avx2,fma")]
 unsafe fn map_avx2<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: impl Fn(F) -> F) {
     map_plain(out, xs, f);
+}
+
+/// The array in standard layout: itself when it is, else a copy (the
+/// original recycled).
+pub(crate) fn standard<F: Float, D: Dimension>(array: Array<F, D>) -> Array<F, D> {
+    if array.is_standard_layout() {
+        return array;
+    }
+    let copy = array.as_standard_layout().into_owned();
+    crate::workspace::recycle_array(array);
+    copy
 }
 
 /// `f` of each value of `xs`, as a new array of `shape` (with `xs.len()`

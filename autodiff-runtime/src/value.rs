@@ -1,7 +1,7 @@
 //! What flows along the edges of a differentiated graph: arrays of any rank and
 //! scalars, seen uniformly so that operators can broadcast between them.
 
-use ndarray::{Array, ArrayBase, ArrayD, ArrayRef, ArrayViewD, Data, DimMax, Dimension, IxDyn, Zip};
+use ndarray::{Array, ArrayBase, ArrayD, ArrayRef, ArrayViewD, Data, DimMax, Dimension, IxDyn};
 
 use crate::float::Float;
 
@@ -30,7 +30,10 @@ pub trait Value: Clone {
     }
     /// `f` of every element, in place (an array keeps its buffer).
     fn map_in_place(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self {
-        Self::from_dyn(self.into_dyn_array().mapv_into(f))
+        let mut array = crate::elementwise::standard(self.into_dyn_array());
+        let values = array.as_slice_mut().expect("standard layout");
+        values.iter_mut().for_each(|v| *v = f(*v));
+        Self::from_dyn(array)
     }
     /// The value, if it is a plain `f32`/`f64` rather than an array: scalar
     /// arithmetic (a loss plus a weight penalty) then needs no array at all.
@@ -54,19 +57,10 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     }
     fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
         // The rank stays static: no conversion to and from a dynamic shape.
-        match self.as_slice() {
-            Some(values) => crate::elementwise::array_from_map(self.raw_dim(), values, f),
-            None => self.mapv(f),
-        }
+        map_ref(self, f)
     }
-    fn combine_in_place(mut self, other: &Self, f: impl Fn(F, F) -> F) -> Self {
-        match (self.as_slice_mut(), other.as_slice()) {
-            (Some(values), Some(others)) if values.len() == others.len() => {
-                crate::elementwise::zip_in_place(values, others, f)
-            }
-            _ => ndarray::Zip::from(&mut self).and(other).for_each(|a, &b| *a = f(*a, b)),
-        }
-        self
+    fn combine_in_place(self, other: &Self, f: impl Fn(F, F) -> F) -> Self {
+        zip_ref(other, self, f)
     }
     fn from_dyn(array: ArrayD<F>) -> Self {
         let ndim = array.ndim();
@@ -182,21 +176,29 @@ impl<F: Float> Input for F {
     }
 }
 
+// The element-wise helpers apply their closure only in passes over slices:
+// an array in another layout is copied to standard layout first. Each closure
+// then instantiates one loop, rather than ndarray's strided iteration too,
+// which a user's crate would compile again for every module call it makes.
+
 /// `f` of every element of an array in any storage, into a workspace buffer
-/// (one pass over a slice when the array is contiguous in standard order).
+/// in one pass over a slice.
 fn map_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, f: impl Fn(F) -> F) -> Array<F, D> {
-    match x.as_slice() {
-        Some(values) => crate::elementwise::array_from_map(x.raw_dim(), values, f),
-        None => x.mapv(f),
-    }
+    let x = x.as_standard_layout();
+    crate::elementwise::array_from_map(x.raw_dim(), x.as_slice().expect("standard layout"), f)
 }
 
-/// `g[i] = f(g[i], x[i])` in place.
-fn zip_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, mut g: Array<F, D>, f: impl Fn(F, F) -> F) -> Array<F, D> {
-    match (g.as_slice_mut(), x.as_slice()) {
-        (Some(gs), Some(xs)) => crate::elementwise::zip_in_place(gs, xs, f),
-        _ => Zip::from(&mut g).and(x).for_each(|g, &x| *g = f(*g, x)),
-    }
+/// `g[i] = f(g[i], x[i])` in place, for `x` of `g`'s shape.
+fn zip_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, g: Array<F, D>, f: impl Fn(F, F) -> F) -> Array<F, D> {
+    assert_eq!(
+        x.shape(),
+        g.shape(),
+        "internal error: element-wise operands of different shapes"
+    );
+    let mut g = crate::elementwise::standard(g);
+    let x = x.as_standard_layout();
+    let gs = g.as_slice_mut().expect("standard layout");
+    crate::elementwise::zip_in_place(gs, x.as_slice().expect("standard layout"), f);
     g
 }
 

@@ -15,7 +15,7 @@
 //! workspace buffer, in its shape or another). Unary modules use [`Input::map_to_value`]
 //! and [`Input::zip_into`].
 
-use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn, Zip};
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn};
 use num_traits::One;
 
 use crate::elementwise::array_from_zip;
@@ -29,16 +29,47 @@ pub(crate) fn zip_broadcast<F: Float>(
     b: ArrayViewD<'_, F>,
     f: impl Fn(F, F) -> F,
 ) -> ArrayD<F> {
-    if a.shape() == b.shape() {
-        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
-            return array_from_zip(IxDyn(a.shape()), xs, ys, f);
-        }
-        return Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y));
+    // Passes over slices only (see `crate::value`): operands in another
+    // layout, or broadcast, are copied to standard layout first, except a
+    // trailing block (`[b, n] + [n]`), which repeats along the larger.
+    let shape = if a.shape() == b.shape() {
+        a.raw_dim()
+    } else {
+        IxDyn(&broadcast_shape(module, a.shape(), b.shape()))
+    };
+    let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+    let (xs, ys) = (
+        a.as_slice().expect("standard layout"),
+        b.as_slice().expect("standard layout"),
+    );
+    let n = shape.size();
+    if xs.len() == n && ys.len() == n {
+        return array_from_zip(shape, xs, ys, f);
     }
-    let shape = broadcast_shape(module, a.shape(), b.shape());
-    let a = a.broadcast(shape.clone()).expect("broadcast shape was checked");
-    let b = b.broadcast(shape).expect("broadcast shape was checked");
-    Zip::from(&a).and(&b).map_collect(|&x, &y| f(x, y))
+    if xs.len() == n && is_trailing_block(b.shape(), shape.slice()) {
+        let mut buffer = crate::workspace::take(n);
+        buffer.extend_from_slice(xs);
+        for chunk in buffer.chunks_mut(ys.len()) {
+            crate::elementwise::zip_in_place(chunk, ys, &f);
+        }
+        return ArrayD::from_shape_vec(shape, buffer).expect("one value per element");
+    }
+    let a = a
+        .broadcast(shape.clone())
+        .expect("broadcast shape was checked")
+        .to_owned();
+    let b = b
+        .broadcast(shape.clone())
+        .expect("broadcast shape was checked")
+        .to_owned();
+    array_from_zip(shape, a.as_slice().expect("owned"), b.as_slice().expect("owned"), f)
+}
+
+/// Whether an operand of shape `small`, broadcast to `shape`, repeats as one
+/// block: its shape, without leading ones, ends `shape`.
+fn is_trailing_block(small: &[usize], shape: &[usize]) -> bool {
+    let small: Vec<usize> = small.iter().copied().skip_while(|&d| d == 1).collect();
+    !small.is_empty() && shape.ends_with(&small)
 }
 
 /// The gradient for operand `x` from the per-element partials `g ⊙ ∂y/∂x`,
@@ -60,14 +91,27 @@ pub(crate) fn combine_in_place<F: Float>(
         crate::elementwise::zip_in_place(values, others, f);
         return g;
     }
-    let Some(other) = other.broadcast(g.raw_dim()) else {
+    let Some(broadcast) = other.broadcast(g.raw_dim()) else {
         panic!(
             "{module}: shape {:?} does not broadcast to the gradient's shape {:?}",
             other.shape(),
             g.shape()
         );
     };
-    Zip::from(&mut g).and(&other).for_each(|g, &o| *g = f(*g, o));
+    let mut g = crate::elementwise::standard(g);
+    let values = g.as_slice_mut().expect("standard layout");
+    let other = other.as_standard_layout();
+    let others = other.as_slice().expect("standard layout");
+    if others.len() == values.len() {
+        crate::elementwise::zip_in_place(values, others, f);
+    } else if is_trailing_block(other.shape(), broadcast.shape()) {
+        for chunk in values.chunks_mut(others.len()) {
+            crate::elementwise::zip_in_place(chunk, others, &f);
+        }
+    } else {
+        let others = broadcast.to_owned();
+        crate::elementwise::zip_in_place(values, others.as_slice().expect("owned"), f);
+    }
     g
 }
 
