@@ -9,20 +9,24 @@
 //! loop's adjoint from the last row to the first, adding every step's
 //! contribution to the shared weights.
 //!
-//! Two cells, both built from the ordinary modules:
+//! Three cells, all built from the ordinary modules:
 //! * Elman: `h = tanh(x·Wxᵀ + b + h·U)`;
 //! * GRU (Cho et al. 2014): an update gate `z` and a reset gate `r` decide how
-//!   much of the old state to keep, which lets gradients survive 28 steps.
+//!   much of the old state to keep, which lets gradients survive 28 steps;
+//! * LSTM (Hochreiter and Schmidhuber 1997, with the forget gate of Gers et
+//!   al. 2000): a cell state `c` beside `h`, changed only through gates. Its
+//!   cell is a method returning the pair, `(h, c) = self.step(x, &h, &c)`,
+//!   and its four gates come from one product, cut with `.slice(s![..])`.
 //!
 //! Training uses 55,000 of the training images and watches 5,000 held-out
 //! ones (validation); the test set is evaluated once, at the end. Without
 //! MNIST the tutorial reads the bundled 8×8 digits row by row (8 steps).
 //!
-//! The Elman network and the GRU (their losses and logits) are in
+//! The three networks (their losses and logits) are in
 //! `examples/models/rnn.rs`, the `models` library that the benchmarks and
 //! tests use too.
 //!
-//! Run: `cargo run --release --example 07_rnn -- ../shared/data/mnist [gru|elman] [epochs]`
+//! Run: `cargo run --release --example 07_rnn -- ../shared/data/mnist [gru|lstm|elman] [epochs]`
 //! (`-` instead of the directory: the bundled digits, unless `AUTODIFF_MNIST_DIR` is set).
 
 #[path = "common/mod.rs"]
@@ -35,7 +39,7 @@ use autodiff::train::{
     select_labels_into, select_rows, select_rows_into,
 };
 use common::{Curves, Metric};
-use models::rnn::{Elman, Gru, elman_logits, elman_loss_grad_with, gru_logits, gru_loss_grad_with};
+use models::rnn::{Elman, Gru, Lstm, elman_logits, elman_loss_grad_with, gru_logits, gru_loss_grad_with};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -52,10 +56,11 @@ fn into_rows(x: &Array2<f32>, width: usize, rows: &mut Vec<Array2<f32>>) {
     }
 }
 
-/// Either cell, so that one training loop serves both.
+/// Any of the cells, so that one training loop serves them all.
 enum Model {
     Elman(Box<Elman>),
     Gru(Box<Gru>),
+    Lstm(Box<Lstm<f32>>),
 }
 
 impl Model {
@@ -63,6 +68,7 @@ impl Model {
         match self {
             Model::Elman(m) => elman_logits(m, xs),
             Model::Gru(m) => gru_logits(m, xs),
+            Model::Lstm(m) => m.logits(xs),
         }
     }
 
@@ -70,6 +76,7 @@ impl Model {
         match self {
             Model::Elman(m) => m.num_params(),
             Model::Gru(m) => m.num_params(),
+            Model::Lstm(m) => m.num_params(),
         }
     }
 }
@@ -163,8 +170,15 @@ fn main() {
             wo: matrix(10, HIDDEN),
             bo: Array1::zeros(10),
         })),
+        "lstm" => Model::Lstm(Box::new(Lstm {
+            wx: matrix(4 * HIDDEN, width),
+            b: Array1::zeros(4 * HIDDEN),
+            u: matrix(4 * HIDDEN, HIDDEN),
+            wo: matrix(10, HIDDEN),
+            bo: Array1::zeros(10),
+        })),
         other => {
-            eprintln!("unknown cell `{other}`: use `gru` or `elman`");
+            eprintln!("unknown cell `{other}`: use `gru`, `lstm` or `elman`");
             std::process::exit(2);
         }
     };
@@ -172,6 +186,12 @@ fn main() {
     match &mut model {
         Model::Elman(m) => init(m.as_mut(), Init::XavierUniform, &mut rng),
         Model::Gru(m) => init(m.as_mut(), Init::XavierUniform, &mut rng),
+        Model::Lstm(m) => {
+            init(m.as_mut(), Init::XavierUniform, &mut rng);
+            // A forget gate open at the start (bias 1, Jozefowicz et al.
+            // 2015), so that the cell state carries through time at first.
+            m.b.slice_mut(autodiff::ndarray::s![HIDDEN..2 * HIDDEN]).fill(1.0);
+        }
     }
     println!("{cell} cell, {HIDDEN} hidden units, {} parameters", model.num_params());
 
@@ -210,6 +230,12 @@ fn main() {
                     let (value, grad) = gru_loss_grad_with(&mut workspace, m, &rows, &y);
                     optimizer.step(m.as_mut(), &grad.gru);
                     workspace.recycle(grad.gru);
+                    value
+                }
+                Model::Lstm(m) => {
+                    let (value, grad) = m.loss_grad_with(&mut workspace, &rows, &y);
+                    optimizer.step(m.as_mut(), &grad.self_);
+                    workspace.recycle(grad.self_);
                     value
                 }
             };

@@ -1,6 +1,7 @@
 //! The practical tricks of backpropagation, as tools over any [`Params`] model:
 //! initialisation, input standardisation, shuffled minibatches, optimizers,
-//! learning-rate schedules, dropout masks, accuracy and checkpoints. Weight
+//! learning-rate schedules, gradient clipping, dropout masks, accuracy and
+//! checkpoints. Weight
 //! decay is either coupled (add `λ·l2(w)` or `λ·l1(w)` to the loss, so it goes
 //! through the gradient) or decoupled ([`Adam::adamw`]).
 //!
@@ -11,6 +12,7 @@
 
 mod batches;
 mod checkpoint;
+mod clip;
 mod init;
 mod metrics;
 mod optim;
@@ -19,6 +21,7 @@ mod standardize;
 
 pub use batches::{minibatches, select_labels, select_labels_into, select_rows, select_rows_into};
 pub use checkpoint::{CheckpointError, load, save};
+pub use clip::{clip_grad_norm, grad_norm};
 pub use init::{Init, dropout_mask, dropout_mask_into, init};
 pub use metrics::{accuracy, argmax_rows};
 pub use optim::{Adam, Optimizer, Sgd};
