@@ -100,3 +100,29 @@ fn generic_idioms_serve_f32_and_f64() {
         assert!((f64::from(*a) - b).abs() < 1e-4 * (1.0 + b.abs()));
     }
 }
+
+/// Shape queries inside constant expressions: a cast of a length, a zeros
+/// array sized by an active value, a range bound.
+#[differentiable(wrt(w))]
+fn shapes(x: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let h = x.dot(w);
+    let n = h.ncols() as f64;
+    let zeros = Array2::<f64>::zeros((x.nrows(), h.ncols()));
+    let mut total = sum(&(&h + &zeros)) / n;
+    for i in 0..h.nrows() {
+        total = total + h.slice(s![i..i + 1, ..]).sum() * (i as f64);
+    }
+    total
+}
+
+#[test]
+fn shape_queries_work_in_any_constant_expression() {
+    let (x, w) = (random((3, 2), 7), random((2, 4), 8));
+    let (value, grad) = shapes_grad(&x, &w);
+    assert!((value - shapes(&x, &w)).abs() < 1e-12);
+    assert_gradients(
+        |v| shapes(&x, &d2(&v[0])),
+        &[w.clone().into_dyn()],
+        &[grad.w.into_dyn()],
+    );
+}

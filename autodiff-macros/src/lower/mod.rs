@@ -191,8 +191,7 @@ impl Lowerer<'_> {
 
 // What each kind of code kept as written means when it reads an active value.
 pub(super) const REJECT_METHOD: &str = "this method would not be differentiated: on an active value, the methods that mean a module are accepted (`.clone()`, `.t()`, `.dot(&b)`, `.slice(s![..])`, `.sum()`, `.mean().unwrap()`, `.sum_axis(Axis(k))`, `.sqrt()`, `.exp()`, `.ln()`, `.powi(n)`, `.powf(p)`, `.abs()`, `.tanh()`, `.max(b)`) and shape queries (`.shape()`, `.nrows()`); for anything else, call a module (`exp(&h)`) or write one with `module!`";
-pub(super) const REJECT_INDEX: &str =
-    "indexing an active value is not supported (it would not be differentiated): use a module that selects values";
+pub(super) const REJECT_INDEX: &str = "indexing an active value's elements is not supported (it would not be differentiated): take a slice, which is (`h.slice(s![.., 0..4])`, a row `h.slice(s![i, ..])`; one element as a scalar: `h.slice(s![i..i + 1]).sum()`)";
 pub(super) const REJECT_CAST: &str = "casting an active value with `as` is not supported (it would not be differentiated): write constants in the parameters' float type";
 pub(super) const REJECT_MACRO: &str = "a macro whose value reads an active value is not supported: the macro cannot see inside it, so its value would not be differentiated; printing and assertion macros as statements (`println!`, `assert!`, `write!`) may read active values";
 pub(super) const REJECT_CLOSURE: &str = "a closure that reads an active value is not supported: define a module function, or a `#[differentiable]` function, and call it";
