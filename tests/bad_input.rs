@@ -34,7 +34,7 @@ fn misuse_is_reported_with_the_module_and_the_shapes() {
             }),
         ),
         (
-            "linear: upstream gradient has shape [3, 4], output is [2, 4]",
+            "linear: upstream gradient has shape [3, 4], output has shape [2, 4]",
             Box::new(|| {
                 let (x, w, b) = (a2(2, 3), a2(4, 3), Array1::zeros(4));
                 let y = linear(&x, &w, &b);
@@ -48,7 +48,7 @@ fn misuse_is_reported_with_the_module_and_the_shapes() {
             }),
         ),
         (
-            "matmul: upstream gradient has shape [4, 2], output is [2, 4]",
+            "matmul: upstream gradient has shape [4, 2], output has shape [2, 4]",
             Box::new(|| {
                 let (a, b) = (a2(2, 3), a2(3, 4));
                 let y = matmul(&a, &b);

@@ -110,7 +110,7 @@ fn shapes(x: &Array2<f64>, w: &Array2<f64>) -> f64 {
     let zeros = Array2::<f64>::zeros((x.nrows(), h.ncols()));
     let mut total = sum(&(&h + &zeros)) / n;
     for i in 0..h.nrows() {
-        total = total + h.slice(s![i..i + 1, ..]).sum() * (i as f64);
+        total += h.slice(s![i..i + 1, ..]).sum() * (i as f64);
     }
     total
 }

@@ -46,6 +46,8 @@ pub trait Float:
     /// and vectorised (within 4 ulp), for `f64` the standard library's. An
     /// RNN spends as long in `tanh` as in its matrix products otherwise.
     fn fast_tanh(self) -> Self;
+    /// The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt (musl's, through `libm`).
+    fn erf(self) -> Self;
 }
 
 mod sealed {
@@ -63,6 +65,9 @@ impl Float for f32 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         tanh_f32(self)
+    }
+    fn erf(self) -> Self {
+        libm::erff(self)
     }
     fn of(x: f64) -> Self {
         x as f32
@@ -83,6 +88,9 @@ impl Float for f64 {
     #[inline(always)]
     fn fast_tanh(self) -> Self {
         self.tanh()
+    }
+    fn erf(self) -> Self {
+        libm::erf(self)
     }
     fn of(x: f64) -> Self {
         x

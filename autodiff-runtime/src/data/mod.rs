@@ -1,7 +1,9 @@
-//! Data sets: the bundled 8×8 digits, and MNIST read from its IDX `.gz` files.
+//! Data sets: the bundled 8×8 digits, MNIST read from its IDX `.gz` files,
+//! and character-level text ([`text`]).
 
 mod digits;
 mod mnist;
+pub mod text;
 
 use std::fmt;
 use std::path::PathBuf;

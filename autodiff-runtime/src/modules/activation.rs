@@ -136,6 +136,65 @@ crate::module! {
     }
 }
 
+/// Φ(x) and φ(x), the standard normal's distribution and density.
+#[inline(always)]
+fn normal_cdf_pdf<F: Float>(x: F) -> (F, F) {
+    let half = F::of(0.5);
+    let cdf = half * (F::one() + (x * F::of(std::f64::consts::FRAC_1_SQRT_2)).erf());
+    let pdf = F::of(0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) * (-half * x * x).exp();
+    (cdf, pdf)
+}
+
+crate::module! {
+    /// The Gaussian error linear unit, x·Φ(x), exact (with erf), as
+    /// `F.gelu(x)` (Hendrycks and Gimpel 2016).
+    pub fn gelu<X: Input + ?Sized>(x: &X) -> X::Value {
+        x.map_to_value(|v| v * normal_cdf_pdf(v).0)
+    }
+
+    /// `g·(Φ(x) + x·φ(x))`.
+    backward(y, g, need) {
+        check_input("gelu", "input", x, &g);
+        grad x: X::Value = x.zip_into(g, |g, x| {
+            let (cdf, pdf) = normal_cdf_pdf(x);
+            g * (cdf + x * pdf)
+        });
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+        x: uniform([2, 5], -8.0, 8.0);
+    }
+}
+
+/// √(2/π), the tanh approximation's scale.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+
+crate::module! {
+    /// GELU's tanh approximation, ½x(1 + tanh(√(2/π)(x + 0.044715x³))), as
+    /// `F.gelu(x, approximate="tanh")` (GPT-2's).
+    pub fn gelu_tanh<X: Input + ?Sized>(x: &X) -> X::Value {
+        let (k, c, half) = (X::Elem::of(SQRT_2_OVER_PI), X::Elem::of(0.044_715), X::Elem::of(0.5));
+        x.map_to_value(|v| half * v * (X::Elem::one() + (k * (v + c * v * v * v)).tanh()))
+    }
+
+    /// `g·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))` with t the tanh.
+    backward(y, g, need) {
+        check_input("gelu_tanh", "input", x, &g);
+        let (k, c, half, one) = (X::Elem::of(SQRT_2_OVER_PI), X::Elem::of(0.044_715), X::Elem::of(0.5), X::Elem::one());
+        let three = X::Elem::of(3.0);
+        grad x: X::Value = x.zip_into(g, |g, x| {
+            let t = (k * (x + c * x * x * x)).tanh();
+            g * (half * (one + t) + half * x * (one - t * t) * k * (one + three * c * x * x))
+        });
+    }
+
+    gradcheck {
+        x: random([3, 4]);
+        x: uniform([2, 5], -8.0, 8.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +221,20 @@ mod tests {
         assert!(g.unwrap().iter().all(|v| v.is_finite()));
         let y64 = sigmoid(&arr1(&[-1e4_f64, 1e4]));
         assert!(y64.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn gelu_matches_known_values() {
+        // x·Φ(x): Φ(1) = 0.841344746068543, Φ(−1) = 0.158655253931457.
+        let y = gelu(&arr1(&[1.0_f64, -1.0, 0.0]));
+        assert!((y[0] - 0.841_344_746_068_543).abs() < 1e-15);
+        assert!((y[1] + 0.158_655_253_931_457).abs() < 1e-15);
+        assert_eq!(y[2], 0.0);
+        // The tanh approximation is within 1e-3 of the exact one.
+        let x = arr1(&[-3.0_f64, -1.0, -0.5, 0.5, 1.0, 3.0]);
+        let (a, b) = (gelu(&x), gelu_tanh(&x));
+        assert!(a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 1e-3));
+        assert!(gelu(&arr1(&[-40.0_f32, 40.0])).iter().all(|v| v.is_finite()));
     }
 
     #[test]

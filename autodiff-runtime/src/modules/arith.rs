@@ -15,7 +15,7 @@
 //! workspace buffer, in its shape or another). Unary modules use [`Input::map_to_value`]
 //! and [`Input::zip_into`].
 
-use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, Dimension, IxDyn};
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, CowArray, Dimension, Ix2, IxDyn};
 use num_traits::One;
 
 use crate::elementwise::array_from_zip;
@@ -113,6 +113,19 @@ pub(crate) fn combine_in_place<F: Float>(
         crate::elementwise::zip_in_place(values, others.as_slice().expect("owned"), f);
     }
     g
+}
+
+/// `x` `[.., n]` as the matrix of its rows `[rows, n]`: a matrix as it is,
+/// a higher-rank array reshaped (copied first if not in standard layout).
+pub(crate) fn rows_of<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> CowArray<'_, F, Ix2> {
+    if let Ok(matrix) = x.view().into_dimensionality::<Ix2>() {
+        return CowArray::from(matrix);
+    }
+    let inputs = x.shape().last().copied().unwrap_or(0);
+    let rows = x.len() / inputs.max(1);
+    x.as_standard_layout()
+        .into_shape_with_order((rows, inputs))
+        .expect("standard layout")
 }
 
 /// A copy of `x` in a workspace buffer, in standard layout.

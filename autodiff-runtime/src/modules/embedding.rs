@@ -2,10 +2,73 @@
 //! PyTorch's `F.embedding`. The gradient adds each upstream row into the
 //! table row it came from (ids that repeat add up).
 
-use ndarray::{Array2, ArrayRef2};
+use std::borrow::Cow;
+
+use ndarray::{Array, Array2, ArrayBase, ArrayRef2, Data, Dimension, Ix2, RemoveAxis};
 
 use crate::float::Float;
 use crate::workspace::{recycle_array, take_scratch, zeros};
+
+/// What `embedding` takes as ids: a slice or `Vec` (giving `[ids, dim]`), or
+/// an array of any rank, such as `[batch, time]` token ids (giving
+/// `[batch, time, dim]`).
+pub trait Ids {
+    /// The rank of the result: one axis more than the ids'.
+    type Out: Dimension;
+    /// The ids in row-major order.
+    fn flat(&self) -> Cow<'_, [usize]>;
+    /// The result's shape for rows of `dim` values.
+    fn shape_with(&self, dim: usize) -> Self::Out;
+}
+
+impl Ids for [usize] {
+    type Out = Ix2;
+    fn flat(&self) -> Cow<'_, [usize]> {
+        Cow::Borrowed(self)
+    }
+    fn shape_with(&self, dim: usize) -> Ix2 {
+        Ix2(self.len(), dim)
+    }
+}
+
+impl<const N: usize> Ids for [usize; N] {
+    type Out = Ix2;
+    fn flat(&self) -> Cow<'_, [usize]> {
+        Cow::Borrowed(self)
+    }
+    fn shape_with(&self, dim: usize) -> Ix2 {
+        Ix2(N, dim)
+    }
+}
+
+impl Ids for Vec<usize> {
+    type Out = Ix2;
+    fn flat(&self) -> Cow<'_, [usize]> {
+        Cow::Borrowed(self)
+    }
+    fn shape_with(&self, dim: usize) -> Ix2 {
+        Ix2(self.len(), dim)
+    }
+}
+
+impl<S: Data<Elem = usize>, D: Dimension> Ids for ArrayBase<S, D>
+where
+    D::Larger: RemoveAxis,
+{
+    type Out = D::Larger;
+    fn flat(&self) -> Cow<'_, [usize]> {
+        match self.as_slice() {
+            Some(ids) => Cow::Borrowed(ids),
+            None => Cow::Owned(self.iter().copied().collect()),
+        }
+    }
+    fn shape_with(&self, dim: usize) -> D::Larger {
+        let mut shape = D::Larger::zeros(self.ndim() + 1);
+        shape.slice_mut()[..self.ndim()].copy_from_slice(self.shape());
+        shape.slice_mut()[self.ndim()] = dim;
+        shape
+    }
+}
 
 fn check_ids<F>(ids: &[usize], table: &ArrayRef2<F>) {
     if let Some((position, id)) = ids.iter().enumerate().find(|(_, id)| **id >= table.nrows()) {
@@ -23,23 +86,27 @@ crate::module! {
     ///
     /// # Panics
     /// If an id is not a row of the table, naming the id and its position.
-    pub fn embedding<F: Float>(ids: &[usize], table: &ArrayRef2<F>) -> Array2<F> {
-        check_ids(ids, table);
-        let mut y: Array2<F> = take_scratch((ids.len(), table.ncols()));
-        for (mut row, &id) in y.rows_mut().into_iter().zip(ids) {
+    pub fn embedding<F: Float, I: Ids + ?Sized>(ids: &I, table: &ArrayRef2<F>) -> Array<F, I::Out> {
+        let flat = ids.flat();
+        check_ids(&flat, table);
+        let mut y: Array2<F> = take_scratch((flat.len(), table.ncols()));
+        for (mut row, &id) in y.rows_mut().into_iter().zip(flat.iter()) {
             row.assign(&table.row(id));
         }
-        y
+        y.into_shape_with_order(ids.shape_with(table.ncols())).expect("ids × dim values")
     }
 
     backward(y, g, need) {
-        check_ids(ids, table);
-        crate::value::check_shape("embedding", "output", &[ids.len(), table.ncols()], g.shape());
+        let flat = ids.flat();
+        check_ids(&flat, table);
+        crate::value::check_shape("embedding", "output", ids.shape_with(table.ncols()).slice(), g.shape());
+        let g = crate::elementwise::standard(g);
         grad table = {
             let mut gt: Array2<F> = zeros(table.raw_dim());
-            for (row, &id) in g.rows().into_iter().zip(ids) {
+            let rows = g.as_slice().expect("standard layout").chunks_exact(table.ncols().max(1));
+            for (row, &id) in rows.zip(flat.iter()) {
                 let mut target = gt.row_mut(id);
-                target += &row;
+                target.iter_mut().zip(row).for_each(|(t, &v)| *t += v);
             }
             gt
         };
@@ -50,6 +117,7 @@ crate::module! {
         ids: vec![0, 2, 2, 1], table: random([4, 3]);
         ids: vec![5], table: random([6, 2]);
         ids: Vec::new(), table: random([3, 2]);
+        ids: ndarray::array![[0, 3], [3, 1]], table: random([4, 2]);
     }
 }
 

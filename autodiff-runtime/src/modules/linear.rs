@@ -1,24 +1,29 @@
 //! `linear(x, w, b)`: y = x·wᵀ + b, that is Y = W·X with the batch in rows.
 //!
-//! Shapes: x `[batch, in]`, w `[out, in]`, b `[out]`, y `[batch, out]`.
+//! Shapes: x `[batch, in]`, w `[out, in]`, b `[out]`, y `[batch, out]`; or,
+//! as `nn.Linear`, x `[.., in]` and y `[.., out]` over the last axis (the
+//! leading axes are rows of one product).
 //! Jacobian-vector products (g = ∂C/∂y, `[batch, out]`):
 //! ∂C/∂x = g·w (`[batch, in]`), ∂C/∂w = gᵀ·x (`[out, in]`), ∂C/∂b = Σ_batch g.
 //! These are dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ of the column form,
 //! transposed into row-batch form.
 
-use ndarray::{Array1, Array2, ArrayRef1, ArrayRef2};
+use ndarray::{Array, Array1, Array2, ArrayRef, ArrayRef1, ArrayRef2, Dimension};
 
 use crate::float::Float;
 use crate::gemm::{gemm, gemm_into};
 use crate::workspace::{array_from_iter, recycle_array, take, zeros};
 
-fn check_shapes<F>(x: &ArrayRef2<F>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) {
-    if x.ncols() != w.ncols() {
+use super::arith::rows_of;
+
+fn check_shapes<F, D: Dimension>(x: &ArrayRef<F, D>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) {
+    let inputs = x.shape().last().copied();
+    if x.ndim() == 0 || inputs != Some(w.ncols()) {
         panic!(
             "linear: x has shape {:?} but w has shape {:?}; w must be [out, {}]",
             x.shape(),
             w.shape(),
-            x.ncols()
+            inputs.unwrap_or(0)
         );
     }
     if b.len() != w.nrows() {
@@ -33,7 +38,7 @@ fn check_shapes<F>(x: &ArrayRef2<F>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) {
 
 /// Σ over rows: the bias gradient (a plain loop over contiguous rows, which
 /// the compiler vectorises).
-fn column_sums<F: Float>(g: &Array2<F>) -> Array1<F> {
+fn column_sums<F: Float>(g: &ArrayRef2<F>) -> Array1<F> {
     let mut sums: Array1<F> = zeros(g.ncols());
     match (g.as_slice(), sums.as_slice_mut()) {
         (Some(values), Some(out)) if !out.is_empty() => {
@@ -57,11 +62,12 @@ crate::module! {
     ///
     /// # Panics
     /// If the shapes of `x`, `w` and `b` do not chain, naming them.
-    pub fn linear<F: Float>(x: &ArrayRef2<F>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) -> Array2<F> {
+    pub fn linear<F: Float, D: Dimension>(x: &ArrayRef<F, D>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) -> Array<F, D> {
         check_shapes(x, w, b);
+        let x2 = rows_of(x);
         // Start from the broadcast bias and let the GEMM accumulate onto it (β = 1):
         // the output is written by one fill and one GEMM, with no temporary.
-        let (rows, out) = (x.nrows(), w.nrows());
+        let (rows, out) = (x2.nrows(), w.nrows());
         let mut y = match b.as_slice() {
             Some(bias) => {
                 let mut buffer = take(rows * out);
@@ -72,24 +78,24 @@ crate::module! {
             }
             None => array_from_iter((rows, out), (0..rows).flat_map(|_| b.iter().copied())),
         };
-        gemm_into(F::one(), x, &w.t(), F::one(), &mut y);
-        y
+        gemm_into(F::one(), &x2, &w.t(), F::one(), &mut y);
+        let mut shape = x.raw_dim();
+        let last = shape.ndim() - 1;
+        shape[last] = out;
+        y.into_shape_with_order(shape).expect("rows × out values")
     }
 
     /// dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ in row-batch form.
     backward(y, g, need) {
         check_shapes(x, w, b);
-        if g.dim() != (x.nrows(), w.nrows()) {
-            panic!(
-                "linear: upstream gradient has shape {:?}, output is [{}, {}]",
-                g.shape(),
-                x.nrows(),
-                w.nrows()
-            );
+        if g.shape() != y.shape() {
+            panic!("linear: upstream gradient has shape {:?}, output has shape {:?}", g.shape(), y.shape());
         }
-        grad x = gemm(&g, w);
-        grad w = gemm(&g.t(), x);
-        grad b = column_sums(&g);
+        let (x2, g2) = (rows_of(x), rows_of(&g));
+        grad x = gemm(&g2, w).into_shape_with_order(x.raw_dim()).expect("rows × in values");
+        grad w = gemm(&g2.t(), &x2);
+        grad b = column_sums(&g2);
+        drop(g2);
         recycle_array(g);
     }
 
@@ -98,6 +104,8 @@ crate::module! {
         x: random([4, 3]), w: random([5, 3]), b: random([5]);
         x: random([7, 1]), w: random([1, 1]), b: random([1]);
         x: random([2, 6]), w: random([3, 6]), b: random([3]);
+        x: random([2, 3, 4]), w: random([5, 4]), b: random([5]);
+        x: random([2, 2, 3, 2]), w: random([3, 2]), b: random([3]);
     }
 }
 

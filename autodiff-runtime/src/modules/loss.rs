@@ -8,7 +8,7 @@ use ndarray::{Array, Array2, ArrayRef, ArrayRef2, Axis, Dimension, Zip};
 
 use crate::float::Float;
 
-use super::arith::copy;
+use super::arith::{copy, rows_of};
 
 fn check_labels<F>(module: &str, scores: &ArrayRef2<F>, labels: &[usize]) {
     if scores.nrows() != labels.len() {
@@ -57,7 +57,12 @@ crate::module! {
     /// # Panics
     /// If the batch is empty, the label count differs from the rows, or a
     /// label is not a class, naming the shape and the label.
-    pub fn cross_entropy<F: Float>(logits: &ArrayRef2<F>, labels: &[usize]) -> F {
+    pub fn cross_entropy<F: Float, D: Dimension>(logits: &ArrayRef<F, D>, labels: &[usize]) -> F {
+        if logits.ndim() == 0 {
+            panic!("cross_entropy: logits must be [.., classes], got a scalar");
+        }
+        let logits = rows_of(logits);
+        let logits = &*logits;
         check_labels("cross_entropy", logits, labels);
         let total = match logits.as_slice() {
             // Σ rows (log Σ e^{z−m} − (z_label − m)), the exponentials of a block
@@ -92,11 +97,12 @@ crate::module! {
 
     /// `g·(softmax(z) − onehot(label)) / batch`.
     backward(loss, g, need) {
-        check_labels("cross_entropy", logits, labels);
-        grad logits: Array2<F> = {
+        let rows = rows_of(logits);
+        check_labels("cross_entropy", &rows, labels);
+        grad logits: Array<F, D> = {
             let scale = g / F::of_usize(labels.len());
             // A standard-layout copy: its rows are contiguous slices.
-            let mut grad = copy(logits);
+            let mut grad = copy(&*rows);
             let classes = grad.ncols().max(1);
             let values = grad.as_slice_mut().expect("a standard-layout copy");
             exp_shifted_rows(values, classes, labels);
@@ -106,7 +112,7 @@ crate::module! {
                 row.iter_mut().for_each(|e| *e *= k);
                 row[label] -= scale;
             }
-            grad
+            grad.into_shape_with_order(logits.raw_dim()).expect("rows × classes values")
         };
     }
 
@@ -114,6 +120,7 @@ crate::module! {
         logits: random([1, 2]), labels: indices(1, 2);
         logits: random([4, 3]), labels: indices(4, 3);
         logits: random([3, 10]), labels: indices(3, 10);
+        logits: random([2, 3, 4]), labels: indices(6, 4);
     }
 }
 

@@ -1,46 +1,106 @@
-//! `matmul(a, b)`: the 2-D matrix product y = a·b.
+//! `matmul(a, b)`: the matrix product y = a·b, of matrices or of stacks of
+//! them (batched over the leading axes, as `torch.matmul`).
 //!
-//! Shapes: a `[n, k]`, b `[k, m]`, y `[n, m]`. With g = ∂C/∂y:
+//! Shapes: a `[.., n, k]`, b `[.., k, m]` (the same leading axes), y
+//! `[.., n, m]`. With g = ∂C/∂y, per matrix of the stack:
 //! ∂C/∂a = g·bᵀ (`[n, k]`), ∂C/∂b = aᵀ·g (`[k, m]`).
 
-use ndarray::{Array2, ArrayRef2};
+use ndarray::{Array, Array3, ArrayRef, ArrayView3, Dimension, Ix2, Ix3};
 
 use crate::float::Float;
-use crate::gemm::gemm;
+use crate::gemm::{gemm, gemm_into};
+use crate::workspace::take_scratch;
 
-fn check_shapes<F>(a: &ArrayRef2<F>, b: &ArrayRef2<F>) {
-    if a.ncols() != b.nrows() {
+fn check_shapes<F, D: Dimension>(a: &ArrayRef<F, D>, b: &ArrayRef<F, D>) {
+    let (sa, sb) = (a.shape(), b.shape());
+    let n = sa.len();
+    if n < 2 {
+        panic!("matmul: a has shape {sa:?} and b has shape {sb:?}; both need two axes or more");
+    }
+    if sa[n - 1] != sb[n - 2] {
         panic!(
-            "matmul: a has shape {:?} but b has shape {:?}; b must be [{}, _]",
-            a.shape(),
-            b.shape(),
-            a.ncols()
+            "matmul: a has shape {sa:?} but b has shape {sb:?}; b must be [.., {}, _]",
+            sa[n - 1]
         );
+    }
+    if sa[..n - 2] != sb[..n - 2] {
+        panic!("matmul: a has shape {sa:?} but b has shape {sb:?}; their leading axes must agree");
     }
 }
 
+/// A stack of matrices `[.., r, c]` as a 3-D view `[batch, r, c]` (copied to
+/// standard layout first if it is not).
+fn stacked<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> ndarray::CowArray<'_, F, Ix3> {
+    let s = x.shape();
+    let n = s.len();
+    let shape = (s[..n - 2].iter().product(), s[n - 2], s[n - 1]);
+    x.as_standard_layout()
+        .into_shape_with_order(shape)
+        .expect("standard layout")
+}
+
+/// `c[i] = a[i]·b[i]` (with `a`, `b` transposed per matrix as asked), for
+/// every matrix of the stacks, into a new stack of `shape`.
+fn batched<F: Float, D: Dimension>(
+    a: ArrayView3<'_, F>,
+    b: ArrayView3<'_, F>,
+    transpose: (bool, bool),
+    shape: D,
+) -> Array<F, D> {
+    let (rows, cols) = (
+        if transpose.0 { a.shape()[2] } else { a.shape()[1] },
+        if transpose.1 { b.shape()[1] } else { b.shape()[2] },
+    );
+    let mut c: Array3<F> = take_scratch((a.shape()[0], rows, cols));
+    for ((a, b), mut c) in a.outer_iter().zip(b.outer_iter()).zip(c.outer_iter_mut()) {
+        let a = if transpose.0 { a.reversed_axes() } else { a };
+        let b = if transpose.1 { b.reversed_axes() } else { b };
+        gemm_into(F::one(), &a, &b, F::zero(), &mut c);
+    }
+    c.into_shape_with_order(shape).expect("one value per element")
+}
+
+/// `a·b` with either factor transposed per matrix, into `shape`: one
+/// product for matrices, one per matrix for stacks.
+fn product<F: Float, D: Dimension>(
+    a: &ArrayRef<F, D>,
+    b: &ArrayRef<F, D>,
+    transpose: (bool, bool),
+    shape: D,
+) -> Array<F, D> {
+    if let (Ok(a), Ok(b)) = (
+        a.view().into_dimensionality::<Ix2>(),
+        b.view().into_dimensionality::<Ix2>(),
+    ) {
+        let a = if transpose.0 { a.reversed_axes() } else { a };
+        let b = if transpose.1 { b.reversed_axes() } else { b };
+        return gemm(&a, &b).into_dimensionality::<D>().expect("the same rank");
+    }
+    batched(stacked(a).view(), stacked(b).view(), transpose, shape)
+}
+
 crate::module! {
-    /// Matrix product `a·b`.
+    /// Matrix product `a·b` of matrices `[n, k]·[k, m]`, or of stacks of them
+    /// `[.., n, k]·[.., k, m]` with the same leading axes (attention's
+    /// `[b, h, t, d]·[b, h, d, t]`).
     ///
     /// # Panics
-    /// If the inner dimensions differ, naming both shapes.
-    pub fn matmul<F: Float>(a: &ArrayRef2<F>, b: &ArrayRef2<F>) -> Array2<F> {
+    /// If the inner dimensions or the leading axes differ, naming both shapes.
+    pub fn matmul<F: Float, D: Dimension>(a: &ArrayRef<F, D>, b: &ArrayRef<F, D>) -> Array<F, D> {
         check_shapes(a, b);
-        gemm(a, b)
+        let mut shape = a.raw_dim();
+        let n = shape.ndim();
+        shape[n - 1] = b.shape()[n - 1];
+        product(a, b, (false, false), shape)
     }
 
     backward(y, g, need) {
         check_shapes(a, b);
-        if g.dim() != (a.nrows(), b.ncols()) {
-            panic!(
-                "matmul: upstream gradient has shape {:?}, output is [{}, {}]",
-                g.shape(),
-                a.nrows(),
-                b.ncols()
-            );
+        if g.shape() != y.shape() {
+            panic!("matmul: upstream gradient has shape {:?}, output has shape {:?}", g.shape(), y.shape());
         }
-        grad a = gemm(&g, &b.t());
-        grad b = gemm(&a.t(), &g);
+        grad a = product(&g, b, (false, true), a.raw_dim());
+        grad b = product(a, &g, (true, false), b.raw_dim());
         crate::workspace::recycle_array(g);
     }
 
@@ -49,11 +109,15 @@ crate::module! {
         a: random([3, 4]), b: random([4, 2]);
         a: random([1, 5]), b: random([5, 3]);
         a: random([4, 2]), b: random([2, 6]);
+        a: random([2, 3, 4]), b: random([2, 4, 2]);
+        a: random([2, 2, 3, 2]), b: random([2, 2, 2, 3]);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use ndarray::{Array2, Array4, s};
+
     use super::*;
     use crate::testing::random;
 
@@ -61,5 +125,30 @@ mod tests {
     #[should_panic(expected = "matmul: a has shape [2, 3] but b has shape [4, 2]")]
     fn shape_mismatch_names_module_and_shapes() {
         matmul(&random((2, 3), 1), &random((4, 2), 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: a has shape [2, 3, 4] but b has shape [3, 4, 2]; their leading axes must agree")]
+    fn leading_axes_must_agree() {
+        matmul(&random((2, 3, 4), 1), &random((3, 4, 2), 2));
+    }
+
+    #[test]
+    fn a_stack_is_the_product_of_each_matrix() {
+        let (a, b): (Array4<f64>, Array4<f64>) = (random((2, 3, 4, 5), 3), random((2, 3, 5, 2), 4));
+        let y = matmul(&a, &b);
+        let a12: ndarray::ArrayView2<f64> = a.slice(s![1, 2, .., ..]);
+        let b12: ndarray::ArrayView2<f64> = b.slice(s![1, 2, .., ..]);
+        let one: Array2<f64> = a12.dot(&b12);
+        assert!(
+            y.slice(s![1, 2, .., ..])
+                .iter()
+                .zip(&one)
+                .all(|(x, y)| (x - y).abs() < 1e-12)
+        );
+        // A transposed view goes in as it is.
+        let bt = b.view().permuted_axes([0, 1, 3, 2]).to_owned();
+        let y2 = matmul(&a.view(), &bt.view().permuted_axes([0, 1, 3, 2]));
+        assert!(y.iter().zip(&y2).all(|(x, y)| (x - y).abs() < 1e-12));
     }
 }

@@ -1,5 +1,5 @@
 //! Modules that move elements without changing them: `flatten`, `reshape`,
-//! `concat`, `transpose` and `slice`. Their VJPs move the gradient back:
+//! `concat`, `transpose`, `permute`, `narrow` and `slice`. Their VJPs move the gradient back:
 //! reshaped to the input's shape, cut at the join, transposed back, or
 //! scattered into zeros where the slice was taken.
 
@@ -222,6 +222,100 @@ crate::module! {
     }
 }
 
+/// Checks that `axes` permutes `0..ndim`, and returns its inverse.
+fn check_permutation(shape: &[usize], axes: &[usize]) -> Vec<usize> {
+    let mut inverse = vec![usize::MAX; axes.len()];
+    for (i, &a) in axes.iter().enumerate() {
+        if a < inverse.len() && inverse[a] == usize::MAX {
+            inverse[a] = i;
+        } else {
+            inverse.clear();
+            break;
+        }
+    }
+    if axes.len() != shape.len() || inverse.len() != shape.len() {
+        panic!(
+            "permute: {axes:?} is not a permutation of the {} axes of an input of shape {shape:?}",
+            shape.len()
+        );
+    }
+    inverse
+}
+
+crate::module! {
+    /// The axes in the order `axes` gives, as `torch.permute(x, axes)`
+    /// (`permute(&q, [0, 2, 1, 3])` turns `[b, t, h, d]` into `[b, h, t, d]`),
+    /// copied to standard layout.
+    ///
+    /// # Panics
+    /// If `axes` is not a permutation of the input's axes.
+    pub fn permute<F: Float, D: Dimension, Ax: IntoDimension<Dim = D> + Clone>(x: &ArrayRef<F, D>, axes: Ax) -> Array<F, D> {
+        let axes = axes.into_dimension();
+        check_permutation(x.shape(), axes.slice());
+        let view = x.view().permuted_axes(axes);
+        let shape = view.raw_dim();
+        copy_as(&view, shape)
+    }
+
+    /// The gradient with the inverse permutation.
+    backward(y, g, need) {
+        crate::value::check_shape("permute", "output", y.shape(), g.shape());
+        let axes = axes.into_dimension();
+        let inverse = check_permutation(x.shape(), axes.slice());
+        let mut order = x.raw_dim();
+        order.slice_mut().copy_from_slice(&inverse);
+        grad x = copy_as(&g.view().permuted_axes(order), x.raw_dim());
+        recycle_array(g);
+    }
+
+    gradcheck {
+        x: random([2, 3, 4]), axes: [1, 2, 0];
+        x: random([2, 3, 2, 4]), axes: [0, 2, 1, 3];
+        x: random([3, 5]), axes: [1, 0];
+    }
+}
+
+crate::module! {
+    /// `len` entries of `axis` from `start` on, as `torch.narrow(x, axis,
+    /// start, len)`, copied.
+    ///
+    /// # Panics
+    /// If the axis or the range is out of bounds, naming the shape.
+    pub fn narrow<F: Float, D: Dimension>(x: &ArrayRef<F, D>, axis: usize, start: usize, len: usize) -> Array<F, D> {
+        check_narrow(x.shape(), axis, start, len);
+        let part = x.slice_axis(Axis(axis), ndarray::Slice::from(start..start + len));
+        let shape = part.raw_dim();
+        copy_as(&part, shape)
+    }
+
+    /// The gradient scattered into zeros of the input's shape.
+    backward(y, g, need) {
+        crate::value::check_shape("narrow", "output", y.shape(), g.shape());
+        let mut gx: Array<F, D> = Array::zeros(x.raw_dim());
+        gx.slice_axis_mut(Axis(axis), ndarray::Slice::from(start..start + len)).assign(&g);
+        recycle_array(g);
+        grad x = gx;
+    }
+
+    gradcheck {
+        x: random([3, 6]), axis: 1, start: 2, len: 3;
+        x: random([4, 2, 3]), axis: 0, start: 1, len: 2;
+    }
+}
+
+/// Checks `narrow`'s axis and range against the shape.
+fn check_narrow(shape: &[usize], axis: usize, start: usize, len: usize) {
+    if axis >= shape.len() {
+        panic!("narrow: axis {axis} is out of range for an input of shape {shape:?}");
+    }
+    if start + len > shape[axis] {
+        panic!(
+            "narrow: entries {start}..{} of axis {axis} are out of range for an input of shape {shape:?}",
+            start + len
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{Array2, Array4, array, s};
@@ -261,6 +355,31 @@ mod tests {
     #[should_panic(expected = "slice: the range 1..5 (step 1) of axis 1, of length 3, of an input of shape [2, 3]")]
     fn a_slice_out_of_range_is_an_error() {
         slice(&Array2::<f64>::zeros((2, 3)), s![.., 1..5]);
+    }
+
+    #[test]
+    fn permute_moves_axes_and_narrow_cuts_one() {
+        let x = Array::from_shape_vec((2, 3, 4), (0..24).map(f64::from).collect()).unwrap();
+        let y = permute(&x, [2, 0, 1]);
+        assert_eq!(y.shape(), &[4, 2, 3]);
+        assert_eq!(y[[3, 1, 2]], x[[1, 2, 3]]);
+        assert!(y.is_standard_layout());
+        let (g, _) = permute_vjp(&x, [2, 0, 1], &y, y.clone(), [true, false]);
+        assert_eq!(g.unwrap(), x);
+        let n = narrow(&x, 2, 1, 2);
+        assert_eq!(n, x.slice(s![.., .., 1..3]));
+    }
+
+    #[test]
+    #[should_panic(expected = "permute: [0, 0] is not a permutation of the 2 axes of an input of shape [2, 3]")]
+    fn a_repeated_axis_is_not_a_permutation() {
+        permute(&Array2::<f64>::zeros((2, 3)), [0, 0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "narrow: entries 2..5 of axis 1 are out of range for an input of shape [2, 3]")]
+    fn a_narrow_past_the_end_is_an_error() {
+        narrow(&Array2::<f64>::zeros((2, 3)), 1, 2, 3);
     }
 
     #[test]

@@ -25,8 +25,8 @@ pub fn grad_norm<P: Params + ?Sized>(grad: &P) -> P::Elem {
 /// value and can skip the step.
 ///
 /// ```
-/// use autodiff::prelude::*;
-/// use autodiff::train::clip_grad_norm;
+/// use autodiff_runtime::train::clip_grad_norm;
+/// use ndarray::Array1;
 ///
 /// let mut g = Array1::from(vec![3.0_f64, 4.0]);
 /// assert_eq!(clip_grad_norm(&mut g, 1.0), 5.0);

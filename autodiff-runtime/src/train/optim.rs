@@ -99,9 +99,23 @@ pub struct Adam<F: Float> {
     pub eps: f64,
     /// Decoupled weight decay λ (0 for plain Adam).
     pub weight_decay: f64,
+    /// Which tensors the decay applies to (all unless [`Adam::decay_where`]).
+    decayed: Option<DecayFilter>,
+    /// Per tensor, whether it decays: decided at the first step.
+    decays: Vec<bool>,
     m: Vec<ArrayD<F>>,
     v: Vec<ArrayD<F>>,
     t: i32,
+}
+
+/// Chooses the tensors weight decay applies to, by name and shape.
+#[derive(Clone)]
+struct DecayFilter(std::sync::Arc<dyn Fn(&str, &[usize]) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for DecayFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DecayFilter")
+    }
 }
 
 impl<F: Float> Adam<F> {
@@ -113,6 +127,8 @@ impl<F: Float> Adam<F> {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            decayed: None,
+            decays: Vec::new(),
             m: Vec::new(),
             v: Vec::new(),
             t: 0,
@@ -127,6 +143,16 @@ impl<F: Float> Adam<F> {
             ..Adam::new(lr)
         }
     }
+
+    /// Decays only the tensors for which `filter(name, shape)` holds, as
+    /// PyTorch's parameter groups do: GPT recipes decay the matrices and
+    /// leave biases, norms' scales and shifts alone,
+    /// `Adam::adamw(1e-3, 0.1).decay_where(|_, shape| shape.len() >= 2)`.
+    /// Decided once, at the first step, from the gradient's names and shapes.
+    pub fn decay_where(mut self, filter: impl Fn(&str, &[usize]) -> bool + Send + Sync + 'static) -> Self {
+        self.decayed = Some(DecayFilter(std::sync::Arc::new(filter)));
+        self
+    }
 }
 
 impl<F: Float> Optimizer<F> for Adam<F> {
@@ -134,16 +160,33 @@ impl<F: Float> Optimizer<F> for Adam<F> {
         if self.m.is_empty() {
             self.m = grads.views().iter().map(|g| ArrayD::zeros(g.raw_dim())).collect();
             self.v = self.m.clone();
+            self.decays = match &self.decayed {
+                Some(filter) => grads
+                    .shapes()
+                    .iter()
+                    .map(|(name, shape)| (filter.0)(name, shape))
+                    .collect(),
+                None => vec![true; self.m.len()],
+            };
         }
         self.t += 1;
         let (b1, b2) = (self.beta1, self.beta2);
         let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
-        let (lr, decay, eps) = (F::of(self.lr), F::of(self.lr * self.weight_decay), F::of(self.eps));
+        let (lr, eps) = (F::of(self.lr), F::of(self.eps));
+        let decays = &self.decays;
+        let decay_of = |i: usize| {
+            if decays.get(i).copied().unwrap_or(true) {
+                F::of(self.lr * self.weight_decay)
+            } else {
+                F::zero()
+            }
+        };
         let (b1, b2, c1, c2) = (F::of(b1), F::of(b2), F::of(c1), F::of(c2));
         let one = F::one();
         let mut i = 0;
         let v_all = &mut self.v;
         params.visit_zip_mut(grads, &mut |mut w, g| {
+            let decay = decay_of(i);
             let m = check_slot(|i| tensor_name(grads, i), i, &w, &g, &mut self.m);
             let v = &mut v_all[i];
             Zip::from(&mut w).and(&g).and(m).and(v).for_each(|w, &g, m, v| {
@@ -265,6 +308,23 @@ mod tests {
         let mut q = w(&[2.0]);
         Adam::new(0.1).step(&mut q, &w(&[0.0]));
         assert_eq!(q[0], 2.0);
+    }
+
+    #[test]
+    fn decay_applies_only_where_asked() {
+        // A matrix and a vector with zero gradients: only the matrix decays.
+        let mut p = vec![
+            ndarray::Array2::from_elem((2, 2), 2.0_f64).into_dyn(),
+            ndarray::Array1::from_elem(2, 2.0).into_dyn(),
+        ];
+        let zero = vec![
+            ndarray::ArrayD::zeros(p[0].raw_dim()),
+            ndarray::ArrayD::zeros(p[1].raw_dim()),
+        ];
+        let mut opt = Adam::adamw(0.1, 0.5).decay_where(|_, shape| shape.len() >= 2);
+        opt.step(&mut p, &zero);
+        assert!(p[0].iter().all(|&v| (v - (2.0 - 0.1 * 0.5 * 2.0)).abs() < 1e-15));
+        assert!(p[1].iter().all(|&v| v == 2.0));
     }
 
     #[test]

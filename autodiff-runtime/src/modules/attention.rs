@@ -1,0 +1,115 @@
+//! `causal_mask(scores)`: attention scores `[.., t, t]` with every entry
+//! above the diagonal (a query looking at a later key) set to −∞, so that a
+//! softmax over the last axis gives those keys exactly zero weight. Written
+//! by hand rather than with `module!`: its output holds −∞, which the
+//! generated finite-difference check cannot project; the check here goes
+//! through the softmax that always follows it.
+
+use ndarray::{Array, ArrayRef, Axis, Dimension};
+
+use crate::float::Float;
+use crate::value::check_shape;
+
+use super::arith::copy;
+
+/// Checks that the last two axes are square.
+fn check_square<F, D: Dimension>(module: &str, x: &ArrayRef<F, D>) -> usize {
+    let shape = x.shape();
+    let n = shape.len();
+    if n < 2 || shape[n - 1] != shape[n - 2] {
+        panic!("{module}: scores must be [.., t, t] (square in the last two axes), got shape {shape:?}");
+    }
+    shape[n - 1]
+}
+
+/// Entries above the diagonal of the last two axes set to `value`.
+fn fill_above<F: Float, D: Dimension>(x: &mut Array<F, D>, t: usize, value: F) {
+    let n = x.ndim();
+    // Rows of the last axis, in order: row i of each t×t matrix is lane i mod t.
+    for (k, mut row) in x.lanes_mut(Axis(n - 1)).into_iter().enumerate() {
+        let i = k % t;
+        row.iter_mut().skip(i + 1).for_each(|v| *v = value);
+    }
+}
+
+/// Scores `[.., t, t]` with the entries above the diagonal set to −∞: query
+/// `i` attends to keys `0..=i` only (the diagonal stays, so no row is all
+/// −∞ and its softmax is exact).
+///
+/// # Panics
+/// If the last two axes are not square.
+pub fn causal_mask<F: Float, D: Dimension>(scores: &ArrayRef<F, D>) -> Array<F, D> {
+    let t = check_square("causal_mask", scores);
+    let mut y = copy(scores);
+    fill_above(&mut y, t, F::neg_infinity());
+    y
+}
+
+/// The upstream gradient with the masked entries zeroed: they are constants.
+pub fn causal_mask_vjp<F: Float, D: Dimension>(
+    scores: &ArrayRef<F, D>,
+    _y: &Array<F, D>,
+    g: Array<F, D>,
+    need: [bool; 1],
+) -> (Option<Array<F, D>>,) {
+    let t = check_square("causal_mask", scores);
+    check_shape("causal_mask", "input", scores.shape(), g.shape());
+    if !need[0] {
+        crate::workspace::recycle_array(g);
+        return (None,);
+    }
+    let mut g = crate::elementwise::standard(g);
+    fill_above(&mut g, t, F::zero());
+    (Some(g),)
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array3, ArrayD, array};
+
+    use super::*;
+    use crate::gradcheck::{Tolerance, gradcheck};
+    use crate::modules::{softmax, softmax_vjp};
+    use crate::testing::random;
+
+    #[test]
+    fn entries_above_the_diagonal_are_minus_infinity_and_softmax_is_exact() {
+        let x = array![[1.0_f64, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]];
+        let y = causal_mask(&x);
+        assert_eq!(y[[0, 0]], 1.0);
+        assert_eq!(y[[0, 1]], f64::NEG_INFINITY);
+        assert_eq!(y[[1, 1]], 5.0);
+        assert_eq!(y[[2, 0]], 7.0);
+        let p = softmax(&y);
+        assert_eq!(p.row(0).to_vec(), vec![1.0, 0.0, 0.0]);
+        assert!((p[[1, 0]] - 1.0 / (1.0 + 1.0_f64.exp())).abs() < 1e-15);
+        assert!(p.iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn vjp_matches_finite_differences() {
+        // Through the softmax that follows the mask in attention, on a batch
+        // of two heads of 4×4 scores: Σ r ⊙ softmax(mask(x)).
+        let x: Array3<f64> = random((2, 4, 4), 11);
+        let r: Array3<f64> = random((2, 4, 4), 12);
+        let f = |v: &[ArrayD<f64>]| {
+            let x = v[0].clone().into_dimensionality::<ndarray::Ix3>().expect("rank 3");
+            (&softmax(&causal_mask(&x)) * &r).sum()
+        };
+        let masked = causal_mask(&x);
+        let p = softmax(&masked);
+        let (gm,) = softmax_vjp(&masked, &p, r.clone(), [true]);
+        let (gx,) = causal_mask_vjp(&x, &masked, gm.expect("asked"), [true]);
+        let gx = gx.expect("asked");
+        if let Err(e) = gradcheck(f, &[x.into_dyn()], &[gx.clone().into_dyn()], Tolerance::default()) {
+            panic!("causal_mask: {e}");
+        }
+        assert!(gx.indexed_iter().all(|((_, i, j), &v)| j <= i || v == 0.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "causal_mask: scores must be [.., t, t] (square in the last two axes), got shape [2, 3]")]
+    fn scores_that_are_not_square_are_an_error() {
+        causal_mask(&ndarray::Array2::<f64>::zeros((2, 3)));
+    }
+}
