@@ -115,7 +115,8 @@ pub(crate) fn standard<F: Float, D: Dimension>(array: Array<F, D>) -> Array<F, D
     if array.is_standard_layout() {
         return array;
     }
-    let copy = array.as_standard_layout().into_owned();
+    let mut copy: Array<F, D> = crate::workspace::take_scratch(array.raw_dim());
+    copy.assign(&array);
     crate::workspace::recycle_array(array);
     copy
 }

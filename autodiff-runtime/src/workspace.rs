@@ -58,6 +58,21 @@ impl<F> FreeList<F> {
         }
     }
 
+    /// Drops buffers, the largest first, until at most `keep` are left.
+    fn trim(&mut self, keep: usize) {
+        while self.len > keep {
+            let Some(mut entry) = self.by_capacity.last_entry() else {
+                break;
+            };
+            if entry.get_mut().pop().is_some() {
+                self.len -= 1;
+            }
+            if entry.get().is_empty() {
+                entry.remove();
+            }
+        }
+    }
+
     /// The smallest kept buffer with room for `len` elements.
     fn take(&mut self, len: usize) -> Option<Vec<F>> {
         let buffer = self.by_capacity.range_mut(len..).find_map(|(_, list)| list.pop())?;
@@ -71,6 +86,9 @@ impl<F> FreeList<F> {
 pub struct Workspace {
     f32: FreeList<f32>,
     f64: FreeList<f64>,
+    /// Array buffers taken during the current run: after it, no more free
+    /// ones are kept than it took (see [`Workspace::run`]).
+    takes: usize,
     /// Emptied `Vec` buffers of any element type (the stores of loops), by layout.
     raw: Vec<RawBuffer>,
 }
@@ -226,7 +244,19 @@ impl Workspace {
             // Also on panic: the buffers go back to their workspace.
             fn drop(&mut self) {
                 let mine = ACTIVE.with(|active| active.replace(self.previous.take()));
-                *self.workspace = mine.unwrap_or_default();
+                let mut mine = mine.unwrap_or_default();
+                // Arrays that the runtime did not take (made by ndarray, or
+                // by a user's module) and that come back recycled would make
+                // the workspace grow by as many every step: after a run that
+                // took buffers, it keeps no more free ones than the run took,
+                // enough for the next one. (A run that took none, say one
+                // that only recycles, is not a step and keeps everything.)
+                let takes = std::mem::take(&mut mine.takes);
+                if takes > 0 {
+                    mine.f32.trim(takes);
+                    mine.f64.trim(takes);
+                }
+                *self.workspace = mine;
             }
         }
         let buffers = std::mem::take(self);
@@ -332,7 +362,9 @@ pub(crate) fn take<F: Float>(len: usize) -> Vec<F> {
 fn take_stale<F: Float>(len: usize) -> Vec<F> {
     let reused = ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
-        active.as_mut()?.free_list::<F>().take(len)
+        let workspace = active.as_mut()?;
+        workspace.takes += 1;
+        workspace.free_list::<F>().take(len)
     });
     reused.unwrap_or_else(|| Vec::with_capacity(len))
 }
@@ -430,6 +462,21 @@ pub(crate) fn refill<F: Float, D: Dimension, Sh: IntoDimension<Dim = D>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_recycled_without_being_taken_do_not_pile_up() {
+        // Each step takes one buffer and gets back two: the one it took and
+        // an array ndarray made. Without the trim the list grows by one a step.
+        let mut ws = Workspace::new();
+        for _ in 0..20 {
+            ws.run(|| {
+                let a: Array<f32, _> = zeros(100);
+                recycle_array(a);
+                recycle_array(Array::<f32, _>::zeros(100));
+            });
+        }
+        assert_eq!(ws.free_buffers(), 1);
+    }
 
     #[test]
     fn buffers_are_reused_inside_run_only() {

@@ -6,6 +6,7 @@
 //! The tutorials explain them; the benchmarks time them against
 //! hand-written steps; the tests check that their steps allocate nothing.
 
+pub mod gpt;
 pub mod lenet;
 pub mod mlp;
 pub mod rnn;

@@ -175,7 +175,7 @@ crate::module! {
     /// `F.gelu(x, approximate="tanh")` (GPT-2's).
     pub fn gelu_tanh<X: Input + ?Sized>(x: &X) -> X::Value {
         let (k, c, half) = (X::Elem::of(SQRT_2_OVER_PI), X::Elem::of(0.044_715), X::Elem::of(0.5));
-        x.map_to_value(|v| half * v * (X::Elem::one() + (k * (v + c * v * v * v)).tanh()))
+        x.map_to_value(|v| half * v * (X::Elem::one() + (k * (v + c * v * v * v)).fast_tanh()))
     }
 
     /// `g·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²))` with t the tanh.
@@ -184,7 +184,7 @@ crate::module! {
         let (k, c, half, one) = (X::Elem::of(SQRT_2_OVER_PI), X::Elem::of(0.044_715), X::Elem::of(0.5), X::Elem::one());
         let three = X::Elem::of(3.0);
         grad x: X::Value = x.zip_into(g, |g, x| {
-            let t = (k * (x + c * x * x * x)).tanh();
+            let t = (k * (x + c * x * x * x)).fast_tanh();
             g * (half * (one + t) + half * x * (one - t * t) * k * (one + three * c * x * x))
         });
     }

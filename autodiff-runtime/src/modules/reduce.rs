@@ -113,7 +113,9 @@ fn check_axis<F, D: ndarray::Dimension>(module: &str, x: &ArrayRef<F, D>, axis: 
 fn spread<F: Float, D: RemoveAxis>(x: &ArrayRef<F, D>, g: &Array<F, D::Smaller>, axis: Axis, k: F) -> Array<F, D> {
     let g = g.view().insert_axis(axis);
     let g = g.broadcast(x.raw_dim()).expect("the reduced shape broadcasts back");
-    g.mapv(|v| v * k)
+    let mut out: Array<F, D> = crate::workspace::take_scratch(x.raw_dim());
+    out.zip_mut_with(&g, |o, &v| *o = v * k);
+    out
 }
 
 crate::module! {

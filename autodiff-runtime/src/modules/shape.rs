@@ -208,7 +208,7 @@ crate::module! {
     /// The gradient scattered into zeros of `x`'s shape, where the slice was taken.
     backward(y, g, need) {
         crate::value::check_shape("slice", "output", y.shape(), g.shape());
-        let mut gx: Array<F, D> = Array::zeros(x.raw_dim());
+        let mut gx: Array<F, D> = crate::workspace::zeros(x.raw_dim());
         gx.slice_mut(info).assign(&g);
         recycle_array(g);
         grad x = gx;
@@ -291,7 +291,7 @@ crate::module! {
     /// The gradient scattered into zeros of the input's shape.
     backward(y, g, need) {
         crate::value::check_shape("narrow", "output", y.shape(), g.shape());
-        let mut gx: Array<F, D> = Array::zeros(x.raw_dim());
+        let mut gx: Array<F, D> = crate::workspace::zeros(x.raw_dim());
         gx.slice_axis_mut(Axis(axis), ndarray::Slice::from(start..start + len)).assign(&g);
         recycle_array(g);
         grad x = gx;
