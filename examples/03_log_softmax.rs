@@ -9,11 +9,15 @@
 //! log cancels the vanishing Jacobian of softmax, and both are
 //! softmax(z) − onehot ≈ (1, −1, 0). Two separate effects tell them apart:
 //!
-//! 1. **Floating point.** The composed form computes p₁ first. Once p₁
-//!    underflows, its log and the 1/p₁ of the gradient break: in f64 from
-//!    s ≈ 745 (e^−745 is below the smallest subnormal double), and in f32,
-//!    the type tutorials 4 to 6 train in, already from s ≈ 89, where 1/p₁
-//!    exceeds the largest f32. `log_softmax` computes z − max z − log Σ
+//! 1. **Floating point.** The composed form computes p₁ first, and breaks
+//!    twice. The gradient goes first: log's VJP divides by p₁, and 1/p₁ =
+//!    eˢ + 2 overflows once s passes ln(MAX), 709.78 in f64 and 88.72 in f32
+//!    (the type tutorials 4 to 6 train in), while p₁ itself is still a
+//!    number. The loss goes later, when p₁ leaves the numbers: it is a
+//!    subnormal with fewer bits from e^−708.4 (f64) or e^−87.3 (f32), rounds
+//!    to the smallest subnormal near e^−744.4 (f64) or e^−103.3 (f32) so that
+//!    −log p₁ reads too small, and rounds to 0 (the loss becomes inf) past
+//!    e^−745.1 or e^−104.0. `log_softmax` computes z − max z − log Σ
 //!    e^{z − max z} and never forms p₁.
 //! 2. **The vanishing gradient.** A loss on probabilities (squared error
 //!    between softmax(z) and the one-hot target) has no log to cancel the
@@ -55,16 +59,30 @@ fn finite<F: Float>(loss: F, g: &Array2<F>) -> bool {
     loss.to_f64_lossless().is_finite() && g.iter().all(|v| v.to_f64_lossless().is_finite())
 }
 
-/// One table: the loss and gradient both ways, for each s.
-fn table<F: Float>(ty: &str, values: &[f64]) -> Vec<bool> {
+/// What one row of the composed form shows.
+#[derive(Debug, PartialEq)]
+enum Composed {
+    /// Loss and gradient finite, the loss within 1e-6 of the exact one.
+    Right,
+    /// The gradient has inf or NaN; the loss is still right.
+    GradientBroken,
+    /// The gradient is broken and the loss finite but wrong.
+    LossWrong,
+    /// The loss is infinite too.
+    LossInfinite,
+}
+
+/// One table: the loss and gradient both ways, for each s; what the
+/// composed form's row shows.
+fn table<F: Float>(ty: &str, values: &[f64]) -> Vec<Composed> {
     let labels = [1];
-    println!("{ty}: logits z = (s, 0, 0), true class 1\n");
+    println!("{ty}: logits z = (s, 0, 0), true class 1; the exact loss is s + ln(1 + 2e^−s)\n");
     println!(
         "{:>6} | {:>11} {:>12} {:>27} | {:>11} {:>27}",
         "s", "p₁", "softmax+log", "dL/dz", "log_softmax", "dL/dz"
     );
     println!("{}", "-".repeat(104));
-    let mut composed_finite = Vec::new();
+    let mut rows = Vec::new();
     for &s in values {
         let z = logits::<F>(s);
         let p1 = softmax(&z)[[0, 1]].to_f64_lossless();
@@ -83,41 +101,75 @@ fn table<F: Float>(ty: &str, values: &[f64]) -> Vec<bool> {
             cross_entropy(&z, &labels),
             "cross_entropy is the fused log_softmax + nll"
         );
-        composed_finite.push(finite(l1, &g1.z));
+        let loss = l1.to_f64_lossless();
+        let s_in_f = F::of(s).to_f64_lossless();
+        let exact = s_in_f + (2.0 * (-s_in_f).exp()).ln_1p();
+        let gradient_finite = g1.z.iter().all(|v| v.to_f64_lossless().is_finite());
+        rows.push(
+            match (loss.is_finite(), (loss - exact).abs() <= 1e-6 * exact, gradient_finite) {
+                (true, true, true) => Composed::Right,
+                (true, true, false) => Composed::GradientBroken,
+                (true, false, _) => Composed::LossWrong,
+                (false, _, _) => Composed::LossInfinite,
+            },
+        );
     }
     println!();
-    composed_finite
+    rows
 }
 
 fn main() {
+    use Composed::*;
     println!("1. Floating point: the same function, computed two ways.\n");
-    let f64_rows = [1.0, 10.0, 100.0, 700.0, 745.0, 1000.0];
-    let ok = table::<f64>("f64", &f64_rows);
+    let f64_rows = [1.0, 100.0, 709.7, 709.8, 744.0, 745.0, 745.2];
+    let rows = table::<f64>("f64", &f64_rows);
     assert_eq!(
-        ok,
-        [true, true, true, true, false, false],
-        "f64 breaks between 700 and 745"
+        rows,
+        [Right, Right, Right, GradientBroken, LossWrong, LossWrong, LossInfinite],
+        "f64: the gradient breaks between 709.7 and 709.8, the loss by 744"
     );
     println!(
-        "At s = 745, p₁ = e^−745 lies below the smallest subnormal double, 2^−1074 = {:.3e} = e^{:.2},",
+        "The gradient breaks first: 1/p₁ = e^s + 2 exceeds the largest double, {:.3e} = e^{:.2}, from s = 709.8,",
+        f64::MAX,
+        f64::MAX.ln()
+    );
+    println!("while p₁ is still a (subnormal) number and the loss still right. Deep in the subnormals p₁ keeps");
+    println!(
+        "few bits (at 744 two: the loss reads 743.75); at 745 it rounds to the smallest, 2^−1074 = {:.3e} = e^{:.2},",
         f64::from_bits(1),
         f64::from_bits(1).ln()
     );
-    println!("and rounds to it: the loss reads 744.44 instead of 745, and 1/p₁ overflows to inf.\n");
+    println!("and the loss reads 744.44; past e^−745.13, half of that, p₁ rounds to 0 and the loss is inf.\n");
 
-    let f32_rows = [10.0, 80.0, 88.0, 89.0, 90.0, 104.0];
-    let ok = table::<f32>("f32", &f32_rows);
+    let f32_rows = [10.0, 88.7, 88.8, 90.0, 100.0, 103.5, 104.0];
+    let rows = table::<f32>("f32", &f32_rows);
     assert_eq!(
-        ok,
-        [true, true, true, false, false, false],
-        "f32 breaks between 88 and 89"
+        rows,
+        [
+            Right,
+            Right,
+            GradientBroken,
+            GradientBroken,
+            LossWrong,
+            LossWrong,
+            LossInfinite
+        ],
+        "f32: the gradient breaks between 88.7 and 88.8, the loss by 100"
     );
     println!(
-        "In f32, 1/p₁ = e^s + 2 exceeds the largest f32, {:.3e} = e^{:.2}, from s ≈ 89: logits that",
+        "In f32 the gradient breaks from s = 88.8, where 1/p₁ exceeds the largest f32, {:.3e} = e^{:.2}; the",
         f32::MAX,
         f32::MAX.ln()
     );
-    println!("large happen in training, and one NaN in a gradient poisons every weight it reaches.\n");
+    println!(
+        "loss holds while the subnormal p₁ keeps enough bits (at 100 it reads 99.98), sits on the smallest, {:.3e} =",
+        f32::from_bits(1)
+    );
+    println!(
+        "e^{:.2}, at 103.5 (reading 103.28), and is inf from 104.",
+        f64::from(f32::from_bits(1)).ln()
+    );
+    println!("Logits 89 apart happen in training, and one NaN in a gradient poisons every weight it reaches.\n");
 
     println!("2. The vanishing gradient: a loss on probabilities against one on log-probabilities.\n");
     println!(

@@ -11,9 +11,13 @@
 //! `autodiff::anomaly::set_enabled(true)`. Off, it costs one branch per
 //! module call.
 //!
-//! The example is tutorial 03's: `log(softmax(z))` on logits far apart. In
-//! f32, softmax's smallest probabilities underflow to 0 once the logits
-//! spread by about 89, and the log of 0 is −∞.
+//! The example is tutorial 03's: `log(softmax(z))` on logits far apart, here
+//! with every input classified right. In f32 a class's probability underflows
+//! to 0 once its logit is about 104 below the largest (e^−103.97 is half the
+//! smallest subnormal float). Its log is then −∞, which the loss does not read
+//! (it takes the labels' entries, whose probabilities round to 1), but log's
+//! VJP computes 0·(1/0) = NaN for it. (Tutorial 03's other thresholds, 88.7 to
+//! 88.8 where 1/p overflows, need the label's own probability to be tiny.)
 //!
 //! Run: `cargo run --release --example 12_anomaly`
 
@@ -32,6 +36,12 @@ fn composed_loss(model: &Linear, x: &Array2<f32>, labels: &[usize]) -> f32 {
     let z = linear(x, &model.w, &model.b);
     let p = softmax(&z);
     nll_loss(&log(&p), labels)
+}
+
+/// `log(softmax(z))` of one row of logits, for the table of spreads.
+#[differentiable(wrt(z))]
+fn composed_row(z: &Array2<f32>, labels: &[usize]) -> f32 {
+    nll_loss(&log(&softmax(z)), labels)
 }
 
 /// The same function with log-softmax fused into the loss.
@@ -82,6 +92,20 @@ fn main() {
         model.num_params()
     );
     assert!(bad > 0);
+
+    println!("\n   Where it starts: logits (0, −d, −d), label 0, by the spread d:");
+    let mut broken = Vec::new();
+    for d in [88.8_f32, 103.5, 104.0] {
+        let z = Array2::from_shape_vec((1, 3), vec![0.0, -d, -d]).unwrap();
+        let (value, g) = composed_row_grad(&z, &[0]);
+        let p = softmax(&z)[[0, 1]];
+        println!(
+            "   d = {d:>5}: p of the other classes {p:.3e}, loss {value:.3e}, gradient {:?}",
+            g.z.row(0).to_vec()
+        );
+        broken.push(g.z.iter().any(|v| !v.is_finite()));
+    }
+    assert_eq!(broken, [false, false, true], "NaN from a spread of 104, not before");
 
     println!("\n2. Anomaly mode on: the step stops at the first module whose output is not finite.");
     autodiff::anomaly::set_enabled(true);
