@@ -5,8 +5,9 @@
 //! fanned out, its gradients meet and are summed. `#[differentiable]` does
 //! this at compile time, and hands both graphs out as Graphviz DOT in
 //! `NAME_GRAPHS`. This tutorial draws them side by side, as the lecture
-//! does, with `layout-rs` (pure Rust: no Graphviz needed), and prints the
-//! generated code they describe.
+//! does, with `layout-rs` (pure Rust: no Graphviz needed), and points to the
+//! generated code they describe (`LECTURE_GRAD_SOURCE`, whose length it
+//! prints).
 //!
 //! Run: `cargo run --release --example 11_gradient_graph`
 

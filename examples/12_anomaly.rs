@@ -129,7 +129,8 @@ fn main() {
     assert!(value.is_finite() && count_non_finite(&grad.model) == 0);
     autodiff::anomaly::set_enabled(false);
     println!(
-        "\n   (log-softmax is z − max(z) − log Σ exp(z − max(z)): nothing underflows before the log, so a badly\n   \
-         classified input gets a large finite loss, about the gap between its logits, and a finite gradient.)"
+        "\n   (log-softmax is z − max(z) − log Σ exp(z − max(z)): nothing underflows before the log, so an input\n   \
+         classified wrong would get a large finite loss, about the gap between its logits, and a finite gradient,\n   \
+         as tutorial 03's rows show.)"
     );
 }

@@ -2,8 +2,9 @@
 //!
 //! Tutorial 04's loop is written for reading: each step selects its
 //! minibatch into new arrays, draws a new dropout mask and calls `loss_grad`,
-//! whose gradients are new arrays too. That is a few dozen allocations per
-//! step, cheap next to the products of a large network but not free, and some
+//! whose gradients are new arrays too. That is 8 allocations per step (the
+//! tutorial counts them), cheap next to the products of a large network but
+//! not free, and some
 //! users want a loop that never touches the allocator (predictable latency,
 //! no fragmentation over days of training). Three changes make it so:
 //!
