@@ -1,17 +1,16 @@
 """The PyTorch side of tests/transformer.rs's fixture: reads the tiny GPT's
 weights and data from tests/fixtures/gpt_tiny_inputs.txt (written by
 `cargo test --test transformer write_the_fixtures_inputs -- --ignored`),
-computes its loss and gradients in f64 with PyTorch, the model written
-independently of ours (the same one as gpt.py), and writes them to
+computes its loss and gradients in f64 with PyTorch, with gpt.py's model
+(written independently of ours), and writes them to
 tests/fixtures/gpt_tiny.txt: `loss v`, then `grad NAME values...` per
 tensor, in the inputs' order.
 
 Run from the repository root: python bench-peers/python/gpt_fixture.py
 """
-import math
-
 import torch
-import torch.nn.functional as F
+
+from gpt import loss
 
 torch.set_default_dtype(torch.float64)
 INPUTS = "tests/fixtures/gpt_tiny_inputs.txt"
@@ -35,29 +34,19 @@ def read():
     return tensors, ids, targets
 
 
-def loss(p, ids, targets, heads):
-    b, t = ids.shape
-    c = p["tokens"].shape[1]
-    d = c // heads
-    x = p["tokens"][ids] + p["positions"][:t]
-    mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-    layers = 1 + max(int(name.split(".")[1]) for name in p if name.startswith("blocks."))
-    for i in range(layers):
-        blk = {name.split(".")[2]: v for name, v in p.items() if name.startswith(f"blocks.{i}.")}
-        h = F.layer_norm(x, (c,), blk["ln1_g"], blk["ln1_b"], 1e-5)
-        q, k, v = F.linear(h, blk["qkv_w"], blk["qkv_b"]).split(c, dim=2)
-        q, k, v = (z.view(b, t, heads, d).transpose(1, 2) for z in (q, k, v))
-        att = ((q @ k.transpose(-2, -1)) / math.sqrt(d)).masked_fill(mask, float("-inf")).softmax(-1)
-        x = x + F.linear((att @ v).transpose(1, 2).reshape(b, t, c), blk["proj_w"], blk["proj_b"])
-        h = F.layer_norm(x, (c,), blk["ln2_g"], blk["ln2_b"], 1e-5)
-        x = x + F.linear(F.gelu(F.linear(h, blk["fc_w"], blk["fc_b"])), blk["out_w"], blk["out_b"])
-    h = F.layer_norm(x, (c,), p["ln_g"], p["ln_b"], 1e-5)
-    return F.cross_entropy(F.linear(h, p["tokens"]).view(-1, p["tokens"].shape[0]), targets)
+def nested(tensors):
+    """The flat names of the inputs (`blocks.0.qkv_w`) as gpt.py's model."""
+    p = {name: t for name, t in tensors.items() if not name.startswith("blocks.")}
+    layers = 1 + max(int(name.split(".")[1]) for name in tensors if name.startswith("blocks."))
+    p["blocks"] = [
+        {name.split(".")[2]: t for name, t in tensors.items() if name.startswith(f"blocks.{i}.")} for i in range(layers)
+    ]
+    return p
 
 
 def main():
     tensors, ids, targets = read()
-    value = loss(tensors, ids, targets, HEADS)
+    value = loss(nested(tensors), ids, targets, HEADS)
     value.backward()
     with open(OUTPUT, "w") as out:
         out.write(f"loss {value.item()!r}\n")

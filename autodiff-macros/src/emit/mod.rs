@@ -269,6 +269,11 @@ pub fn emit(
     // A function with several outputs is a module only: its `_grad` is
     // declared with the bound that only scalars meet, so that calling it is
     // the error of an array output, and has no body to compile.
+    let grad_type = if sig.is_method {
+        method_grad_type(sig)
+    } else {
+        quote!(#grad_struct_ident #struct_args)
+    };
     let tuple_output = matches!(&func.sig.output, syn::ReturnType::Type(_, ty)
         if matches!(crate::signature::ungroup(ty), syn::Type::Tuple(t) if !t.elems.is_empty()));
     let grad_item = if tuple_output {
@@ -281,11 +286,6 @@ pub fn emit(
         let grad_with_fn = &names.grad_with_fn;
         let source_const = &names.source_const;
         let graphs_const = &names.graphs_const;
-        let grad_type = if sig.is_method {
-            method_grad_type(sig)
-        } else {
-            quote!(#grad_struct_ident #struct_args)
-        };
         quote! {
             #[doc(hidden)]
             #[allow(dead_code)]
@@ -332,11 +332,6 @@ pub fn emit(
         } else {
             let fields = fields.iter().map(|(ident, value)| quote!(#ident: #value));
             quote!(#grad_struct_ident { #(#fields,)* #marker_init })
-        };
-        let grad_type = if sig.is_method {
-            method_grad_type(sig)
-        } else {
-            quote!(#grad_struct_ident #struct_args)
         };
         let value = grad_emitter.output_value();
         let doc = format!(

@@ -252,8 +252,12 @@ impl Lowerer<'_> {
             syn::Expr::Paren(p) => return self.layers_of(&p.expr),
             _ => return None,
         };
-        let syn::Expr::Field(field) = field else { return None };
-        let (base, path) = self.field_path(field)?;
+        if !matches!(field, syn::Expr::Field(_)) {
+            return None;
+        }
+        let (base, path, None) = self.element_path(field)? else {
+            return None;
+        };
         matches!(self.vars[base].kind, VarKind::Param(_)).then_some((base, path))
     }
 }

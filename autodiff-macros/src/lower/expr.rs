@@ -348,7 +348,9 @@ impl Lowerer<'_> {
     /// field: `model.layers[i]`, `model.layers[i].w`.
     pub(super) fn indexes_a_list(&self, e: &syn::Expr) -> bool {
         match e {
-            syn::Expr::Index(ix) => matches!(&*ix.expr, syn::Expr::Field(f) if self.field_path(f).is_some()),
+            syn::Expr::Index(ix) => {
+                matches!(&*ix.expr, syn::Expr::Field(_)) && matches!(self.element_path(&ix.expr), Some((_, _, None)))
+            }
             syn::Expr::Field(f) => self.indexes_a_list(&f.base),
             syn::Expr::Paren(p) => self.indexes_a_list(&p.expr),
             // `x.list.first().unwrap()`.
@@ -444,27 +446,6 @@ impl Lowerer<'_> {
             at,
             expr: self.opaque(&expr, UseOfActive::Allowed),
         })
-    }
-
-    /// `p.a.b` where `p` is a parameter (or a layer of one): the variable and the path.
-    pub(super) fn field_path(&self, f: &syn::ExprField) -> Option<(VarId, Vec<syn::Ident>)> {
-        let syn::Member::Named(member) = &f.member else {
-            return None;
-        };
-        let (base, mut path) = match &*f.base {
-            syn::Expr::Path(p) if p.qself.is_none() => {
-                let var = self.lookup(&p.path.get_ident()?.to_string())?;
-                matches!(self.vars[var].kind, VarKind::Param(_) | VarKind::Layer { .. }).then_some((var, Vec::new()))?
-            }
-            syn::Expr::Field(inner) => self.field_path(inner)?,
-            syn::Expr::Paren(p) => match &*p.expr {
-                syn::Expr::Field(inner) => self.field_path(inner)?,
-                _ => return None,
-            },
-            _ => return None,
-        };
-        path.push(member.clone());
-        Some((base, path))
     }
 
     /// Code kept as written: records what each name in it resolves to, and

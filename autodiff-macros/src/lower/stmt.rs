@@ -355,6 +355,7 @@ impl Lowerer<'_> {
     /// The function's result `(h, c)`: a module call gathering the outputs,
     /// whose VJP hands each output's gradient back to its value.
     fn outputs(&mut self, t: &syn::ExprTuple) -> Expr {
+        // The runtime gathers up to four: `tuple2` to `tuple4`.
         const MAX_OUTPUTS: usize = 4;
         if t.elems.len() > MAX_OUTPUTS {
             self.errors.spanned(

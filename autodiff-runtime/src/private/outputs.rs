@@ -50,9 +50,6 @@ tuple_module!(tuple2, tuple2_vjp, 2; A a 0, B b 1);
 tuple_module!(tuple3, tuple3_vjp, 3; A a 0, B b 1, C c 2);
 tuple_module!(tuple4, tuple4_vjp, 4; A a 0, B b 1, C c 2, D d 3);
 
-/// The most outputs a function may return.
-pub const MAX_OUTPUTS: usize = 4;
-
 #[cfg(test)]
 mod tests {
     use super::*;
