@@ -90,6 +90,10 @@
 //! | `__need`, `__gout` | `NAME_vjp`'s flags and upstream gradient |
 //! | `__s`, `__f` | a gradient being assembled, and one part added to it |
 //! | `__workspace`, `__Scalar` | `NAME_grad_with`'s workspace; the output type's scalar |
+//! | `…__t` | the twin of a value, gradient or layer holding its tangent (`hvp`) |
+//! | `__tpI` | the tangent of parameter `I` (`hvp`): an `Option`, `None` when not differentiated |
+//! | `__direction` / `__tangents` | `NAME_hvp`'s direction `v`; the tangents `NAME_tangent` is given |
+//! | `__t` | a parameter's tangent, inside the closure that takes one of its fields |
 //!
 //! Note the last `need` mask: `x` is data, so no ∂C/∂x is computed.
 //!

@@ -9,6 +9,10 @@
 //! carrying a value into a second iteration, and each exit taken after at
 //! least one completed iteration.
 //!
+//! Each is also generated with `hvp`: its `_jvp` must give ⟨∇f, v⟩, and its
+//! `_hvp` the gradient and an H·v that matches central differences of the
+//! gradient and is symmetric (⟨u, H·v⟩ = ⟨v, H·u⟩).
+//!
 //! `AUTODIFF_RANDOM_PROGRAMS` sets how many (default 60), `PROPTEST_SEED` the
 //! seed (default fixed, so that CI runs the same programs every time).
 
@@ -48,6 +52,42 @@ impl Trace {
     }
 }
 
+/// The second-order functions of one program at (w, b, s), along two
+/// directions u and v: `_jvp` gives the value and ⟨∇f, v⟩, `_hvp` the value,
+/// the gradient and H·v, which matches central differences of `_grad` along
+/// v and satisfies ⟨u, H·v⟩ = ⟨v, H·u⟩.
+macro_rules! second_order {
+    ($name:expr, $grad:ident, $jvp:ident, $hvp:ident, $G:ident, $x:expr, $w:expr, $b:expr, $s:expr, $value:expr, $g:expr) => {{
+        let (x, w, b, s): (&Array2<f64>, &Array2<f64>, &Array1<f64>, f64) = ($x, $w, $b, $s);
+        let direction = |seed: usize| $G {
+            w: Array2::from_shape_fn((2, 2), |(i, j)| ((i * 3 + j * 5 + seed * 7) % 11) as f64 / 11.0 - 0.5),
+            b: Array1::from_shape_fn(2, |j| ((j * 4 + seed * 3) % 7) as f64 / 7.0 - 0.4),
+            s: (seed % 5) as f64 * 0.2 - 0.3,
+        };
+        let dot = |a: &$G, c: &$G| (&a.w * &c.w).sum() + (&a.b * &c.b).sum() + a.s * c.s;
+        let close = |what: &str, a: f64, c: f64, tolerance: f64| {
+            assert!((a - c).abs() <= tolerance * (1.0 + a.abs().max(c.abs())), \"{}: {what}: {a} against {c}\", $name);
+        };
+        let (v, u) = (direction(1), direction(2));
+        let (value, directional) = $jvp(x, w, b, s, &Trace::default(), &v);
+        close(\"the value of _jvp\", value, $value, 1e-12);
+        close(\"⟨∇f, v⟩\", directional, dot(&$g, &v), 1e-10);
+        let (value, gradient, hv) = $hvp(x, w, b, s, &Trace::default(), &v);
+        close(\"the value of _hvp\", value, $value, 1e-12);
+        close(\"the gradient of _hvp\", dot(&gradient, &v), dot(&$g, &v), 1e-12);
+        let h = 1e-5;
+        let at = |k: f64| $grad(x, &(w + &(&v.w * (k * h))), &(b + &(&v.b * (k * h))), s + v.s * k * h, &Trace::default()).1;
+        let (plus, minus) = (at(1.0), at(-1.0));
+        let numeric = $G { w: (&plus.w - &minus.w) / (2.0 * h), b: (&plus.b - &minus.b) / (2.0 * h), s: (plus.s - minus.s) / (2.0 * h) };
+        let scale = hv.w.iter().chain(&hv.b).chain([&hv.s]).fold(1.0_f64, |m, x| m.max(x.abs()));
+        for (a, c) in hv.w.iter().chain(&hv.b).chain([&hv.s]).zip(numeric.w.iter().chain(&numeric.b).chain([&numeric.s])) {
+            assert!((a - c).abs() <= 1e-5 * scale, \"{}: H·v {a}, finite differences of the gradient {c}\", $name);
+        }
+        let (_, _, hu) = $hvp(x, w, b, s, &Trace::default(), &u);
+        close(\"⟨u, H·v⟩ = ⟨v, H·u⟩\", dot(&u, &hv), dot(&v, &hu), 1e-9);
+    }};
+}
+
 /// Programs with a nonzero gradient, a loop carrying a value into a second
 /// iteration, and each exit (break, continue, return) taken after at least
 /// one completed iteration.
@@ -63,7 +103,7 @@ struct Coverage {
     let mut checks = String::new();
     for i in 0..count {
         let body = strategy.new_tree(&mut runner).expect("a program").current();
-        source.push_str(&format!("#[differentiable(wrt({}))]\n", programs::WRT));
+        source.push_str(&format!("#[differentiable(wrt({}), hvp)]\n", programs::WRT));
         source.push_str(&programs::named_function(&format!("f{i}"), &body));
         source.push('\n');
         checks.push_str(&format!(
@@ -81,6 +121,7 @@ struct Coverage {
         if let Err(e) = gradcheck(f, &params, &grads, Tolerance::default()) {{
             panic!(\"f{i}: {{e}}\");
         }}
+        second_order!(\"f{i}\", f{i}_grad, f{i}_jvp, f{i}_hvp, F{i}Grad, &x, &w, &b, s, value, g);
         let events = trace.0.borrow();
         coverage.nonzero += usize::from(grads.iter().any(|g| g.iter().any(|v| v.abs() > 1e-9)));
         coverage.carried += usize::from(events.iter().any(|&(e, n)| e == {carried} && n >= 1));

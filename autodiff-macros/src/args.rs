@@ -1,16 +1,37 @@
-//! The attribute's arguments: nothing, or `wrt(a, b, ...)`.
+//! The attribute's arguments: nothing, `wrt(a, b, ...)`, and `hvp` (also
+//! generate the second-order functions).
 
 use proc_macro2::TokenStream;
 use syn::Ident;
 use syn::parse::Parser;
 
-/// Parses the attribute arguments: `None` when `wrt` is absent (differentiate
-/// every parameter), else the listed names in order.
-pub fn parse(args: TokenStream) -> syn::Result<Option<Vec<Ident>>> {
+/// The parsed arguments.
+#[derive(Default, Debug)]
+pub struct Args {
+    /// `None` when `wrt` is absent (differentiate every parameter), else the
+    /// listed names in order.
+    pub wrt: Option<Vec<Ident>>,
+    /// `hvp`: add `NAME_jvp`, `NAME_hvp` and the tangent functions of the
+    /// module convention.
+    pub hvp: bool,
+}
+
+/// Parses the attribute arguments.
+pub fn parse(args: TokenStream) -> syn::Result<Args> {
     let mut wrt: Option<Vec<Ident>> = None;
+    let mut hvp = false;
     let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("hvp") {
+            if hvp {
+                return Err(meta.error("`hvp` is given twice"));
+            }
+            hvp = true;
+            return Ok(());
+        }
         if !meta.path.is_ident("wrt") {
-            return Err(meta.error("unknown argument: expected `wrt(param, ...)`, the parameters to differentiate"));
+            return Err(
+                meta.error("unknown argument: expected `wrt(param, ...)`, the parameters to differentiate, or `hvp`")
+            );
         }
         if wrt.is_some() {
             return Err(meta.error("`wrt` is given twice: list every parameter in one `wrt(...)`"));
@@ -30,7 +51,7 @@ pub fn parse(args: TokenStream) -> syn::Result<Option<Vec<Ident>>> {
         Ok(())
     });
     parser.parse2(args)?;
-    Ok(wrt)
+    Ok(Args { wrt, hvp })
 }
 
 #[cfg(test)]
@@ -40,8 +61,10 @@ mod tests {
 
     #[test]
     fn accepts_nothing_or_a_list() {
-        assert!(parse(quote!()).unwrap().is_none());
-        let names = parse(quote!(wrt(w1, b1))).unwrap().unwrap();
+        assert!(parse(quote!()).unwrap().wrt.is_none());
+        let names = parse(quote!(wrt(w1, b1))).unwrap().wrt.unwrap();
+        let both = parse(quote!(wrt(w1), hvp)).unwrap();
+        assert!(both.hvp && both.wrt.is_some_and(|w| w.len() == 1));
         assert_eq!(names.iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["w1", "b1"]);
     }
 

@@ -21,11 +21,11 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mut errors = Errors::default();
-    let wrt = match args::parse(args) {
-        Ok(wrt) => Some(wrt),
+    let (wrt, hvp) = match args::parse(args) {
+        Ok(args) => (Some(args.wrt), args.hvp),
         Err(e) => {
             errors.push(e);
-            None
+            (None, false)
         }
     };
     signature::check(&func, &mut errors);
@@ -36,7 +36,7 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
         None => signature::signature(&func, None, &mut Errors::default()),
     };
     let result = match &sig {
-        Some(sig) => expand(sig, errors),
+        Some(sig) => expand(sig, hvp, errors),
         None => errors
             .finish()
             .and_then(|()| Err(syn::Error::new_spanned(&func.sig, "unsupported signature"))),
@@ -48,7 +48,7 @@ pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The passes, with the IR verified after lowering.
-fn expand(sig: &signature::Signature<'_>, mut errors: Errors) -> syn::Result<TokenStream> {
+fn expand(sig: &signature::Signature<'_>, hvp: bool, mut errors: Errors) -> syn::Result<TokenStream> {
     let internal = |stage: &str, message: String| {
         syn::Error::new_spanned(
             &sig.func.sig.ident,
@@ -64,7 +64,7 @@ fn expand(sig: &signature::Signature<'_>, mut errors: Errors) -> syn::Result<Tok
     let plan = plan::plan(&function, &program);
     plan.verify(&program).map_err(|m| internal("plan", m))?;
     let hooks = hooks::hooks(&function, sig, &program, &plan);
-    Ok(emit::emit(sig, &function, &program, &plan, &hooks, &activity))
+    Ok(emit::emit(sig, &function, &program, &plan, &hooks, &activity, hvp))
 }
 
 /// Expansion snapshots: each `tests/expand/NAME.rs` holds one annotated
@@ -520,8 +520,8 @@ mod scale {
         assert!(vjp_calls >= 500, "{vjp_calls} VJP calls");
         assert_eq!(
             file.items.len(),
-            7,
-            "the function, NameGrad, NAME_GRAD_SOURCE, NAME_GRAPHS, _grad, _grad_with and _vjp"
+            9,
+            "the function, NameGrad, NAME_GRAD_SOURCE, NAME_GRAPHS, _grad, _grad_with, _vjp and the two tangent stubs"
         );
         println!(
             "expanded a 500-statement function in {:.1} ms",

@@ -19,7 +19,8 @@ use programs::{function, stmts};
 /// Expands `tokens` as `#[differentiable(wrt(...))]` of the generated
 /// parameters; the output must parse.
 fn expand(tokens: TokenStream) -> Result<String, String> {
-    let args: TokenStream = format!("wrt({})", programs::WRT).parse().expect("a wrt list");
+    // With `hvp`: the tangent functions are printed beside the others.
+    let args: TokenStream = format!("wrt({}), hvp", programs::WRT).parse().expect("a wrt list");
     let out = std::panic::catch_unwind(|| crate::expand::differentiable(args, tokens))
         .map_err(|_| "the macro panicked".to_string())?;
     syn::parse2::<syn::File>(out.clone()).map_err(|e| format!("output does not parse: {e}"))?;

@@ -47,6 +47,24 @@ struct Backward {
     lines: Vec<Line>,
 }
 
+/// The tangent rules (for the `hvp` functions): none, `tangent linear;`
+/// (the module is linear in its one differentiable input: its tangent is
+/// the forward of the tangent, its VJP's tangent the VJP of the upstream
+/// gradient's tangent), or the two rules written out.
+#[allow(clippy::large_enum_variant)] // one per declaration
+enum Tangent {
+    None,
+    Linear(Span),
+    Rules {
+        y: Ident,
+        forward: TokenStream,
+        backward: Backward,
+        /// `backward_tangent(y, y_t, g, g_t, need)`: the tangents' names.
+        y_t: Ident,
+        g_t: Ident,
+    },
+}
+
 struct Case {
     span: Span,
     values: Vec<(Ident, Expr)>,
@@ -56,6 +74,7 @@ struct Declaration {
     krate: TokenStream,
     forward: ItemFn,
     backward: Backward,
+    tangent: Tangent,
     cases: Vec<Case>,
     gradcheck_span: Span,
 }
@@ -91,27 +110,8 @@ impl Parse for Declaration {
                 "module!: `backward` names three things: `backward(y, g, need)` (the output, its gradient, the flags)",
             )
         })?;
-        let body;
-        braced!(body in input);
-        let mut lines = Vec::new();
-        while !body.is_empty() {
-            if body.peek(Ident) && body.peek2(Ident) && body.fork().parse::<Ident>().is_ok_and(|i| i == "grad") {
-                body.parse::<Ident>()?;
-                let name: Ident = body.parse()?;
-                let ty = if body.peek(Token![:]) {
-                    body.parse::<Token![:]>()?;
-                    Some(body.parse()?)
-                } else {
-                    None
-                };
-                body.parse::<Token![=]>()?;
-                let value: Expr = body.parse()?;
-                body.parse::<Token![;]>()?;
-                lines.push(Line::Grad { name, ty, value });
-            } else {
-                lines.push(Line::Stmt(body.parse()?));
-            }
-        }
+        let lines = grad_lines(input)?;
+        let tangent = parse_tangent(input)?;
         let gradcheck = keyword(input, "gradcheck")?;
         let cases_tokens;
         braced!(cases_tokens in input);
@@ -139,6 +139,7 @@ impl Parse for Declaration {
         Ok(Declaration {
             krate,
             forward,
+            tangent,
             backward: Backward {
                 attrs,
                 y,
@@ -150,6 +151,86 @@ impl Parse for Declaration {
             gradcheck_span: gradcheck.span(),
         })
     }
+}
+
+/// A braced block of `grad NAME = value;` lines and ordinary statements.
+fn grad_lines(input: ParseStream) -> syn::Result<Vec<Line>> {
+    let body;
+    braced!(body in input);
+    let mut lines = Vec::new();
+    while !body.is_empty() {
+        if body.peek(Ident) && body.peek2(Ident) && body.fork().parse::<Ident>().is_ok_and(|i| i == "grad") {
+            body.parse::<Ident>()?;
+            let name: Ident = body.parse()?;
+            let ty = if body.peek(Token![:]) {
+                body.parse::<Token![:]>()?;
+                Some(body.parse()?)
+            } else {
+                None
+            };
+            body.parse::<Token![=]>()?;
+            let value: Expr = body.parse()?;
+            body.parse::<Token![;]>()?;
+            lines.push(Line::Grad { name, ty, value });
+        } else {
+            lines.push(Line::Stmt(body.parse()?));
+        }
+    }
+    Ok(lines)
+}
+
+/// `tangent linear;`, or `tangent(y) { .. } backward_tangent(y, y_t, g, g_t, need) { .. }`,
+/// or nothing.
+fn parse_tangent(input: ParseStream) -> syn::Result<Tangent> {
+    let fork = input.fork();
+    let _ = fork.call(Attribute::parse_outer);
+    if !fork.parse::<Ident>().is_ok_and(|i| i == "tangent") {
+        return Ok(Tangent::None);
+    }
+    // The rules' docs: they document the tangent functions' source only.
+    let _docs = input.call(Attribute::parse_outer)?;
+    let word = keyword(input, "tangent")?;
+    if input.peek(Ident) {
+        let kind: Ident = input.parse()?;
+        if kind != "linear" {
+            return Err(syn::Error::new(
+                kind.span(),
+                "module!: expected `tangent linear;` or `tangent(y) { .. }`",
+            ));
+        }
+        input.parse::<Token![;]>()?;
+        return Ok(Tangent::Linear(word.span()));
+    }
+    let names;
+    parenthesized!(names in input);
+    let y: Ident = names.parse()?;
+    let body;
+    braced!(body in input);
+    let forward: TokenStream = body.parse()?;
+    let attrs = input.call(Attribute::parse_outer)?;
+    keyword(input, "backward_tangent")?;
+    let names;
+    parenthesized!(names in input);
+    let names: Punctuated<Ident, Token![,]> = names.parse_terminated(Ident::parse, Token![,])?;
+    let [by, y_t, g, g_t, need]: [Ident; 5] = names.into_iter().collect::<Vec<_>>().try_into().map_err(|_| {
+        input.error(
+            "module!: `backward_tangent` names five things: `backward_tangent(y, y_t, g, g_t, need)` (the output and its tangent, the upstream gradient and its tangent, the flags)",
+        )
+    })?;
+    let lines = grad_lines(input)?;
+    Ok(Tangent::Rules {
+        y,
+        forward,
+        backward: Backward {
+            attrs,
+            y: by,
+            g,
+            need,
+            lines,
+        },
+        y_t,
+        g_t,
+    })
 }
 
 /// A forward parameter: its name and type.
@@ -369,6 +450,15 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
     let need_struct = format_ident!("__{}Need", name_str.replace('_', ""));
 
     let tests = tests(d, &params, &grads);
+    let tangent = tangent_items(
+        d,
+        &params,
+        &grads,
+        &output,
+        &upstream,
+        &slot_types_of(krate, &grads),
+        errors,
+    );
 
     quote! {
         #(#fn_attrs)*
@@ -393,7 +483,255 @@ fn generate(d: &Declaration, errors: &mut Vec<syn::Error>) -> TokenStream {
             (#(#results,)*)
         }
 
+        #tangent
+
         #tests
+    }
+}
+
+fn slot_types_of(krate: &TokenStream, grads: &[Option<Type>]) -> Vec<TokenStream> {
+    grads
+        .iter()
+        .map(|slot| match slot {
+            Some(t) => quote!(::core::option::Option<#t>),
+            None => quote!(::core::option::Option<#krate::NoGrad>),
+        })
+        .collect()
+}
+
+/// `NAME_tangent` (the JVP of the forward) and `NAME_vjp_tangent` (the VJP
+/// and its JVP), the module convention of the `hvp` functions: each takes
+/// the inputs' tangents as a tuple with one `Option` per input (`None`:
+/// zero, or a constant input).
+fn tangent_items(
+    d: &Declaration,
+    params: &[Param],
+    grads: &[Option<Type>],
+    output: &Type,
+    upstream: &TokenStream,
+    slot_types: &[TokenStream],
+    errors: &mut Vec<syn::Error>,
+) -> TokenStream {
+    let krate = &d.krate;
+    let forward = &d.forward;
+    let name = &forward.sig.ident;
+    let name_str = name.to_string();
+    let (vjp, tangent_fn, vjp_tangent_fn) = (
+        format_ident!("{}_vjp", name),
+        format_ident!("{}_tangent", name),
+        format_ident!("{}_vjp_tangent", name),
+    );
+    let vis = &forward.vis;
+    let generics = &forward.sig.generics;
+    let where_clause = &generics.where_clause;
+    let n = params.len();
+    let param_decls: Vec<TokenStream> = params
+        .iter()
+        .map(|p| {
+            let (pn, pt) = (&p.name, &p.ty);
+            quote!(#pn: #pt)
+        })
+        .collect();
+    let tangent_types = params.iter().zip(grads).map(|(p, g)| match g {
+        Some(_) => {
+            let ty = &p.ty;
+            quote!(::core::option::Option<#ty>)
+        }
+        None => quote!(::core::option::Option<#krate::NoGrad>),
+    });
+    let tangent_types: Vec<TokenStream> = tangent_types.collect();
+    // Each input as the forward takes it, passed on again.
+    let pass = |p: &Param| {
+        let pn = &p.name;
+        match &p.ty {
+            Type::Reference(_) => quote!(#pn),
+            _ => quote!(::core::clone::Clone::clone(&#pn)),
+        }
+    };
+    let args: Vec<TokenStream> = params.iter().map(pass).collect();
+    let nones: Vec<TokenStream> = params.iter().map(|_| quote!(::core::option::Option::None)).collect();
+    let tangent_doc =
+        format!(" The tangent of [`{name}`]'s output given its inputs' tangents (a JVP), for `hvp` functions.");
+    let vjp_tangent_doc = format!(
+        " [`{vjp}`] and its tangent given the inputs' and the upstream gradient's tangents, for `hvp` functions."
+    );
+    let (forward_body, backward_body) = match &d.tangent {
+        Tangent::None => {
+            // Stubs whose tangent tuple must meet a bound nothing meets: a
+            // function with `hvp` that calls the module gets one error
+            // naming it, and its types still check.
+            let marker = format_ident!("__{}HasNoTangentRule", name_str.replace('_', ""));
+            let message =
+                format!("`{name_str}` has no tangent rule, so a `#[differentiable(.., hvp)]` function cannot call it");
+            let note = format!(
+                "only modules that declare `tangent` in their `module!` have second-order rules; `{name_str}` can still be used by functions without `hvp`"
+            );
+            let mut generics = generics.clone();
+            generics.params.push(syn::parse_quote!(__Tangents: #marker));
+            let where_clause = &generics.where_clause;
+            let zero = quote!(::core::unreachable!("`{}` has no tangent rule", #name_str));
+            return quote! {
+                #[doc(hidden)]
+                #[diagnostic::on_unimplemented(message = #message, label = "called here", note = #note)]
+                #vis trait #marker {}
+
+                #[doc(hidden)]
+                #[allow(clippy::too_many_arguments, unused_variables)]
+                #vis fn #tangent_fn #generics (#(#param_decls,)* __y: &#output, __t: __Tangents) -> #output #where_clause {
+                    #zero
+                }
+
+                #[doc(hidden)]
+                #[allow(clippy::too_many_arguments, unused_variables)]
+                #vis fn #vjp_tangent_fn #generics (
+                    #(#param_decls,)*
+                    __t: __Tangents,
+                    __y: &#output,
+                    __y_t: &#output,
+                    __g: #upstream,
+                    __g_t: ::core::option::Option<#upstream>,
+                    __need: [bool; #n],
+                ) -> ((#(#slot_types,)*), (#(#slot_types,)*)) #where_clause {
+                    #zero
+                }
+            };
+        }
+        Tangent::Linear(span) => {
+            let diff: Vec<usize> = (0..n).filter(|&i| grads[i].is_some()).collect();
+            let [i] = diff[..] else {
+                errors.push(syn::Error::new(
+                    *span,
+                    format!("module!: `tangent linear` needs exactly one differentiable input; `{name_str}` has {}: write its rules with `tangent(y) {{ .. }}`", diff.len()),
+                ));
+                return TokenStream::new();
+            };
+            let k = syn::Index::from(i);
+            let mut call_args = args.clone();
+            call_args[i] = quote!(__ti);
+            (
+                quote! {
+                    match __t.#k {
+                        ::core::option::Option::Some(__ti) => #name(#(#call_args),*),
+                        ::core::option::Option::None => #krate::__private::zero_tangent(__y),
+                    }
+                },
+                quote! {
+                    let __tangent = match __g_t {
+                        ::core::option::Option::Some(__g_t) => #vjp(#(#args,)* __y, __g_t, __need),
+                        ::core::option::Option::None => (#(#nones,)*),
+                    };
+                    (#vjp(#(#args,)* __y, __g, __need), __tangent)
+                },
+            )
+        }
+        Tangent::Rules {
+            y,
+            forward: rule,
+            backward,
+            y_t,
+            g_t,
+            ..
+        } => {
+            let bind: Vec<TokenStream> = params
+                .iter()
+                .zip(grads)
+                .enumerate()
+                .filter(|(_, (_, g))| g.is_some())
+                .map(|(i, (p, _))| {
+                    let (pt, k) = (format_ident!("{}_t", p.name), syn::Index::from(i));
+                    quote!(let #pt = __t.#k;)
+                })
+                .collect();
+            let Backward {
+                y: by, g, need, lines, ..
+            } = backward;
+            let need_struct = format_ident!("__{}TangentNeed", name_str.replace('_', ""));
+            let need_fields: Vec<&Ident> = params.iter().map(|p| &p.name).collect();
+            let need_values = (0..n).map(|i| quote!(__need[#i]));
+            let mut given = vec![false; n];
+            let body: Vec<TokenStream> = lines
+                .iter()
+                .map(|line| match line {
+                    Line::Stmt(s) => quote!(#s),
+                    Line::Grad { name: gname, value, .. } => {
+                        let Some(i) = params.iter().position(|p| p.name == *gname).filter(|&i| grads[i].is_some()) else {
+                            errors.push(syn::Error::new(
+                                gname.span(),
+                                format!("module!: `{gname}` is not a differentiable input of `{name_str}`"),
+                            ));
+                            return quote!();
+                        };
+                        given[i] = true;
+                        let local = format_ident!("__tgrad_{}", gname);
+                        let ty = grads[i].as_ref();
+                        quote! {
+                            let #local: ::core::option::Option<#ty> =
+                                if #need.#gname { ::core::option::Option::Some(#value) } else { ::core::option::Option::None };
+                        }
+                    }
+                })
+                .collect();
+            for (i, p) in params.iter().enumerate() {
+                if grads[i].is_some() && !given[i] {
+                    errors.push(syn::Error::new(
+                        by.span(),
+                        format!("module!: `backward_tangent` of `{name_str}` gives no `grad {}`", p.name),
+                    ));
+                }
+            }
+            let results = params.iter().zip(grads).map(|(p, slot)| match slot {
+                Some(_) => {
+                    let local = format_ident!("__tgrad_{}", p.name);
+                    quote!(#local)
+                }
+                None => quote!(::core::option::Option::None),
+            });
+            (
+                quote! {
+                    let #y = __y;
+                    #(#bind)*
+                    #rule
+                },
+                quote! {
+                    #[allow(dead_code, non_camel_case_types)]
+                    struct #need_struct { #(#need_fields: bool,)* }
+                    let #need = #need_struct { #(#need_fields: #need_values,)* };
+                    let (#by, #y_t) = (__y, __y_t);
+                    #(#bind)*
+                    let __tangent = {
+                        let (#g, #g_t) = (&__g, ::core::option::Option::as_ref(&__g_t));
+                        #(#body)*
+                        (#(#results,)*)
+                    };
+                    (#vjp(#(#args,)* __y, __g, __need), __tangent)
+                },
+            )
+        }
+    };
+    quote! {
+        #[doc = #tangent_doc]
+        #[allow(clippy::too_many_arguments, unused_variables)]
+        #vis fn #tangent_fn #generics (
+            #(#param_decls,)*
+            __y: &#output,
+            __t: (#(#tangent_types,)*),
+        ) -> #output #where_clause {
+            #forward_body
+        }
+
+        #[doc = #vjp_tangent_doc]
+        #[allow(clippy::too_many_arguments, unused_variables)]
+        #vis fn #vjp_tangent_fn #generics (
+            #(#param_decls,)*
+            __t: (#(#tangent_types,)*),
+            __y: &#output,
+            __y_t: &#output,
+            __g: #upstream,
+            __g_t: ::core::option::Option<#upstream>,
+            __need: [bool; #n],
+        ) -> ((#(#slot_types,)*), (#(#slot_types,)*)) #where_clause {
+            #backward_body
+        }
     }
 }
 
@@ -505,11 +843,77 @@ fn tests(d: &Declaration, params: &[Param], grads: &[Option<Type>]) -> TokenStre
             #krate::__private::check::f32_agrees_with_f64(#name_str, #case_index, #run32, #run64);
         }
     });
+    // The tangent rules against central differences of the forward and of
+    // the VJP, along random tangents of the inputs and the upstream gradient.
+    let tangent_test = (!matches!(d.tangent, Tangent::None)).then(|| {
+        let tangent_fn = format_ident!("{}_tangent", name);
+        let vjp_tangent_fn = format_ident!("{}_vjp_tangent", name);
+        let tangent_locals: Vec<Ident> = (0..n).map(|i| format_ident!("__tv{}", i)).collect();
+        let bind_tangents = diff.iter().enumerate().map(|(k, &i)| {
+            let (pn, tv) = (&params[i].name, &tangent_locals[i]);
+            quote!(let #tv = #krate::__private::check::like(&#pn, &__tv[#k]);)
+        });
+        let bind_tangents: Vec<TokenStream> = bind_tangents.collect();
+        let tangent_tuple = (0..n).map(|i| {
+            if grads[i].is_none() {
+                return quote!(::core::option::Option::None);
+            }
+            let tv = &tangent_locals[i];
+            match &params[i].ty {
+                Type::Reference(_) => quote!(::core::option::Option::Some(&#tv)),
+                _ => quote!(::core::option::Option::Some(::core::clone::Clone::clone(&#tv))),
+            }
+        });
+        let tangent_tuple: Vec<TokenStream> = tangent_tuple.collect();
+        let cases = d.cases.iter().enumerate().map(|(case_index, case)| {
+            let bind = bind(case);
+            quote! {{
+                #krate::__private::check::reset_seed();
+                #bind
+                #force64
+                #krate::__private::check::tangents_match_finite_differences(
+                    #name_str,
+                    #case_index,
+                    &[#(#dyn_inputs),*],
+                    |__v: &[#krate::__private::ndarray::ArrayD<f64>]| {
+                        #(#rebind)*
+                        #name(#(#args),*)
+                    },
+                    |__v: &[#krate::__private::ndarray::ArrayD<f64>], __tv: &[#krate::__private::ndarray::ArrayD<f64>], __y| {
+                        #(#rebind)*
+                        #(#bind_tangents)*
+                        #tangent_fn(#(#args,)* __y, (#(#tangent_tuple,)*))
+                    },
+                    |__v: &[#krate::__private::ndarray::ArrayD<f64>], __y, __g| {
+                        #(#rebind)*
+                        let (#(#slot_names,)*) = #vjp(#(#args,)* __y, __g, #all_true);
+                        ::std::vec![#(#collected),*]
+                    },
+                    |__v: &[#krate::__private::ndarray::ArrayD<f64>], __tv: &[#krate::__private::ndarray::ArrayD<f64>], __y, __yt, __g, __gt| {
+                        #(#rebind)*
+                        #(#bind_tangents)*
+                        let (_, (#(#slot_names,)*)) =
+                            #vjp_tangent_fn(#(#args,)* (#(#tangent_tuple,)*), __y, __yt, __g, ::core::option::Option::Some(__gt), #all_true);
+                        ::std::vec![#(#collected),*]
+                    },
+                );
+            }}
+        });
+        quote! {
+            #[test]
+            fn tangents_match_finite_differences() {
+                use #krate::__private::check::*;
+                #(#cases)*
+            }
+        }
+    });
     quote! {
         #[cfg(test)]
         #[allow(non_snake_case, unused_imports, unused_variables, clippy::all)]
         mod #module {
             use super::*;
+
+            #tangent_test
 
             #[test]
             fn vjp_matches_finite_differences() {

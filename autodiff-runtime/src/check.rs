@@ -78,6 +78,8 @@ pub trait Output: Clone {
     fn random_upstream(&self, rng: &mut StdRng, skip: Option<usize>) -> Self::Upstream;
     /// The upstream gradient's parts, rank-erased: zeros for a missing one.
     fn upstream_parts(&self, g: &Self::Upstream) -> Vec<ArrayD<Self::Elem>>;
+    /// An upstream gradient from its parts (as `upstream_parts` gives them).
+    fn upstream_from_parts(&self, parts: Vec<ArrayD<Self::Elem>>) -> Self::Upstream;
     /// How many outputs there are.
     fn count(&self) -> usize {
         1
@@ -103,6 +105,9 @@ impl<V: Value> Output for V {
     fn upstream_parts(&self, g: &V) -> Vec<ArrayD<V::Elem>> {
         g.parts()
     }
+    fn upstream_from_parts(&self, parts: Vec<ArrayD<V::Elem>>) -> V {
+        V::from_dyn(parts.into_iter().next().expect("one part"))
+    }
 }
 
 macro_rules! tuple_output {
@@ -127,6 +132,13 @@ macro_rules! tuple_output {
                     }
                 }
                 vec![part(&g.0, &self.0), $(part(&g.$i, &self.$i)),+]
+            }
+            fn upstream_from_parts(&self, parts: Vec<ArrayD<A::Elem>>) -> Self::Upstream {
+                let mut parts = parts.into_iter();
+                (
+                    parts.next().map(A::from_dyn),
+                    $(parts.next().map($T::from_dyn)),+
+                )
             }
             fn count(&self) -> usize {
                 $count
@@ -214,6 +226,80 @@ fn vjp_matches_with<Y: Output<Elem = f64>>(
                 }
                 (false, None) => {}
             }
+        }
+    }
+}
+
+/// The tangent rules against central differences along random directions:
+/// the forward's tangent ẏ against (f(x + hẋ) − f(x − hẋ)) / 2h, and the VJP's
+/// tangent against the same difference of the VJP, whose upstream gradient
+/// moves along its own random tangent ġ.
+#[allow(clippy::type_complexity)]
+pub fn tangents_match_finite_differences<Y: Output<Elem = f64>>(
+    module: &str,
+    case: usize,
+    inputs: &[ArrayD<f64>],
+    forward: impl Fn(&[ArrayD<f64>]) -> Y,
+    tangent: impl Fn(&[ArrayD<f64>], &[ArrayD<f64>], &Y) -> Y,
+    vjp: impl Fn(&[ArrayD<f64>], &Y, Y::Upstream) -> Vec<Option<ArrayD<f64>>>,
+    vjp_tangent: impl Fn(&[ArrayD<f64>], &[ArrayD<f64>], &Y, &Y, Y::Upstream, Y::Upstream) -> Vec<Option<ArrayD<f64>>>,
+) {
+    let mut rng = StdRng::seed_from_u64(0x74_616e);
+    let directions: Vec<ArrayD<f64>> = inputs
+        .iter()
+        .map(|x| Array::from_shape_simple_fn(x.raw_dim(), || rng.random_range(-1.0..1.0)))
+        .collect();
+    let h = 1e-5;
+    let moved = |s: f64| -> Vec<ArrayD<f64>> {
+        inputs
+            .iter()
+            .zip(&directions)
+            .map(|(x, t)| x + &(t * (s * h)))
+            .collect()
+    };
+    let (plus, minus) = (moved(1.0), moved(-1.0));
+    let y = forward(inputs);
+    let ty = tangent(inputs, &directions, &y);
+    let close = |what: &str, analytic: &ArrayD<f64>, numeric: &ArrayD<f64>| {
+        assert_eq!(
+            analytic.shape(),
+            numeric.shape(),
+            "{module}, case {case}: {what}: shapes"
+        );
+        let scale = numeric
+            .iter()
+            .chain(analytic.iter())
+            .fold(1.0_f64, |m, v| m.max(v.abs()));
+        for ((index, a), n) in analytic.indexed_iter().zip(numeric) {
+            assert!(
+                (a - n).abs() <= 1e-6 * scale,
+                "{module}, case {case}: {what} at {:?}: rule {a}, finite differences {n}",
+                index.slice()
+            );
+        }
+    };
+    let (y_plus, y_minus) = (forward(&plus).parts(), forward(&minus).parts());
+    for (k, (t, (p, m))) in ty.parts().iter().zip(y_plus.iter().zip(&y_minus)).enumerate() {
+        close(&format!("tangent of output {k}"), t, &((p - m) / (2.0 * h)));
+    }
+    let g = y.random_upstream(&mut rng, None);
+    let tg = y.random_upstream(&mut rng, None);
+    let (g_parts, tg_parts) = (y.upstream_parts(&g), y.upstream_parts(&tg));
+    let g_moved = |s: f64| {
+        let parts = g_parts.iter().zip(&tg_parts).map(|(g, t)| g + &(t * (s * h))).collect();
+        y.upstream_from_parts(parts)
+    };
+    let analytic = vjp_tangent(inputs, &directions, &y, &ty, g.clone(), tg.clone());
+    let at = |x: &[ArrayD<f64>], s: f64| {
+        let y = forward(x);
+        vjp(x, &y, g_moved(s))
+    };
+    let (gp, gm) = (at(&plus, 1.0), at(&minus, -1.0));
+    for (i, rule) in analytic.iter().enumerate() {
+        match (rule, &gp[i], &gm[i]) {
+            (Some(rule), Some(p), Some(m)) => close(&format!("tangent of gradient {i}"), rule, &((p - m) / (2.0 * h))),
+            (None, None, None) => {}
+            _ => panic!("{module}, case {case}: the tangent of gradient {i} is missing, or the gradient is"),
         }
     }
 }

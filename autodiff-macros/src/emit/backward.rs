@@ -30,9 +30,24 @@ impl Emitter<'_> {
         }
     }
 
+    /// The gradient of `target`, or its tangent's twin.
+    pub(super) fn gradient_ident(&self, target: &Target, twin: bool) -> syn::Ident {
+        let g = idents::gradient(self.f, target);
+        if twin { idents::tangent(&g) } else { g }
+    }
+
+    pub(super) fn model_gradient_ident(&self, param: crate::ir::VarId, twin: bool) -> syn::Ident {
+        let g = idents::model_gradient(self.f, param);
+        if twin { idents::tangent(&g) } else { g }
+    }
+
     /// Takes a gradient for use as an upstream gradient.
     pub(super) fn take(&self, target: &Target) -> TokenStream {
-        let g = idents::gradient(self.f, target);
+        self.take_as(target, false)
+    }
+
+    pub(super) fn take_as(&self, target: &Target, twin: bool) -> TokenStream {
+        let g = self.gradient_ident(target, twin);
         if self.plan.upfront {
             quote!(#g.take())
         } else {
@@ -40,15 +55,27 @@ impl Emitter<'_> {
         }
     }
 
-    /// Adds `contribution` (an `Option`) to `target`.
+    /// Adds `contribution` (an `Option`) to `target`, and with tangents
+    /// `twin` to the target's twin.
     pub(super) fn contribute(
         &self,
         target: &Target,
         contribution: TokenStream,
+        twin: Option<TokenStream>,
         declared: &mut BTreeSet<Target>,
     ) -> TokenStream {
-        let g = idents::gradient(self.f, target);
-        if let Target::Indexed { at, list, rest, .. } = target {
+        let first = !self.plan.upfront && !matches!(target, Target::Indexed { .. }) && declared.insert(target.clone());
+        let mut out = self.contribute_as(target, contribution, first, false);
+        if let Some(twin) = twin {
+            out.extend(self.contribute_as(target, twin, first, true));
+        }
+        out
+    }
+
+    fn contribute_as(&self, target: &Target, contribution: TokenStream, first: bool, twin: bool) -> TokenStream {
+        let g = self.gradient_ident(target, twin);
+        if let Target::Indexed { at, list, rest, param } = target {
+            let g = self.model_gradient_ident(*param, twin);
             let i = match at {
                 Position::Loop(loop_id) => idents::layer_index(*loop_id),
                 Position::Hoist(id) => idents::hoist(*id),
@@ -63,7 +90,7 @@ impl Emitter<'_> {
         }
         if self.plan.upfront {
             quote!(#g = ::autodiff::__private::accumulate(#g.take(), #contribution);)
-        } else if declared.insert(target.clone()) {
+        } else if first {
             quote!(let #g = #contribution;)
         } else {
             quote!(let #g = ::autodiff::__private::accumulate(#g, #contribution);)
@@ -87,9 +114,20 @@ impl Emitter<'_> {
             Storage::Slot { saved: true } => {
                 let s = idents::value_stack(self.f, step.var);
                 out.extend(quote!(let #y_name = ::autodiff::__private::restore(&mut #v, &mut #s);));
+                if self.tangent.is_some() {
+                    let (v, s, y) = (idents::tangent(&v), idents::tangent(&s), idents::tangent(&y_name));
+                    out.extend(quote!(let #y = ::autodiff::__private::restore(&mut #v, &mut #s);));
+                }
                 quote!(::autodiff::__private::live(&#y_name))
             }
             _ => self.value_ref(step.var),
+        };
+        let y_tangent = match self.plan.storage[step.var] {
+            Storage::Slot { saved: true } => {
+                let y = idents::tangent(&y_name);
+                quote!(::autodiff::__private::live(&#y))
+            }
+            _ => self.tangent_value_ref(step.var),
         };
         let own = Target::Value(step.var);
         // The gradient of a split call's outputs, gathered into one tuple.
@@ -120,6 +158,31 @@ impl Emitter<'_> {
                 } else {
                     quote!(let #g =)
                 };
+                let checks: Vec<syn::Ident> = checks.collect();
+                // The tangents first: the test reads the gradients the values' tuple moves.
+                if self.tangent.is_some() {
+                    let tuple = items.iter().map(|&k| {
+                        let t = Target::Item(step.var, k);
+                        if self.has(&t, declared) {
+                            self.take_as(&t, true)
+                        } else {
+                            quote!(::core::option::Option::None)
+                        }
+                    });
+                    let g = self.gradient_ident(&own, true);
+                    let binding = if self.plan.upfront {
+                        quote!(#g =)
+                    } else {
+                        quote!(let #g =)
+                    };
+                    out.extend(quote! {
+                        #binding if #(#checks.is_some())||* {
+                            ::core::option::Option::Some((#(#tuple,)*))
+                        } else {
+                            ::core::option::Option::None
+                        };
+                    });
+                }
                 out.extend(quote! {
                     #binding if #(#checks.is_some())||* {
                         ::core::option::Option::Some((#(#tuple,)*))
@@ -144,16 +207,45 @@ impl Emitter<'_> {
                         quote!(_)
                     }
                 });
-                let nones = args.iter().map(|_| quote!(::core::option::Option::None));
+                let nones: Vec<TokenStream> = args.iter().map(|_| quote!(::core::option::Option::None)).collect();
                 let arg_exprs = args.iter().map(|a| self.operand(a, Phase::Backward)).collect();
                 let needs = step.need.iter().map(|n| self.need_expr(n));
-                let vjp = self.call(callee, arg_exprs, Some(quote!(#y, #g, [#(#needs),*])), step.span);
-                out.extend(quote_spanned! {step.span=>
-                    let (#(#results,)*) = match #upstream {
-                        ::core::option::Option::Some(#g) => #vjp,
-                        ::core::option::Option::None => (#(#nones,)*),
-                    };
-                });
+                if self.tangent.is_some() {
+                    let tangents = args.iter().map(|a| self.tangent_operand(a, false));
+                    let tg = idents::tangent(&g);
+                    let vjp = self.tangent_call(
+                        callee,
+                        arg_exprs,
+                        {
+                            let t = quote_spanned!(step.span=> (#(#tangents,)*));
+                            quote!(#t, #y, #y_tangent, #g, #tg, [#(#needs),*])
+                        },
+                        true,
+                        step.span,
+                    );
+                    let twins = (0..args.len()).map(|i| {
+                        if contributing[i] {
+                            idents::tangent(&result(i)).into_token_stream()
+                        } else {
+                            quote!(_)
+                        }
+                    });
+                    let upstream_twin = self.take_as(&own, true);
+                    out.extend(quote_spanned! {step.span=>
+                        let ((#(#results,)*), (#(#twins,)*)) = match (#upstream, #upstream_twin) {
+                            (::core::option::Option::Some(#g), #tg) => #vjp,
+                            (::core::option::Option::None, _) => ((#(#nones,)*), (#(#nones,)*)),
+                        };
+                    });
+                } else {
+                    let vjp = self.call(callee, arg_exprs, Some(quote!(#y, #g, [#(#needs),*])), step.span);
+                    out.extend(quote_spanned! {step.span=>
+                        let (#(#results,)*) = match #upstream {
+                            ::core::option::Option::Some(#g) => #vjp,
+                            ::core::option::Option::None => (#(#nones,)*),
+                        };
+                    });
+                }
                 let module = callee.module_name();
                 for i in (0..args.len()).filter(|&i| contributing[i] && self.checks) {
                     let (s, i) = (result(i), proc_macro2::Literal::usize_unsuffixed(i));
@@ -171,19 +263,34 @@ impl Emitter<'_> {
                     let mut s = result(i);
                     s.set_span(at_arg);
                     let checked = quote_spanned!(at_arg=> ::autodiff::__private::gradient(#s));
-                    out.extend(self.contribute(&target, checked, declared));
+                    let twin = self.tangent.is_some().then(|| {
+                        let t = idents::tangent(&result(i));
+                        quote!(::autodiff::__private::gradient(#t))
+                    });
+                    out.extend(self.contribute(&target, checked, twin, declared));
                 }
             }
             Value::Copy(arg) if has_upstream => {
                 if let Some(target) = self.plan.target_of(arg) {
-                    out.extend(self.contribute(&target, upstream, declared));
+                    let twin = self.tangent.is_some().then(|| self.take_as(&own, true));
+                    out.extend(self.contribute(&target, upstream, twin, declared));
                 }
             }
-            _ if has_upstream && self.plan.upfront => out.extend(quote!(let _ = #upstream;)),
+            _ if has_upstream && self.plan.upfront => {
+                out.extend(quote!(let _ = #upstream;));
+                if self.tangent.is_some() {
+                    let twin = self.take_as(&own, true);
+                    out.extend(quote!(let _ = #twin;));
+                }
+            }
             _ => {}
         }
         if let Storage::Slot { saved: true } = self.plan.storage[step.var] {
             out.extend(quote!(::autodiff::__private::recycle!(#y_name);));
+            if self.tangent.is_some() {
+                let y = idents::tangent(&y_name);
+                out.extend(quote!(::autodiff::__private::recycle!(#y);));
+            }
         }
         out
     }
@@ -281,7 +388,8 @@ impl Emitter<'_> {
                     LoopKind::Layers { param, path, ident, .. } => {
                         let list = self.value_ref(*param);
                         let (i, ix) = (idents::layer_index(*id), idents::layer_index_stack(*id));
-                        quote!(let #i = #ix.pop(); let #ident = &(#list) #(.#path)* [#i];)
+                        let twin = self.layer_tangent_binding(head, *id);
+                        quote!(let #i = #ix.pop(); let #ident = &(#list) #(.#path)* [#i]; #twin)
                     }
                     _ => quote!(),
                 };
@@ -369,7 +477,7 @@ impl Emitter<'_> {
 
     /// The gradient of a parameter: its whole-value gradient (or zeros) plus
     /// the gradients of its fields.
-    pub(super) fn assembled_param_grad(&self, index: usize, targets: &BTreeSet<Target>) -> TokenStream {
+    pub(super) fn assembled_param_grad(&self, index: usize, targets: &BTreeSet<Target>, twin: bool) -> TokenStream {
         let var = self
             .f
             .vars
@@ -393,7 +501,7 @@ impl Emitter<'_> {
         let adds: Vec<TokenStream> = fields
             .iter()
             .map(|path| {
-                let field = idents::gradient(self.f, &Target::Field(var, (*path).clone()));
+                let field = self.gradient_ident(&Target::Field(var, (*path).clone()), twin);
                 let members = idents::members(path);
                 quote! {
                     if let ::core::option::Option::Some(#f) = #field {
@@ -404,9 +512,9 @@ impl Emitter<'_> {
             .collect();
         if indexed {
             // Layers accumulated in place; fields and the whole value are added.
-            let g = idents::model_gradient(self.f, var);
+            let g = self.model_gradient_ident(var, twin);
             let add_whole = whole.then(|| {
-                let whole = idents::gradient(self.f, &Target::Value(var));
+                let whole = self.gradient_ident(&Target::Value(var), twin);
                 quote! {
                     if let ::core::option::Option::Some(#f) = #whole {
                         ::autodiff::__private::Gradient::accumulate(&mut #s, #f);
@@ -424,7 +532,7 @@ impl Emitter<'_> {
             });
         }
         if whole && fields.is_empty() {
-            let g = idents::gradient(self.f, &Target::Value(var));
+            let g = self.gradient_ident(&Target::Value(var), twin);
             return quote!(::autodiff::__private::or_zeros(#g, #r));
         }
         if fields.is_empty() {
@@ -433,7 +541,7 @@ impl Emitter<'_> {
         // Field gradients move into an empty gradient (no zero-filling, no
         // sums when each field has one); what got none is zero-filled last.
         let start = if whole {
-            let g = idents::gradient(self.f, &Target::Value(var));
+            let g = self.gradient_ident(&Target::Value(var), twin);
             quote!(::autodiff::__private::or_empty(#g, #r))
         } else {
             quote!(::autodiff::__private::empty_like(#r))

@@ -178,7 +178,34 @@ impl Emitter<'_> {
         };
         let v = idents::value(self.f, step.var);
         let new = idents::local("__new");
-        out.extend(match self.plan.storage[step.var] {
+        let storage = self.plan.storage[step.var];
+        // The tangent is computed before the value is stored: a step that
+        // reads the variable it assigns (`h = tanh(&h)`) reads the old one.
+        let twin = self.tangent.is_some().then(|| {
+            let (t, new_t) = (idents::tangent(&v), idents::local("__new__t"));
+            match storage {
+                Storage::Local => {
+                    let tangent = self.step_tangent(step, quote!(&#v));
+                    let ty = self.f.vars.get(step.var).and_then(|var| var.ty.as_ref()).map(|ty| quote!(: #ty));
+                    quote_spanned!(step.span=> let #t #ty = #tangent;)
+                }
+                Storage::Slot { saved: true } => {
+                    let tangent = self.step_tangent(step, quote!(&#new));
+                    let s = idents::tangent(&idents::value_stack(self.f, step.var));
+                    quote!(let #new_t = #tangent; ::autodiff::__private::save(&mut #t, &mut #s, #new_t);)
+                }
+                Storage::Slot { saved: false } => {
+                    let tangent = self.step_tangent(step, quote!(&#new));
+                    quote!(let #new_t = #tangent; ::autodiff::__private::recycle!(::autodiff::__private::set(&mut #t, #new_t));)
+                }
+                Storage::Result => {
+                    let tangent = self.step_tangent(step, quote!(&#new));
+                    quote!(#t = ::core::option::Option::Some(#tangent);)
+                }
+                Storage::Param(_) | Storage::Item(..) | Storage::Layer | Storage::Constant => quote!(),
+            }
+        });
+        out.extend(match storage {
             Storage::Local => {
                 let ty = self
                     .f
@@ -186,15 +213,16 @@ impl Emitter<'_> {
                     .get(step.var)
                     .and_then(|var| var.ty.as_ref())
                     .map(|ty| quote!(: #ty));
-                quote_spanned!(step.span=> let #v #ty = #value;)
+                quote_spanned!(step.span=> let #v #ty = #value; #twin)
             }
             Storage::Slot { saved: true } => {
                 let s = idents::value_stack(self.f, step.var);
-                quote!(let #new = #value; ::autodiff::__private::save(&mut #v, &mut #s, #new);)
+                quote!(let #new = #value; #twin ::autodiff::__private::save(&mut #v, &mut #s, #new);)
             }
             Storage::Slot { saved: false } => {
-                quote!(let #new = #value; ::autodiff::__private::recycle!(::autodiff::__private::set(&mut #v, #new));)
+                quote!(let #new = #value; #twin ::autodiff::__private::recycle!(::autodiff::__private::set(&mut #v, #new));)
             }
+            Storage::Result if twin.is_some() => quote!(let #new = #value; #twin #v = ::core::option::Option::Some(#new);),
             Storage::Result => quote!(#v = ::core::option::Option::Some(#value);),
             Storage::Param(_) | Storage::Item(..) | Storage::Layer | Storage::Constant => quote!(),
         });
@@ -212,6 +240,48 @@ impl Emitter<'_> {
             }
         }
         out
+    }
+
+    /// The tangent of a step's value `y` (an `&T` expression).
+    fn step_tangent(&self, step: &Step, y: TokenStream) -> TokenStream {
+        match &step.value {
+            Value::Call { callee, args, .. } => {
+                let tangents: Vec<TokenStream> = args.iter().map(|a| self.tangent_operand(a, false)).collect();
+                let args = args.iter().map(|a| self.operand(a, Phase::Forward)).collect();
+                self.tangent_call(
+                    callee,
+                    args,
+                    {
+                        let t = quote_spanned!(step.span=> (#(#tangents,)*));
+                        quote!(#y, #t)
+                    },
+                    false,
+                    step.span,
+                )
+            }
+            Value::Copy(a) => {
+                let t = self.tangent_operand(a, true);
+                quote!(::autodiff::__private::tangent_or_zeros(#t, #y))
+            }
+            Value::Const(_) => quote!(::autodiff::__private::zero_tangent(#y)),
+        }
+    }
+
+    /// In a loop over layers, the tangent of the layer: the same element of
+    /// the model's tangent.
+    pub(super) fn layer_tangent_binding(&self, head: &LoopKind, id: crate::ir::LoopId) -> TokenStream {
+        let LoopKind::Layers { param, path, item, .. } = head else {
+            return quote!();
+        };
+        if self.tangent.is_none() || !self.has_tangent(*param) {
+            return quote!();
+        }
+        let base = match self.plan.storage[*param] {
+            Storage::Layer => self.layer_tangent(*param).into_token_stream(),
+            _ => idents::param_tangent(self.param_index(*param)).into_token_stream(),
+        };
+        let (t, i, lt) = (idents::local("__t"), idents::layer_index(id), self.layer_tangent(*item));
+        quote!(let #lt = ::core::option::Option::map(::core::option::Option::as_ref(&#base), |#t| &#t #(.#path)* [#i]);)
     }
 
     /// Constant code with its reads of active values going to where the
@@ -359,10 +429,12 @@ impl Emitter<'_> {
                         let (method, arg) = (&a.method, a.arg.as_ref().map(|o| self.substituted(o)));
                         quote!(.#method(#arg))
                     });
+                    let twin = self.layer_tangent_binding(head, *id);
                     return quote! {
                         #start
                         #label for (#i, #pat) in ::core::iter::Iterator::enumerate((#list) #(.#path)*.iter() #(#adapters)*) {
                             #record
+                            #twin
                             #body
                             #end
                         }

@@ -29,6 +29,9 @@
 //! | `__need` / `__gout` | `NAME_vjp`'s flags and upstream gradient |
 //! | `__s`, `__f` | a gradient being assembled, and one part added to it |
 //! | `__workspace`, `__Scalar` | `NAME_grad_with`'s workspace; the output type's scalar |
+//! | `__tpI` | the tangent of parameter `I` (`hvp`): an `Option`, `None` when not differentiated |
+//! | `__direction` / `__tangents` | `NAME_hvp`'s direction `v`; the tangents `NAME_tangent` is given |
+//! | `__t` | a parameter's tangent, inside the closure that takes one of its fields |
 
 use proc_macro2::Span;
 use quote::format_ident;
@@ -44,6 +47,10 @@ pub struct Names {
     pub grad_with_fn: Ident,
     pub grad_struct: Ident,
     pub vjp_fn: Ident,
+    pub jvp_fn: Ident,
+    pub jvp_with_fn: Ident,
+    pub hvp_fn: Ident,
+    pub hvp_with_fn: Ident,
     /// `NAME_GRAD_SOURCE`: the generated `NAME_grad`, pretty-printed.
     pub source_const: Ident,
     /// `NAME_GRAPHS`: the forward and gradient graphs in DOT.
@@ -69,9 +76,33 @@ pub fn names(func: &ItemFn) -> Names {
         grad_with_fn: format_ident!("{}_grad_with", plain, span = ident.span()),
         grad_struct: format_ident!("{}Grad", camel, span = ident.span()),
         vjp_fn: format_ident!("{}_vjp", plain, span = ident.span()),
+        jvp_fn: format_ident!("{}_jvp", plain, span = ident.span()),
+        jvp_with_fn: format_ident!("{}_jvp_with", plain, span = ident.span()),
+        hvp_fn: format_ident!("{}_hvp", plain, span = ident.span()),
+        hvp_with_fn: format_ident!("{}_hvp_with", plain, span = ident.span()),
         source_const: format_ident!("{}_GRAD_SOURCE", plain.to_uppercase(), span = ident.span()),
         graphs_const: format_ident!("{}_GRAPHS", plain.to_uppercase(), span = ident.span()),
     }
+}
+
+/// The twin of a generated name holding its tangent (`hvp`): `__v3_h` →
+/// `__v3_h__t`, `__g3_h` → `__g3_h__t`, a layer `layer` → `layer__t`.
+pub fn tangent(ident: &Ident) -> Ident {
+    local(&format!("{}__t", ident.unraw()))
+}
+
+pub fn param_tangent(index: usize) -> Ident {
+    numbered("__tp", index)
+}
+
+/// The JVP of a module's forward: `linear` → `linear_tangent`.
+pub fn tangent_of(name: &Ident, span: Span) -> Ident {
+    format_ident!("{}_tangent", name, span = span)
+}
+
+/// A module's VJP with its JVP: `linear` → `linear_vjp_tangent`.
+pub fn vjp_tangent_of(name: &Ident, span: Span) -> Ident {
+    format_ident!("{}_vjp_tangent", name, span = span)
 }
 
 /// The VJP of a module or method: `linear` → `linear_vjp`, at `span`.

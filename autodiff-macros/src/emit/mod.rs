@@ -18,6 +18,7 @@ mod backward;
 mod forward;
 mod idents;
 mod items;
+mod tangent;
 
 use std::collections::BTreeSet;
 
@@ -55,6 +56,11 @@ struct Emitter<'g> {
     /// Whether to print the checks of anomaly mode (left out of the text of
     /// `NAME_GRAD_SOURCE`, which shows the algorithm).
     checks: bool,
+    /// Every value and gradient gets a twin holding its tangent (`hvp`),
+    /// with the parameters' tangents from there.
+    tangent: Option<tangent::ParamTangents>,
+    /// Only the forward pass (`NAME_jvp`, `NAME_tangent`).
+    forward_only: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,6 +79,9 @@ impl Emitter<'_> {
     pub(super) fn body(&self, seed: TokenStream) -> (Vec<TokenStream>, BTreeSet<Target>) {
         let ret = self.f.ret;
         let mut declarations = Vec::new();
+        if let Some(source) = self.tangent {
+            declarations.push(self.param_tangents(source));
+        }
         // Slots and stacks, before the forward pass.
         for &var in &self.plan.slots {
             let v = idents::value(self.f, var);
@@ -83,9 +92,17 @@ impl Emitter<'_> {
                 .and_then(|v| v.ty.as_ref())
                 .map(|ty| quote!(: ::core::option::Option<#ty>));
             declarations.push(quote!(let mut #v #ty = ::core::option::Option::None;));
+            if self.tangent.is_some() {
+                let t = idents::tangent(&v);
+                declarations.push(quote!(let mut #t #ty = ::core::option::Option::None;));
+            }
             if let Storage::Slot { saved: true } = self.plan.storage[var] {
                 let s = idents::value_stack(self.f, var);
                 declarations.push(quote!(let mut #s = ::autodiff::__private::Stack::new();));
+                if self.tangent.is_some() {
+                    let t = idents::tangent(&s);
+                    declarations.push(quote!(let mut #t = ::autodiff::__private::Stack::new();));
+                }
             }
         }
         declarations.extend(self.stacks(&self.program.nodes));
@@ -114,14 +131,23 @@ impl Emitter<'_> {
         // The backward pass.
         let mut backward = Vec::new();
         let mut targets = self.plan.gradients.clone();
+        if self.forward_only {
+            targets.clear();
+        }
         if !targets.is_empty() {
             let mut declared = BTreeSet::new();
             let g = idents::gradient(self.f, &Target::Value(ret));
+            let twin = self.tangent.is_some();
+            let g_twin = idents::tangent(&g);
             if self.plan.upfront {
                 let all = targets
                     .iter()
                     .filter(|t| !matches!(t, Target::Indexed { .. }))
-                    .map(|t| idents::gradient(self.f, t));
+                    .flat_map(|t| {
+                        let g = idents::gradient(self.f, t);
+                        let t = twin.then(|| idents::tangent(&g));
+                        std::iter::once(g).chain(t)
+                    });
                 // The whole gradient of each model whose layers a loop visits.
                 let models: BTreeSet<crate::ir::VarId> = targets
                     .iter()
@@ -132,16 +158,29 @@ impl Emitter<'_> {
                     .collect();
                 let models = models.into_iter().map(|p| {
                     let (g, r) = (idents::model_gradient(self.f, p), self.value_ref(p));
-                    quote!(let mut #g = ::autodiff::__private::empty_like(#r);)
+                    let t = twin.then(|| {
+                        let t = idents::tangent(&g);
+                        quote!(let mut #t = ::autodiff::__private::empty_like(#r);)
+                    });
+                    quote!(let mut #g = ::autodiff::__private::empty_like(#r); #t)
+                });
+                // The seed's tangent is zero: `None`.
+                let t = twin.then(|| {
+                    let seed_twin = self.seed_twin();
+                    quote!(#g_twin = #seed_twin;)
                 });
                 backward.push(Statement {
-                    code: quote!(#(let mut #all = ::core::option::Option::None;)* #(#models)* #g = ::core::option::Option::Some(#seed);),
+                    code: quote!(#(let mut #all = ::core::option::Option::None;)* #(#models)* #g = ::core::option::Option::Some(#seed); #t),
                     locals: vec![ret],
                 });
             } else {
                 declared.insert(Target::Value(ret));
+                let t = twin.then(|| {
+                    let seed_twin = self.seed_twin();
+                    quote!(let #g_twin = #seed_twin;)
+                });
                 backward.push(Statement {
-                    code: quote!(let #g = ::core::option::Option::Some(#seed);),
+                    code: quote!(let #g = ::core::option::Option::Some(#seed); #t),
                     locals: vec![ret],
                 });
             }
@@ -171,17 +210,32 @@ impl Emitter<'_> {
         }
         let keep = (self.plan.storage[ret] == Storage::Local).then_some(ret);
         let mut body = declarations;
+        let twin = self.tangent.is_some();
+        let recycle = |v: &Ident| {
+            let t = twin.then(|| {
+                let t = idents::tangent(v);
+                quote!(::autodiff::__private::recycle!(#t);)
+            });
+            quote!(::autodiff::__private::recycle!(#v); #t)
+        };
         body.extend(crate::plan::recycle_after_last_use(forward, backward, keep, |v| {
-            let v = idents::value(self.f, v);
-            quote!(::autodiff::__private::recycle!(#v);)
+            recycle(&idents::value(self.f, v))
         }));
         for &var in &self.plan.slots {
             if self.plan.storage[var] != Storage::Result {
-                let v = idents::value(self.f, var);
-                body.push(quote!(::autodiff::__private::recycle!(#v);));
+                body.push(recycle(&idents::value(self.f, var)));
             }
         }
         (body, targets)
+    }
+
+    /// The tangent of the upstream gradient: `NAME_vjp_tangent`'s, or zero
+    /// (`None`) for the seed of `NAME_hvp`.
+    fn seed_twin(&self) -> TokenStream {
+        match self.mode {
+            Mode::Vjp => idents::tangent(&idents::local("__gout")).into_token_stream(),
+            Mode::Grad => quote!(::core::option::Option::None),
+        }
     }
 
     /// The result, moved out at the end.
@@ -190,6 +244,60 @@ impl Emitter<'_> {
         match self.plan.storage[self.f.ret] {
             Storage::Local => v.into_token_stream(),
             _ => quote!(::core::option::Option::unwrap(#v)),
+        }
+    }
+
+    /// The result's tangent, moved out at the end.
+    pub(super) fn output_tangent(&self) -> TokenStream {
+        let t = idents::tangent(&idents::value(self.f, self.f.ret));
+        match self.plan.storage[self.f.ret] {
+            Storage::Local => t.into_token_stream(),
+            _ => quote!(::core::option::Option::unwrap(#t)),
+        }
+    }
+}
+
+/// The tangent functions of a function declared without `hvp`: stubs whose
+/// call from a function with `hvp` is one error saying what to add.
+fn without_tangents(func: &syn::ItemFn, sig: &Signature<'_>, output: &TokenStream) -> TokenStream {
+    let vis = &func.vis;
+    let inputs = func.sig.inputs.iter();
+    let inputs2 = func.sig.inputs.iter();
+    let g = FnGenerics::of(func);
+    let (params, preds) = (&g.params, &g.preds);
+    let upstream = match &func.sig.output {
+        syn::ReturnType::Type(_, ty) => crate::signature::upstream_type(ty),
+        syn::ReturnType::Default => quote!(()),
+    };
+    let gradient_types = items::argument_gradient_types(sig);
+    let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
+    let tangent_fn = idents::tangent_of(&func.sig.ident, func.sig.ident.span());
+    let vjp_tangent_fn = idents::vjp_tangent_of(&func.sig.ident, func.sig.ident.span());
+    let t = idents::local("__Tangents");
+    let unreachable = quote!(::core::unreachable!("declared without `hvp`"));
+    quote! {
+        #[doc(hidden)]
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vis fn #tangent_fn<#(#params,)* #t: ::autodiff::__private::DeclaredWithHvp>(#(#inputs,)* _: &#output, _: #t) -> #output
+        where #(#preds,)*
+        {
+            #unreachable
+        }
+
+        #[doc(hidden)]
+        #[allow(dead_code, unused_variables, clippy::all)]
+        #vis fn #vjp_tangent_fn<#(#params,)* #t: ::autodiff::__private::DeclaredWithHvp>(
+            #(#inputs2,)*
+            _: #t,
+            _: &#output,
+            _: &#output,
+            _: #upstream,
+            _: ::core::option::Option<#upstream>,
+            _: [bool; #n],
+        ) -> ((#(::core::option::Option<#gradient_types>,)*), (#(::core::option::Option<#gradient_types>,)*))
+        where #(#preds,)*
+        {
+            #unreachable
         }
     }
 }
@@ -201,6 +309,7 @@ pub fn emit(
     plan: &Plan,
     hooks: &Hooks,
     activity: &crate::activity::Activity,
+    hvp: bool,
 ) -> TokenStream {
     let func = sig.func;
     let names = names(func);
@@ -215,6 +324,8 @@ pub fn emit(
         mode: Mode::Grad,
         hooks,
         checks: true,
+        tangent: None,
+        forward_only: false,
     };
     let vjp_emitter = Emitter {
         mode: Mode::Vjp,
@@ -307,32 +418,110 @@ pub fn emit(
         }
     } else {
         let (body, targets) = grad_emitter.body(seed.clone());
-        let fields: Vec<(&Ident, TokenStream)> = sig
-            .params
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.wrt)
-            .map(|(i, p)| {
-                let name = p.ident.to_string();
-                let value = grad_emitter.assembled_param_grad(i, &targets);
-                // Through a probe: a type that is no gradient is reported once,
-                // by the assembly, not again here.
-                (&p.ident, quote!(::autodiff::__private::finished!(#name, #value)))
-            })
-            .collect();
-        let gradient = if sig.is_method {
-            // A struct cannot be declared inside an `impl`: the receiver's
-            // gradient is `self_`, the others' are `args`, in order.
-            let receiver = fields
+        // The gradient (or with `twin`, its tangent, H·v) as `NameGrad`.
+        let assemble = |emitter: &Emitter, targets: &BTreeSet<Target>, twin: bool| {
+            let fields: Vec<(&Ident, TokenStream)> = sig
+                .params
                 .iter()
-                .find(|(ident, _)| *ident == "self")
-                .map_or_else(|| quote!(()), |(_, v)| v.clone());
-            let args = fields.iter().filter(|(ident, _)| *ident != "self").map(|(_, v)| v);
-            quote!(::autodiff::__private::MethodGrad { self_: #receiver, args: (#(#args,)*) })
-        } else {
-            let fields = fields.iter().map(|(ident, value)| quote!(#ident: #value));
-            quote!(#grad_struct_ident { #(#fields,)* #marker_init })
+                .enumerate()
+                .filter(|(_, p)| p.wrt)
+                .map(|(i, p)| {
+                    let name = p.ident.to_string();
+                    let value = emitter.assembled_param_grad(i, targets, twin);
+                    // Through a probe: a type that is no gradient is reported once,
+                    // by the assembly, not again here.
+                    (&p.ident, quote!(::autodiff::__private::finished!(#name, #value)))
+                })
+                .collect();
+            if sig.is_method {
+                // A struct cannot be declared inside an `impl`: the receiver's
+                // gradient is `self_`, the others' are `args`, in order.
+                let receiver = fields
+                    .iter()
+                    .find(|(ident, _)| *ident == "self")
+                    .map_or_else(|| quote!(()), |(_, v)| v.clone());
+                let args = fields.iter().filter(|(ident, _)| *ident != "self").map(|(_, v)| v);
+                quote!(::autodiff::__private::MethodGrad { self_: #receiver, args: (#(#args,)*) })
+            } else {
+                let fields = fields.iter().map(|(ident, value)| quote!(#ident: #value));
+                quote!(#grad_struct_ident { #(#fields,)* #marker_init })
+            }
         };
+        let gradient = assemble(&grad_emitter, &targets, false);
+        let second_order = hvp.then(|| {
+            let hvp_emitter = Emitter {
+                tangent: Some(tangent::ParamTangents::Direction),
+                hooks: &no_hooks,
+                checks: false,
+                ..grad_emitter
+            };
+            let jvp_emitter = Emitter {
+                forward_only: true,
+                ..hvp_emitter
+            };
+            let (hvp_body, hvp_targets) = hvp_emitter.body(seed.clone());
+            let (jvp_body, _) = jvp_emitter.body(seed.clone());
+            let (value, tangent) = (jvp_emitter.output_value(), jvp_emitter.output_tangent());
+            let gradient = assemble(&hvp_emitter, &hvp_targets, false);
+            let hv = assemble(&hvp_emitter, &hvp_targets, true);
+            let direction = idents::local("__direction");
+            let inputs = func.sig.inputs.iter();
+            let inputs2 = func.sig.inputs.iter();
+            let (jvp_fn, hvp_fn) = (&names.jvp_fn, &names.hvp_fn);
+            let (jvp_with_fn, hvp_with_fn) = (&names.jvp_with_fn, &names.hvp_with_fn);
+            let workspace = idents::local("__workspace");
+            let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
+            with_inputs.insert(usize::from(sig.is_method), quote!(#workspace: &mut ::autodiff::__private::Workspace));
+            let turbofish = if sig.scalar_output {
+                quote!(::<#(#type_args),*>)
+            } else {
+                let scalar = idents::local("__Scalar");
+                quote!(::<#(#type_args,)* #scalar>)
+            };
+            let args: Vec<&Ident> = sig.params.iter().map(|p| &p.ident).filter(|i| *i != "self").collect();
+            let (jvp_call, hvp_call) = if sig.is_method {
+                (quote!(self.#jvp_fn #turbofish (#(#args,)* #direction)), quote!(self.#hvp_fn #turbofish (#(#args,)* #direction)))
+            } else {
+                (quote!(#jvp_fn #turbofish (#(#args,)* #direction)), quote!(#hvp_fn #turbofish (#(#args,)* #direction)))
+            };
+            let value_hvp = hvp_emitter.output_value();
+            let jvp_doc = format!("The value of [`{fn_name}`] and its directional derivative ⟨∇f, v⟩ along `v`, in one forward pass carrying tangents (forward mode).");
+            let hvp_doc = format!("The value of [`{fn_name}`], its gradient, and the Hessian-vector product H·v along `v`: the backward pass of [`{fn_name}_grad`] with the tangent of every statement beside it (forward-over-reverse).");
+            let with_doc = "The same, with its arrays taken from, and returned to, `workspace`.";
+            quote! {
+                #[doc = #jvp_doc]
+                #allow
+                #vis fn #jvp_fn #generics (#(#inputs,)* #direction: &#grad_type) -> (#output, #output) #bound {
+                    let _ = #original;
+                    ::autodiff::__private::with_thread_workspace(move || {
+                        #(#jvp_body)*
+                        (#value, #tangent)
+                    })
+                }
+
+                #[doc = #with_doc]
+                #[allow(dead_code, clippy::all)]
+                #vis fn #jvp_with_fn #generics (#(#with_inputs,)* #direction: &#grad_type) -> (#output, #output) #bound {
+                    #workspace.run(move || #jvp_call)
+                }
+
+                #[doc = #hvp_doc]
+                #allow
+                #vis fn #hvp_fn #generics (#(#inputs2,)* #direction: &#grad_type) -> (#output, #grad_type, #grad_type) #bound {
+                    let _ = #original;
+                    ::autodiff::__private::with_thread_workspace(move || {
+                        #(#hvp_body)*
+                        (#value_hvp, #gradient, #hv)
+                    })
+                }
+
+                #[doc = #with_doc]
+                #[allow(dead_code, clippy::all)]
+                #vis fn #hvp_with_fn #generics (#(#with_inputs,)* #direction: &#grad_type) -> (#output, #grad_type, #grad_type) #bound {
+                    #workspace.run(move || #hvp_call)
+                }
+            }
+        });
         let value = grad_emitter.output_value();
         let doc = format!(
             "The value of [`{fn_name}`] and its gradient with respect to the differentiated parameters, computed by the backward pass that `#[differentiable]` generated."
@@ -408,11 +597,118 @@ pub fn emit(
             #vis fn #grad_with_fn #generics (#(#with_inputs),*) -> (#output, #grad_type) #bound {
                 #workspace.run(move || #call)
             }
+
+            #second_order
         }
     };
 
     let vjp_signature = vjp_signature(func, sig, &names);
     let (vjp_body, vjp_targets) = vjp_emitter.body(idents::local("__gout").into_token_stream());
+    let vjp_results =
+        |emitter: &Emitter, targets: &BTreeSet<Target>, twin: bool| -> Vec<TokenStream> {
+            sig.params.iter().enumerate().map(|(i, param)| {
+            let var = f
+                .vars
+                .iter()
+                .position(|v| v.kind == VarKind::Param(i))
+                .unwrap_or_default();
+            let whole = targets.contains(&Target::Value(var));
+            let has_fields = targets
+                .iter()
+                .any(|t| matches!(t, Target::Field(p, _) | Target::Indexed { param: p, .. } if *p == var));
+            if !param.wrt || (!whole && !has_fields) {
+                return quote!(::core::option::Option::None);
+            }
+            if !has_fields {
+                return emitter.gradient_ident(&Target::Value(var), twin).into_token_stream();
+            }
+            let flag = idents::local("__need");
+            let index = proc_macro2::Literal::usize_unsuffixed(i);
+            let value = emitter.assembled_param_grad(i, targets, twin);
+            quote!(if #flag[#index] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
+        }).collect()
+        };
+    let second_order = if hvp {
+        let tangent_emitter = Emitter {
+            tangent: Some(tangent::ParamTangents::Tuple),
+            checks: false,
+            ..vjp_emitter
+        };
+        let forward_emitter = Emitter {
+            forward_only: true,
+            ..tangent_emitter
+        };
+        let vis = &func.vis;
+        let inputs = func.sig.inputs.iter();
+        let g = FnGenerics::of(func);
+        let (params, preds) = (&g.params, &g.preds);
+        let upstream = match &func.sig.output {
+            syn::ReturnType::Type(_, ty) => crate::signature::upstream_type(ty),
+            syn::ReturnType::Default => quote!(()),
+        };
+        let tangent_types = sig.params.iter().map(|p| {
+            let ty = p.ty;
+            quote!(::core::option::Option<#ty>)
+        });
+        let tangent_types: Vec<TokenStream> = tangent_types.collect();
+        let gradient_types = items::argument_gradient_types(sig);
+        let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
+        let (tangents, gout, need) = (
+            idents::local("__tangents"),
+            idents::local("__gout"),
+            idents::local("__need"),
+        );
+        let gout_twin = idents::tangent(&gout);
+        let tangent_fn = idents::tangent_of(&func.sig.ident, func.sig.ident.span());
+        let vjp_tangent_fn = idents::vjp_tangent_of(&func.sig.ident, func.sig.ident.span());
+        let (forward_body, _) = forward_emitter.body(quote!(()));
+        let forward_tangent = forward_emitter.output_tangent();
+        let (body, targets) = tangent_emitter.body(gout.clone().into_token_stream());
+        let results = vjp_results(&tangent_emitter, &targets, false);
+        let twins = vjp_results(&tangent_emitter, &targets, true);
+        let inputs2 = func.sig.inputs.iter();
+        let doc = format!(
+            "The JVP of [`{fn_name}`] (the tangent of its output, given its inputs' tangents): the module convention's tangent rule, for the `hvp` functions of callers."
+        );
+        let vjp_doc = format!(
+            "The VJP of [`{fn_name}`] and its tangent (the JVP of the VJP), given the inputs' tangents and the upstream gradient's: the module convention's, for the `hvp` functions of callers."
+        );
+        quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            #[inline]
+            #allow
+            #vis fn #tangent_fn<#(#params),*>(#(#inputs,)* _: &#output, #tangents: (#(#tangent_types,)*)) -> #output
+            where #(#preds,)*
+            {
+                let _ = #original;
+                #(#forward_body)*
+                #forward_tangent
+            }
+
+            #[doc = #vjp_doc]
+            #[doc(hidden)]
+            #[inline]
+            #allow
+            #vis fn #vjp_tangent_fn<#(#params),*>(
+                #(#inputs2,)*
+                #tangents: (#(#tangent_types,)*),
+                _: &#output,
+                _: &#output,
+                #gout: #upstream,
+                #gout_twin: ::core::option::Option<#upstream>,
+                #need: [bool; #n],
+            ) -> ((#(::core::option::Option<#gradient_types>,)*), (#(::core::option::Option<#gradient_types>,)*))
+            where #(#preds,)*
+            {
+                let _ = #original;
+                #(#body)*
+                ((#(#results,)*), (#(#twins,)*))
+            }
+        }
+    } else {
+        without_tangents(func, sig, &output)
+    };
     let results = sig.params.iter().enumerate().map(|(i, param)| {
         let var = f
             .vars
@@ -431,7 +727,7 @@ pub fn emit(
         }
         let flag = idents::local("__need");
         let index = proc_macro2::Literal::usize_unsuffixed(i);
-        let value = vjp_emitter.assembled_param_grad(i, &vjp_targets);
+        let value = vjp_emitter.assembled_param_grad(i, &vjp_targets, false);
         quote!(if #flag[#index] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
     });
     let vjp_doc = format!(
@@ -453,5 +749,6 @@ pub fn emit(
             #(#vjp_body)*
             (#(#results,)*)
         }
+        #second_order
     }
 }

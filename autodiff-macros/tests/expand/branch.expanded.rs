@@ -339,3 +339,40 @@ fn gated_vjp(
     ::autodiff::__private::recycle!(__v5_a);
     (::core::option::Option::None, __g1_w, ::core::option::Option::None)
 }
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn gated_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    limit: f64,
+    _: &f64,
+    _: __Tangents,
+) -> f64 {
+    ::core::unreachable!("declared without `hvp`")
+}
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn gated_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    limit: f64,
+    _: __Tangents,
+    _: &f64,
+    _: &f64,
+    _: f64,
+    _: ::core::option::Option<f64>,
+    _: [bool; 3],
+) -> (
+    (
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+    ),
+    (
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+    ),
+) {
+    ::core::unreachable!("declared without `hvp`")
+}

@@ -329,3 +329,52 @@ pub fn mlp_loss_vjp(
         __g5_b2,
     )
 }
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+pub fn mlp_loss_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+    _: &f64,
+    _: __Tangents,
+) -> f64 {
+    ::core::unreachable!("declared without `hvp`")
+}
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+pub fn mlp_loss_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+    _: __Tangents,
+    _: &f64,
+    _: &f64,
+    _: f64,
+    _: ::core::option::Option<f64>,
+    _: [bool; 6],
+) -> (
+    (
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array1<f64>>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array1<f64>>,
+    ),
+    (
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array1<f64>>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array1<f64>>,
+    ),
+) {
+    ::core::unreachable!("declared without `hvp`")
+}

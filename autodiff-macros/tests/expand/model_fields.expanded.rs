@@ -456,3 +456,40 @@ fn model_loss_vjp(
         ::core::option::Option::None,
     )
 }
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn model_loss_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    model: &Mlp,
+    x: &Array2<f64>,
+    labels: &[usize],
+    _: &f64,
+    _: __Tangents,
+) -> f64 {
+    ::core::unreachable!("declared without `hvp`")
+}
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn model_loss_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    model: &Mlp,
+    x: &Array2<f64>,
+    labels: &[usize],
+    _: __Tangents,
+    _: &f64,
+    _: &f64,
+    _: f64,
+    _: ::core::option::Option<f64>,
+    _: [bool; 3],
+) -> (
+    (
+        ::core::option::Option<Mlp>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+    ),
+    (
+        ::core::option::Option<Mlp>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+    ),
+) {
+    ::core::unreachable!("declared without `hvp`")
+}

@@ -431,3 +431,40 @@ fn residual_vjp(
     ::autodiff::__private::recycle!(__v9);
     (__g0_x, __g1_w, __g2_b)
 }
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn residual_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    b: &Array1<f64>,
+    _: &f64,
+    _: __Tangents,
+) -> f64 {
+    ::core::unreachable!("declared without `hvp`")
+}
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn residual_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    b: &Array1<f64>,
+    _: __Tangents,
+    _: &f64,
+    _: &f64,
+    _: f64,
+    _: ::core::option::Option<f64>,
+    _: [bool; 3],
+) -> (
+    (
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array1<f64>>,
+    ),
+    (
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array2<f64>>,
+        ::core::option::Option<Array1<f64>>,
+    ),
+) {
+    ::core::unreachable!("declared without `hvp`")
+}

@@ -665,3 +665,44 @@ fn rnn_vjp(
     ::autodiff::__private::recycle!(__v10);
     (::core::option::Option::None, __g1_wx, __g2_b, __g3_u)
 }
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn rnn_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    xs: &[Array2<f32>],
+    wx: &Array2<f32>,
+    b: &Array1<f32>,
+    u: &Array2<f32>,
+    _: &f32,
+    _: __Tangents,
+) -> f32 {
+    ::core::unreachable!("declared without `hvp`")
+}
+#[doc(hidden)]
+#[allow(dead_code, unused_variables, clippy::all)]
+fn rnn_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
+    xs: &[Array2<f32>],
+    wx: &Array2<f32>,
+    b: &Array1<f32>,
+    u: &Array2<f32>,
+    _: __Tangents,
+    _: &f32,
+    _: &f32,
+    _: f32,
+    _: ::core::option::Option<f32>,
+    _: [bool; 4],
+) -> (
+    (
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<Array2<f32>>,
+        ::core::option::Option<Array1<f32>>,
+        ::core::option::Option<Array2<f32>>,
+    ),
+    (
+        ::core::option::Option<::autodiff::__private::NoGrad>,
+        ::core::option::Option<Array2<f32>>,
+        ::core::option::Option<Array1<f32>>,
+        ::core::option::Option<Array2<f32>>,
+    ),
+) {
+    ::core::unreachable!("declared without `hvp`")
+}

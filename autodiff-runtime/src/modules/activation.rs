@@ -26,6 +26,17 @@ crate::module! {
         grad x: X::Value = x.zip_into(g, |g, x| if x >= zero { g } else { zero });
     }
 
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        super::tangents::unary_tangent("relu", x, x_t, y, |x, _| if x >= zero { one } else { zero })
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        grad x = super::tangents::unary_vjp_tangent("relu", x, x_t, y, g, g_t, |x, _| if x >= zero { one } else { zero }, |_, _| zero);
+    }
+
     gradcheck {
         x: random([3, 4]);
         x: random([1, 1]);
@@ -46,6 +57,17 @@ crate::module! {
         check_input("leaky_relu", "input", x, &g);
         let zero = X::Elem::zero();
         grad x: X::Value = x.zip_into(g, |g, x| if x >= zero { g } else { slope * g });
+    }
+
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        super::tangents::unary_tangent("leaky_relu", x, x_t, y, |x, _| if x >= zero { one } else { slope })
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        grad x = super::tangents::unary_vjp_tangent("leaky_relu", x, x_t, y, g, g_t, |x, _| if x >= zero { one } else { slope }, |_, _| zero);
     }
 
     gradcheck {
@@ -76,6 +98,17 @@ crate::module! {
         grad x: X::Value = g.combine_in_place(y, |g, y| g * y * (one - y));
     }
 
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        super::tangents::unary_tangent("sigmoid", x, x_t, y, |_, y| y * (one - y))
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        grad x = super::tangents::unary_vjp_tangent("sigmoid", x, x_t, y, g, g_t, |_, y| y * (one - y), |_, y| y * (one - y) * (one - two * y));
+    }
+
     gradcheck {
         x: random([3, 4]);
         x: uniform([2, 3], -30.0, 30.0);
@@ -93,6 +126,17 @@ crate::module! {
         check_input("tanh", "input", x, &g);
         let one = X::Elem::one();
         grad x: X::Value = g.combine_in_place(y, |g, y| g * (one - y * y));
+    }
+
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        super::tangents::unary_tangent("tanh", x, x_t, y, |_, y| one - y * y)
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        grad x = super::tangents::unary_vjp_tangent("tanh", x, x_t, y, g, g_t, |_, y| one - y * y, |_, y| -two * y * (one - y * y));
     }
 
     gradcheck {
@@ -113,6 +157,17 @@ crate::module! {
         grad x: X::Value = g.combine_in_place(y, |g, y| g * y);
     }
 
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        super::tangents::unary_tangent("exp", x, x_t, y, |_, y| y)
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        grad x = super::tangents::unary_vjp_tangent("exp", x, x_t, y, g, g_t, |_, y| y, |_, y| y);
+    }
+
     gradcheck {
         x: random([3, 4]);
     }
@@ -128,6 +183,17 @@ crate::module! {
     backward(y, g, need) {
         check_input("log", "input", x, &g);
         grad x: X::Value = x.zip_into(g, |g, x| g / x);
+    }
+
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        super::tangents::unary_tangent("log", x, x_t, y, |x, _| one / x)
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        grad x = super::tangents::unary_vjp_tangent("log", x, x_t, y, g, g_t, |x, _| one / x, |x, _| -one / (x * x));
     }
 
     gradcheck {
@@ -161,6 +227,17 @@ crate::module! {
         });
     }
 
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        super::tangents::unary_tangent("gelu", x, x_t, y, |x, _| { let (cdf, pdf) = normal_cdf_pdf(x); cdf + x * pdf })
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        grad x = super::tangents::unary_vjp_tangent("gelu", x, x_t, y, g, g_t, |x, _| { let (cdf, pdf) = normal_cdf_pdf(x); cdf + x * pdf }, |x, _| normal_cdf_pdf(x).1 * (two - x * x));
+    }
+
     gradcheck {
         x: random([3, 4]);
         x: uniform([2, 5], -8.0, 8.0);
@@ -187,6 +264,31 @@ crate::module! {
             let t = (k * (x + c * x * x * x)).fast_tanh();
             g * (half * (one + t) + half * x * (one - t * t) * k * (one + three * c * x * x))
         });
+    }
+
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        let (k, c, half) = (X::Elem::of(SQRT_2_OVER_PI), X::Elem::of(0.044_715), X::Elem::of(0.5));
+        let three = X::Elem::of(3.0);
+        // t = tanh(u), u = k(x + cx³): u' = k(1 + 3cx²), u'' = 6kcx.
+        let parts = |x: X::Elem| {
+            let t = (k * (x + c * x * x * x)).fast_tanh();
+            (t, k * (one + three * c * x * x), two * three * k * c * x)
+        };
+        super::tangents::unary_tangent("gelu_tanh", x, x_t, y, |x, _| { let (t, du, _) = parts(x); half * (one + t) + half * x * (one - t * t) * du })
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::of(2.0));
+        let (k, c, half) = (X::Elem::of(SQRT_2_OVER_PI), X::Elem::of(0.044_715), X::Elem::of(0.5));
+        let three = X::Elem::of(3.0);
+        // t = tanh(u), u = k(x + cx³): u' = k(1 + 3cx²), u'' = 6kcx.
+        let parts = |x: X::Elem| {
+            let t = (k * (x + c * x * x * x)).fast_tanh();
+            (t, k * (one + three * c * x * x), two * three * k * c * x)
+        };
+        grad x = super::tangents::unary_vjp_tangent("gelu_tanh", x, x_t, y, g, g_t, |x, _| { let (t, du, _) = parts(x); half * (one + t) + half * x * (one - t * t) * du }, |x, _| { let (t, du, ddu) = parts(x); (one - t * t) * du + half * x * (one - t * t) * (ddu - two * t * du * du) });
     }
 
     gradcheck {

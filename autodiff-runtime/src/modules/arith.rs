@@ -208,7 +208,8 @@ macro_rules! binary_module {
     (
         $(#[$doc:meta])* $name:ident, $op:expr,
         $(#[$vjp_doc:meta])* partials $partials:expr,
-        |$ga:ident, $gb:ident, $a:ident, $b:ident, $y:ident| a: $grad_a:expr, b: $grad_b:expr $(,)?
+        |$ga:ident, $gb:ident, $a:ident, $b:ident, $y:ident| a: $grad_a:expr, b: $grad_b:expr,
+        second $second:expr $(,)?
     ) => {
         crate::module! {
             $(#[$doc])*
@@ -239,6 +240,22 @@ macro_rules! binary_module {
                 };
             }
 
+            /// From the first and second partials `[f_a, f_b, f_aa, f_ab, f_bb]`.
+            tangent(y) {
+                super::tangents::binary_tangent(stringify!($name), (a, a_t), (b, b_t), y, |x, z| {
+                    let [fa, fb, ..] = ($second)(x, z);
+                    (fa, fb)
+                })
+            }
+
+            backward_tangent(y, y_t, g, g_t, need) {
+                let (ta, tb) = super::tangents::binary_vjp_tangent(
+                    stringify!($name), (a, a_t), (b, b_t), g, g_t, [need.a, need.b], $second,
+                );
+                grad a = ta.expect("asked for");
+                grad b = tb.expect("asked for");
+            }
+
             gradcheck {
                 a: random([3, 4]), b: uniform([3, 4], 0.5, 3.0);
                 a: random([4, 3]), b: uniform([3], 0.5, 3.0);
@@ -255,6 +272,10 @@ binary_module! {
     /// The upstream gradient passes to both operands.
     partials |_, _| (A::Elem::one(), A::Elem::one()),
     |ga, gb, _a, _b, _y| a: ga, b: gb,
+    second |_, _| {
+        let (zero, one) = (<A::Elem as num_traits::Zero>::zero(), A::Elem::one());
+        [one, one, zero, zero, zero]
+    },
 }
 
 binary_module! {
@@ -263,6 +284,10 @@ binary_module! {
     /// `g` to `a`, `−g` to `b`.
     partials |_, _| (A::Elem::one(), -A::Elem::one()),
     |ga, gb, _a, _b, _y| a: ga, b: gb.mapv_into(|v| -v),
+    second |_, _| {
+        let (zero, one) = (<A::Elem as num_traits::Zero>::zero(), A::Elem::one());
+        [one, -one, zero, zero, zero]
+    },
 }
 
 binary_module! {
@@ -272,6 +297,10 @@ binary_module! {
     partials |x, y| (y, x),
     |ga, gb, a, b, _y| a: combine_in_place("mul", ga, b.input_view(), |g, b| g * b),
     b: combine_in_place("mul", gb, a.input_view(), |g, a| g * a),
+    second |a: A::Elem, b: A::Elem| {
+        let (zero, one) = (<A::Elem as num_traits::Zero>::zero(), A::Elem::one());
+        [b, a, zero, one, zero]
+    },
 }
 
 binary_module! {
@@ -283,6 +312,11 @@ binary_module! {
     b: {
         let gy = combine_in_place("div", gb, y.view_dyn(), |g, y| g * y);
         combine_in_place("div", gy, b.input_view(), |gy, b| -gy / b)
+    },
+    second |a: A::Elem, b: A::Elem| {
+        let (zero, one, two) = (<A::Elem as num_traits::Zero>::zero(), A::Elem::one(), A::Elem::one() + A::Elem::one());
+        let r = one / b;
+        [r, -a * r * r, zero, -r * r, two * a * r * r * r]
     },
 }
 
@@ -296,6 +330,8 @@ crate::module! {
         check_upstream("neg", "output", y, &g);
         grad a: X::Value = g.map_in_place(|v| -v);
     }
+
+    tangent linear;
 
     gradcheck {
         a: random([3, 2]);
@@ -314,6 +350,8 @@ crate::module! {
         check_upstream("scale", "output", y, &g);
         grad x: X::Value = g.map_in_place(|v| v * c);
     }
+
+    tangent linear;
 
     gradcheck {
         x: random([3, 2]), c: 0.7;

@@ -63,6 +63,43 @@ pub fn causal_mask_vjp<F: Float, D: Dimension>(
     (Some(g),)
 }
 
+/// The tangent of the scores with the masked entries zeroed: they are constants.
+pub fn causal_mask_tangent<F: Float, D: Dimension>(
+    scores: &ArrayRef<F, D>,
+    y: &Array<F, D>,
+    t: (Option<&ArrayRef<F, D>>,),
+) -> Array<F, D> {
+    let n = check_square("causal_mask", scores);
+    match t.0 {
+        Some(t) => {
+            check_shape("causal_mask", "tangent", scores.shape(), t.shape());
+            let mut t = copy(t);
+            fill_above(&mut t, n, F::zero());
+            t
+        }
+        None => Array::zeros(y.raw_dim()),
+    }
+}
+
+/// The VJP, and the same masking of the upstream gradient's tangent (the
+/// mask is linear: no second-order term).
+#[allow(clippy::type_complexity)]
+pub fn causal_mask_vjp_tangent<F: Float, D: Dimension>(
+    scores: &ArrayRef<F, D>,
+    _t: (Option<&ArrayRef<F, D>>,),
+    y: &Array<F, D>,
+    _y_t: &Array<F, D>,
+    g: Array<F, D>,
+    g_t: Option<Array<F, D>>,
+    need: [bool; 1],
+) -> ((Option<Array<F, D>>,), (Option<Array<F, D>>,)) {
+    let tangent = match g_t {
+        Some(g_t) => causal_mask_vjp(scores, y, g_t, need),
+        None => (None,),
+    };
+    (causal_mask_vjp(scores, y, g, need), tangent)
+}
+
 #[cfg(test)]
 mod tests {
     use ndarray::{Array3, ArrayD, array};
@@ -105,6 +142,47 @@ mod tests {
             panic!("causal_mask: {e}");
         }
         assert!(gx.indexed_iter().all(|((_, i, j), &v)| j <= i || v == 0.0));
+    }
+
+    #[test]
+    fn tangents_match_finite_differences() {
+        // Through the softmax again: the tangent of softmax(mask(x)) along t,
+        // and the tangent of the chained VJP along (t, ġ).
+        use crate::modules::{softmax_tangent, softmax_vjp_tangent};
+        let x: Array3<f64> = random((2, 4, 4), 13);
+        let t: Array3<f64> = random((2, 4, 4), 14);
+        let (r, tr): (Array3<f64>, Array3<f64>) = (random((2, 4, 4), 15), random((2, 4, 4), 16));
+        let chain = |x: &Array3<f64>, r: Array3<f64>| {
+            let masked = causal_mask(x);
+            let p = softmax(&masked);
+            let (gm,) = softmax_vjp(&masked, &p, r, [true]);
+            (
+                p,
+                causal_mask_vjp(x, &masked, gm.expect("asked"), [true])
+                    .0
+                    .expect("asked"),
+            )
+        };
+        let masked = causal_mask(&x);
+        let p = softmax(&masked);
+        let tm = causal_mask_tangent(&x, &masked, (Some(&t),));
+        let tp = softmax_tangent(&masked, &p, (Some(&tm),));
+        let ((gm,), (tgm,)) = softmax_vjp_tangent(&masked, (Some(&tm),), &p, &tp, r.clone(), Some(tr.clone()), [true]);
+        let (_, (tgx,)) = causal_mask_vjp_tangent(&x, (Some(&t),), &masked, &tm, gm.expect("asked"), tgm, [true]);
+        let tgx = tgx.expect("asked");
+        let h = 1e-6;
+        let (p_plus, g_plus) = chain(&(&x + &(&t * h)), &r + &(&tr * h));
+        let (p_minus, g_minus) = chain(&(&x - &(&t * h)), &r - &(&tr * h));
+        for (a, (p, m)) in tp.iter().zip(p_plus.iter().zip(&p_minus)) {
+            assert!(
+                (a - (p - m) / (2.0 * h)).abs() < 1e-7,
+                "the tangent of softmax(mask(x))"
+            );
+        }
+        for (a, (p, m)) in tgx.iter().zip(g_plus.iter().zip(&g_minus)) {
+            assert!((a - (p - m) / (2.0 * h)).abs() < 1e-7, "the tangent of the VJP");
+        }
+        assert!(tm.indexed_iter().all(|((_, i, j), &v)| j <= i || v == 0.0));
     }
 
     #[test]

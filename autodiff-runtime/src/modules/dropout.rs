@@ -47,6 +47,8 @@ crate::module! {
         };
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([4, 3]), mask: bernoulli([4, 3], 0.5), p: 0.5;
         x: random([1, 5]), mask: bernoulli([1, 5], 0.8), p: 0.8;

@@ -37,6 +37,8 @@ crate::module! {
         };
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([4]);
         x: random([2, 3]);

@@ -113,6 +113,8 @@ crate::module! {
         recycle_array(g);
     }
 
+    tangent linear;
+
     gradcheck {
         ids: vec![0, 2, 2, 1], table: random([4, 3]);
         ids: vec![5], table: random([6, 2]);

@@ -99,6 +99,45 @@ crate::module! {
         recycle_array(g);
     }
 
+    /// The product rule: ẏ = ẋ·wᵀ + x·ẇᵀ + ḃ; ġ_x = ġ·w + g·ẇ,
+    /// ġ_w = ġᵀ·x + gᵀ·ẋ, ġ_b = the column sums of ġ.
+    tangent(y) {
+        let (one, x2) = (F::one(), rows_of(x));
+        let mut t2: Array2<F> = Array2::zeros((x2.nrows(), w.nrows()));
+        if let Some(tx) = x_t {
+            gemm_into(one, &rows_of(tx), &w.t(), one, &mut t2);
+        }
+        if let Some(tw) = w_t {
+            gemm_into(one, &x2, &tw.t(), one, &mut t2);
+        }
+        if let Some(tb) = b_t {
+            t2 += &tb.view();
+        }
+        t2.into_shape_with_order(y.raw_dim()).expect("rows × out values")
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (one, x2, g2) = (F::one(), rows_of(x), rows_of(g));
+        let mut tx: Array2<F> = Array2::zeros(x2.raw_dim());
+        let mut tw: Array2<F> = Array2::zeros(w.raw_dim());
+        let mut tb: Array1<F> = Array1::zeros(w.nrows());
+        if let Some(tg) = g_t {
+            let tg2 = rows_of(tg);
+            gemm_into(one, &tg2, w, one, &mut tx);
+            gemm_into(one, &tg2.t(), &x2, one, &mut tw);
+            tb = column_sums(&tg2);
+        }
+        if let Some(tw_) = w_t {
+            gemm_into(one, &g2, tw_, one, &mut tx);
+        }
+        if let Some(tx_) = x_t {
+            gemm_into(one, &g2.t(), &rows_of(tx_), one, &mut tw);
+        }
+        grad x = tx.into_shape_with_order(x.raw_dim()).expect("rows × in values");
+        grad w = tw;
+        grad b = tb;
+    }
+
     gradcheck {
         x: random([1, 3]), w: random([2, 3]), b: random([2]);
         x: random([4, 3]), w: random([5, 3]), b: random([5]);

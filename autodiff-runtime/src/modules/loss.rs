@@ -116,6 +116,42 @@ crate::module! {
         };
     }
 
+    /// With p = softmax(z) per row and n rows: ẏ = Σ⟨p − onehot, ż⟩ / n;
+    /// the VJP's tangent (ġ·(p − onehot) + g·p ⊙ (ż − ⟨p, ż⟩)) / n.
+    tangent(loss) {
+        let rows = rows_of(logits);
+        check_labels("cross_entropy", &rows, labels);
+        match logits_t {
+            Some(t) => {
+                let (p, t) = (softmax_rows(&rows), rows_of(t));
+                let mut total = F::zero();
+                for ((pr, tr), &label) in p.outer_iter().zip(t.outer_iter()).zip(labels) {
+                    total += pr.iter().zip(tr.iter()).fold(F::zero(), |s, (&p, &t)| s + p * t) - tr[label];
+                }
+                total / F::of_usize(labels.len())
+            }
+            None => F::zero(),
+        }
+    }
+
+    backward_tangent(loss, loss_t, g, g_t, need) {
+        let rows = rows_of(logits);
+        check_labels("cross_entropy", &rows, labels);
+        let n = F::of_usize(labels.len());
+        let (g, tg) = (*g / n, g_t.copied().unwrap_or(F::zero()) / n);
+        let mut out = softmax_rows(&rows);
+        let t = logits_t.map(|t| rows_of(t));
+        for (i, (mut row, &label)) in out.outer_iter_mut().zip(labels).enumerate() {
+            let dot = t.as_ref().map_or(F::zero(), |t| row.iter().zip(t.row(i).iter()).fold(F::zero(), |s, (&p, &t)| s + p * t));
+            for (j, p) in row.iter_mut().enumerate() {
+                let tz = t.as_ref().map_or(F::zero(), |t| t[[i, j]]);
+                let onehot = if j == label { F::one() } else { F::zero() };
+                *p = tg * (*p - onehot) + g * *p * (tz - dot);
+            }
+        }
+        grad logits: Array<F, D> = out.into_shape_with_order(logits.raw_dim()).expect("rows × classes values");
+    }
+
     gradcheck {
         logits: random([1, 2]), labels: indices(1, 2);
         logits: random([4, 3]), labels: indices(4, 3);
@@ -150,10 +186,24 @@ crate::module! {
         };
     }
 
+    tangent linear;
+
     gradcheck {
         logp: random([1, 2]), labels: indices(1, 2);
         logp: random([4, 3]), labels: indices(4, 3);
     }
+}
+
+/// softmax of each row, for the tangent rules (not on `_grad`'s path).
+fn softmax_rows<F: Float>(rows: &ArrayRef2<F>) -> Array2<F> {
+    let mut p = rows.to_owned();
+    for mut row in p.outer_iter_mut() {
+        let m = row.fold(F::neg_infinity(), |m, &v| m.max(v));
+        row.mapv_inplace(|v| (v - m).exp());
+        let total = row.sum();
+        row.mapv_inplace(|v| v / total);
+    }
+    p
 }
 
 fn check_same<F, D: Dimension>(module: &str, a: &ArrayRef<F, D>, b: &ArrayRef<F, D>) {
@@ -188,6 +238,32 @@ crate::module! {
         let k = F::of(2.0) * g / F::of_usize(pred.len());
         grad pred: Array<F, D> = Zip::from(pred).and(target).map_collect(|&p, &t| k * (p - t));
         grad target: Array<F, D> = Zip::from(pred).and(target).map_collect(|&p, &t| k * (t - p));
+    }
+
+    /// With d = pred − target and ḋ its tangent: ẏ = 2⟨d, ḋ⟩/n; the VJP's
+    /// tangent 2(ġ·d + g·ḋ)/n to pred, its negative to target.
+    tangent(loss) {
+        check_same("mse_loss", pred, target);
+        let zero = F::zero();
+        let k = F::of(2.0) / F::of_usize(pred.len());
+        let dp = pred_t.map_or(zero, |t| Zip::from(pred).and(target).and(t).fold(zero, |s, &p, &q, &t| s + (p - q) * t));
+        let dt = target_t.map_or(zero, |t| Zip::from(pred).and(target).and(t).fold(zero, |s, &p, &q, &t| s + (p - q) * t));
+        k * (dp - dt)
+    }
+
+    backward_tangent(loss, loss_t, g, g_t, need) {
+        check_same("mse_loss", pred, target);
+        let k = F::of(2.0) / F::of_usize(pred.len());
+        let (g, tg) = (*g, g_t.copied().unwrap_or(F::zero()));
+        let mut d: Array<F, D> = Zip::from(pred).and(target).map_collect(|&p, &t| k * tg * (p - t));
+        if let Some(t) = pred_t {
+            Zip::from(&mut d).and(t).for_each(|d, &t| *d += k * g * t);
+        }
+        if let Some(t) = target_t {
+            Zip::from(&mut d).and(t).for_each(|d, &t| *d -= k * g * t);
+        }
+        grad target = d.mapv(|v| -v);
+        grad pred = d;
     }
 
     gradcheck {

@@ -104,6 +104,35 @@ crate::module! {
         crate::workspace::recycle_array(g);
     }
 
+    /// The product rule: ẏ = ȧ·b + a·ḃ; ġ_a = ġ·bᵀ + g·ḃᵀ, ġ_b = ȧᵀ·g + aᵀ·ġ.
+    tangent(y) {
+        let mut ty: Array<F, D> = Array::zeros(y.raw_dim());
+        if let Some(ta) = a_t {
+            ty += &product(ta, b, (false, false), y.raw_dim());
+        }
+        if let Some(tb) = b_t {
+            ty += &product(a, tb, (false, false), y.raw_dim());
+        }
+        ty
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let mut ta: Array<F, D> = Array::zeros(a.raw_dim());
+        let mut tb: Array<F, D> = Array::zeros(b.raw_dim());
+        if let Some(tg) = g_t {
+            ta += &product(tg, b, (false, true), a.raw_dim());
+            tb += &product(a, tg, (true, false), b.raw_dim());
+        }
+        if let Some(b_t) = b_t {
+            ta += &product(g, b_t, (false, true), a.raw_dim());
+        }
+        if let Some(a_t) = a_t {
+            tb += &product(a_t, g, (true, false), b.raw_dim());
+        }
+        grad a = ta;
+        grad b = tb;
+    }
+
     gradcheck {
         a: random([1, 1]), b: random([1, 1]);
         a: random([3, 4]), b: random([4, 2]);

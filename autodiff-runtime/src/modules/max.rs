@@ -45,6 +45,24 @@ crate::module! {
         crate::workspace::recycle_array(a_wins);
     }
 
+    /// The tangent of the larger input (of `b` at a tie); no second-order term.
+    tangent(y) {
+        let (zero, one) = (A::Elem::zero(), A::Elem::one());
+        let first = move |x: A::Elem, z: A::Elem| if x > z { (one, zero) } else { (zero, one) };
+        super::tangents::binary_tangent("max", (a, a_t), (b, b_t), y, first)
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one) = (A::Elem::zero(), A::Elem::one());
+        let second = move |x: A::Elem, z: A::Elem| {
+            let fa = if x > z { one } else { zero };
+            [fa, one - fa, zero, zero, zero]
+        };
+        let (ta, tb) = super::tangents::binary_vjp_tangent("max", (a, a_t), (b, b_t), g, g_t, [need.a, need.b], second);
+        grad a = ta.expect("asked for");
+        grad b = tb.expect("asked for");
+    }
+
     gradcheck {
         a: random([1, 1]), b: random([1, 1]);
         a: random([3, 4]), b: random([3, 4]);

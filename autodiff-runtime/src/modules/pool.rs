@@ -179,6 +179,8 @@ crate::module! {
         crate::workspace::recycle_array(g);
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([1, 1, 4, 4]), k: 2, stride: 2;
         x: random([2, 3, 5, 7]), k: 3, stride: 2;

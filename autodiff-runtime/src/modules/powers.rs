@@ -20,6 +20,17 @@ crate::module! {
         grad x: X::Value = g.combine_in_place(y, |g, y| g / (two * y));
     }
 
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::one() + X::Elem::one());
+        super::tangents::unary_tangent("sqrt", x, x_t, y, |_, y| one / (two * y))
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one, two) = (X::Elem::zero(), X::Elem::one(), X::Elem::one() + X::Elem::one());
+        grad x = super::tangents::unary_vjp_tangent("sqrt", x, x_t, y, g, g_t, |_, y| one / (two * y), |_, y| -one / (two * two * y * y * y));
+    }
+
     gradcheck {
         x: uniform([3, 4], 0.2, 3.0);
         x: uniform([5], 0.5, 1.5);
@@ -38,6 +49,17 @@ crate::module! {
         check_input("pow", "input", x, &g);
         let q = p - X::Elem::one();
         grad x: X::Value = x.zip_into(g, |g, x| if p == X::Elem::zero() { X::Elem::zero() } else { g * p * x.powf(q) });
+    }
+
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one) = (X::Elem::zero(), X::Elem::one());
+        super::tangents::unary_tangent("pow", x, x_t, y, |x, _| if p == zero { zero } else { p * x.powf(p - one) })
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one) = (X::Elem::zero(), X::Elem::one());
+        grad x = super::tangents::unary_vjp_tangent("pow", x, x_t, y, g, g_t, |x, _| if p == zero { zero } else { p * x.powf(p - one) }, |x, _| if p == zero || p == one { zero } else { p * (p - one) * x.powf(p - one - one) });
     }
 
     gradcheck {
@@ -60,6 +82,17 @@ crate::module! {
         check_input("abs", "input", x, &g);
         let zero = X::Elem::zero();
         grad x: X::Value = x.zip_into(g, |g, x| if x > zero { g } else if x < zero { -g } else { zero });
+    }
+
+    /// f'·ẋ, and the VJP's tangent f'·ġ + f''·ẋ·g.
+    tangent(y) {
+        let (zero, one) = (X::Elem::zero(), X::Elem::one());
+        super::tangents::unary_tangent("abs", x, x_t, y, |x, _| if x > zero { one } else if x < zero { -one } else { zero })
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one) = (X::Elem::zero(), X::Elem::one());
+        grad x = super::tangents::unary_vjp_tangent("abs", x, x_t, y, g, g_t, |x, _| if x > zero { one } else if x < zero { -one } else { zero }, |_, _| zero);
     }
 
     gradcheck {

@@ -20,6 +20,8 @@ crate::module! {
         grad x: X::Value = x.map_to_value(|_| g);
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([1, 1]);
         x: random([3, 4]);
@@ -46,6 +48,8 @@ crate::module! {
         grad x: X::Value = x.map_to_value(|_| share);
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([1, 1]);
         x: random([3, 4]);
@@ -62,6 +66,31 @@ crate::module! {
     backward(y, g, need) {
         let k = g + g;
         grad w: X::Value = w.map_to_value(|v| k * v);
+    }
+
+    /// ẏ = 2⟨w, ẇ⟩; ġ_w = 2(ġ·w + g·ẇ).
+    tangent(y) {
+        match w_t {
+            Some(t) => {
+                let (wv, tv) = (w.input_view(), t.input_view());
+                let dot = wv.iter().zip(tv.iter()).fold(X::Elem::zero(), |s, (&a, &b)| s + a * b);
+                dot + dot
+            }
+            None => X::Elem::zero(),
+        }
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let two = X::Elem::one() + X::Elem::one();
+        let tg = g_t.copied().unwrap_or_else(X::Elem::zero);
+        let gw: X::Value = w.map_to_value(|v| two * tg * v);
+        grad w: X::Value = match w_t {
+            Some(t) => {
+                let k = two * *g;
+                crate::value::Value::combine_in_place(gw, &t.map_to_value(|v| v), |a, b| a + k * b)
+            }
+            None => gw,
+        };
     }
 
     gradcheck {
@@ -89,6 +118,23 @@ crate::module! {
             }
         };
         grad w: X::Value = w.map_to_value(|v| g * sign(v));
+    }
+
+    /// ẏ = ⟨sign(w), ẇ⟩; ġ_w = ġ·sign(w) (zero second derivative away from 0).
+    tangent(y) {
+        let (zero, one) = (X::Elem::zero(), X::Elem::one());
+        let sign = move |v: X::Elem| if v > zero { one } else if v < zero { -one } else { zero };
+        match w_t {
+            Some(t) => w.input_view().iter().zip(t.input_view().iter()).fold(zero, |s, (&a, &b)| s + sign(a) * b),
+            None => zero,
+        }
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (zero, one) = (X::Elem::zero(), X::Elem::one());
+        let sign = move |v: X::Elem| if v > zero { one } else if v < zero { -one } else { zero };
+        let tg = g_t.copied().unwrap_or(zero);
+        grad w: X::Value = w.map_to_value(|v| tg * sign(v));
     }
 
     gradcheck {
@@ -134,6 +180,8 @@ crate::module! {
         grad x = spread(x, &g, axis, F::one());
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([3, 4]), axis: Axis(0);
         x: random([3, 4]), axis: Axis(1);
@@ -160,6 +208,8 @@ crate::module! {
         crate::value::check_shape("mean_axis", "output", y.shape(), g.shape());
         grad x = spread(x, &g, axis, F::one() / F::of_usize(x.len_of(axis)));
     }
+
+    tangent linear;
 
     gradcheck {
         x: random([3, 4]), axis: Axis(0);

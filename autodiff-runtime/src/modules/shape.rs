@@ -43,6 +43,8 @@ crate::module! {
         grad x = reshape_owned(g, x.raw_dim());
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([2, 3, 2, 2]);
         x: random([3, 4]);
@@ -75,6 +77,8 @@ crate::module! {
         crate::value::check_shape("reshape", "output", y.shape(), g.shape());
         grad x = reshape_owned(g, x.raw_dim());
     }
+
+    tangent linear;
 
     gradcheck {
         x: random([2, 6]), shape: (3, 2, 2);
@@ -129,6 +133,20 @@ crate::module! {
         recycle_array(g);
     }
 
+    /// Linear in both inputs: the tangents joined (zeros for a missing one),
+    /// and the VJP of the upstream gradient's tangent.
+    tangent(y) {
+        let (za, zb) = (Array::zeros(a.raw_dim()), Array::zeros(b.raw_dim()));
+        concat(a_t.unwrap_or(&za), b_t.unwrap_or(&zb), axis)
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let upstream = g_t.cloned().unwrap_or_else(|| Array::zeros(y.raw_dim()));
+        let (ta, tb, _) = concat_vjp(a, b, axis, y, upstream, [need.a, need.b, false]);
+        grad a = ta.expect("asked for");
+        grad b = tb.expect("asked for");
+    }
+
     gradcheck {
         a: random([2, 3]), b: random([4, 3]), axis: 0;
         a: random([2, 3]), b: random([2, 1]), axis: 1;
@@ -149,6 +167,8 @@ crate::module! {
         crate::value::check_shape("transpose", "output", y.shape(), g.shape());
         grad x = g.reversed_axes();
     }
+
+    tangent linear;
 
     gradcheck {
         x: random([3, 4]);
@@ -214,6 +234,8 @@ crate::module! {
         grad x = gx;
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([3, 4]), info: ndarray::s![.., 1..3];
         x: random([4, 5]), info: ndarray::s![1..;2, -2..];
@@ -268,6 +290,8 @@ crate::module! {
         recycle_array(g);
     }
 
+    tangent linear;
+
     gradcheck {
         x: random([2, 3, 4]), axes: [1, 2, 0];
         x: random([2, 3, 2, 4]), axes: [0, 2, 1, 3];
@@ -296,6 +320,8 @@ crate::module! {
         recycle_array(g);
         grad x = gx;
     }
+
+    tangent linear;
 
     gradcheck {
         x: random([3, 6]), axis: 1, start: 2, len: 3;

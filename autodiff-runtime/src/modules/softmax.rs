@@ -50,6 +50,42 @@ crate::module! {
         };
     }
 
+    /// ẏ = y ⊙ (ẋ − ⟨y, ẋ⟩); the VJP's tangent
+    /// ẏ ⊙ (g − ⟨g, y⟩) + y ⊙ (ġ − ⟨ġ, y⟩ − ⟨g, ẏ⟩), per lane.
+    tangent(y) {
+        let axis = last_axis("softmax", x.ndim());
+        let mut ty: Array<F, D> = Array::zeros(y.raw_dim());
+        if let Some(tx) = x_t {
+            Zip::from(ty.lanes_mut(axis)).and(y.lanes(axis)).and(tx.lanes(axis)).for_each(|mut tl, yl, xl| {
+                let dot = yl.iter().zip(xl.iter()).fold(F::zero(), |s, (&y, &t)| s + y * t);
+                Zip::from(&mut tl).and(&yl).and(&xl).for_each(|t, &y, &x| *t = y * (x - dot));
+            });
+        }
+        ty
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let axis = last_axis("softmax", x.ndim());
+        let zeros: Array<F, D> = Array::zeros(y.raw_dim());
+        let tg = g_t.unwrap_or(&zeros);
+        let mut out: Array<F, D> = Array::zeros(x.raw_dim());
+        Zip::from(out.lanes_mut(axis))
+            .and(y.lanes(axis))
+            .and(y_t.lanes(axis))
+            .and(g.lanes(axis))
+            .and(tg.lanes(axis))
+            .for_each(|mut ol, yl, tyl, gl, tgl| {
+                let dot = |a: &ndarray::ArrayView1<F>, b: &ndarray::ArrayView1<F>| {
+                    a.iter().zip(b.iter()).fold(F::zero(), |s, (&a, &b)| s + a * b)
+                };
+                let (gy, tgy, gty) = (dot(&gl, &yl), dot(&tgl, &yl), dot(&gl, &tyl));
+                Zip::from(&mut ol).and(&yl).and(&tyl).and(&gl).and(&tgl).for_each(|o, &y, &ty, &g, &tg| {
+                    *o = ty * (g - gy) + y * (tg - tgy - gty);
+                });
+            });
+        grad x = out;
+    }
+
     gradcheck {
         x: random([1, 1]);
         x: random([1, 5]);
@@ -84,6 +120,40 @@ crate::module! {
             });
             gx
         };
+    }
+
+    /// ẏ = ẋ − ⟨p, ẋ⟩ with p = e^y; the VJP's tangent ġ − ṗ·Σg − p·Σġ, with
+    /// ṗ = p ⊙ ẏ, per lane.
+    tangent(y) {
+        let axis = last_axis("log_softmax", x.ndim());
+        let mut ty: Array<F, D> = Array::zeros(y.raw_dim());
+        if let Some(tx) = x_t {
+            Zip::from(ty.lanes_mut(axis)).and(y.lanes(axis)).and(tx.lanes(axis)).for_each(|mut tl, yl, xl| {
+                let dot = yl.iter().zip(xl.iter()).fold(F::zero(), |s, (&y, &t)| s + y.exp() * t);
+                Zip::from(&mut tl).and(&xl).for_each(|t, &x| *t = x - dot);
+            });
+        }
+        ty
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let axis = last_axis("log_softmax", x.ndim());
+        let zeros: Array<F, D> = Array::zeros(y.raw_dim());
+        let tg = g_t.unwrap_or(&zeros);
+        let mut out: Array<F, D> = Array::zeros(x.raw_dim());
+        Zip::from(out.lanes_mut(axis))
+            .and(y.lanes(axis))
+            .and(y_t.lanes(axis))
+            .and(g.lanes(axis))
+            .and(tg.lanes(axis))
+            .for_each(|mut ol, yl, tyl, gl, tgl| {
+                let (total, total_t) = (gl.sum(), tgl.sum());
+                Zip::from(&mut ol).and(&yl).and(&tyl).and(&tgl).for_each(|o, &y, &ty, &tg| {
+                    let p = y.exp();
+                    *o = tg - p * ty * total - p * total_t;
+                });
+            });
+        grad x = out;
     }
 
     gradcheck {

@@ -3,6 +3,7 @@
 //! upstream gradient (one `Option` per output) to the value it came from.
 //! And `copy`, what `h.clone()` of an active value is.
 
+use super::tangents::{ZeroTangent, tangent_or_zeros};
 use crate::value::Input;
 
 crate::module! {
@@ -16,6 +17,8 @@ crate::module! {
         crate::value::check_input("copy", "input", x, &g);
         grad x: X::Value = g;
     }
+
+    tangent linear;
 
     gradcheck {
         x: random([3, 4]);
@@ -49,6 +52,39 @@ macro_rules! tuple_module {
 tuple_module!(tuple2, tuple2_vjp, 2; A a 0, B b 1);
 tuple_module!(tuple3, tuple3_vjp, 3; A a 0, B b 1, C c 2);
 tuple_module!(tuple4, tuple4_vjp, 4; A a 0, B b 1, C c 2, D d 3);
+
+macro_rules! tuple_tangents {
+    ($tangent:ident, $vjp_tangent:ident, $vjp:ident, $n:literal; $($T:ident $a:ident $i:tt),+) => {
+        /// The outputs' tangents gathered into a tuple (zeros for a missing one).
+        #[inline]
+        pub fn $tangent<$($T: ZeroTangent + Clone),+>($($a: &$T,)+ _: &($($T,)+), t: ($(Option<&$T>,)+)) -> ($($T,)+) {
+            ($(tangent_or_zeros(t.$i, $a),)+)
+        }
+
+        /// The gradients as the VJP routes them, and their tangents the same way.
+        #[inline]
+        #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+        pub fn $vjp_tangent<$($T),+>(
+            $($a: &$T,)+
+            _: ($(Option<&$T>,)+),
+            y: &($($T,)+),
+            _: &($($T,)+),
+            g: ($(Option<$T>,)+),
+            tg: Option<($(Option<$T>,)+)>,
+            need: [bool; $n],
+        ) -> (($(Option<$T>,)+), ($(Option<$T>,)+)) {
+            let tangent = match tg {
+                Some(tg) => $vjp($($a,)+ y, tg, need),
+                None => ($(::core::option::Option::<$T>::None,)+),
+            };
+            ($vjp($($a,)+ y, g, need), tangent)
+        }
+    };
+}
+
+tuple_tangents!(tuple2_tangent, tuple2_vjp_tangent, tuple2_vjp, 2; A a 0, B b 1);
+tuple_tangents!(tuple3_tangent, tuple3_vjp_tangent, tuple3_vjp, 3; A a 0, B b 1, C c 2);
+tuple_tangents!(tuple4_tangent, tuple4_vjp_tangent, tuple4_vjp, 4; A a 0, B b 1, C c 2, D d 3);
 
 #[cfg(test)]
 mod tests {

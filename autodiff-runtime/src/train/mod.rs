@@ -1,7 +1,9 @@
 //! The practical tricks of backpropagation, as tools over any [`Params`] model:
 //! initialisation, input standardisation, shuffled minibatches, optimizers,
-//! learning-rate schedules, gradient clipping, dropout masks, accuracy and
-//! checkpoints. Weight
+//! learning-rate schedules, gradient clipping, dropout masks, accuracy,
+//! checkpoints, and second-order tools driven by Hessian-vector products
+//! ([`curvature`]: the sharpness by power iteration, conjugate gradients for
+//! Newton-CG). Weight
 //! decay is either coupled (add `λ·l2(w)` or `λ·l1(w)` to the loss, so it goes
 //! through the gradient) or decoupled ([`Adam::adamw`]).
 //!
@@ -13,6 +15,7 @@
 mod batches;
 mod checkpoint;
 mod clip;
+pub mod curvature;
 mod init;
 mod metrics;
 mod optim;

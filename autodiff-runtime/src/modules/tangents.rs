@@ -1,0 +1,187 @@
+//! What the tangent rules of the modules share (the rules of the `hvp`
+//! functions: see `module!`): element-wise rules from a function's first and
+//! second derivatives, and binary rules with broadcasting from the partials.
+//!
+//! For y = f(x) element-wise, the tangent is ẏ = f'(x)·ẋ, and the VJP
+//! g_x = f'(x)·g has the tangent ġ_x = f'(x)·ġ + f''(x)·ẋ·g. For
+//! y = f(a, b) with broadcasting, ẏ = f_a·ȧ + f_b·ḃ, and the tangent of
+//! g_a = reduce(f_a·g) is reduce(f_a·ġ + g·(f_aa·ȧ + f_ab·ḃ)), as for b.
+//! A missing tangent (`None`) is zero. These run in rank-erased arrays:
+//! they are not on the path of `_grad`.
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
+use num_traits::Zero;
+
+use super::arith::{Broadcasted, reduce_to};
+use crate::float::Float;
+use crate::value::{Broadcast, Input, Value};
+
+/// The view, or a zero of shape `[]` for a missing one.
+fn or_zero<'a, F: Float>(view: Option<ArrayViewD<'a, F>>, zero: &'a [F; 1]) -> ArrayViewD<'a, F> {
+    view.unwrap_or_else(|| ArrayViewD::from_shape(IxDyn(&[]), &zero[..]).expect("a scalar view"))
+}
+
+/// `view` broadcast to `shape`.
+fn fit<'b, F: Float>(view: &'b ArrayViewD<'_, F>, shape: &[usize], module: &str) -> ArrayViewD<'b, F> {
+    view.broadcast(IxDyn(shape)).unwrap_or_else(|| {
+        panic!(
+            "{module}: a tangent of shape {:?} does not fit the shape {shape:?}",
+            view.shape()
+        )
+    })
+}
+
+/// ẏ = f'(x, y)·ẋ of an element-wise module, `d1` its derivative in terms of
+/// the input and the output.
+pub(crate) fn unary_tangent<X: Input + ?Sized>(
+    module: &str,
+    x: &X,
+    tx: Option<&X>,
+    y: &X::Value,
+    d1: impl Fn(X::Elem, X::Elem) -> X::Elem,
+) -> X::Value {
+    let Some(tx) = tx else {
+        return y.map_elements(|_| X::Elem::zero());
+    };
+    let (xv, yv) = (x.input_view(), y.view_dyn());
+    let tv = tx.input_view();
+    let tv = fit(&tv, xv.shape(), module);
+    let out: ArrayD<X::Elem> = Zip::from(&xv).and(&yv).and(&tv).map_collect(|&x, &y, &t| d1(x, y) * t);
+    X::Value::from_dyn(out)
+}
+
+/// ġ_x = f'(x, y)·ġ + f''(x, y)·ẋ·g, the tangent of an element-wise VJP.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn unary_vjp_tangent<X: Input + ?Sized>(
+    module: &str,
+    x: &X,
+    tx: Option<&X>,
+    y: &X::Value,
+    g: &X::Value,
+    tg: Option<&X::Value>,
+    d1: impl Fn(X::Elem, X::Elem) -> X::Elem,
+    d2: impl Fn(X::Elem, X::Elem) -> X::Elem,
+) -> X::Value {
+    let (xv, yv, gv) = (x.input_view(), y.view_dyn(), g.view_dyn());
+    let shape = xv.shape().to_vec();
+    let zero = [X::Elem::zero()];
+    let (txv, tgv) = (
+        or_zero(tx.map(|t| t.input_view()), &zero),
+        or_zero(tg.map(|t| t.view_dyn()), &zero),
+    );
+    let (txv, tgv) = (fit(&txv, &shape, module), fit(&tgv, &shape, module));
+    let out: ArrayD<X::Elem> = Zip::from(&xv)
+        .and(&yv)
+        .and(&gv)
+        .and(&txv)
+        .and(&tgv)
+        .map_collect(|&x, &y, &g, &tx, &tg| d1(x, y) * tg + d2(x, y) * tx * g);
+    X::Value::from_dyn(out)
+}
+
+/// ẏ = f_a·ȧ + f_b·ḃ of a binary element-wise module with broadcasting,
+/// `partials(a, b)` = (f_a, f_b).
+pub(crate) fn binary_tangent<A, B>(
+    module: &str,
+    (a, ta): (&A, Option<&A>),
+    (b, tb): (&B, Option<&B>),
+    y: &Broadcasted<A, B>,
+    partials: impl Fn(A::Elem, A::Elem) -> (A::Elem, A::Elem),
+) -> Broadcasted<A, B>
+where
+    A: Input + ?Sized,
+    B: Input<Elem = A::Elem> + ?Sized,
+    A::Value: Broadcast<B::Value>,
+{
+    let shape = y.view_dyn().shape().to_vec();
+    let zero = [A::Elem::zero()];
+    let (av, bv) = (a.input_view(), b.input_view());
+    let (tav, tbv) = (
+        or_zero(ta.map(|t| t.input_view()), &zero),
+        or_zero(tb.map(|t| t.input_view()), &zero),
+    );
+    let (av, bv, tav, tbv) = (
+        fit(&av, &shape, module),
+        fit(&bv, &shape, module),
+        fit(&tav, &shape, module),
+        fit(&tbv, &shape, module),
+    );
+    let out: ArrayD<A::Elem> = Zip::from(&av)
+        .and(&bv)
+        .and(&tav)
+        .and(&tbv)
+        .map_collect(|&a, &b, &ta, &tb| {
+            let (da, db) = partials(a, b);
+            da * ta + db * tb
+        });
+    Broadcasted::<A, B>::from_dyn(out)
+}
+
+/// The first and second partials of a binary function at (a, b):
+/// `[f_a, f_b, f_aa, f_ab, f_bb]`.
+pub(crate) type Second<F> = [F; 5];
+
+/// The tangents of a binary module's VJP (each reduced to its input's shape
+/// as the gradient is): reduce(f_a·ġ + g·(f_aa·ȧ + f_ab·ḃ)) for a, and
+/// reduce(f_b·ġ + g·(f_ab·ȧ + f_bb·ḃ)) for b.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn binary_vjp_tangent<A, B>(
+    module: &str,
+    (a, ta): (&A, Option<&A>),
+    (b, tb): (&B, Option<&B>),
+    g: &Broadcasted<A, B>,
+    tg: Option<&Broadcasted<A, B>>,
+    need: [bool; 2],
+    second: impl Fn(A::Elem, A::Elem) -> Second<A::Elem>,
+) -> (Option<A::Value>, Option<B::Value>)
+where
+    A: Input + ?Sized,
+    B: Input<Elem = A::Elem> + ?Sized,
+    A::Value: Broadcast<B::Value>,
+{
+    let gv = g.view_dyn();
+    let shape = gv.shape().to_vec();
+    let zero = [A::Elem::zero()];
+    let (av, bv) = (a.input_view(), b.input_view());
+    let (tav, tbv) = (
+        or_zero(ta.map(|t| t.input_view()), &zero),
+        or_zero(tb.map(|t| t.input_view()), &zero),
+    );
+    let tgv = or_zero(tg.map(|t| t.view_dyn()), &zero);
+    let (av, bv, tav, tbv) = (
+        fit(&av, &shape, module),
+        fit(&bv, &shape, module),
+        fit(&tav, &shape, module),
+        fit(&tbv, &shape, module),
+    );
+    let tgv = fit(&tgv, &shape, module);
+    let part = |which: usize| -> ArrayD<A::Elem> {
+        // g's coefficient first (Zip takes at most five inputs with its output).
+        let inner: ArrayD<A::Elem> = Zip::from(&av)
+            .and(&bv)
+            .and(&tav)
+            .and(&tbv)
+            .map_collect(|&a, &b, &ta, &tb| {
+                let [_, _, faa, fab, fbb] = second(a, b);
+                if which == 0 {
+                    faa * ta + fab * tb
+                } else {
+                    fab * ta + fbb * tb
+                }
+            });
+        Zip::from(&av)
+            .and(&bv)
+            .and(&gv)
+            .and(&tgv)
+            .and(&inner)
+            .map_collect(|&a, &b, &g, &tg, &inner| {
+                let [fa, fb, ..] = second(a, b);
+                let first = if which == 0 { fa } else { fb };
+                first * tg + g * inner
+            })
+    };
+    (
+        need[0].then(|| reduce_to(part(0), a)),
+        need[1].then(|| reduce_to(part(1), b)),
+    )
+}

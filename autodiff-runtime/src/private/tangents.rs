@@ -1,0 +1,56 @@
+//! What the `hvp` functions' tangents need from the runtime besides the
+//! modules' rules: zeros of an output's shape (the tangent of a constant
+//! assigned to an active variable), and a copy of a tangent that may be
+//! missing.
+
+use crate::value::Value;
+
+/// A module's output whose zero tangent can be made from it: a value, or a
+/// tuple of values.
+pub trait ZeroTangent {
+    /// Zeros of `self`'s shape (and type).
+    fn zeros_of(&self) -> Self;
+}
+
+impl<V: Value> ZeroTangent for V {
+    fn zeros_of(&self) -> Self {
+        self.map_elements(|_| num_traits::Zero::zero())
+    }
+}
+
+macro_rules! tuple_zero {
+    ($($T:ident $i:tt),+) => {
+        impl<$($T: Value),+> ZeroTangent for ($($T,)+) {
+            fn zeros_of(&self) -> Self {
+                ($(self.$i.zeros_of(),)+)
+            }
+        }
+    };
+}
+tuple_zero!(A 0, B 1);
+tuple_zero!(A 0, B 1, C 2);
+tuple_zero!(A 0, B 1, C 2, D 3);
+
+/// The zero tangent of `value`.
+#[inline]
+pub fn zero_tangent<T: ZeroTangent>(value: &T) -> T {
+    value.zeros_of()
+}
+
+/// A copy of a tangent, or zeros like `value` when it is zero (`None`).
+#[inline]
+pub fn tangent_or_zeros<T: ZeroTangent + Clone>(tangent: Option<&T>, value: &T) -> T {
+    match tangent {
+        Some(t) => t.clone(),
+        None => value.zeros_of(),
+    }
+}
+
+/// What the tangent tuple of a call must meet when the callee was declared
+/// without `hvp`: nothing does, so the call is one error saying what to add.
+#[diagnostic::on_unimplemented(
+    message = "this function is declared without `hvp`, so a `#[differentiable(.., hvp)]` function cannot call it",
+    label = "called here",
+    note = "add `hvp` to the callee's attribute: `#[differentiable(wrt(..), hvp)]`"
+)]
+pub trait DeclaredWithHvp {}
