@@ -11,7 +11,6 @@
 
 use std::hint::black_box;
 
-use autodiff::MethodGrad;
 use autodiff::prelude::*;
 use criterion::{Criterion, criterion_group};
 use rand::rngs::StdRng;
@@ -23,66 +22,145 @@ mod interleaved;
 mod machine;
 use interleaved::{median, median_ratio, rounds_of};
 
-#[derive(Params, Clone)]
-struct Mlp {
-    layers: Vec<Dense>,
+/// The networks of `benches/step.rs`, written as it writes them: one
+/// function per depth, each layer's weights a differentiated parameter.
+#[differentiable(wrt(w1, b1, w2, b2), hvp)]
+fn two(
+    x: &Array2<f32>,
+    labels: &[usize],
+    w1: &Array2<f32>,
+    b1: &Array1<f32>,
+    w2: &Array2<f32>,
+    b2: &Array1<f32>,
+) -> f32 {
+    let h = relu(&linear(x, w1, b1));
+    cross_entropy(&linear(&h, w2, b2), labels)
 }
 
-#[derive(Params, Clone)]
-struct Dense {
-    w: Array2<f32>,
-    b: Array1<f32>,
+#[differentiable(wrt(w1, b1, w2, b2, w3, b3, w4, b4), hvp)]
+#[allow(clippy::too_many_arguments)]
+fn four(
+    x: &Array2<f32>,
+    labels: &[usize],
+    w1: &Array2<f32>,
+    b1: &Array1<f32>,
+    w2: &Array2<f32>,
+    b2: &Array1<f32>,
+    w3: &Array2<f32>,
+    b3: &Array1<f32>,
+    w4: &Array2<f32>,
+    b4: &Array1<f32>,
+) -> f32 {
+    let h1 = relu(&linear(x, w1, b1));
+    let h2 = relu(&linear(&h1, w2, b2));
+    let h3 = relu(&linear(&h2, w3, b3));
+    cross_entropy(&linear(&h3, w4, b4), labels)
 }
 
-impl Mlp {
-    fn new(sizes: &[usize], rng: &mut StdRng) -> Mlp {
-        let layers = sizes
-            .windows(2)
-            .map(|io| {
-                let s = (6.0 / io[0] as f64).sqrt();
-                Dense {
-                    w: Array2::from_shape_simple_fn((io[1], io[0]), || rng.random_range(-s..s) as f32),
-                    b: Array1::zeros(io[1]),
-                }
-            })
-            .collect();
-        Mlp { layers }
-    }
-
-    /// ReLU between layers, cross-entropy at the end: the step of `benches/step.rs`.
-    #[differentiable(wrt(self), hvp)]
-    fn loss(&self, x: &Array2<f32>, labels: &[usize]) -> f32 {
-        let mut h = x.clone();
-        let last = self.layers.len() - 1;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = linear(&h, &layer.w, &layer.b);
-            if i < last {
-                h = relu(&h);
-            }
-        }
-        cross_entropy(&h, labels)
-    }
-}
+type Layers = Vec<(Array2<f32>, Array1<f32>)>;
 
 struct Problem {
-    model: Mlp,
     x: Array2<f32>,
     labels: Vec<usize>,
-    direction: MethodGrad<Mlp, ()>,
+    layers: Layers,
+    direction: Layers,
 }
 
 fn problem(batch: usize, sizes: &[usize]) -> Problem {
     let mut rng = StdRng::seed_from_u64(42);
-    let model = Mlp::new(sizes, &mut rng);
-    let x = Array2::from_shape_simple_fn((batch, sizes[0]), || rng.random_range(-1.0..1.0_f32));
+    let mut uniform = |shape: (usize, usize), scale: f64| {
+        Array2::from_shape_simple_fn(shape, || rng.random_range(-scale..scale) as f32)
+    };
+    let x = uniform((batch, sizes[0]), 1.0);
+    let mut layers = Vec::new();
+    let mut direction = Vec::new();
+    for io in sizes.windows(2) {
+        layers.push((
+            uniform((io[1], io[0]), (6.0 / io[0] as f64).sqrt()),
+            Array1::zeros(io[1]),
+        ));
+        direction.push((
+            uniform((io[1], io[0]), 1.0),
+            uniform((1, io[1]), 1.0).into_shape_with_order(io[1]).expect("a row"),
+        ));
+    }
     let labels = (0..batch).map(|i| i % sizes[sizes.len() - 1]).collect();
-    let mut v = model.clone();
-    v.visit_mut(&mut |_, mut t| t.mapv_inplace(|_| rng.random_range(-1.0..1.0_f32)));
     Problem {
-        model,
         x,
         labels,
-        direction: MethodGrad { self_: v, args: () },
+        layers,
+        direction,
+    }
+}
+
+/// One step of each kind, in a workspace; the gradients are handed back.
+impl Problem {
+    fn grad(&self, ws: &mut Workspace) -> f32 {
+        let (x, y, l) = (&self.x, &self.labels, &self.layers);
+        if l.len() == 2 {
+            let (loss, g) = two_grad_with(ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1);
+            ws.recycle((g.w1, g.b1, g.w2, g.b2));
+            return loss;
+        }
+        let (loss, g) = four_grad_with(
+            ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1,
+        );
+        ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
+        loss
+    }
+
+    fn jvp(&self, ws: &mut Workspace) -> f32 {
+        let (x, y, l, v) = (&self.x, &self.labels, &self.layers, &self.direction);
+        if l.len() == 2 {
+            let v = TwoGrad {
+                w1: v[0].0.clone(),
+                b1: v[0].1.clone(),
+                w2: v[1].0.clone(),
+                b2: v[1].1.clone(),
+            };
+            return two_jvp_with(ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &v).1;
+        }
+        let v = self.four_direction();
+        four_jvp_with(
+            ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1, &v,
+        )
+        .1
+    }
+
+    fn hvp(&self, ws: &mut Workspace) -> f32 {
+        let (x, y, l, v) = (&self.x, &self.labels, &self.layers, &self.direction);
+        if l.len() == 2 {
+            let v = TwoGrad {
+                w1: v[0].0.clone(),
+                b1: v[0].1.clone(),
+                w2: v[1].0.clone(),
+                b2: v[1].1.clone(),
+            };
+            let (loss, g, hv) = two_hvp_with(ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &v);
+            ws.recycle((g.w1, g.b1, g.w2, g.b2, hv.w1, hv.b1, hv.w2, hv.b2));
+            return loss;
+        }
+        let v = self.four_direction();
+        let (loss, g, hv) = four_hvp_with(
+            ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1, &v,
+        );
+        ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
+        ws.recycle((hv.w1, hv.b1, hv.w2, hv.b2, hv.w3, hv.b3, hv.w4, hv.b4));
+        loss
+    }
+
+    fn four_direction(&self) -> FourGrad {
+        let v = &self.direction;
+        FourGrad {
+            w1: v[0].0.clone(),
+            b1: v[0].1.clone(),
+            w2: v[1].0.clone(),
+            b2: v[1].1.clone(),
+            w3: v[2].0.clone(),
+            b3: v[2].1.clone(),
+            w4: v[3].0.clone(),
+            b4: v[3].1.clone(),
+        }
     }
 }
 
@@ -99,23 +177,9 @@ fn second_order(c: &mut Criterion) {
         let p = problem(batch, sizes);
         let mut group = c.benchmark_group(format!("hvp/{name}"));
         let mut ws = Workspace::new();
-        group.bench_function("grad", |b| {
-            b.iter(|| {
-                let (loss, g) = p.model.loss_grad_with(&mut ws, &p.x, &p.labels);
-                ws.recycle(g.self_);
-                black_box(loss)
-            })
-        });
-        group.bench_function("jvp", |b| {
-            b.iter(|| black_box(p.model.loss_jvp_with(&mut ws, &p.x, &p.labels, &p.direction)))
-        });
-        group.bench_function("hvp", |b| {
-            b.iter(|| {
-                let (loss, g, hv) = p.model.loss_hvp_with(&mut ws, &p.x, &p.labels, &p.direction);
-                ws.recycle((g.self_, hv.self_));
-                black_box(loss)
-            })
-        });
+        group.bench_function("grad", |b| b.iter(|| black_box(p.grad(&mut ws))));
+        group.bench_function("jvp", |b| b.iter(|| black_box(p.jvp(&mut ws))));
+        group.bench_function("hvp", |b| b.iter(|| black_box(p.hvp(&mut ws))));
         group.finish();
     }
 }
@@ -130,8 +194,8 @@ fn summary() {
     println!("\nThe MLPs of benches/step.rs in f32, in a workspace each; medians of {ROUNDS} interleaved rounds.");
     println!("grad = `_grad_with` (value and gradient); jvp = `_jvp_with` (value and ⟨∇f, v⟩);");
     println!("hvp = `_hvp_with` (value, gradient and H·v).\n");
-    println!("| size | grad µs | jvp µs | hvp µs | jvp / grad | hvp / grad |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| size | matrix products (grad / hvp) | grad µs | jvp µs | hvp µs | jvp / grad | hvp / grad |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, batch, sizes) in SIZES {
         let p = problem(batch, sizes);
         let reps = if name == "small" { 1000 } else { 10 };
@@ -139,24 +203,32 @@ fn summary() {
         let times = rounds_of(
             &mut [
                 &mut || {
-                    let (loss, g) = p.model.loss_grad_with(&mut w1, &p.x, &p.labels);
-                    w1.recycle(g.self_);
-                    black_box(loss);
+                    black_box(p.grad(&mut w1));
                 },
                 &mut || {
-                    black_box(p.model.loss_jvp_with(&mut w2, &p.x, &p.labels, &p.direction));
+                    black_box(p.jvp(&mut w2));
                 },
                 &mut || {
-                    let (loss, g, hv) = p.model.loss_hvp_with(&mut w3, &p.x, &p.labels, &p.direction);
-                    w3.recycle((g.self_, hv.self_));
-                    black_box(loss);
+                    black_box(p.hvp(&mut w3));
                 },
             ],
             reps,
             ROUNDS,
         );
+        let products = |f: &mut dyn FnMut()| {
+            let before = autodiff::stats::gemm_calls();
+            f();
+            autodiff::stats::gemm_calls() - before
+        };
+        let mut ws = Workspace::new();
+        let grad_products = products(&mut || {
+            black_box(p.grad(&mut ws));
+        });
+        let hvp_products = products(&mut || {
+            black_box(p.hvp(&mut ws));
+        });
         println!(
-            "| {name} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            "| {name} | {grad_products} / {hvp_products} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
             median(&times[0]),
             median(&times[1]),
             median(&times[2]),
@@ -168,7 +240,10 @@ fn summary() {
 }
 
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    // `-- --summary-only` skips criterion's runs.
+    if !std::env::args().any(|a| a == "--summary-only") {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
     summary();
 }

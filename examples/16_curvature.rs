@@ -236,6 +236,24 @@ fn main() {
             ),
         }
     }
+    // What the text claims, checked: the sharpness rises from its low point
+    // at every step size, and the two largest steps hold it at 2/η.
+    for (eta, sharpness, _) in &runs {
+        let low = sharpness[..sharpness.len() / 2]
+            .iter()
+            .fold(f64::INFINITY, |m, &s| m.min(s));
+        assert!(
+            sharpness[sharpness.len() - 1] > 1.2 * low,
+            "η = {eta}: no progressive sharpening"
+        );
+        if *eta >= 0.3 {
+            let late = &sharpness[sharpness.len() / 2..];
+            assert!(
+                late.iter().all(|&s| (s * eta / 2.0 - 1.0).abs() < 0.1),
+                "η = {eta}: the sharpness leaves 2/η ± 10% in the second half"
+            );
+        }
+    }
     let path = common::plot_path("16_curvature");
     plot(&path, &runs).expect("plot written");
     println!("sharpness against 2/η, and the loss: {}", path.display());
@@ -275,6 +293,24 @@ fn main() {
         );
     }
     let (g, n) = (gd[gd.len() - 1], newton[newton.len() - 1]);
+    let same_time = newton
+        .iter()
+        .take_while(|t| t.1 <= g.1)
+        .last()
+        .copied()
+        .expect("a pass");
+    println!(
+        "in the {:.0} ms gradient descent took, Newton-CG got to {:.2e} above the best ({} passes; its first step costs \
+         a gradient, up to 20 H·v and a line search)",
+        g.1,
+        same_time.2 - best,
+        same_time.0
+    );
+    let (g100, n100) = (at(&gd, 100).expect("a pass"), at(&newton, 100).expect("a pass"));
+    assert!(
+        n100.2 < g100.2 && n.2 < g.2,
+        "Newton-CG is not ahead of gradient descent"
+    );
     println!(
         "\nafter {passes} passes: gradient descent {:.2e} above the best ({:.0} ms), Newton-CG {:.2e} ({:.0} ms)",
         g.2 - best,

@@ -94,6 +94,7 @@
 //! | `__tpI` | the tangent of parameter `I` (`hvp`): an `Option`, `None` when not differentiated |
 //! | `__direction` / `__tangents` | `NAME_hvp`'s direction `v`; the tangents `NAME_tangent` is given |
 //! | `__t` | a parameter's tangent, inside the closure that takes one of its fields |
+//! | `__out` / `__out__t` | `NAME_jvp`'s value and tangent, on their way out |
 //!
 //! Note the last `need` mask: `x` is data, so no ∂C/∂x is computed.
 //!

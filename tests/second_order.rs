@@ -2,7 +2,8 @@
 //! (⟨∇f, v⟩), and `_hvp`'s H·v against central differences of the generated
 //! gradient and against the symmetry ⟨u, H·v⟩ = ⟨v, H·u⟩, in f64, on
 //! straight-line code, loops, branches, methods, layers, generics, several
-//! outputs and functions calling functions.
+//! outputs, functions calling functions, convolutions, pooling and
+//! normalisation.
 
 mod common;
 
@@ -496,6 +497,58 @@ fn a_call_with_several_outputs() {
     };
     check(
         "once",
+        &theta,
+        Functions {
+            grad: &grad,
+            jvp: &jvp,
+            hvp: &hvp,
+        },
+    );
+}
+
+// A convolution, max pooling and layer normalisation.
+#[differentiable(wrt(w, b, gamma, beta), hvp)]
+fn convolutional(x: &Array4<f64>, w: &Array4<f64>, b: &Array1<f64>, gamma: &Array1<f64>, beta: &Array1<f64>) -> f64 {
+    let h = max_pool2d(&tanh(&conv2d(x, w, b, 1, 1)), 2, 2);
+    let f = flatten(&h);
+    let n = layer_norm(&f, gamma, beta, 1e-3);
+    mean(&(&n * &sigmoid(&f)))
+}
+
+#[test]
+fn convolutions_pooling_and_normalisation() {
+    let x = random((2, 2, 4, 4), 30);
+    let d4 = |a: &ArrayD<f64>| {
+        a.clone()
+            .into_dimensionality::<autodiff::ndarray::Ix4>()
+            .expect("rank 4")
+    };
+    let theta = vec![
+        random((3, 2, 3, 3), 31).into_dyn() * 0.4,
+        random(3, 32).into_dyn() * 0.4,
+        random(12, 33).into_dyn() * 0.5,
+        random(12, 34).into_dyn() * 0.5,
+    ];
+    let flat = |g: ConvolutionalGrad| vec![g.w.into_dyn(), g.b.into_dyn(), g.gamma.into_dyn(), g.beta.into_dyn()];
+    let grad = |t: &[ArrayD<f64>]| {
+        let (value, g) = convolutional_grad(&x, &d4(&t[0]), &d1(&t[1]), &d1(&t[2]), &d1(&t[3]));
+        (value, flat(g))
+    };
+    let direction = |v: &[ArrayD<f64>]| ConvolutionalGrad {
+        w: d4(&v[0]),
+        b: d1(&v[1]),
+        gamma: d1(&v[2]),
+        beta: d1(&v[3]),
+    };
+    let jvp = |t: &[ArrayD<f64>], v: &[ArrayD<f64>]| {
+        convolutional_jvp(&x, &d4(&t[0]), &d1(&t[1]), &d1(&t[2]), &d1(&t[3]), &direction(v))
+    };
+    let hvp = |t: &[ArrayD<f64>], v: &[ArrayD<f64>]| {
+        let (value, g, hv) = convolutional_hvp(&x, &d4(&t[0]), &d1(&t[1]), &d1(&t[2]), &d1(&t[3]), &direction(v));
+        (value, flat(g), flat(hv))
+    };
+    check(
+        "convolutional",
         &theta,
         Functions {
             grad: &grad,

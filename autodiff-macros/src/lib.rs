@@ -41,7 +41,9 @@ use proc_macro::TokenStream;
 
 /// Adds `NAME_grad`, `NAME_grad_with`, `NameGrad`, `NAME_vjp`, `NAME_GRAD_SOURCE` and
 /// `NAME_GRAPHS` beside a function made of module
-/// calls. See the `autodiff` crate documentation.
+/// calls, and with `hvp` also `NAME_jvp`, `NAME_hvp` (and their `_with`
+/// forms) and the tangent functions of the module convention. See the
+/// `autodiff` crate documentation.
 #[proc_macro_attribute]
 pub fn differentiable(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::differentiable(args.into(), item.into()).into()

@@ -233,6 +233,15 @@ fn parse_tangent(input: ParseStream) -> syn::Result<Tangent> {
     })
 }
 
+/// Whether `tokens` name `ident` anywhere, inside groups too.
+fn mentions(tokens: TokenStream, ident: &Ident) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => i == *ident,
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), ident),
+        _ => false,
+    })
+}
+
 /// A forward parameter: its name and type.
 struct Param {
     name: Ident,
@@ -577,7 +586,7 @@ fn tangent_items(
 
                 #[doc(hidden)]
                 #[allow(clippy::too_many_arguments, unused_variables)]
-                #vis fn #tangent_fn #generics (#(#param_decls,)* __y: &#output, __t: __Tangents) -> #output #where_clause {
+                #vis fn #tangent_fn #generics (#(#param_decls,)* __y: &#output, __t: __Tangents) -> ::core::option::Option<#output> #where_clause {
                     #zero
                 }
 
@@ -587,7 +596,7 @@ fn tangent_items(
                     #(#param_decls,)*
                     __t: __Tangents,
                     __y: &#output,
-                    __y_t: &#output,
+                    __y_t: ::core::option::Option<&#output>,
                     __g: #upstream,
                     __g_t: ::core::option::Option<#upstream>,
                     __need: [bool; #n],
@@ -611,8 +620,8 @@ fn tangent_items(
             (
                 quote! {
                     match __t.#k {
-                        ::core::option::Option::Some(__ti) => #name(#(#call_args),*),
-                        ::core::option::Option::None => #krate::__private::zero_tangent(__y),
+                        ::core::option::Option::Some(__ti) => ::core::option::Option::Some(#name(#(#call_args),*)),
+                        ::core::option::Option::None => ::core::option::Option::None,
                     }
                 },
                 quote! {
@@ -686,17 +695,45 @@ fn tangent_items(
                 }
                 None => quote!(::core::option::Option::None),
             });
+            // Only zero tangents in: a zero tangent out, with nothing computed.
+            let diff_slots: Vec<syn::Index> = (0..n).filter(|&i| grads[i].is_some()).map(syn::Index::from).collect();
+            // The output's tangent, zeros when it is zero, only for rules that read it.
+            let reads_y_t = lines.iter().any(|line| {
+                let tokens = match line {
+                    Line::Stmt(s) => quote!(#s),
+                    Line::Grad { value, .. } => quote!(#value),
+                };
+                mentions(tokens, y_t)
+            });
+            let y_t_binding = if reads_y_t {
+                quote! {
+                    let __zero_y_t;
+                    let #y_t = match __y_t {
+                        ::core::option::Option::Some(t) => t,
+                        ::core::option::Option::None => {
+                            __zero_y_t = #krate::__private::zero_tangent(__y);
+                            &__zero_y_t
+                        }
+                    };
+                }
+            } else {
+                quote!(let #y_t = __y_t;)
+            };
             (
                 quote! {
+                    if #(__t.#diff_slots.is_none())&&* {
+                        return ::core::option::Option::None;
+                    }
                     let #y = __y;
                     #(#bind)*
-                    #rule
+                    ::core::option::Option::Some({ #rule })
                 },
                 quote! {
                     #[allow(dead_code, non_camel_case_types)]
                     struct #need_struct { #(#need_fields: bool,)* }
                     let #need = #need_struct { #(#need_fields: #need_values,)* };
-                    let (#by, #y_t) = (__y, __y_t);
+                    let #by = __y;
+                    #y_t_binding
                     #(#bind)*
                     let __tangent = {
                         let (#g, #g_t) = (&__g, ::core::option::Option::as_ref(&__g_t));
@@ -710,12 +747,12 @@ fn tangent_items(
     };
     quote! {
         #[doc = #tangent_doc]
-        #[allow(clippy::too_many_arguments, unused_variables)]
+        #[allow(clippy::too_many_arguments, clippy::question_mark, unused_variables)]
         #vis fn #tangent_fn #generics (
             #(#param_decls,)*
             __y: &#output,
             __t: (#(#tangent_types,)*),
-        ) -> #output #where_clause {
+        ) -> ::core::option::Option<#output> #where_clause {
             #forward_body
         }
 
@@ -725,7 +762,7 @@ fn tangent_items(
             #(#param_decls,)*
             __t: (#(#tangent_types,)*),
             __y: &#output,
-            __y_t: &#output,
+            __y_t: ::core::option::Option<&#output>,
             __g: #upstream,
             __g_t: ::core::option::Option<#upstream>,
             __need: [bool; #n],
@@ -882,7 +919,7 @@ fn tests(d: &Declaration, params: &[Param], grads: &[Option<Type>]) -> TokenStre
                     |__v: &[#krate::__private::ndarray::ArrayD<f64>], __tv: &[#krate::__private::ndarray::ArrayD<f64>], __y| {
                         #(#rebind)*
                         #(#bind_tangents)*
-                        #tangent_fn(#(#args,)* __y, (#(#tangent_tuple,)*))
+                        #tangent_fn(#(#args,)* __y, (#(#tangent_tuple,)*)).expect("a tangent, given nonzero ones")
                     },
                     |__v: &[#krate::__private::ndarray::ArrayD<f64>], __y, __g| {
                         #(#rebind)*
@@ -893,7 +930,7 @@ fn tests(d: &Declaration, params: &[Param], grads: &[Option<Type>]) -> TokenStre
                         #(#rebind)*
                         #(#bind_tangents)*
                         let (_, (#(#slot_names,)*)) =
-                            #vjp_tangent_fn(#(#args,)* (#(#tangent_tuple,)*), __y, __yt, __g, ::core::option::Option::Some(__gt), #all_true);
+                            #vjp_tangent_fn(#(#args,)* (#(#tangent_tuple,)*), __y, ::core::option::Option::Some(__yt), __g, ::core::option::Option::Some(__gt), #all_true);
                         ::std::vec![#(#collected),*]
                     },
                 );

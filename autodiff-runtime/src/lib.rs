@@ -66,8 +66,9 @@ pub use workspace::{Recycle, Workspace};
 /// come the `NAME_vjp` of the module convention (see [`modules`]), a rustdoc
 /// line naming the differentiable inputs, and three tests per module: the
 /// VJP against finite differences in f64 on every case, each gradient
-/// computed alone equal to all of them together, and f32 against f64. A
-/// module without a gradcheck case does not compile.
+/// computed alone equal to all of them together, and f32 against f64 (and a
+/// fourth for the tangent rules, when declared). A module without a
+/// gradcheck case does not compile.
 ///
 /// ```
 /// use autodiff_runtime::module;
@@ -108,6 +109,56 @@ pub use workspace::{Recycle, Workspace};
 ///   counterpart of the input's (`&ArrayRef2<F>` → `Array2<F>`, `&A` → `A`).
 ///   Inputs without a `grad` line are constants (their slot is
 ///   `Option<NoGrad>`);
+/// * optionally, the tangent rules that functions with `hvp` need (a module
+///   without them gets stubs whose call from such a function is a compile
+///   error naming it): `tangent linear;` for a module linear in its one
+///   differentiable input (its tangent is the forward of the input's tangent,
+///   its VJP's tangent the VJP of the upstream gradient's tangent), or
+///   `tangent(y) { EXPR }` (the output's tangent; each differentiable input's
+///   tangent is `NAME_t`, an `Option` whose `None` is zero; not all of them
+///   are `None`) followed by `backward_tangent(y, y_t, g, g_t, need) { ... }`
+///   (`g: &` upstream gradient, `g_t` its tangent as an `Option<&_>`, `y_t`
+///   the output's tangent, `grad NAME = EXPR;` the tangent of each gradient).
+///   A test checks both rules against central differences of the forward and
+///   of the VJP along random tangents, in f64:
+///
+/// ```
+/// use autodiff_runtime::module;
+/// use autodiff_runtime::Float;
+/// use ndarray::{Array2, ArrayRef2};
+///
+/// module! {
+///     /// `x³`, element-wise.
+///     pub fn cube<F: Float>(x: &ArrayRef2<F>) -> Array2<F> {
+///         x.mapv(|v| v * v * v)
+///     }
+///     backward(y, g, need) {
+///         grad x = &g * &x.mapv(|v| F::of(3.0) * v * v);
+///     }
+///     /// ẏ = 3x²·ẋ; the VJP 3x²·g has the tangent 3x²·ġ + 6x·ẋ·g.
+///     tangent(y) {
+///         let d1 = x.mapv(|v| F::of(3.0) * v * v);
+///         x_t.map_or_else(|| Array2::zeros(x.raw_dim()), |t| &d1 * &t.view())
+///     }
+///     backward_tangent(y, y_t, g, g_t, need) {
+///         let d1 = x.mapv(|v| F::of(3.0) * v * v);
+///         let d2 = x.mapv(|v| F::of(6.0) * v);
+///         let mut t = g_t.map_or_else(|| Array2::zeros(x.raw_dim()), |tg| tg * &d1);
+///         if let Some(tx) = x_t {
+///             t = t + &(&(&d2 * &tx.view()) * g);
+///         }
+///         grad x = t;
+///     }
+///     gradcheck {
+///         x: random([3, 4]);
+///     }
+/// }
+///
+/// let (x, t) = (ndarray::array![[2.0]], ndarray::array![[1.0]]);
+/// let y = cube(&x);
+/// assert_eq!(cube_tangent(&x, &y, (Some(&t),)), Some(ndarray::array![[12.0]]));
+/// ```
+///
 /// * `gradcheck { NAME: EXPR, ...; ... }`: one case per `;`, a value for every
 ///   input. `random(shape)`, `uniform(shape, lo, hi)` and `indices(len, n)`
 ///   draw from a seed that restarts with each case; every case runs in f64

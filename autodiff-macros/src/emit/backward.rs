@@ -125,9 +125,9 @@ impl Emitter<'_> {
         let y_tangent = match self.plan.storage[step.var] {
             Storage::Slot { saved: true } => {
                 let y = idents::tangent(&y_name);
-                quote!(::autodiff::__private::live(&#y))
+                quote!(::core::option::Option::as_ref(::autodiff::__private::live(&#y)))
             }
-            _ => self.tangent_value_ref(step.var),
+            _ => self.tangent_value(step.var),
         };
         let own = Target::Value(step.var);
         // The gradient of a split call's outputs, gathered into one tuple.

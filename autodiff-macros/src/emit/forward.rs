@@ -186,7 +186,12 @@ impl Emitter<'_> {
             match storage {
                 Storage::Local => {
                     let tangent = self.step_tangent(step, quote!(&#v));
-                    let ty = self.f.vars.get(step.var).and_then(|var| var.ty.as_ref()).map(|ty| quote!(: #ty));
+                    let ty = self
+                        .f
+                        .vars
+                        .get(step.var)
+                        .and_then(|var| var.ty.as_ref())
+                        .map(|ty| quote!(: ::core::option::Option<#ty>));
                     quote_spanned!(step.span=> let #t #ty = #tangent;)
                 }
                 Storage::Slot { saved: true } => {
@@ -259,11 +264,13 @@ impl Emitter<'_> {
                     step.span,
                 )
             }
+            // Typed by the value, so that a twin whose first tangent is zero
+            // has the value's type (not that of a reference it is coerced to).
             Value::Copy(a) => {
                 let t = self.tangent_operand(a, true);
-                quote!(::autodiff::__private::tangent_or_zeros(#t, #y))
+                quote!(::autodiff::__private::tangent_of_copy(#t, #y))
             }
-            Value::Const(_) => quote!(::autodiff::__private::zero_tangent(#y)),
+            Value::Const(_) => quote!(::autodiff::__private::no_tangent(#y)),
         }
     }
 

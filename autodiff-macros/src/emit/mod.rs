@@ -94,6 +94,12 @@ impl Emitter<'_> {
             declarations.push(quote!(let mut #v #ty = ::core::option::Option::None;));
             if self.tangent.is_some() {
                 let t = idents::tangent(&v);
+                let ty = self
+                    .f
+                    .vars
+                    .get(var)
+                    .and_then(|v| v.ty.as_ref())
+                    .map(|ty| quote!(: ::core::option::Option<::core::option::Option<#ty>>));
                 declarations.push(quote!(let mut #t #ty = ::core::option::Option::None;));
             }
             if let Storage::Slot { saved: true } = self.plan.storage[var] {
@@ -247,12 +253,13 @@ impl Emitter<'_> {
         }
     }
 
-    /// The result's tangent, moved out at the end.
+    /// The result's tangent, moved out at the end: an `Option` (`None`
+    /// when it is zero).
     pub(super) fn output_tangent(&self) -> TokenStream {
         let t = idents::tangent(&idents::value(self.f, self.f.ret));
         match self.plan.storage[self.f.ret] {
             Storage::Local => t.into_token_stream(),
-            _ => quote!(::core::option::Option::unwrap(#t)),
+            _ => quote!(::core::option::Option::flatten(#t)),
         }
     }
 }
@@ -278,7 +285,7 @@ fn without_tangents(func: &syn::ItemFn, sig: &Signature<'_>, output: &TokenStrea
     quote! {
         #[doc(hidden)]
         #[allow(dead_code, unused_variables, clippy::all)]
-        #vis fn #tangent_fn<#(#params,)* #t: ::autodiff::__private::DeclaredWithHvp>(#(#inputs,)* _: &#output, _: #t) -> #output
+        #vis fn #tangent_fn<#(#params,)* #t: ::autodiff::__private::DeclaredWithHvp>(#(#inputs,)* _: &#output, _: #t) -> ::core::option::Option<#output>
         where #(#preds,)*
         {
             #unreachable
@@ -290,7 +297,7 @@ fn without_tangents(func: &syn::ItemFn, sig: &Signature<'_>, output: &TokenStrea
             #(#inputs2,)*
             _: #t,
             _: &#output,
-            _: &#output,
+            _: ::core::option::Option<&#output>,
             _: #upstream,
             _: ::core::option::Option<#upstream>,
             _: [bool; #n],
@@ -462,6 +469,7 @@ pub fn emit(
             let (hvp_body, hvp_targets) = hvp_emitter.body(seed.clone());
             let (jvp_body, _) = jvp_emitter.body(seed.clone());
             let (value, tangent) = (jvp_emitter.output_value(), jvp_emitter.output_tangent());
+            let (out, out_tangent) = (idents::local("__out"), idents::local("__out__t"));
             let gradient = assemble(&hvp_emitter, &hvp_targets, false);
             let hv = assemble(&hvp_emitter, &hvp_targets, true);
             let direction = idents::local("__direction");
@@ -495,7 +503,9 @@ pub fn emit(
                     let _ = #original;
                     ::autodiff::__private::with_thread_workspace(move || {
                         #(#jvp_body)*
-                        (#value, #tangent)
+                        let #out = #value;
+                        let #out_tangent = ::autodiff::__private::tangent_or_zeros(::core::option::Option::as_ref(&#tangent), &#out);
+                        (#out, #out_tangent)
                     })
                 }
 
@@ -678,7 +688,7 @@ pub fn emit(
             #[doc(hidden)]
             #[inline]
             #allow
-            #vis fn #tangent_fn<#(#params),*>(#(#inputs,)* _: &#output, #tangents: (#(#tangent_types,)*)) -> #output
+            #vis fn #tangent_fn<#(#params),*>(#(#inputs,)* _: &#output, #tangents: (#(#tangent_types,)*)) -> ::core::option::Option<#output>
             where #(#preds,)*
             {
                 let _ = #original;
@@ -694,7 +704,7 @@ pub fn emit(
                 #(#inputs2,)*
                 #tangents: (#(#tangent_types,)*),
                 _: &#output,
-                _: &#output,
+                _: ::core::option::Option<&#output>,
                 #gout: #upstream,
                 #gout_twin: ::core::option::Option<#upstream>,
                 #need: [bool; #n],

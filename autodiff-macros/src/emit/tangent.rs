@@ -3,9 +3,11 @@
 //! where the value is stored and restored where it is restored, so that a
 //! loop's or a branch's tangents follow the records of its values.
 //!
-//! A value's twin is the same type as the value; a parameter's is an
-//! `Option` (`None`: a zero direction, or not differentiated), as is a
-//! gradient's (`None`: zero). Each step's twin calls the module's
+//! Every twin is an `Option` of its value's type, `None` for a tangent known
+//! to be zero (a parameter not differentiated, a constant, a copy of one):
+//! a rule given only zero tangents returns `None` without computing, so a
+//! loop that starts from data (`let mut h = x.clone()`) spends no products
+//! on its first tangent. Each step's twin calls the module's
 //! `NAME_tangent` (the JVP of its forward) and each VJP becomes the module's
 //! `NAME_vjp_tangent` (the VJP and its JVP together).
 
@@ -19,25 +21,25 @@ use crate::plan::Storage;
 use crate::program::Operand;
 
 impl Emitter<'_> {
-    /// `&T`: the twin of a variable held in a local, slot or tuple.
-    pub(super) fn tangent_value_ref(&self, var: VarId) -> TokenStream {
+    /// `Option<&T>`: the twin of a variable held in a local, slot or tuple
+    /// (`None`: a zero tangent, such as that of a copy of a constant).
+    pub(super) fn tangent_value(&self, var: VarId) -> TokenStream {
         match self.plan.storage[var] {
             Storage::Local => {
                 let t = idents::tangent(&idents::value(self.f, var));
-                quote!(&#t)
+                quote!(::core::option::Option::as_ref(&#t))
             }
             Storage::Slot { .. } | Storage::Result => {
                 let t = idents::tangent(&idents::value(self.f, var));
-                quote!(::autodiff::__private::live(&#t))
+                quote!(::core::option::Option::as_ref(::autodiff::__private::live(&#t)))
             }
             Storage::Item(tuple, k) => {
-                let t = self.tangent_value_ref(tuple);
-                let k = syn::Index::from(k);
-                quote!(&(#t).#k)
+                let t = self.tangent_value(tuple);
+                let (k, item) = (syn::Index::from(k), idents::local("__t"));
+                quote!(::core::option::Option::map(#t, |#item| &#item.#k))
             }
-            // Parameters, layers and constants have `Option` tangents: see
-            // `tangent_operand`.
-            Storage::Param(_) | Storage::Layer | Storage::Constant => quote!(()),
+            // Parameters, layers and constants: see `tangent_operand`.
+            Storage::Param(_) | Storage::Layer | Storage::Constant => quote!(::core::option::Option::None),
         }
     }
 
@@ -86,11 +88,11 @@ impl Emitter<'_> {
                     Storage::Layer => coerced(self.layer_tangent(*var).into_token_stream()),
                     Storage::Constant => none,
                     _ => {
-                        let t = self.tangent_value_ref(*var);
+                        let t = self.tangent_value(*var);
                         if by_ref {
-                            quote!(::core::option::Option::Some(#t))
+                            coerced(t)
                         } else {
-                            quote!(::core::option::Option::Some(::core::clone::Clone::clone(#t)))
+                            quote!(::core::option::Option::cloned(#t))
                         }
                     }
                 }

@@ -347,7 +347,7 @@ fn gated_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     limit: f64,
     _: &f64,
     _: __Tangents,
-) -> f64 {
+) -> ::core::option::Option<f64> {
     ::core::unreachable!("declared without `hvp`")
 }
 #[doc(hidden)]
@@ -358,7 +358,7 @@ fn gated_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     limit: f64,
     _: __Tangents,
     _: &f64,
-    _: &f64,
+    _: ::core::option::Option<&f64>,
     _: f64,
     _: ::core::option::Option<f64>,
     _: [bool; 3],

@@ -340,7 +340,7 @@ pub fn mlp_loss_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     b2: &Array1<f64>,
     _: &f64,
     _: __Tangents,
-) -> f64 {
+) -> ::core::option::Option<f64> {
     ::core::unreachable!("declared without `hvp`")
 }
 #[doc(hidden)]
@@ -354,7 +354,7 @@ pub fn mlp_loss_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     b2: &Array1<f64>,
     _: __Tangents,
     _: &f64,
-    _: &f64,
+    _: ::core::option::Option<&f64>,
     _: f64,
     _: ::core::option::Option<f64>,
     _: [bool; 6],

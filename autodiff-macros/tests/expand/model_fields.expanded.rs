@@ -464,7 +464,7 @@ fn model_loss_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     labels: &[usize],
     _: &f64,
     _: __Tangents,
-) -> f64 {
+) -> ::core::option::Option<f64> {
     ::core::unreachable!("declared without `hvp`")
 }
 #[doc(hidden)]
@@ -475,7 +475,7 @@ fn model_loss_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     labels: &[usize],
     _: __Tangents,
     _: &f64,
-    _: &f64,
+    _: ::core::option::Option<&f64>,
     _: f64,
     _: ::core::option::Option<f64>,
     _: [bool; 3],

@@ -439,7 +439,7 @@ fn residual_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     b: &Array1<f64>,
     _: &f64,
     _: __Tangents,
-) -> f64 {
+) -> ::core::option::Option<f64> {
     ::core::unreachable!("declared without `hvp`")
 }
 #[doc(hidden)]
@@ -450,7 +450,7 @@ fn residual_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     b: &Array1<f64>,
     _: __Tangents,
     _: &f64,
-    _: &f64,
+    _: ::core::option::Option<&f64>,
     _: f64,
     _: ::core::option::Option<f64>,
     _: [bool; 3],

@@ -674,7 +674,7 @@ fn rnn_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     u: &Array2<f32>,
     _: &f32,
     _: __Tangents,
-) -> f32 {
+) -> ::core::option::Option<f32> {
     ::core::unreachable!("declared without `hvp`")
 }
 #[doc(hidden)]
@@ -686,7 +686,7 @@ fn rnn_vjp_tangent<__Tangents: ::autodiff::__private::DeclaredWithHvp>(
     u: &Array2<f32>,
     _: __Tangents,
     _: &f32,
-    _: &f32,
+    _: ::core::option::Option<&f32>,
     _: f32,
     _: ::core::option::Option<f32>,
     _: [bool; 4],

@@ -68,17 +68,15 @@ pub fn causal_mask_tangent<F: Float, D: Dimension>(
     scores: &ArrayRef<F, D>,
     y: &Array<F, D>,
     t: (Option<&ArrayRef<F, D>>,),
-) -> Array<F, D> {
+) -> Option<Array<F, D>> {
     let n = check_square("causal_mask", scores);
-    match t.0 {
-        Some(t) => {
-            check_shape("causal_mask", "tangent", scores.shape(), t.shape());
-            let mut t = copy(t);
-            fill_above(&mut t, n, F::zero());
-            t
-        }
-        None => Array::zeros(y.raw_dim()),
-    }
+    check_shape("causal_mask", "output", scores.shape(), y.shape());
+    t.0.map(|t| {
+        check_shape("causal_mask", "tangent", scores.shape(), t.shape());
+        let mut t = copy(t);
+        fill_above(&mut t, n, F::zero());
+        t
+    })
 }
 
 /// The VJP, and the same masking of the upstream gradient's tangent (the
@@ -88,7 +86,7 @@ pub fn causal_mask_vjp_tangent<F: Float, D: Dimension>(
     scores: &ArrayRef<F, D>,
     _t: (Option<&ArrayRef<F, D>>,),
     y: &Array<F, D>,
-    _y_t: &Array<F, D>,
+    _y_t: Option<&Array<F, D>>,
     g: Array<F, D>,
     g_t: Option<Array<F, D>>,
     need: [bool; 1],
@@ -165,10 +163,18 @@ mod tests {
         };
         let masked = causal_mask(&x);
         let p = softmax(&masked);
-        let tm = causal_mask_tangent(&x, &masked, (Some(&t),));
-        let tp = softmax_tangent(&masked, &p, (Some(&tm),));
-        let ((gm,), (tgm,)) = softmax_vjp_tangent(&masked, (Some(&tm),), &p, &tp, r.clone(), Some(tr.clone()), [true]);
-        let (_, (tgx,)) = causal_mask_vjp_tangent(&x, (Some(&t),), &masked, &tm, gm.expect("asked"), tgm, [true]);
+        let tm = causal_mask_tangent(&x, &masked, (Some(&t),)).expect("a tangent");
+        let tp = softmax_tangent(&masked, &p, (Some(&tm),)).expect("a tangent");
+        let ((gm,), (tgm,)) = softmax_vjp_tangent(
+            &masked,
+            (Some(&tm),),
+            &p,
+            Some(&tp),
+            r.clone(),
+            Some(tr.clone()),
+            [true],
+        );
+        let (_, (tgx,)) = causal_mask_vjp_tangent(&x, (Some(&t),), &masked, Some(&tm), gm.expect("asked"), tgm, [true]);
         let tgx = tgx.expect("asked");
         let h = 1e-6;
         let (p_plus, g_plus) = chain(&(&x + &(&t * h)), &r + &(&tr * h));

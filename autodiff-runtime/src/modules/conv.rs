@@ -334,6 +334,62 @@ crate::module! {
         grad b: Array1<F> = gb.expect("asked for");
     }
 
+    /// Bilinear in (x, w), linear in b, so the product rule through the
+    /// module itself: ẏ = conv(ẋ, w) + conv(x, ẇ) + ḃ; ġ_x = conv_vjp_x(w, ġ) +
+    /// conv_vjp_x(ẇ, g), ġ_w = conv_vjp_w(x, ġ) + conv_vjp_w(ẋ, g), ġ_b = Σ ġ.
+    tangent(y) {
+        let zero_bias: Array1<F> = Array1::zeros(b.len());
+        let bias = b_t.map_or_else(|| zero_bias.clone(), |t| t.to_owned());
+        let mut terms = Vec::new();
+        if let Some(tx) = x_t {
+            terms.push(conv2d(tx, w, &bias, stride, padding));
+        }
+        if let Some(tw) = w_t {
+            terms.push(conv2d(x, tw, if terms.is_empty() { &bias } else { &zero_bias }, stride, padding));
+        }
+        let mut ty = terms.pop().unwrap_or_else(|| {
+            // Only the bias moves: ḃ in every pixel of its channel.
+            let mut ty = Array4::zeros(y.raw_dim());
+            for (mut channel, &t) in ty.axis_iter_mut(ndarray::Axis(1)).zip(bias.iter()) {
+                channel.fill(t);
+            }
+            ty
+        });
+        for term in terms {
+            ty += &term;
+        }
+        ty
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let mut tx: Option<Array4<F>> = None;
+        let mut tw: Option<Array4<F>> = None;
+        let mut tb: Option<Array1<F>> = None;
+        let add4 = |total: &mut Option<Array4<F>>, term: Option<Array4<F>>| {
+            if let Some(term) = term {
+                *total = Some(match total.take() {
+                    Some(t) => t + &term,
+                    None => term,
+                });
+            }
+        };
+        if let Some(tg) = g_t {
+            let (a, b_, c, _, _) = conv2d_vjp(x, w, b, stride, padding, y, tg.clone(), [need.x, need.w, need.b, false, false]);
+            add4(&mut tx, a);
+            add4(&mut tw, b_);
+            tb = c;
+        }
+        if let (Some(t), true) = (w_t, need.x) {
+            add4(&mut tx, conv2d_vjp(x, t, b, stride, padding, y, g.clone(), [true, false, false, false, false]).0);
+        }
+        if let (Some(t), true) = (x_t, need.w) {
+            add4(&mut tw, conv2d_vjp(t, w, b, stride, padding, y, g.clone(), [false, true, false, false, false]).1);
+        }
+        grad x = tx.unwrap_or_else(|| Array4::zeros(x.raw_dim()));
+        grad w = tw.unwrap_or_else(|| Array4::zeros(w.raw_dim()));
+        grad b = tb.unwrap_or_else(|| Array1::zeros(b.len()));
+    }
+
     gradcheck {
         x: random([1, 1, 3, 3]), w: random([1, 1, 2, 2]), b: random([1]), stride: 1, padding: 0;
         x: random([2, 3, 5, 4]), w: random([4, 3, 3, 3]), b: random([4]), stride: 1, padding: 1;

@@ -12,7 +12,7 @@ use ndarray::{Array, Array1, Array2, ArrayRef, ArrayRef1, ArrayRef2, Dimension};
 
 use crate::float::Float;
 use crate::gemm::{gemm, gemm_into};
-use crate::workspace::{array_from_iter, recycle_array, take, zeros};
+use crate::workspace::{array_from_iter, recycle_array, take, take_scratch, zeros};
 
 use super::arith::rows_of;
 
@@ -100,15 +100,22 @@ crate::module! {
     }
 
     /// The product rule: ẏ = ẋ·wᵀ + x·ẇᵀ + ḃ; ġ_x = ġ·w + g·ẇ,
-    /// ġ_w = ġᵀ·x + gᵀ·ẋ, ġ_b = the column sums of ġ.
+    /// ġ_w = ġᵀ·x + gᵀ·ẋ, ġ_b = the column sums of ġ. The first product into
+    /// a buffer overwrites it (β = 0), the others add to it.
     tangent(y) {
         let (one, x2) = (F::one(), rows_of(x));
-        let mut t2: Array2<F> = Array2::zeros((x2.nrows(), w.nrows()));
+        let mut t2: Array2<F> = take_scratch((x2.nrows(), w.nrows()));
+        let mut beta = F::zero();
         if let Some(tx) = x_t {
-            gemm_into(one, &rows_of(tx), &w.t(), one, &mut t2);
+            gemm_into(one, &rows_of(tx), &w.t(), beta, &mut t2);
+            beta = one;
         }
         if let Some(tw) = w_t {
-            gemm_into(one, &x2, &tw.t(), one, &mut t2);
+            gemm_into(one, &x2, &tw.t(), beta, &mut t2);
+            beta = one;
+        }
+        if beta.is_zero() {
+            t2.fill(beta);
         }
         if let Some(tb) = b_t {
             t2 += &tb.view();
@@ -118,24 +125,36 @@ crate::module! {
 
     backward_tangent(y, y_t, g, g_t, need) {
         let (one, x2, g2) = (F::one(), rows_of(x), rows_of(g));
-        let mut tx: Array2<F> = Array2::zeros(x2.raw_dim());
-        let mut tw: Array2<F> = Array2::zeros(w.raw_dim());
-        let mut tb: Array1<F> = Array1::zeros(w.nrows());
-        if let Some(tg) = g_t {
-            let tg2 = rows_of(tg);
-            gemm_into(one, &tg2, w, one, &mut tx);
-            gemm_into(one, &tg2.t(), &x2, one, &mut tw);
-            tb = column_sums(&tg2);
-        }
-        if let Some(tw_) = w_t {
-            gemm_into(one, &g2, tw_, one, &mut tx);
-        }
-        if let Some(tx_) = x_t {
-            gemm_into(one, &g2.t(), &rows_of(tx_), one, &mut tw);
-        }
-        grad x = tx.into_shape_with_order(x.raw_dim()).expect("rows × in values");
-        grad w = tw;
-        grad b = tb;
+        let tg2 = g_t.map(|tg| rows_of(tg));
+        // ġ_x and ġ_w: only those asked for, from the products that are not zero.
+        let product = |terms: [Option<(&ArrayRef2<F>, &ArrayRef2<F>)>; 2], shape: (usize, usize)| {
+            let mut out: Array2<F> = take_scratch(shape);
+            let mut beta = F::zero();
+            for (a, b) in terms.into_iter().flatten() {
+                gemm_into(one, a, b, beta, &mut out);
+                beta = one;
+            }
+            if beta.is_zero() {
+                out.fill(beta);
+            }
+            out
+        };
+        let tgx = need.x.then(|| {
+            let terms = [tg2.as_ref().map(|tg| (&**tg, w)), w_t.map(|tw| (&*g2, tw))];
+            product(terms, x2.raw_dim().into_pattern())
+        });
+        let tx2 = x_t.map(|tx| rows_of(tx));
+        let tgw = need.w.then(|| {
+            let (tg_t, g_t2) = (tg2.as_ref().map(|tg| tg.t()), g2.t());
+            let terms = [tg_t.as_ref().map(|t| (&**t, &*x2)), tx2.as_ref().map(|tx| (&*g_t2, &**tx))];
+            product(terms, w.raw_dim().into_pattern())
+        });
+        grad x = tgx.expect("asked for").into_shape_with_order(x.raw_dim()).expect("rows × in values");
+        grad w = tgw.expect("asked for");
+        grad b = match &tg2 {
+            Some(tg2) => column_sums(tg2),
+            None => zeros(w.nrows()),
+        };
     }
 
     gradcheck {

@@ -117,16 +117,21 @@ crate::module! {
     }
 
     backward_tangent(y, y_t, g, g_t, need) {
-        let mut ta: Array<F, D> = Array::zeros(a.raw_dim());
-        let mut tb: Array<F, D> = Array::zeros(b.raw_dim());
+        // Only the products of the gradients asked for.
+        let mut ta: Array<F, D> = Array::zeros(if need.a { a.raw_dim() } else { D::zeros(a.ndim()) });
+        let mut tb: Array<F, D> = Array::zeros(if need.b { b.raw_dim() } else { D::zeros(b.ndim()) });
         if let Some(tg) = g_t {
-            ta += &product(tg, b, (false, true), a.raw_dim());
-            tb += &product(a, tg, (true, false), b.raw_dim());
+            if need.a {
+                ta += &product(tg, b, (false, true), a.raw_dim());
+            }
+            if need.b {
+                tb += &product(a, tg, (true, false), b.raw_dim());
+            }
         }
-        if let Some(b_t) = b_t {
+        if let (Some(b_t), true) = (b_t, need.a) {
             ta += &product(g, b_t, (false, true), a.raw_dim());
         }
-        if let Some(a_t) = a_t {
+        if let (Some(a_t), true) = (a_t, need.b) {
             tb += &product(a_t, g, (true, false), b.raw_dim());
         }
         grad a = ta;

@@ -28,9 +28,9 @@
 //!   product rule for a bilinear one such as `linear` and `matmul`).
 //!
 //! The generated tests check both against central differences of the forward
-//! and of the VJP, in f64. The modules without tangent rules
-//! ([`NO_TANGENT_RULE`]) have stub tangent functions whose call is a compile
-//! error naming the module.
+//! and of the VJP, in f64. Every module here has them ([`NO_TANGENT_RULE`] is
+//! empty); a module declared without them gets stub tangent functions whose
+//! call from a function with `hvp` is a compile error naming the module.
 //!
 //! Array inputs are taken in any storage: element-wise modules through
 //! [`Input`](crate::Input) (owned arrays, views, `CowArray`s, `&ArrayRef`s
@@ -155,9 +155,10 @@ pub use softmax::{
 /// declared in this directory (with `module!`, or by hand for the listed
 /// exceptions) has a row in the rustdoc table above and in the README's, is
 /// re-exported, and has a gradient check.
-/// The modules whose second-order rules are not written yet: a function with
-/// `hvp` cannot call them (a compile error says so).
-pub const NO_TANGENT_RULE: &[&str] = &["batch_norm", "conv2d", "layer_norm", "max_pool2d"];
+/// The modules of the runtime without second-order rules (a function with
+/// `hvp` cannot call them: a compile error says so). None, and a test keeps
+/// this list true.
+pub const NO_TANGENT_RULE: &[&str] = &[];
 
 #[cfg(test)]
 mod registry {

@@ -124,6 +124,118 @@ fn backward<F: Float, D: Dimension>(
 }
 
 /// `[n, c, rest]` of a batch-norm input, checked against γ and β.
+/// The inputs' tangents as the rules take them: `None` is zero.
+struct Tangents<'a, F, D: Dimension> {
+    x: Option<&'a ArrayRef<F, D>>,
+    gamma: Option<&'a ArrayRef1<F>>,
+    beta: Option<&'a ArrayRef1<F>>,
+}
+
+/// The tangent rules of both normalisations, per group (see the module's
+/// docs for the first order). With ẋ̂ = (ẋ − mean ẋ − x̂·mean(x̂ẋ))·s, s =
+/// 1/√(σ² + ε): ẏ = γ̇·x̂ + γ·ẋ̂ + β̇. With ĝ = γ·g, ġ̂ = γ·ġ + γ̇·g and
+/// A = ĝ − mean ĝ − x̂·mean(ĝx̂) (so that ∂C/∂x = s·A): the tangent of ∂C/∂x
+/// is s·(Ȧ − mean(x̂ẋ)·s·A), with Ȧ = ġ̂ − mean ġ̂ − ẋ̂·mean(ĝx̂) −
+/// x̂·mean(ġ̂x̂ + ĝẋ̂) (s changes by −mean(x̂ẋ)·s²); those of ∂C/∂γ and ∂C/∂β
+/// are Σ(ġ·x̂ + g·ẋ̂) and Σ ġ. Returns ẏ when `g` is `None`, else the three
+/// tangents of the gradients asked for.
+// Indices shared by several arrays of a group's runs.
+#[allow(clippy::too_many_arguments, clippy::type_complexity, clippy::needless_range_loop)]
+fn tangents<F: Float, D: Dimension>(
+    x: &ArrayRef<F, D>,
+    gamma: &ArrayRef1<F>,
+    t: Tangents<'_, F, D>,
+    g: Option<(&Array<F, D>, Option<&Array<F, D>>)>,
+    groups: usize,
+    runs: &impl Fn(usize, &mut dyn FnMut(usize, usize)),
+    param: impl Fn(usize, usize) -> usize,
+    eps: F,
+    need: [bool; 3],
+) -> (Option<Array<F, D>>, Option<Array1<F>>, Option<Array1<F>>) {
+    let zero = F::zero();
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let tx = t.x.map(|t| t.as_standard_layout());
+    let txs = tx.as_ref().map(|t| t.as_slice().expect("standard layout"));
+    let tgamma = |p: usize| t.gamma.map_or(zero, |t| t[p]);
+    let (mean, inv_std) = statistics(xs, groups, runs, eps);
+    let mut out: Array<F, D> = zeros(x.raw_dim());
+    let (mut t_gamma, mut t_beta): (Array1<F>, Array1<F>) = (zeros(gamma.len()), zeros(gamma.len()));
+    let g = g.map(|(g, tg)| (g.as_standard_layout(), tg.map(|t| t.as_standard_layout())));
+    let gs = g.as_ref().map(|(g, tg)| {
+        let tgs = tg.as_ref().map(|t| t.as_slice().expect("standard layout"));
+        (g.as_slice().expect("standard layout"), tgs)
+    });
+    {
+        let out = out.as_slice_mut().expect("a new array is contiguous");
+        for k in 0..groups {
+            let (mu, s) = (mean[k], inv_std[k]);
+            let xhat = |j: usize| (xs[j] - mu) * s;
+            // mean ẋ and mean x̂ẋ, for ẋ̂.
+            let (mut sum_tx, mut sum_xtx, mut count) = (zero, zero, 0);
+            runs(k, &mut |start, len| {
+                if let Some(txs) = txs {
+                    for j in start..start + len {
+                        sum_tx += txs[j];
+                        sum_xtx += xhat(j) * txs[j];
+                    }
+                }
+                count += len;
+            });
+            let m = F::of_usize(count.max(1));
+            let (mean_tx, mean_xtx) = (sum_tx / m, sum_xtx / m);
+            let txhat = |j: usize| txs.map_or(zero, |txs| (txs[j] - mean_tx - xhat(j) * mean_xtx) * s);
+            let Some((gs, tgs)) = gs else {
+                runs(k, &mut |start, len| {
+                    for j in start..start + len {
+                        let p = param(k, j);
+                        out[j] = tgamma(p) * xhat(j) + gamma[p] * txhat(j) + t.beta.map_or(zero, |b| b[p]);
+                    }
+                });
+                continue;
+            };
+            let tg = |j: usize| tgs.map_or(zero, |t| t[j]);
+            let (mut sum_gh, mut sum_ghx, mut sum_tgh, mut sum_tghx, mut sum_ghtx) = (zero, zero, zero, zero, zero);
+            runs(k, &mut |start, len| {
+                for j in start..start + len {
+                    let p = param(k, j);
+                    let (gh, tgh) = (gs[j] * gamma[p], tg(j) * gamma[p] + gs[j] * tgamma(p));
+                    sum_gh += gh;
+                    sum_ghx += gh * xhat(j);
+                    sum_tgh += tgh;
+                    sum_tghx += tgh * xhat(j);
+                    sum_ghtx += gh * txhat(j);
+                    t_gamma[p] += tg(j) * xhat(j) + gs[j] * txhat(j);
+                    t_beta[p] += tg(j);
+                }
+            });
+            let (mean_gh, mean_ghx, mean_tgh) = (sum_gh / m, sum_ghx / m, sum_tgh / m);
+            let mean_second = (sum_tghx + sum_ghtx) / m;
+            if need[0] {
+                runs(k, &mut |start, len| {
+                    for j in start..start + len {
+                        let p = param(k, j);
+                        let (gh, tgh) = (gs[j] * gamma[p], tg(j) * gamma[p] + gs[j] * tgamma(p));
+                        let a = gh - mean_gh - xhat(j) * mean_ghx;
+                        let ta = tgh - mean_tgh - txhat(j) * mean_ghx - xhat(j) * mean_second;
+                        out[j] = s * (ta - mean_xtx * s * a);
+                    }
+                });
+            }
+        }
+    }
+    recycle_array(mean);
+    recycle_array(inv_std);
+    if g.is_none() {
+        return (Some(out), None, None);
+    }
+    (
+        need[0].then_some(out),
+        need[1].then_some(t_gamma),
+        need[2].then_some(t_beta),
+    )
+}
+
 fn channels<F, D: Dimension>(x: &ArrayRef<F, D>, gamma: &ArrayRef1<F>, beta: &ArrayRef1<F>) -> (usize, usize, usize) {
     if x.ndim() < 2 {
         panic!(
@@ -226,6 +338,23 @@ crate::module! {
         grad beta: Array1<F> = g_beta.expect("asked for");
     }
 
+    /// See `tangents`: the same algebra per channel.
+    tangent(y) {
+        let (n, c, rest) = channels(x, gamma, beta);
+        let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
+        tangents(x, gamma, t, None, c, &channel_runs(n, c, rest), |k, _| k, eps, [true; 3]).0.expect("ẏ")
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (n, c, rest) = channels(x, gamma, beta);
+        let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
+        let flags = [need.x, need.gamma, need.beta];
+        let (tx, tgamma, tbeta) = tangents(x, gamma, t, Some((g, g_t)), c, &channel_runs(n, c, rest), |k, _| k, eps, flags);
+        grad x: Array<F, D> = tx.expect("asked for");
+        grad gamma: Array1<F> = tgamma.expect("asked for");
+        grad beta: Array1<F> = tbeta.expect("asked for");
+    }
+
     gradcheck {
         x: random([4, 3]), gamma: random([3]), beta: random([3]), eps: 1e-5;
         x: random([3, 2, 2, 3]), gamma: random([2]), beta: random([2]), eps: 1e-5;
@@ -279,6 +408,23 @@ crate::module! {
         grad x: Array<F, D> = gx.expect("asked for");
         grad gamma: Array1<F> = g_gamma.expect("asked for");
         grad beta: Array1<F> = g_beta.expect("asked for");
+    }
+
+    /// See `tangents`: the same algebra per row.
+    tangent(y) {
+        let (n, d) = rows(x, gamma, beta);
+        let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
+        tangents(x, gamma, t, None, n, &row_runs(d), move |_, j| j % d, eps, [true; 3]).0.expect("ẏ")
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (n, d) = rows(x, gamma, beta);
+        let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
+        let flags = [need.x, need.gamma, need.beta];
+        let (tx, tgamma, tbeta) = tangents(x, gamma, t, Some((g, g_t)), n, &row_runs(d), move |_, j| j % d, eps, flags);
+        grad x: Array<F, D> = tx.expect("asked for");
+        grad gamma: Array1<F> = tgamma.expect("asked for");
+        grad beta: Array1<F> = tbeta.expect("asked for");
     }
 
     gradcheck {

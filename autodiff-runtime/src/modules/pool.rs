@@ -148,6 +148,30 @@ crate::module! {
         crate::workspace::recycle_array(g);
     }
 
+    /// Piecewise linear: the tangent at each window's maximum, and the VJP of
+    /// the upstream gradient's tangent (no second-order term away from ties).
+    tangent(y) {
+        let win = Window::of("max_pool2d", x.shape(), k, stride);
+        let t = x_t.expect("the one differentiable input").as_standard_layout();
+        let t = t.as_slice().expect("standard layout");
+        let mut ty: Array4<F> = take_scratch(y.raw_dim());
+        let input = win.h * win.w;
+        let mut planes_of_t = t.chunks_exact(input);
+        planes(x, &win, &mut ty, |src, dst| {
+            let tangent = planes_of_t.next().expect("a plane per plane");
+            win.argmax(src, |out, at| dst[out] = tangent[at]);
+        });
+        ty
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let win = Window::of("max_pool2d", x.shape(), k, stride);
+        grad x: Array4<F> = match g_t {
+            Some(tg) => gradient_planes(x, &win, tg, |x, gx, g| win.argmax(x, |out, at| gx[at] += g[out])),
+            None => zeros(x.raw_dim()),
+        };
+    }
+
     gradcheck {
         x: random([1, 1, 4, 4]), k: 2, stride: 2;
         x: random([2, 3, 5, 7]), k: 3, stride: 2;

@@ -55,10 +55,14 @@ tuple_module!(tuple4, tuple4_vjp, 4; A a 0, B b 1, C c 2, D d 3);
 
 macro_rules! tuple_tangents {
     ($tangent:ident, $vjp_tangent:ident, $vjp:ident, $n:literal; $($T:ident $a:ident $i:tt),+) => {
-        /// The outputs' tangents gathered into a tuple (zeros for a missing one).
+        /// The outputs' tangents gathered into a tuple (zeros for a missing
+        /// one), `None` when all are zero.
         #[inline]
-        pub fn $tangent<$($T: ZeroTangent + Clone),+>($($a: &$T,)+ _: &($($T,)+), t: ($(Option<&$T>,)+)) -> ($($T,)+) {
-            ($(tangent_or_zeros(t.$i, $a),)+)
+        pub fn $tangent<$($T: ZeroTangent + Clone),+>($($a: &$T,)+ _: &($($T,)+), t: ($(Option<&$T>,)+)) -> Option<($($T,)+)> {
+            if $(t.$i.is_none())&&+ {
+                return None;
+            }
+            Some(($(tangent_or_zeros(t.$i, $a),)+))
         }
 
         /// The gradients as the VJP routes them, and their tangents the same way.
@@ -68,7 +72,7 @@ macro_rules! tuple_tangents {
             $($a: &$T,)+
             _: ($(Option<&$T>,)+),
             y: &($($T,)+),
-            _: &($($T,)+),
+            _: Option<&($($T,)+)>,
             g: ($(Option<$T>,)+),
             tg: Option<($(Option<$T>,)+)>,
             need: [bool; $n],

@@ -1,7 +1,7 @@
 //! What the `hvp` functions' tangents need from the runtime besides the
-//! modules' rules: zeros of an output's shape (the tangent of a constant
-//! assigned to an active variable), and a copy of a tangent that may be
-//! missing.
+//! modules' rules: tangents of copies and constants (`None` is zero), zeros
+//! of an output's shape where a zero must be written out, and the trait of
+//! the stubs of functions declared without `hvp`.
 
 use crate::value::Value;
 
@@ -35,6 +35,21 @@ tuple_zero!(A 0, B 1, C 2, D 3);
 #[inline]
 pub fn zero_tangent<T: ZeroTangent>(value: &T) -> T {
     value.zeros_of()
+}
+
+/// The tangent of a copy of `value`: the tangent's copy (`None` stays `None`).
+#[inline]
+pub fn tangent_of_copy<T: Clone>(tangent: Option<&T>, value: &T) -> Option<T> {
+    let _ = value;
+    tangent.cloned()
+}
+
+/// The zero tangent (`None`) of a constant assigned to an active variable,
+/// of `value`'s type.
+#[inline]
+pub fn no_tangent<T>(value: &T) -> Option<T> {
+    let _ = value;
+    None
 }
 
 /// A copy of a tangent, or zeros like `value` when it is zero (`None`).
