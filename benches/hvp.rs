@@ -12,9 +12,13 @@
 use std::hint::black_box;
 
 use autodiff::prelude::*;
+use autodiff::stats::{CountingAllocator, heap_usage};
 use criterion::{Criterion, criterion_group};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 #[path = "support/interleaved.rs"]
 mod interleaved;
@@ -64,6 +68,9 @@ struct Problem {
     labels: Vec<usize>,
     layers: Layers,
     direction: Layers,
+    /// The direction as the generated functions take it, built once.
+    two: Option<TwoGrad>,
+    four: Option<FourGrad>,
 }
 
 fn problem(batch: usize, sizes: &[usize]) -> Problem {
@@ -85,12 +92,26 @@ fn problem(batch: usize, sizes: &[usize]) -> Problem {
         ));
     }
     let labels = (0..batch).map(|i| i % sizes[sizes.len() - 1]).collect();
-    Problem {
+    let mut p = Problem {
         x,
         labels,
         layers,
         direction,
+        two: None,
+        four: None,
+    };
+    if p.layers.len() == 2 {
+        let v = &p.direction;
+        p.two = Some(TwoGrad {
+            w1: v[0].0.clone(),
+            b1: v[0].1.clone(),
+            w2: v[1].0.clone(),
+            b2: v[1].1.clone(),
+        });
+    } else {
+        p.four = Some(p.four_direction());
     }
+    p
 }
 
 /// One step of each kind, in a workspace; the gradients are handed back.
@@ -110,39 +131,27 @@ impl Problem {
     }
 
     fn jvp(&self, ws: &mut Workspace) -> f32 {
-        let (x, y, l, v) = (&self.x, &self.labels, &self.layers, &self.direction);
-        if l.len() == 2 {
-            let v = TwoGrad {
-                w1: v[0].0.clone(),
-                b1: v[0].1.clone(),
-                w2: v[1].0.clone(),
-                b2: v[1].1.clone(),
-            };
-            return two_jvp_with(ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &v).1;
+        let (x, y, l) = (&self.x, &self.labels, &self.layers);
+        if let Some(v) = &self.two {
+            return two_jvp_with(ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, v).1;
         }
-        let v = self.four_direction();
+        let v = self.four.as_ref().expect("a direction");
         four_jvp_with(
-            ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1, &v,
+            ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1, v,
         )
         .1
     }
 
     fn hvp(&self, ws: &mut Workspace) -> f32 {
-        let (x, y, l, v) = (&self.x, &self.labels, &self.layers, &self.direction);
-        if l.len() == 2 {
-            let v = TwoGrad {
-                w1: v[0].0.clone(),
-                b1: v[0].1.clone(),
-                w2: v[1].0.clone(),
-                b2: v[1].1.clone(),
-            };
-            let (loss, g, hv) = two_hvp_with(ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &v);
+        let (x, y, l) = (&self.x, &self.labels, &self.layers);
+        if let Some(v) = &self.two {
+            let (loss, g, hv) = two_hvp_with(ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, v);
             ws.recycle((g.w1, g.b1, g.w2, g.b2, hv.w1, hv.b1, hv.w2, hv.b2));
             return loss;
         }
-        let v = self.four_direction();
+        let v = self.four.as_ref().expect("a direction");
         let (loss, g, hv) = four_hvp_with(
-            ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1, &v,
+            ws, x, y, &l[0].0, &l[0].1, &l[1].0, &l[1].1, &l[2].0, &l[2].1, &l[3].0, &l[3].1, v,
         );
         ws.recycle((g.w1, g.b1, g.w2, g.b2, g.w3, g.b3, g.w4, g.b4));
         ws.recycle((hv.w1, hv.b1, hv.w2, hv.b2, hv.w3, hv.b3, hv.w4, hv.b4));
@@ -194,8 +203,10 @@ fn summary() {
     println!("\nThe MLPs of benches/step.rs in f32, in a workspace each; medians of {ROUNDS} interleaved rounds.");
     println!("grad = `_grad_with` (value and gradient); jvp = `_jvp_with` (value and ⟨∇f, v⟩);");
     println!("hvp = `_hvp_with` (value, gradient and H·v).\n");
-    println!("| size | matrix products (grad / hvp) | grad µs | jvp µs | hvp µs | jvp / grad | hvp / grad |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| size | matrix products (grad / hvp) | allocations (grad / jvp / hvp) | grad µs | jvp µs | hvp µs | jvp / grad | hvp / grad |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, batch, sizes) in SIZES {
         let p = problem(batch, sizes);
         let reps = if name == "small" { 1000 } else { 10 };
@@ -227,8 +238,21 @@ fn summary() {
         let hvp_products = products(&mut || {
             black_box(p.hvp(&mut ws));
         });
+        // Allocations of a steady-state step (after the warm-up rounds above).
+        let allocations = |f: &mut dyn FnMut()| heap_usage(f).allocations;
+        let (grad_allocs, jvp_allocs, hvp_allocs) = (
+            allocations(&mut || {
+                black_box(p.grad(&mut w1));
+            }),
+            allocations(&mut || {
+                black_box(p.jvp(&mut w2));
+            }),
+            allocations(&mut || {
+                black_box(p.hvp(&mut w3));
+            }),
+        );
         println!(
-            "| {name} | {grad_products} / {hvp_products} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            "| {name} | {grad_products} / {hvp_products} | {grad_allocs} / {jvp_allocs} / {hvp_allocs} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
             median(&times[0]),
             median(&times[1]),
             median(&times[2]),

@@ -655,6 +655,9 @@ fn tangent_items(
                 y: by, g, need, lines, ..
             } = backward;
             let need_struct = format_ident!("__{}TangentNeed", name_str.replace('_', ""));
+            // A tuple of outputs is dropped (its items may be of several types).
+            let recycle_upstream =
+                (!matches!(output, Type::Tuple(_))).then(|| quote!(#krate::__private::recycle_tangent(__g_t);));
             let need_fields: Vec<&Ident> = params.iter().map(|p| &p.name).collect();
             let need_values = (0..n).map(|i| quote!(__need[#i]));
             let mut given = vec![false; n];
@@ -740,6 +743,9 @@ fn tangent_items(
                         #(#body)*
                         (#(#results,)*)
                     };
+                    // The upstream tangent's buffer goes back to the workspace
+                    // (the VJP below does the same with the gradient's).
+                    #recycle_upstream
                     (#vjp(#(#args,)* __y, __g, __need), __tangent)
                 },
             )

@@ -128,6 +128,7 @@ crate::module! {
                 for ((pr, tr), &label) in p.outer_iter().zip(t.outer_iter()).zip(labels) {
                     total += pr.iter().zip(tr.iter()).fold(F::zero(), |s, (&p, &t)| s + p * t) - tr[label];
                 }
+                crate::workspace::recycle_array(p);
                 total / F::of_usize(labels.len())
             }
             None => F::zero(),
@@ -196,7 +197,7 @@ crate::module! {
 
 /// softmax of each row, for the tangent rules (not on `_grad`'s path).
 fn softmax_rows<F: Float>(rows: &ArrayRef2<F>) -> Array2<F> {
-    let mut p = rows.to_owned();
+    let mut p = copy(rows);
     for mut row in p.outer_iter_mut() {
         let m = row.fold(F::neg_infinity(), |m, &v| m.max(v));
         row.mapv_inplace(|v| (v - m).exp());

@@ -6,8 +6,9 @@
 //! g_x = f'(x)·g has the tangent ġ_x = f'(x)·ġ + f''(x)·ẋ·g. For
 //! y = f(a, b) with broadcasting, ẏ = f_a·ȧ + f_b·ḃ, and the tangent of
 //! g_a = reduce(f_a·g) is reduce(f_a·ġ + g·(f_aa·ȧ + f_ab·ḃ)), as for b.
-//! A missing tangent (`None`) is zero. These run in rank-erased arrays:
-//! they are not on the path of `_grad`.
+//! A missing tangent (`None`) is zero. These run in rank-erased arrays (they
+//! are not on the path of `_grad`), written into workspace buffers so that a
+//! steady-state `_hvp_with` allocates nothing.
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 use num_traits::Zero;
@@ -15,6 +16,12 @@ use num_traits::Zero;
 use super::arith::{Broadcasted, reduce_to};
 use crate::float::Float;
 use crate::value::{Broadcast, Input, Value};
+use crate::workspace::take_scratch;
+
+/// A workspace buffer of `shape`, every element written by the caller.
+fn output<F: Float>(shape: &[usize]) -> ArrayD<F> {
+    take_scratch(IxDyn(shape))
+}
 
 /// The view, or a zero of shape `[]` for a missing one.
 fn or_zero<'a, F: Float>(view: Option<ArrayViewD<'a, F>>, zero: &'a [F; 1]) -> ArrayViewD<'a, F> {
@@ -46,7 +53,12 @@ pub(crate) fn unary_tangent<X: Input + ?Sized>(
     let (xv, yv) = (x.input_view(), y.view_dyn());
     let tv = tx.input_view();
     let tv = fit(&tv, xv.shape(), module);
-    let out: ArrayD<X::Elem> = Zip::from(&xv).and(&yv).and(&tv).map_collect(|&x, &y, &t| d1(x, y) * t);
+    let mut out = output(xv.shape());
+    Zip::from(&mut out)
+        .and(&xv)
+        .and(&yv)
+        .and(&tv)
+        .for_each(|o, &x, &y, &t| *o = d1(x, y) * t);
     X::Value::from_dyn(out)
 }
 
@@ -63,19 +75,21 @@ pub(crate) fn unary_vjp_tangent<X: Input + ?Sized>(
     d2: impl Fn(X::Elem, X::Elem) -> X::Elem,
 ) -> X::Value {
     let (xv, yv, gv) = (x.input_view(), y.view_dyn(), g.view_dyn());
-    let shape = xv.shape().to_vec();
+    let shape = xv.shape();
     let zero = [X::Elem::zero()];
     let (txv, tgv) = (
         or_zero(tx.map(|t| t.input_view()), &zero),
         or_zero(tg.map(|t| t.view_dyn()), &zero),
     );
-    let (txv, tgv) = (fit(&txv, &shape, module), fit(&tgv, &shape, module));
-    let out: ArrayD<X::Elem> = Zip::from(&xv)
+    let (txv, tgv) = (fit(&txv, shape, module), fit(&tgv, shape, module));
+    let mut out = output(shape);
+    Zip::from(&mut out)
+        .and(&xv)
         .and(&yv)
         .and(&gv)
         .and(&txv)
         .and(&tgv)
-        .map_collect(|&x, &y, &g, &tx, &tg| d1(x, y) * tg + d2(x, y) * tx * g);
+        .for_each(|o, &x, &y, &g, &tx, &tg| *o = d1(x, y) * tg + d2(x, y) * tx * g);
     X::Value::from_dyn(out)
 }
 
@@ -93,7 +107,8 @@ where
     B: Input<Elem = A::Elem> + ?Sized,
     A::Value: Broadcast<B::Value>,
 {
-    let shape = y.view_dyn().shape().to_vec();
+    let yv = y.view_dyn();
+    let shape = yv.shape();
     let zero = [A::Elem::zero()];
     let (av, bv) = (a.input_view(), b.input_view());
     let (tav, tbv) = (
@@ -101,18 +116,20 @@ where
         or_zero(tb.map(|t| t.input_view()), &zero),
     );
     let (av, bv, tav, tbv) = (
-        fit(&av, &shape, module),
-        fit(&bv, &shape, module),
-        fit(&tav, &shape, module),
-        fit(&tbv, &shape, module),
+        fit(&av, shape, module),
+        fit(&bv, shape, module),
+        fit(&tav, shape, module),
+        fit(&tbv, shape, module),
     );
-    let out: ArrayD<A::Elem> = Zip::from(&av)
+    let mut out = output(shape);
+    Zip::from(&mut out)
+        .and(&av)
         .and(&bv)
         .and(&tav)
         .and(&tbv)
-        .map_collect(|&a, &b, &ta, &tb| {
+        .for_each(|o, &a, &b, &ta, &tb| {
             let (da, db) = partials(a, b);
-            da * ta + db * tb
+            *o = da * ta + db * tb
         });
     Broadcasted::<A, B>::from_dyn(out)
 }
@@ -140,7 +157,7 @@ where
     A::Value: Broadcast<B::Value>,
 {
     let gv = g.view_dyn();
-    let shape = gv.shape().to_vec();
+    let shape = gv.shape();
     let zero = [A::Elem::zero()];
     let (av, bv) = (a.input_view(), b.input_view());
     let (tav, tbv) = (
@@ -149,36 +166,40 @@ where
     );
     let tgv = or_zero(tg.map(|t| t.view_dyn()), &zero);
     let (av, bv, tav, tbv) = (
-        fit(&av, &shape, module),
-        fit(&bv, &shape, module),
-        fit(&tav, &shape, module),
-        fit(&tbv, &shape, module),
+        fit(&av, shape, module),
+        fit(&bv, shape, module),
+        fit(&tav, shape, module),
+        fit(&tbv, shape, module),
     );
-    let tgv = fit(&tgv, &shape, module);
+    let tgv = fit(&tgv, shape, module);
     let part = |which: usize| -> ArrayD<A::Elem> {
-        // g's coefficient first (Zip takes at most five inputs with its output).
-        let inner: ArrayD<A::Elem> = Zip::from(&av)
+        // g's coefficient first, in the buffer the result then overwrites
+        // (Zip takes at most six arrays).
+        let mut out = output(shape);
+        Zip::from(&mut out)
+            .and(&av)
             .and(&bv)
             .and(&tav)
             .and(&tbv)
-            .map_collect(|&a, &b, &ta, &tb| {
+            .for_each(|o, &a, &b, &ta, &tb| {
                 let [_, _, faa, fab, fbb] = second(a, b);
-                if which == 0 {
+                *o = if which == 0 {
                     faa * ta + fab * tb
                 } else {
                     fab * ta + fbb * tb
                 }
             });
-        Zip::from(&av)
+        Zip::from(&mut out)
+            .and(&av)
             .and(&bv)
             .and(&gv)
             .and(&tgv)
-            .and(&inner)
-            .map_collect(|&a, &b, &g, &tg, &inner| {
+            .for_each(|o, &a, &b, &g, &tg| {
                 let [fa, fb, ..] = second(a, b);
                 let first = if which == 0 { fa } else { fb };
-                first * tg + g * inner
-            })
+                *o = first * tg + g * *o
+            });
+        out
     };
     (
         need[0].then(|| reduce_to(part(0), a)),

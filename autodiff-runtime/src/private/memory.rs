@@ -141,6 +141,15 @@ impl<F: crate::float::Float, D: ndarray::Dimension> RecycleArray for Dead<Option
     }
 }
 
+/// A slot of tangents (`hvp`): each holds an `Option`, `None` for a zero one.
+impl<F: crate::float::Float, D: ndarray::Dimension> RecycleArray for Dead<Option<Option<ndarray::Array<F, D>>>> {
+    fn recycle(&self) {
+        if let Some(Some(Some(array))) = self.0.take() {
+            crate::workspace::recycle_array(array);
+        }
+    }
+}
+
 /// What a printing macro or an assertion in a differentiable function sees
 /// under an active value's name: a float by value (so `assert!(loss > 0.0)`
 /// compiles), an array by reference.

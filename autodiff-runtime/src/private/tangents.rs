@@ -69,3 +69,15 @@ pub fn tangent_or_zeros<T: ZeroTangent + Clone>(tangent: Option<&T>, value: &T) 
     note = "add `hvp` to the callee's attribute: `#[differentiable(wrt(..), hvp)]`"
 )]
 pub trait DeclaredWithHvp {}
+
+/// Gives an upstream gradient's tangent back to the workspace from a rule
+/// whose output type is generic (where `recycle!` cannot tell an array from
+/// a scalar): an array's buffer is kept, a scalar dropped.
+#[inline]
+pub fn recycle_tangent<V: crate::value::Value>(tangent: Option<V>) {
+    if let Some(value) = tangent
+        && value.as_scalar().is_none()
+    {
+        crate::workspace::recycle_array(value.into_dyn_array());
+    }
+}
