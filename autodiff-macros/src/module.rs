@@ -15,11 +15,17 @@
 //!         statements;                      // any Rust, before and after
 //!         grad x = expression;             // or `grad x: Type = expression;`
 //!     }
+//!     tangent linear;                      // optional: the rules of `hvp`, or
+//!     // tangent(y) { ẏ from x_t }  backward_tangent(y, y_t, g, g_t, need) { grad x = ..; }
 //!     gradcheck {
 //!         x: random([3, 4]), k: 2;         // one case per `;`
 //!     }
 //! }
 //! ```
+//!
+//! With tangent rules it also derives `NAME_tangent` and `NAME_vjp_tangent`
+//! (and a test of both against finite differences); without them, stubs whose
+//! call from an `hvp` function is one error naming the module.
 //!
 //! The first token is the path of the runtime crate (`$crate`, passed by the
 //! runtime's `module!` wrapper), so the expansion works inside the runtime and
