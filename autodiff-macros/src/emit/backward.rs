@@ -142,54 +142,37 @@ impl Emitter<'_> {
                 .filter(|t| self.has(t, declared))
                 .collect();
             if !present.is_empty() {
-                let checks = present.iter().map(|t| idents::gradient(self.f, t));
-                // One `Option` per output: `None` for an output nothing used.
-                let tuple = items.iter().map(|&k| {
-                    let t = Target::Item(step.var, k);
-                    if self.has(&t, declared) {
-                        self.take(&t)
-                    } else {
-                        quote!(::core::option::Option::None)
-                    }
-                });
-                let g = idents::gradient(self.f, &own);
-                let binding = if self.plan.upfront {
-                    quote!(#g =)
-                } else {
-                    quote!(let #g =)
-                };
-                let checks: Vec<syn::Ident> = checks.collect();
-                // The tangents first: the test reads the gradients the values' tuple moves.
-                if self.tangent.is_some() {
+                let checks: Vec<syn::Ident> = present.iter().map(|t| idents::gradient(self.f, t)).collect();
+                // One `Option` per output (`None` for an output nothing used),
+                // of the gradients or, with `twin`, of their tangents.
+                let gather = |twin: bool| {
                     let tuple = items.iter().map(|&k| {
                         let t = Target::Item(step.var, k);
                         if self.has(&t, declared) {
-                            self.take_as(&t, true)
+                            self.take_as(&t, twin)
                         } else {
                             quote!(::core::option::Option::None)
                         }
                     });
-                    let g = self.gradient_ident(&own, true);
+                    let g = self.gradient_ident(&own, twin);
                     let binding = if self.plan.upfront {
                         quote!(#g =)
                     } else {
                         quote!(let #g =)
                     };
-                    out.extend(quote! {
+                    quote! {
                         #binding if #(#checks.is_some())||* {
                             ::core::option::Option::Some((#(#tuple,)*))
                         } else {
                             ::core::option::Option::None
                         };
-                    });
+                    }
+                };
+                // The tangents first: the test reads the gradients the values' tuple moves.
+                if self.tangent.is_some() {
+                    out.extend(gather(true));
                 }
-                out.extend(quote! {
-                    #binding if #(#checks.is_some())||* {
-                        ::core::option::Option::Some((#(#tuple,)*))
-                    } else {
-                        ::core::option::Option::None
-                    };
-                });
+                out.extend(gather(false));
                 declared.insert(own.clone());
             }
         }

@@ -179,45 +179,32 @@ impl Emitter<'_> {
         let v = idents::value(self.f, step.var);
         let new = idents::local("__new");
         let storage = self.plan.storage[step.var];
+        let declared = self.f.vars.get(step.var).and_then(|var| var.ty.as_ref());
         // The tangent is computed before the value is stored: a step that
         // reads the variable it assigns (`h = tanh(&h)`) reads the old one.
         let twin = self.tangent.is_some().then(|| {
             let (t, new_t) = (idents::tangent(&v), idents::local("__new__t"));
+            let y = if storage == Storage::Local { &v } else { &new };
+            let tangent = self.step_tangent(step, quote!(&#y));
             match storage {
                 Storage::Local => {
-                    let tangent = self.step_tangent(step, quote!(&#v));
-                    let ty = self
-                        .f
-                        .vars
-                        .get(step.var)
-                        .and_then(|var| var.ty.as_ref())
-                        .map(|ty| quote!(: ::core::option::Option<#ty>));
+                    let ty = declared.map(|ty| quote!(: ::core::option::Option<#ty>));
                     quote_spanned!(step.span=> let #t #ty = #tangent;)
                 }
                 Storage::Slot { saved: true } => {
-                    let tangent = self.step_tangent(step, quote!(&#new));
                     let s = idents::tangent(&idents::value_stack(self.f, step.var));
                     quote!(let #new_t = #tangent; ::autodiff::__private::save(&mut #t, &mut #s, #new_t);)
                 }
                 Storage::Slot { saved: false } => {
-                    let tangent = self.step_tangent(step, quote!(&#new));
                     quote!(let #new_t = #tangent; ::autodiff::__private::recycle!(::autodiff::__private::set(&mut #t, #new_t));)
                 }
-                Storage::Result => {
-                    let tangent = self.step_tangent(step, quote!(&#new));
-                    quote!(#t = ::core::option::Option::Some(#tangent);)
-                }
+                Storage::Result => quote!(#t = ::core::option::Option::Some(#tangent);),
                 Storage::Param(_) | Storage::Item(..) | Storage::Layer | Storage::Constant => quote!(),
             }
         });
         out.extend(match storage {
             Storage::Local => {
-                let ty = self
-                    .f
-                    .vars
-                    .get(step.var)
-                    .and_then(|var| var.ty.as_ref())
-                    .map(|ty| quote!(: #ty));
+                let ty = declared.map(|ty| quote!(: #ty));
                 quote_spanned!(step.span=> let #v #ty = #value; #twin)
             }
             Storage::Slot { saved: true } => {

@@ -73,6 +73,15 @@ pub(super) fn original_function(func: &ItemFn, f: &Function, activity: &crate::a
     copy.into_token_stream()
 }
 
+/// The type of the upstream gradient a VJP receives: the output's, with one
+/// `Option` per item of a tuple.
+pub(super) fn upstream_type(func: &ItemFn) -> TokenStream {
+    match &func.sig.output {
+        ReturnType::Type(_, ty) => crate::signature::upstream_type(ty),
+        ReturnType::Default => quote!(()),
+    }
+}
+
 pub(super) fn output_type(func: &ItemFn) -> TokenStream {
     match &func.sig.output {
         ReturnType::Type(_, ty) => quote!(#ty),
@@ -87,10 +96,7 @@ pub(super) fn vjp_signature(func: &ItemFn, sig: &Signature<'_>, names: &Names) -
     let vjp_fn = &names.vjp_fn;
     let inputs = func.sig.inputs.iter();
     let output = output_type(func);
-    let upstream = match &func.sig.output {
-        ReturnType::Type(_, ty) => crate::signature::upstream_type(ty),
-        ReturnType::Default => quote!(()),
-    };
+    let upstream = upstream_type(func);
     let argument_gradient_types = argument_gradient_types(sig);
     let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
     let (gout, need) = (idents::local("__gout"), idents::local("__need"));

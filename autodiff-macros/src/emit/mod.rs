@@ -235,6 +235,38 @@ impl Emitter<'_> {
         (body, targets)
     }
 
+    /// What a VJP returns, one `Option` per parameter: its gradient (with
+    /// `twin`, the gradient's tangent), gated by its `need` flag.
+    fn vjp_results(&self, targets: &BTreeSet<Target>, twin: bool) -> Vec<TokenStream> {
+        let f = self.f;
+        self.sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, param)| {
+                let var = f
+                    .vars
+                    .iter()
+                    .position(|v| v.kind == VarKind::Param(i))
+                    .unwrap_or_default();
+                let whole = targets.contains(&Target::Value(var));
+                let has_fields = targets
+                    .iter()
+                    .any(|t| matches!(t, Target::Field(p, _) | Target::Indexed { param: p, .. } if *p == var));
+                if !param.wrt || (!whole && !has_fields) {
+                    return quote!(::core::option::Option::None);
+                }
+                if !has_fields {
+                    return self.gradient_ident(&Target::Value(var), twin).into_token_stream();
+                }
+                let flag = idents::local("__need");
+                let index = proc_macro2::Literal::usize_unsuffixed(i);
+                let value = self.assembled_param_grad(i, targets, twin);
+                quote!(if #flag[#index] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
+            })
+            .collect()
+    }
+
     /// The tangent of the upstream gradient: `NAME_vjp_tangent`'s, or zero
     /// (`None`) for the seed of `NAME_hvp`.
     fn seed_twin(&self) -> TokenStream {
@@ -272,10 +304,7 @@ fn without_tangents(func: &syn::ItemFn, sig: &Signature<'_>, output: &TokenStrea
     let inputs2 = func.sig.inputs.iter();
     let g = FnGenerics::of(func);
     let (params, preds) = (&g.params, &g.preds);
-    let upstream = match &func.sig.output {
-        syn::ReturnType::Type(_, ty) => crate::signature::upstream_type(ty),
-        syn::ReturnType::Default => quote!(()),
-    };
+    let upstream = items::upstream_type(func);
     let gradient_types = items::argument_gradient_types(sig);
     let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
     let tangent_fn = idents::tangent_of(&func.sig.ident, func.sig.ident.span());
@@ -614,30 +643,6 @@ pub fn emit(
 
     let vjp_signature = vjp_signature(func, sig, &names);
     let (vjp_body, vjp_targets) = vjp_emitter.body(idents::local("__gout").into_token_stream());
-    let vjp_results =
-        |emitter: &Emitter, targets: &BTreeSet<Target>, twin: bool| -> Vec<TokenStream> {
-            sig.params.iter().enumerate().map(|(i, param)| {
-            let var = f
-                .vars
-                .iter()
-                .position(|v| v.kind == VarKind::Param(i))
-                .unwrap_or_default();
-            let whole = targets.contains(&Target::Value(var));
-            let has_fields = targets
-                .iter()
-                .any(|t| matches!(t, Target::Field(p, _) | Target::Indexed { param: p, .. } if *p == var));
-            if !param.wrt || (!whole && !has_fields) {
-                return quote!(::core::option::Option::None);
-            }
-            if !has_fields {
-                return emitter.gradient_ident(&Target::Value(var), twin).into_token_stream();
-            }
-            let flag = idents::local("__need");
-            let index = proc_macro2::Literal::usize_unsuffixed(i);
-            let value = emitter.assembled_param_grad(i, targets, twin);
-            quote!(if #flag[#index] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
-        }).collect()
-        };
     let second_order = if hvp {
         let tangent_emitter = Emitter {
             tangent: Some(tangent::ParamTangents::Tuple),
@@ -652,10 +657,7 @@ pub fn emit(
         let inputs = func.sig.inputs.iter();
         let g = FnGenerics::of(func);
         let (params, preds) = (&g.params, &g.preds);
-        let upstream = match &func.sig.output {
-            syn::ReturnType::Type(_, ty) => crate::signature::upstream_type(ty),
-            syn::ReturnType::Default => quote!(()),
-        };
+        let upstream = items::upstream_type(func);
         let tangent_types = sig.params.iter().map(|p| {
             let ty = p.ty;
             quote!(::core::option::Option<#ty>)
@@ -674,8 +676,8 @@ pub fn emit(
         let (forward_body, _) = forward_emitter.body(quote!(()));
         let forward_tangent = forward_emitter.output_tangent();
         let (body, targets) = tangent_emitter.body(gout.clone().into_token_stream());
-        let results = vjp_results(&tangent_emitter, &targets, false);
-        let twins = vjp_results(&tangent_emitter, &targets, true);
+        let results = tangent_emitter.vjp_results(&targets, false);
+        let twins = tangent_emitter.vjp_results(&targets, true);
         let inputs2 = func.sig.inputs.iter();
         let doc = format!(
             "The JVP of [`{fn_name}`] (the tangent of its output, given its inputs' tangents): the module convention's tangent rule, for the `hvp` functions of callers."
@@ -719,27 +721,7 @@ pub fn emit(
     } else {
         without_tangents(func, sig, &output)
     };
-    let results = sig.params.iter().enumerate().map(|(i, param)| {
-        let var = f
-            .vars
-            .iter()
-            .position(|v| v.kind == VarKind::Param(i))
-            .unwrap_or_default();
-        let whole = vjp_targets.contains(&Target::Value(var));
-        let has_fields = vjp_targets
-            .iter()
-            .any(|t| matches!(t, Target::Field(p, _) | Target::Indexed { param: p, .. } if *p == var));
-        if !param.wrt || (!whole && !has_fields) {
-            return quote!(::core::option::Option::None);
-        }
-        if !has_fields {
-            return idents::gradient(f, &Target::Value(var)).into_token_stream();
-        }
-        let flag = idents::local("__need");
-        let index = proc_macro2::Literal::usize_unsuffixed(i);
-        let value = vjp_emitter.assembled_param_grad(i, &vjp_targets, false);
-        quote!(if #flag[#index] { ::core::option::Option::Some(#value) } else { ::core::option::Option::None })
-    });
+    let results = vjp_emitter.vjp_results(&vjp_targets, false);
     let vjp_doc = format!(
         "The vector-Jacobian product of [`{fn_name}`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates)."
     );
