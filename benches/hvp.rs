@@ -1,7 +1,8 @@
 //! The second-order functions against the gradient, on the MLPs of
 //! `benches/step.rs` (forward + gradient of the mean cross-entropy, f32):
 //! `_grad_with`, `_jvp_with` (value and ⟨∇f, v⟩) and `_hvp_with` (value,
-//! gradient and H·v) in one workspace each, timed in interleaved rounds.
+//! gradient and H·v) in one workspace each, each timed in rounds of its own
+//! (see `blocks_of`), as the peers' scripts time theirs.
 //! The ratio hvp / grad is the cost of a Hessian-vector product in units of
 //! a training step's gradient (forward-over-reverse costs a few: every
 //! product of the step becomes three). Peers: `bench-peers/python/hvp.py`
@@ -24,7 +25,7 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 mod interleaved;
 #[path = "support/machine.rs"]
 mod machine;
-use interleaved::{median, median_ratio, rounds_of};
+use interleaved::{blocks_of, median};
 
 /// The networks of `benches/step.rs`, written as it writes them: one
 /// function per depth, each layer's weights a differentiated parameter.
@@ -200,7 +201,7 @@ criterion_group! {
 }
 
 fn summary() {
-    println!("\nThe MLPs of benches/step.rs in f32, in a workspace each; medians of {ROUNDS} interleaved rounds.");
+    println!("\nThe MLPs of benches/step.rs in f32, in a workspace each; medians of {ROUNDS} rounds of each.");
     println!("grad = `_grad_with` (value and gradient); jvp = `_jvp_with` (value and ⟨∇f, v⟩);");
     println!("hvp = `_hvp_with` (value, gradient and H·v).\n");
     println!(
@@ -211,7 +212,7 @@ fn summary() {
         let p = problem(batch, sizes);
         let reps = if name == "small" { 1000 } else { 10 };
         let (mut w1, mut w2, mut w3) = (Workspace::new(), Workspace::new(), Workspace::new());
-        let times = rounds_of(
+        let times = blocks_of(
             &mut [
                 &mut || {
                     black_box(p.grad(&mut w1));
@@ -256,8 +257,8 @@ fn summary() {
             median(&times[0]),
             median(&times[1]),
             median(&times[2]),
-            median_ratio(&times[1], &times[0]),
-            median_ratio(&times[2], &times[0]),
+            median(&times[1]) / median(&times[0]),
+            median(&times[2]) / median(&times[0]),
         );
     }
     println!("\n{}", machine::describe());

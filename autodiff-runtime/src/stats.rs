@@ -18,7 +18,12 @@ pub fn gemm_calls() -> usize {
 }
 
 pub(crate) fn count_gemm() {
-    GEMM_CALLS.with(|n| n.set(n.get() + 1));
+    add_gemm_calls(1);
+}
+
+/// Adds products computed for this thread by another (one side of a join).
+pub(crate) fn add_gemm_calls(calls: usize) {
+    GEMM_CALLS.with(|n| n.set(n.get() + calls));
 }
 
 /// A global allocator that counts, for measuring what a step allocates:

@@ -53,6 +53,32 @@ pub fn rounds_of(variants: &mut [&mut dyn FnMut()], reps: usize, rounds: usize) 
     times
 }
 
+/// Per-call times in µs of several variants, per round, as [`rounds_of`],
+/// but each variant's rounds in one block (after two warm-up calls), as the
+/// peers' scripts time theirs. For variants of very different memory use: on
+/// some machines a step right after another kind of work runs slower for
+/// tens of milliseconds (seen on a 2-core Xeon VM: a deep MLP's `_hvp_with`
+/// took 7.4 ms right after other work, settling at 4.6 ms over eight calls),
+/// which alternating rounds would charge to whichever variant follows.
+pub fn blocks_of(variants: &mut [&mut dyn FnMut()], reps: usize, rounds: usize) -> Vec<Vec<f64>> {
+    variants
+        .iter_mut()
+        .map(|variant| {
+            variant();
+            variant();
+            (0..rounds)
+                .map(|_| {
+                    let start = Instant::now();
+                    for _ in 0..reps {
+                        variant();
+                    }
+                    start.elapsed().as_secs_f64() * 1e6 / reps as f64
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The median of `values`.
 pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();

@@ -48,12 +48,23 @@ pub(crate) trait Scalar: crate::float::Float {
     /// nothing else (`lines ≤ width ≤ BLOCK`).
     fn transposer() -> Option<Transpose<Self>>;
 
+    /// The same transpose over a whole panel, if this CPU has it:
+    /// `transpose(src, src_stride, steps, dst, width)` writes `dst[p·width + i]
+    /// = src[i·src_stride + p]` for `i < width` and `p < steps − steps % BLOCK`
+    /// (`width` a multiple of `BLOCK`, every line inside the matrix). One call
+    /// per panel keeps the blocks' shuffles inlined and their loads and stores
+    /// free of the partial-block cases.
+    fn panel_transposer() -> Option<PanelTranspose<Self>>;
+
     /// This thread's packing memory for this type.
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 }
 
 /// See [`Scalar::transposer`].
 pub(crate) type Transpose<F> = unsafe fn(*const F, isize, usize, *mut F, usize, usize);
+
+/// See [`Scalar::panel_transposer`].
+pub(crate) type PanelTranspose<F> = unsafe fn(*const F, isize, usize, *mut F, usize);
 
 /// The AVX transpose if the CPU has AVX.
 macro_rules! avx_transposer {
@@ -271,6 +282,10 @@ impl Scalar for f32 {
         avx_transposer!(transpose8_f32)
     }
 
+    fn panel_transposer() -> Option<PanelTranspose<f32>> {
+        avx_transposer!(transpose_panel_f32)
+    }
+
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
         thread_local!(static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) });
         SCRATCH.with_borrow_mut(|buf| grown(buf, len, f))
@@ -310,6 +325,10 @@ impl Scalar for f64 {
 
     fn transposer() -> Option<Transpose<f64>> {
         avx_transposer!(transpose4_f64)
+    }
+
+    fn panel_transposer() -> Option<PanelTranspose<f64>> {
+        avx_transposer!(transpose_panel_f64)
     }
 
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
@@ -469,6 +488,7 @@ mod x86 {
     /// `src_stride` apart, `dst` 8 rows of `width ≥ lines` values
     /// `dst_stride` apart.
     #[target_feature(enable = "avx")]
+    #[inline]
     pub(super) unsafe fn transpose8_f32(
         src: *const f32,
         src_stride: isize,
@@ -522,6 +542,38 @@ mod x86 {
         }
     }
 
+    /// Whole blocks of a panel of `width` lines (see `Scalar::panel_transposer`).
+    macro_rules! panel_transpose {
+        ($name:ident, $f:ty, $block:expr, $transpose:ident) => {
+            /// # Safety
+            /// The CPU has AVX; `src` addresses `width` lines of `steps`
+            /// values `src_stride` apart, `dst` `steps` lines of `width` values.
+            #[target_feature(enable = "avx")]
+            pub(super) unsafe fn $name(src: *const $f, src_stride: isize, steps: usize, dst: *mut $f, width: usize) {
+                for t in (0..width).step_by($block) {
+                    let mut p = 0;
+                    while p + $block <= steps {
+                        // SAFETY: lines t.. t + BLOCK and steps p.. p + BLOCK
+                        // are inside the source, their image inside `dst`.
+                        unsafe {
+                            $transpose(
+                                src.offset(t as isize * src_stride + p as isize),
+                                src_stride,
+                                $block,
+                                dst.add(p * width + t),
+                                width,
+                                $block,
+                            )
+                        };
+                        p += $block;
+                    }
+                }
+            }
+        };
+    }
+    panel_transpose!(transpose_panel_f32, f32, 8, transpose8_f32);
+    panel_transpose!(transpose_panel_f64, f64, 4, transpose4_f64);
+
     /// Stores the first `n ≤ 4` lanes of `v` at `dst`.
     ///
     /// # Safety
@@ -547,6 +599,7 @@ mod x86 {
     /// `src_stride` apart, `dst` 4 rows of `width ≥ lines` values
     /// `dst_stride` apart.
     #[target_feature(enable = "avx")]
+    #[inline]
     pub(super) unsafe fn transpose4_f64(
         src: *const f64,
         src_stride: isize,

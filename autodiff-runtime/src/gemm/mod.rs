@@ -318,7 +318,11 @@ unsafe fn oriented<F: Scalar>(
     beta: F,
     c: StridedMut<F>,
 ) {
-    let threads = if m * n * k >= PARALLEL_WORK { threads() } else { 1 };
+    let threads = if m * n * k >= PARALLEL_WORK {
+        crate::parallel::pool::available()
+    } else {
+        1
+    };
     if threads <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { serial(kernel, (m, k, n), alpha, a, b, beta, c) };
@@ -575,6 +579,22 @@ unsafe fn pack<F: Scalar>(
             // at a time (a panel of 6 takes one block of 6 lines), and writes
             // the zeros of a partial panel as it goes.
             let out_ptr = out.as_mut_ptr();
+            if let (1, true, Some(transpose)) = (
+                step,
+                valid == width && width.is_multiple_of(F::BLOCK),
+                F::panel_transposer(),
+            ) {
+                // SAFETY: all `width` lines of `kc` steps lie inside the
+                // matrix (`valid == width`); `out` holds the panel.
+                unsafe { transpose(src, across, kc, out_ptr, width) };
+                for p in kc - kc % F::BLOCK..kc {
+                    for t in 0..width {
+                        // SAFETY: (p, start + t) is inside the matrix.
+                        unsafe { *out_ptr.add(p * width + t) = *src.offset(t as isize * across + p as isize) };
+                    }
+                }
+                continue;
+            }
             if let (1, Some(transpose)) = (step, F::transposer()) {
                 let block = F::BLOCK;
                 let mut t = 0;

@@ -11,7 +11,7 @@
 use ndarray::{Array, Array1, Array2, ArrayRef, ArrayRef1, ArrayRef2, Dimension};
 
 use crate::float::Float;
-use crate::gemm::{gemm, gemm_into};
+use crate::gemm::gemm_into;
 use crate::workspace::{array_from_iter, recycle_array, take, take_scratch, zeros};
 
 use super::arith::rows_of;
@@ -57,6 +57,52 @@ fn column_sums<F: Float>(g: &ArrayRef2<F>) -> Array1<F> {
     sums
 }
 
+/// Up to two products `a·b` summed.
+type Terms<'a, F> = [Option<(&'a ArrayRef2<F>, &'a ArrayRef2<F>)>; 2];
+
+/// `out ← Σ a·b` over the terms (zeros if there are none): the first product
+/// overwrites `out` (β = 0), the others add to it.
+fn sum_into<F: Float>(terms: &Terms<F>, out: &mut Array2<F>) {
+    let mut beta = F::zero();
+    for (a, b) in terms.iter().flatten() {
+        gemm_into(F::one(), *a, *b, beta, out);
+        beta = F::one();
+    }
+    if beta.is_zero() {
+        out.fill(beta);
+    }
+}
+
+/// Two independent [`sum_into`]s, on two threads at once when both are large
+/// enough to be worth a hand-off (each then runs whole on its own thread,
+/// rather than every product split over both).
+fn two_sums<F: Float>(first: Option<(Terms<F>, &mut Array2<F>)>, second: Option<(Terms<F>, &mut Array2<F>)>) {
+    let work = |side: &Option<(Terms<F>, &mut Array2<F>)>| {
+        side.as_ref().map_or(0, |(terms, _)| {
+            terms
+                .iter()
+                .flatten()
+                .map(|(a, b)| a.nrows() * a.ncols() * b.ncols())
+                .sum::<usize>()
+        })
+    };
+    let run = |side: Option<(Terms<F>, &mut Array2<F>)>| {
+        if let Some((terms, out)) = side {
+            sum_into(&terms, out);
+        }
+    };
+    if work(&first).min(work(&second)) >= JOIN_WORK {
+        crate::parallel::join(|| run(first), || run(second));
+    } else {
+        run(first);
+        run(second);
+    }
+}
+
+/// Below this many multiply-adds on either side, two products run one after
+/// the other (each split over the threads if large enough).
+const JOIN_WORK: usize = 1 << 18;
+
 crate::module! {
     /// Fully connected layer: `y = x·wᵀ + b`.
     ///
@@ -92,8 +138,15 @@ crate::module! {
             panic!("linear: upstream gradient has shape {:?}, output has shape {:?}", g.shape(), y.shape());
         }
         let (x2, g2) = (rows_of(x), rows_of(&g));
-        grad x = gemm(&g2, w).into_shape_with_order(x.raw_dim()).expect("rows × in values");
-        grad w = gemm(&g2.t(), &x2);
+        let mut gx = need.x.then(|| take_scratch((g2.nrows(), w.ncols())));
+        let mut gw = need.w.then(|| take_scratch(w.raw_dim()));
+        let g_rows = g2.t();
+        two_sums(
+            gx.as_mut().map(|gx| ([Some((&*g2, w)), None], gx)),
+            gw.as_mut().map(|gw| ([Some((&*g_rows, &*x2)), None], gw)),
+        );
+        grad x = gx.expect("asked for").into_shape_with_order(x.raw_dim()).expect("rows × in values");
+        grad w = gw.expect("asked for");
         grad b = column_sums(&g2);
         drop(g2);
         recycle_array(g);
@@ -103,19 +156,19 @@ crate::module! {
     /// ġ_w = ġᵀ·x + gᵀ·ẋ, ġ_b = the column sums of ġ. The first product into
     /// a buffer overwrites it (β = 0), the others add to it.
     tangent(y) {
-        let (one, x2) = (F::one(), rows_of(x));
-        let mut t2: Array2<F> = take_scratch((x2.nrows(), w.nrows()));
-        let mut beta = F::zero();
-        if let Some(tx) = x_t {
-            gemm_into(one, &rows_of(tx), &w.t(), beta, &mut t2);
-            beta = one;
-        }
-        if let Some(tw) = w_t {
-            gemm_into(one, &x2, &tw.t(), beta, &mut t2);
-            beta = one;
-        }
-        if beta.is_zero() {
-            t2.fill(beta);
+        let x2 = rows_of(x);
+        let shape = (x2.nrows(), w.nrows());
+        let mut t2: Array2<F> = take_scratch(shape);
+        let (tx2, w_rows, tw_rows) = (x_t.map(|tx| rows_of(tx)), w.t(), w_t.map(|tw| tw.t()));
+        let (first, second) = (tx2.as_ref().map(|tx| (&**tx, &*w_rows)), tw_rows.as_ref().map(|tw| (&*x2, &**tw)));
+        if let (Some(first), Some(second)) = (first, second) {
+            // The two products at once, the second into a buffer of its own.
+            let mut other: Array2<F> = take_scratch(shape);
+            two_sums(Some(([Some(first), None], &mut t2)), Some(([Some(second), None], &mut other)));
+            t2 += &other;
+            recycle_array(other);
+        } else {
+            sum_into(&[first, second], &mut t2);
         }
         if let Some(tb) = b_t {
             t2 += &tb.view();
@@ -124,31 +177,20 @@ crate::module! {
     }
 
     backward_tangent(y, y_t, g, g_t, need) {
-        let (one, x2, g2) = (F::one(), rows_of(x), rows_of(g));
+        let (x2, g2) = (rows_of(x), rows_of(g));
         let tg2 = g_t.map(|tg| rows_of(tg));
         // ġ_x and ġ_w: only those asked for, from the products that are not zero.
-        let product = |terms: [Option<(&ArrayRef2<F>, &ArrayRef2<F>)>; 2], shape: (usize, usize)| {
-            let mut out: Array2<F> = take_scratch(shape);
-            let mut beta = F::zero();
-            for (a, b) in terms.into_iter().flatten() {
-                gemm_into(one, a, b, beta, &mut out);
-                beta = one;
-            }
-            if beta.is_zero() {
-                out.fill(beta);
-            }
-            out
-        };
-        let tgx = need.x.then(|| {
-            let terms = [tg2.as_ref().map(|tg| (&**tg, w)), w_t.map(|tw| (&*g2, tw))];
-            product(terms, x2.raw_dim().into_pattern())
-        });
         let tx2 = x_t.map(|tx| rows_of(tx));
-        let tgw = need.w.then(|| {
-            let (tg_t, g_t2) = (tg2.as_ref().map(|tg| tg.t()), g2.t());
-            let terms = [tg_t.as_ref().map(|t| (&**t, &*x2)), tx2.as_ref().map(|tx| (&*g_t2, &**tx))];
-            product(terms, w.raw_dim().into_pattern())
-        });
+        let (tg_t, g_t2) = (tg2.as_ref().map(|tg| tg.t()), g2.t());
+        let mut tgx = need.x.then(|| take_scratch(x2.raw_dim()));
+        let mut tgw = need.w.then(|| take_scratch(w.raw_dim()));
+        two_sums(
+            tgx.as_mut().map(|out| ([tg2.as_ref().map(|tg| (&**tg, w)), w_t.map(|tw| (&*g2, tw))], out)),
+            tgw.as_mut().map(|out| {
+                let terms = [tg_t.as_ref().map(|t| (&**t, &*x2)), tx2.as_ref().map(|tx| (&*g_t2, &**tx))];
+                (terms, out)
+            }),
+        );
         grad x = tgx.expect("asked for").into_shape_with_order(x.raw_dim()).expect("rows × in values");
         grad w = tgw.expect("asked for");
         grad b = match &tg2 {

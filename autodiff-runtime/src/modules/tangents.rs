@@ -54,11 +54,21 @@ pub(crate) fn unary_tangent<X: Input + ?Sized>(
     let tv = tx.input_view();
     let tv = fit(&tv, xv.shape(), module);
     let mut out = output(xv.shape());
-    Zip::from(&mut out)
-        .and(&xv)
-        .and(&yv)
-        .and(&tv)
-        .for_each(|o, &x, &y, &t| *o = d1(x, y) * t);
+    // Contiguous values of one shape (the common case) go through plain
+    // slices, which vectorise; anything else through a rank-erased Zip.
+    let same = |v: &ArrayViewD<X::Elem>| v.shape() == xv.shape();
+    match (out.as_slice_mut(), xv.as_slice(), yv.as_slice(), tv.as_slice()) {
+        (Some(o), Some(xs), Some(ys), Some(ts)) if same(&yv) && same(&tv) => {
+            for (((o, &x), &y), &t) in o.iter_mut().zip(xs).zip(ys).zip(ts) {
+                *o = d1(x, y) * t;
+            }
+        }
+        _ => Zip::from(&mut out)
+            .and(&xv)
+            .and(&yv)
+            .and(&tv)
+            .for_each(|o, &x, &y, &t| *o = d1(x, y) * t),
+    }
     X::Value::from_dyn(out)
 }
 
@@ -76,6 +86,51 @@ pub(crate) fn unary_vjp_tangent<X: Input + ?Sized>(
 ) -> X::Value {
     let (xv, yv, gv) = (x.input_view(), y.view_dyn(), g.view_dyn());
     let shape = xv.shape();
+    // Contiguous values of one shape (the common case) go through plain
+    // slices, which vectorise, with a missing tangent's terms left out.
+    let slices = || -> Option<_> {
+        let (xs, ys, gs) = (xv.as_slice()?, yv.as_slice()?, gv.as_slice()?);
+        if yv.shape() != shape || gv.shape() != shape {
+            return None;
+        }
+        Some((xs, ys, gs))
+    };
+    fn contiguous<'a, F>(t: Option<&'a ArrayViewD<'_, F>>, shape: &[usize]) -> Option<Option<&'a [F]>> {
+        match t {
+            None => Some(None),
+            Some(t) if t.shape() == shape => t.as_slice().map(Some),
+            Some(_) => None,
+        }
+    }
+    let (txv, tgv) = (tx.map(|t| t.input_view()), tg.map(|t| t.view_dyn()));
+    if let (Some((xs, ys, gs)), Some(txs), Some(tgs)) = (
+        slices(),
+        contiguous(txv.as_ref(), shape),
+        contiguous(tgv.as_ref(), shape),
+    ) {
+        let mut out = output::<X::Elem>(shape);
+        let o = out.as_slice_mut().expect("a new buffer is contiguous");
+        let xyg = xs.iter().zip(ys).zip(gs);
+        match (txs, tgs) {
+            (Some(txs), Some(tgs)) => {
+                for (((o, ((&x, &y), &g)), &tx), &tg) in o.iter_mut().zip(xyg).zip(txs).zip(tgs) {
+                    *o = d1(x, y) * tg + d2(x, y) * tx * g;
+                }
+            }
+            (None, Some(tgs)) => {
+                for ((o, ((&x, &y), _)), &tg) in o.iter_mut().zip(xyg).zip(tgs) {
+                    *o = d1(x, y) * tg;
+                }
+            }
+            (Some(txs), None) => {
+                for ((o, ((&x, &y), &g)), &tx) in o.iter_mut().zip(xyg).zip(txs) {
+                    *o = d2(x, y) * tx * g;
+                }
+            }
+            (None, None) => o.fill(X::Elem::zero()),
+        }
+        return X::Value::from_dyn(out);
+    }
     let zero = [X::Elem::zero()];
     let (txv, tgv) = (
         or_zero(tx.map(|t| t.input_view()), &zero),

@@ -166,6 +166,46 @@ fn pool() -> &'static Pool {
     })
 }
 
+#[cfg(not(loom))]
+thread_local! {
+    /// Set while this thread runs a task of a job (a helper always is): work
+    /// started inside a task runs on this thread alone, since the other
+    /// threads are busy with the job's other tasks.
+    static IN_TASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The threads that work started here may use: [`threads`], or 1 inside a
+/// task of a job (a product inside one image's part of a convolution, or
+/// inside one side of a [`super::join`]), which would otherwise be split in
+/// parts run one after the other on this thread.
+#[cfg(not(loom))]
+pub(crate) fn available() -> usize {
+    if IN_TASK.get() { 1 } else { threads() }
+}
+
+#[cfg(loom)]
+pub(crate) fn available() -> usize {
+    threads()
+}
+
+/// Marks the calling thread as inside a task until dropped, also on unwinding.
+#[cfg(not(loom))]
+struct InTask(bool);
+
+#[cfg(not(loom))]
+impl InTask {
+    fn enter() -> InTask {
+        InTask(IN_TASK.replace(true))
+    }
+}
+
+#[cfg(not(loom))]
+impl Drop for InTask {
+    fn drop(&mut self) {
+        IN_TASK.set(self.0);
+    }
+}
+
 /// Runs `task(0)`, …, `task(threads - 1)`, on the pool's threads when it is
 /// free and on the calling thread alone otherwise.
 #[cfg(not(loom))]
@@ -183,6 +223,8 @@ fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
     let _busy = match pool.busy.try_lock() {
         Ok(guard) if threads == pool.helpers + 1 => guard,
         _ => {
+            #[cfg(not(loom))]
+            let _in_task = InTask::enter();
             (0..threads).for_each(task);
             return;
         }
@@ -200,7 +242,11 @@ fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
     // the generation and its wait cannot miss the wake-up.
     drop(pool.sleep.lock().unwrap_or_else(|e| e.into_inner()));
     pool.wake.notify_all();
-    task(0);
+    {
+        #[cfg(not(loom))]
+        let _in_task = InTask::enter();
+        task(0);
+    }
     drop(finish);
     if pool.helper_panicked.swap(false, Ordering::Relaxed) {
         panic!("autodiff: a GEMM helper thread panicked");
@@ -225,6 +271,8 @@ impl Drop for Finish<'_> {
 }
 
 fn helper(pool: &Pool, index: usize) {
+    #[cfg(not(loom))]
+    let _in_task = InTask::enter();
     let mut seen = 0;
     loop {
         let fresh = || pool.generation.load(Ordering::Acquire) != seen;
