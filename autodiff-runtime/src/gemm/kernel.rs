@@ -51,7 +51,7 @@ pub(crate) trait Scalar: crate::float::Float {
     /// The same transpose over a whole panel, if this CPU has it:
     /// `transpose(src, src_stride, steps, dst, width)` writes `dst[p·width + i]
     /// = src[i·src_stride + p]` for `i < width` and `p < steps − steps % BLOCK`
-    /// (`width` a multiple of `BLOCK`, every line inside the matrix). One call
+    /// (every line inside the matrix). One call
     /// per panel keeps the blocks' shuffles inlined and their loads and stores
     /// free of the partial-block cases.
     fn panel_transposer() -> Option<PanelTranspose<Self>>;
@@ -251,6 +251,7 @@ impl Scalar for f32 {
     fn kernels(backend: Backend) -> Option<&'static [Kernel<f32>]> {
         kernel_tables!(backend, f32,
             avx512: [
+                (14, 32, 108, avx512_f32_14x2, [4 => avx512_f32_4x2, 8 => avx512_f32_8x2, 12 => avx512_f32_12x2]),
                 (12, 32, 100, avx512_f32_12x2, [4 => avx512_f32_4x2, 8 => avx512_f32_8x2]),
                 (8, 32, 95, avx512_f32_8x2, [2 => avx512_f32_2x2, 4 => avx512_f32_4x2]),
                 (8, 16, 85, avx512_f32_8x1, [2 => avx512_f32_2x1, 4 => avx512_f32_4x1])
@@ -426,6 +427,7 @@ mod x86 {
     mod instances {
         use super::*;
         use crate::gemm::kernel::{Panel, Tile};
+        simd_kernel!(avx512_f32_14x2, "avx512f", f32, 16, 14, 2, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
         simd_kernel!(avx512_f32_12x2, "avx512f", f32, 16, 12, 2, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
         simd_kernel!(avx512_f32_8x2, "avx512f", f32, 16, 8, 2, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
         simd_kernel!(avx512_f32_8x1, "avx512f", f32, 16, 8, 1, _mm512_setzero_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_mul_ps);
@@ -550,23 +552,28 @@ mod x86 {
             /// values `src_stride` apart, `dst` `steps` lines of `width` values.
             #[target_feature(enable = "avx")]
             pub(super) unsafe fn $name(src: *const $f, src_stride: isize, steps: usize, dst: *mut $f, width: usize) {
-                for t in (0..width).step_by($block) {
-                    let mut p = 0;
-                    while p + $block <= steps {
-                        // SAFETY: lines t.. t + BLOCK and steps p.. p + BLOCK
+                // Step block by step block, so that each writes whole lines
+                // of the panel one after another.
+                let mut p = 0;
+                while p + $block <= steps {
+                    for t in (0..width).step_by($block) {
+                        // A last group of fewer lines (a panel of 12 or 14) is
+                        // one partial block.
+                        let lines = (width - t).min($block);
+                        // SAFETY: lines t.. t + lines and steps p.. p + BLOCK
                         // are inside the source, their image inside `dst`.
                         unsafe {
                             $transpose(
                                 src.offset(t as isize * src_stride + p as isize),
                                 src_stride,
-                                $block,
+                                lines,
                                 dst.add(p * width + t),
                                 width,
-                                $block,
+                                lines,
                             )
                         };
-                        p += $block;
                     }
+                    p += $block;
                 }
             }
         };
