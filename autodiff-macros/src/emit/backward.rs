@@ -259,11 +259,14 @@ impl Emitter<'_> {
                     out.extend(self.contribute(&target, upstream, twin, declared));
                 }
             }
+            // A gradient nothing reads (of a value computed from data alone,
+            // such as a loop's first input): its buffer goes back to the
+            // workspace, where the next step's gradients find it.
             _ if has_upstream && self.plan.upfront => {
-                out.extend(quote!(let _ = #upstream;));
+                out.extend(quote!(::autodiff::__private::recycle!(#upstream);));
                 if self.tangent.is_some() {
                     let twin = self.take_as(&own, true);
-                    out.extend(quote!(let _ = #twin;));
+                    out.extend(quote!(::autodiff::__private::recycle!(#twin);));
                 }
             }
             _ => {}
