@@ -1,10 +1,15 @@
 //! Helper threads for large products, started once and kept for the process.
 //!
 //! A job is a borrowed `&dyn Fn(thread_index)`, so handing one over allocates
-//! nothing: the caller publishes it, runs index 0 itself, and waits until every
-//! helper has finished, which is what makes lending a stack closure sound.
-//! Helpers spin briefly before sleeping because the products of one training
-//! step follow each other closely.
+//! nothing: the caller publishes it and runs index 0 itself. Every task is
+//! claimed before it runs, by its helper or by the caller: a helper that has
+//! not started its task by the time the caller is done with its own (on a
+//! machine busy with other processes it may not get a core for milliseconds)
+//! loses it to the caller, which runs it after a brief wait, so a product
+//! never takes much longer than on one thread. The caller then waits for the
+//! helpers still running a task, which is what makes lending a stack closure
+//! sound. Helpers spin briefly before sleeping because the products of one
+//! training step follow each other closely.
 //!
 //! Built with `--cfg loom`, the synchronisation comes from the `loom` crate,
 //! and `tests::loom_*` check every interleaving of the hand-off (see `.ci/run`).
@@ -27,12 +32,18 @@ struct Pool {
     /// Held by the thread that owns the helpers for one job; another thread
     /// that finds it taken runs its product alone.
     busy: Mutex<()>,
-    /// Written only by the `busy` holder while every helper is idle.
+    /// Written only by the `busy` holder while no helper runs a task.
     job: JobCell,
-    /// Bumped once per job; helpers start when it changes.
-    generation: AtomicU64,
-    /// Helpers still running the current job.
-    pending: AtomicUsize,
+    /// The current job's generation (above bit 32; helpers start when it
+    /// changes) and which of its tasks are claimed (bit `t` for task `t`).
+    state: AtomicU64,
+    /// Helpers between announcing that they may claim a task and being done
+    /// with it (a helper announces before it claims, so that a claimed task
+    /// is always counted here).
+    running: AtomicUsize,
+    /// Jobs still to run on the caller alone, after one whose helper was
+    /// late (touched only by the `busy` holder).
+    skip: AtomicUsize,
     /// Set by a helper whose task panicked; the caller panics in turn.
     helper_panicked: AtomicBool,
     sleep: Mutex<()>,
@@ -84,8 +95,8 @@ impl JobCell {
 }
 
 // SAFETY: `job` is written only under `busy` while no helper reads it (see
-// `run`), and read by helpers only between a generation change and their
-// `pending` decrement.
+// `run_on`), and read by a helper only after it claimed a task of the job's
+// generation and before its `running` decrement.
 unsafe impl Sync for Pool {}
 
 /// How long a helper (or the caller) spins before it sleeps: long enough to
@@ -94,9 +105,30 @@ unsafe impl Sync for Pool {}
 #[cfg(not(loom))]
 const SPIN: Duration = Duration::from_micros(100);
 
+/// How long the caller, done with its own task, waits for helpers to claim
+/// theirs before it runs them itself: a spinning helper claims within a
+/// microsecond of the job's publication, and waking a sleeping one takes
+/// some tens; past that, it has probably no core to run on.
+#[cfg(not(loom))]
+const STEAL_AFTER: Duration = Duration::from_micros(20);
+
+/// After a job whose helper was late, this many jobs run on the caller alone
+/// before the helpers are tried again: on a machine where they get no core,
+/// only one job in so many waits for them.
+const SKIP_AFTER_LATE: usize = 16;
+
+/// At most this many threads share a product (one bit per task in `state`).
+const MAX_THREADS: usize = 32;
+
 /// Spins until `done()` or [`SPIN`] has passed; true if `done()`.
 #[cfg(not(loom))]
 fn spin_until(done: impl Fn() -> bool) -> bool {
+    spin_for(SPIN, done)
+}
+
+/// Spins until `done()` or `limit` has passed; true if `done()`.
+#[cfg(not(loom))]
+fn spin_for(limit: Duration, done: impl Fn() -> bool) -> bool {
     let start = Instant::now();
     loop {
         // Reading the clock costs about two pause instructions: check it
@@ -107,7 +139,7 @@ fn spin_until(done: impl Fn() -> bool) -> bool {
             }
             std::hint::spin_loop();
         }
-        if start.elapsed() > SPIN {
+        if start.elapsed() > limit {
             return done();
         }
     }
@@ -120,8 +152,19 @@ fn spin_until(done: impl Fn() -> bool) -> bool {
     done()
 }
 
+/// Under the model checker the caller does not wait for claims: whether a
+/// helper claimed in time is one more interleaving, not a timing.
+#[cfg(loom)]
+fn spin_for(_: (), _: impl Fn() -> bool) -> bool {
+    false
+}
+
+#[cfg(loom)]
+const STEAL_AFTER: () = ();
+
 /// The number of threads a large product uses: `AUTODIFF_NUM_THREADS` if set
-/// (read once), else the machine's available parallelism.
+/// (read once), else the machine's available parallelism; at most 32 (the
+/// parts of a product are claimed through one bit each).
 pub fn threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| {
@@ -129,7 +172,7 @@ pub fn threads() -> usize {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-            .max(1)
+            .clamp(1, MAX_THREADS)
     })
 }
 
@@ -139,8 +182,9 @@ impl Pool {
             helpers,
             busy: Mutex::new(()),
             job: JobCell::new(),
-            generation: AtomicU64::new(0),
-            pending: AtomicUsize::new(0),
+            state: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
+            skip: AtomicUsize::new(0),
             helper_panicked: AtomicBool::new(false),
             sleep: Mutex::new(()),
             wake: Condvar::new(),
@@ -148,6 +192,15 @@ impl Pool {
             #[cfg(loom)]
             stop: AtomicBool::new(false),
         }
+    }
+}
+
+/// The claim bits of tasks `0..threads`.
+fn all_tasks(threads: usize) -> u64 {
+    if threads >= 32 {
+        u32::MAX as u64
+    } else {
+        (1u64 << threads) - 1
     }
 }
 
@@ -220,24 +273,34 @@ pub(crate) fn run(threads: usize, task: &(dyn Fn(usize) + Sync)) {
 }
 
 fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
+    let serially = || {
+        #[cfg(not(loom))]
+        let _in_task = InTask::enter();
+        (0..threads).for_each(task);
+    };
     let _busy = match pool.busy.try_lock() {
         Ok(guard) if threads == pool.helpers + 1 => guard,
-        _ => {
-            #[cfg(not(loom))]
-            let _in_task = InTask::enter();
-            (0..threads).for_each(task);
-            return;
-        }
+        _ => return serially(),
     };
+    if pool.skip.load(Ordering::Relaxed) > 0 {
+        pool.skip.fetch_sub(1, Ordering::Relaxed);
+        return serially();
+    }
     // SAFETY: only the lifetime is erased. `task` outlives every use: the
-    // `Finish` guard below waits until all helpers are done with it and
-    // clears the slot, on return and on unwinding alike.
+    // `Finish` guard below waits until no helper runs a task of it and clears
+    // the slot, on return and on unwinding alike.
     let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(task) };
-    // SAFETY: we hold `busy` and every helper is idle (pending was 0).
+    // SAFETY: we hold `busy`, and no helper runs a task (the last job's
+    // `Finish` waited for `running` to reach zero with every task claimed).
     unsafe { pool.job.set(Some(job)) };
-    pool.pending.store(pool.helpers, Ordering::Release);
-    pool.generation.fetch_add(1, Ordering::Release);
-    let finish = Finish(pool);
+    // A new generation, with task 0 claimed by the caller.
+    let generation = ((pool.state.load(Ordering::Relaxed) >> 32) + 1) & u64::from(u32::MAX);
+    pool.state.store(generation << 32 | 1, Ordering::Release);
+    let mut finish = Finish {
+        pool,
+        threads,
+        claimed: false,
+    };
     // Take the lock before notifying, so that a helper between its check of
     // the generation and its wait cannot miss the wake-up.
     drop(pool.sleep.lock().unwrap_or_else(|e| e.into_inner()));
@@ -246,6 +309,16 @@ fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
         #[cfg(not(loom))]
         let _in_task = InTask::enter();
         task(0);
+        // The tasks no helper has claimed after a brief wait run here,
+        // claimed all at once.
+        let all = all_tasks(threads);
+        spin_for(STEAL_AFTER, || pool.state.load(Ordering::Acquire) & all == all);
+        let before = pool.state.fetch_or(all, Ordering::AcqRel);
+        finish.claimed = true;
+        for t in (1..threads).filter(|t| before & (1 << t) == 0) {
+            pool.skip.store(SKIP_AFTER_LATE, Ordering::Relaxed);
+            task(t);
+        }
     }
     drop(finish);
     if pool.helper_panicked.swap(false, Ordering::Relaxed) {
@@ -253,19 +326,29 @@ fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
     }
 }
 
-/// Waits for the helpers and clears the job, also if `task(0)` unwinds.
-struct Finish<'a>(&'a Pool);
+/// Claims the tasks nobody has started, waits for the helpers running one and
+/// clears the job, also if a task of the caller unwinds.
+struct Finish<'a> {
+    pool: &'a Pool,
+    threads: usize,
+    /// Whether the caller has claimed every task already.
+    claimed: bool,
+}
 
 impl Drop for Finish<'_> {
     fn drop(&mut self) {
-        let pool = self.0;
-        if !spin_until(|| pool.pending.load(Ordering::Acquire) == 0) {
+        let pool = self.pool;
+        // From here no helper starts a task of this job.
+        if !self.claimed {
+            pool.state.fetch_or(all_tasks(self.threads), Ordering::AcqRel);
+        }
+        if !spin_until(|| pool.running.load(Ordering::Acquire) == 0) {
             let mut lock = pool.sleep.lock().unwrap_or_else(|e| e.into_inner());
-            while pool.pending.load(Ordering::Acquire) != 0 {
+            while pool.running.load(Ordering::Acquire) != 0 {
                 lock = pool.done.wait(lock).unwrap_or_else(|e| e.into_inner());
             }
         }
-        // SAFETY: every helper has finished with the job.
+        // SAFETY: every task is claimed and no helper runs one.
         unsafe { pool.job.set(None) };
     }
 }
@@ -275,7 +358,7 @@ fn helper(pool: &Pool, index: usize) {
     let _in_task = InTask::enter();
     let mut seen = 0;
     loop {
-        let fresh = || pool.generation.load(Ordering::Acquire) != seen;
+        let fresh = || pool.state.load(Ordering::Acquire) >> 32 != seen;
         #[cfg(loom)]
         let fresh = || fresh() || pool.stop.load(Ordering::Acquire);
         if !spin_until(fresh) {
@@ -288,17 +371,27 @@ fn helper(pool: &Pool, index: usize) {
         if pool.stop.load(Ordering::Acquire) {
             return;
         }
-        seen = pool.generation.load(Ordering::Acquire);
-        // SAFETY: the caller wrote the job before bumping the generation and
-        // keeps it until `pending` reaches zero.
-        if let Some(job) = unsafe { pool.job.get() } {
-            // A panic must not leave the caller waiting for this helper.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(index)));
-            if outcome.is_err() {
-                pool.helper_panicked.store(true, Ordering::Relaxed);
+        // Announced before the claim: the caller waits for `running` only
+        // once every task is claimed, so a claimed task is always counted,
+        // and an announcement that claims nothing only delays it briefly.
+        pool.running.fetch_add(1, Ordering::AcqRel);
+        // The claim is on the job current now, which may be newer than the
+        // one that woke this helper (then it is that job's task that runs).
+        let bit = 1u64 << index;
+        let before = pool.state.fetch_or(bit, Ordering::AcqRel);
+        seen = before >> 32;
+        if before & bit == 0 {
+            // SAFETY: the caller wrote the job before publishing its
+            // generation and keeps it until `running` is zero.
+            if let Some(job) = unsafe { pool.job.get() } {
+                // A panic must not leave the caller waiting for this helper.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(index)));
+                if outcome.is_err() {
+                    pool.helper_panicked.store(true, Ordering::Relaxed);
+                }
             }
         }
-        if pool.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+        if pool.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             drop(pool.sleep.lock().unwrap_or_else(|e| e.into_inner()));
             pool.done.notify_one();
         }
@@ -319,6 +412,23 @@ mod tests {
                 hits[t].fetch_add(1, Ordering::Relaxed);
             });
             assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+        }
+    }
+
+    #[test]
+    fn a_task_whose_helper_never_runs_is_run_by_the_caller() {
+        // A pool whose helper thread was never started stands for one whose
+        // helper gets no core: the caller claims and runs its task.
+        let pool = Pool::new(1);
+        for _ in 0..3 {
+            let hits: Vec<AtomicUsize> = (0..2).map(|_| AtomicUsize::new(0)).collect();
+            // (Waiting for the helper instead would never return.)
+            run_on(&pool, 2, &|t| {
+                hits[t].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+            // SAFETY: no job runs now.
+            assert!(unsafe { pool.job.get() }.is_none(), "the job is cleared");
         }
     }
 
@@ -392,8 +502,8 @@ mod tests {
 
     #[test]
     fn loom_two_helpers_one_job() {
-        // `pending` counts down from two: the last helper, whichever it is,
-        // wakes the caller.
+        // `running` counts down from two: the last helper, whichever it is,
+        // wakes the caller; a task no helper claimed runs on the caller.
         model(2, 1);
     }
 
