@@ -579,11 +579,7 @@ unsafe fn pack<F: Scalar>(
             // at a time (a panel of 6 takes one block of 6 lines), and writes
             // the zeros of a partial panel as it goes.
             let out_ptr = out.as_mut_ptr();
-            if let (1, true, Some(transpose)) = (
-                step,
-                valid == width && width.is_multiple_of(F::BLOCK),
-                F::panel_transposer(),
-            ) {
+            if let (1, true, Some(transpose)) = (step, valid == width, F::panel_transposer()) {
                 // SAFETY: all `width` lines of `kc` steps lie inside the
                 // matrix (`valid == width`); `out` holds the panel.
                 unsafe { transpose(src, across, kc, out_ptr, width) };
