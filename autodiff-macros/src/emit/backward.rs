@@ -437,9 +437,10 @@ impl Emitter<'_> {
             };
             let name = format!("{ident}.{path}");
             let members = idents::members(path);
-            // `(*model).w`, as the assembly reads it, so that a field that
-            // does not exist is one error.
-            let like = quote!(&(*#r) #(.#members)*);
+            // `model.w` as the user wrote it, so that a field that does not
+            // exist is the user's one error.
+            let user = idents::user_members(path);
+            let like = quote!(&#r #(.#user)*);
             out.extend(match kind {
                 Final::Whole => {
                     let (name, g) = (ident.to_string(), gradient(Target::Value(*param)));
@@ -483,6 +484,16 @@ impl Emitter<'_> {
             .iter()
             .any(|t| matches!(t, Target::Indexed { param, .. } if *param == var));
         let (s, f) = (idents::local("__s"), idents::local("__f"));
+        // The user's own accesses of the fields, `(&model.w, ..)`: a field
+        // that does not exist makes `__s` of the error type, so that rustc
+        // reports the user's access alone, not the assembly's as well.
+        let probe = {
+            let accesses = fields.iter().map(|path| {
+                let user = idents::user_members(path);
+                quote!(&#r #(.#user)*)
+            });
+            quote!((#(#accesses,)*))
+        };
         // Each field's gradient added into the assembled one, `__s`.
         let adds: Vec<TokenStream> = fields
             .iter()
@@ -510,7 +521,7 @@ impl Emitter<'_> {
             let span = r.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
             let fill = quote_spanned!(span=> ::autodiff::__private::fill_like(#r, &mut #s););
             return quote!({
-                let mut #s = #g;
+                let mut #s = ::autodiff::__private::probed(#g, #probe);
                 #(#adds)*
                 #add_whole
                 #fill
@@ -537,7 +548,7 @@ impl Emitter<'_> {
         let span = r.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
         let fill = quote_spanned!(span=> ::autodiff::__private::fill_like(#r, &mut #s););
         quote!({
-            let mut #s = #start;
+            let mut #s = ::autodiff::__private::probed(#start, #probe);
             #(#adds)*
             #fill
             #s

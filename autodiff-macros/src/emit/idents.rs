@@ -124,6 +124,13 @@ pub fn members(path: &FieldPath) -> Vec<Ident> {
         .collect()
 }
 
+/// The members of a field path at the user's spans: an access written with
+/// them to the same parameter fails, if the field does not exist, with the
+/// very error of the user's own access, which rustc reports once.
+pub fn user_members(path: &FieldPath) -> Vec<Ident> {
+    path.members().to_vec()
+}
+
 /// A generated local (one of the table's fixed names).
 pub fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())

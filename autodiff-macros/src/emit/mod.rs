@@ -164,11 +164,28 @@ impl Emitter<'_> {
                     .collect();
                 let models = models.into_iter().map(|p| {
                     let (g, r) = (idents::model_gradient(self.f, p), self.value_ref(p));
+                    // The user's accesses of each layer's fields, on a layer
+                    // typed as the loop's (`&Layer`): a field that does not
+                    // exist makes the gradient of the error type, so that
+                    // rustc reports the user's access alone.
+                    let accesses = targets.iter().filter_map(|t| match t {
+                        Target::Indexed { param, list, rest, .. } if *param == p && !rest.members().is_empty() => {
+                            let (list, rest) = (idents::user_members(list), idents::user_members(rest));
+                            // `&__e.w` itself, not a function of it: the
+                            // closure's type is then that of the access.
+                            Some(quote! {
+                                ::core::option::Option::map(<[_]>::first(&#r #(.#list)*), |__e| &__e #(.#rest)*)
+                            })
+                        }
+                        _ => None,
+                    });
+                    let probe = quote!((#(#accesses,)*));
+                    let empty = quote!(::autodiff::__private::probed(::autodiff::__private::empty_like(#r), #probe));
                     let t = twin.then(|| {
                         let t = idents::tangent(&g);
-                        quote!(let mut #t = ::autodiff::__private::empty_like(#r);)
+                        quote!(let mut #t = #empty;)
                     });
-                    quote!(let mut #g = ::autodiff::__private::empty_like(#r); #t)
+                    quote!(let mut #g = #empty; #t)
                 });
                 // The seed's tangent is zero: `None`.
                 let t = twin.then(|| {

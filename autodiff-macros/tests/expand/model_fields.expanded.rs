@@ -10,7 +10,7 @@ struct ModelLossGrad {
 }
 ///The code of [`model_loss_grad`] as `#[differentiable]` generated it, pretty-printed (without the checks of anomaly mode).
 #[allow(dead_code)]
-const MODEL_LOSS_GRAD_SOURCE: &str = "fn model_loss_grad(model: &Mlp, x: &Array2<f64>, labels: &[usize]) -> (f64, ModelLossGrad) {\n    let _ = model_loss;\n    with_thread_workspace(move || {\n        let __v5 = linear(x, &model.w1, &model.b1);\n        let __v4_h = relu(&__v5);\n        let __v7 = linear(&__v4_h, &model.w2, &model.b2);\n        let __v6 = cross_entropy(&__v7, labels);\n        let __v9 = l2(&model.w1);\n        let __v8 = mul(&(0.001), &__v9);\n        let __v3 = add(&__v6, &__v8);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0, __c7_1) = match __g3 {\n            Some(__g) => add_vjp(&__v6, &__v8, &__v3, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g6 = gradient(__c7_0);\n        let __g8 = gradient(__c7_1);\n        progress();\n        let (_, __c6_1) = match __g8 {\n            Some(__g) => mul_vjp(&(0.001), &__v9, &__v8, __g, [false, true]),\n            None => (None, None),\n        };\n        let __g9 = gradient(__c6_1);\n        progress();\n        recycle!(__v8);\n        let (__c5_0,) = match __g9 {\n            Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),\n            None => (None,),\n        };\n        let __g0_model__w1 = gradient(__c5_0);\n        progress();\n        recycle!(__v9);\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g7 = gradient(__c4_0);\n        progress();\n        recycle!(__v6);\n        let (__c3_0, __c3_1, __c3_2) = match __g7 {\n            Some(__g) => linear_vjp(&__v4_h, &model.w2, &model.b2, &__v7, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g4_h = gradient(__c3_0);\n        let __g0_model__w2 = gradient(__c3_1);\n        let __g0_model__b2 = gradient(__c3_2);\n        ready(\"model.b2\", &__g0_model__b2, &(*model).b2);\n        ready(\"model.w2\", &__g0_model__w2, &(*model).w2);\n        progress();\n        recycle!(__v7);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g5 = gradient(__c2_0);\n        progress();\n        recycle!(__v4_h);\n        let (_, __c1_1, __c1_2) = match __g5 {\n            Some(__g) => linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_model__w1 = accumulate(__g0_model__w1, gradient(__c1_1));\n        let __g0_model__b1 = gradient(__c1_2);\n        ready(\"model.b1\", &__g0_model__b1, &(*model).b1);\n        ready(\"model.w1\", &__g0_model__w1, &(*model).w1);\n        progress();\n        recycle!(__v5);\n        (__v3, ModelLossGrad {\n            model: finished!(\"model\", {\n                let mut __s = empty_like(model);\n                if let Some(__f) = __g0_model__b1 {\n                    Gradient::accumulate(&mut __s.b1, __f);\n                }\n                if let Some(__f) = __g0_model__b2 {\n                    Gradient::accumulate(&mut __s.b2, __f);\n                }\n                if let Some(__f) = __g0_model__w1 {\n                    Gradient::accumulate(&mut __s.w1, __f);\n                }\n                if let Some(__f) = __g0_model__w2 {\n                    Gradient::accumulate(&mut __s.w2, __f);\n                }\n                fill_like(model, &mut __s);\n                __s\n            }),\n        })\n    })\n}\n";
+const MODEL_LOSS_GRAD_SOURCE: &str = "fn model_loss_grad(model: &Mlp, x: &Array2<f64>, labels: &[usize]) -> (f64, ModelLossGrad) {\n    let _ = model_loss;\n    with_thread_workspace(move || {\n        let __v5 = linear(x, &model.w1, &model.b1);\n        let __v4_h = relu(&__v5);\n        let __v7 = linear(&__v4_h, &model.w2, &model.b2);\n        let __v6 = cross_entropy(&__v7, labels);\n        let __v9 = l2(&model.w1);\n        let __v8 = mul(&(0.001), &__v9);\n        let __v3 = add(&__v6, &__v8);\n        let __g3 = Some(seed(&__v3));\n        let (__c7_0, __c7_1) = match __g3 {\n            Some(__g) => add_vjp(&__v6, &__v8, &__v3, __g, [true, true]),\n            None => (None, None),\n        };\n        let __g6 = gradient(__c7_0);\n        let __g8 = gradient(__c7_1);\n        progress();\n        let (_, __c6_1) = match __g8 {\n            Some(__g) => mul_vjp(&(0.001), &__v9, &__v8, __g, [false, true]),\n            None => (None, None),\n        };\n        let __g9 = gradient(__c6_1);\n        progress();\n        recycle!(__v8);\n        let (__c5_0,) = match __g9 {\n            Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),\n            None => (None,),\n        };\n        let __g0_model__w1 = gradient(__c5_0);\n        progress();\n        recycle!(__v9);\n        let (__c4_0, _) = match __g6 {\n            Some(__g) => cross_entropy_vjp(&__v7, labels, &__v6, __g, [true, false]),\n            None => (None, None),\n        };\n        let __g7 = gradient(__c4_0);\n        progress();\n        recycle!(__v6);\n        let (__c3_0, __c3_1, __c3_2) = match __g7 {\n            Some(__g) => linear_vjp(&__v4_h, &model.w2, &model.b2, &__v7, __g, [true, true, true]),\n            None => (None, None, None),\n        };\n        let __g4_h = gradient(__c3_0);\n        let __g0_model__w2 = gradient(__c3_1);\n        let __g0_model__b2 = gradient(__c3_2);\n        ready(\"model.b2\", &__g0_model__b2, &model.b2);\n        ready(\"model.w2\", &__g0_model__w2, &model.w2);\n        progress();\n        recycle!(__v7);\n        let (__c2_0,) = match __g4_h {\n            Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),\n            None => (None,),\n        };\n        let __g5 = gradient(__c2_0);\n        progress();\n        recycle!(__v4_h);\n        let (_, __c1_1, __c1_2) = match __g5 {\n            Some(__g) => linear_vjp(x, &model.w1, &model.b1, &__v5, __g, [false, true, true]),\n            None => (None, None, None),\n        };\n        let __g0_model__w1 = accumulate(__g0_model__w1, gradient(__c1_1));\n        let __g0_model__b1 = gradient(__c1_2);\n        ready(\"model.b1\", &__g0_model__b1, &model.b1);\n        ready(\"model.w1\", &__g0_model__w1, &model.w1);\n        progress();\n        recycle!(__v5);\n        (__v3, ModelLossGrad {\n            model: finished!(\"model\", {\n                let mut __s = probed(empty_like(model), (&model.b1, &model.b2, &model.w1, &model.w2));\n                if let Some(__f) = __g0_model__b1 {\n                    Gradient::accumulate(&mut __s.b1, __f);\n                }\n                if let Some(__f) = __g0_model__b2 {\n                    Gradient::accumulate(&mut __s.b2, __f);\n                }\n                if let Some(__f) = __g0_model__w1 {\n                    Gradient::accumulate(&mut __s.w1, __f);\n                }\n                if let Some(__f) = __g0_model__w2 {\n                    Gradient::accumulate(&mut __s.w2, __f);\n                }\n                fill_like(model, &mut __s);\n                __s\n            }),\n        })\n    })\n}\n";
 ///The forward graph of [`model_loss`] and its gradient graph (the graph [`model_loss_grad`] runs), in Graphviz DOT.
 #[allow(dead_code)]
 const MODEL_LOSS_GRAPHS: ::autodiff::__private::Graphs = ::autodiff::__private::Graphs {
@@ -68,8 +68,8 @@ fn model_loss_grad(model: &Mlp, x: &Array2<f64>, labels: &[usize]) -> (f64, Mode
         let __g4_h = gradient(__c3_0);
         let __g0_model__w2 = gradient(__c3_1);
         let __g0_model__b2 = gradient(__c3_2);
-        ready("model.b2", &__g0_model__b2, &(*model).b2);
-        ready("model.w2", &__g0_model__w2, &(*model).w2);
+        ready("model.b2", &__g0_model__b2, &model.b2);
+        ready("model.w2", &__g0_model__w2, &model.w2);
         progress();
         recycle!(__v7);
         let (__c2_0,) = match __g4_h {
@@ -85,13 +85,13 @@ fn model_loss_grad(model: &Mlp, x: &Array2<f64>, labels: &[usize]) -> (f64, Mode
         };
         let __g0_model__w1 = accumulate(__g0_model__w1, gradient(__c1_1));
         let __g0_model__b1 = gradient(__c1_2);
-        ready("model.b1", &__g0_model__b1, &(*model).b1);
-        ready("model.w1", &__g0_model__w1, &(*model).w1);
+        ready("model.b1", &__g0_model__b1, &model.b1);
+        ready("model.w1", &__g0_model__w1, &model.w1);
         progress();
         recycle!(__v5);
         (__v3, ModelLossGrad {
             model: finished!("model", {
-                let mut __s = empty_like(model);
+                let mut __s = probed(empty_like(model), (&model.b1, &model.b2, &model.w1, &model.w2));
                 if let Some(__f) = __g0_model__b1 {
                     Gradient::accumulate(&mut __s.b1, __f);
                 }
@@ -212,8 +212,8 @@ fn model_loss_grad(
         let __g4_h = ::autodiff::__private::gradient(__c3_0);
         let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
         let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
-        ::autodiff::__private::ready("model.b2", &__g0_model__b2, &(*model).b2);
-        ::autodiff::__private::ready("model.w2", &__g0_model__w2, &(*model).w2);
+        ::autodiff::__private::ready("model.b2", &__g0_model__b2, &model.b2);
+        ::autodiff::__private::ready("model.w2", &__g0_model__w2, &model.w2);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v7);
         let (__c2_0,) = match __g4_h {
@@ -243,16 +243,18 @@ fn model_loss_grad(
             ::autodiff::__private::gradient(__c1_1),
         );
         let __g0_model__b1 = ::autodiff::__private::gradient(__c1_2);
-        ::autodiff::__private::ready("model.b1", &__g0_model__b1, &(*model).b1);
-        ::autodiff::__private::ready("model.w1", &__g0_model__w1, &(*model).w1);
+        ::autodiff::__private::ready("model.b1", &__g0_model__b1, &model.b1);
+        ::autodiff::__private::ready("model.w1", &__g0_model__w1, &model.w1);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v5);
         (
             __v3,
             ModelLossGrad {
                 model: ::autodiff::__private::finished!(
-                    "model", { let mut __s = ::autodiff::__private::empty_like(model); if
-                    let ::core::option::Option::Some(__f) = __g0_model__b1 {
+                    "model", { let mut __s =
+                    ::autodiff::__private::probed(::autodiff::__private::empty_like(model),
+                    (& model.b1, & model.b2, & model.w1, & model.w2,)); if let
+                    ::core::option::Option::Some(__f) = __g0_model__b1 {
                     ::autodiff::__private::Gradient::accumulate(& mut __s.b1, __f); } if
                     let ::core::option::Option::Some(__f) = __g0_model__b2 {
                     ::autodiff::__private::Gradient::accumulate(& mut __s.b2, __f); } if
@@ -433,7 +435,10 @@ fn model_loss_vjp(
     (
         if __need[0] {
             ::core::option::Option::Some({
-                let mut __s = ::autodiff::__private::empty_like(model);
+                let mut __s = ::autodiff::__private::probed(
+                    ::autodiff::__private::empty_like(model),
+                    (&model.b1, &model.b2, &model.w1, &model.w2),
+                );
                 if let ::core::option::Option::Some(__f) = __g0_model__b1 {
                     ::autodiff::__private::Gradient::accumulate(&mut __s.b1, __f);
                 }

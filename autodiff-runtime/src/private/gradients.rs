@@ -86,6 +86,24 @@ pub fn empty_like<G: Gradient>(value: &G) -> G {
     G::empty_like(value)
 }
 
+/// Any type, mapped to `G`: `probed` returns `<P as FieldProbe<G>>::Out`, which
+/// is `G` unless `P` is the type of an expression rustc could not type (a
+/// field that does not exist), and then rustc's error type, on which it
+/// reports nothing more.
+pub trait FieldProbe<G> {
+    type Out;
+}
+
+impl<G, P> FieldProbe<G> for P {
+    type Out = G;
+}
+
+/// `gradient` itself; `_probe` holds the user's accesses of the fields the
+/// gradient is assembled from (see [`FieldProbe`]).
+pub fn probed<G, P: FieldProbe<G, Out = G>>(gradient: G, _probe: P) -> P::Out {
+    gradient
+}
+
 /// Zeros wherever an [`empty_like`] gradient received nothing. (The value
 /// comes first so that a missing `Gradient` is reported at it.)
 pub fn fill_like<G: Gradient>(value: &G, gradient: &mut G) {
