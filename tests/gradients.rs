@@ -408,3 +408,38 @@ fn macro_rules_types_and_aliased_outputs() {
     assert_eq!(value, aliased(&x, &w));
     assert_gradients(|v| aliased(&x, &d1(&v[0])), &[w.into_dyn()], &[g.w.into_dyn()]);
 }
+
+// Batch normalisation with running statistics inside a function: in training
+// mode the gradient flows through the batch's statistics and one call of
+// `_grad` moves the averages once; in evaluation mode they are constants.
+#[differentiable(wrt(w, gamma, beta))]
+fn normalised(
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    gamma: &Array1<f64>,
+    beta: &Array1<f64>,
+    stats: &RunningStats<f64>,
+    training: bool,
+) -> f64 {
+    let z = linear(x, w, &Array1::zeros(w.nrows()));
+    let h = tanh(&batch_norm_running(&z, gamma, beta, stats, training, 1e-5));
+    sum(&(&h * &h))
+}
+
+#[test]
+fn batch_norm_with_running_statistics() {
+    let x = random((6, 3), 41);
+    let (w, gamma, beta) = (random((4, 3), 42), random(4, 43), random(4, 44));
+    for training in [true, false] {
+        let stats = RunningStats::from_arrays(random(4, 45), random(4, 46).mapv(|v| 0.5 + v.abs()));
+        let (loss, g) = normalised_grad(&x, &w, &gamma, &beta, &stats, training);
+        assert_eq!(stats.updates(), usize::from(training), "one forward pass per `_grad`");
+        assert_eq!(loss, normalised(&x, &w, &gamma, &beta, &stats.clone(), training));
+        let frozen = stats.clone();
+        assert_gradients(
+            |v| normalised(&x, &d2(&v[0]), &d1(&v[1]), &d1(&v[2]), &frozen.clone(), training),
+            &[w.clone().into_dyn(), gamma.clone().into_dyn(), beta.clone().into_dyn()],
+            &[g.w.into_dyn(), g.gamma.into_dyn(), g.beta.into_dyn()],
+        );
+    }
+}

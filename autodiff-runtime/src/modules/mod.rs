@@ -77,6 +77,7 @@
 //! | `narrow(x, axis, start, len)` | x | g scattered into zeros at the range |
 //! | `slice(x, s![..])` | x | g scattered into zeros where the slice was taken |
 //! | `batch_norm(x, gamma, beta, eps)` | x, gamma, beta | (ĝ − mean ĝ − x̂·mean(ĝx̂))/σ, Σ g·x̂, Σ g (per channel) |
+//! | `batch_norm_running(x, gamma, beta, stats, training, eps)` | x, gamma, beta | training: `batch_norm`'s; evaluation: g·γ·s, Σ g·(x − μ)·s, Σ g with the running μ, s |
 //! | `layer_norm(x, gamma, beta, eps)` | x, gamma, beta | the same per row |
 //! | `embedding(ids, table)` | table | g added into the rows used |
 
@@ -124,8 +125,9 @@ pub use loss::{
 pub use matmul::{matmul, matmul_tangent, matmul_vjp, matmul_vjp_tangent};
 pub use max::{max, max_tangent, max_vjp, max_vjp_tangent};
 pub use norm::{
-    batch_norm, batch_norm_tangent, batch_norm_vjp, batch_norm_vjp_tangent, batch_statistics, layer_norm,
-    layer_norm_tangent, layer_norm_vjp, layer_norm_vjp_tangent,
+    RunningStats, batch_norm, batch_norm_running, batch_norm_running_tangent, batch_norm_running_vjp,
+    batch_norm_running_vjp_tangent, batch_norm_tangent, batch_norm_vjp, batch_norm_vjp_tangent, batch_statistics,
+    layer_norm, layer_norm_tangent, layer_norm_vjp, layer_norm_vjp_tangent,
 };
 pub use pool::{
     avg_pool2d, avg_pool2d_tangent, avg_pool2d_vjp, avg_pool2d_vjp_tangent, max_pool2d, max_pool2d_tangent,

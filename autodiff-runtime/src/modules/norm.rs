@@ -10,20 +10,21 @@
 //! x̂); the variance is the mean of squared deviations, never E[x²] − μ²,
 //! which cancels catastrophically.
 
+use std::cell::{Cell, RefCell};
+
 use ndarray::{Array, Array1, ArrayRef, ArrayRef1, Dimension};
 
 use crate::float::Float;
 use crate::workspace::{recycle_array, take_scratch, zeros};
 
-/// Mean and 1/√(σ² + ε) of groups of elements: `group(i)` lists the
+/// Mean and biased variance of groups of elements: `runs(i, f)` lists the
 /// contiguous runs of group `i` as (start, len) through the callback.
-fn statistics<F: Float>(
+fn moments<F: Float>(
     x: &[F],
     groups: usize,
     runs: &impl Fn(usize, &mut dyn FnMut(usize, usize)),
-    eps: F,
 ) -> (Array1<F>, Array1<F>) {
-    let (mut mean, mut inv_std): (Array1<F>, Array1<F>) = (zeros(groups), zeros(groups));
+    let (mut mean, mut var): (Array1<F>, Array1<F>) = (zeros(groups), zeros(groups));
     for k in 0..groups {
         let (mut sum, mut count) = (F::zero(), 0);
         runs(k, &mut |start, len| {
@@ -38,9 +39,21 @@ fn statistics<F: Float>(
                 .fold(squares, |s, &v| s + (v - mu) * (v - mu));
         });
         mean[k] = mu;
-        inv_std[k] = F::one() / (squares / F::of_usize(count.max(1)) + eps).sqrt();
+        var[k] = squares / F::of_usize(count.max(1));
     }
-    (mean, inv_std)
+    (mean, var)
+}
+
+/// Mean and 1/√(σ² + ε) of groups of elements (see [`moments`]).
+fn statistics<F: Float>(
+    x: &[F],
+    groups: usize,
+    runs: &impl Fn(usize, &mut dyn FnMut(usize, usize)),
+    eps: F,
+) -> (Array1<F>, Array1<F>) {
+    let (mean, mut var) = moments(x, groups, runs);
+    var.mapv_inplace(|v| F::one() / (v + eps).sqrt());
+    (mean, var)
 }
 
 /// Which (start, len) runs of a standard-layout `[n, c, rest]` array belong to channel `k`.
@@ -150,15 +163,19 @@ fn tangents<F: Float, D: Dimension>(
     runs: &impl Fn(usize, &mut dyn FnMut(usize, usize)),
     param: impl Fn(usize, usize) -> usize,
     eps: F,
+    fixed: Option<(Array1<F>, Array1<F>)>,
     need: [bool; 3],
 ) -> (Option<Array<F, D>>, Option<Array1<F>>, Option<Array1<F>>) {
     let zero = F::zero();
+    // With `fixed` statistics (μ and s, an evaluation mode) x̂ is affine in
+    // x: ẋ̂ = ẋ·s, and the terms through the batch's mean and σ vanish.
+    let batch = fixed.is_none();
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let tx = t.x.map(|t| t.as_standard_layout());
     let txs = tx.as_ref().map(|t| t.as_slice().expect("standard layout"));
     let tgamma = |p: usize| t.gamma.map_or(zero, |t| t[p]);
-    let (mean, inv_std) = statistics(xs, groups, runs, eps);
+    let (mean, inv_std) = fixed.unwrap_or_else(|| statistics(xs, groups, runs, eps));
     let mut out: Array<F, D> = zeros(x.raw_dim());
     let (mut t_gamma, mut t_beta): (Array1<F>, Array1<F>) = (zeros(gamma.len()), zeros(gamma.len()));
     let g = g.map(|(g, tg)| (g.as_standard_layout(), tg.map(|t| t.as_standard_layout())));
@@ -183,7 +200,7 @@ fn tangents<F: Float, D: Dimension>(
                 count += len;
             });
             let m = F::of_usize(count.max(1));
-            let (mean_tx, mean_xtx) = (sum_tx / m, sum_xtx / m);
+            let (mean_tx, mean_xtx) = if batch { (sum_tx / m, sum_xtx / m) } else { (zero, zero) };
             let txhat = |j: usize| txs.map_or(zero, |txs| (txs[j] - mean_tx - xhat(j) * mean_xtx) * s);
             let Some((gs, tgs)) = gs else {
                 runs(k, &mut |start, len| {
@@ -216,8 +233,14 @@ fn tangents<F: Float, D: Dimension>(
                     for j in start..start + len {
                         let p = param(k, j);
                         let (gh, tgh) = (gs[j] * gamma[p], tg(j) * gamma[p] + gs[j] * tgamma(p));
-                        let a = gh - mean_gh - xhat(j) * mean_ghx;
-                        let ta = tgh - mean_tgh - txhat(j) * mean_ghx - xhat(j) * mean_second;
+                        let (a, ta) = if batch {
+                            (
+                                gh - mean_gh - xhat(j) * mean_ghx,
+                                tgh - mean_tgh - txhat(j) * mean_ghx - xhat(j) * mean_second,
+                            )
+                        } else {
+                            (gh, tgh)
+                        };
                         out[j] = s * (ta - mean_xtx * s * a);
                     }
                 });
@@ -236,27 +259,29 @@ fn tangents<F: Float, D: Dimension>(
     )
 }
 
-fn channels<F, D: Dimension>(x: &ArrayRef<F, D>, gamma: &ArrayRef1<F>, beta: &ArrayRef1<F>) -> (usize, usize, usize) {
+fn channels<F, D: Dimension>(
+    name: &str,
+    x: &ArrayRef<F, D>,
+    gamma: &ArrayRef1<F>,
+    beta: &ArrayRef1<F>,
+) -> (usize, usize, usize) {
     if x.ndim() < 2 {
         panic!(
-            "batch_norm: x has shape {:?}; it needs a batch axis and a channel axis",
+            "{name}: x has shape {:?}; it needs a batch axis and a channel axis",
             x.shape()
         );
     }
     let (n, c) = (x.shape()[0], x.shape()[1]);
     if gamma.len() != c || beta.len() != c {
         panic!(
-            "batch_norm: x has shape {:?} ({c} channels) but gamma has shape {:?} and beta {:?}; both must be [{c}]",
+            "{name}: x has shape {:?} ({c} channels) but gamma has shape {:?} and beta {:?}; both must be [{c}]",
             x.shape(),
             gamma.shape(),
             beta.shape()
         );
     }
     if n * x.shape()[2..].iter().product::<usize>() == 0 {
-        panic!(
-            "batch_norm: x has shape {:?}: no elements to take statistics of",
-            x.shape()
-        );
+        panic!("{name}: x has shape {:?}: no elements to take statistics of", x.shape());
     }
     (n, c, x.shape()[2..].iter().product())
 }
@@ -296,9 +321,25 @@ fn normalise<F: Float, D: Dimension>(
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let (mean, inv_std) = statistics(xs, groups, runs, eps);
-    let mut y: Array<F, D> = take_scratch(x.raw_dim());
+    let y = normalise_with(xs, x.raw_dim(), gamma, beta, (&mean, &inv_std), runs, param);
+    recycle_array(mean);
+    recycle_array(inv_std);
+    y
+}
+
+/// `y = γ·(x − μ)·s + β` with the given μ and s = 1/√(σ² + ε) per group.
+fn normalise_with<F: Float, D: Dimension>(
+    xs: &[F],
+    dim: D,
+    gamma: &ArrayRef1<F>,
+    beta: &ArrayRef1<F>,
+    (mean, inv_std): (&Array1<F>, &Array1<F>),
+    runs: &impl Fn(usize, &mut dyn FnMut(usize, usize)),
+    param: impl Fn(usize, usize) -> usize,
+) -> Array<F, D> {
+    let mut y: Array<F, D> = take_scratch(dim);
     let out = y.as_slice_mut().expect("a new array is contiguous");
-    for k in 0..groups {
+    for k in 0..mean.len() {
         let (mu, s) = (mean[k], inv_std[k]);
         runs(k, &mut |start, len| {
             for j in start..start + len {
@@ -307,8 +348,6 @@ fn normalise<F: Float, D: Dimension>(
             }
         });
     }
-    recycle_array(mean);
-    recycle_array(inv_std);
     y
 }
 
@@ -323,12 +362,12 @@ crate::module! {
     /// # Panics
     /// If `x` has fewer than 2 axes or no elements, or `gamma`, `beta` are not `[c]`.
     pub fn batch_norm<F: Float, D: Dimension>(x: &ArrayRef<F, D>, gamma: &ArrayRef1<F>, beta: &ArrayRef1<F>, eps: F) -> Array<F, D> {
-        let (n, c, rest) = channels(x, gamma, beta);
+        let (n, c, rest) = channels("batch_norm", x, gamma, beta);
         normalise(x, gamma, beta, c, &channel_runs(n, c, rest), |k, _| k, eps)
     }
 
     backward(y, g, need) {
-        let (n, c, rest) = channels(x, gamma, beta);
+        let (n, c, rest) = channels("batch_norm", x, gamma, beta);
         crate::value::check_shape("batch_norm", "output", x.shape(), g.shape());
         let (gx, g_gamma, g_beta) =
             backward(x, gamma, &g, c, &channel_runs(n, c, rest), |k, _| k, eps, [need.x, need.gamma, need.beta]);
@@ -340,16 +379,16 @@ crate::module! {
 
     /// See `tangents`: the same algebra per channel.
     tangent(y) {
-        let (n, c, rest) = channels(x, gamma, beta);
+        let (n, c, rest) = channels("batch_norm", x, gamma, beta);
         let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
-        tangents(x, gamma, t, None, c, &channel_runs(n, c, rest), |k, _| k, eps, [true; 3]).0.expect("ẏ")
+        tangents(x, gamma, t, None, c, &channel_runs(n, c, rest), |k, _| k, eps, None, [true; 3]).0.expect("ẏ")
     }
 
     backward_tangent(y, y_t, g, g_t, need) {
-        let (n, c, rest) = channels(x, gamma, beta);
+        let (n, c, rest) = channels("batch_norm", x, gamma, beta);
         let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
         let flags = [need.x, need.gamma, need.beta];
-        let (tx, tgamma, tbeta) = tangents(x, gamma, t, Some((g, g_t)), c, &channel_runs(n, c, rest), |k, _| k, eps, flags);
+        let (tx, tgamma, tbeta) = tangents(x, gamma, t, Some((g, g_t)), c, &channel_runs(n, c, rest), |k, _| k, eps, None, flags);
         grad x: Array<F, D> = tx.expect("asked for");
         grad gamma: Array1<F> = tgamma.expect("asked for");
         grad beta: Array1<F> = tbeta.expect("asked for");
@@ -386,6 +425,266 @@ pub fn batch_statistics<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> (Array1<F
     (mean, var)
 }
 
+/// The running averages of a batch-normalised layer's per-channel
+/// statistics, for evaluation: PyTorch's `running_mean` and `running_var`.
+/// They start at 0 and 1; every training-mode call of
+/// [`batch_norm_running`] moves them a fraction `momentum` (0.1 unless set)
+/// towards the batch's mean and unbiased variance, as PyTorch does.
+///
+/// They change inside a forward pass, which only reads its constant
+/// arguments, so the averages sit behind a `RefCell`; a `RunningStats` is
+/// passed by shared reference like any other constant.
+///
+/// ```
+/// use autodiff_runtime::modules::{RunningStats, batch_norm_running};
+/// use ndarray::{Array1, array};
+///
+/// let stats = RunningStats::<f64>::new(2);
+/// let x = array![[1.0, 10.0], [3.0, 30.0]];
+/// let (gamma, beta) = (Array1::ones(2), Array1::zeros(2));
+/// batch_norm_running(&x, &gamma, &beta, &stats, true, 1e-5);
+/// // 0.9·0 + 0.1·2 and 0.9·1 + 0.1·2 (the unbiased variance of 1 and 3).
+/// assert!((stats.mean()[0] - 0.2).abs() < 1e-12);
+/// assert!((stats.var()[0] - 1.1).abs() < 1e-12);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RunningStats<F> {
+    mean: RefCell<Array1<F>>,
+    var: RefCell<Array1<F>>,
+    momentum: F,
+    updates: Cell<usize>,
+}
+
+impl<F: Float> RunningStats<F> {
+    /// Averages for `channels` channels: mean 0, variance 1, momentum 0.1.
+    pub fn new(channels: usize) -> Self {
+        Self::from_arrays(Array1::zeros(channels), Array1::ones(channels))
+    }
+
+    /// Averages that start from the given mean and (unbiased) variance.
+    ///
+    /// # Panics
+    /// If the two lengths differ or a variance is negative.
+    pub fn from_arrays(mean: Array1<F>, var: Array1<F>) -> Self {
+        if mean.len() != var.len() {
+            panic!(
+                "RunningStats: mean has {} channels but var has {}",
+                mean.len(),
+                var.len()
+            );
+        }
+        if let Some(v) = var.iter().find(|v| v.is_nan() || **v < F::zero()) {
+            panic!("RunningStats: a variance of {v}: variances are at least 0");
+        }
+        RunningStats {
+            mean: RefCell::new(mean),
+            var: RefCell::new(var),
+            momentum: F::of(0.1),
+            updates: Cell::new(0),
+        }
+    }
+
+    /// The same averages, moved by `momentum` (in (0, 1]) at each update.
+    ///
+    /// # Panics
+    /// If `momentum` is outside (0, 1].
+    pub fn with_momentum(mut self, momentum: f64) -> Self {
+        if !(momentum > 0.0 && momentum <= 1.0) {
+            panic!("RunningStats: momentum {momentum} is outside (0, 1]");
+        }
+        self.momentum = F::of(momentum);
+        self
+    }
+
+    /// The running mean per channel.
+    pub fn mean(&self) -> Array1<F> {
+        self.mean.borrow().clone()
+    }
+
+    /// The running (unbiased) variance per channel.
+    pub fn var(&self) -> Array1<F> {
+        self.var.borrow().clone()
+    }
+
+    /// How many training-mode batches have been averaged in.
+    pub fn updates(&self) -> usize {
+        self.updates.get()
+    }
+
+    /// How many channels the averages are kept for.
+    pub fn channels(&self) -> usize {
+        self.mean.borrow().len()
+    }
+
+    /// Moves the averages towards a batch's mean and biased variance over
+    /// `count` elements per channel (the variance kept is unbiased).
+    fn record(&self, mean: &Array1<F>, biased_var: &Array1<F>, count: usize) {
+        let m = self.momentum;
+        let keep = F::one() - m;
+        let unbias = if count > 1 {
+            F::of_usize(count) / F::of_usize(count - 1)
+        } else {
+            F::one()
+        };
+        ndarray::Zip::from(&mut *self.mean.borrow_mut())
+            .and(mean)
+            .for_each(|r, &b| *r = keep * *r + m * b);
+        ndarray::Zip::from(&mut *self.var.borrow_mut())
+            .and(biased_var)
+            .for_each(|r, &b| *r = keep * *r + m * b * unbias);
+        self.updates.set(self.updates.get() + 1);
+    }
+
+    /// The running mean and 1/√(σ² + ε), as the evaluation mode uses them.
+    fn inverse_std(&self, eps: F) -> (Array1<F>, Array1<F>) {
+        (self.mean(), self.var.borrow().mapv(|v| F::one() / (v + eps).sqrt()))
+    }
+}
+
+fn check_stats<F: Float>(stats: &RunningStats<F>, c: usize) {
+    if stats.channels() != c {
+        panic!(
+            "batch_norm_running: x has {c} channels (axis 1) but the running statistics have {}",
+            stats.channels()
+        );
+    }
+}
+
+crate::module! {
+    /// Batch normalisation with running statistics, as PyTorch's
+    /// `nn.BatchNorm` (or `F.batch_norm(x, running_mean, running_var, gamma,
+    /// beta, training, momentum, eps)`). In training mode it is
+    /// [`batch_norm`] (the batch's own statistics, differentiated through)
+    /// and it moves `stats` towards them; in evaluation mode
+    /// (`training = false`) every channel is normalised by `stats`' running
+    /// mean and variance, which are constants: each output then depends on
+    /// its own input alone, so a batch of one is normalised as it would be
+    /// in any batch.
+    ///
+    /// # Panics
+    /// As [`batch_norm`], and if `stats` has another number of channels.
+    pub fn batch_norm_running<F: Float, D: Dimension>(
+        x: &ArrayRef<F, D>,
+        gamma: &ArrayRef1<F>,
+        beta: &ArrayRef1<F>,
+        stats: &RunningStats<F>,
+        training: bool,
+        eps: F,
+    ) -> Array<F, D> {
+        let (n, c, rest) = channels("batch_norm_running", x, gamma, beta);
+        check_stats(stats, c);
+        let runs = channel_runs(n, c, rest);
+        let standard = x.as_standard_layout();
+        let xs = standard.as_slice().expect("standard layout");
+        let (mean, inv_std) = if training {
+            let (mean, var) = moments(xs, c, &runs);
+            stats.record(&mean, &var, n * rest);
+            let inv_std = var.mapv(|v| F::one() / (v + eps).sqrt());
+            recycle_array(var);
+            (mean, inv_std)
+        } else {
+            stats.inverse_std(eps)
+        };
+        let y = normalise_with(xs, standard.raw_dim(), gamma, beta, (&mean, &inv_std), &runs, |k, _| k);
+        recycle_array(mean);
+        recycle_array(inv_std);
+        y
+    }
+
+    /// Training mode: [`batch_norm`]'s. Evaluation mode: the per-channel
+    /// affine map's, `g·γ·s` to x, Σ g·(x − μ)·s to γ, Σ g to β.
+    backward(y, g, need) {
+        let (n, c, rest) = channels("batch_norm_running", x, gamma, beta);
+        check_stats(stats, c);
+        crate::value::check_shape("batch_norm_running", "output", x.shape(), g.shape());
+        let flags = [need.x, need.gamma, need.beta];
+        let (gx, g_gamma, g_beta) = if training {
+            backward(x, gamma, &g, c, &channel_runs(n, c, rest), |k, _| k, eps, flags)
+        } else {
+            affine_backward(x, gamma, &g, stats.inverse_std(eps), &channel_runs(n, c, rest), flags)
+        };
+        recycle_array(g);
+        grad x: Array<F, D> = gx.expect("asked for");
+        grad gamma: Array1<F> = g_gamma.expect("asked for");
+        grad beta: Array1<F> = g_beta.expect("asked for");
+    }
+
+    /// See `tangents`: training mode as [`batch_norm`]; in evaluation mode
+    /// the running statistics are constants.
+    tangent(y) {
+        let (n, c, rest) = channels("batch_norm_running", x, gamma, beta);
+        check_stats(stats, c);
+        let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
+        let fixed = (!training).then(|| stats.inverse_std(eps));
+        tangents(x, gamma, t, None, c, &channel_runs(n, c, rest), |k, _| k, eps, fixed, [true; 3]).0.expect("ẏ")
+    }
+
+    backward_tangent(y, y_t, g, g_t, need) {
+        let (n, c, rest) = channels("batch_norm_running", x, gamma, beta);
+        check_stats(stats, c);
+        let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
+        let fixed = (!training).then(|| stats.inverse_std(eps));
+        let flags = [need.x, need.gamma, need.beta];
+        let (tx, tgamma, tbeta) =
+            tangents(x, gamma, t, Some((g, g_t)), c, &channel_runs(n, c, rest), |k, _| k, eps, fixed, flags);
+        grad x: Array<F, D> = tx.expect("asked for");
+        grad gamma: Array1<F> = tgamma.expect("asked for");
+        grad beta: Array1<F> = tbeta.expect("asked for");
+    }
+
+    gradcheck {
+        x: random([4, 3]), gamma: random([3]), beta: random([3]),
+            stats: RunningStats::from_arrays(random([3]), uniform([3], 0.5, 2.0)), training: true, eps: 1e-5;
+        x: random([4, 3]), gamma: random([3]), beta: random([3]),
+            stats: RunningStats::from_arrays(random([3]), uniform([3], 0.5, 2.0)), training: false, eps: 1e-5;
+        x: random([3, 2, 2, 3]), gamma: random([2]), beta: random([2]),
+            stats: RunningStats::from_arrays(random([2]), uniform([2], 0.5, 2.0)), training: false, eps: 0.1;
+        x: random([1, 2, 3]), gamma: random([2]), beta: random([2]),
+            stats: RunningStats::new(2), training: false, eps: 1e-5;
+    }
+}
+
+/// The gradients of `y = γ·(x − μ)·s + β` with μ and s constant per channel.
+fn affine_backward<F: Float, D: Dimension>(
+    x: &ArrayRef<F, D>,
+    gamma: &ArrayRef1<F>,
+    g: &Array<F, D>,
+    (mean, inv_std): (Array1<F>, Array1<F>),
+    runs: &impl Fn(usize, &mut dyn FnMut(usize, usize)),
+    need: [bool; 3],
+) -> (Option<Array<F, D>>, Option<Array1<F>>, Option<Array1<F>>) {
+    let x = x.as_standard_layout();
+    let g = g.as_standard_layout();
+    let (xs, gs) = (
+        x.as_slice().expect("standard layout"),
+        g.as_slice().expect("standard layout"),
+    );
+    let mut gx: Option<Array<F, D>> = need[0].then(|| zeros(x.raw_dim()));
+    let (mut g_gamma, mut g_beta): (Array1<F>, Array1<F>) = (zeros(gamma.len()), zeros(gamma.len()));
+    for k in 0..gamma.len() {
+        let (mu, s) = (mean[k], inv_std[k]);
+        let scale = gamma[k] * s;
+        let (mut sum_gx, mut sum_g) = (F::zero(), F::zero());
+        let mut out = gx
+            .as_mut()
+            .map(|a| a.as_slice_mut().expect("a new array is contiguous"));
+        runs(k, &mut |start, len| {
+            for j in start..start + len {
+                sum_gx += gs[j] * (xs[j] - mu) * s;
+                sum_g += gs[j];
+            }
+            if let Some(out) = out.as_deref_mut() {
+                for j in start..start + len {
+                    out[j] = gs[j] * scale;
+                }
+            }
+        });
+        g_gamma[k] = sum_gx;
+        g_beta[k] = sum_g;
+    }
+    (gx, need[1].then_some(g_gamma), need[2].then_some(g_beta))
+}
+
 crate::module! {
     /// Layer normalisation over the last axis, as `F.layer_norm(x, [d],
     /// gamma, beta, eps)`: every row of `x` `[..., d]` normalised by its own
@@ -414,14 +713,14 @@ crate::module! {
     tangent(y) {
         let (n, d) = rows(x, gamma, beta);
         let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
-        tangents(x, gamma, t, None, n, &row_runs(d), move |_, j| j % d, eps, [true; 3]).0.expect("ẏ")
+        tangents(x, gamma, t, None, n, &row_runs(d), move |_, j| j % d, eps, None, [true; 3]).0.expect("ẏ")
     }
 
     backward_tangent(y, y_t, g, g_t, need) {
         let (n, d) = rows(x, gamma, beta);
         let t = Tangents { x: x_t, gamma: gamma_t, beta: beta_t };
         let flags = [need.x, need.gamma, need.beta];
-        let (tx, tgamma, tbeta) = tangents(x, gamma, t, Some((g, g_t)), n, &row_runs(d), move |_, j| j % d, eps, flags);
+        let (tx, tgamma, tbeta) = tangents(x, gamma, t, Some((g, g_t)), n, &row_runs(d), move |_, j| j % d, eps, None, flags);
         grad x: Array<F, D> = tx.expect("asked for");
         grad gamma: Array1<F> = tgamma.expect("asked for");
         grad beta: Array1<F> = tbeta.expect("asked for");
@@ -501,5 +800,102 @@ mod tests {
     #[should_panic(expected = "layer_norm: x has shape [4, 3] (last axis 3) but gamma has shape [4] and beta [4]")]
     fn layer_norm_parameters_must_match_the_last_axis() {
         layer_norm(&Array2::<f64>::zeros((4, 3)), &Array1::ones(4), &Array1::zeros(4), 1e-5);
+    }
+
+    #[test]
+    fn training_mode_is_batch_norm_and_moves_the_averages_as_pytorch_does() {
+        let x = Array4::from_shape_fn((3, 2, 2, 2), |(i, c, h, w)| {
+            ((i * 7 + c * 5 + h * 3 + w) % 11) as f64 * 0.3 - c as f64
+        });
+        let (gamma, beta) = (array![1.5, -0.5], array![0.25, 2.0]);
+        let stats = RunningStats::new(2);
+        let mut expected_mean = Array1::<f64>::zeros(2);
+        let mut expected_var = Array1::<f64>::ones(2);
+        for step in 0..3 {
+            let x = &x * (1.0 + step as f64);
+            let y = batch_norm_running(&x, &gamma, &beta, &stats, true, 1e-5);
+            assert_eq!(y, batch_norm(&x, &gamma, &beta, 1e-5));
+            // running = 0.9·running + 0.1·batch, with the unbiased variance
+            // (m = 3·2·2 = 12 elements per channel).
+            let (mean, var) = batch_statistics(&x);
+            expected_mean = 0.9 * &expected_mean + 0.1 * &mean;
+            expected_var = 0.9 * &expected_var + 0.1 * (&var * 12.0 / 11.0);
+            assert_eq!(stats.updates(), step + 1);
+        }
+        for (got, want) in stats
+            .mean()
+            .iter()
+            .chain(&stats.var())
+            .zip(expected_mean.iter().chain(&expected_var))
+        {
+            assert!((got - want).abs() < 1e-12, "{got} against {want}");
+        }
+        // Evaluation mode leaves them alone.
+        batch_norm_running(&x, &gamma, &beta, &stats, false, 1e-5);
+        assert_eq!(stats.updates(), 3);
+    }
+
+    #[test]
+    fn evaluation_mode_normalises_each_input_alone_by_the_running_statistics() {
+        let stats = RunningStats::from_arrays(array![1.0, -2.0], array![4.0, 0.25]);
+        let (gamma, beta) = (array![2.0, 1.0], array![0.5, 0.0]);
+        let x = array![[3.0, -2.0], [1.0, -1.5], [-1.0, 0.0]];
+        let y = batch_norm_running(&x, &gamma, &beta, &stats, false, 0.0);
+        assert_eq!(y, array![[2.5, 0.0], [0.5, 1.0], [-1.5, 4.0]]);
+        // A batch of one gives its row of the batch's output; training mode
+        // on a batch of one would give β whatever the input.
+        for i in 0..3 {
+            let row = x.slice(s![i..i + 1, ..]).to_owned();
+            assert_eq!(
+                batch_norm_running(&row, &gamma, &beta, &stats, false, 0.0),
+                y.slice(s![i..i + 1, ..])
+            );
+        }
+        let one = batch_norm(&x.slice(s![0..1, ..]).to_owned(), &gamma, &beta, 1e-5);
+        assert_eq!(one, array![[0.5, 0.0]]);
+    }
+
+    #[test]
+    fn evaluation_mode_gradients_are_the_affine_maps() {
+        let stats = RunningStats::from_arrays(array![1.0, -2.0], array![4.0, 0.25]);
+        let (gamma, beta) = (array![2.0, 1.0], array![0.5, 0.0]);
+        let x = array![[3.0, -2.0], [1.0, -1.5]];
+        let y = batch_norm_running(&x, &gamma, &beta, &stats, false, 0.0);
+        let g = array![[1.0, 2.0], [3.0, -1.0]];
+        let (gx, gg, gb, _, _, _) = batch_norm_running_vjp(
+            &x,
+            &gamma,
+            &beta,
+            &stats,
+            false,
+            0.0,
+            &y,
+            g,
+            [true, true, true, false, false, false],
+        );
+        // s = 1/2 and 2: ∂x = g·γ·s, ∂γ = Σ g·(x − μ)·s, ∂β = Σ g.
+        assert_eq!(gx.unwrap(), array![[1.0, 4.0], [3.0, -2.0]]);
+        assert_eq!(gg.unwrap(), array![1.0, -1.0]);
+        assert_eq!(gb.unwrap(), array![4.0, 1.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "batch_norm_running: x has 3 channels (axis 1) but the running statistics have 2")]
+    fn running_statistics_must_match_the_channels() {
+        let x = Array2::<f64>::zeros((4, 3));
+        batch_norm_running(
+            &x,
+            &Array1::ones(3),
+            &Array1::zeros(3),
+            &RunningStats::new(2),
+            true,
+            1e-5,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "RunningStats: momentum 1.5 is outside (0, 1]")]
+    fn momentum_must_be_a_fraction() {
+        let _ = RunningStats::<f32>::new(2).with_momentum(1.5);
     }
 }
