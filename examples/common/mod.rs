@@ -61,6 +61,16 @@ impl Split {
     }
 }
 
+/// Seeds MNIST's validation split, the same in every MNIST tutorial so that
+/// their validation numbers are comparable. Training seeds are separate.
+pub const MNIST_SPLIT_SEED: u64 = 1998;
+
+/// MNIST's 60,000 training images as 55,000 for training and 5,000 held
+/// out for validation.
+pub fn mnist_split(images: &Dataset) -> (Dataset, Dataset) {
+    images.split(5_000.0 / 60_000.0, &mut StdRng::seed_from_u64(MNIST_SPLIT_SEED))
+}
+
 /// The training seeds asked for with `--seeds N` (0 to N−1; seed 0 alone by
 /// default), and the other command-line arguments.
 pub fn seeds_and_args() -> (Vec<u64>, Vec<String>) {
@@ -297,4 +307,137 @@ pub fn plot_curves(
     }
     root.present()?;
     Ok(())
+}
+
+/// A paired comparison of two recipes trained from the same seeds: the mean
+/// and standard deviation of the per-seed differences `a[i] − b[i]`, and the
+/// two-sided p-value of Student's paired t-test (how often differences this
+/// far from zero would arise if the two recipes were equally good).
+pub struct Paired {
+    pub mean: f64,
+    pub std: f64,
+    pub p: f64,
+}
+
+pub fn paired(a: &[f64], b: &[f64]) -> Paired {
+    assert_eq!(a.len(), b.len(), "a paired comparison needs one value of each per seed");
+    let differences: Vec<f64> = a.iter().zip(b).map(|(a, b)| a - b).collect();
+    let (mean, std) = mean_std(&differences);
+    let n = differences.len();
+    let p = if n < 2 {
+        1.0
+    } else if std == 0.0 {
+        // Every seed moved by the same amount: no noise to weigh it against.
+        if mean == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        let t = mean / (std / (n as f64).sqrt());
+        student_t_two_sided(t, n - 1)
+    };
+    Paired { mean, std, p }
+}
+
+/// P(|T| ≥ |t|) for Student's t with `dof` degrees of freedom, by the finite
+/// series for integer degrees of freedom (Abramowitz & Stegun 26.7.3-4), in
+/// θ = atan(|t|/√dof): P(|T| < |t|) is 2θ/π plus a series in cos²θ for odd
+/// `dof`, a series alone for even.
+pub fn student_t_two_sided(t: f64, dof: usize) -> f64 {
+    assert!(dof > 0, "Student's t needs at least one degree of freedom");
+    let theta = (t.abs() / (dof as f64).sqrt()).atan();
+    let (s, c2) = (theta.sin(), theta.cos().powi(2));
+    let inside = if dof % 2 == 1 {
+        // 1 + (2/3)c² + (2·4)/(3·5)c⁴ + … up to c^(dof−3).
+        let (mut term, mut sum) = (1.0, 0.0);
+        if dof > 1 {
+            sum = 1.0;
+            let mut k = 2;
+            while k < dof - 1 {
+                term *= k as f64 / (k + 1) as f64 * c2;
+                sum += term;
+                k += 2;
+            }
+        }
+        2.0 / std::f64::consts::PI * (theta + s * theta.cos() * sum)
+    } else {
+        // sinθ (1 + (1/2)c² + (1·3)/(2·4)c⁴ + … up to c^(dof−2)).
+        let (mut term, mut sum) = (1.0, 1.0);
+        let mut k = 1;
+        while k < dof - 1 {
+            term *= k as f64 / (k + 1) as f64 * c2;
+            sum += term;
+            k += 2;
+        }
+        s * sum
+    };
+    (1.0 - inside).clamp(0.0, 1.0)
+}
+
+/// A p-value as a table prints it: three decimals, or `< 0.001`.
+pub fn p_text(p: f64) -> String {
+    if p < 0.001 { "< 0.001".into() } else { format!("{p:.3}") }
+}
+
+/// Holm's step-down adjustment of `p` for testing them all at once: with m
+/// tests, the smallest is multiplied by m, the next by m − 1, and so on, each
+/// kept at least as large as the one before. Rejecting where the adjusted
+/// value is below α keeps the chance of any false claim among the m below α.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn student_t_matches_the_tables() {
+        // Two-sided 5% and 1% critical values (any statistics table).
+        for (t, dof, p) in [
+            (12.706205, 1, 0.05),
+            (4.302653, 2, 0.05),
+            (3.182446, 3, 0.05),
+            (2.262157, 9, 0.05),
+            (2.228139, 10, 0.05),
+            (3.249836, 9, 0.01),
+            (2.093024, 19, 0.05),
+            (2.845340, 20, 0.01),
+        ] {
+            let got = student_t_two_sided(t, dof);
+            assert!((got - p).abs() < 1e-6, "t = {t}, dof = {dof}: {got} instead of {p}");
+            assert!((student_t_two_sided(-t, dof) - got).abs() < 1e-15);
+        }
+        assert_eq!(student_t_two_sided(0.0, 5), 1.0);
+    }
+
+    #[test]
+    fn a_paired_test_sees_a_consistent_small_change() {
+        // Noisy values whose per-seed differences are all close to +0.01.
+        let b = [0.90, 0.95, 0.85, 0.99, 0.92];
+        let a: Vec<f64> = b
+            .iter()
+            .zip([0.011, 0.009, 0.010, 0.012, 0.008])
+            .map(|(b, d)| b + d)
+            .collect();
+        let p = paired(&a, &b);
+        assert!((p.mean - 0.010).abs() < 1e-12);
+        assert!(p.p < 1e-3, "{}", p.p);
+        assert_eq!(paired(&b, &b).p, 1.0);
+    }
+
+    #[test]
+    fn holm_multiplies_by_rank_and_stays_monotone() {
+        let adjusted = holm(&[0.01, 0.04, 0.03, 0.5]);
+        let expected = [0.04, 0.09, 0.09, 0.5];
+        for (a, e) in adjusted.iter().zip(expected) {
+            assert!((a - e).abs() < 1e-12, "{adjusted:?}");
+        }
+    }
 }
