@@ -30,7 +30,7 @@ const HIDDEN: usize = 128;
 const CLASSES: usize = 10;
 
 struct Problem {
-    rnn: Elman,
+    rnn: Elman<f32>,
     xs: Vec<Array2<f32>>,
     labels: Vec<usize>,
 }
@@ -53,7 +53,7 @@ fn problem() -> Problem {
 
 /// Backpropagation through time by hand, with the same kernels: what the
 /// generated code must match.
-fn handwritten(p: &Problem) -> (f32, Elman) {
+fn handwritten(p: &Problem) -> (f32, Elman<f32>) {
     let (r, xs, y) = (&p.rnn, &p.xs, &p.labels);
     let some = |g: Option<Array2<f32>>| g.expect("requested");
     // Forward: each step's linear part, recurrent part, sum and state.
@@ -99,7 +99,7 @@ fn handwritten(p: &Problem) -> (f32, Elman) {
     (loss, grad)
 }
 
-fn generated(p: &Problem) -> (f32, Elman) {
+fn generated(p: &Problem) -> (f32, Elman<f32>) {
     let (loss, g) = elman_loss_grad(&p.rnn, &p.xs, &p.labels);
     (loss, g.rnn)
 }

@@ -326,7 +326,7 @@ fn recurrent_steps_allocate_nothing() {
     };
     let mut optimizer = Adam::new(1e-3);
     let mut ws = Workspace::new();
-    let mut step = |rnn: &mut Elman| {
+    let mut step = |rnn: &mut Elman<f32>| {
         let (loss, grad) = elman_loss_grad_with(&mut ws, rnn, &xs, &labels);
         optimizer.step(rnn, &grad.rnn);
         ws.recycle(grad.rnn);

@@ -1,90 +1,51 @@
 //! Recurrent networks over a sequence of inputs `xs[t]` (`[batch, width]`
 //! each), classifying from the last hidden state, as tutorial 07 trains them
 //! on the rows of images.
+//!
+//! Each network is written once: its cell is a `#[differentiable]` method,
+//! `step`, that reads one input and returns the next state; `logits` runs the
+//! cell over the sequence from a zero state and applies the output layer;
+//! `loss` is the cross-entropy of the logits. `gradient_through_time`
+//! computes ‖∂C/∂h_t‖ for every step by running the cell's generated VJP
+//! backwards by hand: backpropagation through time, one step at a time.
+//! Generic over the float type, so that the gradients are checked in f64.
 
 use autodiff::prelude::*;
 
-/// An Elman network: one hidden layer fed back into itself.
-#[derive(Params)]
-pub struct Elman {
-    pub wx: Array2<f32>,
-    pub b: Array1<f32>,
-    pub u: Array2<f32>,
-    pub wo: Array2<f32>,
-    pub bo: Array1<f32>,
+/// An Elman network: one hidden layer fed back into itself,
+/// `h = tanh(x·Wxᵀ + b + h·U)`.
+#[derive(Params, Clone)]
+pub struct Elman<F: Float> {
+    pub wx: Array2<F>,
+    pub b: Array1<F>,
+    pub u: Array2<F>,
+    pub wo: Array2<F>,
+    pub bo: Array1<F>,
 }
 
-/// The Elman network's loss of a batch given as its rows `xs[t]`.
-#[differentiable(wrt(rnn))]
-pub fn elman_loss(rnn: &Elman, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
-    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
-    for x in &xs[1..] {
-        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
-    }
-    cross_entropy(&linear(&h, &rnn.wo, &rnn.bo), labels)
+/// A gated recurrent unit (Cho et al. 2014): input weights `w*`, recurrent
+/// weights `u*` for the update gate `z`, the reset gate `r` and the
+/// candidate state `n`.
+#[derive(Params, Clone)]
+pub struct Gru<F: Float> {
+    pub wz: Array2<F>,
+    pub bz: Array1<F>,
+    pub uz: Array2<F>,
+    pub wr: Array2<F>,
+    pub br: Array1<F>,
+    pub ur: Array2<F>,
+    pub wn: Array2<F>,
+    pub bn: Array1<F>,
+    pub un: Array2<F>,
+    pub wo: Array2<F>,
+    pub bo: Array1<F>,
 }
 
-/// The Elman network's logits.
-pub fn elman_logits(rnn: &Elman, xs: &[Array2<f32>]) -> Array2<f32> {
-    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
-    for x in &xs[1..] {
-        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
-    }
-    linear(&h, &rnn.wo, &rnn.bo)
-}
-
-/// A gated recurrent unit: input weights `w*`, recurrent weights `u*` for the
-/// update gate `z`, the reset gate `r` and the candidate state `n`.
-#[derive(Params)]
-pub struct Gru {
-    pub wz: Array2<f32>,
-    pub bz: Array1<f32>,
-    pub uz: Array2<f32>,
-    pub wr: Array2<f32>,
-    pub br: Array1<f32>,
-    pub ur: Array2<f32>,
-    pub wn: Array2<f32>,
-    pub bn: Array1<f32>,
-    pub un: Array2<f32>,
-    pub wo: Array2<f32>,
-    pub bo: Array1<f32>,
-}
-
-/// The GRU's loss. The first step starts from `h = 0`, where the reset gate
-/// has nothing to reset and the recurrent products vanish.
-#[differentiable(wrt(gru))]
-pub fn gru_loss(gru: &Gru, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
-    let z = sigmoid(&linear(&xs[0], &gru.wz, &gru.bz));
-    let n = tanh(&linear(&xs[0], &gru.wn, &gru.bn));
-    let mut h = (1.0 - &z) * n;
-    for x in &xs[1..] {
-        let z = sigmoid(&(linear(x, &gru.wz, &gru.bz) + matmul(&h, &gru.uz)));
-        let r = sigmoid(&(linear(x, &gru.wr, &gru.br) + matmul(&h, &gru.ur)));
-        let n = tanh(&(linear(x, &gru.wn, &gru.bn) + matmul(&(&r * &h), &gru.un)));
-        h = &(1.0 - &z) * &n + &z * &h;
-    }
-    cross_entropy(&linear(&h, &gru.wo, &gru.bo), labels)
-}
-
-/// The GRU's logits.
-pub fn gru_logits(gru: &Gru, xs: &[Array2<f32>]) -> Array2<f32> {
-    let z = sigmoid(&linear(&xs[0], &gru.wz, &gru.bz));
-    let n = tanh(&linear(&xs[0], &gru.wn, &gru.bn));
-    let mut h = (1.0 - &z) * n;
-    for x in &xs[1..] {
-        let z = sigmoid(&(linear(x, &gru.wz, &gru.bz) + matmul(&h, &gru.uz)));
-        let r = sigmoid(&(linear(x, &gru.wr, &gru.br) + matmul(&h, &gru.ur)));
-        let n = tanh(&(linear(x, &gru.wn, &gru.bn) + matmul(&(&r * &h), &gru.un)));
-        h = &(1.0 - &z) * &n + &z * &h;
-    }
-    linear(&h, &gru.wo, &gru.bo)
-}
-
-/// A long short-term memory network: one product of the input and one of the
-/// hidden state give the four gates stacked `[i, f, g, o]` (input, forget,
-/// candidate, output); the cell state `c` carries memory through time,
-/// changed only by the gates' products. Generic over the float type, so
-/// that its gradient is checked in f64.
+/// A long short-term memory network (Hochreiter and Schmidhuber 1997, with
+/// the forget gate of Gers et al. 2000): one product of the input and one of
+/// the hidden state give the four gates stacked `[i, f, g, o]` (input,
+/// forget, candidate, output); the cell state `c` carries memory through
+/// time, changed only by the gates' products.
 #[derive(Params, Clone)]
 pub struct Lstm<F: Float> {
     /// `[4·hidden, in]`.
@@ -95,6 +56,124 @@ pub struct Lstm<F: Float> {
     pub u: Array2<F>,
     pub wo: Array2<F>,
     pub bo: Array1<F>,
+}
+
+/// The cross-entropy of the output layer `wo`, `bo` on the last hidden
+/// state: where the gradient through time starts.
+#[differentiable(wrt(h))]
+fn head_loss<F: Float>(h: &Array2<F>, wo: &Array2<F>, bo: &Array1<F>, labels: &[usize]) -> F {
+    cross_entropy(&linear(h, wo, bo), labels)
+}
+
+/// The Frobenius norm of a gradient.
+fn norm<F: Float>(g: &Array2<F>) -> f64 {
+    g.iter().map(|v| v.to_f64_lossless().powi(2)).sum::<f64>().sqrt()
+}
+
+impl<F: Float> Elman<F> {
+    /// One step: the state after reading `x` from state `h`.
+    #[differentiable(wrt(self, x, h))]
+    pub fn step(&self, x: &Array2<F>, h: &Array2<F>) -> Array2<F> {
+        tanh(&(linear(x, &self.wx, &self.b) + matmul(h, &self.u)))
+    }
+
+    /// The logits of the last hidden state.
+    #[differentiable(wrt(self))]
+    pub fn logits(&self, xs: &[Array2<F>]) -> Array2<F> {
+        let mut h = Array2::zeros((xs[0].nrows(), self.u.nrows()));
+        for x in xs {
+            h = self.step(x, &h);
+        }
+        linear(&h, &self.wo, &self.bo)
+    }
+
+    /// The loss of a batch given as its rows `xs[t]`.
+    #[differentiable(wrt(self))]
+    pub fn loss(&self, xs: &[Array2<F>], labels: &[usize]) -> F {
+        cross_entropy(&self.logits(xs), labels)
+    }
+
+    /// ‖∂C/∂h_t‖ for t = 0 (the zero start) to T (the last state).
+    pub fn gradient_through_time(&self, xs: &[Array2<F>], labels: &[usize]) -> Vec<f64> {
+        let mut states = vec![Array2::zeros((xs[0].nrows(), self.u.nrows()))];
+        for x in xs {
+            let next = self.step(x, states.last().expect("the start"));
+            states.push(next);
+        }
+        let (_, g) = head_loss_grad(states.last().expect("T ≥ 0"), &self.wo, &self.bo, labels);
+        let mut g = g.h;
+        let mut norms = vec![norm(&g)];
+        for t in (0..xs.len()).rev() {
+            // ∂C/∂h_t from ∂C/∂h_{t+1}: the cell's VJP, for its input h only.
+            let (_, _, g_h) = self.step_vjp(&xs[t], &states[t], &states[t + 1], g, [false, false, true]);
+            g = g_h.expect("asked for");
+            norms.push(norm(&g));
+        }
+        norms.reverse();
+        norms
+    }
+}
+
+/// The Elman network's loss as one loop with the cell written inline: the
+/// form the benchmarks time against backpropagation through time by hand,
+/// and whose steady-state steps allocate nothing (`tests/memory.rs`). A
+/// `#[differentiable]` function called inside another, like `step` inside
+/// `logits`, computes its forward pass again in its VJP and takes its
+/// buffers from the heap, not from the caller's workspace.
+#[differentiable(wrt(rnn))]
+pub fn elman_loss(rnn: &Elman<f32>, xs: &[Array2<f32>], labels: &[usize]) -> f32 {
+    let mut h = tanh(&linear(&xs[0], &rnn.wx, &rnn.b));
+    for x in &xs[1..] {
+        h = tanh(&(linear(x, &rnn.wx, &rnn.b) + matmul(&h, &rnn.u)));
+    }
+    cross_entropy(&linear(&h, &rnn.wo, &rnn.bo), labels)
+}
+
+impl<F: Float> Gru<F> {
+    /// One step: `(1 − z)·n + z·h`, written `n + z·(h − n)`. From `h = 0`
+    /// the reset gate has nothing to reset and the recurrent products vanish.
+    #[differentiable(wrt(self, x, h))]
+    pub fn step(&self, x: &Array2<F>, h: &Array2<F>) -> Array2<F> {
+        let z = sigmoid(&(linear(x, &self.wz, &self.bz) + matmul(h, &self.uz)));
+        let r = sigmoid(&(linear(x, &self.wr, &self.br) + matmul(h, &self.ur)));
+        let n = tanh(&(linear(x, &self.wn, &self.bn) + matmul(&(&r * h), &self.un)));
+        &n + &(&z * &(h - &n))
+    }
+
+    /// The logits of the last hidden state.
+    #[differentiable(wrt(self))]
+    pub fn logits(&self, xs: &[Array2<F>]) -> Array2<F> {
+        let mut h = Array2::zeros((xs[0].nrows(), self.uz.nrows()));
+        for x in xs {
+            h = self.step(x, &h);
+        }
+        linear(&h, &self.wo, &self.bo)
+    }
+
+    /// The loss of a batch given as its rows `xs[t]`.
+    #[differentiable(wrt(self))]
+    pub fn loss(&self, xs: &[Array2<F>], labels: &[usize]) -> F {
+        cross_entropy(&self.logits(xs), labels)
+    }
+
+    /// ‖∂C/∂h_t‖ for t = 0 (the zero start) to T (the last state).
+    pub fn gradient_through_time(&self, xs: &[Array2<F>], labels: &[usize]) -> Vec<f64> {
+        let mut states = vec![Array2::zeros((xs[0].nrows(), self.uz.nrows()))];
+        for x in xs {
+            let next = self.step(x, states.last().expect("the start"));
+            states.push(next);
+        }
+        let (_, g) = head_loss_grad(states.last().expect("T ≥ 0"), &self.wo, &self.bo, labels);
+        let mut g = g.h;
+        let mut norms = vec![norm(&g)];
+        for t in (0..xs.len()).rev() {
+            let (_, _, g_h) = self.step_vjp(&xs[t], &states[t], &states[t + 1], g, [false, false, true]);
+            g = g_h.expect("asked for");
+            norms.push(norm(&g));
+        }
+        norms.reverse();
+        norms
+    }
 }
 
 impl<F: Float> Lstm<F> {
@@ -127,5 +206,38 @@ impl<F: Float> Lstm<F> {
     #[differentiable(wrt(self))]
     pub fn loss(&self, xs: &[Array2<F>], labels: &[usize]) -> F {
         cross_entropy(&self.logits(xs), labels)
+    }
+
+    /// ‖∂C/∂h_t‖ for t = 0 (the zero start) to T (the last state): the
+    /// gradient of the hidden state, with what reaches it through the cell
+    /// state of later steps.
+    pub fn gradient_through_time(&self, xs: &[Array2<F>], labels: &[usize]) -> Vec<f64> {
+        let zeros = Array2::zeros((xs[0].nrows(), self.u.ncols()));
+        let mut states = vec![(zeros.clone(), zeros)];
+        for x in xs {
+            let (h, c) = states.last().expect("the start");
+            let next = self.step(x, h, c);
+            states.push(next);
+        }
+        let (_, g) = head_loss_grad(&states.last().expect("T ≥ 0").0, &self.wo, &self.bo, labels);
+        // The last cell state reaches C only through the last hidden state.
+        let (mut g_h, mut g_c) = (g.h, None);
+        let mut norms = vec![norm(&g_h)];
+        for t in (0..xs.len()).rev() {
+            let (h, c) = &states[t];
+            let (_, _, gh, gc) = self.step_vjp(
+                &xs[t],
+                h,
+                c,
+                &states[t + 1],
+                (Some(g_h), g_c),
+                [false, false, true, true],
+            );
+            g_h = gh.expect("asked for");
+            g_c = gc;
+            norms.push(norm(&g_h));
+        }
+        norms.reverse();
+        norms
     }
 }
