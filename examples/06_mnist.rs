@@ -56,8 +56,8 @@ fn main() {
         }
     };
     let started = std::time::Instant::now();
+    let (train, validation) = common::mnist_split(&data.train);
     let mut rng = StdRng::seed_from_u64(1998);
-    let (train, validation) = data.train.split(5_000.0 / 60_000.0, &mut rng);
     // One channel: the whole image's mean and σ (the classic 0.1307 and 0.3081).
     let standardizer = Standardizer::fit_channels(&train.images, 1, 1e-3);
     println!(

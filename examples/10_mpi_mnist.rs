@@ -62,8 +62,8 @@ fn main() {
     };
     let started = Instant::now();
     // The same seed on every rank: the same split and the same minibatches.
+    let (train, validation) = common::mnist_split(&data.train);
     let mut rng = StdRng::seed_from_u64(1998);
-    let (train, validation) = data.train.split(5_000.0 / 60_000.0, &mut rng);
     let standardizer = Standardizer::fit_channels(&train.images, 1, 1e-3);
     let [x_train, x_validation, x_test] = [&train, &validation, &data.test].map(|d| standardizer.transform(&d.images));
     let probe: Vec<usize> = (0..5_000).collect();
