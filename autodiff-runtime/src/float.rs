@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use ndarray::{LinalgScalar, ScalarOperand};
+use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, LinalgScalar, ScalarOperand};
 
 /// A floating-point element type: implemented for `f32` and `f64` only
 /// (the trait is sealed).
@@ -52,6 +52,68 @@ pub trait Float:
     /// becomes 6e-7 with f32 rounding: a few ulp of values near 1), for `f64`
     /// musl's (through `libm`), within 1 ulp.
     fn erf(self) -> Self;
+
+    /// `a += b` for arrays of one shape. Compiled here once per type, not in
+    /// every crate whose generated code adds gradients: a generic body would
+    /// be instantiated (and optimised) again in each of them.
+    #[doc(hidden)]
+    fn add_arrays(a: ArrayViewMutD<'_, Self>, b: ArrayViewD<'_, Self>);
+    /// `grad` summed over broadcast axes down to `shape` (see
+    /// `value::sum_to_shape`), compiled here for the same reason.
+    #[doc(hidden)]
+    fn sum_to_shape(grad: ArrayD<Self>, shape: &[usize]) -> ArrayD<Self>;
+}
+
+/// `view` as a view of `T` when `F` is `T`: how generic code calls the f32
+/// or the f64 instance of a kernel compiled in this crate.
+pub(crate) fn view_as<F: Float, T: Float>(view: ArrayViewD<'_, F>) -> Option<ArrayViewD<'_, T>> {
+    if std::any::TypeId::of::<F>() != std::any::TypeId::of::<T>() {
+        return None;
+    }
+    let view = std::mem::ManuallyDrop::new(view);
+    // SAFETY: `F` and `T` are the same type, and so are the two view types;
+    // the original is not dropped, so its shape is owned once.
+    Some(unsafe { std::mem::transmute_copy(&*view) })
+}
+
+/// `array` as an array of `T` when `F` is `T`, else given back.
+pub(crate) fn array_as<F: Float, T: Float>(array: ArrayD<F>) -> Result<ArrayD<T>, ArrayD<F>> {
+    let mut slot = Some(array);
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<ArrayD<T>>>() {
+        Some(same) => Ok(same.take().expect("just filled")),
+        None => Err(slot.expect("not taken")),
+    }
+}
+
+/// The result of a kernel's f32 or f64 instance, as the `F` it was called
+/// for (see [`view_as`]).
+pub(crate) fn back_as<T: Float, F: Float>(array: ArrayD<T>) -> ArrayD<F> {
+    array_as::<T, F>(array).expect("called for its own type")
+}
+
+/// `a += b`, over slices when both are contiguous in the same order.
+fn add_arrays<F: Float>(mut a: ArrayViewMutD<'_, F>, b: ArrayViewD<'_, F>) {
+    if let (Some(a), Some(b)) = (a.as_slice_mut(), b.as_slice()) {
+        for (a, &b) in a.iter_mut().zip(b) {
+            *a += b;
+        }
+        return;
+    }
+    a += &b;
+}
+
+/// Sums leading axes away, then axes of length 1 in `shape`.
+fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
+    let mut sum = grad;
+    while sum.ndim() > shape.len() {
+        sum = sum.sum_axis(Axis(0));
+    }
+    for (axis, &len) in shape.iter().enumerate() {
+        if len == 1 && sum.shape()[axis] != 1 {
+            sum = sum.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+        }
+    }
+    sum
 }
 
 /// erf of an f32 (Abramowitz and Stegun 7.1.26): with t = 1/(1 + p|x|),
@@ -74,6 +136,14 @@ mod sealed {
 }
 
 impl Float for f32 {
+    #[inline(never)]
+    fn add_arrays(a: ArrayViewMutD<'_, Self>, b: ArrayViewD<'_, Self>) {
+        add_arrays(a, b);
+    }
+    #[inline(never)]
+    fn sum_to_shape(grad: ArrayD<Self>, shape: &[usize]) -> ArrayD<Self> {
+        sum_to_shape(grad, shape)
+    }
     #[inline(always)]
     fn fast_exp(self) -> Self {
         exp_f32(self)
@@ -98,6 +168,14 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
+    #[inline(never)]
+    fn add_arrays(a: ArrayViewMutD<'_, Self>, b: ArrayViewD<'_, Self>) {
+        add_arrays(a, b);
+    }
+    #[inline(never)]
+    fn sum_to_shape(grad: ArrayD<Self>, shape: &[usize]) -> ArrayD<Self> {
+        sum_to_shape(grad, shape)
+    }
     #[inline(always)]
     fn fast_exp(self) -> Self {
         self.exp()

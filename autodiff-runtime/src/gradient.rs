@@ -74,7 +74,7 @@ impl<F: Float, D: Dimension> Gradient for Array<F, D> {
                 other.shape()
             );
         }
-        *self += &other;
+        F::add_arrays(self.view_mut().into_dyn(), other.view().into_dyn());
         crate::workspace::recycle_array(other);
     }
 }

@@ -275,14 +275,5 @@ pub fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
     if grad.shape() == shape {
         return grad;
     }
-    let mut sum = grad;
-    while sum.ndim() > shape.len() {
-        sum = sum.sum_axis(ndarray::Axis(0));
-    }
-    for (axis, &len) in shape.iter().enumerate() {
-        if len == 1 && sum.shape()[axis] != 1 {
-            sum = sum.sum_axis(ndarray::Axis(axis)).insert_axis(ndarray::Axis(axis));
-        }
-    }
-    sum
+    F::sum_to_shape(grad, shape)
 }

@@ -155,13 +155,93 @@ pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, 
     }
 }
 
+/// The arithmetic of `binary_module!`, and the gradients' combinations.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// `−x / y`.
+    NegDiv,
+}
+
+/// `op(a, b)` broadcast ([`zip_broadcast`]) or `g = op(g, other)` in place
+/// ([`combine_in_place`]).
+enum Arith<'a, F> {
+    New(ArrayViewD<'a, F>, ArrayViewD<'a, F>),
+    InPlace(ArrayD<F>, ArrayViewD<'a, F>),
+}
+
+/// [`Arith`] run by its instance for f32 or f64, compiled in this crate as
+/// the GEMM's kernels are: generic, its body would be compiled (and
+/// optimised) again in every crate whose generated code adds or multiplies.
+fn arith<F: Float>(module: &str, op: Op, work: Arith<'_, F>) -> ArrayD<F> {
+    use crate::float::{array_as, back_as as back, view_as};
+    match work {
+        Arith::New(a, b) => match (view_as::<F, f32>(a.view()), view_as::<F, f32>(b.view())) {
+            (Some(a32), Some(b32)) => back(arith_f32(module, op, Arith::New(a32, b32))),
+            _ => {
+                let (a, b) = (view_as::<F, f64>(a), view_as::<F, f64>(b));
+                let (a, b) = a.zip(b).expect("`Float` is f32 or f64");
+                back(arith_f64(module, op, Arith::New(a, b)))
+            }
+        },
+        Arith::InPlace(g, other) => match array_as::<F, f32>(g) {
+            Ok(g) => {
+                let other = view_as::<F, f32>(other).expect("the same type as g");
+                back(arith_f32(module, op, Arith::InPlace(g, other)))
+            }
+            Err(g) => {
+                let g = array_as::<F, f64>(g).expect("`Float` is f32 or f64");
+                let other = view_as::<F, f64>(other).expect("the same type as g");
+                back(arith_f64(module, op, Arith::InPlace(g, other)))
+            }
+        },
+    }
+}
+
+#[inline(never)]
+fn arith_f32(module: &str, op: Op, work: Arith<'_, f32>) -> ArrayD<f32> {
+    arith_typed(module, op, work)
+}
+
+#[inline(never)]
+fn arith_f64(module: &str, op: Op, work: Arith<'_, f64>) -> ArrayD<f64> {
+    arith_typed(module, op, work)
+}
+
+fn arith_typed<F: Float>(module: &str, op: Op, work: Arith<'_, F>) -> ArrayD<F> {
+    match work {
+        Arith::New(a, b) => match op {
+            Op::Add => zip_broadcast(module, a, b, |x, y| x + y),
+            Op::Sub => zip_broadcast(module, a, b, |x, y| x - y),
+            Op::Mul => zip_broadcast(module, a, b, |x, y| x * y),
+            Op::Div => zip_broadcast(module, a, b, |x, y| x / y),
+            Op::NegDiv => zip_broadcast(module, a, b, |x, y| -x / y),
+        },
+        Arith::InPlace(g, other) => match op {
+            Op::Add => combine_in_place(module, g, other, |x, y| x + y),
+            Op::Sub => combine_in_place(module, g, other, |x, y| x - y),
+            Op::Mul => combine_in_place(module, g, other, |x, y| x * y),
+            Op::Div => combine_in_place(module, g, other, |x, y| x / y),
+            Op::NegDiv => combine_in_place(module, g, other, |x, y| -x / y),
+        },
+    }
+}
+
+/// `g = op(g, other)` in place, `other` broadcast to `g`'s shape (see [`arith`]).
+pub(crate) fn combine<F: Float>(module: &str, op: Op, g: ArrayD<F>, other: ArrayViewD<'_, F>) -> ArrayD<F> {
+    arith(module, op, Arith::InPlace(g, other))
+}
+
 /// The result of a binary element-wise module on inputs `A` and `B`: their
 /// owned values broadcast together (see [`Broadcast`]).
 pub type Broadcasted<A, B> = <<A as Input>::Value as Broadcast<<B as Input>::Value>>::Output;
 
 /// `f(a, b)` with broadcasting; two plain scalars make a plain scalar without
 /// going through an array.
-fn binary<A, B>(module: &str, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> Broadcasted<A, B>
+fn binary<A, B>(module: &str, op: Op, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> Broadcasted<A, B>
 where
     A: Input + ?Sized,
     B: Input<Elem = A::Elem> + ?Sized,
@@ -172,7 +252,7 @@ where
     {
         return out;
     }
-    Broadcasted::<A, B>::from_dyn(zip_broadcast(module, a.input_view(), b.input_view(), f))
+    Broadcasted::<A, B>::from_dyn(arith(module, op, Arith::New(a.input_view(), b.input_view())))
 }
 
 /// The VJP of an operation on two plain scalars, from its partial derivatives
@@ -197,11 +277,29 @@ where
     ))
 }
 
+/// [`copy`] of a gradient, by its instance for f32 or f64 compiled in this
+/// crate (see [`arith`]).
+fn copy_dyn<F: Float>(g: &ArrayD<F>) -> ArrayD<F> {
+    use crate::float::{back_as, view_as};
+    #[inline(never)]
+    fn copy_f32(g: ArrayViewD<'_, f32>) -> ArrayD<f32> {
+        copy(&g)
+    }
+    #[inline(never)]
+    fn copy_f64(g: ArrayViewD<'_, f64>) -> ArrayD<f64> {
+        copy(&g)
+    }
+    match view_as::<F, f32>(g.view()) {
+        Some(g) => back_as(copy_f32(g)),
+        None => back_as(copy_f64(view_as::<F, f64>(g.view()).expect("`Float` is f32 or f64"))),
+    }
+}
+
 /// The upstream gradient for the operands that need it: the last one takes
 /// the buffer, an earlier one gets a copy.
 pub(crate) fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<ArrayD<F>>) {
     match need {
-        [true, true] => (Some(copy(&g)), Some(g)),
+        [true, true] => (Some(copy_dyn(&g)), Some(g)),
         [true, false] => (Some(g), None),
         [false, true] => (None, Some(g)),
         [false, false] => (None, None),
@@ -213,7 +311,7 @@ pub(crate) fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F
 /// upstream buffers `ga`, `gb`.
 macro_rules! binary_module {
     (
-        $(#[$doc:meta])* $name:ident, $op:expr,
+        $(#[$doc:meta])* $name:ident, $arith:expr, $op:expr,
         $(#[$vjp_doc:meta])* partials $partials:expr,
         |$ga:ident, $gb:ident, $a:ident, $b:ident, $y:ident| a: $grad_a:expr, b: $grad_b:expr,
         second $second:expr $(,)?
@@ -226,7 +324,7 @@ macro_rules! binary_module {
                 B: Input<Elem = A::Elem> + ?Sized,
                 A::Value: Broadcast<B::Value>,
             {
-                binary(stringify!($name), a, b, $op)
+                binary(stringify!($name), $arith, a, b, $op)
             }
 
             $(#[$vjp_doc])*
@@ -275,7 +373,7 @@ macro_rules! binary_module {
 
 binary_module! {
     /// `a + b`.
-    add, |x, y| x + y,
+    add, Op::Add, |x, y| x + y,
     /// The upstream gradient passes to both operands.
     partials |_, _| (A::Elem::one(), A::Elem::one()),
     |ga, gb, _a, _b, _y| a: ga, b: gb,
@@ -287,7 +385,7 @@ binary_module! {
 
 binary_module! {
     /// `a - b`.
-    sub, |x, y| x - y,
+    sub, Op::Sub, |x, y| x - y,
     /// `g` to `a`, `−g` to `b`.
     partials |_, _| (A::Elem::one(), -A::Elem::one()),
     |ga, gb, _a, _b, _y| a: ga, b: gb.mapv_into(|v| -v),
@@ -299,11 +397,11 @@ binary_module! {
 
 binary_module! {
     /// `a ⊙ b`, element-wise.
-    mul, |x, y| x * y,
+    mul, Op::Mul, |x, y| x * y,
     /// `g ⊙ b` to `a`, `g ⊙ a` to `b`.
     partials |x, y| (y, x),
-    |ga, gb, a, b, _y| a: combine_in_place("mul", ga, b.input_view(), |g, b| g * b),
-    b: combine_in_place("mul", gb, a.input_view(), |g, a| g * a),
+    |ga, gb, a, b, _y| a: combine("mul", Op::Mul, ga, b.input_view()),
+    b: combine("mul", Op::Mul, gb, a.input_view()),
     second |a: A::Elem, b: A::Elem| {
         let (zero, one) = (<A::Elem as num_traits::Zero>::zero(), A::Elem::one());
         [b, a, zero, one, zero]
@@ -312,13 +410,13 @@ binary_module! {
 
 binary_module! {
     /// `a / b`, element-wise.
-    div, |x, y| x / y,
+    div, Op::Div, |x, y| x / y,
     /// `g / b` to `a`, `−g ⊙ y / b` (= −g·a/b²) to `b`.
     partials |x, y| (A::Elem::one() / y, -(x / y) / y),
-    |ga, gb, a, b, y| a: combine_in_place("div", ga, b.input_view(), |g, b| g / b),
+    |ga, gb, a, b, y| a: combine("div", Op::Div, ga, b.input_view()),
     b: {
-        let gy = combine_in_place("div", gb, y.view_dyn(), |g, y| g * y);
-        combine_in_place("div", gy, b.input_view(), |gy, b| -gy / b)
+        let gy = combine("div", Op::Mul, gb, y.view_dyn());
+        combine("div", Op::NegDiv, gy, b.input_view())
     },
     second |a: A::Elem, b: A::Elem| {
         let (zero, one, two) = (<A::Elem as num_traits::Zero>::zero(), A::Elem::one(), A::Elem::one() + A::Elem::one());
