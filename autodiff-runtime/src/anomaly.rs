@@ -26,8 +26,7 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use ndarray::Dimension;
-use num_traits::Float as _;
+use ndarray::{ArrayViewD, Dimension};
 
 use crate::float::Float;
 use crate::gradient::NoGrad;
@@ -93,25 +92,11 @@ impl<P: Params> Finite for P {
         let (mut found, mut total): (Option<NonFinite>, usize) = (None, 0);
         self.visit(&mut |name, view| {
             total += view.len();
-            // The common case, all finite, in one pass without formatting.
-            let bad = view.iter().filter(|v| !v.is_finite()).count();
-            if bad == 0 {
-                return;
-            }
+            let (bad, first) = scan(name, view);
             match &mut found {
                 Some(f) => f.count += bad,
                 None => {
-                    let (index, value) = view
-                        .indexed_iter()
-                        .find(|(_, v)| !v.is_finite())
-                        .map(|(i, v)| (format!("{:?}", i.slice()), v.to_f64_lossless()))
-                        .unwrap_or_default();
-                    let at = if name.is_empty() {
-                        index
-                    } else {
-                        format!("{name} at {index}")
-                    };
-                    found = Some(NonFinite {
+                    found = first.map(|(at, value)| NonFinite {
                         at,
                         value,
                         count: bad,
@@ -125,6 +110,46 @@ impl<P: Params> Finite for P {
         }
         found
     }
+}
+
+/// How many values of `view` are not finite and, if any, where the first
+/// is and its value: by the f32 or f64 instance compiled in this crate (a
+/// check follows every module call in generated code, and a generic body
+/// would be compiled again in every user's crate).
+fn scan<F: Float>(name: &str, view: ArrayViewD<'_, F>) -> (usize, Option<(String, f64)>) {
+    match crate::float::view_as::<F, f32>(view.view()) {
+        Some(view) => scan_f32(name, view),
+        None => scan_f64(name, crate::float::view_as(view).expect("`Float` is f32 or f64")),
+    }
+}
+
+#[inline(never)]
+fn scan_f32(name: &str, view: ArrayViewD<'_, f32>) -> (usize, Option<(String, f64)>) {
+    scan_typed(name, view)
+}
+
+#[inline(never)]
+fn scan_f64(name: &str, view: ArrayViewD<'_, f64>) -> (usize, Option<(String, f64)>) {
+    scan_typed(name, view)
+}
+
+fn scan_typed<F: Float>(name: &str, view: ArrayViewD<'_, F>) -> (usize, Option<(String, f64)>) {
+    // The common case, all finite, in one pass without formatting.
+    let bad = view.iter().filter(|v| !v.is_finite()).count();
+    if bad == 0 {
+        return (0, None);
+    }
+    let (index, value) = view
+        .indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|(i, v)| (format!("{:?}", i.slice()), v.to_f64_lossless()))
+        .unwrap_or_default();
+    let at = if name.is_empty() {
+        index
+    } else {
+        format!("{name} at {index}")
+    };
+    (bad, Some((at, value)))
 }
 
 impl Finite for f32 {
