@@ -117,7 +117,7 @@ impl<P: Params> Finite for P {
 /// check follows every module call in generated code, and a generic body
 /// would be compiled again in every user's crate).
 fn scan<F: Float>(name: &str, view: ArrayViewD<'_, F>) -> (usize, Option<(String, f64)>) {
-    match crate::float::view_as::<F, f32>(view.view()) {
+    match crate::float::view_as::<F, f32, _>(view.view()) {
         Some(view) => scan_f32(name, view),
         None => scan_f64(name, crate::float::view_as(view).expect("`Float` is f32 or f64")),
     }

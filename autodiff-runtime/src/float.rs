@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Axis, LinalgScalar, ScalarOperand};
+use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, ArrayViewMutD, Axis, Dimension, LinalgScalar, ScalarOperand};
 
 /// A floating-point element type: implemented for `f32` and `f64` only
 /// (the trait is sealed).
@@ -66,7 +66,7 @@ pub trait Float:
 
 /// `view` as a view of `T` when `F` is `T`: how generic code calls the f32
 /// or the f64 instance of a kernel compiled in this crate.
-pub(crate) fn view_as<F: Float, T: Float>(view: ArrayViewD<'_, F>) -> Option<ArrayViewD<'_, T>> {
+pub(crate) fn view_as<F: Float, T: Float, D: Dimension>(view: ArrayView<'_, F, D>) -> Option<ArrayView<'_, T, D>> {
     if std::any::TypeId::of::<F>() != std::any::TypeId::of::<T>() {
         return None;
     }
@@ -77,9 +77,11 @@ pub(crate) fn view_as<F: Float, T: Float>(view: ArrayViewD<'_, F>) -> Option<Arr
 }
 
 /// `array` as an array of `T` when `F` is `T`, else given back.
-pub(crate) fn array_as<F: Float, T: Float>(array: ArrayD<F>) -> Result<ArrayD<T>, ArrayD<F>> {
+pub(crate) fn array_as<F: Float, T: Float, D: Dimension + 'static>(
+    array: Array<F, D>,
+) -> Result<Array<T, D>, Array<F, D>> {
     let mut slot = Some(array);
-    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<ArrayD<T>>>() {
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Array<T, D>>>() {
         Some(same) => Ok(same.take().expect("just filled")),
         None => Err(slot.expect("not taken")),
     }
@@ -87,8 +89,8 @@ pub(crate) fn array_as<F: Float, T: Float>(array: ArrayD<F>) -> Result<ArrayD<T>
 
 /// The result of a kernel's f32 or f64 instance, as the `F` it was called
 /// for (see [`view_as`]).
-pub(crate) fn back_as<T: Float, F: Float>(array: ArrayD<T>) -> ArrayD<F> {
-    array_as::<T, F>(array).expect("called for its own type")
+pub(crate) fn back_as<T: Float, F: Float, D: Dimension + 'static>(array: Array<T, D>) -> Array<F, D> {
+    array_as::<T, F, D>(array).expect("called for its own type")
 }
 
 /// `a += b`, over slices when both are contiguous in the same order.

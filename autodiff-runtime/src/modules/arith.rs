@@ -179,22 +179,22 @@ enum Arith<'a, F> {
 fn arith<F: Float>(module: &str, op: Op, work: Arith<'_, F>) -> ArrayD<F> {
     use crate::float::{array_as, back_as as back, view_as};
     match work {
-        Arith::New(a, b) => match (view_as::<F, f32>(a.view()), view_as::<F, f32>(b.view())) {
+        Arith::New(a, b) => match (view_as::<F, f32, _>(a.view()), view_as::<F, f32, _>(b.view())) {
             (Some(a32), Some(b32)) => back(arith_f32(module, op, Arith::New(a32, b32))),
             _ => {
-                let (a, b) = (view_as::<F, f64>(a), view_as::<F, f64>(b));
+                let (a, b) = (view_as::<F, f64, _>(a), view_as::<F, f64, _>(b));
                 let (a, b) = a.zip(b).expect("`Float` is f32 or f64");
                 back(arith_f64(module, op, Arith::New(a, b)))
             }
         },
-        Arith::InPlace(g, other) => match array_as::<F, f32>(g) {
+        Arith::InPlace(g, other) => match array_as::<F, f32, _>(g) {
             Ok(g) => {
-                let other = view_as::<F, f32>(other).expect("the same type as g");
+                let other = view_as::<F, f32, _>(other).expect("the same type as g");
                 back(arith_f32(module, op, Arith::InPlace(g, other)))
             }
             Err(g) => {
-                let g = array_as::<F, f64>(g).expect("`Float` is f32 or f64");
-                let other = view_as::<F, f64>(other).expect("the same type as g");
+                let g = array_as::<F, f64, _>(g).expect("`Float` is f32 or f64");
+                let other = view_as::<F, f64, _>(other).expect("the same type as g");
                 back(arith_f64(module, op, Arith::InPlace(g, other)))
             }
         },
@@ -289,9 +289,9 @@ fn copy_dyn<F: Float>(g: &ArrayD<F>) -> ArrayD<F> {
     fn copy_f64(g: ArrayViewD<'_, f64>) -> ArrayD<f64> {
         copy(&g)
     }
-    match view_as::<F, f32>(g.view()) {
+    match view_as::<F, f32, _>(g.view()) {
         Some(g) => back_as(copy_f32(g)),
-        None => back_as(copy_f64(view_as::<F, f64>(g.view()).expect("`Float` is f32 or f64"))),
+        None => back_as(copy_f64(view_as::<F, f64, _>(g.view()).expect("`Float` is f32 or f64"))),
     }
 }
 

@@ -8,9 +8,9 @@
 //! These are dC/dX = Wᵀ·dC/dY and dC/dW = dC/dY·Xᵀ of the column form,
 //! transposed into row-batch form.
 
-use ndarray::{Array, Array1, Array2, ArrayRef, ArrayRef1, ArrayRef2, Dimension};
+use ndarray::{Array, Array1, Array2, ArrayRef, ArrayRef1, ArrayRef2, ArrayView1, ArrayView2, Dimension};
 
-use crate::float::Float;
+use crate::float::{Float, back_as, view_as};
 use crate::gemm::gemm_into;
 use crate::workspace::{array_from_iter, recycle_array, take, take_scratch, zeros};
 
@@ -99,20 +99,15 @@ fn two_sums<F: Float>(first: Option<(Terms<F>, &mut Array2<F>)>, second: Option<
     }
 }
 
-/// Below this many multiply-adds on either side, two products run one after
-/// the other (each split over the threads if large enough).
-const JOIN_WORK: usize = 1 << 18;
+// The forward and backward passes of the rows `[rows, in]`, by their f32 or
+// f64 instance compiled in this crate (see `float::view_as`): generic, they
+// would be compiled and optimised again in every crate whose generated code
+// calls `linear`.
 
-crate::module! {
-    /// Fully connected layer: `y = x·wᵀ + b`.
-    ///
-    /// # Panics
-    /// If the shapes of `x`, `w` and `b` do not chain, naming them.
-    pub fn linear<F: Float, D: Dimension>(x: &ArrayRef<F, D>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) -> Array<F, D> {
-        check_shapes(x, w, b);
-        let x2 = rows_of(x);
-        // Start from the broadcast bias and let the GEMM accumulate onto it (β = 1):
-        // the output is written by one fill and one GEMM, with no temporary.
+/// `x2·wᵀ + b`: the output starts as the broadcast bias and the GEMM
+/// accumulates onto it (β = 1), one fill and one GEMM, no temporary.
+fn forward_rows<F: Float>(x2: ArrayView2<'_, F>, w: ArrayView2<'_, F>, b: ArrayView1<'_, F>) -> Array2<F> {
+    fn typed<F: Float>(x2: ArrayView2<'_, F>, w: ArrayView2<'_, F>, b: ArrayView1<'_, F>) -> Array2<F> {
         let (rows, out) = (x2.nrows(), w.nrows());
         let mut y = match b.as_slice() {
             Some(bias) => {
@@ -125,9 +120,84 @@ crate::module! {
             None => array_from_iter((rows, out), (0..rows).flat_map(|_| b.iter().copied())),
         };
         gemm_into(F::one(), &x2, &w.t(), F::one(), &mut y);
+        y
+    }
+    #[inline(never)]
+    fn on_f32(x2: ArrayView2<'_, f32>, w: ArrayView2<'_, f32>, b: ArrayView1<'_, f32>) -> Array2<f32> {
+        typed(x2, w, b)
+    }
+    #[inline(never)]
+    fn on_f64(x2: ArrayView2<'_, f64>, w: ArrayView2<'_, f64>, b: ArrayView1<'_, f64>) -> Array2<f64> {
+        typed(x2, w, b)
+    }
+    let f32s = (view_as::<F, f32, _>(x2.view()), view_as(w.view()), view_as(b.view()));
+    if let (Some(x2), Some(w), Some(b)) = f32s {
+        return back_as(on_f32(x2, w, b));
+    }
+    let f64s = (view_as::<F, f64, _>(x2), view_as(w), view_as(b));
+    let (Some(x2), Some(w), Some(b)) = f64s else {
+        unreachable!("`Float` is f32 or f64")
+    };
+    back_as(on_f64(x2, w, b))
+}
+
+/// The gradients asked for by `need` (x, w, b) from the rows of x and of
+/// the upstream gradient.
+type Grads<F> = (Option<Array2<F>>, Option<Array2<F>>, Option<Array1<F>>);
+
+fn grads<F: Float>(x2: ArrayView2<'_, F>, w: ArrayView2<'_, F>, g2: ArrayView2<'_, F>, need: [bool; 3]) -> Grads<F> {
+    fn typed<F: Float>(
+        x2: ArrayView2<'_, F>,
+        w: ArrayView2<'_, F>,
+        g2: ArrayView2<'_, F>,
+        need: [bool; 3],
+    ) -> Grads<F> {
+        let mut gx = need[0].then(|| take_scratch((g2.nrows(), w.ncols())));
+        let mut gw = need[1].then(|| take_scratch(w.raw_dim()));
+        let g_rows = g2.t();
+        two_sums(
+            gx.as_mut().map(|gx| ([Some((&*g2, &*w)), None], gx)),
+            gw.as_mut().map(|gw| ([Some((&*g_rows, &*x2)), None], gw)),
+        );
+        (gx, gw, need[2].then(|| column_sums(&g2)))
+    }
+    #[inline(never)]
+    fn on_f32(x2: ArrayView2<'_, f32>, w: ArrayView2<'_, f32>, g2: ArrayView2<'_, f32>, need: [bool; 3]) -> Grads<f32> {
+        typed(x2, w, g2, need)
+    }
+    #[inline(never)]
+    fn on_f64(x2: ArrayView2<'_, f64>, w: ArrayView2<'_, f64>, g2: ArrayView2<'_, f64>, need: [bool; 3]) -> Grads<f64> {
+        typed(x2, w, g2, need)
+    }
+    let f32s = (view_as::<F, f32, _>(x2.view()), view_as(w.view()), view_as(g2.view()));
+    if let (Some(x2), Some(w), Some(g2)) = f32s {
+        let (gx, gw, gb) = on_f32(x2, w, g2, need);
+        return (gx.map(back_as), gw.map(back_as), gb.map(back_as));
+    }
+    let f64s = (view_as::<F, f64, _>(x2), view_as(w), view_as(g2));
+    let (Some(x2), Some(w), Some(g2)) = f64s else {
+        unreachable!("`Float` is f32 or f64")
+    };
+    let (gx, gw, gb) = on_f64(x2, w, g2, need);
+    (gx.map(back_as), gw.map(back_as), gb.map(back_as))
+}
+
+/// Below this many multiply-adds on either side, two products run one after
+/// the other (each split over the threads if large enough).
+const JOIN_WORK: usize = 1 << 18;
+
+crate::module! {
+    /// Fully connected layer: `y = x·wᵀ + b`.
+    ///
+    /// # Panics
+    /// If the shapes of `x`, `w` and `b` do not chain, naming them.
+    pub fn linear<F: Float, D: Dimension>(x: &ArrayRef<F, D>, w: &ArrayRef2<F>, b: &ArrayRef1<F>) -> Array<F, D> {
+        check_shapes(x, w, b);
+        let x2 = rows_of(x);
+        let y = forward_rows(x2.view(), w.view(), b.view());
         let mut shape = x.raw_dim();
         let last = shape.ndim() - 1;
-        shape[last] = out;
+        shape[last] = w.nrows();
         y.into_shape_with_order(shape).expect("rows × out values")
     }
 
@@ -138,16 +208,11 @@ crate::module! {
             panic!("linear: upstream gradient has shape {:?}, output has shape {:?}", g.shape(), y.shape());
         }
         let (x2, g2) = (rows_of(x), rows_of(&g));
-        let mut gx = need.x.then(|| take_scratch((g2.nrows(), w.ncols())));
-        let mut gw = need.w.then(|| take_scratch(w.raw_dim()));
-        let g_rows = g2.t();
-        two_sums(
-            gx.as_mut().map(|gx| ([Some((&*g2, w)), None], gx)),
-            gw.as_mut().map(|gw| ([Some((&*g_rows, &*x2)), None], gw)),
-        );
+        let flags = [need.x, need.w, need.b];
+        let (gx, gw, gb) = grads(x2.view(), w.view(), g2.view(), flags);
         grad x = gx.expect("asked for").into_shape_with_order(x.raw_dim()).expect("rows × in values");
         grad w = gw.expect("asked for");
-        grad b = column_sums(&g2);
+        grad b = gb.expect("asked for");
         drop(g2);
         recycle_array(g);
     }
