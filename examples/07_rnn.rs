@@ -238,6 +238,7 @@ fn evaluate(model: &Model, labels: &[usize], x: &Array2<f32>, width: usize) -> (
 
 /// What one training run measured.
 struct Run {
+    parameters: usize,
     validation: f64,
     test: f64,
     largest_norm: f32,
@@ -325,6 +326,7 @@ fn train_with(cell: &str, seed: u64, mut optimizer: impl Optimizer<f32>, clip: O
     }
     let seconds = started.elapsed().as_secs_f64();
     Run {
+        parameters: model.num_params(),
         validation: curves.validation_accuracy[epochs - 1],
         test: evaluate(&model, test_labels, x_test, width).1,
         largest_norm,
@@ -439,7 +441,7 @@ fn main() {
         };
         println!(
             "| {cell} | {} | {} | {} | {:.1} | {:.1e} → {:.1e} | {:.0} |",
-            Model::new(cell, width, &mut StdRng::seed_from_u64(0)).num_params(),
+            runs[0].parameters,
             text(&validation_accuracy, validation.len()),
             text(&test_accuracy, test.len()),
             runs.iter().map(|r| r.largest_norm).fold(0.0, f32::max),

@@ -183,6 +183,8 @@ fn main() {
     // The best configuration by mean validation accuracy, and the test
     // accuracies of its models (read only for the one chosen).
     let mut best: Option<(usize, bool, f64, Vec<f64>)> = None;
+    // The first seed's batch-normalised network of the last depth, for the end.
+    let mut deepest = None;
     for &depth in &depths {
         let mut plain = Vec::new();
         for normalised in [false, true] {
@@ -245,6 +247,9 @@ fn main() {
                     .collect();
                 best = Some((depth, normalised, mean, tests));
             }
+            if normalised && depth == depths[depths.len() - 1] {
+                deepest = runs.into_iter().next();
+            }
         }
     }
     println!("({:.1} s)", started.elapsed().as_secs_f64());
@@ -257,27 +262,14 @@ fn main() {
     );
     println!("curves: {}", common::plot_path("08_deep_mlp_depth*").display());
 
-    one_at_a_time(
-        depths[depths.len() - 1],
-        seeds[0],
-        &split,
-        [&x_train, &x_validation, &x_test],
-    );
+    let trained = deepest.expect("the last depth was trained with batch norm");
+    one_at_a_time(&trained, depths[depths.len() - 1], seeds[0], &x_test, &test.labels);
 }
 
 /// A batch-normalised network used as a deployed model is: one image at a
 /// time. With the batch's statistics, a batch of one normalises every unit
 /// to exactly β, so every image gets the same logits.
-fn one_at_a_time(depth: usize, seed: u64, split: &Split, [x_train, x_validation, x_test]: [&Array2<f32>; 3]) {
-    let trained = train(
-        depth,
-        true,
-        seed,
-        &split.train,
-        x_train,
-        (x_validation, &split.validation.labels),
-    );
-    let labels = &split.test.labels;
+fn one_at_a_time(trained: &Trained, depth: usize, seed: u64, x_test: &Array2<f32>, labels: &[usize]) {
     let one_by_one = |training: bool| {
         // A copy: in training mode each call also moves the averages.
         let stats = trained.stats.clone();

@@ -629,7 +629,12 @@ fn main() {
     println!(
         "{} trainings in {:.0} s",
         rows.len() * (LR_FACTORS.len() * TUNING_SEEDS.len() + seeds.len())
-            + measured.iter().filter(|m| m.at_default != m.accuracies).count() * seeds.len(),
+            + rows
+                .iter()
+                .zip(&measured)
+                .filter(|(row, m)| m.lr != default_lr(row.recipe.method))
+                .count()
+                * seeds.len(),
         started.elapsed().as_secs_f64()
     );
     let path = common::plot_path(if sgd { "13_ablation_sgd" } else { "13_ablation" });

@@ -68,19 +68,23 @@ fn the_losses_match_finite_differences() {
     assert_model_gradient(|m: &Gru<f64>| m.loss(&xs, &LABELS), &gru(), &grad.self_);
 }
 
-/// ‖∂C/∂h₀‖ by central differences, where `loss(h0)` runs the network from
-/// the state `h0` instead of zeros.
-fn norm_at_start(loss: impl Fn(&Array2<f64>) -> f64) -> f64 {
-    let h0 = Array2::zeros((LABELS.len(), HIDDEN));
+/// ‖∂C/∂h‖ at `h` by central differences of `loss`.
+fn norm_by_differences(h: &Array2<f64>, loss: impl Fn(&Array2<f64>) -> f64) -> f64 {
     let step = 1e-6;
     let mut squares = 0.0;
-    for i in 0..h0.len() {
-        let (mut up, mut down) = (h0.clone(), h0.clone());
+    for i in 0..h.len() {
+        let (mut up, mut down) = (h.clone(), h.clone());
         up.as_slice_mut().unwrap()[i] += step;
         down.as_slice_mut().unwrap()[i] -= step;
         squares += ((loss(&up) - loss(&down)) / (2.0 * step)).powi(2);
     }
     squares.sqrt()
+}
+
+/// ‖∂C/∂h₀‖, where `loss(h0)` runs the network from the state `h0`
+/// instead of zeros.
+fn norm_at_start(loss: impl Fn(&Array2<f64>) -> f64) -> f64 {
+    norm_by_differences(&Array2::zeros((LABELS.len(), HIDDEN)), loss)
 }
 
 fn assert_close(by_hand: f64, differences: f64) {
@@ -133,20 +137,6 @@ fn the_gradient_through_time_matches_finite_differences() {
         .fold((Array2::zeros((3, HIDDEN)), Array2::zeros((3, HIDDEN))), |(h, c), x| {
             m.step(x, &h, &c)
         });
-    let last = norm_of_head_gradient(&h.0, &m.wo, &m.bo);
+    let last = norm_by_differences(&h.0, |h| head(h, &m.wo, &m.bo));
     assert_close(norms[xs.len()], last);
-}
-
-/// ‖∂C/∂h‖ of the output layer's loss, by central differences.
-fn norm_of_head_gradient(h: &Array2<f64>, wo: &Array2<f64>, bo: &Array1<f64>) -> f64 {
-    let step = 1e-6;
-    let mut squares = 0.0;
-    for i in 0..h.len() {
-        let (mut up, mut down) = (h.clone(), h.clone());
-        up.as_slice_mut().unwrap()[i] += step;
-        down.as_slice_mut().unwrap()[i] -= step;
-        let c = |h: &Array2<f64>| cross_entropy(&linear(h, wo, bo), &LABELS);
-        squares += ((c(&up) - c(&down)) / (2.0 * step)).powi(2);
-    }
-    squares.sqrt()
 }

@@ -67,7 +67,33 @@ fn head_loss<F: Float>(h: &Array2<F>, wo: &Array2<F>, bo: &Array1<F>, labels: &[
 
 /// The Frobenius norm of a gradient.
 fn norm<F: Float>(g: &Array2<F>) -> f64 {
-    g.iter().map(|v| v.to_f64_lossless().powi(2)).sum::<f64>().sqrt()
+    autodiff::train::grad_norm(g).to_f64_lossless()
+}
+
+/// ‖∂C/∂h_t‖ for t = 0 (the zero start `h0`) to T of a cell whose state is
+/// `h` alone: the states forward, then ∂C/∂h_t from ∂C/∂h_{t+1} by the
+/// cell's VJP for its input h, `back(x_t, h_t, h_{t+1}, ∂C/∂h_{t+1})`.
+fn through_time<F: Float>(
+    xs: &[Array2<F>],
+    h0: Array2<F>,
+    step: impl Fn(&Array2<F>, &Array2<F>) -> Array2<F>,
+    back: impl Fn(&Array2<F>, &Array2<F>, &Array2<F>, Array2<F>) -> Array2<F>,
+    (wo, bo, labels): (&Array2<F>, &Array1<F>, &[usize]),
+) -> Vec<f64> {
+    let mut states = vec![h0];
+    for x in xs {
+        let next = step(x, states.last().expect("the start"));
+        states.push(next);
+    }
+    let (_, g) = head_loss_grad(states.last().expect("T ≥ 0"), wo, bo, labels);
+    let mut g = g.h;
+    let mut norms = vec![norm(&g)];
+    for t in (0..xs.len()).rev() {
+        g = back(&xs[t], &states[t], &states[t + 1], g);
+        norms.push(norm(&g));
+    }
+    norms.reverse();
+    norms
 }
 
 impl<F: Float> Elman<F> {
@@ -95,22 +121,9 @@ impl<F: Float> Elman<F> {
 
     /// ‖∂C/∂h_t‖ for t = 0 (the zero start) to T (the last state).
     pub fn gradient_through_time(&self, xs: &[Array2<F>], labels: &[usize]) -> Vec<f64> {
-        let mut states = vec![Array2::zeros((xs[0].nrows(), self.u.nrows()))];
-        for x in xs {
-            let next = self.step(x, states.last().expect("the start"));
-            states.push(next);
-        }
-        let (_, g) = head_loss_grad(states.last().expect("T ≥ 0"), &self.wo, &self.bo, labels);
-        let mut g = g.h;
-        let mut norms = vec![norm(&g)];
-        for t in (0..xs.len()).rev() {
-            // ∂C/∂h_t from ∂C/∂h_{t+1}: the cell's VJP, for its input h only.
-            let (_, _, g_h) = self.step_vjp(&xs[t], &states[t], &states[t + 1], g, [false, false, true]);
-            g = g_h.expect("asked for");
-            norms.push(norm(&g));
-        }
-        norms.reverse();
-        norms
+        let h0 = Array2::zeros((xs[0].nrows(), self.u.nrows()));
+        let back = |x: &_, h: &_, y: &_, g| self.step_vjp(x, h, y, g, [false, false, true]).2.expect("asked for");
+        through_time(xs, h0, |x, h| self.step(x, h), back, (&self.wo, &self.bo, labels))
     }
 }
 
@@ -158,21 +171,9 @@ impl<F: Float> Gru<F> {
 
     /// ‖∂C/∂h_t‖ for t = 0 (the zero start) to T (the last state).
     pub fn gradient_through_time(&self, xs: &[Array2<F>], labels: &[usize]) -> Vec<f64> {
-        let mut states = vec![Array2::zeros((xs[0].nrows(), self.uz.nrows()))];
-        for x in xs {
-            let next = self.step(x, states.last().expect("the start"));
-            states.push(next);
-        }
-        let (_, g) = head_loss_grad(states.last().expect("T ≥ 0"), &self.wo, &self.bo, labels);
-        let mut g = g.h;
-        let mut norms = vec![norm(&g)];
-        for t in (0..xs.len()).rev() {
-            let (_, _, g_h) = self.step_vjp(&xs[t], &states[t], &states[t + 1], g, [false, false, true]);
-            g = g_h.expect("asked for");
-            norms.push(norm(&g));
-        }
-        norms.reverse();
-        norms
+        let h0 = Array2::zeros((xs[0].nrows(), self.uz.nrows()));
+        let back = |x: &_, h: &_, y: &_, g| self.step_vjp(x, h, y, g, [false, false, true]).2.expect("asked for");
+        through_time(xs, h0, |x, h| self.step(x, h), back, (&self.wo, &self.bo, labels))
     }
 }
 

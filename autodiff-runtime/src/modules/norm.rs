@@ -577,11 +577,10 @@ crate::module! {
         let standard = x.as_standard_layout();
         let xs = standard.as_slice().expect("standard layout");
         let (mean, inv_std) = if training {
-            let (mean, var) = moments(xs, c, &runs);
+            let (mean, mut var) = moments(xs, c, &runs);
             stats.record(&mean, &var, n * rest);
-            let inv_std = var.mapv(|v| F::one() / (v + eps).sqrt());
-            recycle_array(var);
-            (mean, inv_std)
+            var.mapv_inplace(|v| F::one() / (v + eps).sqrt());
+            (mean, var)
         } else {
             stats.inverse_std(eps)
         };
@@ -659,7 +658,8 @@ fn affine_backward<F: Float, D: Dimension>(
         x.as_slice().expect("standard layout"),
         g.as_slice().expect("standard layout"),
     );
-    let mut gx: Option<Array<F, D>> = need[0].then(|| zeros(x.raw_dim()));
+    // Every element of every channel is written below.
+    let mut gx: Option<Array<F, D>> = need[0].then(|| take_scratch(x.raw_dim()));
     let (mut g_gamma, mut g_beta): (Array1<F>, Array1<F>) = (zeros(gamma.len()), zeros(gamma.len()));
     for k in 0..gamma.len() {
         let (mu, s) = (mean[k], inv_std[k]);
