@@ -28,23 +28,39 @@ fn wide() -> bool {
     }
 }
 
+/// `task(range, part)` over parts of `out` that together cover it, split over
+/// the pool's threads when `out` is long enough. Each part is the elements
+/// `range` of `out`; the element-wise functions give the same bits whichever
+/// thread computes an element.
+fn in_parts<T: Send>(out: &mut [T], task: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync) {
+    use crate::parallel::{Disjoint, over_items};
+    let n = out.len();
+    let out = Disjoint::new(out);
+    over_items(n, n, &|r| {
+        // SAFETY: the ranges of different parts are disjoint.
+        task(r.clone(), unsafe { out.part(r) });
+    });
+}
+
 /// Appends `f(x)` for each `x` of `xs` to the empty `out`, in one pass. (A
 /// separate output also keeps the compiler from turning a map that leaves
 /// some values unchanged, such as ReLU's, into masked stores, which are slow
 /// on AMD's Zen.)
 #[inline]
-pub(crate) fn map_into<F: Float>(out: &mut Vec<F>, xs: &[F], f: impl Fn(F) -> F) {
+pub(crate) fn map_into<F: Float>(out: &mut Vec<F>, xs: &[F], f: impl Fn(F) -> F + Sync) {
     out.clear();
     out.reserve(xs.len());
-    #[cfg(target_arch = "x86_64")]
-    if wide() {
-        // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
-        unsafe { map_avx2(&mut out.spare_capacity_mut()[..xs.len()], xs, f) };
-        // SAFETY: the first `xs.len()` elements were just written.
-        unsafe { out.set_len(xs.len()) };
-        return;
-    }
-    map_plain(&mut out.spare_capacity_mut()[..xs.len()], xs, f);
+    // Chosen here: a helper thread does not see the caller's forced backend.
+    let wide = wide();
+    in_parts(&mut out.spare_capacity_mut()[..xs.len()], |r, out| {
+        let xs = &xs[r];
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
+            return unsafe { map_avx2(out, xs, &f) };
+        }
+        map_plain(out, xs, &f);
+    });
     // SAFETY: the first `xs.len()` elements were just written.
     unsafe { out.set_len(xs.len()) };
 }
@@ -52,19 +68,20 @@ pub(crate) fn map_into<F: Float>(out: &mut Vec<F>, xs: &[F], f: impl Fn(F) -> F)
 /// Appends `f(x, y)` for each pair of `xs` and `ys` (of equal lengths) to
 /// the empty `out`, in one pass.
 #[inline]
-pub(crate) fn zip_into<F: Float>(out: &mut Vec<F>, xs: &[F], ys: &[F], f: impl Fn(F, F) -> F) {
+pub(crate) fn zip_into<F: Float>(out: &mut Vec<F>, xs: &[F], ys: &[F], f: impl Fn(F, F) -> F + Sync) {
     assert_eq!(xs.len(), ys.len(), "zip_into: operands of equal lengths");
     out.clear();
     out.reserve(xs.len());
-    #[cfg(target_arch = "x86_64")]
-    if wide() {
-        // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
-        unsafe { zip_into_avx2(&mut out.spare_capacity_mut()[..xs.len()], xs, ys, f) };
-        // SAFETY: the first `xs.len()` elements were just written.
-        unsafe { out.set_len(xs.len()) };
-        return;
-    }
-    zip_plain(&mut out.spare_capacity_mut()[..xs.len()], xs, ys, f);
+    let wide = wide();
+    in_parts(&mut out.spare_capacity_mut()[..xs.len()], |r, out| {
+        let (xs, ys) = (&xs[r.clone()], &ys[r]);
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
+            return unsafe { zip_into_avx2(out, xs, ys, &f) };
+        }
+        zip_plain(out, xs, ys, &f);
+    });
     // SAFETY: the first `xs.len()` elements were just written.
     unsafe { out.set_len(xs.len()) };
 }
@@ -91,14 +108,45 @@ fn map_plain<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: impl F
     });
 }
 
+#[inline(always)]
+fn update_plain<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F, F) -> F) {
+    values.iter_mut().zip(other).for_each(|(v, &o)| *v = f(*v, o));
+}
+
 /// `v = f(v, o)` for each value and the matching value of `other` (of the
 /// same length), on the build target's instructions only: compiled for AVX2,
 /// an update that leaves some values unchanged (ReLU's VJP) becomes masked
 /// stores, which made it slower on Zen than the plain loop.
 #[inline]
-pub(crate) fn zip_in_place<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F, F) -> F) {
+pub(crate) fn zip_in_place<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F, F) -> F + Sync) {
     debug_assert_eq!(values.len(), other.len());
-    values.iter_mut().zip(other).for_each(|(v, &o)| *v = f(*v, o));
+    in_parts(values, |r, values| update_plain(values, &other[r], &f));
+}
+
+/// [`zip_in_place`] for an `f` that computes every value anew from costly
+/// functions (GELU's VJP: erf and an exponential per element), which
+/// vectorises fully on AVX2.
+#[inline]
+pub(crate) fn zip_in_place_wide<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F, F) -> F + Sync) {
+    debug_assert_eq!(values.len(), other.len());
+    let wide = wide();
+    in_parts(values, |r, values| {
+        let other = &other[r];
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
+            return unsafe { update_avx2(values, other, &f) };
+        }
+        update_plain(values, other, &f);
+    });
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn update_avx2<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F, F) -> F) {
+    update_plain(values, other, f);
 }
 
 /// # Safety
@@ -107,6 +155,120 @@ pub(crate) fn zip_in_place<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F
 #[target_feature(enable = "avx2,fma")]
 unsafe fn map_avx2<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: impl Fn(F) -> F) {
     map_plain(out, xs, f);
+}
+
+/// `f(row)` for every row of `d` values of `values` (a whole number of
+/// rows), rows split over the pool's threads when there are enough values,
+/// each part compiled for AVX2 when the CPU has it (see [`wide`]).
+pub(crate) fn rows_in_place<F: Float>(values: &mut [F], d: usize, f: impl Fn(&mut [F]) + Sync) {
+    if d == 0 {
+        return;
+    }
+    let wide = wide();
+    in_parts(values, |_, part| {
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
+            return unsafe { rows_avx2(part, d, &f) };
+        }
+        rows_plain(part, d, &f);
+    });
+}
+
+/// `f(row, other_row)` for every row of `d` values of `values` and the
+/// matching row of `other` (of the same length), as [`rows_in_place`].
+pub(crate) fn rows_zip_in_place<F: Float>(values: &mut [F], other: &[F], d: usize, f: impl Fn(&mut [F], &[F]) + Sync) {
+    debug_assert_eq!(values.len(), other.len());
+    if d == 0 {
+        return;
+    }
+    let wide = wide();
+    let rows = values.len() / d;
+    let values = crate::parallel::Disjoint::new(values);
+    crate::parallel::over_items(rows, rows * d, &|r| {
+        let range = r.start * d..r.end * d;
+        // SAFETY: the row ranges of different parts are disjoint.
+        let part = unsafe { values.part(range.clone()) };
+        let other = &other[range];
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
+            return unsafe { rows_zip_avx2(part, other, d, &f) };
+        }
+        rows_zip_plain(part, other, d, &f);
+    });
+}
+
+#[inline(always)]
+fn rows_plain<F: Float>(values: &mut [F], d: usize, f: &impl Fn(&mut [F])) {
+    // `(*f)`: the closure's own call, which its `#[inline(always)]` inlines
+    // (a call through the reference goes through a shim that is not).
+    for row in values.chunks_exact_mut(d) {
+        (*f)(row);
+    }
+}
+
+#[inline(always)]
+fn rows_zip_plain<F: Float>(values: &mut [F], other: &[F], d: usize, f: &impl Fn(&mut [F], &[F])) {
+    for (v, o) in values.chunks_exact_mut(d).zip(other.chunks_exact(d)) {
+        (*f)(v, o);
+    }
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_avx2<F: Float>(values: &mut [F], d: usize, f: &impl Fn(&mut [F])) {
+    rows_plain(values, d, f);
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_zip_avx2<F: Float>(values: &mut [F], other: &[F], d: usize, f: &impl Fn(&mut [F], &[F])) {
+    rows_zip_plain(values, other, d, f);
+}
+
+/// Σ f(i, xᵢ) over a slice in eight interleaved partial sums: a chain of
+/// dependent additions would take one add's latency per element, the lanes
+/// vectorise. The order of the additions depends on the length only.
+#[inline(always)]
+pub(crate) fn lane_sum<F: Float>(xs: &[F], f: impl Fn(usize, F) -> F) -> F {
+    let mut lanes = [F::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for (c, chunk) in chunks.enumerate() {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            *lane += f(8 * c + i, chunk[i]);
+        }
+    }
+    let start = xs.len() - rest.len();
+    let mut sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    for (i, &v) in rest.iter().enumerate() {
+        sum += f(start + i, v);
+    }
+    sum
+}
+
+/// The largest value of a non-empty slice (−∞ for an empty one), in eight
+/// interleaved lanes like [`lane_sum`]; NaN is passed over as `max` does.
+#[inline(always)]
+pub(crate) fn lane_max<F: Float>(xs: &[F]) -> F {
+    let mut lanes = [F::neg_infinity(); 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane = if v > *lane { v } else { *lane };
+        }
+    }
+    let mut m = lanes.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
+    for &v in rest {
+        m = m.max(v);
+    }
+    m
 }
 
 /// The array in standard layout: itself when it is, else a copy (the
@@ -127,7 +289,7 @@ pub(crate) fn standard<F: Float, D: Dimension>(array: Array<F, D>) -> Array<F, D
 pub(crate) fn array_from_map<F: Float, Sh: IntoDimension>(
     shape: Sh,
     xs: &[F],
-    f: impl Fn(F) -> F,
+    f: impl Fn(F) -> F + Sync,
 ) -> Array<F, Sh::Dim> {
     let mut buffer = crate::workspace::take(xs.len());
     map_into(&mut buffer, xs, f);
@@ -140,7 +302,7 @@ pub(crate) fn array_from_zip<F: Float, Sh: IntoDimension>(
     shape: Sh,
     xs: &[F],
     ys: &[F],
-    f: impl Fn(F, F) -> F,
+    f: impl Fn(F, F) -> F + Sync,
 ) -> Array<F, Sh::Dim> {
     let mut buffer = crate::workspace::take(xs.len());
     zip_into(&mut buffer, xs, ys, f);
@@ -167,6 +329,9 @@ mod tests {
                 let mut zipped = Vec::new();
                 zip_into(&mut zipped, values, &other, combine);
                 assert_eq!(zipped, fused);
+                let mut wide = values.to_vec();
+                zip_in_place_wide(&mut wide, &other, combine);
+                assert_eq!(wide, fused);
                 (tanh, exp, fused)
             })
         };
@@ -184,7 +349,8 @@ mod tests {
     fn every_path_gives_the_same_bits() {
         // Lengths that are not multiples of any vector width, and values
         // across the ranges the functions treat differently.
-        for n in [1, 7, 33, 1000] {
+        // 70,000: split over the pool's threads.
+        for n in [1, 7, 33, 1000, 70_000] {
             let f64s: Vec<f64> = (0..n).map(|i| (i as f64 * 0.731).sin() * 12.0 - 1.0).collect();
             let f32s: Vec<f32> = f64s.iter().map(|&v| v as f32).collect();
             same_on_every_path(&f32s);

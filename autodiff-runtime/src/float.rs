@@ -52,6 +52,12 @@ pub trait Float:
     /// becomes 6e-7 with f32 rounding: a few ulp of values near 1), for `f64`
     /// musl's (through `libm`), within 1 ulp.
     fn erf(self) -> Self;
+    /// (erf(x), e^(−x²)), as [`Float::erf`] computes them: for `f32` the
+    /// exponential is the one inside the approximation, so a caller that
+    /// needs both (the normal distribution and its density, GELU's VJP) pays
+    /// for one.
+    #[doc(hidden)]
+    fn erf_gauss(self) -> (Self, Self);
 
     /// `a += b` for arrays of one shape. Compiled here once per type, not in
     /// every crate whose generated code adds gradients: a generic body would
@@ -123,11 +129,18 @@ fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
 /// so a loop of it vectorises.
 #[inline(always)]
 fn erf_f32(x: f32) -> f32 {
+    erf_gauss_f32(x).0
+}
+
+/// [`erf_f32`] and the e^(−x²) it computes on the way.
+#[inline(always)]
+fn erf_gauss_f32(x: f32) -> (f32, f32) {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_8 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let y = 1.0 - poly * (-a * a).fast_exp();
-    y.copysign(x)
+    let gauss = (-a * a).fast_exp();
+    let y = 1.0 - poly * gauss;
+    (y.copysign(x), gauss)
 }
 
 mod sealed {
@@ -157,6 +170,10 @@ impl Float for f32 {
     #[inline(always)]
     fn erf(self) -> Self {
         erf_f32(self)
+    }
+    #[inline(always)]
+    fn erf_gauss(self) -> (Self, Self) {
+        erf_gauss_f32(self)
     }
     fn of(x: f64) -> Self {
         x as f32
@@ -189,6 +206,10 @@ impl Float for f64 {
     #[inline(always)]
     fn erf(self) -> Self {
         libm::erf(self)
+    }
+    #[inline(always)]
+    fn erf_gauss(self) -> (Self, Self) {
+        (libm::erf(self), (-self * self).exp())
     }
     fn of(x: f64) -> Self {
         x

@@ -17,9 +17,9 @@ pub trait Value: Clone {
     /// Converts to a rank-erased array, reusing an array's buffer.
     fn into_dyn_array(self) -> ArrayD<Self::Elem>;
     /// `f` of every element, as a new value of the same shape.
-    fn map_elements(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self;
+    fn map_elements(&self, f: impl Fn(Self::Elem) -> Self::Elem + Sync) -> Self;
     /// `self[i] = f(self[i], other[i])` in place, for a value of the same shape.
-    fn combine_in_place(self, other: &Self, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem) -> Self;
+    fn combine_in_place(self, other: &Self, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync) -> Self;
     /// The shape, `[]` for a scalar.
     fn shape_of(&self) -> Vec<usize> {
         self.view_dyn().shape().to_vec()
@@ -29,7 +29,7 @@ pub trait Value: Clone {
         self.view_dyn().shape() == other.view_dyn().shape()
     }
     /// `f` of every element, in place (an array keeps its buffer).
-    fn map_in_place(self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self {
+    fn map_in_place(self, f: impl Fn(Self::Elem) -> Self::Elem + Sync) -> Self {
         let mut array = crate::elementwise::standard(self.into_dyn_array());
         let values = array.as_slice_mut().expect("standard layout");
         values.iter_mut().for_each(|v| *v = f(*v));
@@ -55,12 +55,12 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     fn into_dyn_array(self) -> ArrayD<F> {
         self.into_dyn()
     }
-    fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
+    fn map_elements(&self, f: impl Fn(F) -> F + Sync) -> Self {
         // The rank stays static: no conversion to and from a dynamic shape.
         map_ref(self, f)
     }
-    fn combine_in_place(self, other: &Self, f: impl Fn(F, F) -> F) -> Self {
-        zip_ref(other, self, f)
+    fn combine_in_place(self, other: &Self, f: impl Fn(F, F) -> F + Sync) -> Self {
+        zip_ref(other, self, false, f)
     }
     fn from_dyn(array: ArrayD<F>) -> Self {
         let ndim = array.ndim();
@@ -80,13 +80,13 @@ impl<F: Float> Value for F {
     fn into_dyn_array(self) -> ArrayD<F> {
         ArrayD::from_elem(IxDyn(&[]), self)
     }
-    fn map_elements(&self, f: impl Fn(F) -> F) -> Self {
+    fn map_elements(&self, f: impl Fn(F) -> F + Sync) -> Self {
         f(*self)
     }
-    fn combine_in_place(self, other: &Self, f: impl Fn(F, F) -> F) -> Self {
+    fn combine_in_place(self, other: &Self, f: impl Fn(F, F) -> F + Sync) -> Self {
         f(self, *other)
     }
-    fn map_in_place(self, f: impl Fn(F) -> F) -> Self {
+    fn map_in_place(self, f: impl Fn(F) -> F + Sync) -> Self {
         f(self)
     }
     fn as_scalar(&self) -> Option<F> {
@@ -116,10 +116,14 @@ pub trait Input {
     /// A rank-erased view (a scalar is a view of shape `[]`).
     fn input_view(&self) -> ArrayViewD<'_, Self::Elem>;
     /// `f` of every element, as a new value.
-    fn map_to_value(&self, f: impl Fn(Self::Elem) -> Self::Elem) -> Self::Value;
+    fn map_to_value(&self, f: impl Fn(Self::Elem) -> Self::Elem + Sync) -> Self::Value;
     /// `g[i] = f(g[i], self[i])` in place, for a `g` of this input's shape
     /// (the caller checks): an element-wise VJP reuses the upstream buffer.
-    fn zip_into(&self, g: Self::Value, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem) -> Self::Value;
+    fn zip_into(&self, g: Self::Value, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync) -> Self::Value;
+    /// [`Input::zip_into`] for an `f` that computes every value anew (none
+    /// left as it was in `g`), vectorised on the CPU's wider instructions.
+    #[doc(hidden)]
+    fn zip_into_wide(&self, g: Self::Value, f: impl Fn(Self::Elem, Self::Elem) -> Self::Elem + Sync) -> Self::Value;
     /// The value, if it is a plain scalar.
     fn input_scalar(&self) -> Option<Self::Elem> {
         None
@@ -137,11 +141,14 @@ where
     fn input_view(&self) -> ArrayViewD<'_, S::Elem> {
         self.view().into_dyn()
     }
-    fn map_to_value(&self, f: impl Fn(S::Elem) -> S::Elem) -> Array<S::Elem, D> {
+    fn map_to_value(&self, f: impl Fn(S::Elem) -> S::Elem + Sync) -> Array<S::Elem, D> {
         map_ref(self, f)
     }
-    fn zip_into(&self, g: Array<S::Elem, D>, f: impl Fn(S::Elem, S::Elem) -> S::Elem) -> Array<S::Elem, D> {
-        zip_ref(self, g, f)
+    fn zip_into(&self, g: Array<S::Elem, D>, f: impl Fn(S::Elem, S::Elem) -> S::Elem + Sync) -> Array<S::Elem, D> {
+        zip_ref(self, g, false, f)
+    }
+    fn zip_into_wide(&self, g: Array<S::Elem, D>, f: impl Fn(S::Elem, S::Elem) -> S::Elem + Sync) -> Array<S::Elem, D> {
+        zip_ref(self, g, true, f)
     }
 }
 
@@ -151,11 +158,14 @@ impl<F: Float, D: Dimension> Input for ArrayRef<F, D> {
     fn input_view(&self) -> ArrayViewD<'_, F> {
         self.view().into_dyn()
     }
-    fn map_to_value(&self, f: impl Fn(F) -> F) -> Array<F, D> {
+    fn map_to_value(&self, f: impl Fn(F) -> F + Sync) -> Array<F, D> {
         map_ref(self, f)
     }
-    fn zip_into(&self, g: Array<F, D>, f: impl Fn(F, F) -> F) -> Array<F, D> {
-        zip_ref(self, g, f)
+    fn zip_into(&self, g: Array<F, D>, f: impl Fn(F, F) -> F + Sync) -> Array<F, D> {
+        zip_ref(self, g, false, f)
+    }
+    fn zip_into_wide(&self, g: Array<F, D>, f: impl Fn(F, F) -> F + Sync) -> Array<F, D> {
+        zip_ref(self, g, true, f)
     }
 }
 
@@ -165,10 +175,13 @@ impl<F: Float> Input for F {
     fn input_view(&self) -> ArrayViewD<'_, F> {
         self.view_dyn()
     }
-    fn map_to_value(&self, f: impl Fn(F) -> F) -> F {
+    fn map_to_value(&self, f: impl Fn(F) -> F + Sync) -> F {
         f(*self)
     }
-    fn zip_into(&self, g: F, f: impl Fn(F, F) -> F) -> F {
+    fn zip_into(&self, g: F, f: impl Fn(F, F) -> F + Sync) -> F {
+        f(g, *self)
+    }
+    fn zip_into_wide(&self, g: F, f: impl Fn(F, F) -> F + Sync) -> F {
         f(g, *self)
     }
     fn input_scalar(&self) -> Option<F> {
@@ -183,13 +196,19 @@ impl<F: Float> Input for F {
 
 /// `f` of every element of an array in any storage, into a workspace buffer
 /// in one pass over a slice.
-fn map_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, f: impl Fn(F) -> F) -> Array<F, D> {
+fn map_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, f: impl Fn(F) -> F + Sync) -> Array<F, D> {
     let x = x.as_standard_layout();
     crate::elementwise::array_from_map(x.raw_dim(), x.as_slice().expect("standard layout"), f)
 }
 
-/// `g[i] = f(g[i], x[i])` in place, for `x` of `g`'s shape.
-fn zip_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, g: Array<F, D>, f: impl Fn(F, F) -> F) -> Array<F, D> {
+/// `g[i] = f(g[i], x[i])` in place, for `x` of `g`'s shape; `wide` for an `f`
+/// that computes every value anew.
+fn zip_ref<F: Float, D: Dimension>(
+    x: &ArrayRef<F, D>,
+    g: Array<F, D>,
+    wide: bool,
+    f: impl Fn(F, F) -> F + Sync,
+) -> Array<F, D> {
     assert_eq!(
         x.shape(),
         g.shape(),
@@ -198,7 +217,12 @@ fn zip_ref<F: Float, D: Dimension>(x: &ArrayRef<F, D>, g: Array<F, D>, f: impl F
     let mut g = crate::elementwise::standard(g);
     let x = x.as_standard_layout();
     let gs = g.as_slice_mut().expect("standard layout");
-    crate::elementwise::zip_in_place(gs, x.as_slice().expect("standard layout"), f);
+    let xs = x.as_slice().expect("standard layout");
+    if wide {
+        crate::elementwise::zip_in_place_wide(gs, xs, f);
+    } else {
+        crate::elementwise::zip_in_place(gs, xs, f);
+    }
     g
 }
 

@@ -202,12 +202,13 @@ crate::module! {
     }
 }
 
-/// Φ(x) and φ(x), the standard normal's distribution and density.
+/// Φ(x) and φ(x), the standard normal's distribution and density, from one
+/// exponential: with a = x/√2, Φ = (1 + erf a)/2 and φ = e^(−a²)/√(2π).
 #[inline(always)]
 fn normal_cdf_pdf<F: Float>(x: F) -> (F, F) {
-    let half = F::of(0.5);
-    let cdf = half * (F::one() + (x * F::of(std::f64::consts::FRAC_1_SQRT_2)).erf());
-    let pdf = F::of(0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) * (-half * x * x).exp();
+    let (erf, gauss) = (x * F::of(std::f64::consts::FRAC_1_SQRT_2)).erf_gauss();
+    let cdf = F::of(0.5) * (F::one() + erf);
+    let pdf = F::of(0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2) * gauss;
     (cdf, pdf)
 }
 
@@ -221,7 +222,7 @@ crate::module! {
     /// `g·(Φ(x) + x·φ(x))`.
     backward(y, g, need) {
         check_input("gelu", "input", x, &g);
-        grad x: X::Value = x.zip_into(g, |g, x| {
+        grad x: X::Value = x.zip_into_wide(g, |g, x| {
             let (cdf, pdf) = normal_cdf_pdf(x);
             g * (cdf + x * pdf)
         });
@@ -260,7 +261,7 @@ crate::module! {
         check_input("gelu_tanh", "input", x, &g);
         let (k, c, half, one) = (X::Elem::of(SQRT_2_OVER_PI), X::Elem::of(0.044_715), X::Elem::of(0.5), X::Elem::one());
         let three = X::Elem::of(3.0);
-        grad x: X::Value = x.zip_into(g, |g, x| {
+        grad x: X::Value = x.zip_into_wide(g, |g, x| {
             let t = (k * (x + c * x * x * x)).fast_tanh();
             g * (half * (one + t) + half * x * (one - t * t) * k * (one + three * c * x * x))
         });

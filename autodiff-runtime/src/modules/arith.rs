@@ -27,7 +27,7 @@ pub(crate) fn zip_broadcast<F: Float>(
     module: &str,
     a: ArrayViewD<'_, F>,
     b: ArrayViewD<'_, F>,
-    f: impl Fn(F, F) -> F,
+    f: impl Fn(F, F) -> F + Sync,
 ) -> ArrayD<F> {
     // Passes over slices only (see `crate::value`): operands in another
     // layout, or broadcast, are copied to standard layout first, except a
@@ -83,7 +83,7 @@ pub(crate) fn combine_in_place<F: Float>(
     module: &str,
     mut g: ArrayD<F>,
     other: ArrayViewD<'_, F>,
-    f: impl Fn(F, F) -> F,
+    f: impl Fn(F, F) -> F + Sync,
 ) -> ArrayD<F> {
     if g.shape() == other.shape()
         && let (Some(values), Some(others)) = (g.as_slice_mut(), other.as_slice())
@@ -241,7 +241,7 @@ pub type Broadcasted<A, B> = <<A as Input>::Value as Broadcast<<B as Input>::Val
 
 /// `f(a, b)` with broadcasting; two plain scalars make a plain scalar without
 /// going through an array.
-fn binary<A, B>(module: &str, op: Op, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem) -> Broadcasted<A, B>
+fn binary<A, B>(module: &str, op: Op, a: &A, b: &B, f: impl Fn(A::Elem, A::Elem) -> A::Elem + Sync) -> Broadcasted<A, B>
 where
     A: Input + ?Sized,
     B: Input<Elem = A::Elem> + ?Sized,

@@ -14,7 +14,9 @@ use std::cell::{Cell, RefCell};
 
 use ndarray::{Array, Array1, ArrayRef, ArrayRef1, Dimension};
 
+use crate::elementwise::lane_sum;
 use crate::float::Float;
+use crate::parallel::{Disjoint, over_items};
 use crate::workspace::{recycle_array, take_scratch, zeros};
 
 /// Mean and biased variance of groups of elements: `runs(i, f)` lists the
@@ -306,6 +308,136 @@ fn rows<F, D: Dimension>(x: &ArrayRef<F, D>, gamma: &ArrayRef1<F>, beta: &ArrayR
         );
     }
     (x.len() / d, d)
+}
+
+/// μ and s = 1/√(σ² + ε) of one row.
+#[inline(always)]
+fn row_moments<F: Float>(row: &[F], eps: F) -> (F, F) {
+    let n = F::of_usize(row.len());
+    let mu = lane_sum(row, |_, v| v) / n;
+    let var = lane_sum(row, |_, v| (v - mu) * (v - mu)) / n;
+    (mu, F::one() / (var + eps).sqrt())
+}
+
+/// Layer norm's forward pass over the `[n, d]` rows of `x`, rows split over
+/// the pool's threads.
+fn layer_norm_rows<F: Float, D: Dimension>(
+    x: &ArrayRef<F, D>,
+    gamma: &ArrayRef1<F>,
+    beta: &ArrayRef1<F>,
+    d: usize,
+    eps: F,
+) -> Array<F, D> {
+    let x = x.as_standard_layout();
+    let (gamma, beta) = (gamma.as_standard_layout(), beta.as_standard_layout());
+    let (xs, gamma, beta) = (
+        x.as_slice().expect("standard layout"),
+        gamma.as_slice().expect("standard layout"),
+        beta.as_slice().expect("standard layout"),
+    );
+    let mut y: Array<F, D> = take_scratch(x.raw_dim());
+    let out = Disjoint::new(y.as_slice_mut().expect("a new array is contiguous"));
+    over_items(xs.len() / d, xs.len(), &|rows| {
+        // SAFETY: the row ranges of different parts are disjoint.
+        let out = unsafe { out.part(rows.start * d..rows.end * d) };
+        for (row, out) in xs[rows.start * d..rows.end * d]
+            .chunks_exact(d)
+            .zip(out.chunks_exact_mut(d))
+        {
+            let (mu, s) = row_moments(row, eps);
+            for j in 0..d {
+                out[j] = gamma[j] * (row[j] - mu) * s + beta[j];
+            }
+        }
+    });
+    y
+}
+
+/// Layer norm's VJP over the `[n, d]` rows: ∂C/∂x row by row (rows split
+/// over the threads), then ∂C/∂γ and ∂C/∂β as sums over rows in order with
+/// the columns split over the threads, so that every thread count gives the
+/// same bits.
+#[allow(clippy::type_complexity)]
+fn layer_norm_rows_vjp<F: Float, D: Dimension>(
+    x: &ArrayRef<F, D>,
+    gamma: &ArrayRef1<F>,
+    g: &Array<F, D>,
+    d: usize,
+    eps: F,
+    need: [bool; 3],
+) -> (Option<Array<F, D>>, Option<Array1<F>>, Option<Array1<F>>) {
+    let x = x.as_standard_layout();
+    let g = g.as_standard_layout();
+    let gamma_c = gamma.as_standard_layout();
+    let (xs, gs, gamma) = (
+        x.as_slice().expect("standard layout"),
+        g.as_slice().expect("standard layout"),
+        gamma_c.as_slice().expect("standard layout"),
+    );
+    let n = xs.len() / d;
+    let (mut mean, mut inv_std): (Array1<F>, Array1<F>) = (zeros(n), zeros(n));
+    let mut gx: Option<Array<F, D>> = need[0].then(|| take_scratch(x.raw_dim()));
+    {
+        let means = Disjoint::new(mean.as_slice_mut().expect("contiguous"));
+        let inv_stds = Disjoint::new(inv_std.as_slice_mut().expect("contiguous"));
+        let out = gx
+            .as_mut()
+            .map(|gx| Disjoint::new(gx.as_slice_mut().expect("a new array is contiguous")));
+        over_items(n, xs.len(), &|rows| {
+            // SAFETY: the row ranges of different parts are disjoint.
+            let (means, inv_stds) = unsafe { (means.part(rows.clone()), inv_stds.part(rows.clone())) };
+            let mut out = out.as_ref().map(|out| {
+                // SAFETY: as above, for the rows' elements.
+                unsafe { out.part(rows.start * d..rows.end * d) }
+            });
+            for (i, r) in rows.enumerate() {
+                let (row, grow) = (&xs[r * d..(r + 1) * d], &gs[r * d..(r + 1) * d]);
+                let (mu, s) = row_moments(row, eps);
+                (means[i], inv_stds[i]) = (mu, s);
+                let Some(out) = out.as_mut() else { continue };
+                let m = F::of_usize(d);
+                let mean_gh = lane_sum(grow, |j, g| g * gamma[j]) / m;
+                let mean_ghx = lane_sum(grow, |j, g| g * gamma[j] * ((row[j] - mu) * s)) / m;
+                let out = &mut out[i * d..(i + 1) * d];
+                for j in 0..d {
+                    let xhat = (row[j] - mu) * s;
+                    out[j] = (grow[j] * gamma[j] - mean_gh - xhat * mean_ghx) * s;
+                }
+            }
+        });
+    }
+    let (mut g_gamma, mut g_beta): (Array1<F>, Array1<F>) = (zeros(d), zeros(d));
+    if need[1] || need[2] {
+        let sums_gamma = Disjoint::new(g_gamma.as_slice_mut().expect("contiguous"));
+        let sums_beta = Disjoint::new(g_beta.as_slice_mut().expect("contiguous"));
+        let (mean, inv_std) = (&mean, &inv_std);
+        over_items(d, xs.len(), &|cols| {
+            // SAFETY: the column ranges of different parts are disjoint.
+            let (sg, sb) = unsafe { (sums_gamma.part(cols.clone()), sums_beta.part(cols.clone())) };
+            for r in 0..n {
+                let (mu, s) = (mean[r], inv_std[r]);
+                let (row, grow) = (
+                    &xs[r * d + cols.start..r * d + cols.end],
+                    &gs[r * d + cols.start..r * d + cols.end],
+                );
+                for j in 0..row.len() {
+                    sg[j] += grow[j] * ((row[j] - mu) * s);
+                    sb[j] += grow[j];
+                }
+            }
+        });
+    }
+    recycle_array(mean);
+    recycle_array(inv_std);
+    let keep = |flag: bool, a: Array1<F>| {
+        if flag {
+            Some(a)
+        } else {
+            recycle_array(a);
+            None
+        }
+    };
+    (gx, keep(need[1], g_gamma), keep(need[2], g_beta))
 }
 
 /// `y = γ·x̂ + β` for every group, in a new array of x's shape.
@@ -694,15 +826,14 @@ crate::module! {
     /// # Panics
     /// If `x` is a scalar or its last axis is empty, or `gamma`, `beta` are not `[d]`.
     pub fn layer_norm<F: Float, D: Dimension>(x: &ArrayRef<F, D>, gamma: &ArrayRef1<F>, beta: &ArrayRef1<F>, eps: F) -> Array<F, D> {
-        let (n, d) = rows(x, gamma, beta);
-        normalise(x, gamma, beta, n, &row_runs(d), move |_, j| j % d, eps)
+        let (_, d) = rows(x, gamma, beta);
+        layer_norm_rows(x, gamma, beta, d, eps)
     }
 
     backward(y, g, need) {
-        let (n, d) = rows(x, gamma, beta);
+        let (_, d) = rows(x, gamma, beta);
         crate::value::check_shape("layer_norm", "output", x.shape(), g.shape());
-        let (gx, g_gamma, g_beta) =
-            backward(x, gamma, &g, n, &row_runs(d), move |_, j| j % d, eps, [need.x, need.gamma, need.beta]);
+        let (gx, g_gamma, g_beta) = layer_norm_rows_vjp(x, gamma, &g, d, eps, [need.x, need.gamma, need.beta]);
         recycle_array(g);
         grad x: Array<F, D> = gx.expect("asked for");
         grad gamma: Array1<F> = g_gamma.expect("asked for");
@@ -756,6 +887,27 @@ mod tests {
         let (mean, var) = batch_statistics(&x);
         assert!((mean[1] - x.index_axis(Axis(1), 1).mean().unwrap()).abs() < 1e-12);
         assert!((var[1] - x.index_axis(Axis(1), 1).var(0.0)).abs() < 1e-12);
+    }
+
+    /// The row kernels, split over threads for a large input, against the
+    /// generic passes over groups (one group per row).
+    #[test]
+    fn layer_norm_rows_agree_with_the_grouped_passes() {
+        use crate::testing::random;
+        // 96k elements: above the size at which rows are split over threads.
+        let (n, d) = (375, 256);
+        let x: Array2<f64> = random((n, d), 11);
+        let (gamma, beta): (Array1<f64>, Array1<f64>) = (random(d, 12), random(d, 13));
+        let g: Array2<f64> = random((n, d), 14);
+        let want = normalise(&x, &gamma, &beta, n, &row_runs(d), move |_, j| j % d, 1e-5);
+        let got = layer_norm(&x, &gamma, &beta, 1e-5);
+        assert!((&got - &want).iter().all(|e| e.abs() < 1e-12));
+        let (wx, wg, wb) = backward(&x, &gamma, &g, n, &row_runs(d), move |_, j| j % d, 1e-5, [true; 3]);
+        let (gx, gg, gb) = layer_norm_rows_vjp(&x, &gamma, &g, d, 1e-5, [true; 3]);
+        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-10);
+        assert!(close(gx.unwrap().as_slice().unwrap(), wx.unwrap().as_slice().unwrap()));
+        assert!(close(gg.unwrap().as_slice().unwrap(), wg.unwrap().as_slice().unwrap()));
+        assert!(close(gb.unwrap().as_slice().unwrap(), wb.unwrap().as_slice().unwrap()));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use ndarray::{Array, ArrayRef, Axis, Dimension, Zip};
 
+use crate::elementwise::{lane_max, lane_sum, rows_in_place, rows_zip_in_place};
 use crate::float::Float;
 use crate::value::check_shape;
 
@@ -27,12 +28,15 @@ crate::module! {
     pub fn softmax<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
         let axis = last_axis("softmax", x.ndim());
         let mut y = copy(x);
-        for mut lane in y.lanes_mut(axis) {
-            let m = lane.fold(F::neg_infinity(), |m, &v| m.max(v));
-            lane.mapv_inplace(|v| (v - m).exp());
-            let total = lane.sum();
-            lane.mapv_inplace(|v| v / total);
-        }
+        let d = y.len_of(axis);
+        // Inlined into the AVX2 instance of the loop over rows, so that the
+        // exponential vectorises for it.
+        rows_in_place(y.as_slice_mut().expect("a copy is contiguous"), d, #[inline(always)] |row| {
+            let m = lane_max(row);
+            row.iter_mut().for_each(|v| *v = (*v - m).fast_exp());
+            let total = lane_sum(row, |_, v| v);
+            row.iter_mut().for_each(|v| *v /= total);
+        });
         y
     }
 
@@ -41,10 +45,13 @@ crate::module! {
         check_shape("softmax", "input", x.shape(), g.shape());
         let axis = last_axis("softmax", x.ndim());
         grad x = {
-            let mut gx = g;
-            Zip::from(gx.lanes_mut(axis)).and(y.lanes(axis)).for_each(|mut gl, yl| {
-                let dot = gl.iter().zip(yl.iter()).fold(F::zero(), |s, (&g, &y)| s + g * y);
-                Zip::from(&mut gl).and(&yl).for_each(|g, &y| *g = y * (*g - dot));
+            let mut gx = crate::elementwise::standard(g);
+            let d = gx.len_of(axis);
+            let y = y.as_standard_layout();
+            let ys = y.as_slice().expect("standard layout");
+            rows_zip_in_place(gx.as_slice_mut().expect("standard layout"), ys, d, #[inline(always)] |gl, yl| {
+                let dot = lane_sum(gl, |j, g| g * yl[j]);
+                gl.iter_mut().zip(yl).for_each(|(g, &y)| *g = y * (*g - dot));
             });
             gx
         };
@@ -181,6 +188,38 @@ mod tests {
                 assert!((ls[[i, j]] - (x[[i, j]] - total.ln())).abs() < 1e-13);
             }
             assert!((s.row(i).sum() - 1.0).abs() < 1e-14);
+        }
+    }
+
+    /// Every backend, with the rows split over threads, gives the bits of
+    /// the portable build on one row at a time.
+    #[test]
+    fn every_backend_and_split_gives_the_same_bits() {
+        use crate::cpu::{Backend, with_backend};
+        use crate::testing::random;
+        // 70k elements in rows of 70: split over threads, and a row length
+        // that is not a multiple of a vector.
+        let x: ndarray::Array2<f64> = random((1000, 70), 5);
+        let g: ndarray::Array2<f64> = random((1000, 70), 6);
+        let x32 = x.mapv(|v| v as f32);
+        let g32 = g.mapv(|v| v as f32);
+        let run = |backend| {
+            with_backend(backend, || {
+                let y = softmax(&x32);
+                let (gx,) = softmax_vjp(&x32, &y, g32.clone(), [true]);
+                (y, gx)
+            })
+        };
+        let (y, gx) = run(Backend::Portable);
+        // One row alone is never split.
+        for i in [0, 517, 999] {
+            let row = x32.slice(ndarray::s![i..i + 1, ..]);
+            assert_eq!(softmax(&row).row(0), y.row(i));
+        }
+        for backend in Backend::supported() {
+            let (y2, gx2) = run(backend);
+            assert_eq!(y2, y, "softmax on {backend}");
+            assert_eq!(gx2, gx, "softmax's VJP on {backend}");
         }
     }
 

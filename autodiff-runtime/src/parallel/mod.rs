@@ -30,6 +30,22 @@ pub(crate) fn range(n: usize, parts: usize, t: usize) -> Range<usize> {
     n * t / parts..n * (t + 1) / parts
 }
 
+/// Below this many elements a pass of element-wise or row-wise work stays on
+/// the calling thread: handing half of it to a helper costs a few microseconds.
+pub(crate) const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// `task(range)` for contiguous ranges of the `n` items (rows) of a pass over
+/// `elements` values in all, that together cover `0..n`: on every thread of
+/// the pool when the pass is large enough, else as one range here.
+pub(crate) fn over_items(n: usize, elements: usize, task: &(dyn Fn(Range<usize>) + Sync)) {
+    let parts = if elements < PARALLEL_ELEMENTS {
+        1
+    } else {
+        pool::available().min(n).max(1)
+    };
+    run(parts, &|t| task(range(n, parts, t)));
+}
+
 /// Runs `task(t)` for every part `t < parts`, in parallel when `parts > 1`.
 pub(crate) fn run(parts: usize, task: &(dyn Fn(usize) + Sync)) {
     if parts == threads() && parts > 1 {
