@@ -3,7 +3,7 @@
 //! A decoder-only transformer (`examples/models/gpt.rs`) is an ordinary
 //! `#[differentiable]` method: token and position embeddings, then for each
 //! block of a `Vec`, causal multi-head self-attention (queries, keys and
-//! values from one product, cut with `narrow`, the heads made an axis with
+//! values from one product, cut in three with `let [q, k, v] = split(..)`, the heads made an axis with
 //! `reshape` and `permute`, scores by a batched `matmul`, `causal_mask`,
 //! `softmax`) and a 4× GELU MLP, each pre-normed and added to the residual
 //! stream; a final layer norm; the head tied to the token table. The

@@ -132,6 +132,51 @@ fn a_split_inside_a_loop_matches_finite_differences() {
     );
 }
 
+/// `split` into an array of parts, one part unused (its gradient is zero),
+/// one used twice, inside a loop.
+#[differentiable(wrt(w))]
+fn split_parts(x: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let mut h = matmul(x, w);
+    for _ in 0..2 {
+        let [a, _, c] = split(&h, 3, 1);
+        h = concat(&tanh(&(&a * &c)), &concat(&a, &sigmoid(&c), 1), 1);
+    }
+    sum(&h)
+}
+
+#[test]
+fn a_split_into_an_array_of_parts_matches_finite_differences() {
+    let (x, w) = (random((4, 3), 52), random((3, 6), 53));
+    let (value, grad) = split_parts_grad(&x, &w);
+    assert_eq!(value, split_parts(&x, &w));
+    assert_gradients(
+        |v| split_parts(&x, &d2(&v[0])),
+        &[w.clone().into_dyn()],
+        &[grad.w.into_dyn()],
+    );
+    // The parts' gradients land side by side; an unused part's are zeros.
+    let h = matmul(&x, &w);
+    let parts: [Array2<f64>; 3] = split(&h, 3, 1);
+    let g = [Some(Array2::ones((4, 2))), None, Some(Array2::from_elem((4, 2), 2.0))];
+    let (gh, _, _) = split_vjp(&h, 3, 1, &parts, g, [true, false, false]);
+    let gh = gh.expect("asked for");
+    assert_eq!(gh.column(0).to_vec(), vec![1.0; 4]);
+    assert_eq!(gh.column(3).to_vec(), vec![0.0; 4]);
+    assert_eq!(gh.column(5).to_vec(), vec![2.0; 4]);
+}
+
+#[test]
+#[should_panic(expected = "split: axis 1 of length 6 cannot be cut into 4 equal parts (input of shape [4, 6])")]
+fn a_split_that_does_not_divide_the_axis_is_an_error() {
+    let [_a, _b, _c, _d]: [Array2<f64>; 4] = split(&random((4, 6), 54), 4, 1);
+}
+
+#[test]
+#[should_panic(expected = "split: 3 parts asked for but the result is bound to 2")]
+fn a_split_bound_to_another_count_is_an_error() {
+    let [_a, _b]: [Array2<f64>; 2] = split(&random((4, 6), 55), 3, 1);
+}
+
 /// Called directly, the VJP takes one upstream gradient per output, and an
 /// output given `None` contributes nothing.
 #[test]

@@ -557,3 +557,38 @@ fn convolutions_pooling_and_normalisation() {
         },
     );
 }
+
+// Attention's three projections from one product, cut with `split`: every
+// part used, in products with one another.
+#[differentiable(wrt(w), hvp)]
+fn split_heads(x: &Array2<f64>, w: &Array2<f64>) -> f64 {
+    let qkv = matmul(x, w);
+    let [q, k, v] = split(&qkv, 3, 1);
+    let scores = softmax(&matmul(&q, &transpose(&k)));
+    sum(&(&matmul(&scores, &v) * &v))
+}
+
+#[test]
+fn split_parts() {
+    let x = random((4, 3), 5);
+    let theta = vec![random((3, 6), 6).into_dyn() * 0.5];
+    let grad = |t: &[ArrayD<f64>]| {
+        let (value, g) = split_heads_grad(&x, &d2(&t[0]));
+        (value, vec![g.w.into_dyn()])
+    };
+    let direction = |v: &[ArrayD<f64>]| SplitHeadsGrad { w: d2(&v[0]) };
+    let jvp = |t: &[ArrayD<f64>], v: &[ArrayD<f64>]| split_heads_jvp(&x, &d2(&t[0]), &direction(v));
+    let hvp = |t: &[ArrayD<f64>], v: &[ArrayD<f64>]| {
+        let (value, g, hv) = split_heads_hvp(&x, &d2(&t[0]), &direction(v));
+        (value, vec![g.w.into_dyn()], vec![hv.w.into_dyn()])
+    };
+    check(
+        "split",
+        &theta,
+        Functions {
+            grad: &grad,
+            jvp: &jvp,
+            hvp: &hvp,
+        },
+    );
+}

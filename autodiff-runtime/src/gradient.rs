@@ -6,6 +6,7 @@ use ndarray::{Array, Dimension};
 
 use crate::elements::{Elements, ElementsMut};
 use crate::float::Float;
+pub use crate::value::NoGrad;
 
 /// Something a gradient can be: an array, a scalar, or a `Params` struct of
 /// gradients. The generated backward pass only needs these two operations.
@@ -197,9 +198,3 @@ pub struct MethodGrad<S, A> {
     /// ∂output/∂ each other differentiated parameter, in order.
     pub args: A,
 }
-
-/// The gradient slot of an argument that cannot be differentiated (labels,
-/// masks, constants of a module). It has no values, so `Option<NoGrad>` is
-/// always `None`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoGrad {}

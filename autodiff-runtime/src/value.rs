@@ -301,3 +301,9 @@ pub fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
     }
     F::sum_to_shape(grad, shape)
 }
+
+/// The gradient slot of an argument that cannot be differentiated (labels,
+/// masks, constants of a module). It has no values, so `Option<NoGrad>` is
+/// always `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoGrad {}

@@ -108,9 +108,10 @@ impl<F: Float> Gpt<F> {
             // Causal self-attention, heads side by side: [b, h, t, d].
             let h = layer_norm(&x, &block.ln1_g, &block.ln1_b, eps);
             let qkv = linear(&h, &block.qkv_w, &block.qkv_b);
-            let q = permute(&reshape(&narrow(&qkv, 2, 0, c), (b, t, heads, d)), [0, 2, 1, 3]);
-            let k = permute(&reshape(&narrow(&qkv, 2, c, c), (b, t, heads, d)), [0, 2, 3, 1]);
-            let v = permute(&reshape(&narrow(&qkv, 2, 2 * c, c), (b, t, heads, d)), [0, 2, 1, 3]);
+            let [q, k, v] = split(&qkv, 3, 2);
+            let q = permute(&reshape(&q, (b, t, heads, d)), [0, 2, 1, 3]);
+            let k = permute(&reshape(&k, (b, t, heads, d)), [0, 2, 3, 1]);
+            let v = permute(&reshape(&v, (b, t, heads, d)), [0, 2, 1, 3]);
             let att = softmax(&causal_mask(&(matmul(&q, &k) * scale)));
             let y = reshape(&permute(&matmul(&att, &v), [0, 2, 1, 3]), (b, t, c));
             x = &x + &linear(&y, &block.proj_w, &block.proj_b);
@@ -138,9 +139,10 @@ impl<F: Float> Gpt<F> {
         for block in &self.blocks {
             let h = layer_norm(&x, &block.ln1_g, &block.ln1_b, eps);
             let qkv = linear(&h, &block.qkv_w, &block.qkv_b);
-            let q = permute(&reshape(&narrow(&qkv, 2, 0, c), (b, t, heads, d)), [0, 2, 1, 3]);
-            let k = permute(&reshape(&narrow(&qkv, 2, c, c), (b, t, heads, d)), [0, 2, 3, 1]);
-            let v = permute(&reshape(&narrow(&qkv, 2, 2 * c, c), (b, t, heads, d)), [0, 2, 1, 3]);
+            let [q, k, v] = split(&qkv, 3, 2);
+            let q = permute(&reshape(&q, (b, t, heads, d)), [0, 2, 1, 3]);
+            let k = permute(&reshape(&k, (b, t, heads, d)), [0, 2, 3, 1]);
+            let v = permute(&reshape(&v, (b, t, heads, d)), [0, 2, 1, 3]);
             let att = softmax(&causal_mask(&(matmul(&q, &k) * scale)));
             let y = reshape(&permute(&matmul(&att, &v), [0, 2, 1, 3]), (b, t, c));
             x = &x + &linear(&y, &block.proj_w, &block.proj_b);

@@ -160,9 +160,14 @@ impl Emitter<'_> {
                     } else {
                         quote!(let #g =)
                     };
+                    let gathered = if self.is_array(step.var) {
+                        quote!([#(#tuple),*])
+                    } else {
+                        quote!((#(#tuple,)*))
+                    };
                     quote! {
                         #binding if #(#checks.is_some())||* {
-                            ::core::option::Option::Some((#(#tuple,)*))
+                            ::core::option::Option::Some(#gathered)
                         } else {
                             ::core::option::Option::None
                         };

@@ -34,8 +34,12 @@ impl Emitter<'_> {
             }
             Storage::Item(tuple, k) => {
                 let t = self.value_ref(tuple);
-                let k = syn::Index::from(k);
-                quote!(&(#t).#k)
+                if self.is_array(tuple) {
+                    quote!(&(#t)[#k])
+                } else {
+                    let k = syn::Index::from(k);
+                    quote!(&(#t).#k)
+                }
             }
             Storage::Layer => self.layer_ident(var).into_token_stream(),
             // Never read by generated code: constant operands are tokens or hoisted.
@@ -44,6 +48,15 @@ impl Emitter<'_> {
                 quote!(&#name)
             }
         }
+    }
+
+    /// Whether `var` holds an array of outputs (`let [q, k, v] = split(..)`)
+    /// rather than a tuple: its items are indexed, not fields.
+    pub(super) fn is_array(&self, var: VarId) -> bool {
+        matches!(
+            self.f.vars.get(var).and_then(|v| v.ty.as_ref()),
+            Some(syn::Type::Array(_))
+        )
     }
 
     pub(super) fn layer_ident(&self, var: VarId) -> Ident {

@@ -35,8 +35,13 @@ impl Emitter<'_> {
             }
             Storage::Item(tuple, k) => {
                 let t = self.tangent_value(tuple);
-                let (k, item) = (syn::Index::from(k), idents::local("__t"));
-                quote!(::core::option::Option::map(#t, |#item| &#item.#k))
+                let item = idents::local("__t");
+                if self.is_array(tuple) {
+                    quote!(::core::option::Option::map(#t, |#item| &#item[#k]))
+                } else {
+                    let k = syn::Index::from(k);
+                    quote!(::core::option::Option::map(#t, |#item| &#item.#k))
+                }
             }
             // Parameters, layers and constants: see `tangent_operand`.
             Storage::Param(_) | Storage::Layer | Storage::Constant => quote!(::core::option::Option::None),

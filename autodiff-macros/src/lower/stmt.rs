@@ -166,9 +166,24 @@ impl Lowerer<'_> {
                     span: local.span(),
                 });
             }
-            syn::Pat::Tuple(t) if self.splits(&init.expr) => {
+            syn::Pat::Tuple(_) | syn::Pat::Slice(_) if self.splits(&init.expr) => {
+                // `let (h, c) = ...` of a tuple, `let [q, k, v] = ...` of an
+                // array of outputs (`split`), whose length the generated
+                // code states so that it is inferred everywhere.
+                let (elems, array) = match pat {
+                    syn::Pat::Tuple(t) => (&t.elems, false),
+                    syn::Pat::Slice(s) => (&s.elems, true),
+                    _ => unreachable!("matched above"),
+                };
+                let ty = match ty {
+                    None if array => {
+                        let n = elems.len();
+                        Some(syn::parse_quote!([_; #n]))
+                    }
+                    ty => ty,
+                };
                 let mut names = Vec::new();
-                for elem in &t.elems {
+                for elem in elems {
                     match elem {
                         syn::Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                             names.push(Some((p.ident.clone(), p.mutability.is_some())));
@@ -177,7 +192,7 @@ impl Lowerer<'_> {
                         other => {
                             self.errors.spanned(
                                 other,
-                                "tuple patterns of a module's outputs hold only names and `_`: `let (a, b) = duplicate(&x);`",
+                                "patterns of a module's outputs hold only names and `_`: `let (a, b) = duplicate(&x);`, `let [q, k, v] = split(&qkv, 3, 2);`",
                             );
                             names.push(None);
                         }

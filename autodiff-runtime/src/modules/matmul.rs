@@ -5,10 +5,11 @@
 //! `[.., n, m]`. With g = ∂C/∂y, per matrix of the stack:
 //! ∂C/∂a = g·bᵀ (`[n, k]`), ∂C/∂b = aᵀ·g (`[k, m]`).
 
-use ndarray::{Array, Array3, ArrayRef, ArrayView3, Dimension, Ix2, Ix3};
+use ndarray::{Array, ArrayRef, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2};
 
 use crate::float::Float;
 use crate::gemm::{gemm, gemm_into};
+use crate::parallel::{self, Disjoint};
 use crate::workspace::take_scratch;
 
 fn check_shapes<F, D: Dimension>(a: &ArrayRef<F, D>, b: &ArrayRef<F, D>) {
@@ -28,36 +29,57 @@ fn check_shapes<F, D: Dimension>(a: &ArrayRef<F, D>, b: &ArrayRef<F, D>) {
     }
 }
 
-/// A stack of matrices `[.., r, c]` as a 3-D view `[batch, r, c]` (copied to
-/// standard layout first if it is not).
-fn stacked<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> ndarray::CowArray<'_, F, Ix3> {
-    let s = x.shape();
-    let n = s.len();
-    let shape = (s[..n - 2].iter().product(), s[n - 2], s[n - 1]);
-    x.as_standard_layout()
-        .into_shape_with_order(shape)
-        .expect("standard layout")
+/// Matrix `i` (in row-major order of the leading axes) of a stack `[.., r,
+/// c]`, as a view in the stack's own strides: a permuted stack (attention's
+/// heads) is read where it lies, not copied.
+fn matrix<F, D: Dimension>(x: &ArrayRef<F, D>, mut i: usize) -> ArrayView2<'_, F> {
+    let mut view = x.view().into_dyn();
+    let lead = x.ndim() - 2;
+    let mut index = [0; 8];
+    for axis in (0..lead).rev() {
+        let len = x.shape()[axis];
+        index[axis] = i % len;
+        i /= len;
+    }
+    for &k in &index[..lead] {
+        view = view.index_axis_move(Axis(0), k);
+    }
+    view.into_dimensionality::<Ix2>().expect("two axes left")
 }
 
 /// `c[i] = a[i]·b[i]` (with `a`, `b` transposed per matrix as asked), for
-/// every matrix of the stacks, into a new stack of `shape`.
+/// every matrix of the stacks, into a new stack of `shape`. The matrices are
+/// split over the threads, each product whole on one.
 fn batched<F: Float, D: Dimension>(
-    a: ArrayView3<'_, F>,
-    b: ArrayView3<'_, F>,
+    a: &ArrayRef<F, D>,
+    b: &ArrayRef<F, D>,
     transpose: (bool, bool),
     shape: D,
 ) -> Array<F, D> {
-    let (rows, cols) = (
-        if transpose.0 { a.shape()[2] } else { a.shape()[1] },
-        if transpose.1 { b.shape()[1] } else { b.shape()[2] },
-    );
-    let mut c: Array3<F> = take_scratch((a.shape()[0], rows, cols));
-    for ((a, b), mut c) in a.outer_iter().zip(b.outer_iter()).zip(c.outer_iter_mut()) {
-        let a = if transpose.0 { a.reversed_axes() } else { a };
-        let b = if transpose.1 { b.reversed_axes() } else { b };
-        gemm_into(F::one(), &a, &b, F::zero(), &mut c);
-    }
-    c.into_shape_with_order(shape).expect("one value per element")
+    let n = shape.ndim();
+    let (rows, cols) = (shape[n - 2], shape[n - 1]);
+    let inner = if transpose.0 {
+        a.shape()[n - 2]
+    } else {
+        a.shape()[n - 1]
+    };
+    let count: usize = shape.slice()[..n - 2].iter().product();
+    let mut c: Array<F, D> = take_scratch(shape);
+    let size = rows * cols;
+    let out = Disjoint::new(c.as_slice_mut().expect("a new array is contiguous"));
+    let parts = parallel::parts(count, count * size * inner);
+    parallel::run(parts, &|t| {
+        for i in parallel::range(count, parts, t) {
+            let (a, b) = (matrix(a, i), matrix(b, i));
+            let a = if transpose.0 { a.reversed_axes() } else { a };
+            let b = if transpose.1 { b.reversed_axes() } else { b };
+            // SAFETY: every matrix of the output is written by one part only.
+            let part = unsafe { out.part(i * size..(i + 1) * size) };
+            let mut c = ArrayViewMut2::from_shape((rows, cols), part).expect("one matrix");
+            gemm_into(F::one(), &a, &b, F::zero(), &mut c);
+        }
+    });
+    c
 }
 
 /// `a·b` with either factor transposed per matrix, into `shape`: one
@@ -76,7 +98,10 @@ fn product<F: Float, D: Dimension>(
         let b = if transpose.1 { b.reversed_axes() } else { b };
         return gemm(&a, &b).into_dimensionality::<D>().expect("the same rank");
     }
-    batched(stacked(a).view(), stacked(b).view(), transpose, shape)
+    if a.ndim() > 10 {
+        panic!("matmul: stacks of up to 8 leading axes, got shape {:?}", a.shape());
+    }
+    batched(a, b, transpose, shape)
 }
 
 crate::module! {
@@ -184,5 +209,31 @@ mod tests {
         let bt = b.view().permuted_axes([0, 1, 3, 2]).to_owned();
         let y2 = matmul(&a.view(), &bt.view().permuted_axes([0, 1, 3, 2]));
         assert!(y.iter().zip(&y2).all(|(x, y)| (x - y).abs() < 1e-12));
+    }
+
+    /// Attention's stacks: permuted views, enough work to split the
+    /// matrices over the threads; the VJP's products too.
+    #[test]
+    fn permuted_stacks_split_over_threads() {
+        let q: Array4<f64> = random((4, 64, 8, 32), 5);
+        let k: Array4<f64> = random((4, 64, 8, 32), 6);
+        let (q, k) = (
+            q.view().permuted_axes([0, 2, 1, 3]),
+            k.view().permuted_axes([0, 2, 3, 1]),
+        );
+        let y = matmul(&q, &k);
+        let g: Array4<f64> = random((4, 8, 64, 64), 7);
+        let (ga, gb) = matmul_vjp(&q, &k, &y, g.clone(), [true, true]);
+        let (ga, gb) = (ga.expect("asked for"), gb.expect("asked for"));
+        for (i, j) in [(0, 0), (1, 5), (3, 7)] {
+            let qi: ndarray::ArrayView2<f64> = q.slice(s![i, j, .., ..]);
+            let ki: ndarray::ArrayView2<f64> = k.slice(s![i, j, .., ..]);
+            let gi: ndarray::ArrayView2<f64> = g.slice(s![i, j, .., ..]);
+            let close =
+                |a: ndarray::ArrayView2<f64>, b: Array2<f64>| a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-11);
+            assert!(close(y.slice(s![i, j, .., ..]), qi.dot(&ki)));
+            assert!(close(ga.slice(s![i, j, .., ..]), gi.dot(&ki.t())));
+            assert!(close(gb.slice(s![i, j, .., ..]), qi.t().dot(&gi)));
+        }
     }
 }

@@ -75,6 +75,7 @@
 //! | `transpose(x)` | x | gᵀ (axes reversed back) |
 //! | `permute(x, axes)` | x | g with the inverse permutation |
 //! | `narrow(x, axis, start, len)` | x | g scattered into zeros at the range |
+//! | `split(x, n, axis)` | x | the parts' gradients side by side (zeros for an unused part) |
 //! | `slice(x, s![..])` | x | g scattered into zeros where the slice was taken |
 //! | `batch_norm(x, gamma, beta, eps)` | x, gamma, beta | (ĝ − mean ĝ − x̂·mean(ĝx̂))/σ, Σ g·x̂, Σ g (per channel) |
 //! | `batch_norm_running(x, gamma, beta, stats, training, eps)` | x, gamma, beta | training: `batch_norm`'s; evaluation: g·γ·s, Σ g·(x − μ)·s, Σ g with the running μ, s |
@@ -146,7 +147,8 @@ pub use shape::{
     concat, concat_tangent, concat_vjp, concat_vjp_tangent, flatten, flatten_tangent, flatten_vjp, flatten_vjp_tangent,
     narrow, narrow_tangent, narrow_vjp, narrow_vjp_tangent, permute, permute_tangent, permute_vjp, permute_vjp_tangent,
     reshape, reshape_tangent, reshape_vjp, reshape_vjp_tangent, slice, slice_tangent, slice_vjp, slice_vjp_tangent,
-    transpose, transpose_tangent, transpose_vjp, transpose_vjp_tangent,
+    split, split_tangent, split_vjp, split_vjp_tangent, transpose, transpose_tangent, transpose_vjp,
+    transpose_vjp_tangent,
 };
 pub use softmax::{
     log_softmax, log_softmax_tangent, log_softmax_vjp, log_softmax_vjp_tangent, softmax, softmax_tangent, softmax_vjp,
@@ -170,7 +172,7 @@ mod registry {
     /// Modules written as a hand-made `foo` / `foo_vjp` pair, each with its
     /// own finite-difference test: the mask, whose −∞ outputs the generated
     /// check cannot project.
-    const BY_HAND: &[&str] = &["causal_mask"];
+    const BY_HAND: &[&str] = &["causal_mask", "split"];
 
     fn declared() -> (BTreeSet<String>, BTreeSet<String>) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/modules");

@@ -6,6 +6,7 @@
 use ndarray::{Array, Array2, ArrayRef, Axis, Dimension, IntoDimension, SliceArg, SliceInfoElem};
 
 use crate::float::Float;
+use crate::value::NoGrad;
 use crate::workspace::{recycle_array, take_scratch};
 
 use super::arith::copy_as;
@@ -329,6 +330,114 @@ crate::module! {
     }
 }
 
+// `split` is written by hand rather than with `module!`: its number of
+// outputs is a const parameter, which the generated checks cannot choose.
+
+/// `x` cut into `n` equal parts along `axis`, as `torch.chunk(x, n, axis)`
+/// when `n` divides the axis: `let [q, k, v] = split(&qkv, 3, 2);`. The
+/// parts are copies; their count `N` is the pattern's and must be `n`.
+///
+/// # Panics
+/// If `n` is not `N`, `axis` is out of range, or `n` does not divide its length.
+pub fn split<F: Float, D: Dimension, const N: usize>(x: &ArrayRef<F, D>, n: usize, axis: usize) -> [Array<F, D>; N] {
+    let len = check_split(x.shape(), n, N, axis);
+    std::array::from_fn(|i| {
+        let part = x.slice_axis(Axis(axis), ndarray::Slice::from(i * len..(i + 1) * len));
+        let shape = part.raw_dim();
+        copy_as(&part, shape)
+    })
+}
+
+/// The parts' gradients written side by side into one array of `x`'s shape
+/// (zeros for a part nothing used): no scatter into zeros per part, and no
+/// sum of the parts' gradients afterwards.
+#[allow(clippy::type_complexity)]
+pub fn split_vjp<F: Float, D: Dimension, const N: usize>(
+    x: &ArrayRef<F, D>,
+    n: usize,
+    axis: usize,
+    y: &[Array<F, D>; N],
+    g: [Option<Array<F, D>>; N],
+    need: [bool; 3],
+) -> (Option<Array<F, D>>, Option<NoGrad>, Option<NoGrad>) {
+    let len = check_split(x.shape(), n, N, axis);
+    if !need[0] {
+        g.into_iter().flatten().for_each(recycle_array);
+        return (None, None, None);
+    }
+    let mut gx: Array<F, D> = take_scratch(x.raw_dim());
+    for (i, (g, y)) in g.into_iter().zip(y).enumerate() {
+        let mut part = gx.slice_axis_mut(Axis(axis), ndarray::Slice::from(i * len..(i + 1) * len));
+        match g {
+            Some(g) => {
+                crate::value::check_shape("split", "output", y.shape(), g.shape());
+                part.assign(&g);
+                recycle_array(g);
+            }
+            None => part.fill(F::zero()),
+        }
+    }
+    (Some(gx), None, None)
+}
+
+/// The tangent's parts: `split` is linear.
+pub fn split_tangent<F: Float, D: Dimension, const N: usize>(
+    x: &ArrayRef<F, D>,
+    n: usize,
+    axis: usize,
+    _y: &[Array<F, D>; N],
+    t: (Option<&ArrayRef<F, D>>, Option<NoGrad>, Option<NoGrad>),
+) -> Option<[Array<F, D>; N]> {
+    check_split(x.shape(), n, N, axis);
+    t.0.map(|t| {
+        crate::value::check_shape("split", "tangent", x.shape(), t.shape());
+        split(t, n, axis)
+    })
+}
+
+/// The VJP, and the VJP of the upstream gradient's tangent (no
+/// second-order term: `split` is linear).
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+pub fn split_vjp_tangent<F: Float, D: Dimension, const N: usize>(
+    x: &ArrayRef<F, D>,
+    n: usize,
+    axis: usize,
+    _t: (Option<&ArrayRef<F, D>>, Option<NoGrad>, Option<NoGrad>),
+    y: &[Array<F, D>; N],
+    _y_t: Option<&[Array<F, D>; N]>,
+    g: [Option<Array<F, D>>; N],
+    g_t: Option<[Option<Array<F, D>>; N]>,
+    need: [bool; 3],
+) -> (
+    (Option<Array<F, D>>, Option<NoGrad>, Option<NoGrad>),
+    (Option<Array<F, D>>, Option<NoGrad>, Option<NoGrad>),
+) {
+    let tangent = match g_t {
+        Some(g_t) => split_vjp(x, n, axis, y, g_t, need),
+        None => (None, None, None),
+    };
+    (split_vjp(x, n, axis, y, g, need), tangent)
+}
+
+/// Checks `split`'s count and axis against the shape; the length of a part.
+fn check_split(shape: &[usize], n: usize, parts: usize, axis: usize) -> usize {
+    if n != parts {
+        panic!(
+            "split: {n} parts asked for but the result is bound to {parts} (`let [a, b, ..] = split(..)` names one per part)"
+        );
+    }
+    if axis >= shape.len() {
+        panic!("split: axis {axis} is out of range for an input of shape {shape:?}");
+    }
+    if n == 0 || shape[axis] % n != 0 {
+        panic!(
+            "split: axis {axis} of length {} cannot be cut into {n} equal parts (input of shape {shape:?})",
+            shape[axis]
+        );
+    }
+    shape[axis] / n
+}
+
 /// Checks `narrow`'s axis and range against the shape.
 fn check_narrow(shape: &[usize], axis: usize, start: usize, len: usize) {
     if axis >= shape.len() {
@@ -347,6 +456,59 @@ mod tests {
     use ndarray::{Array2, Array4, array, s};
 
     use super::*;
+
+    /// `split`'s VJP through Σ rᵢ ⊙ partᵢ with a part left out, along each
+    /// axis, against central differences (f64); and its tangent rules, which
+    /// are the forward and the VJP again.
+    #[test]
+    fn vjp_matches_finite_differences() {
+        use crate::gradcheck::{Tolerance, gradcheck};
+        use crate::testing::random;
+        use ndarray::{ArrayD, Ix3};
+        let x: ndarray::Array3<f64> = random((4, 6, 3), 21);
+        for axis in 0..2 {
+            let parts: [ndarray::Array3<f64>; 2] = split(&x, 2, axis);
+            let r: ndarray::Array3<f64> = random(parts[0].raw_dim(), 22 + axis as u64);
+            let f = |v: &[ArrayD<f64>]| {
+                let [a, _]: [ndarray::Array3<f64>; 2] =
+                    split(&v[0].view().into_dimensionality::<Ix3>().unwrap(), 2, axis);
+                (&a * &r).sum()
+            };
+            let (gx, _, _) = split_vjp(&x, 2, axis, &parts, [Some(r.clone()), None], [true, false, false]);
+            let gx = gx.expect("asked for");
+            if let Err(e) = gradcheck(
+                f,
+                &[x.clone().into_dyn()],
+                &[gx.clone().into_dyn()],
+                Tolerance::default(),
+            ) {
+                panic!("split along axis {axis}: {e}");
+            }
+            let t: ndarray::Array3<f64> = random(x.raw_dim(), 30);
+            let tangent = split_tangent(&x, 2, axis, &parts, (Some(&t), None, None)).expect("a tangent");
+            assert_eq!(tangent, split::<f64, _, 2>(&t, 2, axis));
+            let g = [Some(r.clone()), None];
+            let g_t = [None, Some(r.clone())];
+            let ((gx2, _, _), (tx, _, _)) = split_vjp_tangent(
+                &x,
+                2,
+                axis,
+                (Some(&t), None, None),
+                &parts,
+                None,
+                g,
+                Some(g_t),
+                [true, false, false],
+            );
+            assert_eq!(gx2.expect("asked for"), gx);
+            let tx = tx.expect("asked for");
+            assert_eq!(
+                tx.slice_axis(Axis(axis), ndarray::Slice::from(0..x.shape()[axis] / 2))
+                    .sum(),
+                0.0
+            );
+        }
+    }
 
     #[test]
     fn flatten_and_reshape_keep_row_major_order() {

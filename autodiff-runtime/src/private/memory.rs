@@ -18,6 +18,26 @@ impl<F: crate::float::Float, D: ndarray::Dimension> RecycleArray for Dead<ndarra
     }
 }
 
+/// The parts of a `split`: each buffer goes back.
+impl<F: crate::float::Float, D: ndarray::Dimension, const N: usize> RecycleArray for Dead<[ndarray::Array<F, D>; N]> {
+    fn recycle(&self) {
+        if let Some(parts) = self.0.take() {
+            parts.into_iter().for_each(crate::workspace::recycle_array);
+        }
+    }
+}
+
+/// A slot of a `split`'s parts, or of their tangents (`None`: zero).
+impl<F: crate::float::Float, D: ndarray::Dimension, const N: usize> RecycleArray
+    for Dead<Option<[ndarray::Array<F, D>; N]>>
+{
+    fn recycle(&self) {
+        if let Some(Some(parts)) = self.0.take() {
+            parts.into_iter().for_each(crate::workspace::recycle_array);
+        }
+    }
+}
+
 /// Any other value is dropped (chosen by autoref when `RecycleArray` does not apply).
 pub trait RecycleAny {
     /// Drops the value.
