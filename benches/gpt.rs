@@ -114,9 +114,15 @@ fn main() {
         });
         workspace.recycle(g.self_);
         let usage = heap_usage(|| step(&mut model, &mut optimizer, &mut workspace));
+        let gradients_only = heap_usage(|| {
+            let (loss, g) = model.loss_grad_with(&mut workspace, &ids, &targets, config.heads);
+            black_box(loss);
+            workspace.recycle(g.self_);
+        });
         println!(
-            "| {name} | {gradients:.1} | {update:.1} | {} | {:.1} MiB |",
+            "| {name} | {gradients:.1} | {update:.1} | {} ({} in forward + gradients) | {:.1} MiB |",
             usage.allocations,
+            gradients_only.allocations,
             usage.peak as f64 / (1 << 20) as f64
         );
     }

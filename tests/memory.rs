@@ -212,6 +212,7 @@ fn workspace_steady_state() {
     recurrent_steps_allocate_nothing();
     deep_steps_allocate_nothing();
     convolutional_steps_allocate_nothing();
+    transformer_steps_allocate_nothing();
     second_order_steps_allocate_nothing();
     training_steps_allocate_nothing(f32_step, 16, [64, 32, 10]);
     training_steps_allocate_nothing(f64_step, 16, [64, 32, 10]);
@@ -404,6 +405,49 @@ fn deep_steps_allocate_nothing() {
         (steady.allocations, steady.bytes),
         (0, 0),
         "a steady-state deep step allocates nothing"
+    );
+}
+
+/// A steady-state step of the tutorials' GPT, clipping and AdamW included,
+/// allocates nothing: `split`'s parts, the permuted heads, the attention
+/// stacks and the name-free passes of the clipping. Big enough that the
+/// element-wise and row-wise passes split over the threads.
+fn transformer_steps_allocate_nothing() {
+    use autodiff::train::{Adam, Optimizer, clip_grad_norm};
+    use models::gpt::{Config, Gpt};
+    use rand::SeedableRng;
+    let config = Config {
+        vocab: 65,
+        context: 32,
+        layers: 2,
+        heads: 2,
+        width: 64,
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let mut model = Gpt::<f32>::new(config, &mut rng);
+    let ids = Array2::from_shape_fn((8, 32), |(i, j)| (i * 7 + j * 3) % 65);
+    let targets: Vec<usize> = (0..8 * 32).map(|i| (i * 5) % 65).collect();
+    let mut optimizer = Adam::adamw(1e-3, 0.1).decay_where(|_, shape| shape.len() >= 2);
+    let mut ws = Workspace::new();
+    let mut step = |model: &mut Gpt<f32>| {
+        let (loss, mut grad) = model.loss_grad_with(&mut ws, &ids, &targets, config.heads);
+        clip_grad_norm(&mut grad.self_, 1.0);
+        optimizer.step(model, &grad.self_);
+        ws.recycle(grad.self_);
+        loss
+    };
+    step(&mut model);
+    step(&mut model);
+    let steady = usage(|| {
+        for _ in 0..4 {
+            step(&mut model);
+        }
+    });
+    println!("transformer training steps: {steady:?}");
+    assert_eq!(
+        (steady.allocations, steady.bytes),
+        (0, 0),
+        "a steady-state transformer step allocates nothing"
     );
 }
 

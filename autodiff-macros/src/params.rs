@@ -80,6 +80,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let (name, text) = (&f.ident, f.ident.as_ref().map(|i| i.to_string()));
         quote_spanned!(f.ty.span()=> #p::Params::visit_prefixed_mut(&mut self.#name, &#p::join_name(prefix, #text), f);)
     });
+    let visits_values = fields.iter().map(|f| {
+        let name = &f.ident;
+        quote_spanned!(f.ty.span()=> #p::Params::visit_values(&self.#name, f);)
+    });
+    let visits_values_mut = fields.iter().map(|f| {
+        let name = &f.ident;
+        quote_spanned!(f.ty.span()=> #p::Params::visit_values_mut(&mut self.#name, f);)
+    });
     let visits_zip = fields.iter().map(|f| {
         let name = &f.ident;
         quote_spanned!(f.ty.span()=> #p::Params::visit_zip_mut(&mut self.#name, &other.#name, f);)
@@ -108,6 +116,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 f: &mut dyn ::core::ops::FnMut(#p::ArrayViewMutD<'_, Self::Elem>, #p::ArrayViewD<'_, Self::Elem>),
             ) {
                 #(#visits_zip)*
+            }
+            fn visit_values(&self, f: &mut dyn ::core::ops::FnMut(#p::ArrayViewD<'_, Self::Elem>)) {
+                #(#visits_values)*
+            }
+            fn visit_values_mut(&mut self, f: &mut dyn ::core::ops::FnMut(#p::ArrayViewMutD<'_, Self::Elem>)) {
+                #(#visits_values_mut)*
             }
         }
 

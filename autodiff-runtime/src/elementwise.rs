@@ -123,6 +123,13 @@ pub(crate) fn zip_in_place<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F
     in_parts(values, |r, values| update_plain(values, &other[r], &f));
 }
 
+/// `v = f(v)` for each value, on the build target's instructions (see
+/// [`zip_in_place`]).
+#[inline]
+pub(crate) fn map_in_place<F: Float>(values: &mut [F], f: impl Fn(F) -> F + Sync) {
+    in_parts(values, |_, values| values.iter_mut().for_each(|v| *v = f(*v)));
+}
+
 /// [`zip_in_place`] for an `f` that computes every value anew from costly
 /// functions (GELU's VJP: erf and an exponential per element), which
 /// vectorises fully on AVX2.

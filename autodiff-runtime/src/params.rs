@@ -64,6 +64,19 @@ pub trait Params {
         });
     }
 
+    /// Calls `f(view)` for each tensor without naming it, so that a pass
+    /// over a gradient (its norm) allocates nothing. `#[derive(Params)]`
+    /// implements it field by field; this default goes through the names.
+    fn visit_values(&self, f: &mut dyn FnMut(ArrayViewD<'_, Self::Elem>)) {
+        self.visit(&mut |_, view| f(view));
+    }
+
+    /// Calls `f(view)` for each tensor, mutably and without naming it (see
+    /// [`Params::visit_values`]).
+    fn visit_values_mut(&mut self, f: &mut dyn FnMut(ArrayViewMutD<'_, Self::Elem>)) {
+        self.visit_mut(&mut |_, view| f(view));
+    }
+
     /// The number of scalar parameters.
     fn num_params(&self) -> usize {
         let mut n = 0;
@@ -100,6 +113,12 @@ impl<F: Float, D: Dimension> Params for Array<F, D> {
     fn visit_zip_mut(&mut self, other: &Self, f: &mut dyn FnMut(ArrayViewMutD<'_, F>, ArrayViewD<'_, F>)) {
         f(self.view_mut().into_dyn(), other.view().into_dyn());
     }
+    fn visit_values(&self, f: &mut dyn FnMut(ArrayViewD<'_, F>)) {
+        f(self.view().into_dyn());
+    }
+    fn visit_values_mut(&mut self, f: &mut dyn FnMut(ArrayViewMutD<'_, F>)) {
+        f(self.view_mut().into_dyn());
+    }
 }
 
 /// A list of tensors or models (the layers of a deep network): element `i`
@@ -127,6 +146,12 @@ impl<T: Params> Params for Vec<T> {
         for (item, other) in self.iter_mut().zip(other) {
             item.visit_zip_mut(other, f);
         }
+    }
+    fn visit_values(&self, f: &mut dyn FnMut(ArrayViewD<'_, T::Elem>)) {
+        self.iter().for_each(|item| item.visit_values(f));
+    }
+    fn visit_values_mut(&mut self, f: &mut dyn FnMut(ArrayViewMutD<'_, T::Elem>)) {
+        self.iter_mut().for_each(|item| item.visit_values_mut(f));
     }
 }
 

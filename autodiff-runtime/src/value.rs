@@ -277,19 +277,27 @@ impl<F: Float> Broadcast<F> for F {
 /// The numpy broadcast shape of two shapes, or a panic naming `module` and both
 /// shapes.
 pub fn broadcast_shape(module: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
+    broadcast_dim(module, a, b).slice().to_vec()
+}
+
+/// [`broadcast_shape`] as a dimension, which holds up to four axes without
+/// allocating.
+pub(crate) fn broadcast_dim(module: &str, a: &[usize], b: &[usize]) -> IxDyn {
     let rank = a.len().max(b.len());
     let dim = |s: &[usize], i: usize| {
         // Axis i of the result, counted from the left, is axis i - (rank - len) of s.
         if i + s.len() < rank { 1 } else { s[i + s.len() - rank] }
     };
-    (0..rank)
-        .map(|i| match (dim(a, i), dim(b, i)) {
+    let mut out = IxDyn::zeros(rank);
+    for (i, o) in out.slice_mut().iter_mut().enumerate() {
+        *o = match (dim(a, i), dim(b, i)) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
             _ => panic!("{module}: shapes {a:?} and {b:?} cannot be broadcast together"),
-        })
-        .collect()
+        };
+    }
+    out
 }
 
 /// Sums a gradient of the broadcast shape back to an operand's `shape`: the
@@ -298,6 +306,22 @@ pub fn broadcast_shape(module: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
 pub fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
     if grad.shape() == shape {
         return grad;
+    }
+    // Leading axes only (`[b, t, c]` back to `[t, c]`, a position table's
+    // share): the blocks added in order into a workspace buffer.
+    let lead = grad.ndim().saturating_sub(shape.len());
+    if lead > 0 && grad.shape()[lead..] == *shape && grad.is_standard_layout() {
+        let dim = IxDyn(shape);
+        let mut sum: ArrayD<F> = crate::workspace::zeros(dim.clone());
+        let size = dim.size();
+        if size > 0 {
+            for block in grad.as_slice().expect("standard layout").chunks_exact(size) {
+                let block = ArrayViewD::from_shape(dim.clone(), block).expect("one block");
+                F::add_arrays(sum.view_mut(), block);
+            }
+        }
+        crate::workspace::recycle_array(grad);
+        return sum;
     }
     F::sum_to_shape(grad, shape)
 }

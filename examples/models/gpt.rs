@@ -102,8 +102,8 @@ impl<F: Float> Gpt<F> {
         let d = c / heads;
         let eps = F::of(1e-5);
         let scale = F::of(1.0 / (d as f64).sqrt());
-        let at: Vec<usize> = (0..t).collect();
-        let mut x = embedding(ids, &self.tokens) + embedding(&at, &self.positions);
+        // Positions 0..t: the first t rows of the table, broadcast over the batch.
+        let mut x = embedding(ids, &self.tokens) + narrow(&self.positions, 0, 0, t);
         for block in &self.blocks {
             // Causal self-attention, heads side by side: [b, h, t, d].
             let h = layer_norm(&x, &block.ln1_g, &block.ln1_b, eps);
@@ -121,9 +121,9 @@ impl<F: Float> Gpt<F> {
             x = &x + &m;
         }
         let h = layer_norm(&x, &self.ln_g, &self.ln_b, eps);
-        // The head is the token table: logits = h·tokensᵀ.
-        let no_bias = Array1::zeros(self.tokens.nrows());
-        cross_entropy(&linear(&h, &self.tokens, &no_bias), targets)
+        // The head is the token table: logits = h·tokensᵀ, one row per position.
+        let logits = matmul(&reshape(&h, (b * t, c)), &transpose(&self.tokens));
+        cross_entropy(&logits, targets)
     }
 
     /// The next token's logits after the last position of `ids` `[1, time]`
@@ -134,8 +134,8 @@ impl<F: Float> Gpt<F> {
         let d = c / heads;
         let eps = F::of(1e-5);
         let scale = F::of(1.0 / (d as f64).sqrt());
-        let at: Vec<usize> = (0..t).collect();
-        let mut x = embedding(ids, &self.tokens) + embedding(&at, &self.positions);
+        // Positions 0..t: the first t rows of the table, broadcast over the batch.
+        let mut x = embedding(ids, &self.tokens) + narrow(&self.positions, 0, 0, t);
         for block in &self.blocks {
             let h = layer_norm(&x, &block.ln1_g, &block.ln1_b, eps);
             let qkv = linear(&h, &block.qkv_w, &block.qkv_b);

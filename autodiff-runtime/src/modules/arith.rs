@@ -15,12 +15,12 @@
 //! workspace buffer, in its shape or another). Unary modules use [`Input::map_to_value`]
 //! and [`Input::zip_into`].
 
-use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, CowArray, Dimension, Ix2, IxDyn};
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, CowArray, Dimension, Ix2};
 use num_traits::One;
 
 use crate::elementwise::array_from_zip;
 use crate::float::Float;
-use crate::value::{Broadcast, Input, Value, broadcast_shape, check_upstream, sum_to_shape};
+use crate::value::{Broadcast, Input, Value, broadcast_dim, check_upstream, sum_to_shape};
 
 /// `f(a, b)` element by element, broadcasting `a` and `b` to a common shape.
 pub(crate) fn zip_broadcast<F: Float>(
@@ -35,7 +35,7 @@ pub(crate) fn zip_broadcast<F: Float>(
     let shape = if a.shape() == b.shape() {
         a.raw_dim()
     } else {
-        IxDyn(&broadcast_shape(module, a.shape(), b.shape()))
+        broadcast_dim(module, a.shape(), b.shape())
     };
     let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
     let (xs, ys) = (
@@ -45,6 +45,15 @@ pub(crate) fn zip_broadcast<F: Float>(
     let n = shape.size();
     if xs.len() == n && ys.len() == n {
         return array_from_zip(shape, xs, ys, f);
+    }
+    // A scalar operand (`scores * scale`): one pass over the other.
+    if xs.len() == n && ys.len() == 1 {
+        let y = ys[0];
+        return crate::elementwise::array_from_map(shape, xs, |x| f(x, y));
+    }
+    if ys.len() == n && xs.len() == 1 {
+        let x = xs[0];
+        return crate::elementwise::array_from_map(shape, ys, |y| f(x, y));
     }
     if xs.len() == n && is_trailing_block(b.shape(), shape.slice()) {
         let mut buffer = crate::workspace::take(n);
@@ -68,8 +77,8 @@ pub(crate) fn zip_broadcast<F: Float>(
 /// Whether an operand of shape `small`, broadcast to `shape`, repeats as one
 /// block: its shape, without leading ones, ends `shape`.
 fn is_trailing_block(small: &[usize], shape: &[usize]) -> bool {
-    let small: Vec<usize> = small.iter().copied().skip_while(|&d| d == 1).collect();
-    !small.is_empty() && shape.ends_with(&small)
+    let small = &small[small.iter().take_while(|&&d| d == 1).count()..];
+    !small.is_empty() && shape.ends_with(small)
 }
 
 /// The gradient for operand `x` from the per-element partials `g ⊙ ∂y/∂x`,
@@ -104,6 +113,8 @@ pub(crate) fn combine_in_place<F: Float>(
     let others = other.as_slice().expect("standard layout");
     if others.len() == values.len() {
         crate::elementwise::zip_in_place(values, others, f);
+    } else if let [o] = *others {
+        crate::elementwise::map_in_place(values, |v| f(v, o));
     } else if is_trailing_block(other.shape(), broadcast.shape()) {
         for chunk in values.chunks_mut(others.len()) {
             crate::elementwise::zip_in_place(chunk, others, &f);

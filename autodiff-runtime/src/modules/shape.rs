@@ -160,7 +160,10 @@ crate::module! {
     /// `x.reversed_axes()` (the result is the transposed copy, in the
     /// transposed memory order, so the copy is a plain one).
     pub fn transpose<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
-        x.t().to_owned()
+        // Into a workspace buffer, in standard layout.
+        let t = x.t();
+        let shape = t.raw_dim();
+        copy_as(&t, shape)
     }
 
     /// The gradient with its axes reversed back (no copy).
@@ -246,17 +249,19 @@ crate::module! {
 }
 
 /// Checks that `axes` permutes `0..ndim`, and returns its inverse.
-fn check_permutation(shape: &[usize], axes: &[usize]) -> Vec<usize> {
-    let mut inverse = vec![usize::MAX; axes.len()];
+fn check_permutation(shape: &[usize], axes: &[usize]) -> ndarray::IxDyn {
+    // An `IxDyn` of up to four axes is stored inline: no allocation per call.
+    let mut inverse = ndarray::IxDyn::zeros(axes.len());
+    inverse.slice_mut().fill(usize::MAX);
+    let mut valid = axes.len() == shape.len();
     for (i, &a) in axes.iter().enumerate() {
-        if a < inverse.len() && inverse[a] == usize::MAX {
+        if a < axes.len() && inverse[a] == usize::MAX {
             inverse[a] = i;
         } else {
-            inverse.clear();
-            break;
+            valid = false;
         }
     }
-    if axes.len() != shape.len() || inverse.len() != shape.len() {
+    if !valid {
         panic!(
             "permute: {axes:?} is not a permutation of the {} axes of an input of shape {shape:?}",
             shape.len()
@@ -286,7 +291,7 @@ crate::module! {
         let axes = axes.into_dimension();
         let inverse = check_permutation(x.shape(), axes.slice());
         let mut order = x.raw_dim();
-        order.slice_mut().copy_from_slice(&inverse);
+        order.slice_mut().copy_from_slice(inverse.slice());
         grad x = copy_as(&g.view().permuted_axes(order), x.raw_dim());
         recycle_array(g);
     }
@@ -429,7 +434,7 @@ fn check_split(shape: &[usize], n: usize, parts: usize, axis: usize) -> usize {
     if axis >= shape.len() {
         panic!("split: axis {axis} is out of range for an input of shape {shape:?}");
     }
-    if n == 0 || shape[axis] % n != 0 {
+    if n == 0 || !shape[axis].is_multiple_of(n) {
         panic!(
             "split: axis {axis} of length {} cannot be cut into {n} equal parts (input of shape {shape:?})",
             shape[axis]

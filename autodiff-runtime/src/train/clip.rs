@@ -13,7 +13,7 @@ use crate::params::Params;
 /// f64.
 pub fn grad_norm<P: Params + ?Sized>(grad: &P) -> P::Elem {
     let mut squares = 0.0_f64;
-    grad.visit(&mut |_, g| {
+    grad.visit_values(&mut |g| {
         squares += g.iter().map(|v| v.to_f64().unwrap_or(f64::NAN).powi(2)).sum::<f64>();
     });
     P::Elem::of(squares.sqrt())
@@ -44,7 +44,7 @@ pub fn clip_grad_norm<P: Params + ?Sized>(grad: &mut P, max_norm: P::Elem) -> P:
     let n = norm.to_f64().unwrap_or(f64::NAN);
     if n.is_finite() && n > bound {
         let k = P::Elem::of(bound / n);
-        grad.visit_mut(&mut |_, mut g| g.mapv_inplace(|v| v * k));
+        grad.visit_values_mut(&mut |mut g| g.mapv_inplace(|v| v * k));
     }
     norm
 }
