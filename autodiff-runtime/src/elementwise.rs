@@ -1,7 +1,7 @@
 //! The loops of the element-wise modules over contiguous values. Those that
-//! write a new array are compiled twice: for the build target (SSE2 on a
-//! default x86-64 build) and for AVX2 with FMA, chosen per call by the
-//! backend of [`crate::cpu`], so that one switch
+//! write a new array are compiled three times: for the build target (SSE2 on
+//! a default x86-64 build), for AVX2 with FMA and for AVX-512, chosen per
+//! call by the backend of [`crate::cpu`], so that one switch
 //! (`AUTODIFF_GEMM`, `gemm::with_backend`) selects the instruction set of
 //! every kernel and both paths can be tested and measured on one machine.
 //! The functions applied are the same on both paths and the compiler does not
@@ -12,20 +12,71 @@ use ndarray::{Array, Dimension, IntoDimension};
 
 use crate::float::Float;
 
-/// Whether the calling thread's kernels use 256-bit vectors.
+/// The instruction set the calling thread's kernels use: the build
+/// target's, AVX2 with FMA (256-bit vectors), or AVX-512 (512-bit).
+#[derive(Clone, Copy)]
+enum Lanes {
+    Plain,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
 #[inline]
-fn wide() -> bool {
+fn lanes() -> Lanes {
     #[cfg(target_arch = "x86_64")]
     {
         use crate::cpu::Backend;
-        // An AVX-512 CPU has AVX2 and FMA too; `is_supported` checked the
-        // backend when it was chosen.
-        matches!(crate::cpu::backend(), Backend::Avx2 | Backend::Avx512) && Backend::Avx2.is_supported()
+        // `is_supported` checked the backend when it was chosen; an AVX-512
+        // CPU has AVX2 and FMA too.
+        match crate::cpu::backend() {
+            Backend::Avx512 if Backend::Avx512.is_supported() => Lanes::Avx512,
+            Backend::Avx2 | Backend::Avx512 if Backend::Avx2.is_supported() => Lanes::Avx2,
+            _ => Lanes::Plain,
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        false
+        Lanes::Plain
     }
+}
+
+/// Declares `$avx2` and `$avx512`, the function `$plain` compiled for AVX2
+/// with FMA and for AVX-512 (the same code: `$plain` is inlined into both).
+macro_rules! instances {
+    ($plain:ident => $avx2:ident, $avx512:ident; <$($g:ident: $b:path),*> ($($arg:ident: $ty:ty),*)) => {
+        /// # Safety
+        /// The CPU must have AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn $avx2<$($g: $b),*>($($arg: $ty),*) {
+            $plain($($arg),*)
+        }
+
+        /// # Safety
+        /// The CPU must have AVX-512F (and so AVX2 and FMA).
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn $avx512<$($g: $b),*>($($arg: $ty),*) {
+            $plain($($arg),*)
+        }
+    };
+}
+
+/// Calls `$plain(args)`, or its instance for `lanes`.
+macro_rules! dispatch {
+    ($lanes:expr, $plain:ident, $avx2:ident, $avx512:ident ($($arg:expr),*)) => {
+        match $lanes {
+            // SAFETY: `lanes` checked that the CPU has the instructions.
+            #[cfg(target_arch = "x86_64")]
+            Lanes::Avx512 => unsafe { $avx512($($arg),*) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Lanes::Avx2 => unsafe { $avx2($($arg),*) },
+            Lanes::Plain => $plain($($arg),*),
+        }
+    };
 }
 
 /// `task(range, part)` over parts of `out` that together cover it, split over
@@ -51,15 +102,9 @@ pub(crate) fn map_into<F: Float>(out: &mut Vec<F>, xs: &[F], f: impl Fn(F) -> F 
     out.clear();
     out.reserve(xs.len());
     // Chosen here: a helper thread does not see the caller's forced backend.
-    let wide = wide();
+    let lanes = lanes();
     in_parts(&mut out.spare_capacity_mut()[..xs.len()], |r, out| {
-        let xs = &xs[r];
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
-            return unsafe { map_avx2(out, xs, &f) };
-        }
-        map_plain(out, xs, &f);
+        dispatch!(lanes, map_plain, map_avx2, map_avx512(out, &xs[r], &f))
     });
     // SAFETY: the first `xs.len()` elements were just written.
     unsafe { out.set_len(xs.len()) };
@@ -72,15 +117,9 @@ pub(crate) fn zip_into<F: Float>(out: &mut Vec<F>, xs: &[F], ys: &[F], f: impl F
     assert_eq!(xs.len(), ys.len(), "zip_into: operands of equal lengths");
     out.clear();
     out.reserve(xs.len());
-    let wide = wide();
+    let lanes = lanes();
     in_parts(&mut out.spare_capacity_mut()[..xs.len()], |r, out| {
-        let (xs, ys) = (&xs[r.clone()], &ys[r]);
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
-            return unsafe { zip_into_avx2(out, xs, ys, &f) };
-        }
-        zip_plain(out, xs, ys, &f);
+        dispatch!(lanes, zip_plain, zip_avx2, zip_avx512(out, &xs[r.clone()], &ys[r], &f))
     });
     // SAFETY: the first `xs.len()` elements were just written.
     unsafe { out.set_len(xs.len()) };
@@ -93,13 +132,8 @@ fn zip_plain<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], ys: &[F],
     });
 }
 
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn zip_into_avx2<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], ys: &[F], f: impl Fn(F, F) -> F) {
-    zip_plain(out, xs, ys, f);
-}
+instances!(zip_plain => zip_avx2, zip_avx512; <F: Float, G: Fn(F, F) -> F>
+    (out: &mut [std::mem::MaybeUninit<F>], xs: &[F], ys: &[F], f: G));
 
 #[inline(always)]
 fn map_plain<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: impl Fn(F) -> F) {
@@ -136,49 +170,27 @@ pub(crate) fn map_in_place<F: Float>(values: &mut [F], f: impl Fn(F) -> F + Sync
 #[inline]
 pub(crate) fn zip_in_place_wide<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F, F) -> F + Sync) {
     debug_assert_eq!(values.len(), other.len());
-    let wide = wide();
+    let lanes = lanes();
     in_parts(values, |r, values| {
-        let other = &other[r];
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
-            return unsafe { update_avx2(values, other, &f) };
-        }
-        update_plain(values, other, &f);
+        dispatch!(lanes, update_plain, update_avx2, update_avx512(values, &other[r], &f))
     });
 }
 
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn update_avx2<F: Float>(values: &mut [F], other: &[F], f: impl Fn(F, F) -> F) {
-    update_plain(values, other, f);
-}
-
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn map_avx2<F: Float>(out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: impl Fn(F) -> F) {
-    map_plain(out, xs, f);
-}
+instances!(update_plain => update_avx2, update_avx512; <F: Float, G: Fn(F, F) -> F>
+    (values: &mut [F], other: &[F], f: G));
+instances!(map_plain => map_avx2, map_avx512; <F: Float, G: Fn(F) -> F>
+    (out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: G));
 
 /// `f(row)` for every row of `d` values of `values` (a whole number of
 /// rows), rows split over the pool's threads when there are enough values,
-/// each part compiled for AVX2 when the CPU has it (see [`wide`]).
+/// each part compiled for the CPU's widest vectors (see [`lanes`]).
 pub(crate) fn rows_in_place<F: Float>(values: &mut [F], d: usize, f: impl Fn(&mut [F]) + Sync) {
     if d == 0 {
         return;
     }
-    let wide = wide();
+    let lanes = lanes();
     in_parts(values, |_, part| {
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
-            return unsafe { rows_avx2(part, d, &f) };
-        }
-        rows_plain(part, d, &f);
+        dispatch!(lanes, rows_plain, rows_avx2, rows_avx512(part, d, &f))
     });
 }
 
@@ -189,20 +201,19 @@ pub(crate) fn rows_zip_in_place<F: Float>(values: &mut [F], other: &[F], d: usiz
     if d == 0 {
         return;
     }
-    let wide = wide();
+    let lanes = lanes();
     let rows = values.len() / d;
     let values = crate::parallel::Disjoint::new(values);
     crate::parallel::over_items(rows, rows * d, &|r| {
         let range = r.start * d..r.end * d;
         // SAFETY: the row ranges of different parts are disjoint.
         let part = unsafe { values.part(range.clone()) };
-        let other = &other[range];
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide` checked that the CPU has AVX2 and FMA.
-            return unsafe { rows_zip_avx2(part, other, d, &f) };
-        }
-        rows_zip_plain(part, other, d, &f);
+        dispatch!(
+            lanes,
+            rows_zip_plain,
+            rows_zip_avx2,
+            rows_zip_avx512(part, &other[range], d, &f)
+        )
     });
 }
 
@@ -222,21 +233,9 @@ fn rows_zip_plain<F: Float>(values: &mut [F], other: &[F], d: usize, f: &impl Fn
     }
 }
 
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rows_avx2<F: Float>(values: &mut [F], d: usize, f: &impl Fn(&mut [F])) {
-    rows_plain(values, d, f);
-}
-
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn rows_zip_avx2<F: Float>(values: &mut [F], other: &[F], d: usize, f: &impl Fn(&mut [F], &[F])) {
-    rows_zip_plain(values, other, d, f);
-}
+instances!(rows_plain => rows_avx2, rows_avx512; <F: Float, G: Fn(&mut [F])> (values: &mut [F], d: usize, f: &G));
+instances!(rows_zip_plain => rows_zip_avx2, rows_zip_avx512; <F: Float, G: Fn(&mut [F], &[F])>
+    (values: &mut [F], other: &[F], d: usize, f: &G));
 
 /// Σ f(i, xᵢ) over a slice in eight interleaved partial sums: a chain of
 /// dependent additions would take one add's latency per element, the lanes

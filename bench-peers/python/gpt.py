@@ -1,13 +1,16 @@
-"""The GPT training step of benches/gpt.rs in PyTorch (eager), f32: the
-same model (token and position embeddings, pre-norm blocks of causal
-multi-head self-attention from one qkv product and a 4x exact-GELU MLP, a
-final layer norm, the head tied to the token table), the same two recipes,
-forward + gradients timed apart from the AdamW update (decay on matrices
-only) with gradient clipping at 1.
+"""The GPT training step of benches/gpt.rs in PyTorch (eager) and JAX (jit),
+f32: the same model (token and position embeddings, pre-norm blocks of
+causal multi-head self-attention from one qkv product and a 4x exact-GELU
+MLP, a final layer norm, the head tied to the token table), the same two
+recipes. PyTorch: forward + gradients timed apart from the AdamW update
+(decay on matrices only) with gradient clipping at 1. JAX: forward +
+gradients (`jax.jit(jax.value_and_grad(loss))`; the update is not timed, as
+JAX has no optimizer of its own).
 
-Run: python gpt.py              (pip install torch)
+Run: python gpt.py              (pip install torch; jax optional)
      THREADS=1 taskset -c 0 python gpt.py
      SMALL=1 python gpt.py       (the small recipe only)
+     PEERS=jax python gpt.py     (one peer only: torch or jax)
 """
 import math
 import os
@@ -84,7 +87,72 @@ def median_ms(rounds, f):
     return statistics.median(times)
 
 
+def jax_rows():
+    """Forward + gradients of the same model in JAX, jit-compiled."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    def loss_fn(p, ids, targets, heads):
+        b, t = ids.shape
+        c = p["tokens"].shape[1]
+        d = c // heads
+
+        def norm(x, g, bias):
+            mu = x.mean(-1, keepdims=True)
+            var = ((x - mu) ** 2).mean(-1, keepdims=True)
+            return (x - mu) / jnp.sqrt(var + 1e-5) * g + bias
+
+        x = p["tokens"][ids] + p["positions"][:t]
+        mask = jnp.triu(jnp.ones((t, t), dtype=bool), 1)
+        for blk in p["blocks"]:
+            h = norm(x, blk["ln1_g"], blk["ln1_b"])
+            qkv = h @ blk["qkv_w"].T + blk["qkv_b"]
+            q, k, v = jnp.split(qkv, 3, axis=2)
+            q, k, v = (z.reshape(b, t, heads, d).transpose(0, 2, 1, 3) for z in (q, k, v))
+            att = (q @ k.transpose(0, 1, 3, 2)) / math.sqrt(d)
+            att = jax.nn.softmax(jnp.where(mask, -jnp.inf, att), axis=-1)
+            y = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, c)
+            x = x + y @ blk["proj_w"].T + blk["proj_b"]
+            h = norm(x, blk["ln2_g"], blk["ln2_b"])
+            x = x + jax.nn.gelu(h @ blk["fc_w"].T + blk["fc_b"], approximate=False) @ blk["out_w"].T + blk["out_b"]
+        h = norm(x, p["ln_g"], p["ln_b"])
+        logp = jax.nn.log_softmax(h @ p["tokens"].T, axis=-1)
+        return -jnp.take_along_axis(logp, targets[..., None], axis=-1).mean()
+
+    print(f"JAX {jax.__version__}; medians in ms")
+    print("| recipe | forward + gradients |")
+    print("|---|---:|")
+    for name, cfg, batch, rounds in RECIPES:
+        gen = torch.Generator().manual_seed(3)
+        p = make(cfg, gen)
+        as_np = lambda x: jnp.asarray(x.detach().numpy())
+        params = {k: as_np(v) for k, v in p.items() if k != "blocks"}
+        params["blocks"] = [{k: as_np(v) for k, v in blk.items()} for blk in p["blocks"]]
+        ids = torch.randint(0, cfg["vocab"], (batch, cfg["context"]), generator=gen)
+        targets = torch.randint(0, cfg["vocab"], (batch, cfg["context"]), generator=gen)
+        ids, targets = jnp.asarray(ids.numpy()), jnp.asarray(targets.numpy())
+        step = jax.jit(jax.value_and_grad(loss_fn), static_argnums=3)
+        run = lambda: jax.block_until_ready(step(params, ids, targets, cfg["heads"]))
+        run()
+        run()
+        print(f"| {name} | {median_ms(rounds, run):.1f} |")
+
+
 def main():
+    peers = os.environ.get("PEERS", "torch,jax").split(",")
+    if "torch" in peers:
+        torch_rows()
+    if "jax" in peers:
+        try:
+            import jax  # noqa: F401
+        except ImportError:
+            print("(JAX is not installed: pip install jax)")
+            return
+        jax_rows()
+
+
+def torch_rows():
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s); medians in ms")
     print("| recipe | forward + gradients | AdamW + clipping |")
     print("|---|---:|---:|")
