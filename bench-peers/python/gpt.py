@@ -11,6 +11,8 @@ Run: python gpt.py              (pip install torch; jax optional)
      THREADS=1 taskset -c 0 python gpt.py
      SMALL=1 python gpt.py       (the small recipe only)
      PEERS=jax python gpt.py     (one peer only: torch or jax)
+     TRAIN=1 python gpt.py       (tutorial 15 in PyTorch: its wall time and
+                                  validation loss; SEED=1337 by default)
 """
 import math
 import os
@@ -139,7 +141,69 @@ def jax_rows():
         print(f"| {name} | {median_ms(rounds, run):.1f} |")
 
 
+def train():
+    """Tutorial 15's small recipe, step for step as examples/15_gpt.rs runs
+    it: 2,000 AdamW steps (decay 0.1 on matrices, beta2 0.99), 100 of
+    warm-up then a cosine to 1e-4, clipping at 1, 20 validation estimates
+    of 8 batches, then the loss on every block of the validation split."""
+    path = os.path.join(os.path.dirname(__file__), "../../examples/data/tinyshakespeare/input.txt")
+    text = open(path, encoding="utf-8").read()
+    chars = sorted(set(text))
+    index = {c: i for i, c in enumerate(chars)}
+    tokens = torch.tensor([index[c] for c in text])
+    split = len(tokens) * 9 // 10
+    train_tokens, validation = tokens[:split], tokens[split:]
+    cfg = dict(vocab=len(chars), context=64, layers=4, heads=4, width=128)
+    batch, iters, warmup, base, low = 12, 2000, 100, 1e-3, 1e-4
+    gen = torch.Generator().manual_seed(int(os.environ.get("SEED", "1337")))
+    p = make(cfg, gen)
+    ps = params(p)
+    opt = torch.optim.AdamW([{"params": [x for x in ps if x.dim() >= 2], "weight_decay": 0.1},
+                             {"params": [x for x in ps if x.dim() < 2], "weight_decay": 0.0}],
+                            lr=base, betas=(0.9, 0.99))
+    t = cfg["context"]
+
+    def blocks(data):
+        starts = torch.randint(0, len(data) - t, (batch,), generator=gen)
+        x = torch.stack([data[s:s + t] for s in starts])
+        y = torch.stack([data[s + 1:s + t + 1] for s in starts])
+        return x, y
+
+    def rate(step):
+        if step < warmup:
+            return base * (step + 1) / warmup
+        progress = min((step - warmup) / iters, 1.0)
+        return low + (base - low) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    started = time.perf_counter()
+    every = iters // 20
+    for step in range(iters):
+        for group in opt.param_groups:
+            group["lr"] = rate(step)
+        x, y = blocks(train_tokens)
+        for q in ps:
+            q.grad = None
+        loss(p, x, y, cfg["heads"]).backward()
+        torch.nn.utils.clip_grad_norm_(ps, 1.0)
+        opt.step()
+        if (step + 1) % every == 0:
+            with torch.no_grad():
+                estimate = sum(loss(p, *blocks(validation), cfg["heads"]).item() for _ in range(8)) / 8
+            print(f"step {step + 1:>5}: validation estimate {estimate:.4f}  ({time.perf_counter() - started:.0f} s)")
+    training = time.perf_counter() - started
+    with torch.no_grad():
+        n = (len(validation) - 1) // t
+        x = validation[:n * t].view(n, t)
+        y = validation[1:n * t + 1].view(n, t)
+        total = sum(loss(p, x[i:i + 64], y[i:i + 64], cfg["heads"]).item() * y[i:i + 64].numel()
+                    for i in range(0, n, 64))
+    print(f"validation loss {total / (n * t):.4f}; training took {training:.1f} s, "
+          f"{time.perf_counter() - started:.1f} s with the final evaluation")
+
+
 def main():
+    if os.environ.get("TRAIN"):
+        return train()
     peers = os.environ.get("PEERS", "torch,jax").split(",")
     if "torch" in peers:
         torch_rows()
