@@ -238,14 +238,19 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     // plain arithmetic (no SSE4.1 `round` needed).
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
+    let shifted = x * LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     // n ∈ [−126, 127]: 2^n is a normal number with biased exponent n + 127.
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // `shifted`'s low bits hold n (its unit in the last place is 1), read as
+    // an integer without a float-to-int conversion, whose saturating
+    // semantics compilers do not vectorise on every instruction set.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
     let e = p * scale;
     let e = if input < -87.0 { 0.0 } else { e };
     if input > 88.0 { f32::INFINITY } else { e }
