@@ -109,10 +109,12 @@ impl<F: Float> Gpt<F> {
             let h = layer_norm(&x, &block.ln1_g, &block.ln1_b, eps);
             let qkv = linear(&h, &block.qkv_w, &block.qkv_b);
             let [q, k, v] = split(&qkv, 3, 2);
-            let q = permute(&reshape(&q, (b, t, heads, d)), [0, 2, 1, 3]);
+            // Scaled by 1/√d before the product: the same scores as scaling
+            // them, on a t/d times smaller array.
+            let q = permute(&reshape(&(q * scale), (b, t, heads, d)), [0, 2, 1, 3]);
             let k = permute(&reshape(&k, (b, t, heads, d)), [0, 2, 3, 1]);
             let v = permute(&reshape(&v, (b, t, heads, d)), [0, 2, 1, 3]);
-            let att = softmax(&causal_mask(&(matmul(&q, &k) * scale)));
+            let att = softmax(&causal_mask(&matmul(&q, &k)));
             let y = reshape(&permute(&matmul(&att, &v), [0, 2, 1, 3]), (b, t, c));
             x = &x + &linear(&y, &block.proj_w, &block.proj_b);
             // The MLP.
@@ -140,10 +142,12 @@ impl<F: Float> Gpt<F> {
             let h = layer_norm(&x, &block.ln1_g, &block.ln1_b, eps);
             let qkv = linear(&h, &block.qkv_w, &block.qkv_b);
             let [q, k, v] = split(&qkv, 3, 2);
-            let q = permute(&reshape(&q, (b, t, heads, d)), [0, 2, 1, 3]);
+            // Scaled by 1/√d before the product: the same scores as scaling
+            // them, on a t/d times smaller array.
+            let q = permute(&reshape(&(q * scale), (b, t, heads, d)), [0, 2, 1, 3]);
             let k = permute(&reshape(&k, (b, t, heads, d)), [0, 2, 3, 1]);
             let v = permute(&reshape(&v, (b, t, heads, d)), [0, 2, 1, 3]);
-            let att = softmax(&causal_mask(&(matmul(&q, &k) * scale)));
+            let att = softmax(&causal_mask(&matmul(&q, &k)));
             let y = reshape(&permute(&matmul(&att, &v), [0, 2, 1, 3]), (b, t, c));
             x = &x + &linear(&y, &block.proj_w, &block.proj_b);
             let h = layer_norm(&x, &block.ln2_g, &block.ln2_b, eps);
