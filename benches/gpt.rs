@@ -79,7 +79,9 @@ fn main() {
         .or_else(|| std::thread::available_parallelism().ok().map(|n| n.to_string()))
         .unwrap_or_default();
     println!("GPT training step, f32, {threads} thread(s); times are medians, in ms");
-    println!("| recipe | forward + gradients | AdamW + clipping | allocations / steady step | peak heap of the first step |");
+    println!(
+        "| recipe | forward + gradients | AdamW + clipping | allocations / steady step | peak heap of the first step |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for recipe in recipes() {
         let Recipe { name, config, batch } = recipe;

@@ -145,14 +145,19 @@ pub(crate) fn copy<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
 }
 
 /// The elements of `x` in row-major order, into a new workspace array of
-/// `shape` (the caller has checked the count).
+/// `shape` (the caller has checked the count). A large copy is split over
+/// the threads by rows of the first axis.
 pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
+    use crate::parallel::{Disjoint, over_items};
     match x.as_slice() {
         Some(values) => {
             let mut out: Array<F, E> = crate::workspace::take_scratch(shape);
-            out.as_slice_mut()
-                .expect("a new array is contiguous")
-                .copy_from_slice(values);
+            let n = values.len();
+            let out_values = Disjoint::new(out.as_slice_mut().expect("a new array is contiguous"));
+            over_items(n, n, &|r| {
+                // SAFETY: the ranges of different parts are disjoint.
+                unsafe { out_values.part(r.clone()) }.copy_from_slice(&values[r]);
+            });
             out
         }
         None => {
@@ -160,7 +165,22 @@ pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, 
             // `assign`, lane by lane, which is several times faster than
             // collecting its element iterator.
             let mut out: Array<F, D> = crate::workspace::take_scratch(x.raw_dim());
-            out.assign(x);
+            let rows = x.shape().first().copied().unwrap_or(0);
+            if x.ndim() == 0 || rows < 2 {
+                out.assign(x);
+            } else {
+                let row = x.len() / rows;
+                let row_dim = x.raw_dim();
+                let out_values = Disjoint::new(out.as_slice_mut().expect("a new array is contiguous"));
+                over_items(rows, x.len(), &|r| {
+                    let mut dim = row_dim.clone();
+                    dim[0] = r.len();
+                    // SAFETY: the rows of different parts are disjoint.
+                    let part = unsafe { out_values.part(r.start * row..r.end * row) };
+                    let mut part = ndarray::ArrayViewMut::from_shape(dim, part).expect("whole rows");
+                    part.assign(&x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(r)));
+                });
+            }
             out.into_shape_with_order(shape).expect("the caller checked the count")
         }
     }

@@ -515,6 +515,19 @@ mod tests {
         }
     }
 
+    /// Copies large enough to be split over the threads by rows: a
+    /// permutation (strided) and a reshape (contiguous), against ndarray's.
+    #[test]
+    fn large_copies_split_over_threads_keep_every_element() {
+        use crate::testing::random;
+        let x: Array4<f64> = random((6, 40, 8, 40), 40);
+        let p = permute(&x, [0, 2, 1, 3]);
+        assert!(p.is_standard_layout());
+        assert_eq!(p, x.view().permuted_axes([0, 2, 1, 3]));
+        let r: Array2<f64> = reshape(&x, (240, 320));
+        assert_eq!(r.as_slice().unwrap(), x.as_slice().unwrap());
+    }
+
     #[test]
     fn flatten_and_reshape_keep_row_major_order() {
         let x = Array::from_shape_vec((2, 2, 3), (0..12).map(f64::from).collect()).unwrap();
