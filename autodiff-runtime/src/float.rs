@@ -226,8 +226,11 @@ impl Float for f64 {
 /// array vectorises: e^x = 2^n · e^r with n = round(x / ln 2) and
 /// r = x − n·ln 2 (|r| ≤ ln 2 / 2, ln 2 split in two parts so that n·ln 2 is
 /// exact), e^r by its Taylor polynomial of degree 7 (error below 1e-8), and
-/// 2^n built from its exponent bits. Below −87 the result is 0 and above 88
-/// infinity (where e^x leaves the normal f32 range); NaN stays NaN.
+/// 2^n as the product of two powers of two built from their exponent bits,
+/// so that the subnormal results down to e^−103.9 come out as the standard
+/// library's do (a softmax of logits 88 to 103 apart keeps its tiny
+/// probabilities) and the largest ones overflow to infinity where e^x does
+/// (above 88.72). Below −104 the result is 0; NaN stays NaN.
 #[inline(always)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
     let input = x;
@@ -237,7 +240,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     // Adding and subtracting 1.5·2^23 rounds to the nearest integer with
     // plain arithmetic (no SSE4.1 `round` needed).
     const ROUND: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
+    let x = x.clamp(-104.0, 89.0);
     let shifted = x * LOG2_E + ROUND;
     let n = shifted - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
@@ -245,15 +248,19 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    // n ∈ [−126, 127]: 2^n is a normal number with biased exponent n + 127.
     // `shifted`'s low bits hold n (its unit in the last place is 1), read as
     // an integer without a float-to-int conversion, whose saturating
     // semantics compilers do not vectorise on every instruction set.
-    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
-    let scale = f32::from_bits(n_bits.wrapping_add(127) << 23);
-    let e = p * scale;
-    let e = if input < -87.0 { 0.0 } else { e };
-    if input > 88.0 { f32::INFINITY } else { e }
+    // n ∈ [−150, 129] is split in halves within [−75, 65], each 2^half a
+    // normal number with biased exponent half + 127; the last product
+    // rounds once.
+    let n = shifted.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    let low = n >> 1;
+    let high = n - low;
+    let power = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
+    let e = p * power(high) * power(low);
+    let e = if input < -104.0 { 0.0 } else { e };
+    if input > 89.0 { f32::INFINITY } else { e }
 }
 
 /// tanh(x) in f32 without branches or library calls: for |x| < 0.5 its odd
@@ -293,10 +300,21 @@ mod tests {
     fn fast_exp_is_within_two_ulp() {
         let mut worst: f64 = 0.0;
         for i in 0..=200_000 {
-            let x = -87.0 + 175.0 * i as f32 / 200_000.0;
+            let x = -87.0 + 175.7 * i as f32 / 200_000.0;
             worst = worst.max(ulps(exp_f32(x), f64::from(x).exp()));
         }
         assert!(worst <= 2.0, "worst error {worst} ulp");
+        // Subnormal results: as close as the standard library's (whose
+        // subnormals carry fewer bits), 0 where e^x is below half the
+        // smallest subnormal, infinity past the largest float.
+        for i in 0..=20_000 {
+            let x = -103.9 + 16.9 * i as f32 / 20_000.0;
+            let (ours, std) = (exp_f32(x), x.exp());
+            let smallest = f32::from_bits(1);
+            assert!((ours - std).abs() <= smallest, "e^{x}: {ours:e} against {std:e}");
+        }
+        assert_eq!((exp_f32(-104.0), exp_f32(-110.0)), (0.0, 0.0));
+        assert!(exp_f32(88.7).is_finite() && exp_f32(88.75).is_infinite());
         assert_eq!(exp_f32(0.0), 1.0);
         assert!(exp_f32(f32::NAN).is_nan());
         assert_eq!((exp_f32(-1000.0), exp_f32(1000.0)), (0.0, f32::INFINITY));
