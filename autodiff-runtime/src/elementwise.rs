@@ -84,10 +84,17 @@ macro_rules! dispatch {
 /// `range` of `out`; the element-wise functions give the same bits whichever
 /// thread computes an element.
 fn in_parts<T: Send>(out: &mut [T], task: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync) {
+    in_row_parts(out, 1, task);
+}
+
+/// [`in_parts`] for `out` made of rows of `d` elements: every part holds
+/// whole rows.
+fn in_row_parts<T: Send>(out: &mut [T], d: usize, task: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync) {
     use crate::parallel::{Disjoint, over_items};
     let n = out.len();
     let out = Disjoint::new(out);
-    over_items(n, n, &|r| {
+    over_items(n / d, n, &|rows| {
+        let r = rows.start * d..rows.end * d;
         // SAFETY: the ranges of different parts are disjoint.
         task(r.clone(), unsafe { out.part(r) });
     });
@@ -189,7 +196,7 @@ pub(crate) fn rows_in_place<F: Float>(values: &mut [F], d: usize, f: impl Fn(&mu
         return;
     }
     let lanes = lanes();
-    in_parts(values, |_, part| {
+    in_row_parts(values, d, |_, part| {
         dispatch!(lanes, rows_plain, rows_avx2, rows_avx512(part, d, &f))
     });
 }
@@ -202,17 +209,12 @@ pub(crate) fn rows_zip_in_place<F: Float>(values: &mut [F], other: &[F], d: usiz
         return;
     }
     let lanes = lanes();
-    let rows = values.len() / d;
-    let values = crate::parallel::Disjoint::new(values);
-    crate::parallel::over_items(rows, rows * d, &|r| {
-        let range = r.start * d..r.end * d;
-        // SAFETY: the row ranges of different parts are disjoint.
-        let part = unsafe { values.part(range.clone()) };
+    in_row_parts(values, d, |r, part| {
         dispatch!(
             lanes,
             rows_zip_plain,
             rows_zip_avx2,
-            rows_zip_avx512(part, &other[range], d, &f)
+            rows_zip_avx512(part, &other[r], d, &f)
         )
     });
 }

@@ -123,19 +123,17 @@ fn backward<F: Float, D: Dimension>(
     }
     recycle_array(mean);
     recycle_array(inv_std);
-    let g_gamma = if need[1] {
-        Some(g_gamma)
+    (gx, kept(need[1], g_gamma), kept(need[2], g_beta))
+}
+
+/// `a` when asked for; else its buffer goes back to the workspace.
+fn kept<F: Float>(asked: bool, a: Array1<F>) -> Option<Array1<F>> {
+    if asked {
+        Some(a)
     } else {
-        recycle_array(g_gamma);
+        recycle_array(a);
         None
-    };
-    let g_beta = if need[2] {
-        Some(g_beta)
-    } else {
-        recycle_array(g_beta);
-        None
-    };
-    (gx, g_gamma, g_beta)
+    }
 }
 
 /// `[n, c, rest]` of a batch-norm input, checked against γ and β.
@@ -429,15 +427,7 @@ fn layer_norm_rows_vjp<F: Float, D: Dimension>(
     }
     recycle_array(mean);
     recycle_array(inv_std);
-    let keep = |flag: bool, a: Array1<F>| {
-        if flag {
-            Some(a)
-        } else {
-            recycle_array(a);
-            None
-        }
-    };
-    (gx, keep(need[1], g_gamma), keep(need[2], g_beta))
+    (gx, kept(need[1], g_gamma), kept(need[2], g_beta))
 }
 
 /// `y = γ·x̂ + β` for every group, in a new array of x's shape.

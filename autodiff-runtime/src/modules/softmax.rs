@@ -197,10 +197,11 @@ mod tests {
     fn every_backend_and_split_gives_the_same_bits() {
         use crate::cpu::{Backend, with_backend};
         use crate::testing::random;
-        // 70k elements in rows of 70: split over threads, and a row length
+        // 70k elements in 1,001 rows of 70: split over threads, at a row
+        // boundary (half the elements would fall mid-row), and a row length
         // that is not a multiple of a vector.
-        let x: ndarray::Array2<f64> = random((1000, 70), 5);
-        let g: ndarray::Array2<f64> = random((1000, 70), 6);
+        let x: ndarray::Array2<f64> = random((1001, 70), 5);
+        let g: ndarray::Array2<f64> = random((1001, 70), 6);
         let x32 = x.mapv(|v| v as f32);
         let g32 = g.mapv(|v| v as f32);
         let run = |backend| {
@@ -212,7 +213,7 @@ mod tests {
         };
         let (y, gx) = run(Backend::Portable);
         // One row alone is never split.
-        for i in [0, 517, 999] {
+        for i in [0, 500, 501, 1000] {
             let row = x32.slice(ndarray::s![i..i + 1, ..]);
             assert_eq!(softmax(&row).row(0), y.row(i));
         }
