@@ -86,9 +86,11 @@ impl<F> FreeList<F> {
 pub struct Workspace {
     f32: FreeList<f32>,
     f64: FreeList<f64>,
-    /// Array buffers taken during the current run: after it, no more free
-    /// ones are kept than it took (see [`Workspace::run`]).
+    /// Array buffers taken during the current run, and the most any run
+    /// took: after a run, no more free ones are kept than that (see
+    /// [`Workspace::run`]).
     takes: usize,
+    most_takes: usize,
     /// Emptied `Vec` buffers of any element type (the stores of loops), by layout.
     raw: Vec<RawBuffer>,
 }
@@ -248,13 +250,16 @@ impl Workspace {
                 // Arrays that the runtime did not take (made by ndarray, or
                 // by a user's module) and that come back recycled would make
                 // the workspace grow by as many every step: after a run that
-                // took buffers, it keeps no more free ones than the run took,
-                // enough for the next one. (A run that took none, say one
-                // that only recycles, is not a step and keeps everything.)
+                // took buffers, it keeps no more free ones than the largest
+                // run took, enough for the next one of any kind (a training
+                // step's buffers outlive the evaluations between steps). (A
+                // run that took none, say one that only recycles, is not a
+                // step and keeps everything.)
                 let takes = std::mem::take(&mut mine.takes);
                 if takes > 0 {
-                    mine.f32.trim(takes);
-                    mine.f64.trim(takes);
+                    mine.most_takes = mine.most_takes.max(takes);
+                    mine.f32.trim(mine.most_takes);
+                    mine.f64.trim(mine.most_takes);
                 }
                 *self.workspace = mine;
             }
