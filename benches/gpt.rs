@@ -2,8 +2,9 @@
 //! nanoGPT's two character-level recipes, f32: the small CPU one (4 layers,
 //! 4 heads, width 128, context 64, batch 12) and the "baby" one (6 layers, 6
 //! heads, width 384, context 256, batch 64), vocabulary 65. Timed apart:
-//! forward + gradients (`loss_grad_with`), and the AdamW update (decay on
-//! matrices only) with clipping. The summary counts the heap allocations of a
+//! forward + gradients (`loss_grad_with`), the AdamW update (decay on
+//! matrices only) with clipping, and an evaluation: the forward pass alone on
+//! the step's workspace (`loss_with`) and the plain function (`loss`). The summary counts the heap allocations of a
 //! steady-state step, and the peak live heap of the first step (the workspace
 //! filling, the gradient and the optimizer's state: what a step needs).
 //!
@@ -80,9 +81,9 @@ fn main() {
         .unwrap_or_default();
     println!("GPT training step, f32, {threads} thread(s); times are medians, in ms");
     println!(
-        "| recipe | forward + gradients | AdamW + clipping | allocations / steady step | peak heap of the first step |"
+        "| recipe | forward + gradients | AdamW + clipping | evaluation: loss_with / loss | allocations / steady step | peak heap of the first step |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|");
     for recipe in recipes() {
         let Recipe { name, config, batch } = recipe;
         let mut rng = StdRng::seed_from_u64(3);
@@ -111,6 +112,12 @@ fn main() {
             black_box(loss);
             workspace.recycle(g.self_);
         });
+        let evaluation = median_ms(rounds, || {
+            black_box(model.loss_with(&mut workspace, &ids, &targets, config.heads));
+        });
+        let plain = median_ms(rounds, || {
+            black_box(model.loss(&ids, &targets, config.heads));
+        });
         let (_, mut g) = model.loss_grad_with(&mut workspace, &ids, &targets, config.heads);
         let update = median_ms(rounds, || {
             clip_grad_norm(&mut g.self_, 1.0);
@@ -124,7 +131,7 @@ fn main() {
             workspace.recycle(g.self_);
         });
         println!(
-            "| {name} | {gradients:.1} | {update:.1} | {} ({} in forward + gradients) | {:.1} MiB |",
+            "| {name} | {gradients:.1} | {update:.1} | {evaluation:.1} / {plain:.1} | {} ({} in forward + gradients) | {:.1} MiB |",
             usage.allocations,
             gradients_only.allocations,
             first.peak as f64 / (1 << 20) as f64

@@ -136,11 +136,13 @@ fn main() {
         since += 1;
         if (step + 1) % every == 0 || step + 1 == iters {
             let train_loss = running / since as f64;
-            // A quick estimate on 8 random validation batches.
+            // A quick estimate on 8 random validation batches, by the forward
+            // pass alone on the step's workspace (`loss_with`: no allocation).
             let estimate = (0..8)
                 .map(|_| {
                     let (x, y) = blocks(validation, batch, config.context, &mut rng);
-                    f64::from(model.loss(&x, y.as_slice().expect("a new array"), config.heads))
+                    let targets = y.as_slice().expect("a new array");
+                    f64::from(model.loss_with(&mut workspace, &x, targets, config.heads))
                 })
                 .sum::<f64>()
                 / 8.0;
@@ -163,7 +165,8 @@ fn main() {
         let x = vx.slice(s![start..end, ..]).to_owned();
         let y = vy.slice(s![start..end, ..]).to_owned();
         let n = y.len();
-        total += f64::from(model.loss(&x, y.as_slice().expect("a new array"), config.heads)) * n as f64;
+        let targets = y.as_slice().expect("a new array");
+        total += f64::from(model.loss_with(&mut workspace, &x, targets, config.heads)) * n as f64;
         count += n;
     }
     println!(

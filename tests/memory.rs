@@ -429,18 +429,18 @@ fn transformer_steps_allocate_nothing() {
     let targets: Vec<usize> = (0..8 * 32).map(|i| (i * 5) % 65).collect();
     let mut optimizer = Adam::adamw(1e-3, 0.1).decay_where(|_, shape| shape.len() >= 2);
     let mut ws = Workspace::new();
-    let mut step = |model: &mut Gpt<f32>| {
-        let (loss, mut grad) = model.loss_grad_with(&mut ws, &ids, &targets, config.heads);
+    let mut step = |model: &mut Gpt<f32>, ws: &mut Workspace| {
+        let (loss, mut grad) = model.loss_grad_with(ws, &ids, &targets, config.heads);
         clip_grad_norm(&mut grad.self_, 1.0);
         optimizer.step(model, &grad.self_);
         ws.recycle(grad.self_);
         loss
     };
-    step(&mut model);
-    step(&mut model);
+    step(&mut model, &mut ws);
+    step(&mut model, &mut ws);
     let steady = usage(|| {
         for _ in 0..4 {
-            step(&mut model);
+            step(&mut model, &mut ws);
         }
     });
     println!("transformer training steps: {steady:?}");
@@ -448,6 +448,25 @@ fn transformer_steps_allocate_nothing() {
         (steady.allocations, steady.bytes),
         (0, 0),
         "a steady-state transformer step allocates nothing"
+    );
+    // An evaluation by the forward pass alone, on the same workspace, gives
+    // the plain function's value and allocates nothing either.
+    let plain = model.loss(&ids, &targets, config.heads);
+    assert_eq!(model.loss_with(&mut ws, &ids, &targets, config.heads), plain);
+    let mut evaluated = 0.0;
+    let steady = usage(|| {
+        for _ in 0..4 {
+            evaluated = model.loss_with(&mut ws, &ids, &targets, config.heads);
+        }
+        // Evaluations between steps leave the step's buffers in the workspace.
+        step(&mut model, &mut ws);
+    });
+    println!("transformer evaluations and a step: {steady:?}");
+    assert_eq!(evaluated, plain);
+    assert_eq!(
+        (steady.allocations, steady.bytes),
+        (0, 0),
+        "steady-state evaluations and the step after them allocate nothing"
     );
 }
 

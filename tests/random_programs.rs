@@ -2,7 +2,8 @@
 //! branches, reassignment, `break`, `continue` and `return` mostly under
 //! computed conditions, every operator and `max`, a bias broadcast over rows,
 //! constant code), generated from a fixed seed, compiled together and run:
-//! each must compile, its `_grad` must return the function's own value, and
+//! each must compile, its `_grad` and `_with` must return the function's own
+//! value (`_with` running its constant code as it does), and
 //! its gradient with respect to `w`, `b` and the scalar `s` must match
 //! central finite differences. The run then asserts what the programs
 //! covered, from what each reported to its `trace`: nonzero gradients, loops
@@ -111,6 +112,13 @@ struct Coverage {
         let trace = Trace::default();
         let (value, g) = f{i}_grad(&x, &w, &b, s, &trace);
         assert_eq!(value, f{i}(&x, &w, &b, s, &Trace::default()), \"f{i}: _grad returns the function's value\");
+        let (plain, with) = (Trace::default(), Trace::default());
+        let value = f{i}(&x, &w, &b, s, &plain);
+        for _ in 0..2 {{
+            with.0.borrow_mut().clear();
+            assert_eq!(f{i}_with(&mut workspace, &x, &w, &b, s, &with), value, \"f{i}: _with returns the function's value\");
+            assert_eq!(*with.0.borrow(), *plain.0.borrow(), \"f{i}: _with runs the function's constant code as it does\");
+        }}
         let f = |p: &[ArrayD<f64>]| {{
             let w = p[0].clone().into_dimensionality().expect(\"rank 2\");
             let b = p[1].clone().into_dimensionality().expect(\"rank 1\");
@@ -140,6 +148,7 @@ struct Coverage {
     let b = Array1::from_shape_fn(2, |j| j as f64 * 0.2 - 0.1);
     let s = 0.7;
     let mut coverage = Coverage::default();
+    let mut workspace = Workspace::new();
 ",
     );
     source.push_str(&checks);

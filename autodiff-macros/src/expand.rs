@@ -63,8 +63,19 @@ fn expand(sig: &signature::Signature<'_>, hvp: bool, mut errors: Errors) -> syn:
     program.verify(&function).map_err(|m| internal("reverse", m))?;
     let plan = plan::plan(&function, &program);
     plan.verify(&program).map_err(|m| internal("plan", m))?;
+    // The forward pass alone (`NAME_with`): the same steps, nothing saved.
+    let forward = reverse::reverse(&function, &activity).forward_only();
+    forward.verify(&function).map_err(|m| internal("reverse", m))?;
+    let forward_plan = plan::plan(&function, &forward);
+    forward_plan.verify(&forward).map_err(|m| internal("plan", m))?;
     let hooks = hooks::hooks(&function, sig, &program, &plan);
-    Ok(emit::emit(sig, &function, &program, &plan, &hooks, &activity, hvp))
+    let passes = emit::Passes {
+        program: &program,
+        plan: &plan,
+        forward: &forward,
+        forward_plan: &forward_plan,
+    };
+    Ok(emit::emit(sig, &function, passes, &hooks, &activity, hvp))
 }
 
 /// Expansion snapshots: each `tests/expand/NAME.rs` holds one annotated
@@ -520,8 +531,8 @@ mod scale {
         assert!(vjp_calls >= 500, "{vjp_calls} VJP calls");
         assert_eq!(
             file.items.len(),
-            9,
-            "the function, NameGrad, NAME_GRAD_SOURCE, NAME_GRAPHS, _grad, _grad_with, _vjp and the two tangent stubs"
+            10,
+            "the function, NameGrad, NAME_GRAD_SOURCE, NAME_GRAPHS, _grad, _grad_with, _with, _vjp and the two tangent stubs"
         );
         println!(
             "expanded a 500-statement function in {:.1} ms",

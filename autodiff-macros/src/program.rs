@@ -300,6 +300,21 @@ impl Program {
     pub fn recorded_loops(&self) -> Vec<LoopId> {
         recorded_loops(&self.nodes)
     }
+
+    /// The same program with no backward half: no step reversed, no region
+    /// recorded, so that its plan saves nothing for a backward pass and a
+    /// value is recycled as soon as the forward pass is done with it.
+    pub fn forward_only(mut self) -> Program {
+        walk_mut(&mut self.nodes, &mut |node| match node {
+            Node::Step(step) => step.reversed = false,
+            Node::If { recorded, .. } | Node::Match { recorded, .. } | Node::Loop { recorded, .. } => {
+                *recorded = false;
+            }
+            Node::Exit { records, .. } => records.clear(),
+            _ => {}
+        });
+        self
+    }
 }
 
 pub fn recorded_loops(nodes: &[Node]) -> Vec<LoopId> {

@@ -218,8 +218,8 @@ def main():
 
 def torch_rows():
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s); medians in ms")
-    print("| recipe | forward + gradients | AdamW + clipping |")
-    print("|---|---:|---:|")
+    print("| recipe | forward + gradients | AdamW + clipping | evaluation (no_grad) |")
+    print("|---|---:|---:|---:|")
     for name, cfg, batch, rounds in RECIPES:
         gen = torch.Generator().manual_seed(3)
         p = make(cfg, gen)
@@ -243,9 +243,14 @@ def torch_rows():
         for _ in range(2):
             gradients()
             update()
+        def evaluation():
+            with torch.no_grad():
+                loss(p, ids, targets, cfg["heads"]).item()
+
         g = median_ms(rounds, gradients)
         u = median_ms(rounds, update)
-        print(f"| {name} | {g:.1f} | {u:.1f} |")
+        e = median_ms(rounds, evaluation)
+        print(f"| {name} | {g:.1f} | {u:.1f} | {e:.1f} |")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,8 @@ use crate::plan::{FieldPath, Target};
 
 /// The names of the generated items, spanned at the function's name.
 pub struct Names {
+    /// `NAME_with`: the forward pass alone, on a workspace's arrays.
+    pub with_fn: Ident,
     pub grad_fn: Ident,
     pub grad_with_fn: Ident,
     pub grad_struct: Ident,
@@ -73,6 +75,7 @@ pub fn names(func: &ItemFn) -> Names {
         })
         .collect();
     Names {
+        with_fn: format_ident!("{}_with", plain, span = ident.span()),
         grad_fn: format_ident!("{}_grad", plain, span = ident.span()),
         grad_with_fn: format_ident!("{}_grad_with", plain, span = ident.span()),
         grad_struct: format_ident!("{}Grad", camel, span = ident.span()),

@@ -355,15 +355,28 @@ fn without_tangents(func: &syn::ItemFn, sig: &Signature<'_>, output: &TokenStrea
     }
 }
 
+/// The reversed program and its plan, and the forward-only ones.
+pub struct Passes<'a> {
+    pub program: &'a Program,
+    pub plan: &'a Plan,
+    pub forward: &'a Program,
+    pub forward_plan: &'a Plan,
+}
+
 pub fn emit(
     sig: &Signature<'_>,
     f: &Function,
-    program: &Program,
-    plan: &Plan,
+    passes: Passes<'_>,
     hooks: &Hooks,
     activity: &crate::activity::Activity,
     hvp: bool,
 ) -> TokenStream {
+    let Passes {
+        program,
+        plan,
+        forward,
+        forward_plan,
+    } = passes;
     let func = sig.func;
     let names = names(func);
     // `NAME_vjp` has no hook events: it runs inside another function's
@@ -657,6 +670,42 @@ pub fn emit(
             #second_order
         }
     };
+    let forward_item = (!tuple_output).then(|| {
+        let emitter = Emitter {
+            program: forward,
+            plan: forward_plan,
+            hooks: &no_hooks,
+            forward_only: true,
+            ..grad_emitter
+        };
+        let (body, _) = emitter.body(quote!());
+        let value = emitter.output_value();
+        let with_fn = &names.with_fn;
+        let workspace = idents::local("__workspace");
+        let mut inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
+        inputs.insert(
+            usize::from(sig.is_method),
+            quote!(#workspace: &mut ::autodiff::__private::Workspace),
+        );
+        let doc = format!(
+            "[`{fn_name}`] with its arrays taken from, and returned to, `workspace`: the same value, from the steps of [`{fn_name}_grad`]'s forward pass, each array given back to the workspace once the pass is done with it, so that from the second call on an evaluation (a validation loss, a prediction) allocates nothing."
+        );
+        // `#[inline]`: compiled only where it is called, so that a crate that
+        // never evaluates this way does not pay for it in build time.
+        quote! {
+            #[doc = #doc]
+            #[inline]
+            #allow
+            #vis fn #with_fn <#(#params),*> (#(#inputs),*) -> #output where #(#preds,)* {
+                let _ = #original;
+                #workspace.run(move || {
+                    #anomaly_traits
+                    #(#body)*
+                    #value
+                })
+            }
+        }
+    });
 
     let vjp_signature = vjp_signature(func, sig, &names);
     let (vjp_body, vjp_targets) = vjp_emitter.body(idents::local("__gout").into_token_stream());
@@ -748,6 +797,7 @@ pub fn emit(
         #func
         #grad_struct
         #grad_item
+        #forward_item
         #[doc = #vjp_doc]
         #[doc(hidden)]
         #[inline]

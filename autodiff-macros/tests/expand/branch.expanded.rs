@@ -218,6 +218,52 @@ fn gated_grad_with(
 ) -> (f64, GatedGrad) {
     __workspace.run(move || gated_grad(x, w, limit))
 }
+///[`gated`] with its arrays taken from, and returned to, `workspace`: the same value, from the steps of [`gated_grad`]'s forward pass, each array given back to the workspace once the pass is done with it, so that from the second call on an evaluation (a validation loss, a prediction) allocates nothing.
+#[inline]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
+fn gated_with(
+    __workspace: &mut ::autodiff::__private::Workspace,
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    limit: f64,
+) -> f64 {
+    let _ = gated;
+    __workspace
+        .run(move || {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let mut __v5_a = ::core::option::Option::None;
+            let __v4_h = matmul(x, w);
+            (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
+            if mean(&(*&__v4_h)) > limit {
+                let __new = relu(&__v4_h);
+                ::autodiff::__private::recycle!(
+                    ::autodiff::__private::set(& mut __v5_a, __new)
+                );
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                    .check_forward("relu");
+            } else {
+                let __new = tanh(&__v4_h);
+                ::autodiff::__private::recycle!(
+                    ::autodiff::__private::set(& mut __v5_a, __new)
+                );
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                    .check_forward("tanh");
+            }
+            ::autodiff::__private::recycle!(__v4_h);
+            let __v3 = sum(::autodiff::__private::live(&__v5_a));
+            (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+            ::autodiff::__private::recycle!(__v5_a);
+            __v3
+        })
+}
 ///The vector-Jacobian product of [`gated`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
 #[inline]

@@ -211,6 +211,44 @@ pub fn mlp_loss_grad_with(
 ) -> (f64, MlpLossGrad) {
     __workspace.run(move || mlp_loss_grad(x, labels, w1, b1, w2, b2))
 }
+///[`mlp_loss`] with its arrays taken from, and returned to, `workspace`: the same value, from the steps of [`mlp_loss_grad`]'s forward pass, each array given back to the workspace once the pass is done with it, so that from the second call on an evaluation (a validation loss, a prediction) allocates nothing.
+#[inline]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
+pub fn mlp_loss_with(
+    __workspace: &mut ::autodiff::__private::Workspace,
+    x: &Array2<f64>,
+    labels: &[usize],
+    w1: &Array2<f64>,
+    b1: &Array1<f64>,
+    w2: &Array2<f64>,
+    b2: &Array1<f64>,
+) -> f64 {
+    let _ = mlp_loss;
+    __workspace
+        .run(move || {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __v7_h = linear(x, w1, b1);
+            (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
+            let __v8_a = relu(&__v7_h);
+            (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
+            ::autodiff::__private::recycle!(__v7_h);
+            let __v9_z = linear(&__v8_a, w2, b2);
+            (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
+            ::autodiff::__private::recycle!(__v8_a);
+            let __v6 = cross_entropy(&__v9_z, labels);
+            (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+            ::autodiff::__private::recycle!(__v9_z);
+            __v6
+        })
+}
 ///The vector-Jacobian product of [`mlp_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
 #[inline]

@@ -278,6 +278,50 @@ fn model_loss_grad_with(
 ) -> (f64, ModelLossGrad) {
     __workspace.run(move || model_loss_grad(model, x, labels))
 }
+///[`model_loss`] with its arrays taken from, and returned to, `workspace`: the same value, from the steps of [`model_loss_grad`]'s forward pass, each array given back to the workspace once the pass is done with it, so that from the second call on an evaluation (a validation loss, a prediction) allocates nothing.
+#[inline]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
+fn model_loss_with(
+    __workspace: &mut ::autodiff::__private::Workspace,
+    model: &Mlp,
+    x: &Array2<f64>,
+    labels: &[usize],
+) -> f64 {
+    let _ = model_loss;
+    __workspace
+        .run(move || {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __v5 = linear(x, &model.w1, &model.b1);
+            (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
+            let __v4_h = relu(&__v5);
+            (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+            ::autodiff::__private::recycle!(__v5);
+            let __v7 = linear(&__v4_h, &model.w2, &model.b2);
+            (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+            ::autodiff::__private::recycle!(__v4_h);
+            let __v6 = cross_entropy(&__v7, labels);
+            (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+            ::autodiff::__private::recycle!(__v7);
+            let __v9 = l2(&model.w1);
+            (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
+            let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
+            (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
+            ::autodiff::__private::recycle!(__v9);
+            let __v3 = ::autodiff::__private::add(&__v6, &__v8);
+            (&::autodiff::__private::Probe(&__v3)).check_forward("add");
+            ::autodiff::__private::recycle!(__v6);
+            ::autodiff::__private::recycle!(__v8);
+            __v3
+        })
+}
 ///The vector-Jacobian product of [`model_loss`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
 #[inline]

@@ -274,6 +274,50 @@ fn residual_grad_with(
 ) -> (f64, ResidualGrad) {
     __workspace.run(move || residual_grad(x, w, b))
 }
+///[`residual`] with its arrays taken from, and returned to, `workspace`: the same value, from the steps of [`residual_grad`]'s forward pass, each array given back to the workspace once the pass is done with it, so that from the second call on an evaluation (a validation loss, a prediction) allocates nothing.
+#[inline]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
+fn residual_with(
+    __workspace: &mut ::autodiff::__private::Workspace,
+    x: &Array2<f64>,
+    w: &Array2<f64>,
+    b: &Array1<f64>,
+) -> f64 {
+    let _ = residual;
+    __workspace
+        .run(move || {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __v9 = linear(x, w, b);
+            (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
+            let __v4_h = relu(&__v9);
+            (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+            ::autodiff::__private::recycle!(__v9);
+            let __v5 = duplicate(&__v4_h);
+            (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
+            let __v11 = max(&(&__v5).1, &__v4_h);
+            (&::autodiff::__private::Probe(&__v11)).check_forward("max");
+            ::autodiff::__private::recycle!(__v4_h);
+            let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
+            (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
+            ::autodiff::__private::recycle!(__v11);
+            let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
+            (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
+            ::autodiff::__private::recycle!(__v5);
+            ::autodiff::__private::recycle!(__v10);
+            let __v3 = sum(&__v8_y);
+            (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+            ::autodiff::__private::recycle!(__v8_y);
+            __v3
+        })
+}
 ///The vector-Jacobian product of [`residual`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
 #[inline]

@@ -413,6 +413,80 @@ fn rnn_grad_with(
 ) -> (f32, RnnGrad) {
     __workspace.run(move || rnn_grad(xs, wx, b, u))
 }
+///[`rnn`] with its arrays taken from, and returned to, `workspace`: the same value, from the steps of [`rnn_grad`]'s forward pass, each array given back to the workspace once the pass is done with it, so that from the second call on an evaluation (a validation loss, a prediction) allocates nothing.
+#[inline]
+#[allow(
+    dead_code,
+    unused_variables,
+    unused_mut,
+    unused_assignments,
+    unreachable_code,
+    clippy::all
+)]
+fn rnn_with(
+    __workspace: &mut ::autodiff::__private::Workspace,
+    xs: &[Array2<f32>],
+    wx: &Array2<f32>,
+    b: &Array1<f32>,
+    u: &Array2<f32>,
+) -> f32 {
+    let _ = rnn;
+    __workspace
+        .run(move || {
+            #[allow(unused_imports)]
+            use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let mut __v5_h = ::core::option::Option::None;
+            let mut __v8 = ::core::option::Option::None;
+            let mut __v9 = ::core::option::Option::None;
+            let mut __v10 = ::core::option::Option::None;
+            let __v7 = linear(&(xs[0]), wx, b);
+            (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+            let __new = tanh(&__v7);
+            ::autodiff::__private::recycle!(
+                ::autodiff::__private::set(& mut __v5_h, __new)
+            );
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                .check_forward("tanh");
+            ::autodiff::__private::recycle!(__v7);
+            for t in 1..xs.len() {
+                let __k0 = &xs[t];
+                let __new = linear(__k0, wx, b);
+                ::autodiff::__private::recycle!(
+                    ::autodiff::__private::set(& mut __v9, __new)
+                );
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+                    .check_forward("linear");
+                let __new = matmul(::autodiff::__private::live(&__v5_h), u);
+                ::autodiff::__private::recycle!(
+                    ::autodiff::__private::set(& mut __v10, __new)
+                );
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+                    .check_forward("matmul");
+                let __new = ::autodiff::__private::add(
+                    ::autodiff::__private::live(&__v9),
+                    ::autodiff::__private::live(&__v10),
+                );
+                ::autodiff::__private::recycle!(
+                    ::autodiff::__private::set(& mut __v8, __new)
+                );
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+                    .check_forward("add");
+                let __new = tanh(::autodiff::__private::live(&__v8));
+                ::autodiff::__private::recycle!(
+                    ::autodiff::__private::set(& mut __v5_h, __new)
+                );
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                    .check_forward("tanh");
+            }
+            let __v4 = mean(::autodiff::__private::live(&__v5_h));
+            (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
+            ::autodiff::__private::recycle!(__v5_h);
+            ::autodiff::__private::recycle!(__v8);
+            ::autodiff::__private::recycle!(__v9);
+            ::autodiff::__private::recycle!(__v10);
+            __v4
+        })
+}
 ///The vector-Jacobian product of [`rnn`], which makes it a module that other `#[differentiable]` functions can call. It recomputes the forward pass (trading one forward pass for not storing intermediates).
 #[doc(hidden)]
 #[inline]
