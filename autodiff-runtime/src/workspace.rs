@@ -412,18 +412,6 @@ pub fn recycle_array<F: Float, D: Dimension>(array: Array<F, D>) {
     });
 }
 
-/// A new array of `shape` filled from `values` (which must yield exactly the
-/// shape's number of elements, in standard order).
-pub(crate) fn array_from_iter<F: Float, Sh: IntoDimension>(
-    shape: Sh,
-    values: impl Iterator<Item = F>,
-) -> Array<F, Sh::Dim> {
-    let dim = shape.into_dimension();
-    let mut buffer = take(dim.size());
-    buffer.extend(values);
-    Array::from_shape_vec(dim, buffer).expect("one value per element")
-}
-
 /// A new array for an output that will be overwritten completely (the
 /// product of a GEMM with β = 0): a kept buffer's old values are left in place
 /// rather than zeroed first; new memory is zeroed.
@@ -500,7 +488,9 @@ mod tests {
             .expect("one buffer")
             .as_ptr();
         let reused = ws.run(|| {
-            let b: Array<f32, _> = array_from_iter((10, 100), (0..1000).map(|i| i as f32));
+            let mut buffer = take::<f32>(1000);
+            buffer.extend((0..1000).map(|i| i as f32));
+            let b = Array::from_shape_vec((10, 100), buffer).expect("1000 values");
             assert_eq!(b[[9, 99]], 999.0);
             b.as_ptr()
         });

@@ -21,7 +21,7 @@
 mod caches;
 mod kernel;
 
-use ndarray::{Array2, ArrayRef2};
+use ndarray::{Array2, ArrayRef1, ArrayRef2};
 
 pub use crate::cpu::{Backend, backend, with_backend};
 use crate::float::Float;
@@ -44,7 +44,7 @@ pub(crate) fn gemm<F: Float>(a: &ArrayRef2<F>, b: &ArrayRef2<F>) -> Array2<F> {
     // SAFETY: `buffer` has capacity for the m×n row-major C, which the
     // product writes completely (β = 0) before the length is set.
     unsafe {
-        product(F::one(), a, b, F::zero(), c, (m, n));
+        product(F::one(), a, b, F::zero(), None, c, (m, n));
         buffer.set_len(m * n);
     }
     Array2::from_shape_vec((m, n), buffer).expect("m×n values")
@@ -75,19 +75,53 @@ pub fn gemm_into<F: Float>(alpha: F, a: &ArrayRef2<F>, b: &ArrayRef2<F>, beta: F
     };
     // SAFETY: `c` comes from a live ndarray view of shape `dim`, borrowed
     // mutably, so it aliases neither input.
-    unsafe { product(alpha, a, b, beta, c, dim) };
+    unsafe { product(alpha, a, b, beta, None, c, dim) };
+}
+
+/// `a·b + bias` into a new array, the bias added to every row: the product
+/// of a linear layer. Each thread writes the bias into a tile of C just
+/// before its kernel adds onto it, so that the bias costs no pass over C of
+/// its own.
+///
+/// # Panics
+/// If the shapes do not chain, or the bias is not one value per column.
+pub(crate) fn gemm_bias<F: Float>(a: &ArrayRef2<F>, b: &ArrayRef2<F>, bias: &ArrayRef1<F>) -> Array2<F> {
+    let (m, n) = (a.nrows(), b.ncols());
+    assert_eq!(bias.len(), n, "gemm: a bias of {} values for {n} columns", bias.len());
+    let mut buffer = crate::workspace::take::<F>(m * n);
+    let c = StridedMut {
+        ptr: buffer.as_mut_ptr(),
+        rs: n as isize,
+        cs: 1,
+    };
+    // The bias as an m×n matrix whose rows are all the same row.
+    let bias = Strided {
+        ptr: bias.as_ptr(),
+        rs: 0,
+        cs: bias.strides()[0],
+    };
+    // SAFETY: `buffer` has capacity for the m×n row-major C, which the
+    // product writes completely (the bias, then onto it) before the length
+    // is set; the bias view reads its n values.
+    unsafe {
+        product(F::one(), a, b, F::zero(), Some(bias), c, (m, n));
+        buffer.set_len(m * n);
+    }
+    Array2::from_shape_vec((m, n), buffer).expect("m×n values")
 }
 
 /// Counts the product, checks that the shapes chain, and computes it.
 ///
 /// # Safety
 /// `c` addresses a valid `dim` matrix that overlaps neither input; with β ≠ 0
-/// its values are initialised.
+/// and no bias its values are initialised; a bias addresses a valid `dim`
+/// matrix.
 unsafe fn product<F: Float>(
     alpha: F,
     a: &ArrayRef2<F>,
     b: &ArrayRef2<F>,
     beta: F,
+    bias: Option<Strided<F>>,
     c: StridedMut<F>,
     dim: (usize, usize),
 ) {
@@ -108,7 +142,7 @@ unsafe fn product<F: Float>(
     let (a, b) = (view(a.as_ptr(), a.strides()), view(b.as_ptr(), b.strides()));
     // SAFETY: the pointers and strides of A and B come from live ndarray
     // views of the checked shapes; C is valid per the caller.
-    unsafe { gemm_raw((m, k, n), alpha, a, b, beta, c) };
+    unsafe { gemm_raw((m, k, n), alpha, a, b, beta, bias, c) };
 }
 
 /// A strided matrix: element `(i, j)` is at `ptr + i·rs + j·cs`.
@@ -179,17 +213,20 @@ impl<F> StridedMut<F> {
 /// slower for it.
 const PARALLEL_WORK: usize = 1 << 18;
 
-/// `C[m×n] ← α·A[m×k]·B[k×n] + β·C` for f32 or f64; β = 0 means C is not read.
+/// `C[m×n] ← α·A[m×k]·B[k×n] + β·C` for f32 or f64; β = 0 means C is not
+/// read. With a `bias` (an `m×n` view, usually of one row repeated), `C ←
+/// α·A·B + bias` instead, and C is not read.
 ///
 /// # Safety
-/// The views address valid `m×k`, `k×n` and `m×n` matrices, and C overlaps
-/// neither input.
+/// The views address valid `m×k`, `k×n` and `m×n` matrices (the bias too),
+/// and C overlaps neither input nor the bias.
 unsafe fn gemm_raw<F: Float>(
     dims: (usize, usize, usize),
     alpha: F,
     a: Strided<F>,
     b: Strided<F>,
     beta: F,
+    bias: Option<Strided<F>>,
     c: StridedMut<F>,
 ) {
     use std::any::Any;
@@ -198,12 +235,12 @@ unsafe fn gemm_raw<F: Float>(
     if let (Some(alpha), Some(beta)) = (scalars(&alpha), scalars(&beta)) {
         // SAFETY: `F` is f32, so the views address f32 values; the caller
         // upholds the rest of the contract, which is `gemm_typed`'s.
-        return unsafe { gemm_f32(dims, alpha, a.cast(), b.cast(), beta, c.cast()) };
+        return unsafe { gemm_f32(dims, alpha, a.cast(), b.cast(), beta, bias.map(Strided::cast), c.cast()) };
     }
     let scalars = |x: &F| (x as &dyn Any).downcast_ref::<f64>().copied();
     if let (Some(alpha), Some(beta)) = (scalars(&alpha), scalars(&beta)) {
         // SAFETY: as above, for f64.
-        return unsafe { gemm_f64(dims, alpha, a.cast(), b.cast(), beta, c.cast()) };
+        return unsafe { gemm_f64(dims, alpha, a.cast(), b.cast(), beta, bias.map(Strided::cast), c.cast()) };
     }
     unreachable!("`Float` is implemented for f32 and f64 only")
 }
@@ -223,10 +260,11 @@ unsafe fn gemm_f32(
     a: Strided<f32>,
     b: Strided<f32>,
     beta: f32,
+    bias: Option<Strided<f32>>,
     c: StridedMut<f32>,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { gemm_typed(dims, alpha, a, b, beta, c) }
+    unsafe { gemm_typed(dims, alpha, a, b, beta, bias, c) }
 }
 
 /// [`gemm_typed`] for f64.
@@ -240,10 +278,11 @@ unsafe fn gemm_f64(
     a: Strided<f64>,
     b: Strided<f64>,
     beta: f64,
+    bias: Option<Strided<f64>>,
     c: StridedMut<f64>,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { gemm_typed(dims, alpha, a, b, beta, c) }
+    unsafe { gemm_typed(dims, alpha, a, b, beta, bias, c) }
 }
 
 /// [`gemm_raw`] on the kernels of one element type.
@@ -256,17 +295,32 @@ pub(crate) unsafe fn gemm_typed<F: Scalar>(
     a: Strided<F>,
     b: Strided<F>,
     beta: F,
+    bias: Option<Strided<F>>,
     c: StridedMut<F>,
 ) {
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 || alpha == F::zero() {
-        // SAFETY: C is valid, per the caller.
-        unsafe { scale(m, n, beta, c) };
+        // SAFETY: C (and the bias) are valid, per the caller.
+        unsafe {
+            match bias {
+                Some(bias) => fill(m, n, bias, c),
+                None => scale(m, n, beta, c),
+            }
+        };
         return;
     }
     let Some(kernels) = F::kernels(backend()) else {
+        // The bias first, then added onto.
+        let beta = match bias {
+            // SAFETY: C and the bias are valid, per the caller.
+            Some(bias) => unsafe {
+                fill(m, n, bias, c);
+                F::one()
+            },
+            None => beta,
+        };
         // SAFETY: forwarded from the caller.
         unsafe {
             F::matrixmultiply(
@@ -298,17 +352,19 @@ pub(crate) unsafe fn gemm_typed<F: Scalar>(
             cs: c.rs,
             ..c
         };
+        let bias_t = bias.map(t);
         // SAFETY: the same matrices, read through their transposes.
-        return unsafe { oriented(kernel_t, (n, k, m), alpha, t(b), t(a), beta, c_t) };
+        return unsafe { oriented(kernel_t, (n, k, m), alpha, t(b), t(a), beta, bias_t, c_t) };
     }
     // SAFETY: forwarded from the caller.
-    unsafe { oriented(kernel, (m, k, n), alpha, a, b, beta, c) }
+    unsafe { oriented(kernel, (m, k, n), alpha, a, b, beta, bias, c) }
 }
 
 /// The product with its orientation and kernel chosen: threads, blocks.
 ///
 /// # Safety
 /// As for [`gemm_raw`].
+#[allow(clippy::too_many_arguments)]
 unsafe fn oriented<F: Scalar>(
     kernel: &kernel::Kernel<F>,
     (m, k, n): (usize, usize, usize),
@@ -316,6 +372,7 @@ unsafe fn oriented<F: Scalar>(
     a: Strided<F>,
     b: Strided<F>,
     beta: F,
+    bias: Option<Strided<F>>,
     c: StridedMut<F>,
 ) {
     let threads = if m * n * k >= PARALLEL_WORK {
@@ -325,7 +382,7 @@ unsafe fn oriented<F: Scalar>(
     };
     if threads <= 1 {
         // SAFETY: forwarded from the caller.
-        unsafe { serial(kernel, (m, k, n), alpha, a, b, beta, c) };
+        unsafe { serial(kernel, (m, k, n), alpha, a, b, beta, bias, c) };
         return;
     }
     // Split C into one block per thread, in whole tiles, along the side whose
@@ -344,7 +401,15 @@ unsafe fn oriented<F: Scalar>(
         if start == end {
             return;
         }
-        // This thread's rows (or columns) of A (or B) and C.
+        // This thread's rows (or columns) of A (or B), C and the bias.
+        let bias = bias.map(|bias| Strided {
+            ptr: if split_rows {
+                bias.at(start, 0)
+            } else {
+                bias.at(0, start)
+            },
+            ..bias
+        });
         let (dims, a, b, c) = if split_rows {
             let a = Strided {
                 ptr: a.at(start, 0),
@@ -375,7 +440,7 @@ unsafe fn oriented<F: Scalar>(
             )
         };
         // SAFETY: each thread writes its own block of C.
-        unsafe { serial(kernel, dims, alpha, a, b, beta, c) };
+        unsafe { serial(kernel, dims, alpha, a, b, beta, bias, c) };
     });
 }
 
@@ -395,10 +460,39 @@ unsafe fn scale<F: Scalar>(m: usize, n: usize, beta: F, c: StridedMut<F>) {
     }
 }
 
+/// `C ← bias`, both `m×n`.
+///
+/// # Safety
+/// `c` and `bias` address valid `m×n` matrices that do not overlap.
+unsafe fn fill<F: Scalar>(m: usize, n: usize, bias: Strided<F>, c: StridedMut<F>) {
+    for i in 0..m {
+        // SAFETY: forwarded from the caller.
+        unsafe { fill_row(n, bias.at(i, 0), bias.cs, c.at(i, 0), c.cs) };
+    }
+}
+
+/// `n` values from `src` (`step` apart) to `dst` (`across` apart): a copy
+/// where both are contiguous, the same value where the source repeats one.
+///
+/// # Safety
+/// Both address `n` valid values, which do not overlap.
+#[inline]
+unsafe fn fill_row<F: Scalar>(n: usize, src: *const F, step: isize, dst: *mut F, across: isize) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match (step, across) {
+            (1, 1) => std::ptr::copy_nonoverlapping(src, dst, n),
+            (0, 1) => std::slice::from_raw_parts_mut(dst, n).fill(*src),
+            _ => (0..n).for_each(|j| *dst.offset(j as isize * across) = *src.offset(j as isize * step)),
+        }
+    }
+}
+
 /// The product on the calling thread.
 ///
 /// # Safety
 /// As for [`gemm_raw`], and `kernel` runs on this CPU.
+#[allow(clippy::too_many_arguments)]
 unsafe fn serial<F: Scalar>(
     kernel: &kernel::Kernel<F>,
     (m, k, n): (usize, usize, usize),
@@ -406,6 +500,7 @@ unsafe fn serial<F: Scalar>(
     a: Strided<F>,
     b: Strided<F>,
     beta: F,
+    bias: Option<Strided<F>>,
     c: StridedMut<F>,
 ) {
     let (mr, nr, blocks) = (kernel.mr, kernel.nr, kernel.blocks);
@@ -429,8 +524,10 @@ unsafe fn serial<F: Scalar>(
             let nc = nc_max.min(n - jc);
             for pc in (0..k).step_by(kc_max) {
                 let kc = kc_max.min(k - pc);
-                // Later slices of k add onto what the first one wrote.
-                let beta = if pc == 0 { beta } else { F::one() };
+                // Later slices of k add onto what the first one wrote; the
+                // first adds onto the bias, written tile by tile below.
+                let bias = bias.filter(|_| pc == 0);
+                let beta = if pc == 0 && bias.is_none() { beta } else { F::one() };
                 let b_packed_from = if b_in_place { nc - nc % nr } else { 0 };
                 // SAFETY: rows pc.. pc + kc and columns jc.. jc + nc are
                 // inside B, per the caller; `packed_b` holds nc padded to nr by kc.
@@ -473,6 +570,15 @@ unsafe fn serial<F: Scalar>(
                                 alpha,
                                 beta,
                             };
+                            if let Some(bias) = bias {
+                                // Written just before the kernel reads it, while
+                                // the tile is in the L1 cache anyway.
+                                for i in 0..tile.rows {
+                                    let (row, col) = (ic + ir + i, jc + jr);
+                                    // SAFETY: the tile's rows lie inside C and the bias.
+                                    unsafe { fill_row(tile.cols, bias.at(row, col), bias.cs, c.at(row, col), c.cs) };
+                                }
+                            }
                             // SAFETY: the panels hold kc steps and the tile is inside C.
                             unsafe { run_tile(kernel, kc, panel_a, panel_b, tile, c.cs, edge) };
                         }
@@ -740,7 +846,17 @@ mod tests {
             cs,
         };
         // SAFETY: live views of matching shapes; c is a separate array.
-        unsafe { gemm_raw((a.nrows(), a.ncols(), b.ncols()), alpha, view(&a), view(&b), beta, out) };
+        unsafe {
+            gemm_raw(
+                (a.nrows(), a.ncols(), b.ncols()),
+                alpha,
+                view(&a),
+                view(&b),
+                beta,
+                None,
+                out,
+            )
+        };
     }
 
     fn assert_close(got: &Array2<f64>, want: &Array2<f64>, tol: f64, what: &str) {
@@ -804,6 +920,55 @@ mod tests {
                 }
             });
         }
+    }
+
+    /// `gemm_bias`: the product plus the bias in every row, on every backend,
+    /// in both orientations (a narrow output is computed transposed), on the
+    /// helper threads, with a strided bias, for transposed operands, and into
+    /// a buffer that held NaN (C is not read).
+    #[test]
+    fn a_bias_is_added_to_every_row_and_c_is_not_read() {
+        let shapes = SHAPES.iter().chain(&[(40, 0, 9), (0, 5, 3)]);
+        for (seed, &(m, k, n)) in shapes.enumerate() {
+            let seed = seed as u64;
+            let (a, b) = (random((m, k), seed), random((k, n), 100 + seed));
+            // The bias: the second column of an n × 2 matrix (stride 2).
+            let holder = random((n, 2), 200 + seed);
+            let bias = holder.column(1);
+            let want = naive(a.view(), b.view()) + bias;
+            let single = |x: &Array2<f64>| x.mapv(|v| v as f32);
+            let (a32, b32, holder32) = (single(&a), single(&b), single(&holder));
+            // Operands read through transposed views of their transposes.
+            let (at, bt) = (a.t().to_owned(), b.t().to_owned());
+            on_every_backend(|backend| {
+                let what = format!("{backend}: {m}×{k}×{n}");
+                let mut workspace = crate::workspace::Workspace::new();
+                let c = workspace.run(|| {
+                    crate::workspace::recycle_array(Array2::from_elem((m, n), f64::NAN));
+                    gemm_bias(&a, &b, &bias)
+                });
+                assert_close(&c, &want, 1e-12, &format!("f64 {what}"));
+                let c = gemm_bias(&at.t(), &bt.t(), &bias);
+                assert_close(&c, &want, 1e-12, &format!("f64 transposed operands {what}"));
+                let c = gemm_bias(&a32, &b32, &holder32.column(1));
+                assert_close(
+                    &c.mapv(f64::from),
+                    &want,
+                    1e-4 * (k as f64 + 1.0).sqrt(),
+                    &format!("f32 {what}"),
+                );
+            });
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: a bias of 3 values for 4 columns")]
+    fn a_bias_of_the_wrong_length_is_named() {
+        let _ = gemm_bias(
+            &Array2::<f64>::zeros((2, 5)),
+            &Array2::zeros((5, 4)),
+            &ndarray::Array1::zeros(3),
+        );
     }
 
     #[test]
@@ -991,7 +1156,7 @@ mod tests {
                 };
                 let kernel = kernel::Kernel::choose(kernels, m, n);
                 // SAFETY: live arrays of matching shapes; the kernel runs here.
-                unsafe { serial(kernel, (m, k, n), 1.0, view(&a), view(&b), 0.0, out) };
+                unsafe { serial(kernel, (m, k, n), 1.0, view(&a), view(&b), 0.0, None, out) };
                 assert_eq!(pooled, alone, "{backend} {m}×{k}×{n}: bit for bit");
             }
         }

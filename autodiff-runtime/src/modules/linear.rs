@@ -11,8 +11,8 @@
 use ndarray::{Array, Array1, Array2, ArrayRef, ArrayRef1, ArrayRef2, ArrayView1, ArrayView2, Dimension};
 
 use crate::float::{Float, back_as, view_as};
-use crate::gemm::gemm_into;
-use crate::workspace::{array_from_iter, recycle_array, take, take_scratch, zeros};
+use crate::gemm::{gemm_bias, gemm_into};
+use crate::workspace::{recycle_array, take_scratch, zeros};
 
 use super::arith::rows_of;
 
@@ -104,23 +104,11 @@ fn two_sums<F: Float>(first: Option<(Terms<F>, &mut Array2<F>)>, second: Option<
 // would be compiled and optimised again in every crate whose generated code
 // calls `linear`.
 
-/// `x2·wᵀ + b`: the output starts as the broadcast bias and the GEMM
-/// accumulates onto it (β = 1), one fill and one GEMM, no temporary.
+/// `x2·wᵀ + b`: the GEMM writes the bias into each tile of the output just
+/// before it adds the product onto it, no pass of its own, no temporary.
 fn forward_rows<F: Float>(x2: ArrayView2<'_, F>, w: ArrayView2<'_, F>, b: ArrayView1<'_, F>) -> Array2<F> {
     fn typed<F: Float>(x2: ArrayView2<'_, F>, w: ArrayView2<'_, F>, b: ArrayView1<'_, F>) -> Array2<F> {
-        let (rows, out) = (x2.nrows(), w.nrows());
-        let mut y = match b.as_slice() {
-            Some(bias) => {
-                let mut buffer = take(rows * out);
-                for _ in 0..rows {
-                    buffer.extend_from_slice(bias);
-                }
-                Array2::from_shape_vec((rows, out), buffer).expect("rows × out values")
-            }
-            None => array_from_iter((rows, out), (0..rows).flat_map(|_| b.iter().copied())),
-        };
-        gemm_into(F::one(), &x2, &w.t(), F::one(), &mut y);
-        y
+        gemm_bias(&x2, &w.t(), &b)
     }
     #[inline(never)]
     fn on_f32(x2: ArrayView2<'_, f32>, w: ArrayView2<'_, f32>, b: ArrayView1<'_, f32>) -> Array2<f32> {
