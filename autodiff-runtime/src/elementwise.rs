@@ -188,9 +188,16 @@ instances!(update_plain => update_avx2, update_avx512; <F: Float, G: Fn(F, F) ->
 instances!(map_plain => map_avx2, map_avx512; <F: Float, G: Fn(F) -> F>
     (out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: G));
 
-/// `f(row)` for every row of `d` values of `values` (a whole number of
-/// rows), rows split over the pool's threads when there are enough values,
-/// each part compiled for the CPU's widest vectors (see [`lanes`]).
+/// Rows handed to the functions of [`rows_in_place`] at a time.
+pub(crate) const ROWS: usize = 4;
+
+/// `f(rows)` for every [`ROWS`] rows of `d` values of `values` (a whole
+/// number of rows; the last call may get fewer), rows split over the pool's
+/// threads when there are enough values, each part compiled for the CPU's
+/// widest vectors (see [`lanes`]). Several rows a call, so that `f` can run
+/// each of its passes over all of them: short rows (attention's) are chains
+/// of dependent steps (a maximum, then exponentials, then their sum), which
+/// the processor overlaps only across rows it sees together.
 pub(crate) fn rows_in_place<F: Float>(values: &mut [F], d: usize, f: impl Fn(&mut [F]) + Sync) {
     if d == 0 {
         return;
@@ -201,8 +208,9 @@ pub(crate) fn rows_in_place<F: Float>(values: &mut [F], d: usize, f: impl Fn(&mu
     });
 }
 
-/// `f(row, other_row)` for every row of `d` values of `values` and the
-/// matching row of `other` (of the same length), as [`rows_in_place`].
+/// `f(rows, other_rows)` for every [`ROWS`] rows of `d` values of `values`
+/// and the matching rows of `other` (of the same length), as
+/// [`rows_in_place`].
 pub(crate) fn rows_zip_in_place<F: Float>(values: &mut [F], other: &[F], d: usize, f: impl Fn(&mut [F], &[F]) + Sync) {
     debug_assert_eq!(values.len(), other.len());
     if d == 0 {
@@ -223,14 +231,14 @@ pub(crate) fn rows_zip_in_place<F: Float>(values: &mut [F], other: &[F], d: usiz
 fn rows_plain<F: Float>(values: &mut [F], d: usize, f: &impl Fn(&mut [F])) {
     // `(*f)`: the closure's own call, which its `#[inline(always)]` inlines
     // (a call through the reference goes through a shim that is not).
-    for row in values.chunks_exact_mut(d) {
-        (*f)(row);
+    for rows in values.chunks_mut(d * ROWS) {
+        (*f)(rows);
     }
 }
 
 #[inline(always)]
 fn rows_zip_plain<F: Float>(values: &mut [F], other: &[F], d: usize, f: &impl Fn(&mut [F], &[F])) {
-    for (v, o) in values.chunks_exact_mut(d).zip(other.chunks_exact(d)) {
+    for (v, o) in values.chunks_mut(d * ROWS).zip(other.chunks(d * ROWS)) {
         (*f)(v, o);
     }
 }

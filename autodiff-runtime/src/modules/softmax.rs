@@ -10,7 +10,7 @@
 
 use ndarray::{Array, ArrayRef, Axis, Dimension, Zip};
 
-use crate::elementwise::{lane_max, lane_sum, rows_in_place, rows_zip_in_place};
+use crate::elementwise::{ROWS, lane_max, lane_sum, rows_in_place, rows_zip_in_place};
 use crate::float::Float;
 use crate::value::check_shape;
 
@@ -31,11 +31,22 @@ crate::module! {
         let d = y.len_of(axis);
         // Inlined into the AVX2 instance of the loop over rows, so that the
         // exponential vectorises for it.
-        rows_in_place(y.as_slice_mut().expect("a copy is contiguous"), d, #[inline(always)] |row| {
-            let m = lane_max(row);
-            row.iter_mut().for_each(|v| *v = (*v - m).fast_exp());
-            let total = lane_sum(row, |_, v| v);
-            row.iter_mut().for_each(|v| *v /= total);
+        // Each pass over up to ROWS rows at a time (see `rows_in_place`).
+        rows_in_place(y.as_slice_mut().expect("a copy is contiguous"), d, #[inline(always)] |rows| {
+            let mut scale = [F::zero(); ROWS];
+            for (m, row) in scale.iter_mut().zip(rows.chunks_exact(d)) {
+                *m = lane_max(row);
+            }
+            for (&m, row) in scale.iter().zip(rows.chunks_exact_mut(d)) {
+                row.iter_mut().for_each(|v| *v = (*v - m).fast_exp());
+            }
+            // One division a row, not one per element.
+            for (s, row) in scale.iter_mut().zip(rows.chunks_exact(d)) {
+                *s = F::one() / lane_sum(row, |_, v| v);
+            }
+            for (&s, row) in scale.iter().zip(rows.chunks_exact_mut(d)) {
+                row.iter_mut().for_each(|v| *v *= s);
+            }
         });
         y
     }
@@ -49,9 +60,14 @@ crate::module! {
             let d = gx.len_of(axis);
             let y = y.as_standard_layout();
             let ys = y.as_slice().expect("standard layout");
-            rows_zip_in_place(gx.as_slice_mut().expect("standard layout"), ys, d, #[inline(always)] |gl, yl| {
-                let dot = lane_sum(gl, |j, g| g * yl[j]);
-                gl.iter_mut().zip(yl).for_each(|(g, &y)| *g = y * (*g - dot));
+            rows_zip_in_place(gx.as_slice_mut().expect("standard layout"), ys, d, #[inline(always)] |gs, ys| {
+                let mut dots = [F::zero(); ROWS];
+                for ((dot, gl), yl) in dots.iter_mut().zip(gs.chunks_exact(d)).zip(ys.chunks_exact(d)) {
+                    *dot = lane_sum(gl, |j, g| g * yl[j]);
+                }
+                for ((&dot, gl), yl) in dots.iter().zip(gs.chunks_exact_mut(d)).zip(ys.chunks_exact(d)) {
+                    gl.iter_mut().zip(yl).for_each(|(g, &y)| *g = y * (*g - dot));
+                }
             });
             gx
         };
