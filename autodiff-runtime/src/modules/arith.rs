@@ -146,44 +146,51 @@ pub(crate) fn copy<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
 
 /// The elements of `x` in row-major order, into a new workspace array of
 /// `shape` (the caller has checked the count). A large copy is split over
-/// the threads by rows of the first axis.
+/// the threads by rows of the first axis. The copy writes into the buffer's
+/// spare capacity: a buffer is not zero-filled first only to be overwritten.
 pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
     use crate::parallel::{Disjoint, over_items};
+    use std::mem::MaybeUninit;
+    let n = x.len();
+    let mut buffer = crate::workspace::take::<F>(n);
+    let out = Disjoint::new(&mut buffer.spare_capacity_mut()[..n]);
     match x.as_slice() {
-        Some(values) => {
-            let mut out: Array<F, E> = crate::workspace::take_scratch(shape);
-            let n = values.len();
-            let out_values = Disjoint::new(out.as_slice_mut().expect("a new array is contiguous"));
-            over_items(n, n, &|r| {
-                // SAFETY: the ranges of different parts are disjoint.
-                unsafe { out_values.part(r.clone()) }.copy_from_slice(&values[r]);
-            });
-            out
-        }
+        _ if n == 0 => {}
+        Some(values) => over_items(n, n, &|r| {
+            // SAFETY: the ranges of different parts are disjoint.
+            let part = unsafe { out.part(r.clone()) };
+            // SAFETY: `part` and `values[r]` hold `r.len()` values each, in
+            // different buffers.
+            unsafe { std::ptr::copy_nonoverlapping(values[r].as_ptr(), part.as_mut_ptr().cast::<F>(), part.len()) };
+        }),
         None => {
-            // A strided view (a permutation, a slice) is copied by ndarray's
-            // `assign`, lane by lane, which is several times faster than
-            // collecting its element iterator.
-            let mut out: Array<F, D> = crate::workspace::take_scratch(x.raw_dim());
-            let rows = x.shape().first().copied().unwrap_or(0);
-            if x.ndim() == 0 || rows < 2 {
-                out.assign(x);
-            } else {
-                let row = x.len() / rows;
-                let row_dim = x.raw_dim();
-                let out_values = Disjoint::new(out.as_slice_mut().expect("a new array is contiguous"));
-                over_items(rows, x.len(), &|r| {
-                    let mut dim = row_dim.clone();
+            // A strided view (a permutation, a slice) is copied lane by lane
+            // by ndarray's `Zip`, several times faster than collecting its
+            // element iterator; by rows of the first axis over the threads.
+            let rows = x.shape().first().copied().unwrap_or(1).max(1);
+            let row = n / rows;
+            over_items(rows, n, &|r| {
+                let mut dim = x.raw_dim();
+                let source = if x.ndim() == 0 {
+                    x.view()
+                } else {
                     dim[0] = r.len();
-                    // SAFETY: the rows of different parts are disjoint.
-                    let part = unsafe { out_values.part(r.start * row..r.end * row) };
-                    let mut part = ndarray::ArrayViewMut::from_shape(dim, part).expect("whole rows");
-                    part.assign(&x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(r)));
-                });
-            }
-            out.into_shape_with_order(shape).expect("the caller checked the count")
+                    x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(r.clone()))
+                };
+                // SAFETY: the rows of different parts are disjoint.
+                let part = unsafe { out.part(r.start * row..r.end * row) };
+                let part = ndarray::ArrayViewMut::from_shape(dim, part).expect("whole rows");
+                ndarray::Zip::from(part)
+                    .and(&source)
+                    .for_each(|o: &mut MaybeUninit<F>, &v| {
+                        o.write(v);
+                    });
+            });
         }
     }
+    // SAFETY: the parts together wrote all `n` values.
+    unsafe { buffer.set_len(n) };
+    Array::from_shape_vec(shape, buffer).expect("the caller checked the count")
 }
 
 /// The arithmetic of `binary_module!`, and the gradients' combinations.
@@ -501,6 +508,33 @@ mod tests {
     use crate::check::vjp_matches_finite_differences;
     use crate::testing::random;
     use ndarray::{Array2, arr1, arr2};
+
+    /// `copy_as` gives ndarray's row-major order for contiguous, permuted
+    /// and sliced views, large ones split over the threads (an odd number of
+    /// rows), empty ones, and a scalar.
+    #[test]
+    fn copy_as_keeps_row_major_order() {
+        let x = random((101, 40, 33), 3);
+        let cases = [
+            x.view().into_dyn(),
+            x.view().permuted_axes([2, 0, 1]).into_dyn(),
+            x.slice(ndarray::s![.., 3..30;2, ..]).into_dyn(),
+            x.slice(ndarray::s![0..0, .., ..]).into_dyn(),
+            x.slice(ndarray::s![.., 0..0, ..]).into_dyn(),
+            x.slice(ndarray::s![7, 8, 9]).into_dyn(),
+        ];
+        for view in cases {
+            let want: Vec<f64> = view.iter().copied().collect();
+            let got = copy_as(&view, ndarray::IxDyn(&[want.len()]));
+            assert_eq!(
+                got.iter().copied().collect::<Vec<_>>(),
+                want,
+                "shape {:?}, strides {:?}",
+                view.shape(),
+                view.strides()
+            );
+        }
+    }
 
     #[test]
     fn add_passes_the_gradient_to_both_operands() {
