@@ -24,12 +24,26 @@ fn check_square<F, D: Dimension>(module: &str, x: &ArrayRef<F, D>) -> usize {
 
 /// Entries above the diagonal of the last two axes set to `value`.
 fn fill_above<F: Float, D: Dimension>(x: &mut Array<F, D>, t: usize, value: F) {
-    let n = x.ndim();
-    // Rows of the last axis, in order: row i of each t×t matrix is lane i mod t.
-    for (k, mut row) in x.lanes_mut(Axis(n - 1)).into_iter().enumerate() {
-        let i = k % t;
-        row.iter_mut().skip(i + 1).for_each(|v| *v = value);
-    }
+    use crate::parallel::{Disjoint, over_items};
+    let Some(values) = x.as_slice_mut() else {
+        let n = x.ndim();
+        // Rows of the last axis, in order: row i of each t×t matrix is lane i mod t.
+        for (k, mut row) in x.lanes_mut(Axis(n - 1)).into_iter().enumerate() {
+            row.iter_mut().skip(k % t + 1).for_each(|v| *v = value);
+        }
+        return;
+    };
+    // Row k of the contiguous values is row k mod t of its matrix; large
+    // arrays split over the threads by rows.
+    let (len, rows) = (values.len(), values.len() / t.max(1));
+    let out = Disjoint::new(values);
+    over_items(rows, len, &|r| {
+        // SAFETY: the rows of different parts are disjoint.
+        let part = unsafe { out.part(r.start * t..r.end * t) };
+        for (k, row) in r.zip(part.chunks_exact_mut(t)) {
+            row[k % t + 1..].fill(value);
+        }
+    });
 }
 
 /// Scores `[.., t, t]` with the entries above the diagonal set to −∞: query
@@ -106,6 +120,38 @@ mod tests {
     use crate::gradcheck::{Tolerance, gradcheck};
     use crate::modules::{softmax, softmax_vjp};
     use crate::testing::random;
+
+    /// Large stacks split over the threads by rows, at any row; a strided
+    /// gradient is masked as a contiguous one is.
+    #[test]
+    fn a_large_stack_is_masked_as_each_matrix_alone() {
+        let t = 33;
+        let x = random((67, t, t), 5).into_dyn();
+        let y = causal_mask(&x);
+        let g = causal_mask_vjp(&x, &y, x.clone(), [true]).0.expect("needed");
+        let strided = x
+            .clone()
+            .permuted_axes([0, 2, 1].as_slice())
+            .as_standard_layout()
+            .to_owned();
+        let strided = strided.permuted_axes([0, 2, 1].as_slice());
+        let g_strided = causal_mask_vjp(&x, &y, strided, [true]).0.expect("needed");
+        for ((m, i, j), &v) in x
+            .view()
+            .into_dimensionality::<ndarray::Ix3>()
+            .expect("3-D")
+            .indexed_iter()
+        {
+            let above = j > i;
+            assert_eq!(
+                y[[m, i, j]],
+                if above { f64::NEG_INFINITY } else { v },
+                "({m}, {i}, {j})"
+            );
+            assert_eq!(g[[m, i, j]], if above { 0.0 } else { v }, "({m}, {i}, {j})");
+            assert_eq!(g_strided[[m, i, j]], g[[m, i, j]], "({m}, {i}, {j})");
+        }
+    }
 
     #[test]
     fn entries_above_the_diagonal_are_minus_infinity_and_softmax_is_exact() {
