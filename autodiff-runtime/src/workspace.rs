@@ -405,9 +405,15 @@ pub(crate) fn recycle_vec<T>(vec: Vec<T>) {
 
 /// Returns an array's buffer to the active workspace, or frees it.
 pub fn recycle_array<F: Float, D: Dimension>(array: Array<F, D>) {
+    recycle_value(array);
+}
+
+/// Returns the buffers of a value (an array, a tuple of outputs) to the
+/// active workspace, or frees them.
+pub(crate) fn recycle_value<T: Recycle>(value: T) {
     ACTIVE.with(|active| {
         if let Some(workspace) = active.borrow_mut().as_mut() {
-            array.recycle(workspace);
+            value.recycle(workspace);
         }
     });
 }

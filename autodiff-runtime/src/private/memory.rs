@@ -38,6 +38,29 @@ impl<F: crate::float::Float, D: ndarray::Dimension, const N: usize> RecycleArray
     }
 }
 
+/// The outputs of a function with several (`duplicate`, an LSTM cell's
+/// `(h, c)`), and a slot of them: each array's buffer goes back.
+macro_rules! recycle_outputs {
+    ($(($($t:ident),+)),+) => {$(
+        impl<$($t: crate::workspace::Recycle),+> RecycleArray for Dead<($($t,)+)> {
+            fn recycle(&self) {
+                if let Some(outputs) = self.0.take() {
+                    crate::workspace::recycle_value(outputs);
+                }
+            }
+        }
+
+        impl<$($t: crate::workspace::Recycle),+> RecycleArray for Dead<Option<($($t,)+)>> {
+            fn recycle(&self) {
+                if let Some(Some(outputs)) = self.0.take() {
+                    crate::workspace::recycle_value(outputs);
+                }
+            }
+        }
+    )+};
+}
+recycle_outputs!((A, B), (A, B, C), (A, B, C, D));
+
 /// Any other value is dropped (chosen by autoref when `RecycleArray` does not apply).
 pub trait RecycleAny {
     /// Drops the value.
@@ -203,4 +226,30 @@ impl<S: ndarray::RawData, D> Read for ndarray::ArrayBase<S, D> {
 #[inline(always)]
 pub fn read<T: Read + ?Sized>(value: &T) -> T::Seen<'_> {
     value.read()
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use crate::workspace::Workspace;
+
+    /// `recycle!` on the outputs of a function with several (a tuple, or a
+    /// slot holding one) returns each array's buffer to the workspace; a
+    /// scalar output is dropped; anything else is dropped without error.
+    #[test]
+    fn tuples_of_outputs_give_their_arrays_back() {
+        let mut ws = Workspace::new();
+        ws.run(|| {
+            crate::private::recycle!((Array2::<f32>::zeros((2, 3)), Array2::<f32>::zeros((4, 1))));
+            crate::private::recycle!(Some((
+                Array2::<f64>::zeros((2, 2)),
+                1.5_f64,
+                ndarray::Array1::<f64>::zeros(3)
+            )));
+            crate::private::recycle!(None::<(Array2<f32>, Array2<f32>)>);
+            crate::private::recycle!((String::from("not an array"), 3_u8));
+        });
+        assert_eq!(ws.free_buffers(), 4);
+    }
 }
