@@ -4,9 +4,10 @@
 //! heads, width 384, context 256, batch 64), vocabulary 65. Timed apart:
 //! forward + gradients (`loss_grad_with`), the AdamW update (decay on
 //! matrices only) with clipping, and an evaluation: the forward pass alone on
-//! the step's workspace (`loss_with`) and the plain function (`loss`). The summary counts the heap allocations of a
-//! steady-state step, and the peak live heap of the first step (the workspace
-//! filling, the gradient and the optimizer's state: what a step needs).
+//! the step's workspace (`loss_with`) and the plain function (`loss`). The
+//! summary counts the heap allocations of a steady-state step, and the peak
+//! live heap of the first step (the workspace filling, the gradient and the
+//! optimizer's state: what a step needs).
 //!
 //! Run: `cargo bench --bench gpt` (`-- --summary-only` for the table alone,
 //! `-- --small` for the small recipe only; `AUTODIFF_NUM_THREADS=1` for one

@@ -355,6 +355,17 @@ fn without_tangents(func: &syn::ItemFn, sig: &Signature<'_>, output: &TokenStrea
     }
 }
 
+/// The inputs of a `_with` function: the function's, with `pattern: &mut
+/// Workspace` first (after the receiver of a method).
+fn inputs_with_workspace(func: &syn::ItemFn, sig: &Signature<'_>, pattern: TokenStream) -> Vec<TokenStream> {
+    let mut inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
+    inputs.insert(
+        usize::from(sig.is_method),
+        quote!(#pattern: &mut ::autodiff::__private::Workspace),
+    );
+    inputs
+}
+
 /// The reversed program and its plan, and the forward-only ones.
 pub struct Passes<'a> {
     pub program: &'a Program,
@@ -455,11 +466,7 @@ pub fn emit(
         if matches!(crate::signature::ungroup(ty), syn::Type::Tuple(t) if !t.elems.is_empty()));
     let grad_item = if tuple_output {
         let inputs = func.sig.inputs.iter();
-        let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
-        with_inputs.insert(
-            usize::from(sig.is_method),
-            quote!(_: &mut ::autodiff::__private::Workspace),
-        );
+        let with_inputs = inputs_with_workspace(func, sig, quote!(_));
         let grad_with_fn = &names.grad_with_fn;
         let source_const = &names.source_const;
         let graphs_const = &names.graphs_const;
@@ -537,8 +544,7 @@ pub fn emit(
             let (jvp_fn, hvp_fn) = (&names.jvp_fn, &names.hvp_fn);
             let (jvp_with_fn, hvp_with_fn) = (&names.jvp_with_fn, &names.hvp_with_fn);
             let workspace = idents::local("__workspace");
-            let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
-            with_inputs.insert(usize::from(sig.is_method), quote!(#workspace: &mut ::autodiff::__private::Workspace));
+            let with_inputs = inputs_with_workspace(func, sig, workspace.to_token_stream());
             let turbofish = if sig.scalar_output {
                 quote!(::<#(#type_args),*>)
             } else {
@@ -612,10 +618,7 @@ pub fn emit(
         } else {
             quote!(#grad_fn #turbofish (#(#args),*))
         };
-        // The workspace comes first, after the receiver of a method.
-        let workspace_param = quote!(#workspace: &mut ::autodiff::__private::Workspace);
-        let mut with_inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
-        with_inputs.insert(usize::from(sig.is_method), workspace_param);
+        let with_inputs = inputs_with_workspace(func, sig, workspace.to_token_stream());
         let grad_fn_item = |traits: Option<&TokenStream>, body: &[TokenStream]| {
             let inputs = func.sig.inputs.iter();
             quote! {
@@ -682,11 +685,7 @@ pub fn emit(
         let value = emitter.output_value();
         let with_fn = &names.with_fn;
         let workspace = idents::local("__workspace");
-        let mut inputs: Vec<TokenStream> = func.sig.inputs.iter().map(|i| i.to_token_stream()).collect();
-        inputs.insert(
-            usize::from(sig.is_method),
-            quote!(#workspace: &mut ::autodiff::__private::Workspace),
-        );
+        let inputs = inputs_with_workspace(func, sig, workspace.to_token_stream());
         let doc = format!(
             "[`{fn_name}`] with its arrays taken from, and returned to, `workspace`: the same value, from the steps of [`{fn_name}_grad`]'s forward pass, each array given back to the workspace once the pass is done with it, so that from the second call on an evaluation (a validation loss, a prediction) allocates nothing."
         );

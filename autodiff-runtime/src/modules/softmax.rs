@@ -33,18 +33,18 @@ crate::module! {
         // exponential vectorises for it.
         // Each pass over up to ROWS rows at a time (see `rows_in_place`).
         rows_in_place(y.as_slice_mut().expect("a copy is contiguous"), d, #[inline(always)] |rows| {
-            let mut scale = [F::zero(); ROWS];
-            for (m, row) in scale.iter_mut().zip(rows.chunks_exact(d)) {
+            let (mut maxima, mut scales) = ([F::zero(); ROWS], [F::zero(); ROWS]);
+            for (m, row) in maxima.iter_mut().zip(rows.chunks_exact(d)) {
                 *m = lane_max(row);
             }
-            for (&m, row) in scale.iter().zip(rows.chunks_exact_mut(d)) {
+            for (&m, row) in maxima.iter().zip(rows.chunks_exact_mut(d)) {
                 row.iter_mut().for_each(|v| *v = (*v - m).fast_exp());
             }
             // One division a row, not one per element.
-            for (s, row) in scale.iter_mut().zip(rows.chunks_exact(d)) {
+            for (s, row) in scales.iter_mut().zip(rows.chunks_exact(d)) {
                 *s = F::one() / lane_sum(row, |_, v| v);
             }
-            for (&s, row) in scale.iter().zip(rows.chunks_exact_mut(d)) {
+            for (&s, row) in scales.iter().zip(rows.chunks_exact_mut(d)) {
                 row.iter_mut().for_each(|v| *v *= s);
             }
         });
