@@ -247,25 +247,75 @@ instances!(rows_plain => rows_avx2, rows_avx512; <F: Float, G: Fn(&mut [F])> (va
 instances!(rows_zip_plain => rows_zip_avx2, rows_zip_avx512; <F: Float, G: Fn(&mut [F], &[F])>
     (values: &mut [F], other: &[F], d: usize, f: &G));
 
-/// Σ f(i, xᵢ) over a slice in eight interleaved partial sums: a chain of
+/// `f()` compiled for the CPU's widest vectors (see [`lanes`]), for an `f`
+/// marked `#[inline(always)]`: inlined into each instance, its loops take the
+/// instance's instructions (a closure is otherwise compiled for the build
+/// target alone).
+#[inline]
+pub(crate) fn on_widest<R>(f: impl FnOnce() -> R) -> R {
+    match lanes() {
+        // SAFETY: `lanes` checked that the CPU has the instructions.
+        #[cfg(target_arch = "x86_64")]
+        Lanes::Avx512 => unsafe { call_avx512(f) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Lanes::Avx2 => unsafe { call_avx2(f) },
+        Lanes::Plain => f(),
+    }
+}
+
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn call_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// # Safety
+/// The CPU must have AVX-512F (and so AVX2 and FMA).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn call_avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// Σ f(xᵢ) over a slice in eight interleaved partial sums: a chain of
 /// dependent additions would take one add's latency per element, the lanes
 /// vectorise. The order of the additions depends on the length only.
 #[inline(always)]
-pub(crate) fn lane_sum<F: Float>(xs: &[F], f: impl Fn(usize, F) -> F) -> F {
+pub(crate) fn lane_sum<F: Float>(xs: &[F], f: impl Fn(F) -> F) -> F {
+    lane_sum_zip(xs, xs, |x, _| f(x))
+}
+
+/// Σ f(xᵢ, yᵢ) over two slices of the same length, as [`lane_sum`]. The
+/// slices go by arrays of eight (`as_chunks`), whose length the compiler
+/// knows: indexing chunks of unknown length kept a bounds check per lane,
+/// and the loop scalar.
+#[inline(always)]
+pub(crate) fn lane_sum_zip<F: Float>(xs: &[F], ys: &[F], f: impl Fn(F, F) -> F) -> F {
+    debug_assert_eq!(xs.len(), ys.len());
     let mut lanes = [F::zero(); 8];
-    let chunks = xs.chunks_exact(8);
-    let rest = chunks.remainder();
-    for (c, chunk) in chunks.enumerate() {
-        for (i, lane) in lanes.iter_mut().enumerate() {
-            *lane += f(8 * c + i, chunk[i]);
+    let ((xc, xr), (yc, yr)) = (xs.as_chunks::<8>(), ys.as_chunks::<8>());
+    for (x, y) in xc.iter().zip(yc) {
+        for i in 0..8 {
+            lanes[i] += f(x[i], y[i]);
         }
     }
-    let start = xs.len() - rest.len();
-    let mut sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-    for (i, &v) in rest.iter().enumerate() {
-        sum += f(start + i, v);
+    let mut sum = fold_lanes(lanes);
+    for (&x, &y) in xr.iter().zip(yr) {
+        sum += f(x, y);
     }
     sum
+}
+
+/// The sum of eight lanes, pairwise. The lanes pass through `black_box`:
+/// seeing this sum's pairs, the compiler otherwise kept the loops' lanes two
+/// to a register and shuffled them on every step, instead of one vector.
+#[inline(always)]
+pub(crate) fn fold_lanes<F: Float>(lanes: [F; 8]) -> F {
+    let l = std::hint::black_box(lanes);
+    ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 
 /// The largest value of a non-empty slice (−∞ for an empty one), in eight
@@ -273,14 +323,15 @@ pub(crate) fn lane_sum<F: Float>(xs: &[F], f: impl Fn(usize, F) -> F) -> F {
 #[inline(always)]
 pub(crate) fn lane_max<F: Float>(xs: &[F]) -> F {
     let mut lanes = [F::neg_infinity(); 8];
-    let chunks = xs.chunks_exact(8);
-    let rest = chunks.remainder();
+    let (chunks, rest) = xs.as_chunks::<8>();
     for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = if v > *lane { v } else { *lane };
+        for i in 0..8 {
+            lanes[i] = if chunk[i] > lanes[i] { chunk[i] } else { lanes[i] };
         }
     }
-    let mut m = lanes.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
+    let mut m = std::hint::black_box(lanes)
+        .iter()
+        .fold(F::neg_infinity(), |m, &v| m.max(v));
     for &v in rest {
         m = m.max(v);
     }

@@ -10,7 +10,7 @@
 
 use ndarray::{Array, ArrayRef, Axis, Dimension, Zip};
 
-use crate::elementwise::{ROWS, lane_max, lane_sum, rows_in_place, rows_zip_in_place};
+use crate::elementwise::{ROWS, lane_max, lane_sum, lane_sum_zip, rows_in_place, rows_zip_in_place};
 use crate::float::Float;
 use crate::value::check_shape;
 
@@ -42,7 +42,7 @@ crate::module! {
             }
             // One division a row, not one per element.
             for (s, row) in scales.iter_mut().zip(rows.chunks_exact(d)) {
-                *s = F::one() / lane_sum(row, |_, v| v);
+                *s = F::one() / lane_sum(row, |v| v);
             }
             for (&s, row) in scales.iter().zip(rows.chunks_exact_mut(d)) {
                 row.iter_mut().for_each(|v| *v *= s);
@@ -63,7 +63,7 @@ crate::module! {
             rows_zip_in_place(gx.as_slice_mut().expect("standard layout"), ys, d, #[inline(always)] |gs, ys| {
                 let mut dots = [F::zero(); ROWS];
                 for ((dot, gl), yl) in dots.iter_mut().zip(gs.chunks_exact(d)).zip(ys.chunks_exact(d)) {
-                    *dot = lane_sum(gl, |j, g| g * yl[j]);
+                    *dot = lane_sum_zip(gl, yl, |g, y| g * y);
                 }
                 for ((&dot, gl), yl) in dots.iter().zip(gs.chunks_exact_mut(d)).zip(ys.chunks_exact(d)) {
                     gl.iter_mut().zip(yl).for_each(|(g, &y)| *g = y * (*g - dot));
