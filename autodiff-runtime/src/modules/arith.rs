@@ -15,7 +15,7 @@
 //! workspace buffer, in its shape or another). Unary modules use [`Input::map_to_value`]
 //! and [`Input::zip_into`].
 
-use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, CowArray, Dimension, Ix2};
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, Axis, CowArray, Dimension, Ix2};
 use num_traits::One;
 
 use crate::elementwise::array_from_zip;
@@ -179,6 +179,21 @@ pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, 
                 };
                 // SAFETY: the rows of different parts are disjoint.
                 let part = unsafe { out.part(r.start * row..r.end * row) };
+                // Runs along a contiguous last axis (a slice of a middle axis,
+                // a permutation that keeps the last) are copied run by run:
+                // `Zip` went element by element with the stride unknown, at a
+                // fifth of the speed.
+                let last = Axis(source.ndim().saturating_sub(1));
+                let inner = source.len_of(last);
+                if source.ndim() > 0 && inner > 0 && source.stride_of(last) == 1 {
+                    for (out, lane) in part.chunks_exact_mut(inner).zip(source.lanes(last)) {
+                        let lane = lane.to_slice().expect("a run of unit stride");
+                        out.iter_mut().zip(lane).for_each(|(o, &v)| {
+                            o.write(v);
+                        });
+                    }
+                    return;
+                }
                 let part = ndarray::ArrayViewMut::from_shape(dim, part).expect("whole rows");
                 ndarray::Zip::from(part)
                     .and(&source)
@@ -510,14 +525,16 @@ mod tests {
     use ndarray::{Array2, arr1, arr2};
 
     /// `copy_as` gives ndarray's row-major order for contiguous, permuted
-    /// and sliced views, large ones split over the threads (an odd number of
-    /// rows), empty ones, and a scalar.
+    /// and sliced views (with the last axis strided or run by run), large
+    /// ones split over the threads (an odd number of rows), empty ones, and
+    /// a scalar.
     #[test]
     fn copy_as_keeps_row_major_order() {
         let x = random((101, 40, 33), 3);
         let cases = [
             x.view().into_dyn(),
             x.view().permuted_axes([2, 0, 1]).into_dyn(),
+            x.view().permuted_axes([1, 0, 2]).into_dyn(),
             x.slice(ndarray::s![.., 3..30;2, ..]).into_dyn(),
             x.slice(ndarray::s![0..0, .., ..]).into_dyn(),
             x.slice(ndarray::s![.., 0..0, ..]).into_dyn(),
