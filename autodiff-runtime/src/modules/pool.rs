@@ -11,6 +11,7 @@
 use ndarray::{Array4, ArrayRef4};
 
 use crate::float::Float;
+use crate::parallel::{Disjoint, over_items};
 use crate::workspace::{take_scratch, zeros};
 
 /// The sizes of one pooling, checked once.
@@ -86,37 +87,47 @@ impl Window {
     }
 }
 
-/// Runs `f(input plane, output plane)` over every channel of every image.
-fn planes<F: Float>(x: &ArrayRef4<F>, win: &Window, y: &mut Array4<F>, mut f: impl FnMut(&[F], &mut [F])) {
+/// Runs `f(plane index, input plane, output plane)` over every channel of
+/// every image, the planes split over the pool's threads (each plane whole on
+/// one thread, so the bits do not depend on the thread count).
+fn planes<F: Float>(x: &ArrayRef4<F>, win: &Window, y: &mut Array4<F>, f: impl Fn(usize, &[F], &mut [F]) + Sync) {
     let x = x.as_standard_layout();
     let x = x.as_slice().expect("standard layout");
-    let y = y.as_slice_mut().expect("a new array is contiguous");
     let (input, output) = (win.h * win.w, win.oh * win.ow);
-    for (src, dst) in x.chunks_exact(input).zip(y.chunks_exact_mut(output.max(1))) {
-        f(src, dst);
-    }
+    let out = Disjoint::new(y.as_slice_mut().expect("a new array is contiguous"));
+    over_items(x.len() / input, x.len(), &|range| {
+        // SAFETY: the planes of different parts are disjoint.
+        let y = unsafe { out.part(range.start * output..range.end * output) };
+        for (p, dst) in range.zip(y.chunks_exact_mut(output)) {
+            f(p, &x[p * input..(p + 1) * input], dst);
+        }
+    });
 }
 
-/// Runs `f(input plane, gradient plane, upstream plane)` for the VJP.
+/// Runs `f(input plane, gradient plane, upstream plane)` for the VJP, into
+/// zeros, split over the threads as [`planes`].
 fn gradient_planes<F: Float>(
     x: &ArrayRef4<F>,
     win: &Window,
     g: &Array4<F>,
-    mut f: impl FnMut(&[F], &mut [F], &[F]),
+    f: impl Fn(&[F], &mut [F], &[F]) + Sync,
 ) -> Array4<F> {
     let mut gx: Array4<F> = zeros(x.raw_dim());
     let x = x.as_standard_layout();
     let g = g.as_standard_layout();
+    let (xs, gs) = (
+        x.as_slice().expect("standard layout"),
+        g.as_slice().expect("standard layout"),
+    );
     let (input, output) = (win.h * win.w, win.oh * win.ow);
-    let planes = x
-        .as_slice()
-        .expect("standard layout")
-        .chunks_exact(input)
-        .zip(gx.as_slice_mut().expect("contiguous").chunks_exact_mut(input))
-        .zip(g.as_slice().expect("standard layout").chunks_exact(output.max(1)));
-    for ((x, gx), g) in planes {
-        f(x, gx, g);
-    }
+    let out = Disjoint::new(gx.as_slice_mut().expect("contiguous"));
+    over_items(xs.len() / input, xs.len(), &|range| {
+        // SAFETY: the planes of different parts are disjoint.
+        let gx = unsafe { out.part(range.start * input..range.end * input) };
+        for (p, gx) in range.zip(gx.chunks_exact_mut(input)) {
+            f(&xs[p * input..(p + 1) * input], gx, &gs[p * output..(p + 1) * output]);
+        }
+    });
     gx
 }
 
@@ -137,7 +148,7 @@ crate::module! {
         let win = Window::of("max_pool2d", x.shape(), k, stride);
         let (n, c) = (x.shape()[0], x.shape()[1]);
         let mut y: Array4<F> = take_scratch((n, c, win.oh, win.ow));
-        planes(x, &win, &mut y, |src, dst| win.argmax(src, |out, at| dst[out] = src[at]));
+        planes(x, &win, &mut y, |_, src, dst| win.argmax(src, |out, at| dst[out] = src[at]));
         y
     }
 
@@ -156,9 +167,8 @@ crate::module! {
         let t = t.as_slice().expect("standard layout");
         let mut ty: Array4<F> = take_scratch(y.raw_dim());
         let input = win.h * win.w;
-        let mut planes_of_t = t.chunks_exact(input);
-        planes(x, &win, &mut ty, |src, dst| {
-            let tangent = planes_of_t.next().expect("a plane per plane");
+        planes(x, &win, &mut ty, |p, src, dst| {
+            let tangent = &t[p * input..(p + 1) * input];
             win.argmax(src, |out, at| dst[out] = tangent[at]);
         });
         ty
@@ -191,7 +201,7 @@ crate::module! {
         let (n, c) = (x.shape()[0], x.shape()[1]);
         let scale = F::one() / F::of_usize(k * k);
         let mut y: Array4<F> = zeros((n, c, win.oh, win.ow));
-        planes(x, &win, &mut y, |src, dst| win.each(|out, at| dst[out] += src[at] * scale));
+        planes(x, &win, &mut y, |_, src, dst| win.each(|out, at| dst[out] += src[at] * scale));
         y
     }
 
@@ -251,6 +261,36 @@ mod tests {
             assert_eq!(m, window.iter().copied().fold(f64::NEG_INFINITY, f64::max));
             assert!((avg[[i, c, oy, ox]] - window.mean().unwrap()).abs() < 1e-12);
         }
+    }
+
+    /// Planes split over the pool's threads (an input above the size at
+    /// which they are) match the definition, and the VJPs give the same bits
+    /// as on one thread (inside a task of a join, where work is not split).
+    #[test]
+    fn large_pools_split_over_threads_match_one_thread() {
+        crate::check::reset_seed();
+        let x: Array4<f64> = crate::check::random([8, 16, 24, 24]);
+        let (max, avg) = (max_pool2d(&x, 2, 2), avg_pool2d(&x, 3, 3));
+        for ((i, c, oy, ox), &m) in max.indexed_iter() {
+            let window = x.slice(s![i, c, oy * 2..oy * 2 + 2, ox * 2..ox * 2 + 2]);
+            assert_eq!(m, window.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        }
+        for ((i, c, oy, ox), &a) in avg.indexed_iter() {
+            let window = x.slice(s![i, c, oy * 3..oy * 3 + 3, ox * 3..ox * 3 + 3]);
+            assert!((a - window.mean().unwrap()).abs() < 1e-12);
+        }
+        let gradients = || {
+            let g_max = max.mapv(|v| v * 0.5 + 1.0);
+            let g_avg = avg.mapv(|v| v - 2.0);
+            (
+                max_pool2d_vjp(&x, 2, 2, &max, g_max, [true, false, false]).0,
+                avg_pool2d_vjp(&x, 3, 3, &avg, g_avg, [true, false, false]).0,
+            )
+        };
+        let split = gradients();
+        let (alone, _) = crate::parallel::join(gradients, || ());
+        assert_eq!(split, alone);
+        assert!(split.0.is_some() && split.1.is_some());
     }
 
     #[test]
