@@ -106,23 +106,44 @@ impl Geometry {
     }
 }
 
+/// Calls `f(row, plane, (y_lo, y_hi, y0), (x_lo, x_hi, x0))` for every row
+/// of one image's columns matrix: the channel's plane of `h·w` values and the
+/// output ranges that read inside it ([`Geometry::valid`]), found once per
+/// kernel offset rather than from the row's index by divisions.
+#[inline(always)]
+fn patch_rows(geo: &Geometry, mut f: impl FnMut(usize, usize, (usize, usize, usize), (usize, usize, usize))) {
+    let mut row = 0;
+    for ch in 0..geo.c {
+        for ki in 0..geo.kh {
+            let ys = geo.valid(ki, geo.h, geo.oh);
+            for kj in 0..geo.kw {
+                f(row, ch * geo.h * geo.w, ys, geo.valid(kj, geo.w, geo.ow));
+                row += 1;
+            }
+        }
+    }
+}
+
 /// The columns matrix `[c·kh·kw, oh·ow]` of one image `x` `[c, h, w]`
 /// (standard layout) into `out`. Each output row is a run of padding zeros,
 /// then the input row read with the stride (a plain copy at stride 1), then
 /// zeros again.
 fn im2col<F: Float>(x: &[F], geo: &Geometry, out: &mut [F]) {
-    let pixels = geo.pixels();
-    for (row, dest) in out.chunks_exact_mut(pixels.max(1)).enumerate() {
-        let (ch, ki, kj) = (row / (geo.kh * geo.kw), row / geo.kw % geo.kh, row % geo.kw);
-        let (y_lo, y_hi, y0) = geo.valid(ki, geo.h, geo.oh);
-        let (x_lo, x_hi, x0) = geo.valid(kj, geo.w, geo.ow);
-        let plane = &x[ch * geo.h * geo.w..][..geo.h * geo.w];
-        dest[..y_lo * geo.ow].fill(F::zero());
-        dest[y_hi * geo.ow..].fill(F::zero());
-        for (oy, dest) in dest.chunks_exact_mut(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
+    let (pixels, ow) = (geo.pixels(), geo.ow);
+    patch_rows(geo, |row, plane, (y_lo, y_hi, y0), (x_lo, x_hi, x0)| {
+        let dest = &mut out[row * pixels..(row + 1) * pixels];
+        let plane = &x[plane..plane + geo.h * geo.w];
+        dest[..y_lo * ow].fill(F::zero());
+        dest[y_hi * ow..].fill(F::zero());
+        for (oy, dest) in dest.chunks_exact_mut(ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
             let line = &plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
-            dest[..x_lo].fill(F::zero());
-            dest[x_hi..].fill(F::zero());
+            // Most lines have no padding: no call for an empty fill.
+            if x_lo > 0 {
+                dest[..x_lo].fill(F::zero());
+            }
+            if x_hi < ow {
+                dest[x_hi..].fill(F::zero());
+            }
             let dest = &mut dest[x_lo..x_hi];
             if geo.stride == 1 {
                 dest.copy_from_slice(&line[x0..x0 + dest.len()]);
@@ -132,7 +153,7 @@ fn im2col<F: Float>(x: &[F], geo: &Geometry, out: &mut [F]) {
                 }
             }
         }
-    }
+    });
 }
 
 /// Adds every entry of one image's columns matrix back to the input position
@@ -140,13 +161,11 @@ fn im2col<F: Float>(x: &[F], geo: &Geometry, out: &mut [F]) {
 /// [`im2col`].
 fn col2im<F: Float>(cols: &[F], geo: &Geometry, gx: &mut [F]) {
     gx.fill(F::zero());
-    let pixels = geo.pixels();
-    for (row, src) in cols.chunks_exact(pixels.max(1)).enumerate() {
-        let (ch, ki, kj) = (row / (geo.kh * geo.kw), row / geo.kw % geo.kh, row % geo.kw);
-        let (y_lo, y_hi, y0) = geo.valid(ki, geo.h, geo.oh);
-        let (x_lo, x_hi, x0) = geo.valid(kj, geo.w, geo.ow);
-        let plane = &mut gx[ch * geo.h * geo.w..][..geo.h * geo.w];
-        for (oy, src) in src.chunks_exact(geo.ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
+    let (pixels, ow) = (geo.pixels(), geo.ow);
+    patch_rows(geo, |row, plane, (y_lo, y_hi, y0), (x_lo, x_hi, x0)| {
+        let src = &cols[row * pixels..(row + 1) * pixels];
+        let plane = &mut gx[plane..plane + geo.h * geo.w];
+        for (oy, src) in src.chunks_exact(ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
             let line = &mut plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
             let src = &src[x_lo..x_hi];
             if geo.stride == 1 {
@@ -159,7 +178,7 @@ fn col2im<F: Float>(cols: &[F], geo: &Geometry, gx: &mut [F]) {
                 }
             }
         }
-    }
+    });
 }
 
 /// `w` as the `[o, c·kh·kw]` matrix of the product (a view when `w` is in
