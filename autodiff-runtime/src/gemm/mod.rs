@@ -341,7 +341,13 @@ pub(crate) unsafe fn gemm_typed<F: Scalar>(
         kernel::Kernel::choose(kernels, m, n),
         kernel::Kernel::choose(kernels, n, m),
     );
-    if kernel_t.padded(n, m) * 100 < kernel.padded(m, n) * 85 {
+    // Computed transposed, a row-major C has its rows across the tiles'
+    // columns, and every tile goes through `edge`, a copy of a few cycles an
+    // element: worth it only where the product's depth pays for it (a 150 ×
+    // 100 output of depth 16, a convolution's input gradient, ran 4% of a
+    // LeNet-5 step slower transposed).
+    let copy = if c.rs == 1 { 0 } else { EDGE_COST * m * n };
+    if (kernel_t.padded(n, m) * k + copy) * 100 < kernel.padded(m, n) * k * 85 {
         let t = |x: Strided<F>| Strided {
             rs: x.cs,
             cs: x.rs,
@@ -359,6 +365,11 @@ pub(crate) unsafe fn gemm_typed<F: Scalar>(
     // SAFETY: forwarded from the caller.
     unsafe { oriented(kernel, (m, k, n), alpha, a, b, beta, bias, c) }
 }
+
+/// The cost of copying one value of a tile out of `edge` into C (see
+/// [`run_tile`]), in units of [`kernel::Kernel::padded`] times the depth:
+/// the kernel's multiply-adds per output value.
+const EDGE_COST: usize = 16;
 
 /// The product with its orientation and kernel chosen: threads, blocks.
 ///
