@@ -1,6 +1,6 @@
 """The training steps of benches/step.rs (three MLPs), benches/rnn.rs (an
 Elman RNN, batch 128, 28 steps of 28 inputs, 128 hidden units, 10 classes)
-and benches/lenet.rs (LeNet-5, batch 64), f32, forward + gradients of the mean cross-entropy, no
+and benches/lenet.rs (LeNet-5, batch 64, or LENET_BATCH), f32, forward + gradients of the mean cross-entropy, no
 optimizer, in JAX (jit) and, when installed, PyTorch (eager): the peers of
 the README's tables, measured on the same machine.
 
@@ -62,8 +62,9 @@ def lenet_problem(rng):
     params = [u((6, 1, 5, 5)), np.zeros(6, np.float32), u((16, 6, 5, 5)), np.zeros(16, np.float32),
               u((120, 400)), np.zeros(120, np.float32), u((84, 120)), np.zeros(84, np.float32),
               u((10, 84)), np.zeros(10, np.float32)]
-    x = rng.uniform(-1, 1, (64, 1, 28, 28)).astype(np.float32)
-    labels = np.arange(64) % 10
+    batch = int(os.environ.get("LENET_BATCH", "64"))
+    x = rng.uniform(-1, 1, (batch, 1, 28, 28)).astype(np.float32)
+    labels = np.arange(batch) % 10
     return x, labels, params
 
 
