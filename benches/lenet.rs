@@ -29,7 +29,10 @@ use interleaved::interleaved;
 
 /// The batch: `LENET_BATCH` if set, else 64.
 fn batch() -> usize {
-    std::env::var("LENET_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(64)
+    std::env::var("LENET_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(64)
 }
 const ROUNDS: usize = 11;
 
