@@ -269,7 +269,7 @@ fn backward<F: Float>(
                 let gi = &g[image * image_out..][..image_out];
                 if need[2] {
                     for (s, row) in gb.iter_mut().zip(gi.chunks_exact(pixels.max(1))) {
-                        *s = row.iter().fold(*s, |s, &v| s + v);
+                        *s += crate::elementwise::lane_sum(row, |v| v);
                     }
                 }
                 let gi = matrix(gi, geo.o, pixels);
