@@ -6,6 +6,7 @@
 
 use ndarray::{Array, Array2, ArrayRef, ArrayRef2, Axis, Dimension, Zip};
 
+use crate::elementwise::{lane_max, lane_sum};
 use crate::float::Float;
 
 use super::arith::{copy, rows_of};
@@ -42,7 +43,7 @@ fn log_sum_exp<'a, F: Float>(row: impl Iterator<Item = &'a F> + Clone) -> F {
 fn exp_shifted_rows<F: Float>(values: &mut [F], classes: usize, labels: &[usize]) -> F {
     let mut at_labels = F::zero();
     for (row, &label) in values.chunks_exact_mut(classes).zip(labels) {
-        let m = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
+        let m = lane_max(row);
         row.iter_mut().for_each(|v| *v -= m);
         at_labels += row[label];
     }
@@ -82,7 +83,7 @@ crate::module! {
                     exps.copy_from_slice(block);
                     total -= exp_shifted_rows(exps, classes, labels);
                     for row in exps.chunks_exact(classes) {
-                        total += row.iter().fold(F::zero(), |t, &e| t + e).ln();
+                        total += lane_sum(row, |e| e).ln();
                     }
                 }
                 total
@@ -108,7 +109,7 @@ crate::module! {
             exp_shifted_rows(values, classes, labels);
             for (row, &label) in values.chunks_exact_mut(classes).zip(labels) {
                 // scale·(softmax − onehot)
-                let k = scale / row.iter().fold(F::zero(), |s, &e| s + e);
+                let k = scale / lane_sum(row, |e| e);
                 row.iter_mut().for_each(|e| *e *= k);
                 row[label] -= scale;
             }
