@@ -493,6 +493,7 @@ unsafe fn scale<F: Scalar>(m: usize, n: usize, beta: F, c: StridedMut<F>) {
 ///
 /// # Safety
 /// `c` and `bias` address valid `m×n` matrices that do not overlap.
+#[inline]
 unsafe fn fill<F: Scalar>(m: usize, n: usize, bias: Strided<F>, c: StridedMut<F>) {
     for i in 0..m {
         // SAFETY: forwarded from the caller.
@@ -602,11 +603,17 @@ unsafe fn serial<F: Scalar>(
                             if let Some(bias) = bias {
                                 // Written just before the kernel reads it, while
                                 // the tile is in the L1 cache anyway.
-                                for i in 0..tile.rows {
-                                    let (row, col) = (ic + ir + i, jc + jr);
-                                    // SAFETY: the tile's rows lie inside C and the bias.
-                                    unsafe { fill_row(tile.cols, bias.at(row, col), bias.cs, c.at(row, col), c.cs) };
-                                }
+                                let (row, col) = (ic + ir, jc + jr);
+                                let bias = Strided {
+                                    ptr: bias.at(row, col),
+                                    ..bias
+                                };
+                                let tile_c = StridedMut {
+                                    ptr: c.at(row, col),
+                                    ..c
+                                };
+                                // SAFETY: the tile lies inside C and the bias.
+                                unsafe { fill(tile.rows, tile.cols, bias, tile_c) };
                             }
                             // SAFETY: the panels hold kc steps and the tile is inside C.
                             unsafe { run_tile(kernel, kc, panel_a, panel_b, tile, c.cs, edge) };
