@@ -229,9 +229,10 @@ fn summary() {
     let c2 = conv2d(&pooled, &p.model.conv2, &p.model.conv2_b, 1, 0);
     println!("\n| convolution | forward ms | VJP ms |");
     println!("|---|---:|---:|");
+    let n = p.x.dim().0;
     for (name, x, w, b, padding, y, need) in [
         (
-            "conv1 [64,1,28,28] * [6,1,5,5], padding 2",
+            format!("conv1 [{n},1,28,28] * [6,1,5,5], padding 2"),
             &p.x,
             &p.model.conv1,
             &p.model.conv1_b,
@@ -240,7 +241,7 @@ fn summary() {
             false,
         ),
         (
-            "conv2 [64,6,14,14] * [16,6,5,5]",
+            format!("conv2 [{n},6,14,14] * [16,6,5,5]"),
             &pooled,
             &p.model.conv2,
             &p.model.conv2_b,

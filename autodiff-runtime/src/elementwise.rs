@@ -338,6 +338,50 @@ pub(crate) fn lane_max<F: Float>(xs: &[F]) -> F {
     m
 }
 
+/// Copies `src` into `dst` (of the same length) by moves of eight values,
+/// the last overlapping the one before, and by two overlapping moves of four
+/// or two below eight: no call. For the short runs of a convolution's
+/// columns (10 or 28 values), `memcpy`'s call and its dispatch on the length
+/// cost more than the copy, and the loop around it spilled its state.
+#[inline(always)]
+pub(crate) fn copy_short<F: Copy>(src: &[F], dst: &mut [F]) {
+    let n = dst.len();
+    let src = &src[..n];
+    if n >= 8 {
+        let ((to, _), (from, _)) = (dst.as_chunks_mut::<8>(), src.as_chunks::<8>());
+        for (to, from) in to.iter_mut().zip(from) {
+            *to = *from;
+        }
+        if !n.is_multiple_of(8) {
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else if n >= 2 {
+        dst[..2].copy_from_slice(&src[..2]);
+        dst[n - 2..].copy_from_slice(&src[n - 2..]);
+    } else if n == 1 {
+        dst[0] = src[0];
+    }
+}
+
+/// `dst += src` (the same length) by eight values at a time, then one at a
+/// time: no call and no vector loop set up for a run of ten.
+#[inline(always)]
+pub(crate) fn add_short<F: Float>(src: &[F], dst: &mut [F]) {
+    let src = &src[..dst.len()];
+    let ((to, to_rest), (from, from_rest)) = (dst.as_chunks_mut::<8>(), src.as_chunks::<8>());
+    for (to, from) in to.iter_mut().zip(from) {
+        for i in 0..8 {
+            to[i] += from[i];
+        }
+    }
+    for (to, &from) in to_rest.iter_mut().zip(from_rest) {
+        *to += from;
+    }
+}
+
 /// The array in standard layout: itself when it is, else a copy (the
 /// original recycled).
 pub(crate) fn standard<F: Float, D: Dimension>(array: Array<F, D>) -> Array<F, D> {
@@ -422,6 +466,24 @@ mod tests {
             let f32s: Vec<f32> = f64s.iter().map(|&v| v as f32).collect();
             same_on_every_path(&f32s);
             same_on_every_path(&f64s);
+        }
+    }
+
+    /// The short copies and sums give what the plain loops give, at every
+    /// length around their move widths, inside a longer buffer whose other
+    /// values they must leave alone.
+    #[test]
+    fn short_copies_and_sums_touch_their_run_alone() {
+        for n in 0..40 {
+            let src: Vec<f64> = (0..n).map(|i| i as f64 + 0.5).collect();
+            let mut dst = vec![-1.0; n + 2];
+            copy_short(&src, &mut dst[1..n + 1]);
+            assert_eq!(dst[0], -1.0, "length {n}");
+            assert_eq!(dst[n + 1], -1.0, "length {n}");
+            assert_eq!(&dst[1..n + 1], &src[..], "length {n}");
+            add_short(&src, &mut dst[1..n + 1]);
+            assert!(dst[1..n + 1].iter().zip(&src).all(|(d, s)| *d == 2.0 * s), "length {n}");
+            assert_eq!((dst[0], dst[n + 1]), (-1.0, -1.0), "length {n}");
         }
     }
 }

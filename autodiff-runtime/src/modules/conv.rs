@@ -89,96 +89,106 @@ impl Geometry {
         self.oh * self.ow
     }
 
-    /// For kernel offset `k` along an axis of `size` inputs and `out`
-    /// outputs: the outputs `lo..hi` whose input `t·s + k − p` lies inside
-    /// (the others read padding), and the input of output `lo`.
-    #[inline]
-    fn valid(&self, k: usize, size: usize, out: usize) -> (usize, usize, usize) {
-        let s = self.stride;
-        let lo = self.padding.saturating_sub(k).div_ceil(s);
-        let hi = if size + self.padding > k {
-            ((size + self.padding - k - 1) / s + 1).min(out)
-        } else {
-            0
-        };
-        let lo = lo.min(hi);
-        (lo, hi, (lo * s + k).saturating_sub(self.padding))
+    /// The rows and columns of an input plane with its padding.
+    fn padded(&self) -> (usize, usize) {
+        (self.h + 2 * self.padding, self.w + 2 * self.padding)
+    }
+
+    /// The values of one image with its padding, `[c, h + 2p, w + 2p]`; none
+    /// without padding (the image is read in place).
+    fn padded_len(&self) -> usize {
+        let (hp, wp) = self.padded();
+        if self.padding == 0 { 0 } else { self.c * hp * wp }
     }
 }
 
-/// Calls `f(row, plane, (y_lo, y_hi, y0), (x_lo, x_hi, x0))` for every row
-/// of one image's columns matrix: the channel's plane of `h·w` values and the
-/// output ranges that read inside it ([`Geometry::valid`]), found once per
-/// kernel offset rather than from the row's index by divisions.
-#[inline(always)]
-fn patch_rows(geo: &Geometry, mut f: impl FnMut(usize, usize, (usize, usize, usize), (usize, usize, usize))) {
-    let mut row = 0;
-    for ch in 0..geo.c {
-        for ki in 0..geo.kh {
-            let ys = geo.valid(ki, geo.h, geo.oh);
-            for kj in 0..geo.kw {
-                f(row, ch * geo.h * geo.w, ys, geo.valid(kj, geo.w, geo.ow));
-                row += 1;
-            }
+/// One image `[c, h, w]` with its padding written out: the image itself
+/// without padding, else its values copied inside the borders of `padded`
+/// `[c, h + 2p, w + 2p]`, whose borders hold zeros already (they are never
+/// written). Then every line [`im2col`] copies lies inside the planes.
+fn with_padding<'a, F: Float>(image: &'a [F], geo: &Geometry, padded: &'a mut [F]) -> &'a [F] {
+    if geo.padding == 0 {
+        return image;
+    }
+    let ((hp, wp), p) = (geo.padded(), geo.padding);
+    for (plane, out) in image.chunks_exact(geo.h * geo.w).zip(padded.chunks_exact_mut(hp * wp)) {
+        for (line, out) in plane.chunks_exact(geo.w).zip(out[p * wp..].chunks_exact_mut(wp)) {
+            out[p..p + geo.w].copy_from_slice(line);
         }
     }
+    padded
 }
 
-/// The columns matrix `[c·kh·kw, oh·ow]` of one image `x` `[c, h, w]`
-/// (standard layout) into `out`. Each output row is a run of padding zeros,
-/// then the input row read with the stride (a plain copy at stride 1), then
-/// zeros again.
+/// The columns matrix `[c·kh·kw, oh·ow]` of one image into `out`, from the
+/// image with its padding `[c, h + 2p, w + 2p]` ([`with_padding`]): row `(c,
+/// i, j)` is, for each output line, the `ow` values of padded line `oy·s +
+/// i` from column `j` (every `s`-th), a short copy at stride 1.
 fn im2col<F: Float>(x: &[F], geo: &Geometry, out: &mut [F]) {
-    let (pixels, ow) = (geo.pixels(), geo.ow);
-    patch_rows(geo, |row, plane, (y_lo, y_hi, y0), (x_lo, x_hi, x0)| {
-        let dest = &mut out[row * pixels..(row + 1) * pixels];
-        let plane = &x[plane..plane + geo.h * geo.w];
-        dest[..y_lo * ow].fill(F::zero());
-        dest[y_hi * ow..].fill(F::zero());
-        for (oy, dest) in dest.chunks_exact_mut(ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
-            let line = &plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
-            // Most lines have no padding: no call for an empty fill.
-            if x_lo > 0 {
-                dest[..x_lo].fill(F::zero());
-            }
-            if x_hi < ow {
-                dest[x_hi..].fill(F::zero());
-            }
-            let dest = &mut dest[x_lo..x_hi];
-            if geo.stride == 1 {
-                dest.copy_from_slice(&line[x0..x0 + dest.len()]);
-            } else {
-                for (d, &v) in dest.iter_mut().zip(line[x0..].iter().step_by(geo.stride)) {
-                    *d = v;
+    crate::elementwise::on_widest(
+        #[inline(always)]
+        || {
+            let ((hp, wp), ow, s) = (geo.padded(), geo.ow, geo.stride);
+            let mut rows = out.chunks_exact_mut(geo.pixels().max(1));
+            for plane in x.chunks_exact(hp * wp) {
+                for i in 0..geo.kh {
+                    for j in 0..geo.kw {
+                        let Some(row) = rows.next() else { return };
+                        for (oy, line) in row.chunks_exact_mut(ow.max(1)).enumerate() {
+                            let src = &plane[(oy * s + i) * wp + j..];
+                            if s == 1 {
+                                crate::elementwise::copy_short(src, line);
+                            } else {
+                                for (d, &v) in line.iter_mut().zip(src.iter().step_by(s)) {
+                                    *d = v;
+                                }
+                            }
+                        }
+                    }
                 }
             }
-        }
-    });
+        },
+    )
 }
 
 /// Adds every entry of one image's columns matrix back to the input position
-/// it came from, into `gx` `[c, h, w]` (zeroed first): the transpose of
-/// [`im2col`].
+/// it came from, into `gx` `[c, h + 2p, w + 2p]` (the input gradient with its
+/// padding, zeroed first): the transpose of [`im2col`].
 fn col2im<F: Float>(cols: &[F], geo: &Geometry, gx: &mut [F]) {
     gx.fill(F::zero());
-    let (pixels, ow) = (geo.pixels(), geo.ow);
-    patch_rows(geo, |row, plane, (y_lo, y_hi, y0), (x_lo, x_hi, x0)| {
-        let src = &cols[row * pixels..(row + 1) * pixels];
-        let plane = &mut gx[plane..plane + geo.h * geo.w];
-        for (oy, src) in src.chunks_exact(ow.max(1)).enumerate().take(y_hi).skip(y_lo) {
-            let line = &mut plane[(y0 + (oy - y_lo) * geo.stride) * geo.w..][..geo.w];
-            let src = &src[x_lo..x_hi];
-            if geo.stride == 1 {
-                for (d, &v) in line[x0..x0 + src.len()].iter_mut().zip(src) {
-                    *d += v;
-                }
-            } else {
-                for (d, &v) in line[x0..].iter_mut().step_by(geo.stride).zip(src) {
-                    *d += v;
+    crate::elementwise::on_widest(
+        #[inline(always)]
+        || {
+            let ((hp, wp), ow, s) = (geo.padded(), geo.ow, geo.stride);
+            let mut rows = cols.chunks_exact(geo.pixels().max(1));
+            for plane in gx.chunks_exact_mut(hp * wp) {
+                for i in 0..geo.kh {
+                    for j in 0..geo.kw {
+                        let Some(row) = rows.next() else { return };
+                        for (oy, line) in row.chunks_exact(ow.max(1)).enumerate() {
+                            let dst = &mut plane[(oy * s + i) * wp + j..];
+                            if s == 1 {
+                                crate::elementwise::add_short(line, &mut dst[..ow]);
+                            } else {
+                                for (d, &v) in dst.iter_mut().step_by(s).zip(line) {
+                                    *d += v;
+                                }
+                            }
+                        }
+                    }
                 }
             }
+        },
+    )
+}
+
+/// The inside of a padded input gradient `[c, h + 2p, w + 2p]`: `gx` `[c, h, w]`.
+fn crop<F: Float>(padded: &[F], geo: &Geometry, gx: &mut [F]) {
+    let ((hp, wp), p) = (geo.padded(), geo.padding);
+    for (plane, out) in padded.chunks_exact(hp * wp).zip(gx.chunks_exact_mut(geo.h * geo.w)) {
+        for (line, out) in plane[p * wp..].chunks_exact(wp).zip(out.chunks_exact_mut(geo.w)) {
+            out.copy_from_slice(&line[p..p + geo.w]);
         }
-    });
+    }
 }
 
 /// `w` as the `[o, c·kh·kw]` matrix of the product (a view when `w` is in
@@ -205,20 +215,29 @@ fn forward<F: Float>(x: &[F], kernel: &ArrayRef2<F>, b: &ArrayRef1<F>, geo: &Geo
     let parts = parallel::parts(geo.n, geo.n * geo.o * patch * pixels);
     let mut y: Array4<F> = take_scratch((geo.n, geo.o, geo.oh, geo.ow));
     let mut cols: Array1<F> = take_scratch(parts * patch * pixels);
+    // Per part, an image with its padding; the borders stay zero.
+    let padded_len = geo.padded_len();
+    let mut padded: Array1<F> = zeros(parts * padded_len);
     {
-        let (ys, colss) = (
+        let (ys, colss, paddeds) = (
             Disjoint::new(y.as_slice_mut().expect("contiguous")),
             Disjoint::new(cols.as_slice_mut().expect("contiguous")),
+            Disjoint::new(padded.as_slice_mut().expect("contiguous")),
         );
         let (image_in, image_out) = (geo.c * geo.h * geo.w, geo.o * pixels);
         parallel::run(parts, &|t| {
-            // SAFETY: part `t` is the only one to take columns block `t` and
-            // the outputs of its own images.
-            let cols = unsafe { colss.part(t * patch * pixels..(t + 1) * patch * pixels) };
+            // SAFETY: part `t` is the only one to take columns block `t`, its
+            // padded image and the outputs of its own images.
+            let (cols, padded) = unsafe {
+                (
+                    colss.part(t * patch * pixels..(t + 1) * patch * pixels),
+                    paddeds.part(t * padded_len..(t + 1) * padded_len),
+                )
+            };
             for image in parallel::range(geo.n, parts, t) {
                 // SAFETY: as above: image `image` belongs to part `t` alone.
                 let out = unsafe { ys.part(image * image_out..(image + 1) * image_out) };
-                im2col(&x[image * image_in..][..image_in], geo, cols);
+                im2col(with_padding(&x[image * image_in..][..image_in], geo, padded), geo, cols);
                 for (row, bias) in out.chunks_exact_mut(pixels.max(1)).zip(b.iter()) {
                     row.fill(*bias);
                 }
@@ -227,6 +246,7 @@ fn forward<F: Float>(x: &[F], kernel: &ArrayRef2<F>, b: &ArrayRef1<F>, geo: &Geo
             }
         });
     }
+    recycle_array(padded);
     recycle_array(cols);
     y
 }
@@ -244,12 +264,19 @@ fn backward<F: Float>(
     let (patch, pixels) = (geo.patch(), geo.pixels());
     let parts = parallel::parts(geo.n, 2 * geo.n * geo.o * patch * pixels);
     let mut gx: Option<Array4<F>> = need[0].then(|| take_scratch((geo.n, geo.c, geo.h, geo.w)));
-    // Per part: a columns buffer, and partial sums of ∂w and ∂b.
+    // Per part: a columns buffer, an image and an input gradient with their
+    // padding, and partial sums of ∂w and ∂b.
     let mut cols: Array1<F> = take_scratch(parts * patch * pixels);
+    let padded_len = geo.padded_len();
+    let mut padded: Array1<F> = zeros(parts * padded_len);
+    let padded_gx_len = if need[0] { padded_len } else { 0 };
+    let mut padded_gx: Array1<F> = take_scratch(parts * padded_gx_len);
     let mut gw: Array1<F> = zeros(parts * geo.o * patch);
     let mut gb: Array1<F> = zeros(parts * geo.o);
     {
         let colss = Disjoint::new(cols.as_slice_mut().expect("contiguous"));
+        let paddeds = Disjoint::new(padded.as_slice_mut().expect("contiguous"));
+        let padded_gxs = Disjoint::new(padded_gx.as_slice_mut().expect("contiguous"));
         let gws = Disjoint::new(gw.as_slice_mut().expect("contiguous"));
         let gbs = Disjoint::new(gb.as_slice_mut().expect("contiguous"));
         let gxs = gx
@@ -258,9 +285,11 @@ fn backward<F: Float>(
         let (image_in, image_out) = (geo.c * geo.h * geo.w, geo.o * pixels);
         parallel::run(parts, &|t| {
             // SAFETY: block `t` of each per-part buffer belongs to part `t` alone.
-            let (cols, gw, gb) = unsafe {
+            let (cols, padded, padded_gx, gw, gb) = unsafe {
                 (
                     colss.part(t * patch * pixels..(t + 1) * patch * pixels),
+                    paddeds.part(t * padded_len..(t + 1) * padded_len),
+                    padded_gxs.part(t * padded_gx_len..(t + 1) * padded_gx_len),
                     gws.part(t * geo.o * patch..(t + 1) * geo.o * patch),
                     gbs.part(t * geo.o..(t + 1) * geo.o),
                 )
@@ -274,7 +303,7 @@ fn backward<F: Float>(
                 }
                 let gi = matrix(gi, geo.o, pixels);
                 if need[1] {
-                    im2col(&x[image * image_in..][..image_in], geo, cols);
+                    im2col(with_padding(&x[image * image_in..][..image_in], geo, padded), geo, cols);
                     let mut gw = matrix_mut(gw, geo.o, patch);
                     gemm_into(F::one(), &gi, &matrix(cols, patch, pixels).t(), F::one(), &mut gw);
                 }
@@ -287,11 +316,19 @@ fn backward<F: Float>(
                         &mut matrix_mut(cols, patch, pixels),
                     );
                     // SAFETY: image `image` belongs to part `t` alone.
-                    col2im(cols, geo, unsafe { gxs.part(image * image_in..(image + 1) * image_in) });
+                    let gx = unsafe { gxs.part(image * image_in..(image + 1) * image_in) };
+                    if geo.padding == 0 {
+                        col2im(cols, geo, gx);
+                    } else {
+                        col2im(cols, geo, padded_gx);
+                        crop(padded_gx, geo, gx);
+                    }
                 }
             }
         });
     }
+    recycle_array(padded);
+    recycle_array(padded_gx);
     recycle_array(cols);
     let sum_parts = |partial: Array1<F>, len: usize| -> Array1<F> {
         let mut total: Array1<F> = zeros(len);
