@@ -366,19 +366,35 @@ pub(crate) fn copy_short<F: Copy>(src: &[F], dst: &mut [F]) {
     }
 }
 
-/// `dst += src` (the same length) by eight values at a time, then one at a
-/// time: no call and no vector loop set up for a run of ten.
+/// `dst += src` (the same length) by eight values at a time, then at most
+/// one step each of four, two and one: no call, no vector loop set up for a
+/// run of ten, and no scalar tail of seven.
 #[inline(always)]
 pub(crate) fn add_short<F: Float>(src: &[F], dst: &mut [F]) {
-    let src = &src[..dst.len()];
-    let ((to, to_rest), (from, from_rest)) = (dst.as_chunks_mut::<8>(), src.as_chunks::<8>());
-    for (to, from) in to.iter_mut().zip(from) {
-        for i in 0..8 {
+    #[inline(always)]
+    fn add<F: Float, const N: usize>(to: &mut [F], from: &[F]) {
+        let (to, from) = (&mut to[..N], &from[..N]);
+        for i in 0..N {
             to[i] += from[i];
         }
     }
-    for (to, &from) in to_rest.iter_mut().zip(from_rest) {
-        *to += from;
+    let n = dst.len();
+    let src = &src[..n];
+    let (to, from) = (dst.as_chunks_mut::<8>().0, src.as_chunks::<8>().0);
+    for (to, from) in to.iter_mut().zip(from) {
+        add::<F, 8>(to, from);
+    }
+    let mut at = n - n % 8;
+    if n % 8 >= 4 {
+        add::<F, 4>(&mut dst[at..], &src[at..]);
+        at += 4;
+    }
+    if n % 4 >= 2 {
+        add::<F, 2>(&mut dst[at..], &src[at..]);
+        at += 2;
+    }
+    if n % 2 == 1 {
+        add::<F, 1>(&mut dst[at..], &src[at..]);
     }
 }
 
