@@ -288,6 +288,29 @@ mod tests {
         assert_eq!(gx.unwrap(), expected);
     }
 
+    /// The 2×2 VJP against the rule one window at a time, on odd sizes (a
+    /// last row and column outside every window) and values with many ties.
+    #[test]
+    fn max_pool_2x2_vjp_matches_the_rule_on_odd_sizes_and_ties() {
+        crate::check::reset_seed();
+        let x = crate::check::random::<f64, _>([2, 3, 7, 9]).mapv(|v| (v * 2.0).round());
+        let y = max_pool2d(&x, 2, 2);
+        let g = y.mapv(|v| v + 10.0);
+        let mut expected = Array4::zeros(x.raw_dim());
+        for ((i, c, oy, ox), &gv) in g.indexed_iter() {
+            let (mut best, mut value) = ((0, 0), x[[i, c, 2 * oy, 2 * ox]]);
+            for (dy, dx) in [(0, 1), (1, 0), (1, 1)] {
+                let v = x[[i, c, 2 * oy + dy, 2 * ox + dx]];
+                if v > value {
+                    (best, value) = ((dy, dx), v);
+                }
+            }
+            expected[[i, c, 2 * oy + best.0, 2 * ox + best.1]] = gv;
+        }
+        let gx = max_pool2d_vjp(&x, 2, 2, &y, g, [true, false, false]).0.unwrap();
+        assert_eq!(gx, expected);
+    }
+
     #[test]
     fn pools_match_their_definition_on_views() {
         crate::check::reset_seed();
