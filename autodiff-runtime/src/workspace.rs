@@ -81,6 +81,30 @@ impl<F> FreeList<F> {
     }
 }
 
+/// [`FreeList::push`] for f32, compiled in this crate only (see [`Workspace::keep`]).
+#[inline(never)]
+fn keep_f32(list: &mut FreeList<f32>, buffer: Vec<f32>) {
+    list.push(buffer);
+}
+
+/// [`FreeList::push`] for f64.
+#[inline(never)]
+fn keep_f64(list: &mut FreeList<f64>, buffer: Vec<f64>) {
+    list.push(buffer);
+}
+
+/// [`FreeList::take`] for f32, compiled in this crate only.
+#[inline(never)]
+fn reuse_f32(list: &mut FreeList<f32>, len: usize) -> Option<Vec<f32>> {
+    list.take(len)
+}
+
+/// [`FreeList::take`] for f64.
+#[inline(never)]
+fn reuse_f64(list: &mut FreeList<f64>, len: usize) -> Option<Vec<f64>> {
+    list.take(len)
+}
+
 /// Free buffers, by element type.
 #[derive(Debug, Default)]
 pub struct Workspace {
@@ -278,17 +302,33 @@ impl Workspace {
         self.f32.len + self.f64.len + self.raw.len()
     }
 
-    /// The free buffers of element type `F`.
-    fn free_list<F: Float>(&mut self) -> &mut FreeList<F> {
+    /// Keeps a free buffer of `F` (f32 or f64). The list's work runs in its
+    /// f32 or f64 instance, compiled once in this crate: generic, it was
+    /// compiled again (a thousand lines of LLVM IR) in every crate whose
+    /// generated code recycles an array.
+    fn keep<F: Float>(&mut self, buffer: Vec<F>) {
         use std::any::Any;
-        // `Float` is f32 or f64; the test of the type is resolved at compile time.
-        let list: &mut dyn Any = if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
-            &mut self.f32
-        } else {
-            &mut self.f64
-        };
-        list.downcast_mut()
-            .expect("`Float` is implemented for f32 and f64 only")
+        let mut buffer = Some(buffer);
+        let any: &mut dyn Any = &mut buffer;
+        if let Some(buffer) = any.downcast_mut::<Option<Vec<f32>>>() {
+            keep_f32(&mut self.f32, buffer.take().expect("given"));
+        } else if let Some(buffer) = any.downcast_mut::<Option<Vec<f64>>>() {
+            keep_f64(&mut self.f64, buffer.take().expect("given"));
+        }
+    }
+
+    /// The smallest kept buffer of `F` with room for `len` values, as
+    /// [`Workspace::keep`] through the f32 or f64 instance.
+    fn reuse<F: Float>(&mut self, len: usize) -> Option<Vec<F>> {
+        use std::any::Any;
+        let mut reused: Option<Vec<F>> = None;
+        let any: &mut dyn Any = &mut reused;
+        if let Some(reused) = any.downcast_mut::<Option<Vec<f32>>>() {
+            *reused = reuse_f32(&mut self.f32, len);
+        } else if let Some(reused) = any.downcast_mut::<Option<Vec<f64>>>() {
+            *reused = reuse_f64(&mut self.f64, len);
+        }
+        reused
     }
 
     /// Keeps the buffers of gradients (an array, a `Params` model, a tuple of
@@ -312,7 +352,7 @@ pub trait Recycle {
 
 impl<F: Float, D: Dimension> Recycle for Array<F, D> {
     fn recycle(self, workspace: &mut Workspace) {
-        workspace.free_list::<F>().push(self.into_raw_vec_and_offset().0);
+        workspace.keep(self.into_raw_vec_and_offset().0);
     }
 }
 
@@ -369,7 +409,7 @@ fn take_stale<F: Float>(len: usize) -> Vec<F> {
         let mut active = active.borrow_mut();
         let workspace = active.as_mut()?;
         workspace.takes += 1;
-        workspace.free_list::<F>().take(len)
+        workspace.reuse(len)
     });
     reused.unwrap_or_else(|| Vec::with_capacity(len))
 }
