@@ -4,7 +4,7 @@ use std::fmt::{Debug, Display};
 use std::iter::Sum;
 use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, ArrayViewMutD, Axis, Dimension, LinalgScalar, ScalarOperand};
+use ndarray::{Array, ArrayView, ArrayViewD, ArrayViewMutD, Dimension, LinalgScalar, ScalarOperand};
 
 /// A floating-point element type: implemented for `f32` and `f64` only
 /// (the trait is sealed).
@@ -64,10 +64,6 @@ pub trait Float:
     /// be instantiated (and optimised) again in each of them.
     #[doc(hidden)]
     fn add_arrays(a: ArrayViewMutD<'_, Self>, b: ArrayViewD<'_, Self>);
-    /// `grad` summed over broadcast axes down to `shape` (see
-    /// `value::sum_to_shape`), compiled here for the same reason.
-    #[doc(hidden)]
-    fn sum_to_shape(grad: ArrayD<Self>, shape: &[usize]) -> ArrayD<Self>;
 }
 
 /// `view` as a view of `T` when `F` is `T`: how generic code calls the f32
@@ -110,20 +106,6 @@ fn add_arrays<F: Float>(mut a: ArrayViewMutD<'_, F>, b: ArrayViewD<'_, F>) {
     a += &b;
 }
 
-/// Sums leading axes away, then axes of length 1 in `shape`.
-fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
-    let mut sum = grad;
-    while sum.ndim() > shape.len() {
-        sum = sum.sum_axis(Axis(0));
-    }
-    for (axis, &len) in shape.iter().enumerate() {
-        if len == 1 && sum.shape()[axis] != 1 {
-            sum = sum.sum_axis(Axis(axis)).insert_axis(Axis(axis));
-        }
-    }
-    sum
-}
-
 /// erf of an f32 (Abramowitz and Stegun 7.1.26): with t = 1/(1 + p|x|),
 /// 1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−x²), signed as x. No branches,
 /// so a loop of it vectorises.
@@ -154,10 +136,6 @@ impl Float for f32 {
     #[inline(never)]
     fn add_arrays(a: ArrayViewMutD<'_, Self>, b: ArrayViewD<'_, Self>) {
         add_arrays(a, b);
-    }
-    #[inline(never)]
-    fn sum_to_shape(grad: ArrayD<Self>, shape: &[usize]) -> ArrayD<Self> {
-        sum_to_shape(grad, shape)
     }
     #[inline(always)]
     fn fast_exp(self) -> Self {
@@ -190,10 +168,6 @@ impl Float for f64 {
     #[inline(never)]
     fn add_arrays(a: ArrayViewMutD<'_, Self>, b: ArrayViewD<'_, Self>) {
         add_arrays(a, b);
-    }
-    #[inline(never)]
-    fn sum_to_shape(grad: ArrayD<Self>, shape: &[usize]) -> ArrayD<Self> {
-        sum_to_shape(grad, shape)
     }
     #[inline(always)]
     fn fast_exp(self) -> Self {

@@ -1,7 +1,7 @@
 //! What flows along the edges of a differentiated graph: arrays of any rank and
 //! scalars, seen uniformly so that operators can broadcast between them.
 
-use ndarray::{Array, ArrayBase, ArrayD, ArrayRef, ArrayViewD, Data, DimMax, Dimension, IxDyn};
+use ndarray::{Array, ArrayBase, ArrayD, ArrayRef, ArrayViewD, Axis, Data, DimMax, Dimension, IxDyn};
 
 use crate::float::Float;
 
@@ -303,12 +303,41 @@ pub(crate) fn broadcast_dim(module: &str, a: &[usize], b: &[usize]) -> IxDyn {
 /// Sums a gradient of the broadcast shape back to an operand's `shape`: the
 /// adjoint of broadcasting (each copy of a broadcast element got its own share).
 /// A gradient that already has the shape is returned as it is, without a copy.
+///
+/// The work runs in the f32 or f64 instance compiled in this crate: generic,
+/// it was compiled again (two thousand lines of LLVM IR) in every crate whose
+/// generated code takes the gradient of a broadcasting operation.
 pub fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
+    use crate::float::{array_as, back_as};
+    match array_as::<F, f32, _>(grad) {
+        Ok(grad) => back_as(sum_to_shape_f32(grad, shape)),
+        Err(grad) => back_as(sum_to_shape_f64(
+            array_as::<F, f64, _>(grad).expect("`Float` is f32 or f64"),
+            shape,
+        )),
+    }
+}
+
+/// [`sum_to_shape`] for f32.
+#[inline(never)]
+fn sum_to_shape_f32(grad: ArrayD<f32>, shape: &[usize]) -> ArrayD<f32> {
+    summed_to_shape(grad, shape)
+}
+
+/// [`sum_to_shape`] for f64.
+#[inline(never)]
+fn sum_to_shape_f64(grad: ArrayD<f64>, shape: &[usize]) -> ArrayD<f64> {
+    summed_to_shape(grad, shape)
+}
+
+/// [`sum_to_shape`]'s work. Leading axes only (`[b, t, c]` back to `[t, c]`,
+/// a position table's share): the blocks added in order into a workspace
+/// buffer. Otherwise leading axes are summed away, then axes of length 1 in
+/// `shape`.
+fn summed_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
     if grad.shape() == shape {
         return grad;
     }
-    // Leading axes only (`[b, t, c]` back to `[t, c]`, a position table's
-    // share): the blocks added in order into a workspace buffer.
     let lead = grad.ndim().saturating_sub(shape.len());
     if lead > 0 && grad.shape()[lead..] == *shape && grad.is_standard_layout() {
         let dim = IxDyn(shape);
@@ -323,7 +352,16 @@ pub fn sum_to_shape<F: Float>(grad: ArrayD<F>, shape: &[usize]) -> ArrayD<F> {
         crate::workspace::recycle_array(grad);
         return sum;
     }
-    F::sum_to_shape(grad, shape)
+    let mut sum = grad;
+    while sum.ndim() > shape.len() {
+        sum = sum.sum_axis(Axis(0));
+    }
+    for (axis, &len) in shape.iter().enumerate() {
+        if len == 1 && sum.shape()[axis] != 1 {
+            sum = sum.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+        }
+    }
+    sum
 }
 
 /// The gradient slot of an argument that cannot be differentiated (labels,
