@@ -82,8 +82,15 @@ pub(crate) fn view_as<F: Float, T: Float, D: Dimension>(view: ArrayView<'_, F, D
 pub(crate) fn array_as<F: Float, T: Float, D: Dimension + 'static>(
     array: Array<F, D>,
 ) -> Result<Array<T, D>, Array<F, D>> {
-    let mut slot = Some(array);
-    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Array<T, D>>>() {
+    same_as(array)
+}
+
+/// `value` as a `B` when `A` is `B`, else given back: how generic code hands
+/// a value to the f32 or the f64 instance of a function compiled in this
+/// crate (the test of the type is resolved at compile time).
+pub(crate) fn same_as<A: 'static, B: 'static>(value: A) -> Result<B, A> {
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<B>>() {
         Some(same) => Ok(same.take().expect("just filled")),
         None => Err(slot.expect("not taken")),
     }

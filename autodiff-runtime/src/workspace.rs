@@ -25,7 +25,7 @@ use std::ptr::NonNull;
 
 use ndarray::{Array, Dimension, IntoDimension};
 
-use crate::float::Float;
+use crate::float::{Float, same_as};
 
 /// At most this many free buffers per element type are kept: more than any
 /// step holds (a loop keeps a few arrays per iteration), fewer than would let
@@ -80,6 +80,9 @@ impl<F> FreeList<F> {
         Some(buffer)
     }
 }
+
+/// Why a `Float` buffer is one of f32 or f64.
+const FLOATS: &str = "`Float` is implemented for f32 and f64 only";
 
 /// [`FreeList::push`] for f32, compiled in this crate only (see [`Workspace::keep`]).
 #[inline(never)]
@@ -307,28 +310,20 @@ impl Workspace {
     /// compiled again (a thousand lines of LLVM IR) in every crate whose
     /// generated code recycles an array.
     fn keep<F: Float>(&mut self, buffer: Vec<F>) {
-        use std::any::Any;
-        let mut buffer = Some(buffer);
-        let any: &mut dyn Any = &mut buffer;
-        if let Some(buffer) = any.downcast_mut::<Option<Vec<f32>>>() {
-            keep_f32(&mut self.f32, buffer.take().expect("given"));
-        } else if let Some(buffer) = any.downcast_mut::<Option<Vec<f64>>>() {
-            keep_f64(&mut self.f64, buffer.take().expect("given"));
+        match same_as::<_, Vec<f32>>(buffer) {
+            Ok(buffer) => keep_f32(&mut self.f32, buffer),
+            Err(buffer) => keep_f64(&mut self.f64, same_as(buffer).expect(FLOATS)),
         }
     }
 
     /// The smallest kept buffer of `F` with room for `len` values, as
     /// [`Workspace::keep`] through the f32 or f64 instance.
     fn reuse<F: Float>(&mut self, len: usize) -> Option<Vec<F>> {
-        use std::any::Any;
-        let mut reused: Option<Vec<F>> = None;
-        let any: &mut dyn Any = &mut reused;
-        if let Some(reused) = any.downcast_mut::<Option<Vec<f32>>>() {
-            *reused = reuse_f32(&mut self.f32, len);
-        } else if let Some(reused) = any.downcast_mut::<Option<Vec<f64>>>() {
-            *reused = reuse_f64(&mut self.f64, len);
+        if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+            same_as(reuse_f32(&mut self.f32, len)).expect(FLOATS)
+        } else {
+            same_as(reuse_f64(&mut self.f64, len)).expect(FLOATS)
         }
-        reused
     }
 
     /// Keeps the buffers of gradients (an array, a `Params` model, a tuple of
