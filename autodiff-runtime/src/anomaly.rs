@@ -89,26 +89,43 @@ pub trait Finite {
 /// Any model, array or list of them: every tensor, named as `Params` names them.
 impl<P: Params> Finite for P {
     fn non_finite(&self) -> Option<NonFinite> {
-        let (mut found, mut total): (Option<NonFinite>, usize) = (None, 0);
-        self.visit(&mut |name, view| {
-            total += view.len();
-            let (bad, first) = scan(name, view);
-            match &mut found {
-                Some(f) => f.count += bad,
-                None => {
-                    found = first.map(|(at, value)| NonFinite {
-                        at,
-                        value,
-                        count: bad,
-                        of: 0,
-                    });
-                }
+        let mut tally = Tally::default();
+        self.visit(&mut |name, view| tally.note(name, view));
+        tally.found.map(|found| NonFinite {
+            of: tally.total,
+            ..found
+        })
+    }
+}
+
+/// What [`Finite::non_finite`] has found in the tensors seen so far.
+#[derive(Default)]
+struct Tally {
+    found: Option<NonFinite>,
+    total: usize,
+}
+
+impl Tally {
+    fn note<F: Float>(&mut self, name: &str, view: ArrayViewD<'_, F>) {
+        self.total += view.len();
+        let (bad, first) = scan(name, view);
+        self.add(bad, first);
+    }
+
+    // Not generic: the visiting closure of each model type stays small.
+    #[inline(never)]
+    fn add(&mut self, bad: usize, first: Option<(String, f64)>) {
+        match &mut self.found {
+            Some(f) => f.count += bad,
+            None => {
+                self.found = first.map(|(at, value)| NonFinite {
+                    at,
+                    value,
+                    count: bad,
+                    of: 0,
+                });
             }
-        });
-        if let Some(f) = &mut found {
-            f.of = total;
         }
-        found
     }
 }
 

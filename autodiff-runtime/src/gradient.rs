@@ -69,15 +69,19 @@ impl<F: Float, D: Dimension> Gradient for Array<F, D> {
             return;
         }
         if self.shape() != other.shape() {
-            panic!(
-                "gradient accumulation: shapes {:?} and {:?} differ",
-                self.shape(),
-                other.shape()
-            );
+            shapes_differ(self.shape(), other.shape());
         }
         F::add_arrays(self.view_mut().into_dyn(), other.view().into_dyn());
         crate::workspace::recycle_array(other);
     }
+}
+
+// Apart and not generic: the message is formatted once, in this crate.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn shapes_differ(a: &[usize], b: &[usize]) -> ! {
+    panic!("gradient accumulation: shapes {a:?} and {b:?} differ")
 }
 
 /// The gradient of a list (the layers of a model) is a list of gradients.

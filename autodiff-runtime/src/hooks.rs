@@ -177,12 +177,13 @@ pub fn ready_layer<G: Gradient>(name: &str, index: usize, gradient: &mut G, like
 
 /// `progress`, between statements of the backward pass.
 #[doc(hidden)]
-#[inline]
+#[inline(never)]
 pub fn progress() {
     with_hook(|hook| hook.progress());
 }
 
 /// `finish` for each tensor of a parameter's whole gradient.
+#[inline(never)]
 pub(crate) fn finish<G: Gradient>(name: &str, gradient: &mut G) {
     with_hook(|hook| gradient.visit_elements_mut(name, &mut |n, e| hook.finish(n, e)));
 }

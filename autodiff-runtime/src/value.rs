@@ -12,6 +12,8 @@ pub trait Value: Clone {
     type Elem: Float;
     /// A rank-erased view (a scalar is a view of shape `[]`).
     fn view_dyn(&self) -> ArrayViewD<'_, Self::Elem>;
+    /// The shape, `[]` for a scalar (for checks: no view is built).
+    fn dims(&self) -> &[usize];
     /// Rebuilds the value from a rank-erased array of the right rank.
     fn from_dyn(array: ArrayD<Self::Elem>) -> Self;
     /// Converts to a rank-erased array, reusing an array's buffer.
@@ -26,7 +28,7 @@ pub trait Value: Clone {
     }
     /// Whether two values have the same shape (without allocating).
     fn same_shape(&self, other: &Self) -> bool {
-        self.view_dyn().shape() == other.view_dyn().shape()
+        self.dims() == other.dims()
     }
     /// `f` of every element, in place (an array keeps its buffer).
     fn map_in_place(self, f: impl Fn(Self::Elem) -> Self::Elem + Sync) -> Self {
@@ -52,6 +54,9 @@ impl<F: Float, D: Dimension> Value for Array<F, D> {
     fn view_dyn(&self) -> ArrayViewD<'_, F> {
         self.view().into_dyn()
     }
+    fn dims(&self) -> &[usize] {
+        self.shape()
+    }
     fn into_dyn_array(self) -> ArrayD<F> {
         self.into_dyn()
     }
@@ -76,6 +81,9 @@ impl<F: Float> Value for F {
     type Elem = F;
     fn view_dyn(&self) -> ArrayViewD<'_, F> {
         ArrayViewD::from_shape(IxDyn(&[]), std::slice::from_ref(self)).expect("a scalar is a rank-0 array")
+    }
+    fn dims(&self) -> &[usize] {
+        &[]
     }
     fn into_dyn_array(self) -> ArrayD<F> {
         ArrayD::from_elem(IxDyn(&[]), self)
@@ -115,6 +123,8 @@ pub trait Input {
     type Value: Value<Elem = Self::Elem>;
     /// A rank-erased view (a scalar is a view of shape `[]`).
     fn input_view(&self) -> ArrayViewD<'_, Self::Elem>;
+    /// The shape, `[]` for a scalar (for checks: no view is built).
+    fn input_dims(&self) -> &[usize];
     /// `f` of every element, as a new value.
     fn map_to_value(&self, f: impl Fn(Self::Elem) -> Self::Elem + Sync) -> Self::Value;
     /// `g[i] = f(g[i], self[i])` in place, for a `g` of this input's shape
@@ -141,6 +151,9 @@ where
     fn input_view(&self) -> ArrayViewD<'_, S::Elem> {
         self.view().into_dyn()
     }
+    fn input_dims(&self) -> &[usize] {
+        self.shape()
+    }
     fn map_to_value(&self, f: impl Fn(S::Elem) -> S::Elem + Sync) -> Array<S::Elem, D> {
         map_ref(self, f)
     }
@@ -158,6 +171,9 @@ impl<F: Float, D: Dimension> Input for ArrayRef<F, D> {
     fn input_view(&self) -> ArrayViewD<'_, F> {
         self.view().into_dyn()
     }
+    fn input_dims(&self) -> &[usize] {
+        self.shape()
+    }
     fn map_to_value(&self, f: impl Fn(F) -> F + Sync) -> Array<F, D> {
         map_ref(self, f)
     }
@@ -174,6 +190,9 @@ impl<F: Float> Input for F {
     type Value = F;
     fn input_view(&self) -> ArrayViewD<'_, F> {
         self.view_dyn()
+    }
+    fn input_dims(&self) -> &[usize] {
+        &[]
     }
     fn map_to_value(&self, f: impl Fn(F) -> F + Sync) -> F {
         f(*self)
@@ -229,21 +248,27 @@ fn zip_ref<F: Float, D: Dimension>(
 /// Panics unless an upstream gradient has the shape of an input: the check of
 /// every element-wise VJP.
 pub(crate) fn check_input<X: Input + ?Sized, V: Value>(module: &str, role: &str, x: &X, g: &V) {
-    let (expected, got) = (x.input_view(), g.view_dyn());
-    check_shape(module, role, expected.shape(), got.shape());
+    check_shape(module, role, x.input_dims(), g.dims());
 }
 
 /// Panics, naming `module` and both shapes, unless the upstream gradient `g`
 /// has the shape of `value` (the module's `role` value: its input or output).
 pub(crate) fn check_upstream<V: Value>(module: &str, role: &str, value: &V, g: &V) {
-    check_shape(module, role, value.view_dyn().shape(), g.view_dyn().shape());
+    check_shape(module, role, value.dims(), g.dims());
 }
 
 /// Panics unless an upstream gradient has the output's shape.
+#[inline]
 pub(crate) fn check_shape(module: &str, role: &str, expected: &[usize], g: &[usize]) {
     if expected != g {
-        panic!("{module}: upstream gradient has shape {g:?}, {role} has shape {expected:?}");
+        shape_mismatch(module, role, expected, g);
     }
+}
+
+#[cold]
+#[inline(never)]
+fn shape_mismatch(module: &str, role: &str, expected: &[usize], g: &[usize]) -> ! {
+    panic!("{module}: upstream gradient has shape {g:?}, {role} has shape {expected:?}");
 }
 
 /// The result type of an element-wise binary operation between `Self` and `Rhs`

@@ -163,18 +163,15 @@ impl RawBuffer {
         })
     }
 
-    /// Whether the buffer can serve as a `Vec<T>`.
-    fn fits<T>(&self) -> bool {
-        let size = std::mem::size_of::<T>();
-        size > 0
-            && self.element == size
-            && self.layout.align() == std::mem::align_of::<T>()
-            && self.layout.size().is_multiple_of(size)
+    /// Whether the buffer can serve as a `Vec` of values of `size` bytes
+    /// aligned to `align`.
+    fn fits(&self, size: usize, align: usize) -> bool {
+        size > 0 && self.element == size && self.layout.align() == align && self.layout.size().is_multiple_of(size)
     }
 
     /// An empty `Vec<T>` in this buffer. The caller has checked [`fits`](Self::fits).
     fn into_vec<T>(self) -> Vec<T> {
-        debug_assert!(self.fits::<T>());
+        debug_assert!(self.fits(std::mem::size_of::<T>(), std::mem::align_of::<T>()));
         let capacity = self.layout.size() / std::mem::size_of::<T>();
         let this = ManuallyDrop::new(self);
         // SAFETY: the memory was allocated by the global allocator with
@@ -411,27 +408,40 @@ fn take_stale<F: Float>(len: usize) -> Vec<F> {
 
 /// An empty `Vec<T>`: the largest kept buffer that fits inside
 /// [`Workspace::run`], a new (unallocated) one otherwise.
+#[inline]
 pub(crate) fn take_vec<T>() -> Vec<T> {
-    let reused = ACTIVE.with(|active| {
+    take_raw(std::mem::size_of::<T>(), std::mem::align_of::<T>()).map_or_else(Vec::new, RawBuffer::into_vec)
+}
+
+// The search is not generic: one copy in this crate, a call in generated code.
+#[inline(never)]
+fn take_raw(element: usize, align: usize) -> Option<RawBuffer> {
+    ACTIVE.with(|active| {
         let mut active = active.borrow_mut();
         let raw = &mut active.as_mut()?.raw;
         let best = raw
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.fits::<T>())
+            .filter(|(_, b)| b.fits(element, align))
             .max_by_key(|(_, b)| b.layout.size())
             .map(|(i, _)| i)?;
         Some(raw.swap_remove(best))
-    });
-    reused.map_or_else(Vec::new, RawBuffer::into_vec)
+    })
 }
 
 /// Returns a `Vec`'s buffer (its values dropped) to the active workspace, or frees it.
+#[inline]
 pub(crate) fn recycle_vec<T>(vec: Vec<T>) {
+    if let Some(buffer) = RawBuffer::from_vec(vec) {
+        recycle_raw(buffer);
+    }
+}
+
+#[inline(never)]
+fn recycle_raw(buffer: RawBuffer) {
     ACTIVE.with(|active| {
         if let Some(workspace) = active.borrow_mut().as_mut()
             && workspace.raw.len() < MAX_FREE
-            && let Some(buffer) = RawBuffer::from_vec(vec)
         {
             workspace.raw.push(buffer);
         }
@@ -439,12 +449,38 @@ pub(crate) fn recycle_vec<T>(vec: Vec<T>) {
 }
 
 /// Returns an array's buffer to the active workspace, or frees it.
+#[inline(never)]
 pub fn recycle_array<F: Float, D: Dimension>(array: Array<F, D>) {
-    recycle_value(array);
+    let buffer = array.into_raw_vec_and_offset().0;
+    match same_as::<_, Vec<f32>>(buffer) {
+        Ok(buffer) => recycle_f32(buffer),
+        Err(buffer) => recycle_f64(same_as(buffer).expect(FLOATS)),
+    }
+}
+
+// Not generic: generated code recycles after many module calls, and each
+// call site would otherwise have its own copy of the thread-local access.
+#[inline(never)]
+fn recycle_f32(buffer: Vec<f32>) {
+    ACTIVE.with(|active| {
+        if let Some(workspace) = active.borrow_mut().as_mut() {
+            workspace.keep(buffer);
+        }
+    });
+}
+
+#[inline(never)]
+fn recycle_f64(buffer: Vec<f64>) {
+    ACTIVE.with(|active| {
+        if let Some(workspace) = active.borrow_mut().as_mut() {
+            workspace.keep(buffer);
+        }
+    });
 }
 
 /// Returns the buffers of a value (an array, a tuple of outputs) to the
 /// active workspace, or frees them.
+#[inline(never)]
 pub(crate) fn recycle_value<T: Recycle>(value: T) {
     ACTIVE.with(|active| {
         if let Some(workspace) = active.borrow_mut().as_mut() {

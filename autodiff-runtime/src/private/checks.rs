@@ -2,6 +2,7 @@
 //! each finished gradient to the installed gradient hook.
 
 use crate::gradient::Gradient;
+use std::panic::Location;
 
 /// A value for an anomaly check. Generated code calls
 /// `(&Probe(&value)).check_forward("module")` after each module call: values
@@ -12,7 +13,7 @@ use crate::gradient::Gradient;
 /// message is the call's, through `#[track_caller]`.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
 
-fn here(location: &std::panic::Location<'_>) -> String {
+fn here(location: &Location<'_>) -> String {
     format!("{}:{}:{}", location.file(), location.line(), location.column())
 }
 
@@ -30,23 +31,54 @@ impl<T: crate::anomaly::Finite + ?Sized> AnomalyCheck for Probe<'_, T> {
     #[inline]
     #[track_caller]
     fn check_forward(&self, module: &str) {
-        // The location is formatted only for the message.
-        if crate::anomaly::enabled()
-            && let Some(found) = self.0.non_finite()
-        {
-            crate::anomaly::forward_failed(module, &here(std::panic::Location::caller()), &found);
+        if crate::anomaly::enabled() {
+            forward_checked(self.0, module, Location::caller());
         }
     }
     #[inline]
     #[track_caller]
     fn check_gradient(&self, module: &str, argument: usize) {
-        if crate::anomaly::enabled()
-            && let Some(found) = self.0.non_finite()
-        {
-            let location = here(std::panic::Location::caller());
-            crate::anomaly::gradient_failed(module, argument, &location, &found);
+        if crate::anomaly::enabled() {
+            gradient_checked(self.0, module, argument, Location::caller());
         }
     }
+}
+
+// Out of line: only the flag's test is repeated at every module call, and
+// only the scan is generic.
+#[inline(never)]
+#[track_caller]
+fn forward_checked<T: crate::anomaly::Finite + ?Sized>(value: &T, module: &str, location: &Location<'_>) {
+    if let Some(found) = value.non_finite() {
+        forward_report(module, location, &found);
+    }
+}
+
+#[inline(never)]
+#[track_caller]
+fn gradient_checked<T: crate::anomaly::Finite + ?Sized>(
+    value: &T,
+    module: &str,
+    argument: usize,
+    location: &Location<'_>,
+) {
+    if let Some(found) = value.non_finite() {
+        gradient_report(module, argument, location, &found);
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn forward_report(module: &str, location: &Location<'_>, found: &crate::anomaly::NonFinite) -> ! {
+    crate::anomaly::forward_failed(module, &here(location), found)
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn gradient_report(module: &str, argument: usize, location: &Location<'_>, found: &crate::anomaly::NonFinite) -> ! {
+    crate::anomaly::gradient_failed(module, argument, &here(location), found)
 }
 
 /// The fallback of [`AnomalyCheck`]: nothing to check.

@@ -45,7 +45,7 @@ pub fn gradient<G: RealGradient + ArgGradient<T>, T>(gradient: Option<G>) -> Opt
 }
 
 /// Adds a contribution to a value's gradient: the fan-out sum. `None` is zero.
-#[inline]
+#[inline(never)]
 pub fn accumulate<G: Gradient>(total: Option<G>, contribution: Option<G>) -> Option<G> {
     match (total, contribution) {
         (Some(mut total), Some(contribution)) => {
