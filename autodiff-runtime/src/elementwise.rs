@@ -8,7 +8,7 @@
 //! contract `a * b + c` into an FMA unasked, so the results are the same to
 //! the bit (a test checks).
 
-use ndarray::{Array, Dimension, IntoDimension};
+use ndarray::{Array, ArrayRef, ArrayViewD, Dimension, IntoDimension};
 
 use crate::float::Float;
 
@@ -404,8 +404,7 @@ pub(crate) fn standard<F: Float, D: Dimension>(array: Array<F, D>) -> Array<F, D
     if array.is_standard_layout() {
         return array;
     }
-    let mut copy: Array<F, D> = crate::workspace::take_scratch(array.raw_dim());
-    copy.assign(&array);
+    let copy = copy_as(&array, array.raw_dim());
     crate::workspace::recycle_array(array);
     copy
 }
@@ -436,10 +435,421 @@ pub(crate) fn array_from_zip<F: Float, Sh: IntoDimension>(
     Array::from_shape_vec(shape, buffer).expect("one value per element")
 }
 
+/// The elements of `x` in row-major order, into a new workspace array of
+/// `shape` (the caller has checked the count), by the f32 or f64 instance
+/// compiled in this crate: only the conversions are generic, so a user's
+/// crate does not compile the copy again for each rank.
+pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
+    use crate::float::{same_as, view_as};
+    let x = x.view().into_dyn();
+    let values: Vec<F> = match view_as::<F, f32, _>(x.view()) {
+        Some(x) => same_as(copy_values_f32(x)).expect("F is f32"),
+        None => same_as(copy_values_f64(view_as::<F, f64, _>(x).expect("`Float` is f32 or f64"))).expect("F is f64"),
+    };
+    Array::from_shape_vec(shape, values).expect("the caller checked the count")
+}
+
+#[inline(never)]
+fn copy_values_f32(x: ArrayViewD<'_, f32>) -> Vec<f32> {
+    copy_values(&x)
+}
+
+#[inline(never)]
+fn copy_values_f64(x: ArrayViewD<'_, f64>) -> Vec<f64> {
+    copy_values(&x)
+}
+
+/// The elements of `x` in row-major order, into a workspace buffer. A large
+/// copy is split over the threads by rows of the first axis. The copy writes
+/// into the buffer's spare capacity: a buffer is not zero-filled first only
+/// to be overwritten.
+fn copy_values<F: Float>(x: &ArrayViewD<'_, F>) -> Vec<F> {
+    use crate::parallel::{Disjoint, over_items};
+    let n = x.len();
+    let mut buffer = crate::workspace::take::<F>(n);
+    let out = Disjoint::new(&mut buffer.spare_capacity_mut()[..n]);
+    match x.as_slice() {
+        _ if n == 0 => {}
+        Some(values) => over_items(n, n, &|r| {
+            // SAFETY: the ranges of different parts are disjoint.
+            let part = unsafe { out.part(r.clone()) };
+            // SAFETY: `part` and `values[r]` hold `r.len()` values each, in
+            // different buffers.
+            unsafe { std::ptr::copy_nonoverlapping(values[r].as_ptr(), part.as_mut_ptr().cast::<F>(), part.len()) };
+        }),
+        None => {
+            // A strided view (a permutation, a slice): by rows of the first
+            // axis over the threads, run by run along the last axis.
+            let rows = x.shape()[0];
+            over_items(rows, n, &|r| {
+                let (shape, strides) = (x.shape(), x.strides());
+                // SAFETY: the rows of different parts are disjoint.
+                let part = unsafe { out.part(r.start * (n / rows)..r.end * (n / rows)) };
+                // SAFETY: rows `r` of `x` start there and have its strides;
+                // `part` has room for exactly their values.
+                unsafe {
+                    copy_strided(
+                        part,
+                        x.as_ptr().offset(r.start as isize * strides[0]),
+                        r.len(),
+                        shape,
+                        strides,
+                    )
+                };
+            });
+        }
+    }
+    // SAFETY: the parts together wrote all `n` values.
+    unsafe { buffer.set_len(n) };
+    buffer
+}
+
+/// The values of the strided block at `base` (`shape`, but `rows` long on
+/// the first axis; `strides` in values) in row-major order into `out` (of
+/// their count), run by run along the last axis (see [`for_each_run`]); a
+/// run of unit stride is an inline copy compiled for the widest vectors.
+///
+/// # Safety
+/// Every position of the block is a valid value.
+unsafe fn copy_strided<F: Copy>(
+    out: &mut [std::mem::MaybeUninit<F>],
+    base: *const F,
+    rows: usize,
+    shape: &[usize],
+    strides: &[isize],
+) {
+    use std::mem::MaybeUninit;
+    let (inner, step) = (
+        if shape.len() == 1 { rows } else { shape[shape.len() - 1] },
+        strides[strides.len() - 1],
+    );
+    on_widest(
+        #[inline(always)]
+        || {
+            for_each_run(rows, shape, strides, |offset, i| {
+                let run = &mut out[i * inner..(i + 1) * inner];
+                // SAFETY: the run's start is a position of the block (the
+                // caller's promise), as is each of its `inner` values.
+                let src = unsafe { base.offset(offset) };
+                if step == 1 {
+                    // SAFETY: as above; a value is a valid `MaybeUninit`.
+                    let values = unsafe { std::slice::from_raw_parts(src.cast::<MaybeUninit<F>>(), inner) };
+                    copy_short(values, run);
+                } else {
+                    for (j, o) in run.iter_mut().enumerate() {
+                        // SAFETY: as above.
+                        o.write(unsafe { *src.offset(j as isize * step) });
+                    }
+                }
+            })
+        },
+    );
+}
+
+/// `dst` (in any layout) takes `values`, its count of them in row-major
+/// order: the inverse of [`copy_as`], by the f32 or f64 instance compiled in
+/// this crate.
+pub(crate) fn assign_from<F: Float, D: Dimension>(mut dst: ndarray::ArrayViewMut<'_, F, D>, values: &[F]) {
+    assert_eq!(
+        dst.len(),
+        values.len(),
+        "internal error: assigning values of another count"
+    );
+    if let Some(dst) = dst.as_slice_mut() {
+        dst.copy_from_slice(values);
+        return;
+    }
+    let base = dst.as_mut_ptr();
+    let (shape, strides) = (dst.shape(), dst.strides());
+    // SAFETY: `base`, `shape` and `strides` describe `dst`, a block of valid
+    // values borrowed mutably, and `values` holds its count of them; `F` is
+    // the type the instance takes (`Float` is f32 or f64).
+    unsafe {
+        if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+            scatter_f32(values.as_ptr().cast(), base.cast(), shape, strides);
+        } else {
+            scatter_f64(values.as_ptr().cast(), base.cast(), shape, strides);
+        }
+    }
+}
+
+/// # Safety
+/// As for [`scatter`].
+#[inline(never)]
+unsafe fn scatter_f32(values: *const f32, base: *mut f32, shape: &[usize], strides: &[isize]) {
+    // SAFETY: forwarded from the caller.
+    unsafe { scatter(values, base, shape, strides) }
+}
+
+/// # Safety
+/// As for [`scatter`].
+#[inline(never)]
+unsafe fn scatter_f64(values: *const f64, base: *mut f64, shape: &[usize], strides: &[isize]) {
+    // SAFETY: forwarded from the caller.
+    unsafe { scatter(values, base, shape, strides) }
+}
+
+/// Writes the values at `values` in row-major order into the strided block
+/// at `base`, run by run.
+///
+/// # Safety
+/// Every position of the block is a value that may be written; `values`
+/// holds the block's count of values, in other memory.
+unsafe fn scatter<F: Copy>(values: *const F, base: *mut F, shape: &[usize], strides: &[isize]) {
+    if shape.is_empty() || shape.contains(&0) {
+        return;
+    }
+    let (inner, step) = (shape[shape.len() - 1], strides[strides.len() - 1]);
+    on_widest(
+        #[inline(always)]
+        || {
+            for_each_run(shape[0], shape, strides, |offset, i| {
+                // SAFETY: run `i` of `values` holds `inner` values; its place
+                // in the block starts at `offset` (the caller's promises).
+                let (src, dst) = unsafe {
+                    (
+                        std::slice::from_raw_parts(values.add(i * inner), inner),
+                        base.offset(offset),
+                    )
+                };
+                if step == 1 {
+                    // SAFETY: as above, `inner` values of unit stride.
+                    copy_short(src, unsafe { std::slice::from_raw_parts_mut(dst, inner) });
+                } else {
+                    for (j, &v) in src.iter().enumerate() {
+                        // SAFETY: as above.
+                        unsafe { *dst.offset(j as isize * step) = v };
+                    }
+                }
+            })
+        },
+    );
+}
+
+/// Calls `f(offset, i)` for each run `i` along the last axis of the strided
+/// block `shape` (but `rows` long on the first axis, `strides` in values),
+/// in row-major order, with the offset of its first value. Runs come in
+/// planes along the second-last axis; an odometer steps the axes before it,
+/// on the stack up to sixteen of them. (ndarray's iteration over a rank
+/// known only at run time was four times slower.)
+#[inline(always)]
+fn for_each_run(rows: usize, shape: &[usize], strides: &[isize], mut f: impl FnMut(isize, usize)) {
+    let rank = shape.len();
+    let len = |axis: usize| if axis == 0 { rows } else { shape[axis] };
+    if rank == 0 || (0..rank).any(|axis| len(axis) == 0) {
+        return;
+    }
+    let (lines, across) = if rank >= 2 {
+        (len(rank - 2), strides[rank - 2])
+    } else {
+        (1, 0)
+    };
+    let outer = rank.saturating_sub(2);
+    let planes: usize = (0..outer).map(len).product();
+    let (mut kept, mut heap) = ([0usize; 16], Vec::new());
+    let index: &mut [usize] = if outer <= kept.len() {
+        &mut kept[..outer]
+    } else {
+        heap.resize(outer, 0);
+        &mut heap
+    };
+    let mut offset = 0isize;
+    for plane in 0..planes {
+        for k in 0..lines {
+            f(offset + k as isize * across, plane * lines + k);
+        }
+        for axis in (0..outer).rev() {
+            index[axis] += 1;
+            offset += strides[axis];
+            if index[axis] < len(axis) {
+                break;
+            }
+            offset -= strides[axis] * len(axis) as isize;
+            index[axis] = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cpu::{Backend, with_backend};
+
+    /// `copy_as` gives ndarray's row-major order for contiguous, permuted,
+    /// sliced (with steps, reversed, empty) and indexed views of ranks 0 to
+    /// 5 and of a rank past the odometer's sixteen axes kept on the stack,
+    /// in f32 and f64, on every instruction set.
+    #[test]
+    fn copy_as_keeps_row_major_order() {
+        fn check<F: Float>(view: ndarray::ArrayViewD<'_, F>) {
+            let want: Vec<F> = view.iter().copied().collect();
+            for backend in Backend::supported() {
+                let got = with_backend(backend, || copy_as(&view, ndarray::IxDyn(&[want.len()])));
+                assert_eq!(
+                    got.iter().copied().collect::<Vec<_>>(),
+                    want,
+                    "shape {:?}, strides {:?}, on {backend}",
+                    view.shape(),
+                    view.strides()
+                );
+            }
+        }
+        fn cases<F: Float>() {
+            let x = crate::testing::random((101, 40, 33), 3).mapv(F::of);
+            let y = crate::testing::random((3, 5, 7, 2, 9), 4).mapv(F::of);
+            let mut reversed = x.view();
+            reversed.invert_axis(ndarray::Axis(1));
+            let deep = crate::testing::random(
+                ndarray::IxDyn(&[1, 2, 1, 1, 3, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 2, 1, 3]),
+                5,
+            )
+            .mapv(F::of);
+            let views = [
+                x.view().into_dyn(),
+                x.view().permuted_axes([2, 0, 1]).into_dyn(),
+                x.view().permuted_axes([1, 0, 2]).into_dyn(),
+                x.slice(ndarray::s![.., 3..30;2, ..]).into_dyn(),
+                x.slice(ndarray::s![..;-3, .., 1..;4]).into_dyn(),
+                reversed.into_dyn(),
+                x.slice(ndarray::s![0..0, .., ..]).into_dyn(),
+                x.slice(ndarray::s![.., 0..0, ..]).into_dyn(),
+                x.slice(ndarray::s![7, 8, 9]).into_dyn(),
+                x.slice(ndarray::s![7, 1..;3, 9]).into_dyn(),
+                x.slice(ndarray::s![.., 2, ..]).into_dyn(),
+                y.view().permuted_axes([4, 2, 0, 3, 1]).into_dyn(),
+                y.slice(ndarray::s![.., 1..4, ..;-2, .., 3..]).into_dyn(),
+                y.view().reversed_axes().into_dyn(),
+                deep.view(),
+                deep.view().reversed_axes(),
+            ];
+            for view in views {
+                check(view);
+            }
+        }
+        cases::<f32>();
+        cases::<f64>();
+    }
+
+    /// `assign_from` writes values in row-major order into every place of a
+    /// strided view (permuted, sliced with steps, reversed, indexed, empty, of
+    /// ranks 1 to 5 and past sixteen axes) and nowhere else, in f32 and f64,
+    /// on every instruction set.
+    #[test]
+    fn assign_from_fills_a_view_in_row_major_order() {
+        use ndarray::{ArrayD, ArrayViewMutD, Axis, IxDyn, SliceInfoElem, s};
+        /// A view: the array's axes permuted, then one reversed, then sliced.
+        struct Case {
+            shape: Vec<usize>,
+            axes: Option<Vec<usize>>,
+            reverse: Option<usize>,
+            slice: Vec<SliceInfoElem>,
+        }
+        fn place<'a, F: Float>(a: &'a mut ArrayD<F>, case: &Case) -> ArrayViewMutD<'a, F> {
+            let mut view = a.view_mut();
+            if let Some(axes) = &case.axes {
+                view = view.permuted_axes(axes.clone());
+            }
+            if let Some(axis) = case.reverse {
+                view.invert_axis(Axis(axis));
+            }
+            let info: ndarray::SliceInfo<&[SliceInfoElem], IxDyn, IxDyn> = case.slice[..].try_into().expect("the rank");
+            view.slice_move(info)
+        }
+        fn check<F: Float>(case: &Case) {
+            let original = ArrayD::from_shape_fn(IxDyn(&case.shape), |i| {
+                F::of(1000.0 + i.as_array_view().iter().fold(0.0, |a, &k| a * 64.0 + k as f64))
+            });
+            for backend in Backend::supported() {
+                let mut target = original.clone();
+                let n = place(&mut target, case).len();
+                let values: Vec<F> = (0..n).map(|i| F::of(-1.0 - i as f64)).collect();
+                with_backend(backend, || assign_from(place(&mut target, case), &values));
+                let got: Vec<F> = place(&mut target, case).iter().copied().collect();
+                assert_eq!(got, values, "shape {:?}, on {backend}", case.shape);
+                let kept = target.iter().zip(&original).filter(|&(t, o)| t == o).count();
+                assert_eq!(
+                    kept,
+                    original.len() - n,
+                    "shape {:?}, on {backend}: written outside the view",
+                    case.shape
+                );
+            }
+        }
+        let all = |rank: usize| vec![SliceInfoElem::from(..); rank];
+        let deep = vec![1, 2, 1, 1, 3, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 2, 1, 3];
+        let cases = [
+            Case {
+                shape: vec![9, 40, 33],
+                axes: None,
+                reverse: None,
+                slice: all(3),
+            },
+            Case {
+                shape: vec![9, 40, 33],
+                axes: Some(vec![2, 0, 1]),
+                reverse: None,
+                slice: all(3),
+            },
+            Case {
+                shape: vec![9, 40, 33],
+                axes: None,
+                reverse: Some(1),
+                slice: s![.., 3..30;2, ..].as_ref().to_vec(),
+            },
+            Case {
+                shape: vec![9, 40, 33],
+                axes: None,
+                reverse: None,
+                slice: s![..;-3, .., 1..;4].as_ref().to_vec(),
+            },
+            Case {
+                shape: vec![9, 40, 33],
+                axes: None,
+                reverse: None,
+                slice: s![0..0, .., ..].as_ref().to_vec(),
+            },
+            Case {
+                shape: vec![9, 40, 33],
+                axes: None,
+                reverse: None,
+                slice: s![7, 1..;3, 9].as_ref().to_vec(),
+            },
+            Case {
+                shape: vec![9, 40, 33],
+                axes: None,
+                reverse: None,
+                slice: s![.., 2, ..].as_ref().to_vec(),
+            },
+            Case {
+                shape: vec![20],
+                axes: None,
+                reverse: None,
+                slice: s![1..;3].as_ref().to_vec(),
+            },
+            Case {
+                shape: vec![3, 5, 7, 2, 9],
+                axes: Some(vec![4, 2, 0, 3, 1]),
+                reverse: Some(0),
+                slice: all(5),
+            },
+            Case {
+                shape: vec![3, 5, 7, 2, 9],
+                axes: None,
+                reverse: None,
+                slice: s![.., 1..4, ..;-2, .., 3..].as_ref().to_vec(),
+            },
+            Case {
+                shape: deep.clone(),
+                axes: Some((0..deep.len()).rev().collect()),
+                reverse: None,
+                slice: all(deep.len()),
+            },
+        ];
+        for case in &cases {
+            check::<f32>(case);
+            check::<f64>(case);
+        }
+    }
 
     /// Every path the CPU runs gives the bits of the portable one.
     fn same_on_every_path<F: Float>(values: &[F]) {

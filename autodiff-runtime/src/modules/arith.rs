@@ -15,10 +15,10 @@
 //! workspace buffer, in its shape or another). Unary modules use [`Input::map_to_value`]
 //! and [`Input::zip_into`].
 
-use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, Axis, CowArray, Dimension, Ix2};
+use ndarray::{Array, ArrayD, ArrayRef, ArrayViewD, CowArray, Dimension, Ix2};
 use num_traits::One;
 
-use crate::elementwise::array_from_zip;
+use crate::elementwise::{array_from_zip, copy_as};
 use crate::float::Float;
 use crate::value::{Broadcast, Input, Value, broadcast_dim, check_upstream, sum_to_shape};
 
@@ -142,70 +142,6 @@ pub(crate) fn rows_of<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> CowArray<'_
 /// A copy of `x` in a workspace buffer, in standard layout.
 pub(crate) fn copy<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
     copy_as(x, x.raw_dim())
-}
-
-/// The elements of `x` in row-major order, into a new workspace array of
-/// `shape` (the caller has checked the count). A large copy is split over
-/// the threads by rows of the first axis. The copy writes into the buffer's
-/// spare capacity: a buffer is not zero-filled first only to be overwritten.
-pub(crate) fn copy_as<F: Float, D: Dimension, E: Dimension>(x: &ArrayRef<F, D>, shape: E) -> Array<F, E> {
-    use crate::parallel::{Disjoint, over_items};
-    use std::mem::MaybeUninit;
-    let n = x.len();
-    let mut buffer = crate::workspace::take::<F>(n);
-    let out = Disjoint::new(&mut buffer.spare_capacity_mut()[..n]);
-    match x.as_slice() {
-        _ if n == 0 => {}
-        Some(values) => over_items(n, n, &|r| {
-            // SAFETY: the ranges of different parts are disjoint.
-            let part = unsafe { out.part(r.clone()) };
-            // SAFETY: `part` and `values[r]` hold `r.len()` values each, in
-            // different buffers.
-            unsafe { std::ptr::copy_nonoverlapping(values[r].as_ptr(), part.as_mut_ptr().cast::<F>(), part.len()) };
-        }),
-        None => {
-            // A strided view (a permutation, a slice) is copied lane by lane
-            // by ndarray's `Zip`, several times faster than collecting its
-            // element iterator; by rows of the first axis over the threads.
-            let rows = x.shape().first().copied().unwrap_or(1).max(1);
-            let row = n / rows;
-            over_items(rows, n, &|r| {
-                let mut dim = x.raw_dim();
-                let source = if x.ndim() == 0 {
-                    x.view()
-                } else {
-                    dim[0] = r.len();
-                    x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(r.clone()))
-                };
-                // SAFETY: the rows of different parts are disjoint.
-                let part = unsafe { out.part(r.start * row..r.end * row) };
-                // Runs along a contiguous last axis (a slice of a middle axis,
-                // a permutation that keeps the last) are copied run by run:
-                // `Zip` went element by element with the stride unknown, at a
-                // fifth of the speed.
-                let last = Axis(source.ndim().saturating_sub(1));
-                let inner = source.len_of(last);
-                if source.ndim() > 0 && inner > 0 && source.stride_of(last) == 1 {
-                    for (out, lane) in part.chunks_exact_mut(inner).zip(source.lanes(last)) {
-                        let lane = lane.to_slice().expect("a run of unit stride");
-                        out.iter_mut().zip(lane).for_each(|(o, &v)| {
-                            o.write(v);
-                        });
-                    }
-                    return;
-                }
-                let part = ndarray::ArrayViewMut::from_shape(dim, part).expect("whole rows");
-                ndarray::Zip::from(part)
-                    .and(&source)
-                    .for_each(|o: &mut MaybeUninit<F>, &v| {
-                        o.write(v);
-                    });
-            });
-        }
-    }
-    // SAFETY: the parts together wrote all `n` values.
-    unsafe { buffer.set_len(n) };
-    Array::from_shape_vec(shape, buffer).expect("the caller checked the count")
 }
 
 /// The arithmetic of `binary_module!`, and the gradients' combinations.
@@ -523,35 +459,6 @@ mod tests {
     use crate::check::vjp_matches_finite_differences;
     use crate::testing::random;
     use ndarray::{Array2, arr1, arr2};
-
-    /// `copy_as` gives ndarray's row-major order for contiguous, permuted
-    /// and sliced views (with the last axis strided or run by run), large
-    /// ones split over the threads (an odd number of rows), empty ones, and
-    /// a scalar.
-    #[test]
-    fn copy_as_keeps_row_major_order() {
-        let x = random((101, 40, 33), 3);
-        let cases = [
-            x.view().into_dyn(),
-            x.view().permuted_axes([2, 0, 1]).into_dyn(),
-            x.view().permuted_axes([1, 0, 2]).into_dyn(),
-            x.slice(ndarray::s![.., 3..30;2, ..]).into_dyn(),
-            x.slice(ndarray::s![0..0, .., ..]).into_dyn(),
-            x.slice(ndarray::s![.., 0..0, ..]).into_dyn(),
-            x.slice(ndarray::s![7, 8, 9]).into_dyn(),
-        ];
-        for view in cases {
-            let want: Vec<f64> = view.iter().copied().collect();
-            let got = copy_as(&view, ndarray::IxDyn(&[want.len()]));
-            assert_eq!(
-                got.iter().copied().collect::<Vec<_>>(),
-                want,
-                "shape {:?}, strides {:?}",
-                view.shape(),
-                view.strides()
-            );
-        }
-    }
 
     #[test]
     fn add_passes_the_gradient_to_both_operands() {

@@ -9,7 +9,7 @@ use crate::float::Float;
 use crate::value::NoGrad;
 use crate::workspace::{recycle_array, take_scratch};
 
-use super::arith::copy_as;
+use crate::elementwise::copy_as;
 
 /// An owned gradient given the shape `shape`, reusing its buffer when it is
 /// in standard layout (as every gradient our modules produce is).
@@ -226,14 +226,16 @@ crate::module! {
     /// If a range or an index is out of bounds, naming the axis and the shape.
     pub fn slice<F: Float, D: Dimension, I: SliceArg<D> + Clone>(x: &ArrayRef<F, D>, info: I) -> Array<F, I::OutDim> {
         check_slice(x, info.as_ref());
-        x.slice(info).to_owned()
+        let view = x.slice(info);
+        copy_as(&view, view.raw_dim())
     }
 
     /// The gradient scattered into zeros of `x`'s shape, where the slice was taken.
     backward(y, g, need) {
         crate::value::check_shape("slice", "output", y.shape(), g.shape());
         let mut gx: Array<F, D> = crate::workspace::zeros(x.raw_dim());
-        gx.slice_mut(info).assign(&g);
+        let g = crate::elementwise::standard(g);
+        crate::elementwise::assign_from(gx.slice_mut(info), g.as_slice().expect("standard layout"));
         recycle_array(g);
         grad x = gx;
     }
