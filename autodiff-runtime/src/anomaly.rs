@@ -5,8 +5,8 @@
 //!
 //! Off by default. Switch it on for the process with the environment
 //! variable `AUTODIFF_DETECT_ANOMALY=1`, or from code with [`set_enabled`].
-//! Off, each module call of a generated function pays one relaxed atomic
-//! load and a branch.
+//! A generated function reads the switch once, when it is called; off, each
+//! of its module calls pays a branch on that local.
 //!
 //! The checks the generated code calls, by hand (`tests/anomaly.rs` and
 //! tutorial 12 show them through `#[differentiable]`):

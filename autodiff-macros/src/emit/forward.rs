@@ -235,8 +235,14 @@ impl Emitter<'_> {
             (self.checks, &step.value, &self.plan.storage[step.var])
         {
             // Located at the user's call: the check reports it through `#[track_caller]`.
-            let (value, module) = (self.value_ref(step.var), callee.module_name());
-            out.extend(quote_spanned!(step.span=> (&::autodiff::__private::Probe(#value)).check_forward(#module);));
+            let (value, module, on) = (
+                self.value_ref(step.var),
+                callee.module_name(),
+                idents::local("__anomaly"),
+            );
+            out.extend(
+                quote_spanned!(step.span=> if #on { (&::autodiff::__private::Probe(#value)).check_forward(#module); }),
+            );
         }
         if step.reversed && self.stacked(step) {
             for h in step.hoists() {

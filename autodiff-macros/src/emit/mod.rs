@@ -449,10 +449,13 @@ pub fn emit(
     };
     let allow =
         quote!(#[allow(dead_code, unused_variables, unused_mut, unused_assignments, unreachable_code, clippy::all)]);
-    // The traits of the anomaly checks' method calls, once per body.
+    // The traits of the anomaly checks' method calls, and whether anomaly
+    // mode is on, once per body: each check is then a test of a local.
+    let anomaly = idents::local("__anomaly");
     let anomaly_traits = quote!(
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        let #anomaly = ::autodiff::__private::anomaly_enabled();
     );
     // A function with several outputs is a module only: its `_grad` is
     // declared with the bound that only scalars meet, so that calling it is

@@ -101,26 +101,35 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
     ::autodiff::__private::with_thread_workspace(move || {
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        let __anomaly = ::autodiff::__private::anomaly_enabled();
         let mut __v5_a = ::core::option::Option::None;
         let mut __s5_a = ::autodiff::__private::Stack::new();
         let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
         let __v4_h = matmul(x, w);
-        (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
+        }
         if mean(&(*&__v4_h)) > limit {
             __b0.push(0u32);
             let __new = relu(&__v4_h);
             ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                .check_forward("relu");
+            if __anomaly {
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                    .check_forward("relu");
+            }
         } else {
             __b0.push(1u32);
             let __new = tanh(&__v4_h);
             ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                .check_forward("tanh");
+            if __anomaly {
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                    .check_forward("tanh");
+            }
         }
         let __v3 = sum(::autodiff::__private::live(&__v5_a));
-        (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+        }
         let mut __g1_w = ::core::option::Option::None;
         let mut __g3 = ::core::option::Option::None;
         let mut __g4_h = ::core::option::Option::None;
@@ -132,7 +141,9 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("sum", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c4_0)).check_gradient("sum", 0);
+        }
         __g5_a = ::autodiff::__private::accumulate(
             __g5_a.take(),
             ::autodiff::__private::gradient(__c4_0),
@@ -152,7 +163,9 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
-                (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+                if __anomaly {
+                    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+                }
                 __g4_h = ::autodiff::__private::accumulate(
                     __g4_h.take(),
                     ::autodiff::__private::gradient(__c2_0),
@@ -172,7 +185,9 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                     }
                     ::core::option::Option::None => (::core::option::Option::None,),
                 };
-                (&::autodiff::__private::Probe(&__c3_0)).check_gradient("tanh", 0);
+                if __anomaly {
+                    (&::autodiff::__private::Probe(&__c3_0)).check_gradient("tanh", 0);
+                }
                 __g4_h = ::autodiff::__private::accumulate(
                     __g4_h.take(),
                     ::autodiff::__private::gradient(__c3_0),
@@ -189,7 +204,9 @@ fn gated_grad(x: &Array2<f64>, w: &Array2<f64>, limit: f64) -> (f64, GatedGrad) 
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("matmul", 1);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_1)).check_gradient("matmul", 1);
+        }
         __g1_w = ::autodiff::__private::accumulate(
             __g1_w.take(),
             ::autodiff::__private::gradient(__c1_1),
@@ -239,27 +256,36 @@ fn gated_with(
         .run(move || {
             #[allow(unused_imports)]
             use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __anomaly = ::autodiff::__private::anomaly_enabled();
             let mut __v5_a = ::core::option::Option::None;
             let __v4_h = matmul(x, w);
-            (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
+            }
             if mean(&(*&__v4_h)) > limit {
                 let __new = relu(&__v4_h);
                 ::autodiff::__private::recycle!(
                     ::autodiff::__private::set(& mut __v5_a, __new)
                 );
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                    .check_forward("relu");
+                if __anomaly {
+                    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                        .check_forward("relu");
+                }
             } else {
                 let __new = tanh(&__v4_h);
                 ::autodiff::__private::recycle!(
                     ::autodiff::__private::set(& mut __v5_a, __new)
                 );
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-                    .check_forward("tanh");
+                if __anomaly {
+                    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                        .check_forward("tanh");
+                }
             }
             ::autodiff::__private::recycle!(__v4_h);
             let __v3 = sum(::autodiff::__private::live(&__v5_a));
-            (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+            }
             ::autodiff::__private::recycle!(__v5_a);
             __v3
         })
@@ -290,26 +316,35 @@ fn gated_vjp(
     let _ = gated;
     #[allow(unused_imports)]
     use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+    let __anomaly = ::autodiff::__private::anomaly_enabled();
     let mut __v5_a = ::core::option::Option::None;
     let mut __s5_a = ::autodiff::__private::Stack::new();
     let mut __b0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
     let __v4_h = matmul(x, w);
-    (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v4_h)).check_forward("matmul");
+    }
     if mean(&(*&__v4_h)) > limit {
         __b0.push(0u32);
         let __new = relu(&__v4_h);
         ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-            .check_forward("relu");
+        if __anomaly {
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                .check_forward("relu");
+        }
     } else {
         __b0.push(1u32);
         let __new = tanh(&__v4_h);
         ::autodiff::__private::save(&mut __v5_a, &mut __s5_a, __new);
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
-            .check_forward("tanh");
+        if __anomaly {
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_a)))
+                .check_forward("tanh");
+        }
     }
     let __v3 = sum(::autodiff::__private::live(&__v5_a));
-    (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+    }
     let mut __g1_w = ::core::option::Option::None;
     let mut __g3 = ::core::option::Option::None;
     let mut __g4_h = ::core::option::Option::None;
@@ -321,7 +356,9 @@ fn gated_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("sum", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("sum", 0);
+    }
     __g5_a = ::autodiff::__private::accumulate(
         __g5_a.take(),
         ::autodiff::__private::gradient(__c4_0),
@@ -340,7 +377,9 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+            }
             __g4_h = ::autodiff::__private::accumulate(
                 __g4_h.take(),
                 ::autodiff::__private::gradient(__c2_0),
@@ -360,7 +399,9 @@ fn gated_vjp(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            (&::autodiff::__private::Probe(&__c3_0)).check_gradient("tanh", 0);
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c3_0)).check_gradient("tanh", 0);
+            }
             __g4_h = ::autodiff::__private::accumulate(
                 __g4_h.take(),
                 ::autodiff::__private::gradient(__c3_0),
@@ -376,7 +417,9 @@ fn gated_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("matmul", 1);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("matmul", 1);
+    }
     __g1_w = ::autodiff::__private::accumulate(
         __g1_w.take(),
         ::autodiff::__private::gradient(__c1_1),

@@ -109,14 +109,23 @@ pub fn mlp_loss_grad(
     ::autodiff::__private::with_thread_workspace(move || {
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        let __anomaly = ::autodiff::__private::anomaly_enabled();
         let __v7_h = linear(x, w1, b1);
-        (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
+        }
         let __v8_a = relu(&__v7_h);
-        (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
+        }
         let __v9_z = linear(&__v8_a, w2, b2);
-        (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
+        }
         let __v6 = cross_entropy(&__v9_z, labels);
-        (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+        }
         let __g6 = ::core::option::Option::Some(::autodiff::__private::seed(&__v6));
         let (__c4_0, _) = match __g6 {
             ::core::option::Option::Some(__g) => {
@@ -126,7 +135,9 @@ pub fn mlp_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+        }
         let __g9_z = ::autodiff::__private::gradient(__c4_0);
         ::autodiff::__private::progress();
         let (__c3_0, __c3_1, __c3_2) = match __g9_z {
@@ -141,9 +152,15 @@ pub fn mlp_loss_grad(
                 )
             }
         };
-        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
-        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
-        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+        }
         let __g8_a = ::autodiff::__private::gradient(__c3_0);
         let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
         let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
@@ -155,7 +172,9 @@ pub fn mlp_loss_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v7_h, &__v8_a, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+        }
         let __g7_h = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v8_a);
@@ -171,8 +190,12 @@ pub fn mlp_loss_grad(
                 )
             }
         };
-        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        }
         let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
         let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
         ::autodiff::__private::ready_whole("w1", &__g2_w1, w1);
@@ -235,16 +258,25 @@ pub fn mlp_loss_with(
         .run(move || {
             #[allow(unused_imports)]
             use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __anomaly = ::autodiff::__private::anomaly_enabled();
             let __v7_h = linear(x, w1, b1);
-            (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
+            }
             let __v8_a = relu(&__v7_h);
-            (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
+            }
             ::autodiff::__private::recycle!(__v7_h);
             let __v9_z = linear(&__v8_a, w2, b2);
-            (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
+            }
             ::autodiff::__private::recycle!(__v8_a);
             let __v6 = cross_entropy(&__v9_z, labels);
-            (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+            }
             ::autodiff::__private::recycle!(__v9_z);
             __v6
         })
@@ -281,14 +313,23 @@ pub fn mlp_loss_vjp(
     let _ = mlp_loss;
     #[allow(unused_imports)]
     use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+    let __anomaly = ::autodiff::__private::anomaly_enabled();
     let __v7_h = linear(x, w1, b1);
-    (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v7_h)).check_forward("linear");
+    }
     let __v8_a = relu(&__v7_h);
-    (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v8_a)).check_forward("relu");
+    }
     let __v9_z = linear(&__v8_a, w2, b2);
-    (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v9_z)).check_forward("linear");
+    }
     let __v6 = cross_entropy(&__v9_z, labels);
-    (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+    }
     let __g6 = ::core::option::Option::Some(__gout);
     let (__c4_0, _) = match __g6 {
         ::core::option::Option::Some(__g) => {
@@ -304,7 +345,9 @@ pub fn mlp_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+    }
     let __g9_z = ::autodiff::__private::gradient(__c4_0);
     let (__c3_0, __c3_1, __c3_2) = match __g9_z {
         ::core::option::Option::Some(__g) => {
@@ -325,9 +368,15 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
-    (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
-    (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+    }
     let __g8_a = ::autodiff::__private::gradient(__c3_0);
     let __g4_w2 = ::autodiff::__private::gradient(__c3_1);
     let __g5_b2 = ::autodiff::__private::gradient(__c3_2);
@@ -338,7 +387,9 @@ pub fn mlp_loss_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+    }
     let __g7_h = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v8_a);
     let (_, __c1_1, __c1_2) = match __g7_h {
@@ -353,8 +404,12 @@ pub fn mlp_loss_vjp(
             )
         }
     };
-    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    }
     let __g2_w1 = ::autodiff::__private::gradient(__c1_1);
     let __g3_b1 = ::autodiff::__private::gradient(__c1_2);
     ::autodiff::__private::recycle!(__v7_h);

@@ -128,20 +128,35 @@ fn model_loss_grad(
     ::autodiff::__private::with_thread_workspace(move || {
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        let __anomaly = ::autodiff::__private::anomaly_enabled();
         let __v5 = linear(x, &model.w1, &model.b1);
-        (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
+        }
         let __v4_h = relu(&__v5);
-        (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+        }
         let __v7 = linear(&__v4_h, &model.w2, &model.b2);
-        (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+        }
         let __v6 = cross_entropy(&__v7, labels);
-        (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+        }
         let __v9 = l2(&model.w1);
-        (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
+        }
         let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
-        (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
+        }
         let __v3 = ::autodiff::__private::add(&__v6, &__v8);
-        (&::autodiff::__private::Probe(&__v3)).check_forward("add");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v3)).check_forward("add");
+        }
         let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c7_0, __c7_1) = match __g3 {
             ::core::option::Option::Some(__g) => {
@@ -151,8 +166,12 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("add", 0);
-        (&::autodiff::__private::Probe(&__c7_1)).check_gradient("add", 1);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c7_0)).check_gradient("add", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c7_1)).check_gradient("add", 1);
+        }
         let __g6 = ::autodiff::__private::gradient(__c7_0);
         let __g8 = ::autodiff::__private::gradient(__c7_1);
         ::autodiff::__private::progress();
@@ -170,7 +189,9 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c6_1)).check_gradient("mul", 1);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c6_1)).check_gradient("mul", 1);
+        }
         let __g9 = ::autodiff::__private::gradient(__c6_1);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v8);
@@ -178,7 +199,9 @@ fn model_loss_grad(
             ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("l2", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c5_0)).check_gradient("l2", 0);
+        }
         let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v9);
@@ -190,7 +213,9 @@ fn model_loss_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+        }
         let __g7 = ::autodiff::__private::gradient(__c4_0);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v6);
@@ -206,9 +231,15 @@ fn model_loss_grad(
                 )
             }
         };
-        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
-        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
-        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+        }
         let __g4_h = ::autodiff::__private::gradient(__c3_0);
         let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
         let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
@@ -220,7 +251,9 @@ fn model_loss_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+        }
         let __g5 = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v4_h);
@@ -236,8 +269,12 @@ fn model_loss_grad(
                 )
             }
         };
-        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        }
         let __g0_model__w1 = ::autodiff::__private::accumulate(
             __g0_model__w1,
             ::autodiff::__private::gradient(__c1_1),
@@ -299,24 +336,39 @@ fn model_loss_with(
         .run(move || {
             #[allow(unused_imports)]
             use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __anomaly = ::autodiff::__private::anomaly_enabled();
             let __v5 = linear(x, &model.w1, &model.b1);
-            (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
+            }
             let __v4_h = relu(&__v5);
-            (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+            }
             ::autodiff::__private::recycle!(__v5);
             let __v7 = linear(&__v4_h, &model.w2, &model.b2);
-            (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+            }
             ::autodiff::__private::recycle!(__v4_h);
             let __v6 = cross_entropy(&__v7, labels);
-            (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+            }
             ::autodiff::__private::recycle!(__v7);
             let __v9 = l2(&model.w1);
-            (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
+            }
             let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
-            (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
+            }
             ::autodiff::__private::recycle!(__v9);
             let __v3 = ::autodiff::__private::add(&__v6, &__v8);
-            (&::autodiff::__private::Probe(&__v3)).check_forward("add");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v3)).check_forward("add");
+            }
             ::autodiff::__private::recycle!(__v6);
             ::autodiff::__private::recycle!(__v8);
             __v3
@@ -348,20 +400,35 @@ fn model_loss_vjp(
     let _ = model_loss;
     #[allow(unused_imports)]
     use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+    let __anomaly = ::autodiff::__private::anomaly_enabled();
     let __v5 = linear(x, &model.w1, &model.b1);
-    (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v5)).check_forward("linear");
+    }
     let __v4_h = relu(&__v5);
-    (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+    }
     let __v7 = linear(&__v4_h, &model.w2, &model.b2);
-    (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+    }
     let __v6 = cross_entropy(&__v7, labels);
-    (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v6)).check_forward("cross_entropy");
+    }
     let __v9 = l2(&model.w1);
-    (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v9)).check_forward("l2");
+    }
     let __v8 = ::autodiff::__private::mul(&(0.001), &__v9);
-    (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v8)).check_forward("mul");
+    }
     let __v3 = ::autodiff::__private::add(&__v6, &__v8);
-    (&::autodiff::__private::Probe(&__v3)).check_forward("add");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v3)).check_forward("add");
+    }
     let __g3 = ::core::option::Option::Some(__gout);
     let (__c7_0, __c7_1) = match __g3 {
         ::core::option::Option::Some(__g) => {
@@ -377,8 +444,12 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c7_0)).check_gradient("add", 0);
-    (&::autodiff::__private::Probe(&__c7_1)).check_gradient("add", 1);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("add", 0);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c7_1)).check_gradient("add", 1);
+    }
     let __g6 = ::autodiff::__private::gradient(__c7_0);
     let __g8 = ::autodiff::__private::gradient(__c7_1);
     let (_, __c6_1) = match __g8 {
@@ -395,14 +466,18 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c6_1)).check_gradient("mul", 1);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c6_1)).check_gradient("mul", 1);
+    }
     let __g9 = ::autodiff::__private::gradient(__c6_1);
     ::autodiff::__private::recycle!(__v8);
     let (__c5_0,) = match __g9 {
         ::core::option::Option::Some(__g) => l2_vjp(&model.w1, &__v9, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c5_0)).check_gradient("l2", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("l2", 0);
+    }
     let __g0_model__w1 = ::autodiff::__private::gradient(__c5_0);
     ::autodiff::__private::recycle!(__v9);
     let (__c4_0, _) = match __g6 {
@@ -413,7 +488,9 @@ fn model_loss_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("cross_entropy", 0);
+    }
     let __g7 = ::autodiff::__private::gradient(__c4_0);
     ::autodiff::__private::recycle!(__v6);
     let (__c3_0, __c3_1, __c3_2) = match __g7 {
@@ -435,9 +512,15 @@ fn model_loss_vjp(
             )
         }
     };
-    (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
-    (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
-    (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("linear", 0);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+    }
     let __g4_h = ::autodiff::__private::gradient(__c3_0);
     let __g0_model__w2 = ::autodiff::__private::gradient(__c3_1);
     let __g0_model__b2 = ::autodiff::__private::gradient(__c3_2);
@@ -446,7 +529,9 @@ fn model_loss_vjp(
         ::core::option::Option::Some(__g) => relu_vjp(&__v5, &__v4_h, __g, [(__need[0])]),
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+    }
     let __g5 = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v4_h);
     let (_, __c1_1, __c1_2) = match __g5 {
@@ -468,8 +553,12 @@ fn model_loss_vjp(
             )
         }
     };
-    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    }
     let __g0_model__w1 = ::autodiff::__private::accumulate(
         __g0_model__w1,
         ::autodiff::__private::gradient(__c1_1),

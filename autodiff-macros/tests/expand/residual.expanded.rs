@@ -125,26 +125,43 @@ fn residual_grad(
     ::autodiff::__private::with_thread_workspace(move || {
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        let __anomaly = ::autodiff::__private::anomaly_enabled();
         let __v9 = linear(x, w, b);
-        (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
+        }
         let __v4_h = relu(&__v9);
-        (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+        }
         let __v5 = duplicate(&__v4_h);
-        (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
+        }
         let __v11 = max(&(&__v5).1, &__v4_h);
-        (&::autodiff::__private::Probe(&__v11)).check_forward("max");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v11)).check_forward("max");
+        }
         let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
-        (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
+        }
         let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
-        (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
+        }
         let __v3 = sum(&__v8_y);
-        (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+        }
         let __g3 = ::core::option::Option::Some(::autodiff::__private::seed(&__v3));
         let (__c7_0,) = match __g3 {
             ::core::option::Option::Some(__g) => sum_vjp(&__v8_y, &__v3, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("sum", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c7_0)).check_gradient("sum", 0);
+        }
         let __g8_y = ::autodiff::__private::gradient(__c7_0);
         ::autodiff::__private::progress();
         let (__c6_0, __c6_1) = match __g8_y {
@@ -161,8 +178,12 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c6_0)).check_gradient("add", 0);
-        (&::autodiff::__private::Probe(&__c6_1)).check_gradient("add", 1);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c6_0)).check_gradient("add", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c6_1)).check_gradient("add", 1);
+        }
         let __g5_0 = ::autodiff::__private::gradient(__c6_0);
         let __g10 = ::autodiff::__private::gradient(__c6_1);
         ::autodiff::__private::progress();
@@ -181,7 +202,9 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("mul", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c5_0)).check_gradient("mul", 0);
+        }
         let __g11 = ::autodiff::__private::gradient(__c5_0);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v10);
@@ -193,8 +216,12 @@ fn residual_grad(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("max", 0);
-        (&::autodiff::__private::Probe(&__c4_1)).check_gradient("max", 1);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c4_0)).check_gradient("max", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c4_1)).check_gradient("max", 1);
+        }
         let __g5_1 = ::autodiff::__private::gradient(__c4_0);
         let __g4_h = ::autodiff::__private::gradient(__c4_1);
         ::autodiff::__private::progress();
@@ -210,7 +237,9 @@ fn residual_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("duplicate", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_0)).check_gradient("duplicate", 0);
+        }
         let __g4_h = ::autodiff::__private::accumulate(
             __g4_h,
             ::autodiff::__private::gradient(__c3_0),
@@ -221,7 +250,9 @@ fn residual_grad(
             ::core::option::Option::Some(__g) => relu_vjp(&__v9, &__v4_h, __g, [true]),
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+        }
         let __g9 = ::autodiff::__private::gradient(__c2_0);
         ::autodiff::__private::progress();
         ::autodiff::__private::recycle!(__v4_h);
@@ -237,9 +268,15 @@ fn residual_grad(
                 )
             }
         };
-        (&::autodiff::__private::Probe(&__c1_0)).check_gradient("linear", 0);
-        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_0)).check_gradient("linear", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        }
         let __g0_x = ::autodiff::__private::gradient(__c1_0);
         let __g1_w = ::autodiff::__private::gradient(__c1_1);
         let __g2_b = ::autodiff::__private::gradient(__c1_2);
@@ -295,25 +332,40 @@ fn residual_with(
         .run(move || {
             #[allow(unused_imports)]
             use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __anomaly = ::autodiff::__private::anomaly_enabled();
             let __v9 = linear(x, w, b);
-            (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
+            }
             let __v4_h = relu(&__v9);
-            (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+            }
             ::autodiff::__private::recycle!(__v9);
             let __v5 = duplicate(&__v4_h);
-            (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
+            }
             let __v11 = max(&(&__v5).1, &__v4_h);
-            (&::autodiff::__private::Probe(&__v11)).check_forward("max");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v11)).check_forward("max");
+            }
             ::autodiff::__private::recycle!(__v4_h);
             let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
-            (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
+            }
             ::autodiff::__private::recycle!(__v11);
             let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
-            (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
+            }
             ::autodiff::__private::recycle!(__v5);
             ::autodiff::__private::recycle!(__v10);
             let __v3 = sum(&__v8_y);
-            (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+            }
             ::autodiff::__private::recycle!(__v8_y);
             __v3
         })
@@ -344,20 +396,35 @@ fn residual_vjp(
     let _ = residual;
     #[allow(unused_imports)]
     use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+    let __anomaly = ::autodiff::__private::anomaly_enabled();
     let __v9 = linear(x, w, b);
-    (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v9)).check_forward("linear");
+    }
     let __v4_h = relu(&__v9);
-    (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v4_h)).check_forward("relu");
+    }
     let __v5 = duplicate(&__v4_h);
-    (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v5)).check_forward("duplicate");
+    }
     let __v11 = max(&(&__v5).1, &__v4_h);
-    (&::autodiff::__private::Probe(&__v11)).check_forward("max");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v11)).check_forward("max");
+    }
     let __v10 = ::autodiff::__private::mul(&__v11, &(0.5));
-    (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v10)).check_forward("mul");
+    }
     let __v8_y = ::autodiff::__private::add(&(&__v5).0, &__v10);
-    (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v8_y)).check_forward("add");
+    }
     let __v3 = sum(&__v8_y);
-    (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v3)).check_forward("sum");
+    }
     let __g3 = ::core::option::Option::Some(__gout);
     let (__c7_0,) = match __g3 {
         ::core::option::Option::Some(__g) => {
@@ -365,7 +432,9 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c7_0)).check_gradient("sum", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("sum", 0);
+    }
     let __g8_y = ::autodiff::__private::gradient(__c7_0);
     let (__c6_0, __c6_1) = match __g8_y {
         ::core::option::Option::Some(__g) => {
@@ -384,8 +453,12 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c6_0)).check_gradient("add", 0);
-    (&::autodiff::__private::Probe(&__c6_1)).check_gradient("add", 1);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c6_0)).check_gradient("add", 0);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c6_1)).check_gradient("add", 1);
+    }
     let __g5_0 = ::autodiff::__private::gradient(__c6_0);
     let __g10 = ::autodiff::__private::gradient(__c6_1);
     ::autodiff::__private::recycle!(__v8_y);
@@ -403,7 +476,9 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c5_0)).check_gradient("mul", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("mul", 0);
+    }
     let __g11 = ::autodiff::__private::gradient(__c5_0);
     ::autodiff::__private::recycle!(__v10);
     let (__c4_0, __c4_1) = match __g11 {
@@ -423,8 +498,12 @@ fn residual_vjp(
             (::core::option::Option::None, ::core::option::Option::None)
         }
     };
-    (&::autodiff::__private::Probe(&__c4_0)).check_gradient("max", 0);
-    (&::autodiff::__private::Probe(&__c4_1)).check_gradient("max", 1);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("max", 0);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c4_1)).check_gradient("max", 1);
+    }
     let __g5_1 = ::autodiff::__private::gradient(__c4_0);
     let __g4_h = ::autodiff::__private::gradient(__c4_1);
     ::autodiff::__private::recycle!(__v11);
@@ -439,7 +518,9 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c3_0)).check_gradient("duplicate", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c3_0)).check_gradient("duplicate", 0);
+    }
     let __g4_h = ::autodiff::__private::accumulate(
         __g4_h,
         ::autodiff::__private::gradient(__c3_0),
@@ -451,7 +532,9 @@ fn residual_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("relu", 0);
+    }
     let __g9 = ::autodiff::__private::gradient(__c2_0);
     ::autodiff::__private::recycle!(__v4_h);
     let (__c1_0, __c1_1, __c1_2) = match __g9 {
@@ -466,9 +549,15 @@ fn residual_vjp(
             )
         }
     };
-    (&::autodiff::__private::Probe(&__c1_0)).check_gradient("linear", 0);
-    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_0)).check_gradient("linear", 0);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    }
     let __g0_x = ::autodiff::__private::gradient(__c1_0);
     let __g1_w = ::autodiff::__private::gradient(__c1_1);
     let __g2_b = ::autodiff::__private::gradient(__c1_2);

@@ -166,6 +166,7 @@ fn rnn_grad(
     ::autodiff::__private::with_thread_workspace(move || {
         #[allow(unused_imports)]
         use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+        let __anomaly = ::autodiff::__private::anomaly_enabled();
         let mut __v5_h = ::core::option::Option::None;
         let mut __s5_h = ::autodiff::__private::Stack::new();
         let mut __v8 = ::core::option::Option::None;
@@ -177,38 +178,52 @@ fn rnn_grad(
         let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
         let mut __sk0 = ::autodiff::__private::Stack::new();
         let __v7 = linear(&(xs[0]), wx, b);
-        (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+        }
         let __new = tanh(&__v7);
         ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-            .check_forward("tanh");
+        if __anomaly {
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                .check_forward("tanh");
+        }
         __l0.push(0u32);
         for t in 1..xs.len() {
             let __k0 = &xs[t];
             let __new = linear(__k0, wx, b);
             ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
-                .check_forward("linear");
+            if __anomaly {
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+                    .check_forward("linear");
+            }
             __sk0.push(__k0);
             let __new = matmul(::autodiff::__private::live(&__v5_h), u);
             ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
-                .check_forward("matmul");
+            if __anomaly {
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+                    .check_forward("matmul");
+            }
             let __new = ::autodiff::__private::add(
                 ::autodiff::__private::live(&__v9),
                 ::autodiff::__private::live(&__v10),
             );
             ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
-                .check_forward("add");
+            if __anomaly {
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+                    .check_forward("add");
+            }
             let __new = tanh(::autodiff::__private::live(&__v8));
             ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-                .check_forward("tanh");
+            if __anomaly {
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                    .check_forward("tanh");
+            }
             __l0.push(1u32);
         }
         let __v4 = mean(::autodiff::__private::live(&__v5_h));
-        (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
+        }
         let mut __g1_wx = ::core::option::Option::None;
         let mut __g2_b = ::core::option::Option::None;
         let mut __g3_u = ::core::option::Option::None;
@@ -225,7 +240,9 @@ fn rnn_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("mean", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c7_0)).check_gradient("mean", 0);
+        }
         __g5_h = ::autodiff::__private::accumulate(
             __g5_h.take(),
             ::autodiff::__private::gradient(__c7_0),
@@ -248,7 +265,9 @@ fn rnn_grad(
                 }
                 ::core::option::Option::None => (::core::option::Option::None,),
             };
-            (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
+            }
             __g8 = ::autodiff::__private::accumulate(
                 __g8.take(),
                 ::autodiff::__private::gradient(__c6_0),
@@ -269,8 +288,12 @@ fn rnn_grad(
                     (::core::option::Option::None, ::core::option::Option::None)
                 }
             };
-            (&::autodiff::__private::Probe(&__c5_0)).check_gradient("add", 0);
-            (&::autodiff::__private::Probe(&__c5_1)).check_gradient("add", 1);
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c5_0)).check_gradient("add", 0);
+            }
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c5_1)).check_gradient("add", 1);
+            }
             __g9 = ::autodiff::__private::accumulate(
                 __g9.take(),
                 ::autodiff::__private::gradient(__c5_0),
@@ -295,8 +318,12 @@ fn rnn_grad(
                     (::core::option::Option::None, ::core::option::Option::None)
                 }
             };
-            (&::autodiff::__private::Probe(&__c4_0)).check_gradient("matmul", 0);
-            (&::autodiff::__private::Probe(&__c4_1)).check_gradient("matmul", 1);
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c4_0)).check_gradient("matmul", 0);
+            }
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c4_1)).check_gradient("matmul", 1);
+            }
             __g5_h = ::autodiff::__private::accumulate(
                 __g5_h.take(),
                 ::autodiff::__private::gradient(__c4_0),
@@ -327,8 +354,12 @@ fn rnn_grad(
                     )
                 }
             };
-            (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
-            (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+            }
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+            }
             __g1_wx = ::autodiff::__private::accumulate(
                 __g1_wx.take(),
                 ::autodiff::__private::gradient(__c3_1),
@@ -349,7 +380,9 @@ fn rnn_grad(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("tanh", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c2_0)).check_gradient("tanh", 0);
+        }
         __g7 = ::autodiff::__private::accumulate(
             __g7.take(),
             ::autodiff::__private::gradient(__c2_0),
@@ -368,8 +401,12 @@ fn rnn_grad(
                 )
             }
         };
-        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+        }
         __g1_wx = ::autodiff::__private::accumulate(
             __g1_wx.take(),
             ::autodiff::__private::gradient(__c1_1),
@@ -435,18 +472,23 @@ fn rnn_with(
         .run(move || {
             #[allow(unused_imports)]
             use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+            let __anomaly = ::autodiff::__private::anomaly_enabled();
             let mut __v5_h = ::core::option::Option::None;
             let mut __v8 = ::core::option::Option::None;
             let mut __v9 = ::core::option::Option::None;
             let mut __v10 = ::core::option::Option::None;
             let __v7 = linear(&(xs[0]), wx, b);
-            (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+            }
             let __new = tanh(&__v7);
             ::autodiff::__private::recycle!(
                 ::autodiff::__private::set(& mut __v5_h, __new)
             );
-            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-                .check_forward("tanh");
+            if __anomaly {
+                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                    .check_forward("tanh");
+            }
             ::autodiff::__private::recycle!(__v7);
             for t in 1..xs.len() {
                 let __k0 = &xs[t];
@@ -454,14 +496,18 @@ fn rnn_with(
                 ::autodiff::__private::recycle!(
                     ::autodiff::__private::set(& mut __v9, __new)
                 );
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
-                    .check_forward("linear");
+                if __anomaly {
+                    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+                        .check_forward("linear");
+                }
                 let __new = matmul(::autodiff::__private::live(&__v5_h), u);
                 ::autodiff::__private::recycle!(
                     ::autodiff::__private::set(& mut __v10, __new)
                 );
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
-                    .check_forward("matmul");
+                if __anomaly {
+                    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+                        .check_forward("matmul");
+                }
                 let __new = ::autodiff::__private::add(
                     ::autodiff::__private::live(&__v9),
                     ::autodiff::__private::live(&__v10),
@@ -469,17 +515,23 @@ fn rnn_with(
                 ::autodiff::__private::recycle!(
                     ::autodiff::__private::set(& mut __v8, __new)
                 );
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
-                    .check_forward("add");
+                if __anomaly {
+                    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+                        .check_forward("add");
+                }
                 let __new = tanh(::autodiff::__private::live(&__v8));
                 ::autodiff::__private::recycle!(
                     ::autodiff::__private::set(& mut __v5_h, __new)
                 );
-                (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-                    .check_forward("tanh");
+                if __anomaly {
+                    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                        .check_forward("tanh");
+                }
             }
             let __v4 = mean(::autodiff::__private::live(&__v5_h));
-            (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
+            if __anomaly {
+                (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
+            }
             ::autodiff::__private::recycle!(__v5_h);
             ::autodiff::__private::recycle!(__v8);
             ::autodiff::__private::recycle!(__v9);
@@ -515,6 +567,7 @@ fn rnn_vjp(
     let _ = rnn;
     #[allow(unused_imports)]
     use ::autodiff::__private::{AnomalyCheck as _, AnomalySkip as _};
+    let __anomaly = ::autodiff::__private::anomaly_enabled();
     let mut __v5_h = ::core::option::Option::None;
     let mut __s5_h = ::autodiff::__private::Stack::new();
     let mut __v8 = ::core::option::Option::None;
@@ -526,38 +579,52 @@ fn rnn_vjp(
     let mut __l0: ::autodiff::__private::Stack<u32> = ::autodiff::__private::Stack::new();
     let mut __sk0 = ::autodiff::__private::Stack::new();
     let __v7 = linear(&(xs[0]), wx, b);
-    (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v7)).check_forward("linear");
+    }
     let __new = tanh(&__v7);
     ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-    (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-        .check_forward("tanh");
+    if __anomaly {
+        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+            .check_forward("tanh");
+    }
     __l0.push(0u32);
     for t in 1..xs.len() {
         let __k0 = &xs[t];
         let __new = linear(__k0, wx, b);
         ::autodiff::__private::save(&mut __v9, &mut __s9, __new);
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
-            .check_forward("linear");
+        if __anomaly {
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v9)))
+                .check_forward("linear");
+        }
         __sk0.push(__k0);
         let __new = matmul(::autodiff::__private::live(&__v5_h), u);
         ::autodiff::__private::save(&mut __v10, &mut __s10, __new);
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
-            .check_forward("matmul");
+        if __anomaly {
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v10)))
+                .check_forward("matmul");
+        }
         let __new = ::autodiff::__private::add(
             ::autodiff::__private::live(&__v9),
             ::autodiff::__private::live(&__v10),
         );
         ::autodiff::__private::save(&mut __v8, &mut __s8, __new);
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
-            .check_forward("add");
+        if __anomaly {
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v8)))
+                .check_forward("add");
+        }
         let __new = tanh(::autodiff::__private::live(&__v8));
         ::autodiff::__private::save(&mut __v5_h, &mut __s5_h, __new);
-        (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
-            .check_forward("tanh");
+        if __anomaly {
+            (&::autodiff::__private::Probe(::autodiff::__private::live(&__v5_h)))
+                .check_forward("tanh");
+        }
         __l0.push(1u32);
     }
     let __v4 = mean(::autodiff::__private::live(&__v5_h));
-    (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__v4)).check_forward("mean");
+    }
     let mut __g1_wx = ::core::option::Option::None;
     let mut __g2_b = ::core::option::Option::None;
     let mut __g3_u = ::core::option::Option::None;
@@ -579,7 +646,9 @@ fn rnn_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c7_0)).check_gradient("mean", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c7_0)).check_gradient("mean", 0);
+    }
     __g5_h = ::autodiff::__private::accumulate(
         __g5_h.take(),
         ::autodiff::__private::gradient(__c7_0),
@@ -601,7 +670,9 @@ fn rnn_vjp(
             }
             ::core::option::Option::None => (::core::option::Option::None,),
         };
-        (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c6_0)).check_gradient("tanh", 0);
+        }
         __g8 = ::autodiff::__private::accumulate(
             __g8.take(),
             ::autodiff::__private::gradient(__c6_0),
@@ -622,8 +693,12 @@ fn rnn_vjp(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c5_0)).check_gradient("add", 0);
-        (&::autodiff::__private::Probe(&__c5_1)).check_gradient("add", 1);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c5_0)).check_gradient("add", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c5_1)).check_gradient("add", 1);
+        }
         __g9 = ::autodiff::__private::accumulate(
             __g9.take(),
             ::autodiff::__private::gradient(__c5_0),
@@ -648,8 +723,12 @@ fn rnn_vjp(
                 (::core::option::Option::None, ::core::option::Option::None)
             }
         };
-        (&::autodiff::__private::Probe(&__c4_0)).check_gradient("matmul", 0);
-        (&::autodiff::__private::Probe(&__c4_1)).check_gradient("matmul", 1);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c4_0)).check_gradient("matmul", 0);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c4_1)).check_gradient("matmul", 1);
+        }
         __g5_h = ::autodiff::__private::accumulate(
             __g5_h.take(),
             ::autodiff::__private::gradient(__c4_0),
@@ -680,8 +759,12 @@ fn rnn_vjp(
                 )
             }
         };
-        (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
-        (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_1)).check_gradient("linear", 1);
+        }
+        if __anomaly {
+            (&::autodiff::__private::Probe(&__c3_2)).check_gradient("linear", 2);
+        }
         __g1_wx = ::autodiff::__private::accumulate(
             __g1_wx.take(),
             ::autodiff::__private::gradient(__c3_1),
@@ -704,7 +787,9 @@ fn rnn_vjp(
         }
         ::core::option::Option::None => (::core::option::Option::None,),
     };
-    (&::autodiff::__private::Probe(&__c2_0)).check_gradient("tanh", 0);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c2_0)).check_gradient("tanh", 0);
+    }
     __g7 = ::autodiff::__private::accumulate(
         __g7.take(),
         ::autodiff::__private::gradient(__c2_0),
@@ -722,8 +807,12 @@ fn rnn_vjp(
             )
         }
     };
-    (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
-    (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_1)).check_gradient("linear", 1);
+    }
+    if __anomaly {
+        (&::autodiff::__private::Probe(&__c1_2)).check_gradient("linear", 2);
+    }
     __g1_wx = ::autodiff::__private::accumulate(
         __g1_wx.take(),
         ::autodiff::__private::gradient(__c1_1),

@@ -4,10 +4,10 @@
 use crate::gradient::Gradient;
 use std::panic::Location;
 
-/// A value for an anomaly check. Generated code calls
-/// `(&Probe(&value)).check_forward("module")` after each module call: values
-/// that implement [`Finite`](crate::anomaly::Finite) are checked
-/// ([`AnomalyCheck`]) when anomaly mode is on; any other type, such as a
+/// A value for an anomaly check. When anomaly mode is on ([`anomaly_enabled`]),
+/// generated code calls `(&Probe(&value)).check_forward("module")` after each
+/// module call: values that implement [`Finite`](crate::anomaly::Finite) are
+/// checked ([`AnomalyCheck`]); any other type, such as a
 /// user's own gradient type, falls through to the no-op [`AnomalySkip`]
 /// (method resolution tries `Probe` before `&Probe`). The location in the
 /// message is the call's, through `#[track_caller]`.
@@ -31,21 +31,24 @@ impl<T: crate::anomaly::Finite + ?Sized> AnomalyCheck for Probe<'_, T> {
     #[inline]
     #[track_caller]
     fn check_forward(&self, module: &str) {
-        if crate::anomaly::enabled() {
-            forward_checked(self.0, module, Location::caller());
-        }
+        forward_checked(self.0, module, Location::caller());
     }
     #[inline]
     #[track_caller]
     fn check_gradient(&self, module: &str, argument: usize) {
-        if crate::anomaly::enabled() {
-            gradient_checked(self.0, module, argument, Location::caller());
-        }
+        gradient_checked(self.0, module, argument, Location::caller());
     }
 }
 
-// Out of line: only the flag's test is repeated at every module call, and
-// only the scan is generic.
+/// Whether anomaly mode is on: generated code reads it once per call and
+/// runs its checks only then.
+#[inline]
+pub fn anomaly_enabled() -> bool {
+    crate::anomaly::enabled()
+}
+
+// Out of line: at a module call, only the test of the generated code's flag;
+// and only the scan is generic.
 #[inline(never)]
 #[track_caller]
 fn forward_checked<T: crate::anomaly::Finite + ?Sized>(value: &T, module: &str, location: &Location<'_>) {
