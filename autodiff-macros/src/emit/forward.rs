@@ -170,6 +170,12 @@ impl Emitter<'_> {
     }
 
     pub(super) fn step_forward(&self, step: &Step) -> TokenStream {
+        if self.gathers_given_output(step) {
+            // The outputs gathered again would be clones of what the caller
+            // passed as `y`: the tuple's VJP reads nothing of it.
+            let (v, y) = (idents::value(self.f, step.var), idents::local("__y"));
+            return quote!(let #v = #y;);
+        }
         let mut out = TokenStream::new();
         for h in step.hoists() {
             let (k, value) = (idents::hoist(h.id), &h.value);
@@ -254,6 +260,32 @@ impl Emitter<'_> {
     }
 
     /// The tangent of a step's value `y` (an `&T` expression).
+    /// Whether `step` gathers the outputs of a `_vjp`'s function into the
+    /// tuple it returns, which the caller passed as `y`.
+    fn gathers_given_output(&self, step: &Step) -> bool {
+        let Value::Call {
+            callee: Callee::Module(path),
+            ..
+        } = &step.value
+        else {
+            return false;
+        };
+        self.mode == super::Mode::Vjp
+            && self.tangent.is_none()
+            && !self.forward_only
+            && self.plan.storage[step.var] == Storage::Local
+            && self
+                .f
+                .vars
+                .get(step.var)
+                .is_some_and(|var| var.kind == crate::ir::VarKind::Ret)
+            && path.segments.iter().any(|s| s.ident == "__private")
+            && path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident.to_string().starts_with("tuple"))
+    }
+
     fn step_tangent(&self, step: &Step, y: TokenStream) -> TokenStream {
         match &step.value {
             Value::Call { callee, args, .. } => {

@@ -99,11 +99,11 @@ pub(super) fn vjp_signature(func: &ItemFn, sig: &Signature<'_>, names: &Names) -
     let upstream = upstream_type(func);
     let argument_gradient_types = argument_gradient_types(sig);
     let n = proc_macro2::Literal::usize_unsuffixed(sig.params.len());
-    let (gout, need) = (idents::local("__gout"), idents::local("__need"));
+    let (y, gout, need) = (idents::local("__y"), idents::local("__gout"), idents::local("__need"));
     let g = FnGenerics::of(func);
     let (params, preds) = (&g.params, &g.preds);
     quote! {
-        #vis fn #vjp_fn<#(#params),*>(#(#inputs,)* _: &#output, #gout: #upstream, #need: [bool; #n]) -> (#(::core::option::Option<#argument_gradient_types>,)*)
+        #vis fn #vjp_fn<#(#params),*>(#(#inputs,)* #y: &#output, #gout: #upstream, #need: [bool; #n]) -> (#(::core::option::Option<#argument_gradient_types>,)*)
         where #(#preds,)*
     }
 }

@@ -305,7 +305,7 @@ fn gated_vjp(
     x: &Array2<f64>,
     w: &Array2<f64>,
     limit: f64,
-    _: &f64,
+    __y: &f64,
     __gout: f64,
     __need: [bool; 3],
 ) -> (

@@ -299,7 +299,7 @@ pub fn mlp_loss_vjp(
     b1: &Array1<f64>,
     w2: &Array2<f64>,
     b2: &Array1<f64>,
-    _: &f64,
+    __y: &f64,
     __gout: f64,
     __need: [bool; 6],
 ) -> (

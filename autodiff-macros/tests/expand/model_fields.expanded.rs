@@ -389,7 +389,7 @@ fn model_loss_vjp(
     model: &Mlp,
     x: &Array2<f64>,
     labels: &[usize],
-    _: &f64,
+    __y: &f64,
     __gout: f64,
     __need: [bool; 3],
 ) -> (

@@ -385,7 +385,7 @@ fn residual_vjp(
     x: &Array2<f64>,
     w: &Array2<f64>,
     b: &Array1<f64>,
-    _: &f64,
+    __y: &f64,
     __gout: f64,
     __need: [bool; 3],
 ) -> (

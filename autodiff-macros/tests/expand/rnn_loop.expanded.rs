@@ -555,7 +555,7 @@ fn rnn_vjp(
     wx: &Array2<f32>,
     b: &Array1<f32>,
     u: &Array2<f32>,
-    _: &f32,
+    __y: &f32,
     __gout: f32,
     __need: [bool; 4],
 ) -> (

@@ -35,12 +35,14 @@ macro_rules! tuple_module {
             ($($a.clone(),)+)
         }
 
-        /// Each output's upstream gradient, to the value it came from.
+        /// Each output's upstream gradient, to the value it came from. The
+        /// outputs themselves are not read: a function's `_vjp` passes the
+        /// `y` its caller gave it rather than gathering them again.
         #[inline]
         #[allow(clippy::too_many_arguments)]
-        pub fn $vjp<$($T),+>(
+        pub fn $vjp<$($T,)+ Y: ?Sized>(
             $(_: &$T,)+
-            _: &($($T,)+),
+            _: &Y,
             g: ($(Option<$T>,)+),
             need: [bool; $n],
         ) -> ($(Option<$T>,)+) {
