@@ -128,7 +128,7 @@ impl Window {
 
 /// The max-pooling VJP of one plane that writes every value of its gradient,
 /// where there is one for this element type, window and CPU: f32, 2×2
-/// windows 2 apart, AVX-512. Adding into zeros at each window's maximum, one
+/// windows 2 apart, AVX-512 or AVX2. Adding into zeros at each window's maximum, one
 /// window at a time (a chain of scalar comparisons and an indexed store),
 /// took a tenth of a LeNet-5 step; the compiler keeps that loop scalar
 /// however it is written.
@@ -139,17 +139,27 @@ fn all_positions<F: Float>(win: &Window) -> Option<fn(&Window, &[F], &[F], &mut 
         use crate::cpu::Backend;
         let f32s = std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>();
         let avx512 = crate::cpu::backend() == Backend::Avx512 && Backend::Avx512.is_supported();
+        let avx2 = crate::cpu::backend() == Backend::Avx2 && Backend::Avx2.is_supported();
+        /// The same slice, of f32.
+        fn as_f32<F>(values: &[F]) -> &[f32] {
+            // SAFETY: `F` is f32 (checked before this is called).
+            unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
+        }
+        /// The same slice, of f32.
+        fn as_f32_mut<F>(values: &mut [F]) -> &mut [f32] {
+            // SAFETY: as above.
+            unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len()) }
+        }
         if f32s && avx512 && (win.k, win.stride) == (2, 2) {
             return Some(|win, x, g, gx| {
-                /// The same slice, of f32.
-                fn as_f32<F>(values: &[F]) -> &[f32] {
-                    // SAFETY: `F` is f32 (checked above).
-                    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
-                }
-                // SAFETY: as above, for the gradient.
-                let gx = unsafe { std::slice::from_raw_parts_mut(gx.as_mut_ptr().cast(), gx.len()) };
                 // SAFETY: the CPU has AVX-512F (checked above).
-                unsafe { x86::gradient_2x2(win, as_f32(x), as_f32(g), gx) }
+                unsafe { x86::gradient_2x2(win, as_f32(x), as_f32(g), as_f32_mut(gx)) }
+            });
+        }
+        if f32s && avx2 && (win.k, win.stride) == (2, 2) {
+            return Some(|win, x, g, gx| {
+                // SAFETY: the CPU has AVX2 (checked above).
+                unsafe { x86::gradient_2x2_avx2(win, as_f32(x), as_f32(g), as_f32_mut(gx)) }
             });
         }
     }
@@ -218,6 +228,76 @@ mod x86 {
                         gx1,
                         _mm512_maskz_mov_ps(c_wins & !d_wins, g),
                         _mm512_maskz_mov_ps(d_wins, g),
+                    );
+                }
+            }
+            // A last column no window covers.
+            gx0[2 * ow..].fill(0.0);
+            gx1[2 * ow..].fill(0.0);
+        }
+        // A last row no window covers.
+        gx[2 * win.oh * w..].fill(0.0);
+    }
+
+    /// [`gradient_2x2`] for AVX2: eight windows at a time, the corners
+    /// taken apart by shuffles within and across the two halves, the last
+    /// windows of a row by masked loads and stores.
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn gradient_2x2_avx2(win: &Window, plane: &[f32], g: &[f32], gx: &mut [f32]) {
+        let (w, ow) = (win.w, win.ow);
+        let index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        // Lanes below `count` set.
+        let lanes = |count: usize| _mm256_cmpgt_epi32(_mm256_set1_epi32(count.min(8) as i32), index);
+        for (oy, g) in g.chunks_exact(ow.max(1)).enumerate() {
+            let top = 2 * oy * w;
+            let (r0, r1) = (&plane[top..top + 2 * ow], &plane[top + w..top + w + 2 * ow]);
+            let (gx0, gx1) = gx[top..top + 2 * w].split_at_mut(w);
+            for ox in (0..ow).step_by(8) {
+                let (j, n) = (2 * ox, (ow - ox).min(8));
+                let (first, second) = (lanes(2 * n), lanes((2 * n).saturating_sub(8)));
+                // SAFETY: the lanes of the masks lie inside both input rows
+                // and both gradient rows (j + 2n ≤ 2·ow ≤ w) and inside g
+                // (ox + n ≤ ow); masked-out lanes are neither read nor written.
+                unsafe {
+                    // Values 0..16 of the row: the even ones (left corners)
+                    // and the odd ones (right corners), in window order.
+                    let apart = |row: &[f32]| {
+                        let p = _mm256_maskload_ps(row.as_ptr().add(j), first);
+                        let q = _mm256_maskload_ps(row.as_ptr().add(j + 8), second);
+                        let order =
+                            |v: __m256| _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)));
+                        (
+                            order(_mm256_shuffle_ps::<0b10_00_10_00>(p, q)),
+                            order(_mm256_shuffle_ps::<0b11_01_11_01>(p, q)),
+                        )
+                    };
+                    let ((a, b), (c, d)) = (apart(r0), apart(r1));
+                    let g = _mm256_maskload_ps(g.as_ptr().add(ox), lanes(n));
+                    // The comparisons of `argmax`: a later value wins only
+                    // if greater.
+                    let b_wins = _mm256_cmp_ps::<_CMP_GT_OQ>(b, a);
+                    let top = _mm256_blendv_ps(a, b, b_wins);
+                    let c_wins = _mm256_cmp_ps::<_CMP_GT_OQ>(c, top);
+                    let d_wins = _mm256_cmp_ps::<_CMP_GT_OQ>(d, _mm256_blendv_ps(top, c, c_wins));
+                    let bottom = _mm256_or_ps(c_wins, d_wins);
+                    let together = |row: &mut [f32], left: __m256, right: __m256| {
+                        let out = row.as_mut_ptr().add(j);
+                        let (low, high) = (_mm256_unpacklo_ps(left, right), _mm256_unpackhi_ps(left, right));
+                        _mm256_maskstore_ps(out, first, _mm256_permute2f128_ps::<0x20>(low, high));
+                        _mm256_maskstore_ps(out.add(8), second, _mm256_permute2f128_ps::<0x31>(low, high));
+                    };
+                    together(
+                        gx0,
+                        _mm256_andnot_ps(_mm256_or_ps(bottom, b_wins), g),
+                        _mm256_and_ps(_mm256_andnot_ps(bottom, b_wins), g),
+                    );
+                    together(
+                        gx1,
+                        _mm256_and_ps(_mm256_andnot_ps(d_wins, c_wins), g),
+                        _mm256_and_ps(d_wins, g),
                     );
                 }
             }
@@ -402,7 +482,7 @@ mod tests {
     }
 
     /// The 2×2 VJP against the rule one window at a time, in f64 and in f32
-    /// on every backend this CPU runs (AVX-512 has its own path), on odd sizes (a last row and
+    /// on every backend this CPU runs (AVX-512 and AVX2 have their own paths), on odd sizes (a last row and
     /// column outside every window), rows of more than sixteen windows, and
     /// values with many ties and NaN, into a buffer that held NaN.
     #[test]
