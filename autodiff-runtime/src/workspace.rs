@@ -464,7 +464,7 @@ pub fn recycle_array<F: Float, D: Dimension>(array: Array<F, D>) {
 fn recycle_f32(buffer: Vec<f32>) {
     ACTIVE.with(|active| {
         if let Some(workspace) = active.borrow_mut().as_mut() {
-            workspace.keep(buffer);
+            keep_f32(&mut workspace.f32, buffer);
         }
     });
 }
@@ -473,7 +473,7 @@ fn recycle_f32(buffer: Vec<f32>) {
 fn recycle_f64(buffer: Vec<f64>) {
     ACTIVE.with(|active| {
         if let Some(workspace) = active.borrow_mut().as_mut() {
-            workspace.keep(buffer);
+            keep_f64(&mut workspace.f64, buffer);
         }
     });
 }

@@ -266,29 +266,11 @@ where
     ))
 }
 
-/// [`copy`] of a gradient, by its instance for f32 or f64 compiled in this
-/// crate (see [`arith`]).
-fn copy_dyn<F: Float>(g: &ArrayD<F>) -> ArrayD<F> {
-    use crate::float::{back_as, view_as};
-    #[inline(never)]
-    fn copy_f32(g: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        copy(&g)
-    }
-    #[inline(never)]
-    fn copy_f64(g: ArrayViewD<'_, f64>) -> ArrayD<f64> {
-        copy(&g)
-    }
-    match view_as::<F, f32, _>(g.view()) {
-        Some(g) => back_as(copy_f32(g)),
-        None => back_as(copy_f64(view_as::<F, f64, _>(g.view()).expect("`Float` is f32 or f64"))),
-    }
-}
-
 /// The upstream gradient for the operands that need it: the last one takes
 /// the buffer, an earlier one gets a copy.
 pub(crate) fn share<F: Float>(g: ArrayD<F>, need: [bool; 2]) -> (Option<ArrayD<F>>, Option<ArrayD<F>>) {
     match need {
-        [true, true] => (Some(copy_dyn(&g)), Some(g)),
+        [true, true] => (Some(copy_as(&g, g.raw_dim())), Some(g)),
         [true, false] => (Some(g), None),
         [false, true] => (None, Some(g)),
         [false, false] => (None, None),
