@@ -365,6 +365,22 @@ mod x86 {
                 const W: usize = $lanes;
                 const MR: usize = $mr;
                 const REGS: usize = $regs;
+                // The tile's rows lie far apart in C, often out of every
+                // cache: fetching them now hides that latency behind the loop
+                // instead of stalling the update at its end.
+                for i in 0..c.rows {
+                    // SAFETY: prefetching reads nothing; the addresses are in
+                    // the caller's block of C.
+                    unsafe {
+                        let row = c.ptr.offset(i as isize * c.rs).cast::<i8>();
+                        let bytes = c.cols * std::mem::size_of::<$f>();
+                        // Every cache line the row touches: one per 64
+                        // bytes from its start, and the line of its last byte.
+                        for at in (0..bytes).step_by(64).chain(bytes.checked_sub(1)) {
+                            _mm_prefetch::<_MM_HINT_T0>(row.add(at));
+                        }
+                    }
+                }
                 let mut acc = [[$zero(); REGS]; MR];
                 let (mut a, a_step, mut b) = (a.ptr, a.step, b);
                 for _ in 0..k {
