@@ -188,29 +188,17 @@ instances!(update_plain => update_avx2, update_avx512; <F: Float, G: Fn(F, F) ->
 instances!(map_plain => map_avx2, map_avx512; <F: Float, G: Fn(F) -> F>
     (out: &mut [std::mem::MaybeUninit<F>], xs: &[F], f: G));
 
-/// Rows handed to the functions of [`rows_in_place`] at a time.
+/// Rows handed to the functions of [`rows_zip_in_place`] at a time.
 pub(crate) const ROWS: usize = 4;
 
-/// `f(rows)` for every [`ROWS`] rows of `d` values of `values` (a whole
-/// number of rows; the last call may get fewer), rows split over the pool's
-/// threads when there are enough values, each part compiled for the CPU's
-/// widest vectors (see [`lanes`]). Several rows a call, so that `f` can run
-/// each of its passes over all of them: short rows (attention's) are chains
-/// of dependent steps (a maximum, then exponentials, then their sum), which
-/// the processor overlaps only across rows it sees together.
-pub(crate) fn rows_in_place<F: Float>(values: &mut [F], d: usize, f: impl Fn(&mut [F]) + Sync) {
-    if d == 0 {
-        return;
-    }
-    let lanes = lanes();
-    in_row_parts(values, d, |_, part| {
-        dispatch!(lanes, rows_plain, rows_avx2, rows_avx512(part, d, &f))
-    });
-}
-
 /// `f(rows, other_rows)` for every [`ROWS`] rows of `d` values of `values`
-/// and the matching rows of `other` (of the same length), as
-/// [`rows_in_place`].
+/// and the matching rows of `other` (of the same length; the last call may
+/// get fewer rows), rows split over the pool's threads when there are
+/// enough values, each part compiled for the CPU's widest vectors (see
+/// [`lanes`]). Several rows a call, so that `f` can run each of its passes
+/// over all of them: short rows (attention's) are chains of dependent steps
+/// (a maximum, then exponentials, then their sum), which the processor
+/// overlaps only across rows it sees together.
 pub(crate) fn rows_zip_in_place<F: Float>(values: &mut [F], other: &[F], d: usize, f: impl Fn(&mut [F], &[F]) + Sync) {
     debug_assert_eq!(values.len(), other.len());
     if d == 0 {
@@ -228,22 +216,14 @@ pub(crate) fn rows_zip_in_place<F: Float>(values: &mut [F], other: &[F], d: usiz
 }
 
 #[inline(always)]
-fn rows_plain<F: Float>(values: &mut [F], d: usize, f: &impl Fn(&mut [F])) {
+fn rows_zip_plain<F: Float>(values: &mut [F], other: &[F], d: usize, f: &impl Fn(&mut [F], &[F])) {
     // `(*f)`: the closure's own call, which its `#[inline(always)]` inlines
     // (a call through the reference goes through a shim that is not).
-    for rows in values.chunks_mut(d * ROWS) {
-        (*f)(rows);
-    }
-}
-
-#[inline(always)]
-fn rows_zip_plain<F: Float>(values: &mut [F], other: &[F], d: usize, f: &impl Fn(&mut [F], &[F])) {
     for (v, o) in values.chunks_mut(d * ROWS).zip(other.chunks(d * ROWS)) {
         (*f)(v, o);
     }
 }
 
-instances!(rows_plain => rows_avx2, rows_avx512; <F: Float, G: Fn(&mut [F])> (values: &mut [F], d: usize, f: &G));
 instances!(rows_zip_plain => rows_zip_avx2, rows_zip_avx512; <F: Float, G: Fn(&mut [F], &[F])>
     (values: &mut [F], other: &[F], d: usize, f: &G));
 

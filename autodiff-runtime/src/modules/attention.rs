@@ -53,9 +53,29 @@ fn fill_above<F: Float, D: Dimension>(x: &mut Array<F, D>, t: usize, value: F) {
 /// # Panics
 /// If the last two axes are not square.
 pub fn causal_mask<F: Float, D: Dimension>(scores: &ArrayRef<F, D>) -> Array<F, D> {
+    use crate::parallel::{Disjoint, over_items};
     let t = check_square("causal_mask", scores);
-    let mut y = copy(scores);
-    fill_above(&mut y, t, F::neg_infinity());
+    let (Some(src), true) = (scores.as_slice(), t > 0) else {
+        let mut y = copy(scores);
+        fill_above(&mut y, t, F::neg_infinity());
+        return y;
+    };
+    // One pass, row by row: the kept entries copied, the others set, so the
+    // masked half of the scores is not read.
+    let mut y = crate::workspace::take_scratch(scores.raw_dim());
+    let values = y.as_slice_mut().expect("a new array is contiguous");
+    let (len, rows) = (values.len(), values.len() / t);
+    let out = Disjoint::new(values);
+    over_items(rows, len, &|r| {
+        let range = r.start * t..r.end * t;
+        // SAFETY: the rows of different parts are disjoint.
+        let part = unsafe { out.part(range.clone()) };
+        for (k, (row, src)) in r.zip(part.chunks_exact_mut(t).zip(src[range].chunks_exact(t))) {
+            let keep = k % t + 1;
+            crate::elementwise::copy_short(src, &mut row[..keep]);
+            row[keep..].fill(F::neg_infinity());
+        }
+    });
     y
 }
 
@@ -135,6 +155,7 @@ mod tests {
             .as_standard_layout()
             .to_owned();
         let strided = strided.permuted_axes([0, 2, 1].as_slice());
+        assert_eq!(causal_mask(&strided), y, "scores in another layout");
         let g_strided = causal_mask_vjp(&x, &y, strided, [true]).0.expect("needed");
         for ((m, i, j), &v) in x
             .view()
@@ -151,6 +172,25 @@ mod tests {
             assert_eq!(g[[m, i, j]], if above { 0.0 } else { v }, "({m}, {i}, {j})");
             assert_eq!(g_strided[[m, i, j]], g[[m, i, j]], "({m}, {i}, {j})");
         }
+    }
+
+    /// The mask and the softmax after it write every value of their outputs:
+    /// a reused buffer's old values (NaN here) show through nowhere.
+    #[test]
+    fn a_reused_buffer_is_overwritten_completely() {
+        let x: Array3<f64> = random((3, 5, 5), 9);
+        let want = (causal_mask(&x), softmax(&causal_mask(&x)));
+        let stale = || crate::workspace::recycle_array(Array3::from_elem((3, 5, 5), f64::NAN));
+        let mut workspace = crate::workspace::Workspace::new();
+        let (mask, p) = workspace.run(|| {
+            stale();
+            let mask = causal_mask(&x);
+            stale();
+            let p = softmax(&mask);
+            (mask, p)
+        });
+        assert_eq!(mask, want.0);
+        assert_eq!(p, want.1);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use ndarray::{Array, ArrayRef, Axis, Dimension, Zip};
 
-use crate::elementwise::{ROWS, lane_max, lane_sum, lane_sum_zip, rows_in_place, rows_zip_in_place};
+use crate::elementwise::{ROWS, lane_max, lane_sum, lane_sum_zip, rows_zip_in_place};
 use crate::float::Float;
 use crate::value::check_shape;
 
@@ -27,18 +27,23 @@ crate::module! {
     /// Softmax over the last axis: each lane becomes a probability distribution.
     pub fn softmax<F: Float, D: Dimension>(x: &ArrayRef<F, D>) -> Array<F, D> {
         let axis = last_axis("softmax", x.ndim());
-        let mut y = copy(x);
-        let d = y.len_of(axis);
+        let d = x.len_of(axis);
+        // The rows are read once, into the output, while they are in cache;
+        // an input of another layout is first copied into one that is not.
+        let copied = x.as_slice().is_none().then(|| copy(x));
+        let src = copied.as_ref().map_or_else(|| x.as_slice(), |c| c.as_slice()).expect("contiguous");
+        let mut y = crate::workspace::take_scratch(x.raw_dim());
         // Inlined into the AVX2 instance of the loop over rows, so that the
         // exponential vectorises for it.
-        // Each pass over up to ROWS rows at a time (see `rows_in_place`).
-        rows_in_place(y.as_slice_mut().expect("a copy is contiguous"), d, #[inline(always)] |rows| {
+        // Each pass over up to ROWS rows at a time (see `rows_zip_in_place`).
+        let out = y.as_slice_mut().expect("a new array is contiguous");
+        rows_zip_in_place(out, src, d, #[inline(always)] |rows, src| {
             let (mut maxima, mut scales) = ([F::zero(); ROWS], [F::zero(); ROWS]);
-            for (m, row) in maxima.iter_mut().zip(rows.chunks_exact(d)) {
+            for (m, row) in maxima.iter_mut().zip(src.chunks_exact(d)) {
                 *m = lane_max(row);
             }
-            for (&m, row) in maxima.iter().zip(rows.chunks_exact_mut(d)) {
-                row.iter_mut().for_each(|v| *v = (*v - m).fast_exp());
+            for ((&m, row), src) in maxima.iter().zip(rows.chunks_exact_mut(d)).zip(src.chunks_exact(d)) {
+                row.iter_mut().zip(src).for_each(|(v, &x)| *v = (x - m).fast_exp());
             }
             // One division a row, not one per element.
             for (s, row) in scales.iter_mut().zip(rows.chunks_exact(d)) {
@@ -48,6 +53,9 @@ crate::module! {
                 row.iter_mut().for_each(|v| *v *= s);
             }
         });
+        if let Some(copied) = copied {
+            crate::workspace::recycle_array(copied);
+        }
         y
     }
 
