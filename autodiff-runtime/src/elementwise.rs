@@ -89,7 +89,7 @@ fn in_parts<T: Send>(out: &mut [T], task: impl Fn(std::ops::Range<usize>, &mut [
 
 /// [`in_parts`] for `out` made of rows of `d` elements: every part holds
 /// whole rows.
-fn in_row_parts<T: Send>(out: &mut [T], d: usize, task: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync) {
+pub(crate) fn in_row_parts<T: Send>(out: &mut [T], d: usize, task: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync) {
     use crate::parallel::{Disjoint, over_items};
     let n = out.len();
     let out = Disjoint::new(out);

@@ -7,6 +7,7 @@
 
 use ndarray::{Array, ArrayRef, Axis, Dimension};
 
+use crate::elementwise::in_row_parts;
 use crate::float::Float;
 use crate::value::check_shape;
 
@@ -24,7 +25,6 @@ fn check_square<F, D: Dimension>(module: &str, x: &ArrayRef<F, D>) -> usize {
 
 /// Entries above the diagonal of the last two axes set to `value`.
 fn fill_above<F: Float, D: Dimension>(x: &mut Array<F, D>, t: usize, value: F) {
-    use crate::parallel::{Disjoint, over_items};
     let Some(values) = x.as_slice_mut() else {
         let n = x.ndim();
         // Rows of the last axis, in order: row i of each t×t matrix is lane i mod t.
@@ -35,12 +35,9 @@ fn fill_above<F: Float, D: Dimension>(x: &mut Array<F, D>, t: usize, value: F) {
     };
     // Row k of the contiguous values is row k mod t of its matrix; large
     // arrays split over the threads by rows.
-    let (len, rows) = (values.len(), values.len() / t.max(1));
-    let out = Disjoint::new(values);
-    over_items(rows, len, &|r| {
-        // SAFETY: the rows of different parts are disjoint.
-        let part = unsafe { out.part(r.start * t..r.end * t) };
-        for (k, row) in r.zip(part.chunks_exact_mut(t)) {
+    let d = t.max(1);
+    in_row_parts(values, d, |r, part| {
+        for (k, row) in (r.start / d..).zip(part.chunks_exact_mut(t)) {
             row[k % t + 1..].fill(value);
         }
     });
@@ -53,7 +50,6 @@ fn fill_above<F: Float, D: Dimension>(x: &mut Array<F, D>, t: usize, value: F) {
 /// # Panics
 /// If the last two axes are not square.
 pub fn causal_mask<F: Float, D: Dimension>(scores: &ArrayRef<F, D>) -> Array<F, D> {
-    use crate::parallel::{Disjoint, over_items};
     let t = check_square("causal_mask", scores);
     let (Some(src), true) = (scores.as_slice(), t > 0) else {
         let mut y = copy(scores);
@@ -64,13 +60,9 @@ pub fn causal_mask<F: Float, D: Dimension>(scores: &ArrayRef<F, D>) -> Array<F, 
     // masked half of the scores is not read.
     let mut y = crate::workspace::take_scratch(scores.raw_dim());
     let values = y.as_slice_mut().expect("a new array is contiguous");
-    let (len, rows) = (values.len(), values.len() / t);
-    let out = Disjoint::new(values);
-    over_items(rows, len, &|r| {
-        let range = r.start * t..r.end * t;
-        // SAFETY: the rows of different parts are disjoint.
-        let part = unsafe { out.part(range.clone()) };
-        for (k, (row, src)) in r.zip(part.chunks_exact_mut(t).zip(src[range].chunks_exact(t))) {
+    in_row_parts(values, t, |r, part| {
+        let rows = r.start / t..;
+        for (k, (row, src)) in rows.zip(part.chunks_exact_mut(t).zip(src[r].chunks_exact(t))) {
             let keep = k % t + 1;
             crate::elementwise::copy_short(src, &mut row[..keep]);
             row[keep..].fill(F::neg_infinity());
