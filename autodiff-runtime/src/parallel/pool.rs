@@ -44,6 +44,12 @@ struct Pool {
     /// Jobs still to run on the caller alone, after one whose helper was
     /// late (touched only by the `busy` holder).
     skip: AtomicUsize,
+    /// Helpers asleep (or about to be), waiting for a job: one of them
+    /// claims late because waking takes time, not because it has no core.
+    asleep: AtomicUsize,
+    /// Whether the last job's lateness was put down to waking (touched only
+    /// by the `busy` holder).
+    excused: AtomicBool,
     /// Set by a helper whose task panicked; the caller panics in turn.
     helper_panicked: AtomicBool,
     sleep: Mutex<()>,
@@ -114,7 +120,10 @@ const STEAL_AFTER: Duration = Duration::from_micros(20);
 
 /// After a job whose helper was late, this many jobs run on the caller alone
 /// before the helpers are tried again: on a machine where they get no core,
-/// only one job in so many waits for them.
+/// only one job in so many waits for them. A helper that was asleep when the
+/// job came is excused once: on a quiet machine the small products between
+/// long element-wise passes often finish before a sleeping helper is awake,
+/// and running the next jobs alone cost a quarter of them their second thread.
 const SKIP_AFTER_LATE: usize = 16;
 
 /// At most this many threads share a product (one bit per task in `state`).
@@ -185,6 +194,8 @@ impl Pool {
             state: AtomicU64::new(0),
             running: AtomicUsize::new(0),
             skip: AtomicUsize::new(0),
+            asleep: AtomicUsize::new(0),
+            excused: AtomicBool::new(false),
             helper_panicked: AtomicBool::new(false),
             sleep: Mutex::new(()),
             wake: Condvar::new(),
@@ -295,7 +306,11 @@ fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
     unsafe { pool.job.set(Some(job)) };
     // A new generation, with task 0 claimed by the caller.
     let generation = ((pool.state.load(Ordering::Relaxed) >> 32) + 1) & u64::from(u32::MAX);
-    pool.state.store(generation << 32 | 1, Ordering::Release);
+    // A swap, not a store: the model checker (loom 0.7) lets a plain store
+    // fall between the read and the write of a helper's late claim on the
+    // last generation, which real atomics forbid, and then reports a task
+    // lost; as a read-modify-write it is ordered like every change of `state`.
+    pool.state.swap(generation << 32 | 1, Ordering::Release);
     let mut finish = Finish {
         pool,
         threads,
@@ -304,6 +319,7 @@ fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
     // Take the lock before notifying, so that a helper between its check of
     // the generation and its wait cannot miss the wake-up.
     drop(pool.sleep.lock().unwrap_or_else(|e| e.into_inner()));
+    let woken = pool.asleep.load(Ordering::Relaxed) > 0;
     pool.wake.notify_all();
     {
         #[cfg(not(loom))]
@@ -315,8 +331,17 @@ fn run_on(pool: &Pool, threads: usize, task: &(dyn Fn(usize) + Sync)) {
         spin_for(STEAL_AFTER, || pool.state.load(Ordering::Acquire) & all == all);
         let before = pool.state.fetch_or(all, Ordering::AcqRel);
         finish.claimed = true;
-        for t in (1..threads).filter(|t| before & (1 << t) == 0) {
+        let late = before & all != all;
+        // A helper that was awake and still did not claim its task in time
+        // has no core: the next jobs do not wait for it. One that was asleep
+        // may only have been slow to wake, once; late again on the next job,
+        // it was woken and still got no core.
+        let excused = late && woken && !pool.excused.load(Ordering::Relaxed);
+        pool.excused.store(excused, Ordering::Relaxed);
+        if late && !excused {
             pool.skip.store(SKIP_AFTER_LATE, Ordering::Relaxed);
+        }
+        for t in (1..threads).filter(|t| before & (1 << t) == 0) {
             task(t);
         }
     }
@@ -363,9 +388,11 @@ fn helper(pool: &Pool, index: usize) {
         let fresh = || fresh() || pool.stop.load(Ordering::Acquire);
         if !spin_until(fresh) {
             let mut lock = pool.sleep.lock().unwrap_or_else(|e| e.into_inner());
+            pool.asleep.fetch_add(1, Ordering::Relaxed);
             while !fresh() {
                 lock = pool.wake.wait(lock).unwrap_or_else(|e| e.into_inner());
             }
+            pool.asleep.fetch_sub(1, Ordering::Relaxed);
         }
         #[cfg(loom)]
         if pool.stop.load(Ordering::Acquire) {
