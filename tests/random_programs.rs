@@ -24,11 +24,11 @@ use autodiff_programs as programs;
 
 /// The generated programs: the functions, a `Trace` they report their exits
 /// and carried iterations to, and a `main` that checks each gradient and
-/// writes what its programs covered; the shares are asserted over all.
+/// prints what its programs covered; the shares are asserted over all.
 #[test]
 fn random_programs_compile_and_have_the_right_gradients() {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    let count = env("AUTODIFF_RANDOM_PROGRAMS").unwrap_or(60);
+    let count = env("AUTODIFF_RANDOM_PROGRAMS").unwrap_or(60) as usize;
     let seed = env("PROPTEST_SEED").unwrap_or(20_261_128);
     println!("{count} programs, PROPTEST_SEED={seed}");
     let mut runner = TestRunner::new(Config {
@@ -92,7 +92,7 @@ macro_rules! second_order {
 /// Programs with a nonzero gradient, a loop carrying a value into a second
 /// iteration, and each exit (break, continue, return) taken after at least
 /// one completed iteration.
-#[derive(Default, Debug)]
+#[derive(Default)]
 struct Coverage {
     nonzero: usize,
     carried: usize,
@@ -111,8 +111,8 @@ struct Coverage {
     std::fs::create_dir_all(&dir).expect("a writable target directory");
     let mut sources = vec![prelude; parts];
     let mut checks = vec![String::new(); parts];
-    for i in 0..count as usize {
-        let part = i * parts / count.max(1) as usize;
+    for i in 0..count {
+        let part = i * parts / count;
         let source = &mut sources[part];
         let body = strategy.new_tree(&mut runner).expect("a program").current();
         source.push_str(&format!("#[differentiable(wrt({}), hvp)]\n", programs::WRT));
@@ -224,17 +224,21 @@ struct Coverage {
     // gradient, one in four carrying a value into a second iteration, one
     // in twenty (at least two) taking each exit after an iteration.
     let [nonzero, carried, exits @ ..] = total;
-    let n = count as usize;
-    println!("of {n} programs: {nonzero} with a nonzero gradient, {carried} carrying a value, exits taken {exits:?}");
-    assert!(nonzero * 10 >= n * 9, "too few nonzero gradients: {nonzero} of {n}");
+    println!(
+        "of {count} programs: {nonzero} with a nonzero gradient, {carried} carrying a value, exits taken {exits:?}"
+    );
     assert!(
-        carried * 4 >= n,
-        "too few loops carry a value into a second iteration: {carried} of {n}"
+        nonzero * 10 >= count * 9,
+        "too few nonzero gradients: {nonzero} of {count}"
+    );
+    assert!(
+        carried * 4 >= count,
+        "too few loops carry a value into a second iteration: {carried} of {count}"
     );
     for (taken, name) in exits.iter().zip(["break", "continue", "return"]) {
         assert!(
-            *taken >= (n / 20).max(2),
-            "too few `{name}` taken after an iteration: {taken} of {n}"
+            *taken >= (count / 20).max(2),
+            "too few `{name}` taken after an iteration: {taken} of {count}"
         );
     }
 }
