@@ -32,17 +32,33 @@ fn expand(tokens: TokenStream) -> Result<String, String> {
 /// `fresh` runners draw a new seed each run (from the clock), so that every
 /// run explores new cases; the others keep a fixed seed.
 fn runner(name: &str, fresh: bool) -> TestRunner {
+    runner_part(name, fresh, 0, 1)
+}
+
+/// Part `part` of `parts` of a property's cases: a share of them, from the
+/// seed plus `part`, so that the parts together run as many distinct cases
+/// as one runner would, each part a test of its own (the harness runs tests
+/// on every core; one property runs on one).
+fn runner_part(name: &str, fresh: bool, part: u64, parts: u32) -> TestRunner {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    let cases = env("PROPTEST_CASES").unwrap_or(1500) as u32;
+    let cases = (env("PROPTEST_CASES").unwrap_or(1500) as u32).div_ceil(parts);
     let clock = || {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         now.map_or(0, |d| d.as_nanos() as u64)
     };
     let seed = env("PROPTEST_SEED").unwrap_or_else(|| if fresh { clock() } else { 20_261_128 });
-    println!("{name}: {cases} cases, PROPTEST_SEED={seed}");
+    if parts == 1 {
+        println!("{name}: {cases} cases, PROPTEST_SEED={seed}");
+    } else {
+        println!(
+            "{name}, part {} of {parts}: {cases} cases from seed {}, PROPTEST_SEED={seed}",
+            part + 1,
+            seed.wrapping_add(part)
+        );
+    }
     let config = Config {
         cases,
-        rng_seed: RngSeed::Fixed(seed),
+        rng_seed: RngSeed::Fixed(seed.wrapping_add(part)),
         failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel("proptest-regressions"))),
         source_file: Some(file!()),
         ..Config::default()
@@ -50,9 +66,11 @@ fn runner(name: &str, fresh: bool) -> TestRunner {
     TestRunner::new(config)
 }
 
-#[test]
-fn valid_bodies_expand_without_errors() {
-    let mut runner = runner("valid bodies", false);
+/// Random valid bodies expand without an error into code that parses. Each
+/// case expands a whole function with `hvp` and parses the output, the
+/// slowest property by far: its cases are split over two tests.
+fn valid_bodies_expand_without_errors(part: u64) {
+    let mut runner = runner_part("valid bodies", false, part, 2);
     runner
         .run(&stmts(2, false), |body| {
             let source = function(&body);
@@ -62,6 +80,16 @@ fn valid_bodies_expand_without_errors() {
             Ok(())
         })
         .unwrap();
+}
+
+#[test]
+fn valid_bodies_expand_without_errors_first_half() {
+    valid_bodies_expand_without_errors(0);
+}
+
+#[test]
+fn valid_bodies_expand_without_errors_second_half() {
+    valid_bodies_expand_without_errors(1);
 }
 
 /// A mutation of a token tree: drop, swap with the next, or duplicate the
